@@ -1,0 +1,1 @@
+"""The outside world, shared by several services (object store, ...)."""

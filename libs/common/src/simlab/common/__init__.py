@@ -1,0 +1,1 @@
+"""Settings, logging, errors and helpers every service shares."""

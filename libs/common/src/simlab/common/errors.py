@@ -1,0 +1,40 @@
+"""The one error type of Simlab. Each transport maps it to its status codes in one place."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Code(enum.Enum):
+    """The subset of gRPC status codes Simlab uses; names match grpc.StatusCode and Connect."""
+
+    INVALID_ARGUMENT = "invalid_argument"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    FAILED_PRECONDITION = "failed_precondition"
+    PERMISSION_DENIED = "permission_denied"
+    UNAUTHENTICATED = "unauthenticated"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class SimlabError(Exception):
+    """A failure a caller can act on. `field` names the offending request field, if any."""
+
+    def __init__(self, code: Code, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def invalid(field: str, message: str) -> SimlabError:
+    """INVALID_ARGUMENT whose message starts with the field's name, e.g. `parameters.paths: ...`."""
+    return SimlabError(Code.INVALID_ARGUMENT, f"{field}: {message}", field=field)
+
+
+def not_found(what: str) -> SimlabError:
+    return SimlabError(Code.NOT_FOUND, f"{what} not found")

@@ -1,0 +1,52 @@
+"""Configuration from the environment: one prefix per service, failing fast when a required
+variable is unset or malformed, so a misconfigured service never half-starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+class Env:
+    """Reads `<PREFIX>_<NAME>` variables, e.g. Env("SIMLAB_JOBSTORE").str("DATABASE_URL")."""
+
+    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
+        self.prefix = prefix
+        self.environ = os.environ if environ is None else environ
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def str(self, name: str, default: str | None = None) -> str:
+        value = self.environ.get(self.key(name))
+        if value is None or value == "":
+            if default is None:
+                raise SettingsError(f"{self.key(name)} is not set")
+            return default
+        return value
+
+    def int(self, name: str, default: int | None = None) -> int:
+        raw = self.str(name, None if default is None else str(default))
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{self.key(name)} must be an integer, got {raw!r}") from None
+
+    def float(self, name: str, default: float | None = None) -> float:
+        raw = self.str(name, None if default is None else repr(default))
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{self.key(name)} must be a number, got {raw!r}") from None
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self.str(name, "true" if default else "false").lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{self.key(name)} must be true or false, got {raw!r}")

@@ -1,0 +1,1 @@
+"""Pure logic shared by the services: statistics, block plans, parameter validation."""

@@ -1,0 +1,1 @@
+"""Models shipped with Simlab; each module exposes MODEL."""

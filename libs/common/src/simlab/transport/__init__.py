@@ -1,0 +1,1 @@
+"""Conversions between domain values and the protobuf wire types."""

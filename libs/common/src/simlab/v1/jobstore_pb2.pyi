@@ -1,0 +1,158 @@
+from google.protobuf import struct_pb2 as _struct_pb2
+from simlab.v1 import simulation_pb2 as _simulation_pb2
+from simlab.v1 import stats_pb2 as _stats_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateJobRequest(_message.Message):
+    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    request_id: str
+    model: str
+    parameters: _struct_pb2.Struct
+    seed: int
+    shards: int
+    primary_output: str
+    block_size: int
+    samples_total: int
+    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ...) -> None: ...
+
+class CreateJobResponse(_message.Message):
+    __slots__ = ("job", "created")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    job: _simulation_pb2.Job
+    created: bool
+    def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class StoreGetJobRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class StoreListJobsRequest(_message.Message):
+    __slots__ = ("owner", "query")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    query: _simulation_pb2.ListJobsRequest
+    def __init__(self, owner: _Optional[str] = ..., query: _Optional[_Union[_simulation_pb2.ListJobsRequest, _Mapping]] = ...) -> None: ...
+
+class StoreCancelJobRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ReportStateRequest(_message.Message):
+    __slots__ = ("job_id", "state", "reason", "error")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    state: _simulation_pb2.JobState
+    reason: str
+    error: _simulation_pb2.JobError
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[_simulation_pb2.JobState, str]] = ..., reason: _Optional[str] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
+
+class ListActiveJobsRequest(_message.Message):
+    __slots__ = ("states",)
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[_simulation_pb2.JobState]
+    def __init__(self, states: _Optional[_Iterable[_Union[_simulation_pb2.JobState, str]]] = ...) -> None: ...
+
+class ListActiveJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[_simulation_pb2.Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_simulation_pb2.Job, _Mapping]]] = ...) -> None: ...
+
+class StartShardRequest(_message.Message):
+    __slots__ = ("job_id", "shard")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    shard: int
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ...) -> None: ...
+
+class StartShardResponse(_message.Message):
+    __slots__ = ("job", "done_blocks", "stop")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    DONE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    job: _simulation_pb2.Job
+    done_blocks: _containers.RepeatedScalarFieldContainer[int]
+    stop: bool
+    def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., done_blocks: _Optional[_Iterable[int]] = ..., stop: _Optional[bool] = ...) -> None: ...
+
+class ReportBlocksRequest(_message.Message):
+    __slots__ = ("job_id", "shard", "blocks")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    shard: int
+    blocks: _containers.RepeatedCompositeFieldContainer[_stats_pb2.BlockStats]
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., blocks: _Optional[_Iterable[_Union[_stats_pb2.BlockStats, _Mapping]]] = ...) -> None: ...
+
+class ReportBlocksResponse(_message.Message):
+    __slots__ = ("stop",)
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    stop: bool
+    def __init__(self, stop: _Optional[bool] = ...) -> None: ...
+
+class FinishShardRequest(_message.Message):
+    __slots__ = ("job_id", "shard")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    shard: int
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ...) -> None: ...
+
+class FinishShardResponse(_message.Message):
+    __slots__ = ("finalize", "blocks", "job")
+    FINALIZE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    finalize: bool
+    blocks: _containers.RepeatedCompositeFieldContainer[_stats_pb2.BlockStats]
+    job: _simulation_pb2.Job
+    def __init__(self, finalize: _Optional[bool] = ..., blocks: _Optional[_Iterable[_Union[_stats_pb2.BlockStats, _Mapping]]] = ..., job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class CompleteJobRequest(_message.Message):
+    __slots__ = ("job_id", "summary")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    summary: _struct_pb2.Struct
+    def __init__(self, job_id: _Optional[str] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class FailJobRequest(_message.Message):
+    __slots__ = ("job_id", "shard", "error")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    shard: int
+    error: _simulation_pb2.JobError
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
