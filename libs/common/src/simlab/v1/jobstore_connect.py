@@ -30,6 +30,18 @@ class JobStore(Protocol):
     async def cancel_job(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def get_progress_history(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_presets(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def save_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def delete_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def report_state(self, request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -96,6 +108,46 @@ class JobStoreASGIApplication(ConnectASGIApplication[JobStore]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.cancel_job,
+                ),
+                "/simlab.v1.JobStore/GetProgressHistory": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetProgressHistory",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_progress_history,
+                ),
+                "/simlab.v1.JobStore/ListPresets": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListPresets",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_presets,
+                ),
+                "/simlab.v1.JobStore/SavePreset": Endpoint.unary(
+                    method=MethodInfo(
+                        name="SavePreset",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.save_preset,
+                ),
+                "/simlab.v1.JobStore/DeletePreset": Endpoint.unary(
+                    method=MethodInfo(
+                        name="DeletePreset",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.delete_preset,
                 ),
                 "/simlab.v1.JobStore/ReportState": Endpoint.unary(
                     method=MethodInfo(
@@ -260,6 +312,86 @@ class JobStoreClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def get_progress_history(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetProgressHistory",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_presets(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListPresets",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def save_preset(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SavePreset",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def delete_preset(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeletePreset",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def report_state(
         self,
         request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest,
@@ -410,6 +542,14 @@ class JobStoreSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def cancel_job(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_progress_history(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_presets(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def save_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def delete_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def report_state(self, request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_active_jobs(self, request: simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse:
@@ -469,6 +609,46 @@ class JobStoreWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.cancel_job,
+                ),
+                "/simlab.v1.JobStore/GetProgressHistory": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetProgressHistory",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_progress_history,
+                ),
+                "/simlab.v1.JobStore/ListPresets": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListPresets",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_presets,
+                ),
+                "/simlab.v1.JobStore/SavePreset": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="SavePreset",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.save_preset,
+                ),
+                "/simlab.v1.JobStore/DeletePreset": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="DeletePreset",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.delete_preset,
                 ),
                 "/simlab.v1.JobStore/ReportState": EndpointSync.unary(
                     method=MethodInfo(
@@ -627,6 +807,86 @@ class JobStoreClientSync(ConnectClientSync):
                 service_name="simlab.v1.JobStore",
                 input=simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.Job,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_progress_history(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetProgressHistory",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_presets(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListPresets",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def save_preset(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SavePreset",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def delete_preset(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeletePreset",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

@@ -27,7 +27,7 @@ from simlab.v1 import simulation_pb2 as simlab_dot_v1_dot_simulation__pb2
 from simlab.v1 import stats_pb2 as simlab_dot_v1_dot_stats__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18simlab/v1/jobstore.proto\x12\tsimlab.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1asimlab/v1/simulation.proto\x1a\x15simlab/v1/stats.proto\"\xd2\x01\n\x10\x43reateJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04seed\x18\x05 \x01(\x04\x12\x0e\n\x06shards\x18\x06 \x01(\x05\x12\x16\n\x0eprimary_output\x18\x07 \x01(\t\x12\x12\n\nblock_size\x18\x08 \x01(\x03\x12\x15\n\rsamples_total\x18\t \x01(\x03\"A\n\x11\x43reateJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.simlab.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"3\n\x12StoreGetJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"P\n\x14StoreListJobsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12)\n\x05query\x18\x02 \x01(\x0b\x32\x1a.simlab.v1.ListJobsRequest\"6\n\x15StoreCancelJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"|\n\x12ReportStateRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x05state\x18\x02 \x01(\x0e\x32\x13.simlab.v1.JobState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\"\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x13.simlab.v1.JobError\"<\n\x15ListActiveJobsRequest\x12#\n\x06states\x18\x01 \x03(\x0e\x32\x13.simlab.v1.JobState\"6\n\x16ListActiveJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.simlab.v1.Job\"2\n\x11StartShardRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\"T\n\x12StartShardResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.simlab.v1.Job\x12\x13\n\x0b\x64one_blocks\x18\x02 \x03(\x03\x12\x0c\n\x04stop\x18\x03 \x01(\x08\"[\n\x13ReportBlocksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\x12%\n\x06\x62locks\x18\x03 \x03(\x0b\x32\x15.simlab.v1.BlockStats\"$\n\x14ReportBlocksResponse\x12\x0c\n\x04stop\x18\x01 \x01(\x08\"3\n\x12\x46inishShardRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\"k\n\x13\x46inishShardResponse\x12\x10\n\x08\x66inalize\x18\x01 \x01(\x08\x12%\n\x06\x62locks\x18\x02 \x03(\x0b\x32\x15.simlab.v1.BlockStats\x12\x1b\n\x03job\x18\x03 \x01(\x0b\x32\x0e.simlab.v1.Job\"N\n\x12\x43ompleteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12(\n\x07summary\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"S\n\x0e\x46\x61ilJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.simlab.v1.JobError2\x87\x06\n\x08JobStore\x12\x46\n\tCreateJob\x12\x1b.simlab.v1.CreateJobRequest\x1a\x1c.simlab.v1.CreateJobResponse\x12\x37\n\x06GetJob\x12\x1d.simlab.v1.StoreGetJobRequest\x1a\x0e.simlab.v1.Job\x12H\n\x08ListJobs\x12\x1f.simlab.v1.StoreListJobsRequest\x1a\x1b.simlab.v1.ListJobsResponse\x12=\n\tCancelJob\x12 .simlab.v1.StoreCancelJobRequest\x1a\x0e.simlab.v1.Job\x12<\n\x0bReportState\x12\x1d.simlab.v1.ReportStateRequest\x1a\x0e.simlab.v1.Job\x12U\n\x0eListActiveJobs\x12 .simlab.v1.ListActiveJobsRequest\x1a!.simlab.v1.ListActiveJobsResponse\x12I\n\nStartShard\x12\x1c.simlab.v1.StartShardRequest\x1a\x1d.simlab.v1.StartShardResponse\x12O\n\x0cReportBlocks\x12\x1e.simlab.v1.ReportBlocksRequest\x1a\x1f.simlab.v1.ReportBlocksResponse\x12L\n\x0b\x46inishShard\x12\x1d.simlab.v1.FinishShardRequest\x1a\x1e.simlab.v1.FinishShardResponse\x12<\n\x0b\x43ompleteJob\x12\x1d.simlab.v1.CompleteJobRequest\x1a\x0e.simlab.v1.Job\x12\x34\n\x07\x46\x61ilJob\x12\x19.simlab.v1.FailJobRequest\x1a\x0e.simlab.v1.Jobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18simlab/v1/jobstore.proto\x12\tsimlab.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1asimlab/v1/simulation.proto\x1a\x15simlab/v1/stats.proto\"\xd2\x01\n\x10\x43reateJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04seed\x18\x05 \x01(\x04\x12\x0e\n\x06shards\x18\x06 \x01(\x05\x12\x16\n\x0eprimary_output\x18\x07 \x01(\t\x12\x12\n\nblock_size\x18\x08 \x01(\x03\x12\x15\n\rsamples_total\x18\t \x01(\x03\"A\n\x11\x43reateJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.simlab.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"3\n\x12StoreGetJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"P\n\x14StoreListJobsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12)\n\x05query\x18\x02 \x01(\x0b\x32\x1a.simlab.v1.ListJobsRequest\"6\n\x15StoreCancelJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"7\n\x17StoreListPresetsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"J\n\x16StoreSavePresetRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12!\n\x06preset\x18\x02 \x01(\x0b\x32\x11.simlab.v1.Preset\"7\n\x18StoreDeletePresetRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"|\n\x12ReportStateRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\"\n\x05state\x18\x02 \x01(\x0e\x32\x13.simlab.v1.JobState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\"\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x13.simlab.v1.JobError\"<\n\x15ListActiveJobsRequest\x12#\n\x06states\x18\x01 \x03(\x0e\x32\x13.simlab.v1.JobState\"6\n\x16ListActiveJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.simlab.v1.Job\"2\n\x11StartShardRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\"T\n\x12StartShardResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.simlab.v1.Job\x12\x13\n\x0b\x64one_blocks\x18\x02 \x03(\x03\x12\x0c\n\x04stop\x18\x03 \x01(\x08\"[\n\x13ReportBlocksRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\x12%\n\x06\x62locks\x18\x03 \x03(\x0b\x32\x15.simlab.v1.BlockStats\"$\n\x14ReportBlocksResponse\x12\x0c\n\x04stop\x18\x01 \x01(\x08\"3\n\x12\x46inishShardRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\"k\n\x13\x46inishShardResponse\x12\x10\n\x08\x66inalize\x18\x01 \x01(\x08\x12%\n\x06\x62locks\x18\x02 \x03(\x0b\x32\x15.simlab.v1.BlockStats\x12\x1b\n\x03job\x18\x03 \x01(\x0b\x32\x0e.simlab.v1.Job\"N\n\x12\x43ompleteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12(\n\x07summary\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"S\n\x0e\x46\x61ilJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shard\x18\x02 \x01(\x05\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.simlab.v1.JobError2\xc5\x08\n\x08JobStore\x12\x46\n\tCreateJob\x12\x1b.simlab.v1.CreateJobRequest\x1a\x1c.simlab.v1.CreateJobResponse\x12\x37\n\x06GetJob\x12\x1d.simlab.v1.StoreGetJobRequest\x1a\x0e.simlab.v1.Job\x12H\n\x08ListJobs\x12\x1f.simlab.v1.StoreListJobsRequest\x1a\x1b.simlab.v1.ListJobsResponse\x12=\n\tCancelJob\x12 .simlab.v1.StoreCancelJobRequest\x1a\x0e.simlab.v1.Job\x12O\n\x12GetProgressHistory\x12\x1d.simlab.v1.StoreGetJobRequest\x1a\x1a.simlab.v1.ProgressHistory\x12Q\n\x0bListPresets\x12\".simlab.v1.StoreListPresetsRequest\x1a\x1e.simlab.v1.ListPresetsResponse\x12\x42\n\nSavePreset\x12!.simlab.v1.StoreSavePresetRequest\x1a\x11.simlab.v1.Preset\x12T\n\x0c\x44\x65letePreset\x12#.simlab.v1.StoreDeletePresetRequest\x1a\x1f.simlab.v1.DeletePresetResponse\x12<\n\x0bReportState\x12\x1d.simlab.v1.ReportStateRequest\x1a\x0e.simlab.v1.Job\x12U\n\x0eListActiveJobs\x12 .simlab.v1.ListActiveJobsRequest\x1a!.simlab.v1.ListActiveJobsResponse\x12I\n\nStartShard\x12\x1c.simlab.v1.StartShardRequest\x1a\x1d.simlab.v1.StartShardResponse\x12O\n\x0cReportBlocks\x12\x1e.simlab.v1.ReportBlocksRequest\x1a\x1f.simlab.v1.ReportBlocksResponse\x12L\n\x0b\x46inishShard\x12\x1d.simlab.v1.FinishShardRequest\x1a\x1e.simlab.v1.FinishShardResponse\x12<\n\x0b\x43ompleteJob\x12\x1d.simlab.v1.CompleteJobRequest\x1a\x0e.simlab.v1.Job\x12\x34\n\x07\x46\x61ilJob\x12\x19.simlab.v1.FailJobRequest\x1a\x0e.simlab.v1.Jobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,28 +44,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STORELISTJOBSREQUEST']._serialized_end=533
   _globals['_STORECANCELJOBREQUEST']._serialized_start=535
   _globals['_STORECANCELJOBREQUEST']._serialized_end=589
-  _globals['_REPORTSTATEREQUEST']._serialized_start=591
-  _globals['_REPORTSTATEREQUEST']._serialized_end=715
-  _globals['_LISTACTIVEJOBSREQUEST']._serialized_start=717
-  _globals['_LISTACTIVEJOBSREQUEST']._serialized_end=777
-  _globals['_LISTACTIVEJOBSRESPONSE']._serialized_start=779
-  _globals['_LISTACTIVEJOBSRESPONSE']._serialized_end=833
-  _globals['_STARTSHARDREQUEST']._serialized_start=835
-  _globals['_STARTSHARDREQUEST']._serialized_end=885
-  _globals['_STARTSHARDRESPONSE']._serialized_start=887
-  _globals['_STARTSHARDRESPONSE']._serialized_end=971
-  _globals['_REPORTBLOCKSREQUEST']._serialized_start=973
-  _globals['_REPORTBLOCKSREQUEST']._serialized_end=1064
-  _globals['_REPORTBLOCKSRESPONSE']._serialized_start=1066
-  _globals['_REPORTBLOCKSRESPONSE']._serialized_end=1102
-  _globals['_FINISHSHARDREQUEST']._serialized_start=1104
-  _globals['_FINISHSHARDREQUEST']._serialized_end=1155
-  _globals['_FINISHSHARDRESPONSE']._serialized_start=1157
-  _globals['_FINISHSHARDRESPONSE']._serialized_end=1264
-  _globals['_COMPLETEJOBREQUEST']._serialized_start=1266
-  _globals['_COMPLETEJOBREQUEST']._serialized_end=1344
-  _globals['_FAILJOBREQUEST']._serialized_start=1346
-  _globals['_FAILJOBREQUEST']._serialized_end=1429
-  _globals['_JOBSTORE']._serialized_start=1432
-  _globals['_JOBSTORE']._serialized_end=2207
+  _globals['_STORELISTPRESETSREQUEST']._serialized_start=591
+  _globals['_STORELISTPRESETSREQUEST']._serialized_end=646
+  _globals['_STORESAVEPRESETREQUEST']._serialized_start=648
+  _globals['_STORESAVEPRESETREQUEST']._serialized_end=722
+  _globals['_STOREDELETEPRESETREQUEST']._serialized_start=724
+  _globals['_STOREDELETEPRESETREQUEST']._serialized_end=779
+  _globals['_REPORTSTATEREQUEST']._serialized_start=781
+  _globals['_REPORTSTATEREQUEST']._serialized_end=905
+  _globals['_LISTACTIVEJOBSREQUEST']._serialized_start=907
+  _globals['_LISTACTIVEJOBSREQUEST']._serialized_end=967
+  _globals['_LISTACTIVEJOBSRESPONSE']._serialized_start=969
+  _globals['_LISTACTIVEJOBSRESPONSE']._serialized_end=1023
+  _globals['_STARTSHARDREQUEST']._serialized_start=1025
+  _globals['_STARTSHARDREQUEST']._serialized_end=1075
+  _globals['_STARTSHARDRESPONSE']._serialized_start=1077
+  _globals['_STARTSHARDRESPONSE']._serialized_end=1161
+  _globals['_REPORTBLOCKSREQUEST']._serialized_start=1163
+  _globals['_REPORTBLOCKSREQUEST']._serialized_end=1254
+  _globals['_REPORTBLOCKSRESPONSE']._serialized_start=1256
+  _globals['_REPORTBLOCKSRESPONSE']._serialized_end=1292
+  _globals['_FINISHSHARDREQUEST']._serialized_start=1294
+  _globals['_FINISHSHARDREQUEST']._serialized_end=1345
+  _globals['_FINISHSHARDRESPONSE']._serialized_start=1347
+  _globals['_FINISHSHARDRESPONSE']._serialized_end=1454
+  _globals['_COMPLETEJOBREQUEST']._serialized_start=1456
+  _globals['_COMPLETEJOBREQUEST']._serialized_end=1534
+  _globals['_FAILJOBREQUEST']._serialized_start=1536
+  _globals['_FAILJOBREQUEST']._serialized_end=1619
+  _globals['_JOBSTORE']._serialized_start=1622
+  _globals['_JOBSTORE']._serialized_end=2715
 # @@protoc_insertion_point(module_scope)

@@ -63,6 +63,30 @@ class StoreCancelJobRequest(_message.Message):
     job_id: str
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
+class StoreListPresetsRequest(_message.Message):
+    __slots__ = ("owner", "model")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    model: str
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+
+class StoreSavePresetRequest(_message.Message):
+    __slots__ = ("owner", "preset")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    preset: _simulation_pb2.Preset
+    def __init__(self, owner: _Optional[str] = ..., preset: _Optional[_Union[_simulation_pb2.Preset, _Mapping]] = ...) -> None: ...
+
+class StoreDeletePresetRequest(_message.Message):
+    __slots__ = ("owner", "name")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    name: str
+    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
 class ReportStateRequest(_message.Message):
     __slots__ = ("job_id", "state", "reason", "error")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

@@ -55,6 +55,26 @@ class JobStoreStub:
                 request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
+        self.GetProgressHistory = channel.unary_unary(
+                '/simlab.v1.JobStore/GetProgressHistory',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
+                _registered_method=True)
+        self.ListPresets = channel.unary_unary(
+                '/simlab.v1.JobStore/ListPresets',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
+                _registered_method=True)
+        self.SavePreset = channel.unary_unary(
+                '/simlab.v1.JobStore/SavePreset',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
+                _registered_method=True)
+        self.DeletePreset = channel.unary_unary(
+                '/simlab.v1.JobStore/DeletePreset',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
+                _registered_method=True)
         self.ReportState = channel.unary_unary(
                 '/simlab.v1.JobStore/ReportState',
                 request_serializer=simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
@@ -115,6 +135,30 @@ class JobStoreServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelJob(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProgressHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPresets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SavePreset(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePreset(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -194,6 +238,26 @@ def add_JobStoreServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
+            ),
+            'GetProgressHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProgressHistory,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.SerializeToString,
+            ),
+            'ListPresets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPresets,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.SerializeToString,
+            ),
+            'SavePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.SavePreset,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Preset.SerializeToString,
+            ),
+            'DeletePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePreset,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.SerializeToString,
             ),
             'ReportState': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportState,
@@ -339,6 +403,114 @@ class JobStore:
             '/simlab.v1.JobStore/CancelJob',
             simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProgressHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/GetProgressHistory',
+            simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPresets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/ListPresets',
+            simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SavePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/SavePreset',
+            simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/DeletePreset',
+            simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
             options,
             channel_credentials,
             insecure,

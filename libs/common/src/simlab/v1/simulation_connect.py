@@ -41,6 +41,18 @@ class SimulationService(Protocol):
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def save_preset(self, request: simlab_dot_v1_dot_simulation__pb2.SavePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def delete_preset(self, request: simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
 
 class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]):
     def __init__(self, service: SimulationService | AsyncGenerator[SimulationService], *, interceptors: Iterable[Interceptor]=(), read_max_bytes: int | None = None, compressions: Iterable[Compression] | None = None) -> None:
@@ -126,6 +138,46 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.get_artifact,
+                ),
+                "/simlab.v1.SimulationService/GetProgressHistory": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetProgressHistory",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_progress_history,
+                ),
+                "/simlab.v1.SimulationService/ListPresets": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListPresets",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_presets,
+                ),
+                "/simlab.v1.SimulationService/SavePreset": Endpoint.unary(
+                    method=MethodInfo(
+                        name="SavePreset",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.save_preset,
+                ),
+                "/simlab.v1.SimulationService/DeletePreset": Endpoint.unary(
+                    method=MethodInfo(
+                        name="DeletePreset",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.delete_preset,
                 ),
             },
             interceptors=interceptors,
@@ -300,6 +352,86 @@ class SimulationServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def get_progress_history(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetProgressHistory",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_presets(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListPresets",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def save_preset(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SavePreset",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def delete_preset(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeletePreset",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
 
 class SimulationServiceSync(Protocol):
     def list_models(self, request: simlab_dot_v1_dot_simulation__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
@@ -317,6 +449,14 @@ class SimulationServiceSync(Protocol):
     def list_artifacts(self, request: simlab_dot_v1_dot_simulation__pb2.ListArtifactsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListArtifactsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def save_preset(self, request: simlab_dot_v1_dot_simulation__pb2.SavePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def delete_preset(self, request: simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
 
@@ -403,6 +543,46 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.get_artifact,
+                ),
+                "/simlab.v1.SimulationService/GetProgressHistory": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetProgressHistory",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_progress_history,
+                ),
+                "/simlab.v1.SimulationService/ListPresets": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListPresets",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_presets,
+                ),
+                "/simlab.v1.SimulationService/SavePreset": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="SavePreset",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.save_preset,
+                ),
+                "/simlab.v1.SimulationService/DeletePreset": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="DeletePreset",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.delete_preset,
                 ),
             },
             interceptors=interceptors,
@@ -571,6 +751,86 @@ class SimulationServiceClientSync(ConnectClientSync):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ArtifactChunk,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_progress_history(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetProgressHistory",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_presets(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListPresets",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def save_preset(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Preset:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SavePreset",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Preset,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def delete_preset(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeletePreset",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

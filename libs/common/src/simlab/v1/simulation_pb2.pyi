@@ -272,6 +272,70 @@ class CancelJobRequest(_message.Message):
     job_id: str
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
+class ProgressPoint(_message.Message):
+    __slots__ = ("seq", "samples_done", "estimate", "stderr", "at")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_DONE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    samples_done: int
+    estimate: float
+    stderr: float
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, seq: _Optional[int] = ..., samples_done: _Optional[int] = ..., estimate: _Optional[float] = ..., stderr: _Optional[float] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProgressHistory(_message.Message):
+    __slots__ = ("points",)
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[ProgressPoint]
+    def __init__(self, points: _Optional[_Iterable[_Union[ProgressPoint, _Mapping]]] = ...) -> None: ...
+
+class Preset(_message.Message):
+    __slots__ = ("name", "model", "parameters", "seed", "shards", "updated_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    parameters: _struct_pb2.Struct
+    seed: int
+    shards: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListPresetsRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ListPresetsResponse(_message.Message):
+    __slots__ = ("presets",)
+    PRESETS_FIELD_NUMBER: _ClassVar[int]
+    presets: _containers.RepeatedCompositeFieldContainer[Preset]
+    def __init__(self, presets: _Optional[_Iterable[_Union[Preset, _Mapping]]] = ...) -> None: ...
+
+class SavePresetRequest(_message.Message):
+    __slots__ = ("preset",)
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    preset: Preset
+    def __init__(self, preset: _Optional[_Union[Preset, _Mapping]] = ...) -> None: ...
+
+class DeletePresetRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeletePresetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class Artifact(_message.Message):
     __slots__ = ("name", "size", "content_type")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -74,6 +74,26 @@ class SimulationServiceStub:
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ArtifactChunk.FromString,
                 _registered_method=True)
+        self.GetProgressHistory = channel.unary_unary(
+                '/simlab.v1.SimulationService/GetProgressHistory',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
+                _registered_method=True)
+        self.ListPresets = channel.unary_unary(
+                '/simlab.v1.SimulationService/ListPresets',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
+                _registered_method=True)
+        self.SavePreset = channel.unary_unary(
+                '/simlab.v1.SimulationService/SavePreset',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
+                _registered_method=True)
+        self.DeletePreset = channel.unary_unary(
+                '/simlab.v1.SimulationService/DeletePreset',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
+                _registered_method=True)
 
 
 class SimulationServiceServicer:
@@ -132,6 +152,33 @@ class SimulationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProgressHistory(self, request, context):
+        """Every progress point recorded so far, oldest first: the convergence chart of a page
+        opened mid-run, before WatchJob brings the rest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPresets(self, request, context):
+        """Saved forms, per user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SavePreset(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePreset(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SimulationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +221,26 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     servicer.GetArtifact,
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ArtifactChunk.SerializeToString,
+            ),
+            'GetProgressHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProgressHistory,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.SerializeToString,
+            ),
+            'ListPresets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPresets,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.SerializeToString,
+            ),
+            'SavePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.SavePreset,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.SavePresetRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Preset.SerializeToString,
+            ),
+            'DeletePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePreset,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +459,114 @@ class SimulationService:
             '/simlab.v1.SimulationService/GetArtifact',
             simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ArtifactChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProgressHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/GetProgressHistory',
+            simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPresets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ListPresets',
+            simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SavePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/SavePreset',
+            simlab_dot_v1_dot_simulation__pb2.SavePresetRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/DeletePreset',
+            simlab_dot_v1_dot_simulation__pb2.DeletePresetRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
             options,
             channel_credentials,
             insecure,
