@@ -1,8 +1,13 @@
-"""The model catalogue: every `Model` exposed under the `simlab.models` entry-point group."""
+"""The model catalogue: every `Model` exposed under the `simlab.models` entry-point group,
+plus those of the modules named in SIMLAB_MODEL_MODULES (comma-separated; each module exposes
+MODEL or MODELS), for trying a model before packaging it."""
 
 from __future__ import annotations
 
 import functools
+import importlib
+import os
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 
 from simlab.models.base import Model
@@ -13,15 +18,24 @@ GROUP = "simlab.models"
 @functools.cache
 def catalogue() -> dict[str, Model]:
     models: dict[str, Model] = {}
-    for ep in entry_points(group=GROUP):
-        model = ep.load()
+    for origin, model in _discovered():
         if not isinstance(model, Model):
-            raise TypeError(f"entry point {ep.name} = {ep.value} is not a simlab Model")
+            raise TypeError(f"{origin} is not a simlab Model")
         check(model)
         if model.name in models:
             raise ValueError(f"two models are named {model.name!r}")
         models[model.name] = model
     return dict(sorted(models.items()))
+
+
+def _discovered() -> Iterator[tuple[str, object]]:
+    for ep in entry_points(group=GROUP):
+        yield f"entry point {ep.name} = {ep.value}", ep.load()
+    for name in filter(None, os.environ.get("SIMLAB_MODEL_MODULES", "").split(",")):
+        module = importlib.import_module(name.strip())
+        found = getattr(module, "MODELS", None) or [getattr(module, "MODEL", None)]
+        for model in found:
+            yield f"{name}.MODEL(S)", model
 
 
 def check(model: Model) -> None:
