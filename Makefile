@@ -1,0 +1,66 @@
+# Simlab. `make run` starts the platform with embedded defaults; `make test` runs every check.
+# Both install what they need first (a .venv here, npm packages in web/, pinned Go-built tools
+# in .tools/, Debian packages when root) and say what is missing when they cannot.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE_DIR ?= .simlab
+export SIMLAB_PORT ?= 8080
+
+.PHONY: help venv generate check-generated lint typecheck test test-python run bench clean
+
+help:
+	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
+	@echo "make test    lint, type-check, check generated code, run every test"
+	@echo "make bench   throughput, latency and worker-speed benchmarks"
+	@echo "make generate  regenerate code from protos/"
+
+# ---- set-up ------------------------------------------------------------------------------
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# ---- code generation ---------------------------------------------------------------------
+
+generate: venv
+	VENV=$(VENV) tools/generate.sh
+
+# CI fails when the checked-in generated code differs from what protos/ gives.
+check-generated: generate
+	@git diff --exit-code --stat -- libs/common/src/simlab/v1 libs/common/src/simlab/health \
+	  || { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- libs/common/src/simlab/v1 libs/common/src/simlab/health)" \
+	  || { echo "generated files are not committed: run 'make generate' and commit them"; exit 1; }
+
+# ---- checks ------------------------------------------------------------------------------
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy libs/common/src services/*/src
+
+test-python: venv
+	$(VENV)/bin/pytest
+
+test: check-generated lint typecheck test-python
+
+# ---- running -----------------------------------------------------------------------------
+
+run: venv
+	$(PY) -m simlab.devstack --state-dir $(STATE_DIR) --port $(SIMLAB_PORT)
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache
