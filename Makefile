@@ -17,6 +17,9 @@ help:
 	@echo "make bench   throughput, latency and worker-speed benchmarks"
 	@echo "make generate  regenerate code from protos/"
 
+# Each part of the tree owns its own targets.
+include web/web.mk
+
 # ---- set-up ------------------------------------------------------------------------------
 
 $(VENV)/.installed: pyproject.toml
