@@ -19,6 +19,7 @@ help:
 
 # Each part of the tree owns its own targets.
 include web/web.mk
+include tools/minio.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 
