@@ -1,0 +1,80 @@
+"""Wiring of the gateway: settings -> adapters -> core -> transport, served by hypercorn
+(HTTP/1.1 and h2c on one port: gRPC needs HTTP/2, browsers speak gRPC-Web over either)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from simlab.adapters.objectstore import from_env as object_store_from_env
+from simlab.common.errors import SimlabError
+from simlab.common.logs import setup
+from simlab.common.settings import Env
+from simlab.health.v1.health_connect import HealthASGIApplication
+from simlab.models.registry import catalogue
+from simlab.v1.simulation_connect import SimulationServiceASGIApplication
+from simlab_gateway.adapters.events import JobEvents
+from simlab_gateway.adapters.jobstore import JobStoreClient
+from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.transport.http import GatewayApp, HealthService
+from simlab_gateway.transport.service import SimulationService
+
+REPO_WEB_DIST = Path(__file__).resolve().parents[4] / "web" / "dist"
+
+
+async def main() -> None:
+    env = Env("SIMLAB_GATEWAY")
+    log = setup("gateway", env.str("LOG_LEVEL", "INFO"))
+    listen = env.str("LISTEN", "127.0.0.1:8080")
+    local_user = env.str("LOCAL_USER", "") or None
+    auth = Authenticator(Authenticator.parse_tokens(env.str("TOKENS", "")), local_user)
+    if not auth.tokens and not local_user:
+        raise SystemExit("set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER: nobody could sign in")
+    jobstore = JobStoreClient(env.str("JOBSTORE"), env.str("SERVICE_TOKEN"))
+    events = await JobEvents.connect(env.str("NATS_URL"))
+    store = object_store_from_env(env)
+    service = SimulationService(
+        auth, catalogue(), jobstore, events, store, env.int("MAX_SHARDS", 64)
+    )
+
+    async def check_job(owner: str, job_id: str) -> object:
+        return await jobstore.get_job(owner, job_id)
+
+    app = GatewayApp(
+        [
+            SimulationServiceASGIApplication(service),
+            HealthASGIApplication(HealthService(lambda: events.connected)),
+        ],
+        auth,
+        check_job,
+        store,
+        Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
+    )
+
+    config = Config()
+    config.bind = [listen]
+    config.accesslog = None
+    config.graceful_timeout = 5.0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    log.info("gateway ready", extra={"url": f"http://{listen}", "local_user": local_user})
+    try:
+        await server
+    finally:
+        await events.close()
+        await jobstore.close()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except SimlabError as error:
+        raise SystemExit(f"gateway: {error}") from None

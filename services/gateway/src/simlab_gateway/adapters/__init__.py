@@ -1,0 +1,1 @@
+"""The gateway's outside world: the job store, NATS, the object store."""

@@ -1,0 +1,72 @@
+"""The job store, called over gRPC with the platform's service token on behalf of a user.
+Its gRPC errors come back as SimlabError."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+
+from simlab.common.grpc_util import aio_channel, bearer
+from simlab.transport.errors import from_grpc
+from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.v1 import jobstore_pb2_grpc
+from simlab.v1 import simulation_pb2 as pb
+
+T = TypeVar("T")
+TIMEOUT_S = 30.0
+
+
+class JobStoreClient:
+    def __init__(self, target: str, service_token: str) -> None:
+        self.channel = aio_channel(target)
+        self.stub = jobstore_pb2_grpc.JobStoreStub(self.channel)
+        self.metadata = bearer(service_token)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def _call(self, method: Callable[..., Awaitable[T]], request: object) -> T:
+        try:
+            return await method(request, metadata=self.metadata, timeout=TIMEOUT_S)
+        except grpc.aio.AioRpcError as error:
+            raise from_grpc(error) from None
+
+    async def create_job(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResponse:
+        return await self._call(self.stub.CreateJob, request)
+
+    async def get_job(self, owner: str, job_id: str) -> pb.Job:
+        return await self._call(
+            self.stub.GetJob, store_pb.StoreGetJobRequest(owner=owner, job_id=job_id)
+        )
+
+    async def list_jobs(self, owner: str, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
+        return await self._call(
+            self.stub.ListJobs, store_pb.StoreListJobsRequest(owner=owner, query=query)
+        )
+
+    async def cancel_job(self, owner: str, job_id: str) -> pb.Job:
+        return await self._call(
+            self.stub.CancelJob, store_pb.StoreCancelJobRequest(owner=owner, job_id=job_id)
+        )
+
+    async def progress_history(self, owner: str, job_id: str) -> pb.ProgressHistory:
+        return await self._call(
+            self.stub.GetProgressHistory, store_pb.StoreGetJobRequest(owner=owner, job_id=job_id)
+        )
+
+    async def list_presets(self, owner: str, model: str) -> pb.ListPresetsResponse:
+        return await self._call(
+            self.stub.ListPresets, store_pb.StoreListPresetsRequest(owner=owner, model=model)
+        )
+
+    async def save_preset(self, owner: str, preset: pb.Preset) -> pb.Preset:
+        return await self._call(
+            self.stub.SavePreset, store_pb.StoreSavePresetRequest(owner=owner, preset=preset)
+        )
+
+    async def delete_preset(self, owner: str, name: str) -> pb.DeletePresetResponse:
+        return await self._call(
+            self.stub.DeletePreset, store_pb.StoreDeletePresetRequest(owner=owner, name=name)
+        )

@@ -1,0 +1,25 @@
+"""Which artifacts a job has and how they are served."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from simlab.common.errors import invalid
+
+# Types that matter to a browser; everything else downloads as bytes.
+_TYPES = {".json": "application/json", ".csv": "text/csv", ".npz": "application/octet-stream"}
+
+
+def job_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/"
+
+
+def artifact_key(job_id: str, name: str) -> str:
+    if not name or name.startswith("/") or ".." in name.split("/"):
+        raise invalid("name", f"not an artifact name: {name!r}")
+    return job_prefix(job_id) + name
+
+
+def content_type(name: str) -> str:
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,0 +1,1 @@
+"""Wire formats of the gateway: the Connect service, HTTP routes."""

@@ -1,0 +1,1 @@
+"""simlab jobstore service."""
