@@ -1,0 +1,1 @@
+"""The runner's outside world: JetStream, the job store, launchers."""

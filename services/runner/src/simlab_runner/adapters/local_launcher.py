@@ -1,0 +1,233 @@
+"""Runs each shard as a local worker process: the embedded default of `make run`.
+
+Workers run in their own sessions, so they outlive a crashed runner like pods do; what the
+runner needs to find them again lives under its state directory, one folder per job:
+shard-<i>.json (pid, start time, attempts), shard-<i>.log (the worker's output),
+shard-<i>.exit (exit code, when the runner reaped it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import psutil
+
+from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.core.decisions import describe_exit
+from simlab_runner.core.launcher import ExitHandler, ShardExit
+
+log = logging.getLogger("runner")
+LOG_TAIL_LINES = 40
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 64 * 1024))
+            return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+class LocalProcessLauncher:
+    def __init__(
+        self,
+        state_dir: Path,
+        worker_env: dict[str, str],
+        on_exit: ExitHandler,
+        grace_s: float = 10.0,
+        python: str = sys.executable,
+    ) -> None:
+        self.state_dir = state_dir
+        self.worker_env = worker_env
+        self.on_exit = on_exit
+        self.grace_s = grace_s
+        self.python = python
+        # (job_id, shard) -> the task that waits for that process to end
+        self.watched: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self.pids: dict[tuple[str, int], int] = {}
+        state_dir.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, job_id: str, shard: int, suffix: str) -> Path:
+        return self.state_dir / job_id / f"shard-{shard}.{suffix}"
+
+    def _record(self, job_id: str, shard: int) -> dict[str, int | float]:
+        try:
+            return dict(json.loads(self._file(job_id, shard, "json").read_text()))
+        except FileNotFoundError:
+            return {}
+
+    def _exit_code(self, job_id: str, shard: int) -> int | None:
+        try:
+            return int(self._file(job_id, shard, "exit").read_text())
+        except FileNotFoundError:
+            return None
+
+    def log_path(self, job_id: str, shard: int) -> Path:
+        return self._file(job_id, shard, "log")
+
+    async def launch(self, job: pb.Job, token: str) -> None:
+        for shard in range(job.shards):
+            key = (job.job_id, shard)
+            if key in self.watched or self._exit_code(job.job_id, shard) == 0:
+                continue
+            await self._start(job.job_id, shard, token)
+
+    async def _start(self, job_id: str, shard: int, token: str) -> None:
+        attempts = int(self._record(job_id, shard).get("attempts", 0)) + 1
+        self._file(job_id, shard, "exit").unlink(missing_ok=True)
+        log_file = self.log_path(job_id, shard)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.worker_env,
+            "SIMLAB_WORKER_JOB_ID": job_id,
+            "SIMLAB_WORKER_SHARD": str(shard),
+            "SIMLAB_WORKER_TOKEN": token,
+        }
+        with log_file.open("ab") as out:
+            process = await asyncio.create_subprocess_exec(
+                self.python, "-m", "simlab_worker",
+                env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True,
+            )  # fmt: skip
+        started = psutil.Process(process.pid).create_time()
+        self._file(job_id, shard, "json").write_text(
+            json.dumps({"pid": process.pid, "started": started, "attempts": attempts})
+        )
+        log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": process.pid})
+        self._watch(job_id, shard, process.pid, self._reap(job_id, shard, process, attempts))
+
+    def _watch(self, job_id: str, shard: int, pid: int, waiter: asyncio.Future[None] | object) -> None:
+        key = (job_id, shard)
+        self.pids[key] = pid
+        task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+        self.watched[key] = task
+        task.add_done_callback(lambda _: self._unwatch(key, task))
+
+    def _unwatch(self, key: tuple[str, int], task: asyncio.Task[None]) -> None:
+        if self.watched.get(key) is task:
+            del self.watched[key]
+            self.pids.pop(key, None)
+
+    async def _reap(
+        self, job_id: str, shard: int, process: asyncio.subprocess.Process, attempts: int
+    ) -> None:
+        code = await process.wait()
+        self._file(job_id, shard, "exit").write_text(str(code))
+        await self._report(job_id, shard, code, describe_exit(code), attempts)
+
+    async def _await_foreign(self, job_id: str, shard: int, pid: int, attempts: int) -> None:
+        """Waits for a process that is not our child, via a pidfd: no polling."""
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            fd = None
+        if fd is not None:
+            gone = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+            try:
+                await gone
+            finally:
+                loop.remove_reader(fd)
+                os.close(fd)
+        await self._report(job_id, shard, None, "process vanished while the runner was away", attempts)
+
+    async def _report(
+        self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
+    ) -> None:
+        log.info("shard ended", extra={"job_id": job_id, "shard": shard, "exit_code": code})
+        exit_ = ShardExit(job_id, shard, code, reason, tail(self.log_path(job_id, shard)), attempts)
+        try:
+            await self.on_exit(exit_)
+        except Exception:
+            log.exception("handling a shard's exit failed", extra={"job_id": job_id})
+
+    async def adopt(self) -> dict[str, set[int]]:
+        live: dict[str, set[int]] = {}
+        for record_file in sorted(self.state_dir.glob("*/shard-*.json")):
+            job_id = record_file.parent.name
+            shard = int(record_file.stem.removeprefix("shard-"))
+            if (job_id, shard) in self.watched:
+                live.setdefault(job_id, set()).add(shard)
+                continue
+            record = self._record(job_id, shard)
+            if self._alive(record):
+                pid = int(record["pid"])
+                attempts = int(record.get("attempts", 1))
+                self._watch(job_id, shard, pid, self._await_foreign(job_id, shard, pid, attempts))
+                live.setdefault(job_id, set()).add(shard)
+            else:
+                live.setdefault(job_id, set())
+        return live
+
+    def attempts(self, job_id: str, shard: int) -> int:
+        return int(self._record(job_id, shard).get("attempts", 0))
+
+    def finished(self, job_id: str, shard: int) -> bool:
+        return self._exit_code(job_id, shard) == 0
+
+    @staticmethod
+    def _alive(record: dict[str, int | float]) -> bool:
+        try:
+            process = psutil.Process(int(record["pid"]))
+            return abs(process.create_time() - float(record["started"])) < 0.01 and (
+                process.status() != psutil.STATUS_ZOMBIE
+            )
+        except (KeyError, psutil.NoSuchProcess):
+            return False
+
+    async def stop(self, job_id: str) -> None:
+        keys = [key for key in self.watched if key[0] == job_id]
+        await self._terminate(keys)
+
+    async def _terminate(self, keys: list[tuple[str, int]]) -> None:
+        for key in keys:
+            _signal(self.pids.get(key), signal.SIGTERM)
+        tasks = [self.watched[key] for key in keys if key in self.watched]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
+            if pending:
+                for key in keys:
+                    _signal(self.pids.get(key), signal.SIGKILL)
+                await asyncio.wait(pending, timeout=5)
+
+    async def forget(self, job_id: str) -> None:
+        if not any(key[0] == job_id for key in self.watched):
+            shutil.rmtree(self.state_dir / job_id, ignore_errors=True)
+
+    async def close(self, stop_workers: bool = False) -> None:
+        """Stops watching. With stop_workers (the embedded mode's clean shutdown) the workers
+        are stopped too, and that interrupted attempt is not counted against the shard."""
+        keys = list(self.watched)
+        if stop_workers:
+            for job_id, shard in keys:
+                record = self._record(job_id, shard)
+                record["attempts"] = max(0, int(record.get("attempts", 1)) - 1)
+                self._file(job_id, shard, "json").write_text(json.dumps(record))
+            # Nobody should react to these exits: they are ours.
+            self.on_exit = _ignore
+            await self._terminate(keys)
+        for task in list(self.watched.values()):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self.watched.values(), return_exceptions=True)
+
+
+async def _ignore(_: ShardExit) -> None:
+    return None
+
+
+def _signal(pid: int | None, sig: signal.Signals) -> None:
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        # Each worker leads its own session: signal the group, in case the model forked.
+        os.killpg(pid, sig)

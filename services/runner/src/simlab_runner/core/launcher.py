@@ -1,0 +1,49 @@
+"""The launcher interface: local processes now, Kubernetes Jobs next. Both run the same
+worker entrypoint, one process or pod per shard."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from simlab.v1 import simulation_pb2 as pb
+
+
+@dataclass(frozen=True)
+class ShardExit:
+    job_id: str
+    shard: int
+    # None when the process was not ours to reap (adopted after a restart): cause unknown.
+    exit_code: int | None
+    # Why, in words a user understands ("killed by SIGKILL", "OOMKilled", ...).
+    reason: str
+    log_tail: str
+    # Launches of this shard so far, this one included.
+    attempts: int
+
+
+ExitHandler = Callable[[ShardExit], Awaitable[None]]
+
+
+class Launcher(Protocol):
+    async def launch(self, job: pb.Job, token: str) -> None:
+        """Starts every shard of the job that has no live process and has not finished.
+        Idempotent: launching a launched job changes nothing."""
+        ...
+
+    async def stop(self, job_id: str) -> None:
+        """Stops every process of the job; returns once they are all gone."""
+        ...
+
+    async def adopt(self) -> dict[str, set[int]]:
+        """After a restart: the live shards of every job found, now watched again."""
+        ...
+
+    async def forget(self, job_id: str) -> None:
+        """Drops what is kept about a finished job (after its logs were saved)."""
+        ...
+
+    async def close(self) -> None:
+        """Stops watching; processes of running jobs are left to finish."""
+        ...
