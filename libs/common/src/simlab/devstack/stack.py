@@ -1,0 +1,185 @@
+"""The embedded stack: PostgreSQL, NATS JetStream, jobstore, runner (local workers) and
+gateway on one machine, all state under one directory. `make run` and the end-to-end tests
+start it the same way; tests also kill and restart single services through it."""
+
+from __future__ import annotations
+
+import ctypes
+import getpass
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import grpc
+
+from simlab.devstack.servers import Nats, Postgres, start_nats, start_postgres
+from simlab.health.v1 import health_pb2, health_pb2_grpc
+
+SERVICES = ("jobstore", "runner", "gateway")
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # A service must not outlive a supervisor that was killed outright.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def wait_serving(target: str, timeout: float) -> None:
+    """Waits until a gRPC health check at `target` answers SERVING."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{target} did not become healthy in {timeout:.0f} s")
+            time.sleep(0.05)
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    port: int = 8080
+    # Where service output goes: None = this process's stdout/stderr (make run).
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    postgres: Postgres | None = None
+    nats: Nats | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.state_dir = self.state_dir.resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.jobstore_port = free_port()
+        self.secrets = self._secrets()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def jobstore_target(self) -> str:
+        return f"127.0.0.1:{self.jobstore_port}"
+
+    def _secrets(self) -> dict[str, str]:
+        """Kept across restarts, so that running workers' tokens stay valid."""
+        path = self.state_dir / "secrets.json"
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        values = {
+            "service_token": secrets.token_urlsafe(32),
+            "job_token_secret": secrets.token_urlsafe(32),
+        }
+        path.write_text(json.dumps(values))
+        path.chmod(0o600)
+        return values
+
+    def start(self, timeout: float = 60) -> None:
+        self.postgres = start_postgres(self.state_dir / "postgres")
+        self.nats = start_nats(self.state_dir / "nats", port=int(self.extra_env.get("NATS_PORT", -1)))
+        for name in SERVICES:
+            self.start_service(name, timeout)
+
+    def service_env(self, name: str) -> dict[str, str]:
+        assert self.postgres is not None and self.nats is not None
+        common = {"SERVICE_TOKEN": self.secrets["service_token"], "NATS_URL": self.nats.url}
+        specific = {
+            "jobstore": {
+                "DATABASE_URL": self.postgres.uri,
+                "LISTEN": self.jobstore_target,
+                "JOB_TOKEN_SECRET": self.secrets["job_token_secret"],
+            },
+            "runner": {
+                "JOBSTORE": self.jobstore_target,
+                "JOB_TOKEN_SECRET": self.secrets["job_token_secret"],
+                "STATE_DIR": str(self.state_dir / "runner"),
+            },
+            "gateway": {
+                "LISTEN": f"127.0.0.1:{self.port}",
+                "JOBSTORE": self.jobstore_target,
+                "LOCAL_USER": os.environ.get("SIMLAB_GATEWAY_LOCAL_USER") or getpass.getuser(),
+                "OBJECTS_DIR": str(self.state_dir / "objects"),
+            },
+        }[name]
+        prefix = f"SIMLAB_{name.upper()}_"
+        env = {**os.environ, **{prefix + k: v for k, v in {**common, **specific}.items()}}
+        env.setdefault("SIMLAB_WORKER_OBJECTS_DIR", str(self.state_dir / "objects"))
+        env.update({k: v for k, v in self.extra_env.items() if k.startswith("SIMLAB_")})
+        return env
+
+    def start_service(self, name: str, timeout: float = 60) -> None:
+        out: IO[bytes] | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"simlab_{name}"],
+            env=self.service_env(name),
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            # Own process group: Ctrl-C reaches the supervisor only, which stops services
+            # in order.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        if out is not None:
+            out.close()
+        self.processes[name] = process
+        try:
+            if name == "jobstore":
+                wait_serving(self.jobstore_target, timeout)
+            elif name == "gateway":
+                wait_serving(f"127.0.0.1:{self.port}", timeout)
+        except TimeoutError:
+            code = process.poll()
+            raise RuntimeError(
+                f"{name} did not start (exit code {code}); see its log"
+                + (f" at {self.log_dir / (name + '.log')}" if self.log_dir else " above")
+            ) from None
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start with code {process.returncode}")
+
+    def kill(self, name: str) -> None:
+        """kill -9, as a crash would."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def stop_service(self, name: str, timeout: float = 20) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for name in reversed(SERVICES):
+            self.stop_service(name)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
