@@ -1,0 +1,287 @@
+"""`simlab`: submit, watch and fetch simulations from a terminal.
+
+Every command takes --server (default $SIMLAB_SERVER, then http://127.0.0.1:8080), --token
+(default $SIMLAB_TOKEN) and --json (machine-readable output with stable field names). Exit
+code 0 on success; 1 with a one-line error otherwise (a failed or cancelled job under --wait
+or watch counts as a failure)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from simlab.client import Client, job_to_dict, state_name
+from simlab.common.errors import SimlabError
+from simlab.progress import describe, follow
+from simlab.v1 import simulation_pb2 as pb
+
+out = Console()
+err = Console(stderr=True)
+STATES = [name.removeprefix("JOB_STATE_") for name in pb.JobState.keys()[1:]]
+STATE_STYLE = {
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "CANCELLED": "yellow",
+    "CANCELLING": "yellow",
+    "RUNNING": "cyan",
+}
+
+
+class CliError(Exception):
+    pass
+
+
+def parse_value(raw: str, param: pb.Parameter | None) -> Any:
+    """Turns `-p name=value` text into the JSON value the schema wants; unknown parameters
+    go to the server as they are, so that its error names them."""
+    kind = param.type if param is not None else None
+    if kind == pb.PARAMETER_TYPE_CHOICE:
+        return raw
+    if kind == pb.PARAMETER_TYPE_BOOL or raw.lower() in ("true", "false"):
+        return {"true": True, "false": False}.get(raw.lower(), raw)
+    for convert in (int, float):
+        try:
+            return convert(raw.replace("_", ""))
+        except ValueError:
+            pass
+    return raw
+
+
+def parse_params(pairs: Sequence[str], model: pb.Model | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    schema = {p.name: p for p in model.parameters} if model else {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"-p expects NAME=VALUE, got {pair!r}")
+        params[name] = parse_value(raw, schema.get(name))
+    return params
+
+
+def emit_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def print_job(job: pb.Job) -> None:
+    data = job_to_dict(job)
+    status = data["status"]
+    table = Table(show_header=False, box=None)
+    table.add_row("job", data["job_id"])
+    table.add_row("status", f"[{STATE_STYLE.get(status, 'white')}]{status}[/]")
+    table.add_row("model", data["model"])
+    table.add_row("parameters", ", ".join(f"{k}={v}" for k, v in data["parameters"].items()))
+    table.add_row("seed / shards", f"{data['seed']} / {data['shards']}")
+    p = data["progress"]
+    table.add_row("progress", f"{p['samples_done']:,} / {p['samples_total']:,} samples")
+    if p["estimate"] is not None:
+        table.add_row("estimate", describe(job).split(" ", 1)[1].strip())
+    for key, value in (data["summary"] or {}).items():
+        table.add_row(f"  {key}", _fmt(value))
+    if data["error"]:
+        table.add_row("error", f"[red]{data['error']['message']}[/]")
+    out.print(table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def ended_badly(job: pb.Job) -> str | None:
+    if job.state == pb.JOB_STATE_FAILED:
+        return f"job {job.job_id} failed: {job.error.message}"
+    if job.state == pb.JOB_STATE_CANCELLED:
+        return f"job {job.job_id} was cancelled"
+    return None
+
+
+def cmd_models(client: Client, args: argparse.Namespace) -> int:
+    models = client.models()
+    if args.json:
+        from google.protobuf import json_format
+
+        emit_json([json_format.MessageToDict(m, preserving_proto_field_name=True) for m in models])
+        return 0
+    for model in models:
+        out.print(f"[bold]{model.name}[/] — {model.title}")
+        out.print(f"  {model.description}", style="dim")
+        table = Table("parameter", "type", "default", "bounds", "unit", "help", box=None)
+        for p in model.parameters:
+            kind = pb.ParameterType.Name(p.type).removeprefix("PARAMETER_TYPE_").lower()
+            if p.choices:
+                kind += f" ({'|'.join(p.choices)})"
+            default = "[red]required[/]" if not p.HasField("default") else _value(p.default)
+            table.add_row(p.name, kind, default, _bounds(p), p.unit, p.help)
+        out.print(table)
+        out.print()
+    return 0
+
+
+def _value(v: Any) -> str:
+    kind = v.WhichOneof("kind")
+    if kind == "number_value":
+        return _fmt(int(v.number_value) if v.number_value.is_integer() else v.number_value)
+    return str(getattr(v, kind)).lower() if kind == "bool_value" else str(getattr(v, kind))
+
+
+def _bounds(p: pb.Parameter) -> str:
+    lo = f"{'(' if p.exclusive_minimum else '['}{_fmt(p.minimum)}" if p.HasField("minimum") else "(-∞"
+    hi = f"{_fmt(p.maximum)}{')' if p.exclusive_maximum else ']'}" if p.HasField("maximum") else "∞)"
+    return "" if p.type in (pb.PARAMETER_TYPE_CHOICE, pb.PARAMETER_TYPE_BOOL) else f"{lo}, {hi}"
+
+
+def cmd_submit(client: Client, args: argparse.Namespace) -> int:
+    model = next((m for m in client.models() if m.name == args.model), None)
+    params = parse_params(args.param, model)
+    job = client.submit(
+        args.model, params, seed=args.seed, shards=args.shards, request_id=args.request_id
+    )
+    if not args.wait:
+        if args.json:
+            emit_json(job_to_dict(job))
+        else:
+            out.print(f"submitted [bold]{job.job_id}[/]  (simlab watch {job.job_id})")
+        return 0
+    err.print(f"submitted {job.job_id}")
+    return _finish(client, job.job_id, args)
+
+
+def _finish(client: Client, job_id: str, args: argparse.Namespace) -> int:
+    job = client.wait(job_id, progress=False) if args.json else follow(client, job_id, err)
+    if args.json:
+        emit_json(job_to_dict(job))
+    else:
+        print_job(job)
+    problem = ended_badly(job)
+    if problem:
+        raise CliError(problem)
+    return 0
+
+
+def cmd_status(client: Client, args: argparse.Namespace) -> int:
+    job = client.get(args.job_id)
+    if args.json:
+        emit_json(job_to_dict(job))
+    else:
+        print_job(job)
+    return 0
+
+
+def cmd_watch(client: Client, args: argparse.Namespace) -> int:
+    return _finish(client, args.job_id, args)
+
+
+def cmd_list(client: Client, args: argparse.Namespace) -> int:
+    states = [pb.JobState.Value(f"JOB_STATE_{s.upper()}") for s in args.state]
+    jobs, next_token = client.list(args.model or "", states, args.limit, args.page_token or "")
+    if args.json:
+        emit_json({"jobs": [job_to_dict(j) for j in jobs], "next_page_token": next_token})
+        return 0
+    table = Table("job", "model", "status", "progress", "estimate", "created")
+    for job in jobs:
+        status = state_name(job.state)
+        p = job.progress
+        done = f"{p.samples_done / p.samples_total:.0%}" if p.samples_total else ""
+        estimate = f"{p.estimate:.6g}" if p.HasField("estimate") else ""
+        created = job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            job.job_id, job.model, f"[{STATE_STYLE.get(status, 'white')}]{status}[/]", done,
+            estimate, created,
+        )  # fmt: skip
+    out.print(table)
+    if next_token:
+        out.print(f"more: simlab list --page-token {next_token}", style="dim")
+    return 0
+
+
+def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
+    job = client.cancel(args.job_id)
+    if args.json:
+        emit_json(job_to_dict(job))
+    else:
+        out.print(f"{job.job_id}: {state_name(job.state)}")
+    return 0
+
+
+def cmd_results(client: Client, args: argparse.Namespace) -> int:
+    paths = client.results(args.job_id, Path(args.output))
+    if args.json:
+        emit_json({"job_id": args.job_id, "files": [str(p) for p in paths]})
+    else:
+        for path in paths:
+            out.print(f"{path}  ({path.stat().st_size:,} bytes)")
+    if not paths:
+        raise CliError(f"job {args.job_id} has no results yet")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)")
+    common.add_argument("--token", help="bearer token (default $SIMLAB_TOKEN)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = argparse.ArgumentParser(prog="simlab", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("models", parents=[common], help="the model catalogue").set_defaults(run=cmd_models)
+
+    submit = sub.add_parser("submit", parents=[common], help="submit a simulation")
+    submit.add_argument("model")
+    submit.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    submit.add_argument("--shards", type=int, default=1)
+    submit.add_argument("--seed", type=int, default=0, help="0 draws a random seed")
+    submit.add_argument("--request-id", help="idempotency key (default: a fresh one)")
+    submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    submit.set_defaults(run=cmd_submit)
+
+    for name, helptext, run in (
+        ("status", "a job's state, progress and summary", cmd_status),
+        ("watch", "follow a job live until it ends", cmd_watch),
+        ("cancel", "cancel a job", cmd_cancel),
+    ):
+        command = sub.add_parser(name, parents=[common], help=helptext)
+        command.add_argument("job_id")
+        command.set_defaults(run=run)
+
+    listing = sub.add_parser("list", parents=[common], help="your jobs, newest first")
+    listing.add_argument("--model")
+    listing.add_argument("--state", action="append", default=[], choices=[s.lower() for s in STATES])
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--page-token")
+    listing.set_defaults(run=cmd_list)
+
+    results = sub.add_parser("results", parents=[common], help="download a job's results")
+    results.add_argument("job_id")
+    results.add_argument("-o", "--output", default=".", help="directory (default: .)")
+    results.set_defaults(run=cmd_results)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with Client(args.server, args.token) as client:
+            return int(args.run(client, args))
+    except (SimlabError, CliError) as error:
+        err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def entrypoint() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

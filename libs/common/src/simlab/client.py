@@ -1,0 +1,232 @@
+"""The Python client of Simlab: what the CLI is built on, and what a notebook uses.
+
+    from simlab.client import Client
+    sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:8080
+    job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
+    job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
+    sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
+    sim.data(job.job_id)                  # {'column': numpy array, ...}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import grpc
+import numpy as np
+from google.protobuf import json_format, struct_pb2
+
+from simlab.common.errors import SimlabError
+from simlab.transport.errors import from_grpc
+from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import simulation_pb2_grpc
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
+
+
+def state_name(state: int) -> str:
+    return pb.JobState.Name(state).removeprefix("JOB_STATE_")  # type: ignore[arg-type]
+
+
+def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(value)
+
+
+def job_to_dict(job: pb.Job) -> dict[str, Any]:
+    """The job with stable, documented field names (the CLI's --json output)."""
+    progress = job.progress
+    return {
+        "job_id": job.job_id,
+        "status": state_name(job.state),
+        "model": job.model,
+        "owner": job.owner,
+        "parameters": _numbers(struct_to_dict(job.parameters)),
+        "seed": job.seed,
+        "shards": job.shards,
+        "request_id": job.request_id,
+        "seq": job.seq,
+        "created_at": job.created_at.ToJsonString() if job.HasField("created_at") else None,
+        "updated_at": job.updated_at.ToJsonString() if job.HasField("updated_at") else None,
+        "progress": {
+            "blocks_done": progress.blocks_done,
+            "blocks_total": progress.blocks_total,
+            "samples_done": progress.samples_done,
+            "samples_total": progress.samples_total,
+            "estimate": progress.estimate if progress.HasField("estimate") else None,
+            "stderr": progress.stderr if progress.HasField("stderr") else None,
+        },
+        "summary": _numbers(struct_to_dict(job.summary)) if job.HasField("summary") else None,
+        "error": (
+            {
+                "message": job.error.message,
+                "source": job.error.source,
+                "traceback": job.error.traceback,
+                "log_tail": job.error.log_tail,
+            }
+            if job.HasField("error") and job.error.message
+            else None
+        ),
+        "history": [
+            {"status": state_name(h.state), "at": h.at.ToJsonString(), "reason": h.reason}
+            for h in job.history
+        ],
+    }
+
+
+def _numbers(value: Any) -> Any:
+    """Struct turns every number into a float; give whole numbers back as ints."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+class Client:
+    def __init__(self, server: str | None = None, token: str | None = None) -> None:
+        self.server = server or os.environ.get("SIMLAB_SERVER") or DEFAULT_SERVER
+        url = urlparse(self.server if "//" in self.server else f"http://{self.server}")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        target = f"{url.hostname}:{port}"
+        self.channel = (
+            grpc.secure_channel(target, grpc.ssl_channel_credentials())
+            if url.scheme == "https"
+            else grpc.insecure_channel(target)
+        )
+        self.stub = simulation_pb2_grpc.SimulationServiceStub(self.channel)
+        token = token or os.environ.get("SIMLAB_TOKEN")
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None = 30) -> Any:
+        try:
+            return method(request, metadata=self.metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_grpc(error) from None
+
+    def models(self) -> list[pb.Model]:
+        return list(self._call(self.stub.ListModels, pb.ListModelsRequest()).models)
+
+    def submit(
+        self,
+        model: str,
+        parameters: Mapping[str, Any],
+        *,
+        seed: int = 0,
+        shards: int = 1,
+        request_id: str | None = None,
+    ) -> pb.Job:
+        """Queues a run. A fresh request_id makes retries of this call safe (idempotent)."""
+        struct = struct_pb2.Struct()
+        struct.update(dict(parameters))
+        request = pb.SubmitJobRequest(
+            model=model,
+            parameters=struct,
+            seed=seed,
+            shards=shards,
+            request_id=request_id or uuid.uuid4().hex,
+        )
+        return self._call(self.stub.SubmitJob, request).job
+
+    def get(self, job_id: str) -> pb.Job:
+        return self._call(self.stub.GetJob, pb.GetJobRequest(job_id=job_id))
+
+    def list(
+        self,
+        model: str = "",
+        states: list[int] | None = None,
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> tuple[list[pb.Job], str]:
+        request = pb.ListJobsRequest(
+            model=model, states=states or [], page_size=page_size, page_token=page_token
+        )
+        response = self._call(self.stub.ListJobs, request)
+        return list(response.jobs), response.next_page_token
+
+    def cancel(self, job_id: str) -> pb.Job:
+        return self._call(self.stub.CancelJob, pb.CancelJobRequest(job_id=job_id))
+
+    def watch(self, job_id: str, after_seq: int = 0) -> Iterator[pb.JobEvent]:
+        """The job's state now, then every change until it ends; resumes after a dropped
+        connection from the last sequence number seen."""
+        last = after_seq
+        while True:
+            try:
+                for event in self.stub.WatchJob(
+                    pb.WatchJobRequest(job_id=job_id, after_seq=last),
+                    metadata=self.metadata,
+                ):
+                    last = event.seq
+                    yield event
+                return
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                    raise from_grpc(error) from None
+
+    def wait(self, job_id: str, progress: bool = True) -> pb.Job:
+        """Blocks until the job ends (with a live progress bar when `progress`)."""
+        if progress:
+            from simlab.progress import follow
+
+            return follow(self, job_id)
+        job = self.get(job_id)
+        for event in self.watch(job_id):
+            job = event.job
+        return job
+
+    def artifacts(self, job_id: str) -> list[pb.Artifact]:
+        return list(
+            self._call(self.stub.ListArtifacts, pb.ListArtifactsRequest(job_id=job_id)).artifacts
+        )
+
+    def read(self, job_id: str, name: str) -> bytes:
+        return b"".join(self._chunks(job_id, name))
+
+    def _chunks(self, job_id: str, name: str) -> Iterator[bytes]:
+        try:
+            for chunk in self.stub.GetArtifact(
+                pb.GetArtifactRequest(job_id=job_id, name=name), metadata=self.metadata
+            ):
+                yield chunk.data
+        except grpc.RpcError as error:
+            raise from_grpc(error) from None
+
+    def download(self, job_id: str, name: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with dest.open("wb") as out:
+            for data in self._chunks(job_id, name):
+                out.write(data)
+        return dest
+
+    def results(self, job_id: str, out_dir: Path) -> list[Path]:
+        """Downloads every artifact of the job into out_dir."""
+        return [self.download(job_id, a.name, out_dir / a.name) for a in self.artifacts(job_id)]
+
+    def summary(self, job_id: str) -> dict[str, Any]:
+        return dict(json.loads(self.read(job_id, "summary.json")))
+
+    def data(self, job_id: str) -> dict[str, np.ndarray]:
+        with np.load(io.BytesIO(self.read(job_id, "data.npz"))) as npz:
+            return {name: npz[name] for name in npz.files}
+
+
+__all__ = ["Client", "SimlabError", "job_to_dict", "state_name"]
