@@ -28,6 +28,7 @@ def validate(model: Model, given: Mapping[str, Any]) -> dict[str, Any]:
             raise invalid(f"parameters.{param.name}", "is required")
         else:
             out[param.name] = param.default
+    model.check(out)
     return out
 
 

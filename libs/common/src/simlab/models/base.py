@@ -59,9 +59,13 @@ class Model:
     # The run's summary (JSON-able numbers) from the statistics of every block, merged.
     summarize: Callable[[Params, Stats], dict[str, Any]]
     # Columns (equal-length 1-D arrays) written to data.csv and data.npz.
-    data: Callable[[Params, Stats], dict[str, np.ndarray]] = field(
-        default=lambda params, stats: {}
-    )
+    data: Callable[[Params, Stats], dict[str, np.ndarray]] = field(default=lambda params, stats: {})
+    # Checks that span several parameters (e.g. a stable queue); raises
+    # simlab.common.errors.invalid(...) naming the field. Runs after each field is validated.
+    check: Callable[[Params], None] = field(default=lambda params: None)
+    # The summary entry holding the closed-form value of the primary output, if there is one:
+    # charts draw it as a reference line.
+    reference: str | None = None
 
     @property
     def sample_param(self) -> Param:
