@@ -135,8 +135,14 @@ def _value(v: Any) -> str:
 
 
 def _bounds(p: pb.Parameter) -> str:
-    lo = f"{'(' if p.exclusive_minimum else '['}{_fmt(p.minimum)}" if p.HasField("minimum") else "(-∞"
-    hi = f"{_fmt(p.maximum)}{')' if p.exclusive_maximum else ']'}" if p.HasField("maximum") else "∞)"
+    lo = (
+        f"{'(' if p.exclusive_minimum else '['}{_fmt(p.minimum)}"
+        if p.HasField("minimum")
+        else "(-∞"
+    )
+    hi = (
+        f"{_fmt(p.maximum)}{')' if p.exclusive_maximum else ']'}" if p.HasField("maximum") else "∞)"
+    )
     return "" if p.type in (pb.PARAMETER_TYPE_CHOICE, pb.PARAMETER_TYPE_BOOL) else f"{lo}, {hi}"
 
 
@@ -182,8 +188,8 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_list(client: Client, args: argparse.Namespace) -> int:
-    states = [pb.JobState.Value(f"JOB_STATE_{s.upper()}") for s in args.state]
-    jobs, next_token = client.list(args.model or "", states, args.limit, args.page_token or "")
+    states = [pb.JobState(pb.JobState.Value(f"JOB_STATE_{s.upper()}")) for s in args.state]
+    jobs, next_token = client.list_jobs(args.model or "", states, args.limit, args.page_token or "")
     if args.json:
         emit_json({"jobs": [job_to_dict(j) for j in jobs], "next_page_token": next_token})
         return 0
@@ -227,13 +233,17 @@ def cmd_results(client: Client, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)")
+    common.add_argument(
+        "--server", help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)"
+    )
     common.add_argument("--token", help="bearer token (default $SIMLAB_TOKEN)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
     parser = argparse.ArgumentParser(prog="simlab", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("models", parents=[common], help="the model catalogue").set_defaults(run=cmd_models)
+    sub.add_parser("models", parents=[common], help="the model catalogue").set_defaults(
+        run=cmd_models
+    )
 
     submit = sub.add_parser("submit", parents=[common], help="submit a simulation")
     submit.add_argument("model")
@@ -255,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", parents=[common], help="your jobs, newest first")
     listing.add_argument("--model")
-    listing.add_argument("--state", action="append", default=[], choices=[s.lower() for s in STATES])
+    listing.add_argument(
+        "--state", action="append", default=[], choices=[s.lower() for s in STATES]
+    )
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--page-token")
     listing.set_defaults(run=cmd_list)

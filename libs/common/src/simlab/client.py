@@ -1,11 +1,11 @@
 """The Python client of Simlab: what the CLI is built on, and what a notebook uses.
 
-    from simlab.client import Client
-    sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:8080
-    job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
-    job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
-    sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
-    sim.data(job.job_id)                  # {'column': numpy array, ...}
+from simlab.client import Client
+sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:8080
+job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
+job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
+sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
+sim.data(job.job_id)                  # {'column': numpy array, ...}
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_
 
 
 def state_name(state: int) -> str:
-    return pb.JobState.Name(state).removeprefix("JOB_STATE_")  # type: ignore[arg-type]
+    return pb.JobState.Name(state).removeprefix("JOB_STATE_")
 
 
 def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
@@ -149,10 +149,10 @@ class Client:
     def get(self, job_id: str) -> pb.Job:
         return self._call(self.stub.GetJob, pb.GetJobRequest(job_id=job_id))
 
-    def list(
+    def list_jobs(
         self,
         model: str = "",
-        states: list[int] | None = None,
+        states: list[pb.JobState] | None = None,
         page_size: int = 50,
         page_token: str = "",
     ) -> tuple[list[pb.Job], str]:
@@ -179,7 +179,7 @@ class Client:
                     yield event
                 return
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
                     raise from_grpc(error) from None
 
     def wait(self, job_id: str, progress: bool = True) -> pb.Job:

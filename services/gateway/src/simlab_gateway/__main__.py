@@ -33,7 +33,9 @@ async def main() -> None:
     local_user = env.str("LOCAL_USER", "") or None
     auth = Authenticator(Authenticator.parse_tokens(env.str("TOKENS", "")), local_user)
     if not auth.tokens and not local_user:
-        raise SystemExit("set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER: nobody could sign in")
+        raise SystemExit(
+            "set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER: nobody could sign in"
+        )
     jobstore = JobStoreClient(env.str("JOBSTORE"), env.str("SERVICE_TOKEN"))
     events = await JobEvents.connect(env.str("NATS_URL"))
     store = object_store_from_env(env)

@@ -15,7 +15,7 @@ DUPLICATE_WINDOW_S = 120.0
 PROGRESS = "progress"
 
 
-def state_event_name(state: pb.JobState.ValueType) -> str:
+def state_event_name(state: pb.JobState) -> str:
     return pb.JobState.Name(state).removeprefix("JOB_STATE_").lower()
 
 

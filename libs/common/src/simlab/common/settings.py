@@ -3,6 +3,7 @@ variable is unset or malformed, so a misconfigured service never half-starts."""
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 
@@ -18,10 +19,10 @@ class Env:
         self.prefix = prefix
         self.environ = os.environ if environ is None else environ
 
-    def key(self, name: str) -> str:
+    def key(self, name: builtins.str) -> builtins.str:
         return f"{self.prefix}_{name}"
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         value = self.environ.get(self.key(name))
         if value is None or value == "":
             if default is None:
@@ -29,21 +30,21 @@ class Env:
             return default
         return value
 
-    def int(self, name: str, default: int | None = None) -> int:
+    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int:
         raw = self.str(name, None if default is None else str(default))
         try:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{self.key(name)} must be an integer, got {raw!r}") from None
 
-    def float(self, name: str, default: float | None = None) -> float:
+    def float(self, name: builtins.str, default: builtins.float | None = None) -> builtins.float:
         raw = self.str(name, None if default is None else repr(default))
         try:
             return float(raw)
         except ValueError:
             raise SettingsError(f"{self.key(name)} must be a number, got {raw!r}") from None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self.str(name, "true" if default else "false").lower()
         if raw in ("1", "true", "yes", "on"):
             return True

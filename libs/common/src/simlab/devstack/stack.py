@@ -95,7 +95,9 @@ class Stack:
 
     def start(self, timeout: float = 60) -> None:
         self.postgres = start_postgres(self.state_dir / "postgres")
-        self.nats = start_nats(self.state_dir / "nats", port=int(self.extra_env.get("NATS_PORT", -1)))
+        self.nats = start_nats(
+            self.state_dir / "nats", port=int(self.extra_env.get("NATS_PORT", -1))
+        )
         for name in SERVICES:
             self.start_service(name, timeout)
 

@@ -23,8 +23,8 @@ def to_connect(error: SimlabError) -> ConnectError:
 def from_grpc(error: grpc.RpcError) -> SimlabError:
     """The SimlabError a gRPC call failed with; codes Simlab does not use become UNAVAILABLE
     (transport trouble) or INTERNAL."""
-    status = error.code()  # type: ignore[attr-defined]
-    details = error.details() or str(status)  # type: ignore[attr-defined]
+    status = error.code()
+    details = error.details() or str(status)
     if status in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return SimlabError(Code.UNAVAILABLE, details)
     return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details)

@@ -45,7 +45,9 @@ class HealthService:
             else health_pb.HealthCheckResponse.NOT_SERVING
         )
 
-    async def check(self, request: health_pb.HealthCheckRequest, ctx: Any) -> health_pb.HealthCheckResponse:
+    async def check(
+        self, request: health_pb.HealthCheckRequest, ctx: Any
+    ) -> health_pb.HealthCheckResponse:
         return self._status()
 
     async def watch(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
@@ -33,7 +33,9 @@ TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 CHUNK = 256 * 1024
 
 
-def _connect_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _connect_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -146,7 +148,9 @@ class SimulationService:
             job = await self.jobstore.get_job(owner, request.job_id)
             last = request.after_seq
             if job.seq > last:
-                yield pb.JobEvent(job_id=job.job_id, seq=job.seq, kind=pb.EVENT_KIND_SNAPSHOT, job=job)
+                yield pb.JobEvent(
+                    job_id=job.job_id, seq=job.seq, kind=pb.EVENT_KIND_SNAPSHOT, job=job
+                )
                 last = job.seq
             if job.state in TERMINAL:
                 return
@@ -160,7 +164,9 @@ class SimulationService:
                     return
 
     @_connect_errors
-    async def cancel_job(self, request: pb.CancelJobRequest, ctx: RequestContext[Any, Any]) -> pb.Job:
+    async def cancel_job(
+        self, request: pb.CancelJobRequest, ctx: RequestContext[Any, Any]
+    ) -> pb.Job:
         owner = self._user(ctx)
         job = await self.jobstore.cancel_job(owner, request.job_id)
         log.info("cancel requested", extra={"job_id": job.job_id, "owner": owner})
@@ -190,7 +196,9 @@ class SimulationService:
     ) -> AsyncIterator[pb.ArtifactChunk]:
         await self.jobstore.get_job(self._user(ctx), request.job_id)
         key = artifact_key(request.job_id, request.name)
-        info = next((o for o in await asyncio.to_thread(self.store.list, key) if o.key == key), None)
+        info = next(
+            (o for o in await asyncio.to_thread(self.store.list, key) if o.key == key), None
+        )
         if info is None:
             raise not_found(f"artifact {request.name!r} of job {request.job_id}")
         artifact = pb.Artifact(name=request.name, size=info.size, content_type=content_type(key))
@@ -215,7 +223,9 @@ class SimulationService:
         return await self.jobstore.list_presets(self._user(ctx), request.model)
 
     @_connect_errors
-    async def save_preset(self, request: pb.SavePresetRequest, ctx: RequestContext[Any, Any]) -> pb.Preset:
+    async def save_preset(
+        self, request: pb.SavePresetRequest, ctx: RequestContext[Any, Any]
+    ) -> pb.Preset:
         owner = self._user(ctx)
         preset = request.preset
         model = find_model(self.catalogue, preset.model)

@@ -27,7 +27,9 @@ class RunnerJobStore:
     async def get_job(self, job_id: str) -> pb.Job:
         try:
             return await self.stub.GetJob(
-                store_pb.StoreGetJobRequest(job_id=job_id), metadata=self.metadata, timeout=TIMEOUT_S
+                store_pb.StoreGetJobRequest(job_id=job_id),
+                metadata=self.metadata,
+                timeout=TIMEOUT_S,
             )
         except grpc.aio.AioRpcError as error:
             raise from_grpc(error) from None
@@ -35,7 +37,7 @@ class RunnerJobStore:
     async def report(
         self,
         job_id: str,
-        state: pb.JobState.ValueType,
+        state: pb.JobState,
         reason: str = "",
         error: pb.JobError | None = None,
     ) -> pb.Job:
@@ -48,7 +50,7 @@ class RunnerJobStore:
         except grpc.aio.AioRpcError as error_:
             raise from_grpc(error_) from None
 
-    async def active_jobs(self, states: Iterable[pb.JobState.ValueType]) -> list[pb.Job]:
+    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]:
         try:
             response = await self.stub.ListActiveJobs(
                 store_pb.ListActiveJobsRequest(states=list(states)),

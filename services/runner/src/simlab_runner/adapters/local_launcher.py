@@ -15,7 +15,9 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -104,10 +106,10 @@ class LocalProcessLauncher:
         log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": process.pid})
         self._watch(job_id, shard, process.pid, self._reap(job_id, shard, process, attempts))
 
-    def _watch(self, job_id: str, shard: int, pid: int, waiter: asyncio.Future[None] | object) -> None:
+    def _watch(self, job_id: str, shard: int, pid: int, waiter: Coroutine[Any, Any, None]) -> None:
         key = (job_id, shard)
         self.pids[key] = pid
-        task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+        task = asyncio.ensure_future(waiter)
         self.watched[key] = task
         task.add_done_callback(lambda _: self._unwatch(key, task))
 
@@ -132,13 +134,15 @@ class LocalProcessLauncher:
         if fd is not None:
             gone = asyncio.get_running_loop().create_future()
             loop = asyncio.get_running_loop()
-            loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+            loop.add_reader(fd, _resolve, gone)
             try:
                 await gone
             finally:
                 loop.remove_reader(fd)
                 os.close(fd)
-        await self._report(job_id, shard, None, "process vanished while the runner was away", attempts)
+        await self._report(
+            job_id, shard, None, "process vanished while the runner was away", attempts
+        )
 
     async def _report(
         self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
@@ -219,6 +223,11 @@ class LocalProcessLauncher:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self.watched.values(), return_exceptions=True)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _ignore(_: ShardExit) -> None:

@@ -14,7 +14,12 @@ EXIT_BAD_INPUT = 2
 EXIT_STORE_UNREACHABLE = 3
 
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
-ACTIVE = (pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING, pb.JOB_STATE_CANCELLING)
+ACTIVE = (
+    pb.JOB_STATE_QUEUED,
+    pb.JOB_STATE_LAUNCHING,
+    pb.JOB_STATE_RUNNING,
+    pb.JOB_STATE_CANCELLING,
+)
 # A shard whose process vanishes for unknown reasons is relaunched this many times at most.
 MAX_ATTEMPTS = 3
 
@@ -53,7 +58,7 @@ Decision = Fail | Relaunch | Nothing
 
 
 def on_shard_exit(
-    state: pb.JobState.ValueType, shard: int, exit_code: int | None, reason: str, attempts: int
+    state: pb.JobState, shard: int, exit_code: int | None, reason: str, attempts: int
 ) -> Decision:
     """A shard's process has gone; `attempts` counts its launches so far."""
     if state in TERMINAL or state == pb.JOB_STATE_CANCELLING or exit_code == EXIT_OK:

@@ -21,12 +21,12 @@ class JobStorePort(Protocol):
     async def report(
         self,
         job_id: str,
-        state: pb.JobState.ValueType,
+        state: pb.JobState,
         reason: str = "",
         error: pb.JobError | None = None,
     ) -> pb.Job: ...
 
-    async def active_jobs(self, states: tuple[pb.JobState.ValueType, ...]) -> list[pb.Job]: ...
+    async def active_jobs(self, states: tuple[pb.JobState, ...]) -> list[pb.Job]: ...
 
 
 class ShardRecords(Protocol):
@@ -87,7 +87,9 @@ class Runner:
         if isinstance(decision, Fail):
             await self._fail(job.job_id, decision.message, "runner", exit_.log_tail)
         elif isinstance(decision, Relaunch):
-            log.warning("relaunching a lost shard", extra={"job_id": job.job_id, "shard": decision.shard})
+            log.warning(
+                "relaunching a lost shard", extra={"job_id": job.job_id, "shard": decision.shard}
+            )
             await self.launcher.launch(job, self.token_for(job.job_id))
         job = await self.jobstore.get_job(exit_.job_id)
         if job.state in TERMINAL:
