@@ -95,9 +95,7 @@ class Stack:
 
     def start(self, timeout: float = 60) -> None:
         self.postgres = start_postgres(self.state_dir / "postgres")
-        self.nats = start_nats(
-            self.state_dir / "nats", port=int(self.extra_env.get("NATS_PORT", -1))
-        )
+        self.nats = start_nats(self.state_dir / "nats")
         for name in SERVICES:
             self.start_service(name, timeout)
 
@@ -125,7 +123,7 @@ class Stack:
         prefix = f"SIMLAB_{name.upper()}_"
         env = {**os.environ, **{prefix + k: v for k, v in {**common, **specific}.items()}}
         env.setdefault("SIMLAB_WORKER_OBJECTS_DIR", str(self.state_dir / "objects"))
-        env.update({k: v for k, v in self.extra_env.items() if k.startswith("SIMLAB_")})
+        env.update(self.extra_env)
         return env
 
     def start_service(self, name: str, timeout: float = 60) -> None:

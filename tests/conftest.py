@@ -1,0 +1,67 @@
+"""The embedded stack, started the way `make run` starts it, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simlab.client import Client
+from simlab.devstack.stack import Stack, free_port
+
+SUPPORT = Path(__file__).parent / "support"
+# Two users with tokens, besides the automatically signed-in local user.
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state = tmp_path_factory.mktemp("stack")
+    stack = Stack(
+        state / "state",
+        free_port(),
+        log_dir=state / "logs",
+        extra_env={
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(SUPPORT), os.environ.get("PYTHONPATH")])
+            ),
+            "SIMLAB_MODEL_MODULES": "simlab_test_models",
+            "SIMLAB_GATEWAY_TOKENS": ",".join(f"{t}={u}" for t, u in TOKENS.items()),
+            "SIMLAB_GATEWAY_LOCAL_USER": "local",
+            "SIMLAB_GATEWAY_MAX_SHARDS": "16",
+        },
+    )
+    try:
+        stack.start()
+    except Exception:
+        _dump_logs(stack)
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
+
+
+def _dump_logs(stack: Stack) -> None:
+    if stack.log_dir:
+        for log in sorted(stack.log_dir.glob("*.log")):
+            print(f"---- {log.name}\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[Client]:
+    with Client(stack.url) as client:
+        yield client
+
+
+@pytest.fixture
+def alice(stack: Stack) -> Iterator[Client]:
+    with Client(stack.url, token="alice-token") as client:
+        yield client
+
+
+@pytest.fixture
+def bob(stack: Stack) -> Iterator[Client]:
+    with Client(stack.url, token="bob-token") as client:
+        yield client

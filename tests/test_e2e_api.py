@@ -1,0 +1,247 @@
+"""End to end through the public API (grpcio, Connect JSON and gRPC-Web on the one port),
+including bad input and the faults of issue #2: no job and no event is lost."""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+
+from simlab.client import Client
+from simlab.common.errors import Code, SimlabError
+from simlab.devstack.stack import Stack
+from simlab.v1 import simulation_pb2 as pb
+
+pytestmark = pytest.mark.e2e
+OPTION = {"spot": 100, "strike": 105, "volatility": 0.2, "maturity": 1, "rate": 0.05}
+
+
+def count_jobs(client: Client) -> int:
+    total, token = 0, ""
+    while True:
+        jobs, token = client.list_jobs(page_size=500, page_token=token)
+        total += len(jobs)
+        if not token:
+            return total
+
+
+def refused(call: Any, code: Code) -> SimlabError:
+    with pytest.raises(SimlabError) as caught:
+        call()
+    assert caught.value.code == code, caught.value.message
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "shards", "field"),
+    [
+        ("no_such_model", {}, 1, "model"),
+        (
+            "european_option",
+            {k: v for k, v in OPTION.items() if k != "strike"},
+            1,
+            "parameters.strike",
+        ),
+        ("european_option", {**OPTION, "colour": "red"}, 1, "parameters.colour"),
+        ("european_option", {**OPTION, "volatility": -0.2}, 1, "parameters.volatility"),
+        ("european_option", {**OPTION, "paths": "many"}, 1, "parameters.paths"),
+        ("european_option", {**OPTION, "paths": 0}, 1, "parameters.paths"),
+        ("european_option", {**OPTION, "option_type": "straddle"}, 1, "parameters.option_type"),
+        ("pi", {"samples": 10_000_000}, 17, "shards"),
+    ],
+)
+def test_bad_input_is_invalid_argument_naming_the_field_and_stores_nothing(
+    alice: Client, model: str, params: dict[str, Any], shards: int, field: str
+) -> None:
+    before = count_jobs(alice)
+    error = refused(lambda: alice.submit(model, params, shards=shards), Code.INVALID_ARGUMENT)
+    assert error.message.startswith(f"{field}: ")
+    assert count_jobs(alice) == before
+
+
+def test_unknown_and_other_users_jobs_are_not_found(alice: Client, bob: Client) -> None:
+    refused(lambda: alice.get("0123456789abcdef"), Code.NOT_FOUND)
+    job = alice.submit("pi", {"samples": 1000}, seed=5)
+    refused(lambda: bob.get(job.job_id), Code.NOT_FOUND)
+    refused(lambda: bob.cancel(job.job_id), Code.NOT_FOUND)
+    refused(lambda: bob.artifacts(job.job_id), Code.NOT_FOUND)
+    assert job.job_id not in [j.job_id for j in bob.list_jobs(page_size=500)[0]]
+    assert alice.wait(job.job_id, progress=False).state == pb.JOB_STATE_SUCCEEDED
+
+
+def test_a_missing_or_forged_token_is_unauthenticated(stack: Stack) -> None:
+    # The local user only exists for requests without a token; a forged one is refused.
+    with Client(stack.url, token="forged") as forged:
+        refused(forged.models, Code.UNAUTHENTICATED)
+
+
+def test_idempotent_submission_by_request_id(alice: Client) -> None:
+    request_id = uuid.uuid4().hex
+    first = alice.submit("pi", {"samples": 1000}, seed=9, request_id=request_id)
+    again = alice.submit("pi", {"samples": 1000}, seed=9, request_id=request_id)
+    assert again.job_id == first.job_id
+    error = refused(
+        lambda: alice.submit("pi", {"samples": 2000}, seed=9, request_id=request_id),
+        Code.ALREADY_EXISTS,
+    )
+    assert "request_id" in error.message
+    alice.wait(first.job_id, progress=False)
+
+
+def test_cancel_of_a_finished_job_is_a_failed_precondition(alice: Client) -> None:
+    job = alice.submit("pi", {"samples": 1000}, seed=1)
+    assert alice.wait(job.job_id, progress=False).state == pb.JOB_STATE_SUCCEEDED
+    refused(lambda: alice.cancel(job.job_id), Code.FAILED_PRECONDITION)
+
+
+def test_a_model_that_raises_fails_the_job_keeping_message_traceback_and_logs(
+    alice: Client,
+) -> None:
+    job = alice.submit("test_failing", {"samples": 1000, "fail_at": 3}, shards=2)
+    done = alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_FAILED
+    assert "ValueError: model exploded on purpose (fail_at=3)" in done.error.message
+    assert "Traceback" in done.error.traceback and "_explode" in done.error.traceback
+    deadline = time.monotonic() + 20
+    while not any(a.name.startswith("logs/") for a in alice.artifacts(job.job_id)):
+        assert time.monotonic() < deadline, "the worker logs were not kept"
+        time.sleep(0.2)
+
+
+def test_watch_streams_a_snapshot_then_every_change_in_order(alice: Client) -> None:
+    job = alice.submit("pi", {"samples": 20_000_000}, shards=2, seed=4)
+    events = list(alice.watch(job.job_id))
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(set(seqs)), "events must arrive once each, in order"
+    assert events[0].kind == pb.EVENT_KIND_SNAPSHOT
+    assert events[-1].job.state == pb.JOB_STATE_SUCCEEDED
+    progress = [e.job.progress.samples_done for e in events if e.kind == pb.EVENT_KIND_PROGRESS]
+    assert progress == sorted(progress) and len(progress) >= 2
+    # Resuming after a seq replays nothing already seen.
+    resumed = list(alice.watch(job.job_id, after_seq=events[-1].seq))
+    assert resumed == []
+    history = alice._call(alice.stub.GetProgressHistory, pb.GetJobRequest(job_id=job.job_id))
+    assert history.points and history.points[-1].samples_done == 20_000_000
+
+
+def _post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, body, {"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_connect_json_is_served_on_the_same_port(stack: Stack) -> None:
+    status, _, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/ListModels", b"{}", "application/json"
+    )
+    assert status == 200
+    assert "european_option" in [m["name"] for m in json.loads(body)["models"]]
+    status, _, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/SubmitJob",
+        json.dumps({"model": "pi", "parameters": {"samples": -5}}).encode(),
+        "application/json",
+    )
+    assert status == 400
+    assert json.loads(body)["message"].startswith("parameters.samples: ")
+
+
+def test_grpc_web_is_served_on_the_same_port(stack: Stack) -> None:
+    message = pb.GetJobRequest(job_id="0123456789abcdef").SerializeToString()
+    frame = struct.pack(">BI", 0, len(message)) + message
+    status, headers, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/GetJob", frame, "application/grpc-web+proto"
+    )
+    assert status == 200
+    trailer = body[5:].decode() if body[:1] == b"\x80" else headers.get("grpc-status", "")
+    assert "grpc-status:5" in trailer.replace(" ", "") or headers.get("grpc-status") == "5"
+
+
+def test_health_is_serving(stack: Stack) -> None:
+    from simlab.health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(stack.url.removeprefix("http://")) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_cancel_ends_cancelled_never_stuck(alice: Client) -> None:
+    job = alice.submit("test_slow", {"samples": 100_000, "seconds_per_block": 0.2}, shards=2)
+    for event in alice.watch(job.job_id):
+        if event.job.state == pb.JOB_STATE_RUNNING:
+            break
+    assert alice.cancel(job.job_id).state == pb.JOB_STATE_CANCELLING
+    done = alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_CANCELLED
+    assert [h.state for h in done.history][-2:] == [pb.JOB_STATE_CANCELLING, pb.JOB_STATE_CANCELLED]
+
+
+def test_runner_killed_mid_run_then_restarted_the_job_still_ends(
+    stack: Stack, alice: Client
+) -> None:
+    job = alice.submit("test_slow", {"samples": 3000, "seconds_per_block": 0.1}, shards=2, seed=8)
+    for event in alice.watch(job.job_id):
+        if event.job.progress.blocks_done >= 2:
+            break
+    stack.kill("runner")
+    stack.start_service("runner")
+    done = alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_SUCCEEDED
+    assert done.progress.samples_done == 3000
+
+
+def test_runner_down_while_workers_vanish_relaunches_them(stack: Stack, alice: Client) -> None:
+    """Decision documented in the runner: a RUNNING job whose workers are gone when the
+    runner comes back is relaunched; the shards resume from their recorded blocks."""
+    job = alice.submit("test_slow", {"samples": 4000, "seconds_per_block": 0.1}, shards=2, seed=2)
+    for event in alice.watch(job.job_id):
+        if event.job.progress.blocks_done >= 2:
+            break
+    stack.kill("runner")
+    _kill_workers_of(stack, job.job_id)
+    stack.start_service("runner")
+    done = alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+    assert done.progress.samples_done == 4000
+
+
+def _kill_workers_of(stack: Stack, job_id: str) -> None:
+    import os
+    import signal
+
+    for record in (stack.state_dir / "runner" / "local" / job_id).glob("shard-*.json"):
+        pid = json.loads(record.read_text())["pid"]
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_jobstore_killed_between_commit_and_publish_still_delivers_the_event(
+    stack: Stack, alice: Client
+) -> None:
+    stack.kill("jobstore")
+    stack.extra_env["SIMLAB_JOBSTORE_FAULT"] = "kill-after-commit"
+    try:
+        stack.start_service("jobstore")
+        with pytest.raises(SimlabError):
+            alice.submit("pi", {"samples": 1000}, seed=12, request_id="outbox-crash")
+    finally:
+        del stack.extra_env["SIMLAB_JOBSTORE_FAULT"]
+        stack.processes.pop("jobstore").wait(10)
+    stack.start_service("jobstore")
+    # The row was committed before the crash: the same request finds the same job, and the
+    # event still reached the runner, which ran the job.
+    job = alice.submit("pi", {"samples": 1000}, seed=12, request_id="outbox-crash")
+    assert alice.wait(job.job_id, progress=False).state == pb.JOB_STATE_SUCCEEDED
