@@ -217,15 +217,14 @@ def test_runner_down_while_workers_vanish_relaunches_them(stack: Stack, alice: C
 
 
 def _kill_workers_of(stack: Stack, job_id: str) -> None:
+    import contextlib
     import os
     import signal
 
     for record in (stack.state_dir / "runner" / "local" / job_id).glob("shard-*.json"):
         pid = json.loads(record.read_text())["pid"]
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_jobstore_killed_between_commit_and_publish_still_delivers_the_event(

@@ -79,23 +79,11 @@ def test_submit_wait_prices_the_option_and_downloads_results(stack: Stack, tmp_p
 
 
 def test_same_seed_gives_a_bit_identical_summary_whatever_the_shards(stack: Stack) -> None:
-    summaries = [
-        as_json(
-            simlab(
-                stack,
-                "submit",
-                "european_option",
-                *OPTION,
-                "--shards",
-                str(shards),
-                "--seed",
-                "11",
-                "--wait",
-                "--json",
-            )
-        )["summary"]  # fmt: skip
-        for shards in (1, 3)
-    ]
+    summaries = []
+    for shards in (1, 3):
+        args = ["--shards", str(shards), "--seed", "11", "--wait", "--json"]
+        result = simlab(stack, "submit", "european_option", *OPTION, *args)
+        summaries.append(as_json(result)["summary"])
     assert summaries[0] == summaries[1]
 
 
