@@ -37,7 +37,9 @@ def follow(client: Client, job_id: str, console: Console | None = None) -> pb.Jo
         console=console or Console(stderr=True),
         transient=False,
     ) as bar:
-        task = bar.add_task("run", total=max(job.progress.samples_total, 1), job_id=job_id, status="")
+        task = bar.add_task(
+            "run", total=max(job.progress.samples_total, 1), job_id=job_id, status=""
+        )
         for event in client.watch(job_id):
             job = event.job
             bar.update(
