@@ -1,4 +1,5 @@
-"""Object store in a local directory: the embedded default of `make run`."""
+"""Object store in a local directory: the embedded default of `make run`. It has no presigned
+URLs: its files are downloaded through the gateway."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from simlab.adapters.objectstore import ObjectInfo
+from simlab.adapters.objectstore import ManifestStore, ObjectInfo
 
 
-class LocalDirectoryStore:
+class LocalDirectoryStore(ManifestStore):
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -34,27 +35,39 @@ class LocalDirectoryStore:
     def _writer(self, key: str) -> _AtomicWriter:
         return _AtomicWriter(self._path(key))
 
-    def open(self, key: str) -> BinaryIO:
+    def _open_raw(self, key: str) -> BinaryIO:
         try:
             return self._path(key).open("rb")
-        except (FileNotFoundError, IsADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
 
-    def iter_chunks(self, key: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
-        with self.open(key) as f:
-            while chunk := f.read(chunk_size):
-                yield chunk
+    def _list_raw(self, prefix: str) -> Iterator[ObjectInfo]:
+        base = (self.root / prefix).resolve()
+        if not base.is_relative_to(self.root):
+            return
+        found = [base] if base.is_file() else base.rglob("*")
+        for p in found:
+            if p.is_file() and not p.name.startswith(".tmp-"):
+                yield ObjectInfo(p.relative_to(self.root).as_posix(), p.stat().st_size)
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        base = self.root / prefix
-        if not base.is_dir():
-            return []
-        found = [
-            ObjectInfo(p.relative_to(self.root).as_posix(), p.stat().st_size)
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".tmp-")
-        ]
-        return sorted(found, key=lambda o: o.key)
+    def _exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def _delete(self, keys: list[str]) -> None:
+        for key in keys:
+            path = self._path(key)
+            path.unlink(missing_ok=True)
+            # Drop the directories this leaves empty (a staging directory, typically).
+            for parent in path.parents:
+                if parent == self.root:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break  # not empty
+
+    def _presign(self, key: str, expires_s: int | None) -> None:
+        return None
 
 
 class _AtomicWriter:

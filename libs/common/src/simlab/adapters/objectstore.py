@@ -1,20 +1,101 @@
 """The object-store interface results go through, and the choice of adapter by configuration.
-Keys are '/'-separated, e.g. jobs/<job_id>/summary.json."""
+
+Keys are '/'-separated, e.g. jobs/<job_id>/summary.json. list(prefix) gives the object named
+`prefix`, if any, and every object under the directory `prefix`/ (never jobs/abc/... for
+list("jobs/ab")), so list(key) also tells one object's size.
+
+Atomic result sets
+------------------
+`commit_prefix(prefix, files)` publishes a set of files so that a reader sees all of them or
+none. Each file is written under <prefix>/.staging-<uuid>/<name>; then <prefix>/manifest.json
+(each name with its size and sha256, and the staging directory) is written last, in one PUT
+or rename: that write is the commit. Readers go through the manifest: list(prefix) shows
+<prefix>/<name> for each committed name and never a staging object or a manifest itself, and
+open, iter_chunks and presigned_url resolve <prefix>/<name> to its staged object. A committed
+name hides a plain object (put_*) at the same key. Committing again to the same prefix swaps
+the whole set at once, then deletes the previous staging directory (a reader still streaming
+an old file may be cut off). A writer that dies before its manifest leaves a staging directory
+that no reader sees. Both adapters get this from `ManifestStore`, so they behave the same.
+
+Configuration (`from_env`)
+--------------------------
+A service with prefix P (e.g. SIMLAB_WORKER) reads each S3 setting as P_S3_<NAME>, falling back
+to the shared SIMLAB_S3_<NAME>: a service can override one setting (its own credentials, say)
+and share the rest. When S3_ENDPOINT is set either way the S3 store is used; otherwise the local
+directory P_OBJECTS_DIR (the embedded default of `make run`).
+
+- S3_ENDPOINT: http(s)://host:port (the scheme decides TLS) or host[:port] (TLS unless
+  S3_SECURE=false).
+- S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET: required; the bucket is created, private, if missing.
+- S3_REGION (us-east-1); S3_PUBLIC_ENDPOINT: the address presigned URLs name when browsers reach
+  the store elsewhere than the services do (defaults to S3_ENDPOINT).
+- S3_PRESIGN_EXPIRES_S (900, at most 3600); S3_MULTIPART_THRESHOLD (64 MiB) and S3_PART_SIZE
+  (16 MiB, at least 5 MiB); S3_MAX_ATTEMPTS (5) and S3_BACKOFF_S (0.5, doubling up to 8 s)
+  bound the retries on connection errors and 5xx before ObjectStoreUnavailable.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import hashlib
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from simlab.common.errors import Code, SimlabError
 from simlab.common.settings import Env
+
+MANIFEST = "manifest.json"
+STAGING = ".staging-"
+
+
+class ObjectStoreUnavailable(SimlabError):
+    """The store did not answer after the bounded retries; the message names its endpoint."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Code.UNAVAILABLE, message)
 
 
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
     size: int
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A committed result set: the files under `prefix`, stored in its `staging` directory."""
+
+    prefix: str
+    staging: str
+    files: tuple[ManifestEntry, ...]
+
+    def staged_key(self, name: str) -> str:
+        return f"{self.prefix}/{self.staging}/{name}"
+
+    def entry(self, name: str) -> ManifestEntry | None:
+        return next((e for e in self.files if e.name == name), None)
+
+    def to_json(self) -> bytes:
+        files = [{"name": e.name, "size": e.size, "sha256": e.sha256} for e in self.files]
+        return json.dumps({"version": 1, "staging": self.staging, "files": files}).encode()
+
+    @classmethod
+    def from_json(cls, prefix: str, data: bytes) -> Manifest:
+        doc = json.loads(data)
+        files = tuple(ManifestEntry(f["name"], f["size"], f["sha256"]) for f in doc["files"])
+        return cls(prefix, doc["staging"], files)
 
 
 class ObjectStore(Protocol):
@@ -32,9 +113,173 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str) -> list[ObjectInfo]: ...
 
+    def presigned_url(self, key: str, expires_s: int | None = None) -> str | None:
+        """A URL that downloads the object without credentials until it expires, or None when
+        the store has none (download through the gateway). Raises KeyError when missing."""
+        ...
+
+    def commit_prefix(self, prefix: str, files: Mapping[str, bytes | Path]) -> Manifest:
+        """Publishes `files` (name -> content or file) under `prefix` all at once."""
+        ...
+
+    def read_manifest(self, prefix: str) -> Manifest | None: ...
+
+
+class ManifestStore(ABC):
+    """The parts of ObjectStore that are the same for every adapter (manifest-committed result
+    sets), on top of a few raw operations that each adapter provides."""
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def _open_raw(self, key: str) -> BinaryIO:
+        """The stored object itself; KeyError when missing."""
+
+    @abstractmethod
+    def _list_raw(self, prefix: str) -> Iterable[ObjectInfo]:
+        """The stored object named `prefix` and every one under `prefix`/, staging and
+        manifests included."""
+
+    @abstractmethod
+    def _exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def _delete(self, keys: list[str]) -> None: ...
+
+    @abstractmethod
+    def _presign(self, key: str, expires_s: int | None) -> str | None: ...
+
+    def open(self, key: str) -> BinaryIO:
+        return self._open_raw(self._resolve(key))
+
+    def iter_chunks(self, key: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+        # Opened before the first next(), so a missing key raises where the caller asks for it.
+        f = self.open(key)
+        return _chunks(f, chunk_size)
+
+    def presigned_url(self, key: str, expires_s: int | None = None) -> str | None:
+        resolved = self._resolve(key)
+        if resolved == key and not self._exists(key):
+            raise KeyError(key)
+        return self._presign(resolved, expires_s)
+
+    def read_manifest(self, prefix: str) -> Manifest | None:
+        prefix = prefix.strip("/")
+        try:
+            with self._open_raw(f"{prefix}/{MANIFEST}") as f:
+                return Manifest.from_json(prefix, f.read())
+        except KeyError:
+            return None
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        prefix = prefix.strip("/")
+        visible: dict[str, ObjectInfo] = {}
+        manifest_dirs = set(_parents(prefix))
+        for info in self._list_raw(prefix):
+            parts = info.key.split("/")
+            if any(p.startswith(STAGING) for p in parts):
+                continue
+            if parts[-1] == MANIFEST:
+                manifest_dirs.add("/".join(parts[:-1]))
+            else:
+                visible[info.key] = info
+        # Shallow manifests first, so a deeper one wins where both name the same key.
+        for directory in sorted(manifest_dirs, key=lambda d: d.count("/")):
+            manifest = self.read_manifest(directory)
+            for entry in manifest.files if manifest else ():
+                key = f"{directory}/{entry.name}"
+                if _within(key, prefix):
+                    visible[key] = ObjectInfo(key, entry.size)
+        return sorted(visible.values(), key=lambda o: o.key)
+
+    def commit_prefix(self, prefix: str, files: Mapping[str, bytes | Path]) -> Manifest:
+        prefix = prefix.strip("/")
+        if not prefix:
+            raise ValueError("commit_prefix needs a non-empty prefix")
+        for name in files:
+            _check_name(name)
+        previous = self.read_manifest(prefix)
+        manifest = Manifest(prefix, f"{STAGING}{uuid.uuid4().hex}", ())
+        entries = []
+        try:
+            for name, content in files.items():
+                key = manifest.staged_key(name)
+                if isinstance(content, bytes):
+                    self.put_bytes(key, content)
+                    entries.append(
+                        ManifestEntry(name, len(content), hashlib.sha256(content).hexdigest())
+                    )
+                else:
+                    self.put_file(key, content)
+                    entries.append(ManifestEntry(name, *_file_digest(content)))
+            manifest = Manifest(prefix, manifest.staging, tuple(entries))
+            self.put_bytes(f"{prefix}/{MANIFEST}", manifest.to_json())
+        except ObjectStoreUnavailable:
+            raise  # cleaning up would only wait through the retries again
+        except BaseException:
+            self._delete([manifest.staged_key(e.name) for e in entries])
+            raise
+        if previous and previous.staging != manifest.staging:
+            # Committed all the same if this fails: the leftovers are invisible to readers.
+            with contextlib.suppress(ObjectStoreUnavailable):
+                self._delete([previous.staged_key(e.name) for e in previous.files])
+        return manifest
+
+    def _resolve(self, key: str) -> str:
+        """The stored key behind `key`: its staged object if a committed manifest above it
+        names it (the nearest manifest wins), else `key` itself."""
+        parts = key.strip("/").split("/")
+        if any(p.startswith(STAGING) for p in parts) or parts[-1] == MANIFEST:
+            return key
+        for depth in range(len(parts) - 1, 0, -1):
+            manifest = self.read_manifest("/".join(parts[:depth]))
+            name = "/".join(parts[depth:])
+            if manifest and manifest.entry(name):
+                return manifest.staged_key(name)
+        return key
+
+
+def _chunks(f: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(chunk_size):
+            yield chunk
+
+
+def _within(key: str, prefix: str) -> bool:
+    return not prefix or key == prefix or key.startswith(f"{prefix}/")
+
+
+def _parents(prefix: str) -> Iterator[str]:
+    """jobs/a/b -> jobs/a, jobs (not the root: a manifest never sits there)."""
+    parts = prefix.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        yield "/".join(parts[:depth])
+
+
+def _check_name(name: str) -> None:
+    parts = name.split("/")
+    if any(p in ("", ".", "..") or p.startswith(STAGING) for p in parts) or parts[-1] == MANIFEST:
+        raise ValueError(f"{name!r} cannot be the name of a committed file")
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
 
 def from_env(env: Env) -> ObjectStore:
-    """The local-directory store under <PREFIX>_OBJECTS_DIR."""
+    """The S3 store when S3_ENDPOINT is set, else the local directory (see the module doc)."""
+    from simlab.adapters.s3_store import S3Config, S3Store
+
+    config = S3Config.from_env(env)
+    if config is not None:
+        return S3Store(config)
+
     from simlab.adapters.local_store import LocalDirectoryStore
 
     return LocalDirectoryStore(Path(env.str("OBJECTS_DIR")))

@@ -45,8 +45,14 @@ class MinioServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab")
         self.process = subprocess.Popen(
-            [self.binary, "server", "--quiet", "--address", f"127.0.0.1:{self.port}"]
-            + [str(self.data_dir)],
+            [
+                self.binary,
+                "server",
+                "--quiet",
+                "--address",
+                f"127.0.0.1:{self.port}",
+                self.data_dir,
+            ],
             env={
                 "PATH": "/usr/bin:/bin",
                 "HOME": str(self.data_dir),
@@ -61,12 +67,12 @@ class MinioServer:
         deadline = time.monotonic() + timeout
         while not self._live():
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"minio exited with {self.process.returncode}; see {log.name}"
-                )
+                raise RuntimeError(f"minio exited with {self.process.returncode}; see {log.name}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise TimeoutError(f"minio not live on {self.url} after {timeout} s; see {log.name}")
+                raise TimeoutError(
+                    f"minio not live on {self.url} after {timeout} s; see {log.name}"
+                )
             time.sleep(0.05)
 
     def _live(self) -> bool:
