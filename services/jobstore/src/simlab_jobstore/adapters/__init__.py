@@ -1,0 +1,1 @@
+"""PostgreSQL (job rows, outbox) and NATS JetStream (the outbox relay)."""

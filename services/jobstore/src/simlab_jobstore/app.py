@@ -1,0 +1,110 @@
+"""Wiring: settings -> adapters (Postgres, NATS, the outbox relay) -> core -> transport (the
+gRPC server). `python -m simlab_jobstore` runs one App; tests start one in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import nats
+from nats.aio.client import Client as Nats
+from psycopg_pool import AsyncConnectionPool
+
+from simlab.common.events import ensure_stream
+from simlab.health.v1 import health_pb2_grpc
+from simlab.v1 import jobstore_pb2_grpc
+
+from .adapters.migrate import migrate
+from .adapters.postgres import PostgresJobStore, open_pool
+from .adapters.relay import OutboxRelay
+from .config import KILL_AFTER_COMMIT, Settings
+from .transport.auth import Authenticator
+from .transport.health import HealthServicer
+from .transport.service import JobStoreService
+
+log = logging.getLogger("simlab_jobstore")
+
+SHUTDOWN_GRACE_S = 5.0
+SERVER_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+
+
+class App:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.health = HealthServicer()
+        self.address = ""
+        self.pool: AsyncConnectionPool[Any]
+        self.nats: Nats
+        self.relay: OutboxRelay
+        self.relay_task: asyncio.Task[None]
+        self.server: grpc.aio.Server
+
+    async def start(self) -> None:
+        settings = self.settings
+        await migrate(settings.database_url)
+        self.pool = open_pool(settings.database_url, settings.pool_size)
+        await self.pool.open(wait=True)
+        self.nats = await nats.connect(
+            settings.nats_url,
+            name="simlab-jobstore",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=_log_nats_error,
+        )
+        js = self.nats.jetstream()
+        await ensure_stream(js)
+        self.relay = OutboxRelay(settings.database_url, js)
+        store = PostgresJobStore(self.pool, self._on_commit())
+        auth = Authenticator(settings.service_token, settings.job_token_secret)
+
+        self.server = grpc.aio.server(options=SERVER_OPTIONS)
+        jobstore_pb2_grpc.add_JobStoreServicer_to_server(JobStoreService(store, auth), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        host = settings.listen.rpartition(":")[0]
+        port = self.server.add_insecure_port(settings.listen)
+        self.address = f"{host}:{port}"
+        await self.server.start()
+        self.relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        await self.health.set_serving(True)
+        log.info("jobstore ready", extra={"address": self.address})
+
+    def _on_commit(self) -> Callable[[], None]:
+        if self.settings.fault == KILL_AFTER_COMMIT:
+            log.warning("fault injection on: dying after the first outbox commit")
+            return lambda: os.kill(os.getpid(), signal.SIGKILL)
+        return self.relay.wake
+
+    async def stop(self) -> None:
+        """Stops taking calls, lets those in flight finish, drains the outbox, closes."""
+        await self.health.set_serving(False)
+        await self.server.stop(SHUTDOWN_GRACE_S)
+        self.relay.stop()
+        try:
+            await asyncio.wait_for(self.relay_task, SHUTDOWN_GRACE_S)
+        except TimeoutError:
+            log.warning("outbox relay did not drain in time; the next start publishes the rest")
+        await self.nats.drain()
+        await self.pool.close()
+        log.info("jobstore stopped")
+
+
+async def run(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT, then shuts down gracefully."""
+    app = App(settings)
+    await app.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("jobstore stopping")
+    await app.stop()
+
+
+async def _log_nats_error(error: Exception) -> None:
+    log.warning("nats: %s", error)

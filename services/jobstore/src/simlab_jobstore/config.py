@@ -1,0 +1,47 @@
+"""Settings from SIMLAB_JOBSTORE_* variables; a missing or malformed one stops the start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from simlab.common.settings import Env, SettingsError
+
+PREFIX = "SIMLAB_JOBSTORE"
+# Test hook, never for production: SIMLAB_JOBSTORE_FAULT=kill-after-commit makes the process
+# SIGKILL itself right after its first commit that wrote an outbox event, before the relay
+# publishes it, so tests can prove the outbox delivers across a crash.
+KILL_AFTER_COMMIT = "kill-after-commit"
+FAULTS = ("", KILL_AFTER_COMMIT)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    nats_url: str
+    listen: str
+    service_token: str
+    job_token_secret: str
+    pool_size: int
+    fault: str
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+        env = Env(PREFIX, environ)
+        settings = Settings(
+            database_url=env.str("DATABASE_URL"),
+            nats_url=env.str("NATS_URL"),
+            listen=env.str("LISTEN"),
+            service_token=env.str("SERVICE_TOKEN"),
+            job_token_secret=env.str("JOB_TOKEN_SECRET"),
+            pool_size=env.int("POOL_SIZE", 10),
+            fault=env.environ.get(env.key("FAULT"), ""),
+        )
+        if settings.pool_size < 1:
+            raise SettingsError(f"{env.key('POOL_SIZE')} must be at least 1")
+        if settings.fault not in FAULTS:
+            raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")
+        host, _, port = settings.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(f"{env.key('LISTEN')} must be host:port, got {settings.listen!r}")
+        return settings

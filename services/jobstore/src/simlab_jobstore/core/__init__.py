@@ -1,0 +1,1 @@
+"""Pure job logic: the state machine, progress arithmetic, listing cursors. No I/O."""

@@ -1,0 +1,49 @@
+"""ListJobs paging: newest first, with an opaque keyset cursor (the last row's created_at and
+job_id), so pages stay stable while new jobs arrive."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from simlab.common.errors import invalid
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: strictly after (older than) this row."""
+
+    created_at: datetime
+    job_id: str
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise invalid("page_size", f"must not be negative, got {requested}")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(cursor: Cursor) -> str:
+    micros = (cursor.created_at - _EPOCH) // timedelta(microseconds=1)
+    raw = json.dumps([micros, cursor.job_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> Cursor | None:
+    """None for an empty token (the first page)."""
+    if not token:
+        return None
+    try:
+        micros, job_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(micros, int) or not isinstance(job_id, str):
+            raise ValueError("unexpected fields")
+        return Cursor(_EPOCH + timedelta(microseconds=micros), job_id)
+    except (ValueError, TypeError, binascii.Error, OverflowError):
+        raise invalid("page_token", "not a token this service issued") from None

@@ -1,0 +1,1 @@
+"""gRPC: the JobStore and Health servicers, proto <-> domain, auth, error mapping."""

@@ -1,0 +1,180 @@
+"""Domain objects <-> simlab.v1 protos, for the gRPC answers and for the events on NATS."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+
+from simlab.common import events
+from simlab.common.errors import invalid
+from simlab.core.stats import Moments
+from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import stats_pb2
+
+from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
+from ..core.presets import Preset
+from ..core.states import JobState
+
+_STATE_TO_PB: dict[JobState, pb.JobState] = {
+    state: getattr(pb, f"JOB_STATE_{state.value}") for state in JobState
+}
+_STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE_TO_PB.items()}
+
+
+def state_to_pb(state: JobState) -> pb.JobState:
+    return _STATE_TO_PB[state]
+
+
+def state_from_pb(number: int, field: str = "state") -> JobState:
+    try:
+        return _STATE_FROM_PB[number]
+    except KeyError:
+        raise invalid(field, f"not a job state: {number}") from None
+
+
+def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+def dict_to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(value)
+    return message
+
+
+def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
+    message = timestamp_pb2.Timestamp()
+    message.FromDatetime(at)
+    return message
+
+
+def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
+    return JobSpec(
+        owner=request.owner,
+        request_id=request.request_id,
+        model=request.model,
+        parameters=struct_to_dict(request.parameters),
+        seed=request.seed,
+        shards=request.shards,
+        primary_output=request.primary_output,
+        block_size=request.block_size,
+        samples_total=request.samples_total,
+    )
+
+
+def job_to_pb(job: Job) -> pb.Job:
+    message = pb.Job(
+        job_id=job.job_id,
+        owner=job.owner,
+        model=job.model,
+        parameters=dict_to_struct(job.parameters),
+        seed=job.seed,
+        shards=job.shards,
+        request_id=job.request_id,
+        state=state_to_pb(job.state),
+        seq=job.seq,
+        created_at=timestamp(job.created_at),
+        updated_at=timestamp(job.updated_at),
+        progress=pb.Progress(
+            blocks_done=job.blocks_done,
+            blocks_total=job.blocks_total,
+            samples_done=job.samples_done,
+            samples_total=job.samples_total,
+            estimate=job.estimate,
+            stderr=job.stderr,
+        ),
+        history=[
+            pb.StateChange(
+                state=state_to_pb(change.state), at=timestamp(change.at), reason=change.reason
+            )
+            for change in job.history
+        ],
+        primary_output=job.primary_output,
+        block_size=job.block_size,
+    )
+    if job.summary is not None:
+        message.summary.CopyFrom(dict_to_struct(job.summary))
+    if job.error is not None:
+        message.error.CopyFrom(error_to_pb(job.error))
+    return message
+
+
+def error_to_pb(error: JobError) -> pb.JobError:
+    return pb.JobError(
+        message=error.message,
+        traceback=error.traceback,
+        source=error.source,
+        log_tail=error.log_tail,
+    )
+
+
+def error_from_pb(error: pb.JobError) -> JobError:
+    return JobError(error.message, error.traceback, error.source, error.log_tail)
+
+
+def job_event(job: Job, kind: pb.EventKind) -> pb.JobEvent:
+    return pb.JobEvent(
+        event_id=uuid.uuid4().hex, job_id=job.job_id, seq=job.seq, kind=kind, job=job_to_pb(job)
+    )
+
+
+def state_event(job: Job) -> tuple[str, str, bytes]:
+    """(event_id, subject, payload) of the event announcing the state `job` just entered."""
+    return _encoded(job_event(job, pb.EVENT_KIND_STATE))
+
+
+def progress_event(job: Job) -> tuple[str, str, bytes]:
+    return _encoded(job_event(job, pb.EVENT_KIND_PROGRESS))
+
+
+def _encoded(event: pb.JobEvent) -> tuple[str, str, bytes]:
+    return event.event_id, events.event_subject(event), event.SerializeToString()
+
+
+def block_from_pb(block: stats_pb2.BlockStats) -> BlockReport:
+    return BlockReport(
+        block=block.block,
+        samples=block.samples,
+        moments={
+            name: Moments(moments.count, moments.mean, moments.m2)
+            for name, moments in block.moments.items()
+        },
+        stats=block.SerializeToString(),
+    )
+
+
+def progress_point_to_pb(point: ProgressPoint) -> pb.ProgressPoint:
+    return pb.ProgressPoint(
+        seq=point.seq,
+        samples_done=point.samples_done,
+        estimate=point.estimate,
+        stderr=point.stderr,
+        at=timestamp(point.at),
+    )
+
+
+def preset_from_pb(preset: pb.Preset) -> Preset:
+    return Preset(
+        name=preset.name,
+        model=preset.model,
+        parameters=struct_to_dict(preset.parameters),
+        seed=preset.seed,
+        shards=preset.shards,
+    )
+
+
+def preset_to_pb(preset: Preset) -> pb.Preset:
+    message = pb.Preset(
+        name=preset.name,
+        model=preset.model,
+        parameters=dict_to_struct(preset.parameters),
+        seed=preset.seed,
+        shards=preset.shards,
+    )
+    if preset.updated_at is not None:
+        message.updated_at.CopyFrom(timestamp(preset.updated_at))
+    return message

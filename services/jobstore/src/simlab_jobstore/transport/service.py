@@ -1,0 +1,221 @@
+"""simlab.v1.JobStore over grpc.aio. Each method authenticates the caller, turns the request
+into domain terms, calls the store and answers in protos; `rpc` maps SimlabError to its gRPC
+status in this one place."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+
+from simlab.common.errors import Code, SimlabError, invalid
+from simlab.transport.errors import to_grpc
+from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.v1 import jobstore_pb2_grpc, stats_pb2
+from simlab.v1 import simulation_pb2 as pb
+
+from ..adapters.postgres import PostgresJobStore
+from ..core.jobs import JobError
+from ..core.listing import decode_page_token, encode_page_token, page_size
+from ..core.states import JobState
+from . import convert
+from .auth import Authenticator
+
+log = logging.getLogger(__name__)
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Handler = Callable[["JobStoreService", Request, grpc.aio.ServicerContext], Awaitable[Response]]
+
+# What the runner may report; CANCELLING comes only from a user's CancelJob.
+_REPORTABLE = frozenset({JobState.LAUNCHING, JobState.RUNNING, JobState.FAILED, JobState.CANCELLED})
+
+
+def rpc(
+    *, worker: bool = False
+) -> Callable[[Handler[Request, Response]], Handler[Request, Response]]:
+    """Wraps a method: the service token may call it; a job token only when `worker` and only
+    for its own job (the request's job_id)."""
+
+    def decorate(method: Handler[Request, Response]) -> Handler[Request, Response]:
+        @functools.wraps(method)
+        async def handle(
+            self: JobStoreService, request: Request, context: grpc.aio.ServicerContext
+        ) -> Response:
+            try:
+                caller = self.auth.caller(context.invocation_metadata())
+                if caller.job_id is not None and not (
+                    worker and caller.job_id == getattr(request, "job_id", None)
+                ):
+                    raise SimlabError(
+                        Code.PERMISSION_DENIED,
+                        f"a job token for job {caller.job_id} may only report on that job",
+                    )
+                return await method(self, request, context)
+            except SimlabError as error:
+                await context.abort(to_grpc(error.code), error.message)
+            except Exception:
+                log.exception("unexpected failure", extra={"method": method.__name__})
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            raise AssertionError("unreachable: abort raises")
+
+        return handle
+
+    return decorate
+
+
+class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
+    def __init__(self, store: PostgresJobStore, auth: Authenticator) -> None:
+        self.store = store
+        self.auth = auth
+
+    # ---- the gateway, on behalf of an owner --------------------------------------------------
+
+    @rpc()
+    async def CreateJob(
+        self, request: store_pb.CreateJobRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.CreateJobResponse:
+        job, created = await self.store.create_job(convert.spec_from_pb(request))
+        return store_pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+
+    @rpc()
+    async def GetJob(
+        self, request: store_pb.StoreGetJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        return convert.job_to_pb(await self.store.get_job(request.job_id, request.owner))
+
+    @rpc()
+    async def ListJobs(
+        self, request: store_pb.StoreListJobsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListJobsResponse:
+        if not request.owner:
+            raise invalid("owner", "must not be empty")
+        query = request.query
+        jobs, next_page = await self.store.list_jobs(
+            request.owner,
+            model=query.model,
+            states=[convert.state_from_pb(state, "query.states") for state in query.states],
+            limit=page_size(query.page_size),
+            after=decode_page_token(query.page_token),
+        )
+        return pb.ListJobsResponse(
+            jobs=[convert.job_to_pb(job) for job in jobs],
+            next_page_token=encode_page_token(next_page) if next_page else "",
+        )
+
+    @rpc()
+    async def CancelJob(
+        self, request: store_pb.StoreCancelJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        return convert.job_to_pb(await self.store.cancel_job(request.job_id, request.owner))
+
+    @rpc()
+    async def GetProgressHistory(
+        self, request: store_pb.StoreGetJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ProgressHistory:
+        points = await self.store.progress_history(request.job_id, request.owner)
+        return pb.ProgressHistory(points=[convert.progress_point_to_pb(p) for p in points])
+
+    @rpc()
+    async def ListPresets(
+        self, request: store_pb.StoreListPresetsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPresetsResponse:
+        presets = await self.store.list_presets(_owner(request.owner), request.model)
+        return pb.ListPresetsResponse(presets=[convert.preset_to_pb(p) for p in presets])
+
+    @rpc()
+    async def SavePreset(
+        self, request: store_pb.StoreSavePresetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Preset:
+        preset = convert.preset_from_pb(request.preset)
+        return convert.preset_to_pb(await self.store.save_preset(_owner(request.owner), preset))
+
+    @rpc()
+    async def DeletePreset(
+        self, request: store_pb.StoreDeletePresetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeletePresetResponse:
+        await self.store.delete_preset(_owner(request.owner), request.name)
+        return pb.DeletePresetResponse()
+
+    # ---- the runner ---------------------------------------------------------------------------
+
+    @rpc()
+    async def ReportState(
+        self, request: store_pb.ReportStateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        state = convert.state_from_pb(request.state)
+        if state not in _REPORTABLE:
+            raise invalid("state", f"a runner reports {', '.join(s.value for s in _REPORTABLE)}")
+        error = None
+        if state is JobState.FAILED:
+            error = (
+                convert.error_from_pb(request.error)
+                if request.HasField("error")
+                else JobError(request.reason or "failed", source="runner")
+            )
+        job = await self.store.report_state(request.job_id, state, request.reason, error)
+        return convert.job_to_pb(job)
+
+    @rpc()
+    async def ListActiveJobs(
+        self, request: store_pb.ListActiveJobsRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.ListActiveJobsResponse:
+        states = [convert.state_from_pb(state, "states") for state in request.states]
+        jobs = await self.store.list_active_jobs(states)
+        return store_pb.ListActiveJobsResponse(jobs=[convert.job_to_pb(job) for job in jobs])
+
+    # ---- workers ----------------------------------------------------------------------------
+
+    @rpc(worker=True)
+    async def StartShard(
+        self, request: store_pb.StartShardRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.StartShardResponse:
+        job, done_blocks, stop = await self.store.start_shard(request.job_id, request.shard)
+        return store_pb.StartShardResponse(
+            job=convert.job_to_pb(job), done_blocks=done_blocks, stop=stop
+        )
+
+    @rpc(worker=True)
+    async def ReportBlocks(
+        self, request: store_pb.ReportBlocksRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.ReportBlocksResponse:
+        blocks = [convert.block_from_pb(block) for block in request.blocks]
+        stop = await self.store.report_blocks(request.job_id, request.shard, blocks)
+        return store_pb.ReportBlocksResponse(stop=stop)
+
+    @rpc(worker=True)
+    async def FinishShard(
+        self, request: store_pb.FinishShardRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.FinishShardResponse:
+        finalize, blocks, job = await self.store.finish_shard(request.job_id, request.shard)
+        return store_pb.FinishShardResponse(
+            finalize=finalize,
+            blocks=[stats_pb2.BlockStats.FromString(stats) for stats in blocks],
+            job=convert.job_to_pb(job),
+        )
+
+    @rpc(worker=True)
+    async def CompleteJob(
+        self, request: store_pb.CompleteJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        summary = convert.struct_to_dict(request.summary)
+        return convert.job_to_pb(await self.store.complete_job(request.job_id, summary))
+
+    @rpc(worker=True)
+    async def FailJob(
+        self, request: store_pb.FailJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        if not request.error.message:
+            raise invalid("error.message", "must not be empty")
+        error = convert.error_from_pb(request.error)
+        return convert.job_to_pb(await self.store.fail_job(request.job_id, request.shard, error))
+
+
+def _owner(owner: str) -> str:
+    """Presets always belong to someone."""
+    if not owner:
+        raise invalid("owner", "must not be empty")
+    return owner

@@ -1,0 +1,175 @@
+"""Changes to a job: seq bumps, history, refusals with their messages, progress arithmetic,
+finalization claims and resubmission checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from simlab.common.errors import Code, SimlabError
+from simlab.core.stats import Moments
+from simlab_jobstore.core import jobs
+from simlab_jobstore.core.jobs import BlockReport, JobError, JobSpec
+from simlab_jobstore.core.states import JobState
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SPEC = JobSpec(
+    owner="ana",
+    request_id="r1",
+    model="pi",
+    parameters={"samples": 1000},
+    seed=7,
+    shards=2,
+    primary_output="estimate",
+    block_size=250,
+    samples_total=1000,
+)
+
+
+def new_job(**changes: object) -> jobs.Job:
+    job = jobs.new_job(SPEC, "j1", SPEC.seed, T0)
+    return dataclasses.replace(job, **changes)  # type: ignore[arg-type]
+
+
+def later(seconds: int = 1) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def block(index: int, samples: np.ndarray) -> BlockReport:
+    return BlockReport(index, samples.size, {"estimate": Moments.of(samples)}, b"")
+
+
+def test_a_new_job_is_queued_at_seq_1_with_its_blocks_counted() -> None:
+    job = new_job()
+    assert (job.state, job.seq, job.blocks_total) == (JobState.QUEUED, 1, 4)
+    assert [change.state for change in job.history] == [JobState.QUEUED]
+
+
+def test_a_transition_bumps_seq_once_and_records_the_state_entered() -> None:
+    job = jobs.transition(new_job(), JobState.LAUNCHING, later(), "pods scheduled")
+    assert job is not None
+    assert (job.state, job.seq, job.updated_at) == (JobState.LAUNCHING, 2, later())
+    assert job.history[-1] == jobs.StateChange(JobState.LAUNCHING, later(), "pods scheduled")
+
+
+def test_a_duplicate_or_late_report_changes_nothing() -> None:
+    running = new_job(state=JobState.RUNNING, seq=5)
+    assert jobs.transition(running, JobState.RUNNING, later(), "again") is None
+    assert jobs.transition(running, JobState.LAUNCHING, later(), "late") is None
+
+
+def test_cancelling_a_finished_job_names_its_state() -> None:
+    done = new_job(state=JobState.SUCCEEDED)
+    with pytest.raises(SimlabError) as refused:
+        jobs.transition(done, JobState.CANCELLING, later(), "cancel")
+    assert refused.value.code is Code.FAILED_PRECONDITION
+    assert refused.value.message == "job j1 already SUCCEEDED"
+
+
+def test_an_impossible_jump_is_refused() -> None:
+    with pytest.raises(SimlabError) as refused:
+        jobs.transition(new_job(), JobState.SUCCEEDED, later(), "done")
+    assert refused.value.code is Code.FAILED_PRECONDITION
+
+
+def test_success_needs_every_block() -> None:
+    running = new_job(state=JobState.RUNNING, blocks_done=3)
+    with pytest.raises(SimlabError, match="3 of 4 blocks"):
+        jobs.transition(running, JobState.SUCCEEDED, later(), "done", summary={"x": 1})
+    finished = jobs.transition(
+        dataclasses.replace(running, blocks_done=4),
+        JobState.SUCCEEDED,
+        later(),
+        "done",
+        summary={"x": 1},
+    )
+    assert finished is not None and finished.summary == {"x": 1}
+
+
+def test_a_failure_keeps_its_error_and_the_first_failure_wins() -> None:
+    first = JobError("boom", "Traceback ...", "model", "last lines")
+    failed = jobs.transition(new_job(), JobState.FAILED, later(), "boom", error=first)
+    assert failed is not None and failed.error == first
+    assert jobs.transition(failed, JobState.FAILED, later(2), "x", error=JobError("x")) is None
+
+
+def test_blocks_update_the_running_estimate_whatever_their_order() -> None:
+    rng = np.random.default_rng(1)
+    samples = [rng.normal(3.0, 2.0, 250) for _ in range(4)]
+    running = new_job(state=JobState.RUNNING, seq=3)
+    forward = jobs.record_blocks(running, [block(i, s) for i, s in enumerate(samples)], later())
+    backward = running
+    for i in (3, 2, 1, 0):
+        backward = jobs.record_blocks(backward, [block(i, samples[i])], later())
+    expected = Moments.of(np.concatenate(samples))
+    assert forward.seq == 4 and backward.seq == 7
+    assert (forward.blocks_done, forward.samples_done) == (4, 1000)
+    for job in (forward, backward):
+        assert job.estimate == pytest.approx(expected.mean)
+        assert job.stderr == pytest.approx(expected.stderr)
+
+
+def test_no_estimate_before_a_block_and_no_stderr_from_one_sample() -> None:
+    job = new_job(state=JobState.RUNNING)
+    assert (job.estimate, job.stderr) == (None, None)
+    one = jobs.record_blocks(job, [block(0, np.array([2.5]))], later())
+    assert (one.estimate, one.stderr) == (2.5, None)
+    two = jobs.record_blocks(one, [block(2, np.array([3.5]))], later())
+    assert two.stderr is not None and math.isclose(two.stderr, 0.5)
+
+
+def test_blocks_must_belong_to_the_reporting_shard() -> None:
+    job = new_job(state=JobState.RUNNING)
+    jobs.check_blocks(job, 1, [block(1, np.ones(3)), block(3, np.ones(3))])
+    with pytest.raises(SimlabError) as refused:
+        jobs.check_blocks(job, 1, [block(2, np.ones(3))])
+    assert refused.value.code is Code.INVALID_ARGUMENT
+    assert refused.value.field == "blocks[0].block"
+    with pytest.raises(SimlabError, match="shard"):
+        jobs.check_shard(job, 2)
+
+
+def test_blocks_are_refused_before_any_shard_started_and_ignored_after_the_end() -> None:
+    with pytest.raises(SimlabError):
+        jobs.accepts_blocks(new_job(state=JobState.LAUNCHING))
+    assert jobs.accepts_blocks(new_job(state=JobState.CANCELLING))
+    assert not jobs.accepts_blocks(new_job(state=JobState.FAILED))
+
+
+def test_the_first_shard_to_complete_the_set_finalizes_and_may_ask_again() -> None:
+    running = new_job(state=JobState.RUNNING)
+    assert not jobs.claims_finalization(running, 0, all_shards_done=False)
+    assert jobs.claims_finalization(running, 1, all_shards_done=True)
+    claimed = dataclasses.replace(running, finalizer_shard=1)
+    assert jobs.claims_finalization(claimed, 1, all_shards_done=True)
+    assert not jobs.claims_finalization(claimed, 0, all_shards_done=True)
+    cancelling = dataclasses.replace(running, state=JobState.CANCELLING)
+    assert not jobs.claims_finalization(cancelling, 1, all_shards_done=True)
+
+
+def test_a_resubmission_must_ask_for_the_same_job() -> None:
+    job = jobs.new_job(dataclasses.replace(SPEC, seed=0), "j1", 12345, T0)
+    assert jobs.is_resubmission(job, dataclasses.replace(SPEC, seed=0))
+    assert not jobs.is_resubmission(job, SPEC)
+    assert not jobs.is_resubmission(
+        job, dataclasses.replace(SPEC, seed=0, parameters={"samples": 2000})
+    )
+    assert not jobs.is_resubmission(job, dataclasses.replace(SPEC, seed=0, shards=3))
+
+
+@pytest.mark.parametrize("field", ["owner", "model", "primary_output"])
+def test_a_spec_needs_its_names(field: str) -> None:
+    with pytest.raises(SimlabError) as refused:
+        dataclasses.replace(SPEC, **{field: ""}).validate()
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("field", ["shards", "block_size", "samples_total"])
+def test_a_spec_needs_positive_sizes(field: str) -> None:
+    with pytest.raises(SimlabError) as refused:
+        dataclasses.replace(SPEC, **{field: 0}).validate()
+    assert refused.value.field == field

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from simlab.common.errors import Code, SimlabError
+from simlab_jobstore.core.listing import Cursor, decode_page_token, encode_page_token, page_size
+
+
+def test_a_page_token_round_trips_to_the_microsecond() -> None:
+    cursor = Cursor(datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC), "abc123")
+    assert decode_page_token(encode_page_token(cursor)) == cursor
+
+
+def test_no_token_means_the_first_page() -> None:
+    assert decode_page_token("") is None
+
+
+@pytest.mark.parametrize("token", ["nope", "!!!", "WzEsMl0", "eyJhIjoxfQ"])
+def test_a_bad_token_is_invalid_and_named(token: str) -> None:
+    with pytest.raises(SimlabError) as refused:
+        decode_page_token(token)
+    assert refused.value.code is Code.INVALID_ARGUMENT
+    assert refused.value.message.startswith("page_token")
+
+
+def test_page_size_defaults_and_caps() -> None:
+    assert (page_size(0), page_size(7), page_size(10_000)) == (50, 7, 500)
+    with pytest.raises(SimlabError, match="page_size"):
+        page_size(-1)
