@@ -1,0 +1,38 @@
+"""`make bench`: every benchmark in turn, against one embedded stack."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bench import events, models, submit
+from simlab.devstack.stack import Stack, free_port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--submits", type=int, default=4000, help="submissions in the run")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--events", type=int, default=200, help="state changes timed")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.submits, args.clients, args.events = 300, 8, 30
+
+    print("== worker vs bare NumPy (per model, one process)")
+    models.run(quick=args.quick)
+    with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
+        stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
+        stack.start()
+        try:
+            print(f"\n== submit through the gateway ({args.clients} concurrent clients)")
+            submit.run(stack, args.submits, args.clients)
+            print("\n== state change in the job store -> WatchJob")
+            events.run(stack, args.events)
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
