@@ -1,0 +1,169 @@
+// Follows one job: WatchJob (a snapshot, then ordered events), the progress history for the
+// convergence chart, and reconnection with after_seq after a drop. Pure of React and Jotai so
+// it can be tested against a fake client.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { EventKind, type Job, type ProgressPoint } from "../gen/simlab/v1/simulation_pb";
+import { isTerminal } from "../lib/format";
+import type { SimulationClient } from "./client";
+import { toApiError, type ApiError } from "./errors";
+
+export type Connection = "connecting" | "live" | "reconnecting" | "ended";
+
+/** One point of the convergence chart. */
+export interface Point {
+  seq: bigint;
+  samples: number;
+  estimate: number;
+  stderr?: number;
+}
+
+export interface Feed {
+  job?: Job;
+  points: Point[];
+  connection: Connection;
+  /** The last error: a drop while reconnecting, or why the feed ended. */
+  error?: ApiError;
+  /** Reconnect attempts since the stream was last healthy. */
+  attempts: number;
+  /** Wall-clock ms of the last event, for latency measurement and "updated" hints. */
+  lastEventAt?: number;
+  /** Browser clock minus the job's updated_at at the last state change: how long a change
+   * in jobstore took to reach this page (meaningful when both clocks agree). */
+  stateLatencyMs?: number;
+}
+
+export const emptyFeed: Feed = { points: [], connection: "connecting", attempts: 0 };
+
+export interface FollowOptions {
+  history?: boolean;
+  /** Delay before reconnect attempt n (1-based). */
+  backoff?: (attempt: number) => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export function defaultBackoff(attempt: number): number {
+  return Math.min(10_000, 400 * 2 ** (attempt - 1));
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+export function mergePoints(a: Point[], b: Point[]): Point[] {
+  if (b.length === 0) return a;
+  const bySeq = new Map<bigint, Point>();
+  for (const p of a) bySeq.set(p.seq, p);
+  for (const p of b) bySeq.set(p.seq, p);
+  return [...bySeq.values()].sort((x, y) => (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
+}
+
+export function pointOfHistory(p: ProgressPoint): Point | undefined {
+  if (p.estimate === undefined) return undefined;
+  return {
+    seq: p.seq,
+    samples: Number(p.samplesDone),
+    estimate: p.estimate,
+    ...(p.stderr !== undefined ? { stderr: p.stderr } : {}),
+  };
+}
+
+export function pointOfJob(seq: bigint, job: Job): Point | undefined {
+  const pr = job.progress;
+  if (!pr || pr.estimate === undefined || pr.samplesDone === 0n) return undefined;
+  return {
+    seq,
+    samples: Number(pr.samplesDone),
+    estimate: pr.estimate,
+    ...(pr.stderr !== undefined ? { stderr: pr.stderr } : {}),
+  };
+}
+
+/** Runs until the job ends, the job is not found, or `signal` aborts. */
+export async function followJob(
+  client: SimulationClient,
+  jobId: string,
+  update: (fn: (f: Feed) => Feed) => void,
+  signal: AbortSignal,
+  opts: FollowOptions = {},
+): Promise<void> {
+  const backoff = opts.backoff ?? defaultBackoff;
+  const sleep = opts.sleep ?? abortableSleep;
+  const wantHistory = opts.history ?? true;
+  let lastSeq = 0n;
+  let attempts = 0;
+
+  const loadHistory = async () => {
+    try {
+      const h = await client.getProgressHistory({ jobId }, { signal });
+      const pts = h.points.map(pointOfHistory).filter((p): p is Point => p !== undefined);
+      update((f) => ({ ...f, points: mergePoints(f.points, pts) }));
+    } catch (err) {
+      if (signal.aborted) return;
+      // The chart then starts from the live events only; the page stays usable.
+      console.warn("progress history unavailable", err);
+    }
+  };
+
+  while (!signal.aborted) {
+    let terminal = false;
+    try {
+      const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal });
+      let first = true;
+      for await (const ev of stream) {
+        if (first) {
+          first = false;
+          attempts = 0;
+          if (wantHistory) void loadHistory();
+        }
+        if (ev.seq <= lastSeq && ev.kind !== EventKind.SNAPSHOT) continue;
+        const job = ev.job;
+        if (ev.seq > lastSeq) lastSeq = ev.seq;
+        if (job) terminal = isTerminal(job.state);
+        const now = Date.now();
+        const updated = job?.updatedAt ? timestampMs(job.updatedAt) : undefined;
+        const latency = ev.kind === EventKind.STATE && updated !== undefined ? now - updated : undefined;
+        update((f) => {
+          const newer = job && (!f.job || job.seq >= f.job.seq) ? job : f.job;
+          const pt = job ? pointOfJob(ev.seq, job) : undefined;
+          const { error: _dropped, ...rest } = f;
+          return {
+            ...rest,
+            ...(newer ? { job: newer } : {}),
+            points: pt ? mergePoints(f.points, [pt]) : f.points,
+            connection: "live",
+            attempts: 0,
+            lastEventAt: now,
+            ...(latency !== undefined ? { stateLatencyMs: latency } : f.stateLatencyMs !== undefined ? { stateLatencyMs: f.stateLatencyMs } : {}),
+          };
+        });
+      }
+      if (terminal || signal.aborted) {
+        if (!signal.aborted) update((f) => ({ ...f, connection: "ended" }));
+        if (terminal && wantHistory) await loadHistory();
+        return;
+      }
+      // The server closed a stream of a job that is still going: resume.
+      throw new ConnectError("stream closed by the server", Code.Unavailable);
+    } catch (err) {
+      if (signal.aborted) return;
+      const e = toApiError(err);
+      if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.InvalidArgument) {
+        update((f) => ({ ...f, connection: "ended", error: e }));
+        return;
+      }
+      attempts += 1;
+      const n = attempts;
+      update((f) => ({ ...f, connection: "reconnecting", error: e, attempts: n }));
+      await sleep(backoff(attempts), signal);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import type { Progress } from "../gen/simlab/v1/simulation_pb";
+import { formatCount } from "../lib/format";
+
+export function fraction(p: Progress | undefined): number {
+  if (!p) return 0;
+  if (p.samplesTotal > 0n) return Math.min(1, Number(p.samplesDone) / Number(p.samplesTotal));
+  if (p.blocksTotal > 0n) return Math.min(1, Number(p.blocksDone) / Number(p.blocksTotal));
+  return 0;
+}
+
+export function ProgressBar({ progress, active, compact = false }: { progress: Progress | undefined; active: boolean; compact?: boolean }) {
+  const f = fraction(progress);
+  const pct = Math.round(f * 1000) / 10;
+  return (
+    <div className={`progress ${compact ? "progress-compact" : ""}`}>
+      <div
+        className="progress-track"
+        role="progressbar"
+        aria-label="Progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+        data-testid="progress"
+      >
+        <div className={`progress-fill ${active ? "progress-active" : ""}`} style={{ width: `${pct}%` }} />
+      </div>
+      {!compact ? (
+        <div className="progress-meta">
+          <span data-testid="progress-pct">{pct.toFixed(1)}%</span>
+          {progress ? (
+            <span className="muted" data-testid="progress-samples">
+              {formatCount(progress.samplesDone)} / {formatCount(progress.samplesTotal)} samples · block{" "}
+              {progress.blocksDone.toString()} of {progress.blocksTotal.toString()}
+            </span>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}

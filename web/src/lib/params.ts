@@ -1,0 +1,138 @@
+// The parameter form: typed values from a model's schema, and client-side validation that
+// mirrors the server's (libs/common/src/simlab/core/params.py) message for message.
+import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ParameterType, type Model, type Parameter } from "../gen/simlab/v1/simulation_pb";
+
+/** What a field holds while being edited: text for numbers, the choice, or a checkbox. */
+export type FieldValue = string | boolean;
+export type FormValues = Record<string, FieldValue>;
+/** Field path ("parameters.x", "seed", "shards", "model") -> message without the path. */
+export type FieldErrors = Record<string, string>;
+
+export interface RunForm {
+  model: string;
+  values: FormValues;
+  seed: string;
+  shards: string;
+}
+
+export function defaultOf(param: Parameter): JsonValue | undefined {
+  if (!param.default) return undefined;
+  const v = toJson(ValueSchema, param.default);
+  return v === null ? undefined : v;
+}
+
+function toField(param: Parameter, value: JsonValue | undefined): FieldValue {
+  if (param.type === ParameterType.BOOL) return value === true;
+  if (value === undefined || value === null) return "";
+  return String(value);
+}
+
+/** The form as the model's defaults fill it. */
+export function defaultValues(model: Model): FormValues {
+  const out: FormValues = {};
+  for (const p of model.parameters) out[p.name] = toField(p, defaultOf(p));
+  return out;
+}
+
+/** The form of a previous run or preset: its parameters over the model's defaults. */
+export function valuesFrom(model: Model, given: JsonObject | undefined): FormValues {
+  const out = defaultValues(model);
+  for (const p of model.parameters) {
+    const v = given?.[p.name];
+    if (v !== undefined) out[p.name] = toField(p, v);
+  }
+  return out;
+}
+
+export function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(x);
+}
+
+function pyRepr(v: FieldValue): string {
+  return typeof v === "string" ? `'${v}'` : v ? "True" : "False";
+}
+
+/** Parses one field; returns the typed value or an error message (server wording). */
+export function parseField(
+  param: Parameter,
+  raw: FieldValue | undefined,
+): { value?: JsonValue; error?: string } {
+  if (param.type === ParameterType.BOOL) return { value: raw === true };
+  const text = typeof raw === "string" ? raw.trim() : "";
+  if (text === "") {
+    const d = defaultOf(param);
+    return d === undefined ? { error: "is required" } : { value: d };
+  }
+  if (param.type === ParameterType.CHOICE) {
+    if (!param.choices.includes(text)) {
+      return { error: `must be one of ${param.choices.join(", ")} (got '${text}')` };
+    }
+    return { value: text };
+  }
+  const isInt = param.type === ParameterType.INT;
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  if (Number.isNaN(n)) {
+    if (/^[+-]?(inf|infinity)$/i.test(text)) return { error: `must be finite (got ${text})` };
+    return { error: `must be ${isInt ? "an integer" : "a number"} (got ${pyRepr(text)})` };
+  }
+  if (!Number.isFinite(n)) return { error: `must be finite (got ${text})` };
+  if (isInt && !Number.isInteger(n)) return { error: `must be an integer (got ${text})` };
+  const lo = param.minimum;
+  const hi = param.maximum;
+  if (lo !== undefined && (param.exclusiveMinimum ? n <= lo : n < lo)) {
+    return { error: `must be ${param.exclusiveMinimum ? ">" : ">="} ${fmt(lo)} (got ${fmt(n)})` };
+  }
+  if (hi !== undefined && (param.exclusiveMaximum ? n >= hi : n > hi)) {
+    return { error: `must be ${param.exclusiveMaximum ? "<" : "<="} ${fmt(hi)} (got ${fmt(n)})` };
+  }
+  return { value: n };
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+export interface ValidForm {
+  model: string;
+  parameters: JsonObject;
+  seed: bigint;
+  shards: number;
+}
+
+/** Checks the whole form; errors are keyed by the server's field paths. */
+export function validateForm(
+  model: Model,
+  form: RunForm,
+): { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const parameters: JsonObject = {};
+  for (const p of model.parameters) {
+    const r = parseField(p, form.values[p.name]);
+    if (r.error !== undefined) errors[`parameters.${p.name}`] = r.error;
+    else if (r.value !== undefined) parameters[p.name] = r.value;
+  }
+  let seed = 0n;
+  const seedText = form.seed.trim();
+  if (seedText !== "") {
+    if (!/^\d+$/.test(seedText)) errors.seed = `must be a whole number >= 0 (got '${seedText}')`;
+    else if (BigInt(seedText) > UINT64_MAX) errors.seed = "must be < 2^64";
+    else seed = BigInt(seedText);
+  }
+  let shards = 1;
+  const shardText = form.shards.trim();
+  if (shardText !== "") {
+    if (!/^[+-]?\d+$/.test(shardText)) errors.shards = `must be an integer (got '${shardText}')`;
+    else if (Number(shardText) < 1) errors.shards = `must be >= 1 (got ${Number(shardText)})`;
+    else shards = Number(shardText);
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, value: { model: model.name, parameters, seed, shards } };
+}
+
+/** Number of samples the form asks for (the model's sample-count parameter). */
+export function sampleCount(model: Model, values: FormValues): number | undefined {
+  const p = model.parameters.find((x) => x.isSampleCount);
+  if (!p) return undefined;
+  const r = parseField(p, values[p.name]);
+  return typeof r.value === "number" ? r.value : undefined;
+}

@@ -1,0 +1,377 @@
+import { useAtomValue, useSetAtom } from "jotai";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import type { Model } from "../gen/simlab/v1/simulation_pb";
+import { toApiError, type ApiError } from "../api/errors";
+import { clientAtom } from "../state/client";
+import {
+  applyPresetAtom,
+  deletePresetAtom,
+  editFormAtom,
+  fieldErrorsAtom,
+  formGeneralErrorAtom,
+  presetsAtom,
+  runFormAtom,
+  savePresetAtom,
+  selectedModelAtom,
+  submitFormAtom,
+  submittingAtom,
+} from "../state/form";
+import { modelsLoadableAtom, reloadModelsAtom } from "../state/models";
+import { locationAtom } from "../state/router";
+import { ParamField, fieldId } from "../components/ParamField";
+import { EmptyState, ErrorState, Spinner } from "../components/States";
+import { shortId } from "../lib/format";
+
+export function NewRunPage({ from, model: wanted }: { from?: string; model?: string }) {
+  const models = useAtomValue(modelsLoadableAtom);
+  const reload = useSetAtom(reloadModelsAtom);
+  if (models.state === "loading") return <Page><Spinner label="Loading models" /></Page>;
+  if (models.state === "hasError")
+    return (
+      <Page>
+        <ErrorState title="Could not load the model catalogue" error={toApiError(models.error)} onRetry={reload} />
+      </Page>
+    );
+  if (models.data.length === 0)
+    return (
+      <Page>
+        <EmptyState title="No models installed">
+          Models are Python packages registered under the <code>simlab.models</code> entry point.
+        </EmptyState>
+      </Page>
+    );
+  return (
+    <Page>
+      <NewRunForm models={models.data} {...(from ? { from } : {})} {...(wanted ? { wanted } : {})} />
+    </Page>
+  );
+}
+
+function Page({ children }: { children: React.ReactNode }) {
+  return (
+    <section className="page">
+      <header className="page-head">
+        <div>
+          <h1>New simulation</h1>
+          <p className="muted">Pick a model, set its parameters and submit. The run page shows it converge live.</p>
+        </div>
+      </header>
+      {children}
+    </section>
+  );
+}
+
+function NewRunForm({ models, from, wanted }: { models: Model[]; from?: string; wanted?: string }) {
+  const selected = useAtomValue(selectedModelAtom);
+  const edit = useSetAtom(editFormAtom);
+  const client = useAtomValue(clientAtom);
+  const [fromState, setFromState] = useState<{ loading: boolean; error?: ApiError; jobId?: string }>({ loading: !!from });
+
+  // Which model the form starts with: the run being repeated, ?model=, the last one used, or the first.
+  useEffect(() => {
+    let cancelled = false;
+    if (from) {
+      setFromState({ loading: true });
+      client
+        .getJob({ jobId: from })
+        .then((job) => {
+          if (cancelled) return;
+          const m = models.find((x) => x.name === job.model);
+          if (!m) throw new Error(`The model ${job.model} of run ${from} is no longer installed.`);
+          edit({ type: "load", model: m, ...(job.parameters ? { parameters: job.parameters } : {}), seed: job.seed, shards: job.shards });
+          setFromState({ loading: false, jobId: job.jobId });
+        })
+        .catch((err) => !cancelled && setFromState({ loading: false, error: toApiError(err) }));
+      return () => {
+        cancelled = true;
+      };
+    }
+    const byName = (n: string | undefined) => (n ? models.find((m) => m.name === n) : undefined);
+    const m = byName(wanted) ?? (selected ? byName(selected.name) : undefined) ?? models[0]!;
+    if (!selected || selected.name !== m.name) edit({ type: "selectModel", model: m });
+    return undefined;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [from, wanted, models]);
+
+  if (fromState.loading) return <Spinner label="Loading the run to repeat" />;
+
+  return (
+    <div className="new-layout">
+      <aside className="model-list" aria-label="Models">
+        <h2 className="section-title">Model</h2>
+        <div role="radiogroup" aria-label="Model" className="model-cards">
+          {models.map((m) => {
+            const active = selected?.name === m.name;
+            return (
+              <button
+                key={m.name}
+                type="button"
+                role="radio"
+                aria-checked={active}
+                className={`model-card ${active ? "active" : ""}`}
+                onClick={() => edit({ type: "selectModel", model: m })}
+                data-model={m.name}
+              >
+                <span className="model-title">{m.title || m.name}</span>
+                <span className="model-name mono">{m.name}</span>
+                <span className="model-desc">{m.description}</span>
+              </button>
+            );
+          })}
+        </div>
+      </aside>
+      <div className="form-col">
+        {fromState.error ? <ErrorState title="Could not load the run to repeat" error={fromState.error} /> : null}
+        {fromState.jobId ? (
+          <div className="notice">
+            Prefilled from run <span className="mono">{shortId(fromState.jobId)}</span>. Change anything, then submit.
+          </div>
+        ) : null}
+        {selected ? <RunFormCard model={selected} /> : <Spinner />}
+      </div>
+    </div>
+  );
+}
+
+function RunFormCard({ model }: { model: Model }) {
+  const form = useAtomValue(runFormAtom);
+  const errors = useAtomValue(fieldErrorsAtom);
+  const general = useAtomValue(formGeneralErrorAtom);
+  const submitting = useAtomValue(submittingAtom);
+  const edit = useSetAtom(editFormAtom);
+  const submit = useSetAtom(submitFormAtom);
+  const navigate = useSetAtom(locationAtom);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const job = await submit();
+    if (job) {
+      navigate(`/runs/${encodeURIComponent(job.jobId)}`);
+      return;
+    }
+    // Move focus to the first field in error, for keyboard and screen-reader users.
+    requestAnimationFrame(() => {
+      const el = formRef.current?.querySelector<HTMLElement>("[aria-invalid='true']");
+      el?.focus();
+    });
+  };
+
+  const modelError = errors["model"];
+  return (
+    <form ref={formRef} className="card form-card" onSubmit={onSubmit} noValidate aria-labelledby="form-title">
+      <div className="card-head">
+        <div>
+          <h2 id="form-title">{model.title || model.name}</h2>
+          <p className="muted">{model.description}</p>
+        </div>
+      </div>
+      <PresetBar model={model} />
+      {modelError ? (
+        <div className="field-msg block" role="alert" data-testid="error-model">
+          {modelError}
+        </div>
+      ) : null}
+      <fieldset className="fields">
+        <legend className="section-title">Parameters</legend>
+        <div className="field-grid">
+          {model.parameters.map((p) => {
+            const path = `parameters.${p.name}`;
+            const err = errors[path];
+            return (
+              <ParamField
+                key={p.name}
+                param={p}
+                value={form.values[p.name]}
+                {...(err ? { error: err } : {})}
+                onChange={(v) => edit({ type: "field", name: p.name, value: v })}
+                onBlur={() => edit({ type: "blur", field: path })}
+              />
+            );
+          })}
+        </div>
+      </fieldset>
+      <fieldset className="fields">
+        <legend className="section-title">Execution</legend>
+        <div className="field-grid">
+          <PlainField
+            path="seed"
+            label="Seed"
+            value={form.seed}
+            placeholder="random"
+            help="Same seed, same result — whatever the number of shards. Leave empty for a random seed."
+            error={errors["seed"]}
+            onChange={(v) => edit({ type: "seed", value: v })}
+            onBlur={() => edit({ type: "blur", field: "seed" })}
+          />
+          <PlainField
+            path="shards"
+            label="Shards"
+            value={form.shards}
+            placeholder="1"
+            help="Parallel workers; each processes a disjoint set of blocks."
+            error={errors["shards"]}
+            onChange={(v) => edit({ type: "shards", value: v })}
+            onBlur={() => edit({ type: "blur", field: "shards" })}
+          />
+        </div>
+      </fieldset>
+      {general ? <ErrorState title="The run was not submitted" error={general} /> : null}
+      <div className="form-actions">
+        <button type="button" className="btn btn-ghost" onClick={() => edit({ type: "reset" })}>
+          Reset to defaults
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={submitting} data-testid="submit">
+          {submitting ? "Submitting…" : "Run simulation"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function PlainField(props: {
+  path: string;
+  label: string;
+  value: string;
+  placeholder: string;
+  help: string;
+  error: string | undefined;
+  onChange: (v: string) => void;
+  onBlur: () => void;
+}) {
+  const id = fieldId(props.path);
+  return (
+    <div className={`field ${props.error ? "field-error" : ""}`} data-testid={`field-${props.path}`}>
+      <label className="field-label" htmlFor={id}>
+        {props.label}
+      </label>
+      <input
+        id={id}
+        className="input mono"
+        inputMode="numeric"
+        autoComplete="off"
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={(e) => props.onChange(e.target.value)}
+        onBlur={props.onBlur}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={`${id}-help${props.error ? ` ${id}-error` : ""}`}
+        data-field={props.path}
+      />
+      <div id={`${id}-help`} className="field-help">
+        {props.help}
+      </div>
+      {props.error ? (
+        <div id={`${id}-error`} className="field-msg" role="alert" data-testid={`error-${props.path}`}>
+          {props.error}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function PresetBar({ model }: { model: Model }) {
+  const presets = useAtomValue(presetsAtom);
+  const apply = useSetAtom(applyPresetAtom);
+  const save = useSetAtom(savePresetAtom);
+  const remove = useSetAtom(deletePresetAtom);
+  const [chosen, setChosen] = useState("");
+  const [name, setName] = useState("");
+  const [msg, setMsg] = useState<{ tone: "ok" | "bad"; text: string } | null>(null);
+  const list = presets?.presets ?? [];
+
+  useEffect(() => {
+    setChosen("");
+    setMsg(null);
+  }, [model.name]);
+
+  const onSave = async () => {
+    if (!name.trim()) {
+      setMsg({ tone: "bad", text: "Give the preset a name." });
+      return;
+    }
+    const err = await save(name);
+    setMsg(err ? { tone: "bad", text: err.message } : { tone: "ok", text: `Saved “${name.trim()}”.` });
+    if (!err) {
+      setChosen(name.trim());
+      setName("");
+    }
+  };
+
+  return (
+    <div className="preset-bar" aria-label="Presets" role="group">
+      <div className="preset-load">
+        <label htmlFor="preset-select" className="field-label">
+          Preset
+        </label>
+        <div className="row">
+          <select
+            id="preset-select"
+            className="input"
+            value={chosen}
+            onChange={(e) => {
+              const p = list.find((x) => x.name === e.target.value);
+              setChosen(e.target.value);
+              if (p) {
+                apply(p);
+                setMsg({ tone: "ok", text: `Loaded “${p.name}”.` });
+              }
+            }}
+            disabled={presets === null}
+          >
+            <option value="">{presets === null ? "Loading…" : list.length ? "Load a preset…" : "No presets yet"}</option>
+            {list.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            className="btn btn-ghost"
+            disabled={!chosen}
+            onClick={async () => {
+              const err = await remove(chosen);
+              setMsg(err ? { tone: "bad", text: err.message } : { tone: "ok", text: `Deleted “${chosen}”.` });
+              if (!err) setChosen("");
+            }}
+          >
+            Delete
+          </button>
+        </div>
+      </div>
+      <div className="preset-save">
+        <label htmlFor="preset-name" className="field-label">
+          Save current values as
+        </label>
+        <div className="row">
+          <input
+            id="preset-name"
+            className="input"
+            value={name}
+            placeholder="Preset name"
+            onChange={(e) => setName(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") {
+                e.preventDefault();
+                void onSave();
+              }
+            }}
+          />
+          <button type="button" className="btn btn-secondary" onClick={() => void onSave()}>
+            Save preset
+          </button>
+        </div>
+      </div>
+      {msg ? (
+        <div className={`preset-msg ${msg.tone}`} role="status">
+          {msg.text}
+        </div>
+      ) : presets?.error ? (
+        <div className="preset-msg bad" role="status">
+          Presets unavailable: {presets.error.message}
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,235 @@
+// The New simulation form: values per model, client-side validation, server errors at the
+// field they name, submission with an idempotency key, and presets stored server-side.
+import { atom } from "jotai";
+import { unwrap } from "jotai/utils";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { Job, Model, Preset } from "../gen/simlab/v1/simulation_pb";
+import { toApiError, type ApiError } from "../api/errors";
+import {
+  defaultValues,
+  validateForm,
+  valuesFrom,
+  type FieldErrors,
+  type FieldValue,
+  type RunForm,
+} from "../lib/params";
+import { clientAtom } from "./client";
+
+const modelPrimAtom = atom<Model | null>(null);
+const formPrimAtom = atom<RunForm>({ model: "", values: {}, seed: "", shards: "1" });
+const touchedPrimAtom = atom<ReadonlySet<string>>(new Set<string>());
+const submittedPrimAtom = atom(false);
+const serverErrorsPrimAtom = atom<FieldErrors>({});
+const generalErrorPrimAtom = atom<ApiError | null>(null);
+const submittingPrimAtom = atom(false);
+const requestIdPrimAtom = atom<string>(newRequestId());
+
+function newRequestId(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `r-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+export const selectedModelAtom = atom((get) => get(modelPrimAtom));
+export const runFormAtom = atom((get) => get(formPrimAtom));
+export const submittingAtom = atom((get) => get(submittingPrimAtom));
+export const formGeneralErrorAtom = atom((get) => get(generalErrorPrimAtom));
+
+export type FormAction =
+  | { type: "selectModel"; model: Model }
+  | { type: "field"; name: string; value: FieldValue }
+  | { type: "seed"; value: string }
+  | { type: "shards"; value: string }
+  | { type: "blur"; field: string }
+  | { type: "reset" }
+  | { type: "load"; model: Model; parameters?: JsonObject; seed?: bigint; shards?: number };
+
+function fresh(model: Model, values = defaultValues(model), seed = "", shards = "1"): RunForm {
+  return { model: model.name, values, seed, shards };
+}
+
+/** Every change to the form goes through here. */
+export const editFormAtom = atom(null, (get, set, action: FormAction) => {
+  const form = get(formPrimAtom);
+  const clearServer = (field: string) => {
+    const errs = get(serverErrorsPrimAtom);
+    if (field in errs) {
+      const { [field]: _gone, ...rest } = errs;
+      set(serverErrorsPrimAtom, rest);
+    }
+  };
+  const changed = () => {
+    set(requestIdPrimAtom, newRequestId());
+    set(generalErrorPrimAtom, null);
+  };
+  switch (action.type) {
+    case "selectModel":
+      if (form.model === action.model.name && get(modelPrimAtom)) return;
+      set(modelPrimAtom, action.model);
+      set(formPrimAtom, fresh(action.model, defaultValues(action.model), form.seed, form.shards));
+      set(touchedPrimAtom, new Set());
+      set(submittedPrimAtom, false);
+      set(serverErrorsPrimAtom, {});
+      changed();
+      return;
+    case "load":
+      set(modelPrimAtom, action.model);
+      set(
+        formPrimAtom,
+        fresh(
+          action.model,
+          valuesFrom(action.model, action.parameters),
+          action.seed ? action.seed.toString() : "",
+          action.shards ? String(action.shards) : "1",
+        ),
+      );
+      set(touchedPrimAtom, new Set());
+      set(submittedPrimAtom, false);
+      set(serverErrorsPrimAtom, {});
+      changed();
+      return;
+    case "reset": {
+      const m = get(modelPrimAtom);
+      if (m) set(formPrimAtom, fresh(m));
+      set(touchedPrimAtom, new Set());
+      set(submittedPrimAtom, false);
+      set(serverErrorsPrimAtom, {});
+      changed();
+      return;
+    }
+    case "field": {
+      const key = `parameters.${action.name}`;
+      set(formPrimAtom, { ...form, values: { ...form.values, [action.name]: action.value } });
+      set(touchedPrimAtom, new Set([...get(touchedPrimAtom), key]));
+      clearServer(key);
+      changed();
+      return;
+    }
+    case "seed":
+      set(formPrimAtom, { ...form, seed: action.value });
+      set(touchedPrimAtom, new Set([...get(touchedPrimAtom), "seed"]));
+      clearServer("seed");
+      changed();
+      return;
+    case "shards":
+      set(formPrimAtom, { ...form, shards: action.value });
+      set(touchedPrimAtom, new Set([...get(touchedPrimAtom), "shards"]));
+      clearServer("shards");
+      changed();
+      return;
+    case "blur":
+      set(touchedPrimAtom, new Set([...get(touchedPrimAtom), action.field]));
+      return;
+  }
+});
+
+const validationAtom = atom((get) => {
+  const model = get(modelPrimAtom);
+  if (!model) return null;
+  return validateForm(model, get(formPrimAtom));
+});
+
+/** Errors to show, by field path: the client's for touched fields (all after a submit
+ * attempt), and the server's until that field is edited. */
+export const fieldErrorsAtom = atom((get): FieldErrors => {
+  const v = get(validationAtom);
+  const touched = get(touchedPrimAtom);
+  const all = get(submittedPrimAtom);
+  const out: FieldErrors = {};
+  if (v && !v.ok) {
+    for (const [k, msg] of Object.entries(v.errors)) if (all || touched.has(k)) out[k] = msg;
+  }
+  return { ...out, ...get(serverErrorsPrimAtom) };
+});
+
+export const formValidAtom = atom((get) => get(validationAtom)?.ok ?? false);
+
+/** Submits the form; resolves to the new job, or null with the errors set. */
+export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> => {
+  set(submittedPrimAtom, true);
+  const v = get(validationAtom);
+  if (!v || !v.ok || get(submittingPrimAtom)) return null;
+  set(submittingPrimAtom, true);
+  set(generalErrorPrimAtom, null);
+  try {
+    const res = await get(clientAtom).submitJob({
+      model: v.value.model,
+      parameters: v.value.parameters,
+      seed: v.value.seed,
+      shards: v.value.shards,
+      requestId: get(requestIdPrimAtom),
+    });
+    set(requestIdPrimAtom, newRequestId());
+    return res.job ?? null;
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.field) set(serverErrorsPrimAtom, { ...get(serverErrorsPrimAtom), [e.field]: e.detail });
+    // A field the form does not show (e.g. request_id) still needs a visible message.
+    const shown = e.field && (e.field === "seed" || e.field === "shards" || e.field.startsWith("parameters.") || e.field === "model");
+    if (!shown) set(generalErrorPrimAtom, e);
+    return null;
+  } finally {
+    set(submittingPrimAtom, false);
+  }
+});
+
+// ---- presets ----------------------------------------------------------------------------
+
+const presetsRefreshPrimAtom = atom(0);
+
+const presetsAsyncAtom = atom(async (get): Promise<{ presets: Preset[]; error?: ApiError }> => {
+  get(presetsRefreshPrimAtom);
+  const model = get(modelPrimAtom);
+  if (!model) return { presets: [] };
+  try {
+    const res = await get(clientAtom).listPresets({ model: model.name });
+    return { presets: res.presets.filter((p) => p.model === model.name) };
+  } catch (err) {
+    return { presets: [], error: toApiError(err) };
+  }
+});
+
+/** Presets of the selected model (null while loading). */
+export const presetsAtom = unwrap(presetsAsyncAtom, (prev) => prev ?? null);
+
+export const savePresetAtom = atom(null, async (get, set, name: string): Promise<ApiError | null> => {
+  const model = get(modelPrimAtom);
+  const v = get(validationAtom);
+  set(submittedPrimAtom, true);
+  if (!model || !v || !v.ok) return { code: undefined, message: "Fix the highlighted fields first.", detail: "" };
+  try {
+    await get(clientAtom).savePreset({
+      preset: {
+        name: name.trim(),
+        model: model.name,
+        parameters: v.value.parameters,
+        seed: v.value.seed,
+        shards: v.value.shards,
+      },
+    });
+    set(presetsRefreshPrimAtom, (n) => n + 1);
+    return null;
+  } catch (err) {
+    return toApiError(err);
+  }
+});
+
+export const deletePresetAtom = atom(null, async (get, set, name: string): Promise<ApiError | null> => {
+  try {
+    await get(clientAtom).deletePreset({ name });
+    set(presetsRefreshPrimAtom, (n) => n + 1);
+    return null;
+  } catch (err) {
+    return toApiError(err);
+  }
+});
+
+export const applyPresetAtom = atom(null, (get, set, preset: Preset) => {
+  const model = get(modelPrimAtom);
+  if (!model || model.name !== preset.model) return;
+  set(editFormAtom, {
+    type: "load",
+    model,
+    ...(preset.parameters ? { parameters: preset.parameters } : {}),
+    seed: preset.seed,
+    shards: preset.shards,
+  });
+});

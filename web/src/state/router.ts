@@ -1,0 +1,58 @@
+// Client-side routes kept in one atom; the gateway falls back to index.html for all of them.
+import { atom } from "jotai";
+
+export interface Loc {
+  pathname: string;
+  search: string;
+}
+
+export type Route =
+  | { page: "runs" }
+  | { page: "new"; from?: string; model?: string }
+  | { page: "run"; id: string }
+  | { page: "compare"; ids: string[] }
+  | { page: "notFound" };
+
+function read(): Loc {
+  return { pathname: window.location.pathname, search: window.location.search };
+}
+
+const locationPrimAtom = atom<Loc>(read());
+locationPrimAtom.onMount = (set) => {
+  const onPop = () => set(read());
+  window.addEventListener("popstate", onPop);
+  return () => window.removeEventListener("popstate", onPop);
+};
+
+export const locationAtom = atom(
+  (get) => get(locationPrimAtom),
+  (_get, set, to: string, replace = false) => {
+    if (replace) window.history.replaceState(null, "", to);
+    else window.history.pushState(null, "", to);
+    set(locationPrimAtom, read());
+    if (!replace) window.scrollTo?.(0, 0);
+  },
+);
+
+export function matchRoute(loc: Loc): Route {
+  const q = new URLSearchParams(loc.search);
+  const path = loc.pathname.replace(/\/+$/, "") || "/";
+  if (path === "/" || path === "/runs") return { page: "runs" };
+  if (path === "/new") {
+    const from = q.get("from");
+    const model = q.get("model");
+    return { page: "new", ...(from ? { from } : {}), ...(model ? { model } : {}) };
+  }
+  const run = /^\/runs\/([^/]+)$/.exec(path);
+  if (run && run[1]) return { page: "run", id: decodeURIComponent(run[1]) };
+  if (path === "/compare") {
+    const ids = (q.get("ids") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return { page: "compare", ids: [...new Set(ids)].slice(0, 4) };
+  }
+  return { page: "notFound" };
+}
+
+export const routeAtom = atom((get) => matchRoute(get(locationAtom)));
