@@ -107,8 +107,8 @@ def data(params: Params, stats: Stats) -> dict[str, np.ndarray]:
     }
 
 
-_RATE = "1/time"
-_TIME = "time"
+_RATE = "per time unit"
+_TIME = "time units"
 
 MODEL = Model(
     name="mm1_queue",
@@ -174,7 +174,7 @@ MODEL = Model(
         Output("replications", "Replications", "", "Independent replications run."),
         Output("customers", "Customers", "customers", "Customers simulated."),
         Output("customers_measured", "Customers measured", "customers", "After warm-up."),
-        Output("wait", "Wait in queue (if any)", _TIME, "Distribution of positive waits."),
+        Output("wait", "Wait in queue, when positive", _TIME, "Distribution of positive waits."),
     ),
     primary_output="mean_wait",
     reference="analytic_mean_wait",

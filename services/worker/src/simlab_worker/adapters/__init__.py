@@ -1,0 +1,1 @@
+"""The outside world of the worker: the job store over gRPC."""

@@ -1,0 +1,70 @@
+"""The worker's configuration, from SIMLAB_WORKER_* variables; a missing or malformed one stops
+the worker before it does anything.
+
+- JOB_ID                the job to work on
+- SHARD                 this worker's shard index; when unset, Kubernetes' JOB_COMPLETION_INDEX
+                        (an Indexed Job gives each pod its index there)
+- JOBSTORE              host:port of the job store's gRPC server
+- TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
+- OBJECTS_DIR           the local object store's root (see simlab.adapters.objectstore)
+- REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
+- RETRY_S               keep retrying an unavailable job store this long (default 60)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from simlab.common.settings import Env, SettingsError
+
+PREFIX = "SIMLAB_WORKER"
+
+
+@dataclass(frozen=True)
+class Settings:
+    job_id: str
+    shard: int
+    jobstore: str
+    token: str
+    report_interval_s: float
+    retry_s: float
+
+    @staticmethod
+    def from_env(env: Env) -> Settings:
+        return Settings(
+            job_id=env.str("JOB_ID"),
+            shard=_shard(env),
+            jobstore=env.str("JOBSTORE"),
+            token=_token(env),
+            report_interval_s=env.float("REPORT_INTERVAL_S", 0.25),
+            retry_s=env.float("RETRY_S", 60.0),
+        )
+
+
+def _shard(env: Env) -> int:
+    if env.environ.get(env.key("SHARD")):
+        shard = env.int("SHARD")
+    else:
+        index = Env("JOB", env.environ)
+        if not index.environ.get(index.key("COMPLETION_INDEX")):
+            raise SettingsError(f"{env.key('SHARD')} is not set (nor JOB_COMPLETION_INDEX)")
+        shard = index.int("COMPLETION_INDEX")
+    if shard < 0:
+        raise SettingsError(f"the shard index must be >= 0, got {shard}")
+    return shard
+
+
+def _token(env: Env) -> str:
+    if env.environ.get(env.key("TOKEN")):
+        return env.str("TOKEN")
+    if not env.environ.get(env.key("TOKEN_FILE")):
+        raise SettingsError(f"{env.key('TOKEN')} or {env.key('TOKEN_FILE')} must be set")
+    path = Path(env.str("TOKEN_FILE"))
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"{env.key('TOKEN_FILE')}: cannot read {path}: {exc}") from None
+    if not token:
+        raise SettingsError(f"{env.key('TOKEN_FILE')}: {path} is empty")
+    return token

@@ -1,0 +1,1 @@
+"""Job store messages <-> the worker's domain values."""

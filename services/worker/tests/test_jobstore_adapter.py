@@ -1,0 +1,194 @@
+"""The gRPC job-store adapter and the worker process, against an in-process gRPC server that
+plays the job store (the real one is exercised by the cross-service tests)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+import grpc
+import pytest
+from google.protobuf import json_format, struct_pb2
+
+from simlab.core.stats import Moments, Stats
+from simlab.transport.stats import from_proto
+from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc, simulation_pb2
+from simlab_worker.adapters.jobstore import GrpcJobStore
+from simlab_worker.core.shard import Exit, Failure, JobStoreRejected, JobStoreUnavailable
+
+TOKEN = "job.j-1.secret"
+
+
+class PlayedJobStore(jobstore_pb2_grpc.JobStoreServicer):
+    """One job, one shard by default; records what the worker sends."""
+
+    def __init__(self, parameters: dict, model: str = "pi", shards: int = 1) -> None:
+        struct = struct_pb2.Struct()
+        struct.update(parameters)
+        self.job = simulation_pb2.Job(
+            job_id="j-1", model=model, parameters=struct, seed=7, shards=shards
+        )
+        self.unavailable_calls = 0
+        self.denied = False
+        self.tokens: list[str] = []
+        self.blocks: dict[int, jobstore_pb2.BlockStats] = {}
+        self.completed: dict | None = None
+        self.error: simulation_pb2.JobError | None = None
+
+    def _check(self, context: grpc.ServicerContext) -> None:
+        self.tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
+        if self.unavailable_calls:
+            self.unavailable_calls -= 1
+            context.abort(grpc.StatusCode.UNAVAILABLE, "starting up")
+        if self.denied:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "token is for another job")
+
+    def StartShard(self, request, context):
+        self._check(context)
+        return jobstore_pb2.StartShardResponse(job=self.job, done_blocks=[])
+
+    def ReportBlocks(self, request, context):
+        self._check(context)
+        for block in request.blocks:
+            self.blocks[block.block] = block
+        return jobstore_pb2.ReportBlocksResponse(stop=False)
+
+    def FinishShard(self, request, context):
+        self._check(context)
+        ordered = [self.blocks[b] for b in sorted(self.blocks)]
+        return jobstore_pb2.FinishShardResponse(finalize=True, blocks=ordered, job=self.job)
+
+    def CompleteJob(self, request, context):
+        self._check(context)
+        self.completed = json_format.MessageToDict(request.summary)
+        return self.job
+
+    def FailJob(self, request, context):
+        self._check(context)
+        self.error = request.error
+        return self.job
+
+
+@pytest.fixture
+def played():
+    servicer = PlayedJobStore({"samples": 3_000_000.0})
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    jobstore_pb2_grpc.add_JobStoreServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    servicer.target = f"127.0.0.1:{port}"
+    yield servicer
+    server.stop(grace=None)
+
+
+def client(target: str, **kwargs) -> GrpcJobStore:
+    return GrpcJobStore(target, TOKEN, first_backoff_s=0.01, **kwargs)
+
+
+def test_calls_carry_the_token_and_convert_both_ways(played):
+    jobstore = client(played.target)
+    start = jobstore.start_shard("j-1", 0)
+    assert start.job.parameters == {"samples": 3_000_000.0}
+    assert (start.job.model, start.job.seed, start.job.shards) == ("pi", 7, 1)
+
+    stats = Stats(10, {"estimate": Moments.of([4.0, 0.0, 4.0])}, counts={"inside": 2})
+    assert jobstore.report_blocks("j-1", 0, [(3, stats)]) is False
+    assert from_proto(played.blocks[3]) == (3, stats)
+
+    finish = jobstore.finish_shard("j-1", 0)
+    assert finish.finalize and list(finish.blocks) == [(3, stats)]
+
+    jobstore.complete_job("j-1", {"estimate": 3.1, "best_x": [1.0, 2.0], "stderr": None})
+    assert played.completed == {"estimate": 3.1, "best_x": [1.0, 2.0], "stderr": None}
+    jobstore.fail_job("j-1", 0, Failure("ValueError: no", "Traceback ...", "model"))
+    assert (played.error.message, played.error.source) == ("ValueError: no", "model")
+    assert set(played.tokens) == {f"Bearer {TOKEN}"}
+    jobstore.close()
+
+
+def test_unavailable_is_retried(played):
+    played.unavailable_calls = 2
+    assert client(played.target).start_shard("j-1", 0).job.model == "pi"
+    assert len(played.tokens) == 3
+
+
+def test_other_errors_are_not_retried(played):
+    played.denied = True
+    with pytest.raises(JobStoreRejected, match="PERMISSION_DENIED"):
+        client(played.target).start_shard("j-1", 0)
+    assert len(played.tokens) == 1
+
+
+def test_an_absent_job_store_is_unavailable_after_the_retries():
+    started = time.monotonic()
+    with pytest.raises(JobStoreUnavailable):
+        client("127.0.0.1:9", retry_for_s=0.3, call_timeout_s=0.2).start_shard("j-1", 0)
+    assert time.monotonic() - started < 5
+
+
+def worker(target: str, objects, **env) -> subprocess.Popen:
+    environ = {
+        **os.environ,
+        "SIMLAB_WORKER_JOB_ID": "j-1",
+        "SIMLAB_WORKER_SHARD": "0",
+        "SIMLAB_WORKER_JOBSTORE": target,
+        "SIMLAB_WORKER_TOKEN": TOKEN,
+        "SIMLAB_WORKER_OBJECTS_DIR": str(objects),
+        "SIMLAB_WORKER_RETRY_S": "0.5",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "simlab_worker"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_worker_process_runs_a_job_to_completion(played, tmp_path):
+    process = worker(played.target, tmp_path)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == Exit.OK, err
+    assert played.completed is not None
+    assert abs(played.completed["estimate"] - 3.14159) < 4 * played.completed["stderr"]
+    assert (tmp_path / "jobs/j-1/summary.json").exists()
+    assert "complete" in out
+    assert '"level": "info"' in err  # JSON log lines on stderr
+
+
+def test_the_worker_process_reports_invalid_parameters_and_exits_2(played, tmp_path):
+    played.job.parameters.update({"samples": 0})
+    process = worker(played.target, tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == Exit.INVALID_JOB, err
+    assert played.error.source == "worker"
+    assert "parameters.samples" in played.error.message
+
+
+def test_the_worker_process_exits_3_without_a_job_store(tmp_path):
+    process = worker("127.0.0.1:9", tmp_path)
+    process.communicate(timeout=60)
+    assert process.returncode == Exit.JOBSTORE_UNAVAILABLE
+
+
+def test_the_worker_process_exits_2_when_misconfigured(tmp_path):
+    process = worker("127.0.0.1:9", tmp_path, SIMLAB_WORKER_JOB_ID="")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == Exit.INVALID_JOB
+    assert "SIMLAB_WORKER_JOB_ID" in err
+
+
+def test_sigterm_stops_the_worker_process_cleanly(played, tmp_path):
+    played.job.parameters.update({"samples": 5e10})  # far more than the test waits for
+    process = worker(played.target, tmp_path)
+    deadline = time.monotonic() + 30
+    while not played.blocks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == Exit.OK, err
+    assert played.blocks
+    assert played.completed is None

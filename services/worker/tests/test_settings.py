@@ -1,0 +1,49 @@
+import pytest
+
+from simlab.common.settings import Env, SettingsError
+from simlab_worker.settings import PREFIX, Settings
+
+BASE = {
+    "SIMLAB_WORKER_JOB_ID": "j-1",
+    "SIMLAB_WORKER_SHARD": "2",
+    "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:7001",
+    "SIMLAB_WORKER_TOKEN": "job.j-1.abc",
+}
+
+
+def settings(environ: dict) -> Settings:
+    return Settings.from_env(Env(PREFIX, environ))
+
+
+def test_defaults():
+    s = settings(BASE)
+    assert (s.job_id, s.shard, s.jobstore, s.token) == ("j-1", 2, "127.0.0.1:7001", "job.j-1.abc")
+    assert s.report_interval_s == 0.25
+
+
+def test_the_shard_falls_back_to_the_kubernetes_completion_index():
+    environ = {k: v for k, v in BASE.items() if k != "SIMLAB_WORKER_SHARD"}
+    assert settings({**environ, "JOB_COMPLETION_INDEX": "4"}).shard == 4
+    with pytest.raises(SettingsError, match="SIMLAB_WORKER_SHARD"):
+        settings(environ)
+
+
+def test_the_token_can_come_from_a_mounted_secret(tmp_path):
+    (tmp_path / "token").write_text("job.j-1.fromfile\n")
+    environ = {k: v for k, v in BASE.items() if k != "SIMLAB_WORKER_TOKEN"}
+    assert settings({**environ, "SIMLAB_WORKER_TOKEN_FILE": str(tmp_path / "token")}).token == (
+        "job.j-1.fromfile"
+    )
+    with pytest.raises(SettingsError, match="TOKEN_FILE"):
+        settings({**environ, "SIMLAB_WORKER_TOKEN_FILE": str(tmp_path / "missing")})
+    with pytest.raises(SettingsError, match="SIMLAB_WORKER_TOKEN or SIMLAB_WORKER_TOKEN_FILE"):
+        settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SIMLAB_WORKER_JOB_ID", ""), ("SIMLAB_WORKER_SHARD", "one"), ("SIMLAB_WORKER_SHARD", "-1")],
+)
+def test_missing_or_malformed_settings_fail_fast(name, value):
+    with pytest.raises(SettingsError):
+        settings({**BASE, name: value})
