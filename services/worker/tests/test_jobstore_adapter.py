@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
 
+from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.core.stats import Moments, Stats
 from simlab.transport.stats import from_proto
 from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc, simulation_pb2
@@ -154,7 +155,9 @@ def test_the_worker_process_runs_a_job_to_completion(played, tmp_path):
     assert process.returncode == Exit.OK, err
     assert played.completed is not None
     assert abs(played.completed["estimate"] - 3.14159) < 4 * played.completed["stderr"]
-    assert (tmp_path / "jobs/j-1/summary.json").exists()
+    assert "jobs/j-1/summary.json" in {
+        o.key for o in LocalDirectoryStore(tmp_path).list("jobs/j-1")
+    }
     assert "complete" in out
     assert '"level": "info"' in err  # JSON log lines on stderr
 

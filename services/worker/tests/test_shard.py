@@ -106,9 +106,10 @@ def test_every_shard_runs_its_blocks_and_the_last_one_finalizes(tmp_path):
     alone = Run.plan(european_option.MODEL, params, 7)
     expected = finalize(alone, list(run_blocks(alone, range(alone.blocks_total))))
     assert store.completed == expected.summary
-    summary = json.loads((tmp_path / "jobs/j-1/summary.json").read_text())
-    assert summary["summary"] == expected.summary
-    assert (tmp_path / "jobs/j-1/plot.png").exists()
+    objects = LocalDirectoryStore(tmp_path)
+    with objects.open("jobs/j-1/summary.json") as f:
+        assert json.load(f)["summary"] == expected.summary
+    assert "jobs/j-1/plot.png" in {o.key for o in objects.list("jobs/j-1")}
 
 
 def test_a_relaunched_shard_skips_the_blocks_already_recorded(tmp_path):

@@ -28,11 +28,13 @@ CHART_POINTS = 2000
 
 
 class ArtifactStore(Protocol):
-    def put_bytes(self, key: str, data: bytes) -> None: ...
+    """The part of simlab.adapters.objectstore.ObjectStore the worker needs."""
+
+    def commit_prefix(self, prefix: str, files: Mapping[str, bytes]) -> object: ...
 
 
 def build(job_id: str, run: Run, shards: int, result: Result) -> dict[str, bytes]:
-    """Every artifact's bytes by file name; summary.json last (see save)."""
+    """Every artifact's bytes by file name."""
     convergence = {
         "samples": result.convergence.samples,
         "estimate": result.convergence.estimate,
@@ -64,14 +66,11 @@ def build(job_id: str, run: Run, shards: int, result: Result) -> dict[str, bytes
 
 
 def save(store: ArtifactStore, job_id: str, files: Mapping[str, bytes]) -> list[str]:
-    """Writes the files in the given order, so summary.json, written last, is there only when
-    everything else is. Returns the keys written."""
-    keys = []
-    for name, data in files.items():
-        key = f"jobs/{job_id}/{name}"
-        store.put_bytes(key, data)
-        keys.append(key)
-    return keys
+    """Publishes the files as one set: a reader sees all of them or none, and a finalizing
+    shard that is run again replaces the set whole. Returns the keys written."""
+    prefix = f"jobs/{job_id}"
+    store.commit_prefix(prefix, files)
+    return [f"{prefix}/{name}" for name in files]
 
 
 def _chart(job_id: str, run: Run, result: Result) -> dict[str, Any]:
