@@ -165,6 +165,12 @@ def client(jobstore: InProcessJobStore) -> Client:
     return jobstore.client
 
 
+@pytest.fixture
+def worker_token() -> Callable[[str], str]:
+    """The token a worker of the given job holds."""
+    return lambda job_id: job_token(JOB_TOKEN_SECRET, job_id)
+
+
 class JobStoreProcess:
     """`python -m simlab_jobstore` with its JSON log lines read from stderr."""
 
