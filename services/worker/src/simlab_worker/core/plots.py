@@ -4,7 +4,8 @@ model has one) and the distribution behind it (the model's histograms)."""
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,19 +46,17 @@ def render_png(model: Model, result: Result) -> bytes:
     for ax, (name, histogram) in zip(axes[1:], histograms, strict=True):
         _draw_histogram(ax, model, name, histogram)
 
-    figure.suptitle(f"{model.title} — {_headline(model, result.summary)}", fontsize=13)
+    figure.suptitle(f"{model.title} — {_headline(model, result)}", fontsize=13)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 
-def _headline(model: Model, summary: dict[str, Any]) -> str:
+def _headline(model: Model, result: Result) -> str:
     label, unit = output_label(model, model.primary_output)
-    estimate = summary.get(model.primary_output)
-    if not isinstance(estimate, int | float):
-        return label
-    stderr = summary.get("stderr")
-    spread = f", standard error {stderr:.3g}" if isinstance(stderr, int | float) else ""
+    estimate = float(result.convergence.estimate[-1])
+    stderr = float(result.convergence.stderr[-1])
+    spread = f", standard error {stderr:.3g}" if math.isfinite(stderr) else ""
     return f"{label} {estimate:.6g}{' ' + unit if unit else ''}{spread}"
 
 
