@@ -154,8 +154,14 @@ class InProcessJobStore:
 
 
 @pytest.fixture
-def jobstore(pg_uri: str, nats_server: Nats) -> Iterator[InProcessJobStore]:
-    store = InProcessJobStore(Settings.from_env(settings_env(pg_uri, nats_server.url)))
+def jobstore_env(pg_uri: str, nats_server: Nats) -> Callable[..., dict[str, str]]:
+    """jobstore_env(FAULT=...): the SIMLAB_JOBSTORE_* variables for this test's servers."""
+    return lambda **extra: settings_env(pg_uri, nats_server.url, **extra)
+
+
+@pytest.fixture
+def jobstore(jobstore_env: Callable[..., dict[str, str]]) -> Iterator[InProcessJobStore]:
+    store = InProcessJobStore(Settings.from_env(jobstore_env()))
     yield store
     store.stop()
 
@@ -257,7 +263,7 @@ async def _stored_events(nats_url: str, job_id: str) -> list[StoredEvent]:
         while True:
             try:
                 messages = await subscription.fetch(500, timeout=0.2)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
                 return found
             for message in messages:
                 headers = message.headers or {}

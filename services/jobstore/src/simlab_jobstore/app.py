@@ -88,7 +88,10 @@ class App:
             await asyncio.wait_for(self.relay_task, SHUTDOWN_GRACE_S)
         except TimeoutError:
             log.warning("outbox relay did not drain in time; the next start publishes the rest")
-        await self.nats.drain()
+        if self.nats.is_connected:
+            await self.nats.drain()
+        else:
+            await self.nats.close()  # NATS is away: what was not relayed stays in the outbox
         await self.pool.close()
         log.info("jobstore stopped")
 

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from simlab.common.settings import SettingsError
+from simlab_jobstore.config import Settings
+
+GOOD = {
+    "SIMLAB_JOBSTORE_DATABASE_URL": "postgresql:///x",
+    "SIMLAB_JOBSTORE_NATS_URL": "nats://127.0.0.1:4222",
+    "SIMLAB_JOBSTORE_LISTEN": "127.0.0.1:50051",
+    "SIMLAB_JOBSTORE_SERVICE_TOKEN": "t",
+    "SIMLAB_JOBSTORE_JOB_TOKEN_SECRET": "s",
+}
+
+
+def test_settings_read_their_prefix_with_defaults() -> None:
+    settings = Settings.from_env(GOOD)
+    assert (settings.listen, settings.pool_size, settings.fault) == ("127.0.0.1:50051", 10, "")
+
+
+@pytest.mark.parametrize("name", [name.removeprefix("SIMLAB_JOBSTORE_") for name in GOOD])
+def test_a_missing_setting_stops_the_start_and_is_named(name: str) -> None:
+    environ = {k: v for k, v in GOOD.items() if k != f"SIMLAB_JOBSTORE_{name}"}
+    with pytest.raises(SettingsError, match=f"SIMLAB_JOBSTORE_{name}"):
+        Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("LISTEN", "50051"), ("POOL_SIZE", "0"), ("POOL_SIZE", "many"), ("FAULT", "explode")],
+)
+def test_a_malformed_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"SIMLAB_JOBSTORE_{name}"):
+        Settings.from_env({**GOOD, f"SIMLAB_JOBSTORE_{name}": value})
