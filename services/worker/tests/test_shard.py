@@ -217,7 +217,7 @@ def test_the_catalogue_failing_to_load_fails_the_job(tmp_path):
 
 
 def test_the_block_plan_recorded_on_the_job_wins(tmp_path):
-    store = FakeJobStore(JobSpec("j-1", "pi", {"samples": 3000.0}, 7, 1, block_size=1000))
+    store = FakeJobStore(JobSpec("j-1", "pi", {"samples": 3000.0}, 7, 1, 1000, 3000))
     assert runner(store, tmp_path).run() is Exit.OK
     assert store.reports == [[0], [1], [2]]
     assert store.completed is not None

@@ -126,10 +126,6 @@ class ShardRunner:
             return Exit.OK
         try:
             run = self._plan(start.job)
-        except InvalidJob as exc:
-            return self._fail(Failure(str(exc), "", "worker"), Exit.INVALID_JOB)
-
-        try:
             if self._simulate(run, start):
                 self.say(f"shard {self.shard}: stopped")
                 return Exit.OK
@@ -139,6 +135,8 @@ class ShardRunner:
                 return Exit.OK
             self._finalize(run, start.job.shards, finish.blocks)
             return Exit.OK
+        except InvalidJob as exc:
+            return self._fail(Failure(str(exc), "", "worker"), Exit.INVALID_JOB)
         except ModelError as exc:
             cause = exc.__cause__ or exc
             return self._fail(_failure(cause, "model"), Exit.FAILED)
@@ -163,14 +161,9 @@ class ShardRunner:
             raise InvalidJob(f"invalid parameters: {exc}") from exc
         if not 0 <= self.shard < job.shards:
             raise InvalidJob(f"shard {self.shard} is not one of the job's {job.shards} shards")
-        planned = Run.plan(model, params, job.seed)
-        return Run(
-            model,
-            params,
-            job.seed,
-            job.block_size or planned.block_size,
-            job.samples_total or planned.samples_total,
-        )
+        if job.block_size and job.samples_total:
+            return Run(model, params, job.seed, job.block_size, job.samples_total)
+        return Run.plan(model, params, job.seed)
 
     def _simulate(self, run: Run, start: ShardStart) -> bool:
         """Runs and reports this shard's remaining blocks; True when told to stop early."""
