@@ -51,7 +51,8 @@ MinIO $MINIO_VERSION on http://127.0.0.1:$port, data in $state/minio. To use it,
   export SIMLAB_S3_BUCKET=simlab
 Ctrl-C stops it.
 VARS
-  MINIO_BROWSER=off exec "$BIN" server --quiet --address "127.0.0.1:$port" "$state/minio"
+  MINIO_BROWSER=off exec "$BIN" server --quiet --address "127.0.0.1:$port" \
+    --certs-dir "$state/minio-certs" "$state/minio"
 }
 
 case "${1:-}" in

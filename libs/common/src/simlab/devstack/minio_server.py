@@ -55,7 +55,7 @@ class MinioServer:
             ],
             env={
                 "PATH": "/usr/bin:/bin",
-                "HOME": str(self.data_dir),
+                "HOME": str(self.data_dir.parent),  # MinIO keeps ~/.minio/certs there
                 "MINIO_ROOT_USER": self.access_key,
                 "MINIO_ROOT_PASSWORD": self.secret_key,
                 "MINIO_BROWSER": "off",
