@@ -110,7 +110,20 @@ export function parseChart(raw: unknown): ChartData {
         if (p) histograms.push(p);
       }
   }
-  const convergence = parseConvergence(pick(raw, "convergence", "progress", "series"));
+  let convergence = parseConvergence(pick(raw, "convergence", "progress", "series"));
+  // The worker's layout: labels of the primary output and the reference value at the top.
+  const primary = pick(raw, "primary");
+  if (convergence && isObj(primary)) {
+    convergence = {
+      ...convergence,
+      label: convergence.label || str(pick(primary, "label", "name")),
+      unit: convergence.unit || str(pick(primary, "unit")),
+    };
+  }
+  const ref = pick(raw, "reference");
+  if (convergence && convergence.reference === undefined && isObj(ref) && typeof ref.value === "number") {
+    convergence = { ...convergence, reference: ref.value, referenceLabel: str(pick(ref, "label", "name")) };
+  }
   const title = str(pick(raw, "title"));
   return { ...(title ? { title } : {}), ...(convergence ? { convergence } : {}), histograms };
 }
