@@ -170,6 +170,12 @@ def test_commit_refuses_names_that_would_escape_or_collide(store: ObjectStore, n
     assert _raw_keys(store, "jobs/j7") == []
 
 
+def test_a_foreign_manifest_is_reported_not_guessed_at(store: ObjectStore) -> None:
+    store.put_bytes(f"jobs/j8/{MANIFEST}", b"not json")
+    with pytest.raises(ValueError, match="jobs/j8/manifest.json is not a result manifest"):
+        store.list("jobs/j8")
+
+
 def test_local_store_has_no_presigned_urls(tmp_path: Path) -> None:
     local = LocalDirectoryStore(tmp_path)
     local.put_bytes("jobs/j/summary.json", b"{}")

@@ -93,9 +93,12 @@ class Manifest:
 
     @classmethod
     def from_json(cls, prefix: str, data: bytes) -> Manifest:
-        doc = json.loads(data)
-        files = tuple(ManifestEntry(f["name"], f["size"], f["sha256"]) for f in doc["files"])
-        return cls(prefix, doc["staging"], files)
+        try:
+            doc = json.loads(data)
+            files = tuple(ManifestEntry(f["name"], f["size"], f["sha256"]) for f in doc["files"])
+            return cls(prefix, doc["staging"], files)
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{prefix}/{MANIFEST} is not a result manifest: {e}") from None
 
 
 class ObjectStore(Protocol):
@@ -170,10 +173,11 @@ class ManifestStore(ABC):
     def read_manifest(self, prefix: str) -> Manifest | None:
         prefix = prefix.strip("/")
         try:
-            with self._open_raw(f"{prefix}/{MANIFEST}") as f:
-                return Manifest.from_json(prefix, f.read())
+            f = self._open_raw(f"{prefix}/{MANIFEST}")
         except KeyError:
             return None
+        with f:
+            return Manifest.from_json(prefix, f.read())
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         prefix = prefix.strip("/")
@@ -183,7 +187,7 @@ class ManifestStore(ABC):
             parts = info.key.split("/")
             if any(p.startswith(STAGING) for p in parts):
                 continue
-            if parts[-1] == MANIFEST:
+            if parts[-1] == MANIFEST and len(parts) > 1:
                 manifest_dirs.add("/".join(parts[:-1]))
             else:
                 visible[info.key] = info
@@ -192,7 +196,7 @@ class ManifestStore(ABC):
             manifest = self.read_manifest(directory)
             for entry in manifest.files if manifest else ():
                 key = f"{directory}/{entry.name}"
-                if _within(key, prefix):
+                if in_prefix(key, prefix):
                     visible[key] = ObjectInfo(key, entry.size)
         return sorted(visible.values(), key=lambda o: o.key)
 
@@ -249,7 +253,8 @@ def _chunks(f: BinaryIO, chunk_size: int) -> Iterator[bytes]:
             yield chunk
 
 
-def _within(key: str, prefix: str) -> bool:
+def in_prefix(key: str, prefix: str) -> bool:
+    """Whether list(prefix) covers `key`: the key itself or one under prefix/."""
     return not prefix or key == prefix or key.startswith(f"{prefix}/")
 
 

@@ -28,7 +28,12 @@ from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE, DictType
 
-from simlab.adapters.objectstore import ManifestStore, ObjectInfo, ObjectStoreUnavailable
+from simlab.adapters.objectstore import (
+    ManifestStore,
+    ObjectInfo,
+    ObjectStoreUnavailable,
+    in_prefix,
+)
 from simlab.common.settings import Env, SettingsError
 
 log = logging.getLogger(__name__)
@@ -217,10 +222,7 @@ class S3Store(ManifestStore):
             return [
                 ObjectInfo(o.object_name, o.size or 0)
                 for o in found
-                if o.object_name is not None
-                and (
-                    not prefix or o.object_name == prefix or o.object_name.startswith(f"{prefix}/")
-                )
+                if o.object_name is not None and in_prefix(o.object_name, prefix)
             ]
 
         return self._retrying(f"LIST {prefix}/", listing)
