@@ -172,7 +172,7 @@ def test_commit_refuses_names_that_would_escape_or_collide(store: ObjectStore, n
 
 def test_a_foreign_manifest_is_reported_not_guessed_at(store: ObjectStore) -> None:
     store.put_bytes(f"jobs/j8/{MANIFEST}", b"not json")
-    with pytest.raises(ValueError, match="jobs/j8/manifest.json is not a result manifest"):
+    with pytest.raises(ValueError, match=r"jobs/j8/manifest\.json is not a result manifest"):
         store.list("jobs/j8")
 
 
