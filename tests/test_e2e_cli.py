@@ -68,7 +68,7 @@ def test_submit_wait_prices_the_option_and_downloads_results(stack: Stack, tmp_p
 
     out = tmp_path / "results"
     simlab(stack, "results", done["job_id"], "-o", str(out))
-    assert json.loads((out / "summary.json").read_text())["price"] == summary["price"]
+    assert json.loads((out / "summary.json").read_text())["summary"] == summary
     assert (out / "plot.png").read_bytes().startswith(b"\x89PNG")
     assert (out / "data.csv").read_text().count("\n") > 1
     with np.load(out / "data.npz") as data:

@@ -231,14 +231,28 @@ def cmd_results(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--server", help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)"
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--server",
+        default=default,
+        help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)",
     )
-    common.add_argument("--token", help="bearer token (default $SIMLAB_TOKEN)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    parser = argparse.ArgumentParser(prog="simlab", description=__doc__, parents=[common])
+    parser.add_argument("--token", default=default, help="bearer token (default $SIMLAB_TOKEN)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if default is None else default,
+        help="machine-readable output",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simlab", description=__doc__)
+    _global_options(parser, None)
+    # The same options after the command (`simlab status ID --json`); SUPPRESS keeps a
+    # subcommand from resetting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("models", parents=[common], help="the model catalogue").set_defaults(

@@ -222,7 +222,8 @@ class Client:
         return [self.download(job_id, a.name, out_dir / a.name) for a in self.artifacts(job_id)]
 
     def summary(self, job_id: str) -> dict[str, Any]:
-        return dict(json.loads(self.read(job_id, "summary.json")))
+        """The numbers of a finished run (summary.json also records its inputs)."""
+        return dict(json.loads(self.read(job_id, "summary.json"))["summary"])
 
     def data(self, job_id: str) -> dict[str, np.ndarray]:
         with np.load(io.BytesIO(self.read(job_id, "data.npz"))) as npz:
