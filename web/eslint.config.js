@@ -18,7 +18,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ["e2e/**/*.{js,mjs}", "*.config.{js,ts}"],
+    files: ["*.config.{js,ts}"],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // Node script; the callbacks of page.waitForFunction/evaluate run in the browser.
+    files: ["e2e/**/*.{js,mjs}"],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

@@ -138,6 +138,8 @@ function expect(cond, message) {
 }
 
 async function shot(page, name) {
+  // Full-page shots of a scrolled page draw the sticky header mid-page: start from the top.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(250);
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 }

@@ -82,12 +82,17 @@ export function ConvergenceChart({
     }
     return traces;
   }, [series, reference, referenceLabel]);
+  // Monte Carlo error shrinks as 1/sqrt(n): a log sample axis shows every stage of a long run.
+  const log = useMemo(() => {
+    const xs = series.flatMap((s) => s.points.map((p) => p.samples)).filter((x) => x > 0);
+    return xs.length > 1 && Math.max(...xs) / Math.min(...xs) >= 50;
+  }, [series]);
   const layout = useMemo(
     () => ({
-      xaxis: { title: { text: "Samples" }, tickformat: "~s" },
+      xaxis: { title: { text: log ? "Samples (log scale)" : "Samples" }, tickformat: "~s", type: log ? "log" : "linear" },
       yaxis: { title: { text: axisTitle(label, unit) } },
     }),
-    [label, unit],
+    [label, unit, log],
   );
   return <PlotlyChart data={data} layout={layout} height={height} label={`Convergence of ${label}`} testId={testId} />;
 }

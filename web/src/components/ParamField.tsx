@@ -2,11 +2,19 @@ import type { Parameter } from "../gen/simlab/v1/simulation_pb";
 import { ParameterType } from "../gen/simlab/v1/simulation_pb";
 import { defaultOf, fmt, type FieldValue } from "../lib/params";
 
+function big(x: number): string {
+  return Math.abs(x) >= 10000 ? x.toLocaleString("en-US") : fmt(x);
+}
+
 export function boundsHint(p: Parameter): string {
-  const parts: string[] = [];
-  if (p.minimum !== undefined) parts.push(`${p.exclusiveMinimum ? ">" : "≥"} ${fmt(p.minimum)}`);
-  if (p.maximum !== undefined) parts.push(`${p.exclusiveMaximum ? "<" : "≤"} ${fmt(p.maximum)}`);
-  return parts.join(", ");
+  const lo = p.minimum;
+  const hi = p.maximum;
+  if (lo !== undefined && hi !== undefined) {
+    return `${big(lo)} ${p.exclusiveMinimum ? "<" : "≤"} x ${p.exclusiveMaximum ? "<" : "≤"} ${big(hi)}`;
+  }
+  if (lo !== undefined) return `${p.exclusiveMinimum ? ">" : "≥"} ${big(lo)}`;
+  if (hi !== undefined) return `${p.exclusiveMaximum ? "<" : "≤"} ${big(hi)}`;
+  return "";
 }
 
 export function fieldId(path: string): string {
@@ -30,7 +38,8 @@ export function ParamField({
   const id = fieldId(path);
   const helpId = `${id}-help`;
   const errId = `${id}-error`;
-  const describedBy = [param.help || boundsHint(param) ? helpId : "", error ? errId : ""].filter(Boolean).join(" ") || undefined;
+  const hint = boundsHint(param);
+  const describedBy = [param.help ? helpId : "", hint ? `${id}-range` : "", error ? errId : ""].filter(Boolean).join(" ") || undefined;
   const def = defaultOf(param);
   const label = param.label || param.name;
 
@@ -94,21 +103,23 @@ export function ParamField({
     );
   }
 
-  const hint = boundsHint(param);
   return (
     <div className={`field ${error ? "field-error" : ""}`} data-testid={`field-${param.name}`}>
       {param.type !== ParameterType.BOOL ? (
         <label className="field-label" htmlFor={id}>
           {label}
           {param.isSampleCount ? <span className="tag">samples</span> : null}
+          {hint ? (
+            <span id={`${id}-range`} className="range mono" title="Allowed values">
+              {hint}
+            </span>
+          ) : null}
         </label>
       ) : null}
       {control}
-      {param.help || hint ? (
+      {param.help ? (
         <div id={helpId} className="field-help">
           {param.help}
-          {param.help && hint ? " · " : ""}
-          {hint ? <span className="mono">{hint}</span> : null}
         </div>
       ) : null}
       {error ? (

@@ -24,6 +24,7 @@ export function ProgressBar({ progress, active, compact = false }: { progress: P
       >
         <div className={`progress-fill ${active ? "progress-active" : ""}`} style={{ width: `${pct}%` }} />
       </div>
+      {compact ? <span className="progress-pct mono">{Math.floor(pct)}%</span> : null}
       {!compact ? (
         <div className="progress-meta">
           <span data-testid="progress-pct">{pct.toFixed(1)}%</span>

@@ -1,6 +1,6 @@
 import type { StateChange } from "../gen/simlab/v1/simulation_pb";
 import { JobState } from "../gen/simlab/v1/simulation_pb";
-import { formatDuration, formatTime, stateLabel, toDate } from "../lib/format";
+import { formatClock, formatDuration, formatTime, stateLabel, toDate } from "../lib/format";
 
 export function Timeline({ history }: { history: StateChange[] }) {
   if (history.length === 0) return <p className="muted">No state changes yet.</p>;
@@ -17,7 +17,7 @@ export function Timeline({ history }: { history: StateChange[] }) {
             <div className="tl-body">
               <div className="tl-head">
                 <strong>{stateLabel(h.state)}</strong>
-                <time className="muted">{formatTime(h.at)}</time>
+                <time className="muted" title={formatTime(h.at)}>{formatClock(h.at)}</time>
               </div>
               {h.reason ? <div className="tl-reason">{h.reason}</div> : null}
               {took ? <div className="tl-took muted">{took}</div> : null}

@@ -55,6 +55,16 @@ export function formatTime(ts: Timestamp | undefined): string {
   });
 }
 
+/** Time of day for today's timestamps, date and time otherwise. */
+export function formatClock(ts: Timestamp | undefined): string {
+  const d = toDate(ts);
+  if (!d) return "—";
+  const today = new Date().toDateString() === d.toDateString();
+  return today
+    ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+    : formatTime(ts);
+}
+
 export function formatRelative(ts: Timestamp | undefined, now: number = Date.now()): string {
   const d = toDate(ts);
   if (!d) return "—";

@@ -258,16 +258,21 @@ function flatten(obj: JsonObject, prefix = ""): [string, JsonValue][] {
   return out;
 }
 
-export function SummaryTable({ summary, model }: { summary: JsonObject | undefined; model: Model | undefined }) {
+export function SummaryTable({ summary, model, primary }: { summary: JsonObject | undefined; model: Model | undefined; primary?: string }) {
   if (!summary || Object.keys(summary).length === 0) return <p className="muted">No summary.</p>;
-  const rows = flatten(summary);
+  const rank = (k: string) => {
+    if (k === primary) return -1;
+    const i = model?.outputs.findIndex((o) => o.name === k) ?? -1;
+    return i < 0 ? 1000 : i;
+  };
+  const rows = flatten(summary).sort((a, b) => rank(a[0]) - rank(b[0]));
   return (
     <table className="table kv" data-testid="summary-table">
       <tbody>
         {rows.map(([k, v]) => {
           const out = model?.outputs.find((o) => o.name === k);
           return (
-            <tr key={k}>
+            <tr key={k} className={k === primary ? "primary" : ""}>
               <th scope="row" title={out?.help || k}>
                 {out?.label || k}
                 {out?.unit ? <span className="muted"> ({out.unit})</span> : null}
@@ -290,7 +295,7 @@ function ResultCards({ job, model }: { job: Job; model: Model | undefined }) {
         <div className="card-head">
           <h2>Summary</h2>
         </div>
-        <SummaryTable summary={job.summary} model={model} />
+        <SummaryTable summary={job.summary} model={model} primary={job.primaryOutput} />
       </div>
       {chart === null ? (
         <div className="card">
@@ -393,7 +398,10 @@ function FailureCard({ job }: { job: Job }) {
 }
 
 function ParamsCard({ job, model }: { job: Job; model: Model | undefined }) {
-  const params = job.parameters ?? {};
+  const given = job.parameters ?? {};
+  // The model's order (as on the form), then anything the model no longer declares.
+  const order = model ? model.parameters.map((p) => p.name).filter((n) => n in given) : [];
+  const params = Object.fromEntries([...order, ...Object.keys(given).filter((k) => !order.includes(k))].map((k) => [k, given[k]!]));
   return (
     <div className="card">
       <h2>Parameters</h2>

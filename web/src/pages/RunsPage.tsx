@@ -17,7 +17,7 @@ import { Link } from "../components/Link";
 import { ProgressBar } from "../components/Progress";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
-import { FILTERABLE_STATES, formatNumber, formatRelative, formatTime, isTerminal, shortId, stateLabel } from "../lib/format";
+import { FILTERABLE_STATES, formatCount, formatNumber, formatRelative, formatTime, isTerminal, shortId, stateLabel } from "../lib/format";
 
 /** Streams open at once for live badges (browsers allow ~6 HTTP/1.1 connections per host). */
 const MAX_LIVE_ROWS = 4;
@@ -173,6 +173,9 @@ export function RunsPage() {
                 <th scope="col">Status</th>
                 <th scope="col">Run</th>
                 <th scope="col">Model</th>
+                <th scope="col" className="num">
+                  Samples
+                </th>
                 <th scope="col">Progress</th>
                 <th scope="col" className="num">
                   Estimate
@@ -250,6 +253,7 @@ function Row({ job, model, selected, onToggle, live }: RowProps & { live: boolea
       <td>
         <div className="cell-title">{model?.title || job.model}</div>
       </td>
+      <td className="num mono">{job.progress ? formatCount(job.progress.samplesTotal) : "—"}</td>
       <td className="cell-progress">
         {done && job.state !== JobState.SUCCEEDED ? (
           <span className="muted">{job.state === JobState.FAILED ? job.error?.message || "Failed" : "—"}</span>

@@ -20,6 +20,7 @@ function read(): Loc {
 const locationPrimAtom = atom<Loc>(read());
 locationPrimAtom.onMount = (set) => {
   const onPop = () => set(read());
+  onPop(); // the address may have changed since this module loaded
   window.addEventListener("popstate", onPop);
   return () => window.removeEventListener("popstate", onPop);
 };

@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { createStore } from "jotai";
+import { locationAtom, matchRoute, routeAtom } from "./router";
+
+describe("routes", () => {
+  it("matches every page", () => {
+    expect(matchRoute({ pathname: "/", search: "" })).toEqual({ page: "runs" });
+    expect(matchRoute({ pathname: "/runs/abc%20d", search: "" })).toEqual({ page: "run", id: "abc d" });
+    expect(matchRoute({ pathname: "/new", search: "?from=j1" })).toEqual({ page: "new", from: "j1" });
+    expect(matchRoute({ pathname: "/compare", search: "?ids=a,b,a,c,d,e" })).toEqual({ page: "compare", ids: ["a", "b", "c", "d"] });
+    expect(matchRoute({ pathname: "/nope", search: "" })).toEqual({ page: "notFound" });
+  });
+  it("navigates with the history API", () => {
+    const store = createStore();
+    store.set(locationAtom, "/runs/j9");
+    expect(window.location.pathname).toBe("/runs/j9");
+    expect(store.get(routeAtom)).toEqual({ page: "run", id: "j9" });
+  });
+});

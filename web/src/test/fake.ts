@@ -1,0 +1,145 @@
+// A fake SimulationClient for unit tests: unary methods are vi.fn()s, WatchJob streams are
+// controllable queues.
+import { vi } from "vitest";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
+import {
+  EventKind,
+  JobEventSchema,
+  JobSchema,
+  JobState,
+  ModelSchema,
+  ParameterType,
+  type Job,
+  type JobEvent,
+  type Model,
+} from "../gen/simlab/v1/simulation_pb";
+import type { SimulationClient } from "../api/client";
+
+export class Stream<T> implements AsyncIterable<T> {
+  private items: T[] = [];
+  private waiters: ((r: IteratorResult<T>) => void)[] = [];
+  private failWith: unknown = null;
+  private closed = false;
+  private failers: ((e: unknown) => void)[] = [];
+
+  push(item: T) {
+    const w = this.waiters.shift();
+    this.failers.shift();
+    if (w) w({ value: item, done: false });
+    else this.items.push(item);
+  }
+  end() {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    this.failers.splice(0);
+  }
+  fail(err: unknown) {
+    this.failWith = err;
+    this.waiters.splice(0);
+    for (const f of this.failers.splice(0)) f(err);
+  }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length) return Promise.resolve({ value: this.items.shift()!, done: false });
+        if (this.failWith) return Promise.reject(this.failWith);
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((res, rej) => {
+          this.waiters.push(res);
+          this.failers.push(rej);
+        });
+      },
+      return: () => {
+        this.end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+export interface FakeClient {
+  client: SimulationClient;
+  streams: Stream<JobEvent>[];
+  watchCalls: { jobId: string; afterSeq: bigint }[];
+  fns: Record<string, ReturnType<typeof vi.fn>>;
+}
+
+export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: never[]) => unknown>> = {}): FakeClient {
+  const streams: Stream<JobEvent>[] = [];
+  const watchCalls: { jobId: string; afterSeq: bigint }[] = [];
+  const fns: Record<string, ReturnType<typeof vi.fn>> = {
+    listModels: vi.fn(async () => ({ models: [optionModel()] })),
+    submitJob: vi.fn(async () => ({ job: job({ jobId: "job-new" }), created: true })),
+    getJob: vi.fn(async ({ jobId }: { jobId: string }) => job({ jobId })),
+    listJobs: vi.fn(async () => ({ jobs: [], nextPageToken: "" })),
+    cancelJob: vi.fn(async ({ jobId }: { jobId: string }) => job({ jobId, state: JobState.CANCELLING })),
+    listArtifacts: vi.fn(async () => ({ artifacts: [] })),
+    getArtifact: vi.fn(() => {
+      const s = new Stream<unknown>();
+      s.end();
+      return s;
+    }),
+    getProgressHistory: vi.fn(async () => ({ points: [] })),
+    listPresets: vi.fn(async () => ({ presets: [] })),
+    savePreset: vi.fn(async () => ({})),
+    deletePreset: vi.fn(async () => ({})),
+    watchJob: vi.fn((req: { jobId: string; afterSeq?: bigint }, opts?: { signal?: AbortSignal }) => {
+      const s = new Stream<JobEvent>();
+      streams.push(s);
+      watchCalls.push({ jobId: req.jobId, afterSeq: req.afterSeq ?? 0n });
+      opts?.signal?.addEventListener("abort", () => s.fail(new DOMException("aborted", "AbortError")));
+      return s;
+    }),
+  };
+  for (const [k, f] of Object.entries(over)) fns[k] = vi.fn(f as (...a: unknown[]) => unknown);
+  return { client: fns as unknown as SimulationClient, streams, watchCalls, fns };
+}
+
+export function optionModel(): Model {
+  const v = (x: number | string) =>
+    create(ValueSchema, typeof x === "number" ? { kind: { case: "numberValue", value: x } } : { kind: { case: "stringValue", value: x } });
+  return create(ModelSchema, {
+    name: "european_option",
+    title: "European option",
+    description: "Prices a European option.",
+    primaryOutput: "price",
+    outputs: [{ name: "price", label: "Option price", unit: "currency" }],
+    parameters: [
+      { name: "spot", label: "Spot price", type: ParameterType.FLOAT, minimum: 0, exclusiveMinimum: true, unit: "currency", help: "Price today." },
+      { name: "volatility", label: "Volatility", type: ParameterType.FLOAT, default: v(0.2), minimum: 0, maximum: 5, exclusiveMinimum: true },
+      { name: "option_type", label: "Option type", type: ParameterType.CHOICE, default: v("call"), choices: ["call", "put"] },
+      { name: "paths", label: "Paths", type: ParameterType.INT, default: v(1000000), minimum: 1, maximum: 1e10, isSampleCount: true },
+      { name: "antithetic", label: "Antithetic", type: ParameterType.BOOL },
+    ],
+  });
+}
+
+export function job(init: MessageInitShape<typeof JobSchema> = {}): Job {
+  return create(JobSchema, {
+    jobId: "job-1",
+    model: "european_option",
+    state: JobState.QUEUED,
+    seq: 1n,
+    seed: 7n,
+    shards: 1,
+    primaryOutput: "price",
+    createdAt: timestampFromMs(Date.now() - 5000),
+    parameters: { spot: 100, volatility: 0.2, option_type: "call", paths: 1000000 },
+    ...init,
+  });
+}
+
+export function event(seq: bigint, kind: EventKind, j: Job): JobEvent {
+  return create(JobEventSchema, { eventId: `e${seq}`, jobId: j.jobId, seq, kind, job: j });
+}
+
+export function running(seq: bigint, done: number, estimate: number, stderr: number): Job {
+  return job({
+    state: JobState.RUNNING,
+    seq,
+    progress: { samplesDone: BigInt(done), samplesTotal: 1000000n, blocksDone: BigInt(done / 100000), blocksTotal: 10n, estimate, stderr },
+  });
+}
+
+export const flush = () => new Promise((r) => setTimeout(r, 0));

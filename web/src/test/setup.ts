@@ -1,0 +1,13 @@
+import { afterEach, vi } from "vitest";
+import { cleanup } from "@testing-library/react";
+
+// Plotly needs a real layout engine; components only need to know it was called.
+vi.mock("plotly.js-dist-min", () => ({
+  react: vi.fn(async () => undefined),
+  purge: vi.fn(),
+}));
+
+afterEach(() => cleanup());
+
+// jsdom does not scroll.
+window.scrollTo = (() => undefined) as typeof window.scrollTo;
