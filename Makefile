@@ -53,7 +53,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy libs/common/src services/*/src
 
-test-python: venv
+test-python: venv minio-bin
 	$(VENV)/bin/pytest
 
 test: check-generated lint typecheck test-python

@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import events, models, submit
+from bench import events, models, objectstore, submit
 from simlab.devstack.stack import Stack, free_port
 
 
@@ -20,18 +20,20 @@ def main() -> None:
     if args.quick:
         args.submits, args.clients, args.events = 300, 8, 30
 
-    print("== worker vs bare NumPy (per model, one process)")
-    models.run(quick=args.quick)
     with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
         stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
         stack.start()
         try:
+            print("== worker (one shard, through the stack) vs the same NumPy code bare")
+            models.run(stack, quick=args.quick)
             print(f"\n== submit through the gateway ({args.clients} concurrent clients)")
             submit.run(stack, args.submits, args.clients)
             print("\n== state change in the job store -> WatchJob")
             events.run(stack, args.events)
         finally:
             stack.stop()
+    print("\n== object store: S3 on a local MinIO")
+    objectstore.run(64 if args.quick else 1024, 16)
 
 
 if __name__ == "__main__":

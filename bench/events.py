@@ -15,9 +15,8 @@ from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
 from simlab.devstack.stack import Stack
 from simlab.v1 import jobstore_pb2 as store_pb
-from simlab.v1 import jobstore_pb2_grpc
+from simlab.v1 import jobstore_pb2_grpc, stats_pb2
 from simlab.v1 import simulation_pb2 as pb
-from simlab.v1 import stats_pb2
 
 
 def run(stack: Stack, changes: int) -> None:

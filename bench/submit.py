@@ -46,5 +46,6 @@ def run(stack: Stack, total: int, clients: int) -> None:
         elapsed, latencies = asyncio.run(_run(stack.url.removeprefix("http://"), total, clients))
     finally:
         stack.start_service("runner")
-    print(f"submits: {len(latencies)} in {elapsed:.2f} s = {len(latencies) / elapsed:.0f} submits/s")
+    rate = len(latencies) / elapsed
+    print(f"submits: {len(latencies)} in {elapsed:.2f} s = {rate:.0f} submits/s")
     print(latency_line("submit latency", latencies))

@@ -127,8 +127,8 @@ def test_watch_streams_a_snapshot_then_every_change_in_order(alice: Client) -> N
     # Resuming after a seq replays nothing already seen.
     resumed = list(alice.watch(job.job_id, after_seq=events[-1].seq))
     assert resumed == []
-    history = alice._call(alice.stub.GetProgressHistory, pb.GetJobRequest(job_id=job.job_id))
-    assert history.points and history.points[-1].samples_done == 20_000_000
+    history = alice.progress_history(job.job_id)
+    assert history and history[-1].samples_done == 20_000_000
 
 
 def _post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:

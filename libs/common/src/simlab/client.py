@@ -193,6 +193,11 @@ class Client:
             job = event.job
         return job
 
+    def progress_history(self, job_id: str) -> list[pb.ProgressPoint]:
+        """Every progress point recorded so far, oldest first."""
+        request = pb.GetJobRequest(job_id=job_id)
+        return list(self._call(self.stub.GetProgressHistory, request).points)
+
     def artifacts(self, job_id: str) -> list[pb.Artifact]:
         return list(
             self._call(self.stub.ListArtifacts, pb.ListArtifactsRequest(job_id=job_id)).artifacts

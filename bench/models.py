@@ -1,0 +1,66 @@
+"""Each model's samples/s in a real worker (one shard, through the embedded stack: progress
+reports, statistics, results) against the same NumPy code run bare in one loop."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from simlab.client import Client
+from simlab.core.blocks import block_rng, block_samples, blocks_total
+from simlab.core.params import validate
+from simlab.devstack.stack import Stack
+from simlab.models.registry import catalogue
+from simlab.v1 import simulation_pb2 as pb
+
+# Sizes for about five seconds of work per model on one core.
+SIZES: dict[str, dict[str, Any]] = {
+    "european_option": {"spot": 100, "strike": 105, "paths": 100_000_000},
+    "pi": {"samples": 300_000_000},
+    "mm1_queue": {"arrival_rate": 0.9, "service_rate": 1.0, "customers": 100_000_000},
+    "rosenbrock_multistart": {"dimensions": 4, "starts": 200},
+}
+
+
+def bare(model_name: str, given: dict[str, Any], seed: int) -> float:
+    """Samples/s of the model's simulate() in a plain loop over the same blocks."""
+    model = catalogue()[model_name]
+    params = validate(model, given)
+    total = int(params[model.sample_param.name])
+    size = model.block_size(params)
+    started = time.perf_counter()
+    for block in range(blocks_total(total, size)):
+        model.simulate(params, block_rng(seed, block), block_samples(block, total, size))
+    return total / (time.perf_counter() - started)
+
+
+def in_worker(
+    client: Client, model_name: str, given: dict[str, Any], seed: int
+) -> tuple[float, float]:
+    """(samples/s over the blocks, samples/s from RUNNING to SUCCEEDED) of a one-shard job."""
+    job = client.wait(client.submit(model_name, given, seed=seed).job_id, progress=False)
+    if job.state != pb.JOB_STATE_SUCCEEDED:
+        raise RuntimeError(f"{model_name} ended {job.state}: {job.error.message}")
+    at = {h.state: h.at.ToDatetime().timestamp() for h in job.history}
+    points = client._call(
+        client.stub.GetProgressHistory, pb.GetJobRequest(job_id=job.job_id)
+    ).points
+    first, last = points[0], points[-1]
+    span = last.at.ToDatetime().timestamp() - first.at.ToDatetime().timestamp()
+    blocks_rate = (last.samples_done - first.samples_done) / span if span > 0 else float("nan")
+    total = job.progress.samples_total
+    return blocks_rate, total / (at[pb.JOB_STATE_SUCCEEDED] - at[pb.JOB_STATE_RUNNING])
+
+
+def run(stack: Stack, quick: bool = False) -> None:
+    with Client(stack.url) as client:
+        for name, given in SIZES.items():
+            sized = {k: (v // 10 if quick and k in ("paths", "samples", "customers") else v)
+                     for k, v in given.items()}  # fmt: skip
+            reference = bare(name, sized, seed=1)
+            blocks_rate, overall = in_worker(client, name, sized, seed=1)
+            print(
+                f"{name:<22} bare {reference:>14,.0f}/s   worker {blocks_rate:>14,.0f}/s "
+                f"({blocks_rate / reference:6.1%} of bare)   "
+                f"with start-up and results {overall:>14,.0f}/s ({overall / reference:6.1%})"
+            )
