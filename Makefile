@@ -20,6 +20,7 @@ help:
 # Each part of the tree owns its own targets.
 include web/web.mk
 include tools/minio.mk
+include tools/k8s.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 
