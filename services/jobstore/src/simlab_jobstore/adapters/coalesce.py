@@ -1,0 +1,47 @@
+"""Coalesces concurrent requests into batches: while one batch is being written, new requests
+queue up and go together in the next. Under load many round trips and commits become one;
+a lone request waits for at most the batch already in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Coalescer(Generic[Item, Result]):
+    def __init__(
+        self, write: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 500
+    ) -> None:
+        self._write = write
+        self._max_batch = max_batch
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+        return await future
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                try:
+                    results = await self._write([item for item, _ in batch])
+                except BaseException as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    raise
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():  # the caller may have gone (deadline)
+                        future.set_result(result)
+        finally:
+            self._writer = None
