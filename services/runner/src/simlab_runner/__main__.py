@@ -55,9 +55,7 @@ async def main() -> None:
         if path.exists():
             await asyncio.to_thread(store.put_file, f"jobs/{job_id}/logs/shard-{shard}.log", path)
 
-    runner = Runner(
-        jobstore, launcher, launcher, lambda job_id: job_token(secret, job_id), save_log
-    )
+    runner = Runner(jobstore, launcher, lambda job_id: job_token(secret, job_id), save_log)
     consumer = await JobEventConsumer.connect(env.str("NATS_URL"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.decisions import describe_exit
+from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
 from simlab_runner.core.launcher import ExitHandler, ShardExit
 
 log = logging.getLogger("runner")
@@ -81,6 +81,18 @@ class LocalProcessLauncher:
             if key in self.watched or self._exit_code(job.job_id, shard) == 0:
                 continue
             await self._start(job.job_id, shard, token)
+
+    async def resume(self, job: pb.Job, token: str) -> str | None:
+        # A shard lost while the runner was away resumes from its recorded blocks, so a
+        # relaunch reproduces the same result; one lost too often is given up.
+        for shard in range(job.shards):
+            if (job.job_id, shard) in self.watched or self.finished(job.job_id, shard):
+                continue
+            attempts = self.attempts(job.job_id, shard)
+            if attempts >= MAX_ATTEMPTS:
+                return f"shard {shard} was lost {attempts} times; giving up"
+        await self.launch(job, token)
+        return None
 
     async def _start(self, job_id: str, shard: int, token: str) -> None:
         attempts = int(self._record(job_id, shard).get("attempts", 0)) + 1

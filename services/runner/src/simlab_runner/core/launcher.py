@@ -32,6 +32,11 @@ class Launcher(Protocol):
         Idempotent: launching a launched job changes nothing."""
         ...
 
+    async def resume(self, job: pb.Job, token: str) -> str | None:
+        """After a restart, for a job the store has as LAUNCHING or RUNNING: starts what is
+        missing, or returns why the job cannot go on (it then fails with that reason)."""
+        ...
+
     async def stop(self, job_id: str) -> None:
         """Stops every process of the job; returns once they are all gone."""
         ...

@@ -29,12 +29,6 @@ class JobStorePort(Protocol):
     async def active_jobs(self, states: tuple[pb.JobState, ...]) -> list[pb.Job]: ...
 
 
-class ShardRecords(Protocol):
-    def attempts(self, job_id: str, shard: int) -> int: ...
-
-    def finished(self, job_id: str, shard: int) -> bool: ...
-
-
 # Saves a shard's log where the job's results are (object store).
 SaveLog = Callable[[str, int], Awaitable[None]]
 
@@ -44,13 +38,11 @@ class Runner:
         self,
         jobstore: JobStorePort,
         launcher: Launcher,
-        records: ShardRecords,
         token_for: Callable[[str], str],
         save_log: SaveLog,
     ) -> None:
         self.jobstore = jobstore
         self.launcher = launcher
-        self.records = records
         self.token_for = token_for
         self.save_log = save_log
 
@@ -104,25 +96,14 @@ class Runner:
             if job.state == pb.JOB_STATE_CANCELLING:
                 await self.cancel(job)
             elif job.state in (pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING):
-                await self._resume(job, live.get(job.job_id, set()))
+                problem = await self.launcher.resume(job, self.token_for(job.job_id))
+                if problem:
+                    await self._fail(job.job_id, problem, "runner")
             # QUEUED jobs have an unacknowledged event: the consumer launches them.
         for job_id in live.keys() - active.keys():
             log.info("stopping workers of a job that is no longer active", extra={"job_id": job_id})
             await self.launcher.stop(job_id)
             await self._finish(job_id)
-
-    async def _resume(self, job: pb.Job, live: set[int]) -> None:
-        for shard in range(job.shards):
-            if shard in live or self.records.finished(job.job_id, shard):
-                continue
-            attempts = self.records.attempts(job.job_id, shard)
-            if attempts == 0:
-                continue  # never started: launch() below starts it
-            decision = on_shard_exit(job.state, shard, None, "lost", attempts)
-            if isinstance(decision, Fail):
-                await self._fail(job.job_id, decision.message, "runner")
-                return
-        await self.launch(job)
 
     async def _fail(self, job_id: str, message: str, source: str, log_tail: str = "") -> None:
         error = pb.JobError(message=message, source=source, log_tail=log_tail)

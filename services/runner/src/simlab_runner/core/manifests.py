@@ -1,0 +1,198 @@
+"""Kubernetes objects for one simulation, built by pure functions and tested as data: an
+Indexed Job (one pod per shard) and the Secret holding the job-scoped token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
+
+CONTAINER = "worker"
+TOKEN_DIR = "/var/run/simlab"
+TOKEN_KEY = "token"
+JOB_ID_LABEL = "simlab.io/job-id"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "simlab-runner"}
+# A restricted pod runs as a numeric non-root user; the worker image has this one.
+WORKER_UID = 10001
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    namespace: str
+    image: str
+    jobstore: str
+    image_pull_policy: str = "IfNotPresent"
+    # Each failed index is retried this many times (pods lost to disruptions don't count).
+    backoff_limit_per_index: int = 2
+    ttl_seconds_after_finished: int | None = 3600
+    requests: Resources = Resources("500m", "512Mi")
+    limits: Resources = Resources("1", "1Gi")
+    # Extra environment for workers (object-store settings, ...).
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def job_name(job_id: str) -> str:
+    return f"simlab-{job_id}"
+
+
+def secret_name(job_id: str) -> str:
+    return f"simlab-{job_id}-token"
+
+
+def labels(job: pb.Job) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "simlab-worker",
+        "app.kubernetes.io/part-of": "simlab",
+        "app.kubernetes.io/component": "simulation",
+        **MANAGED_BY,
+        JOB_ID_LABEL: job.job_id,
+        "simlab.io/model": job.model.replace("_", "-")[:63],
+    }
+
+
+def selector() -> str:
+    return ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
+
+
+def token_secret(job: pb.Job, token: str, settings: KubeSettings) -> dict[str, Any]:
+    """The worker's token travels as a Secret volume, never on the command line."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret_name(job.job_id),
+            "namespace": settings.namespace,
+            "labels": labels(job),
+        },
+        "type": "Opaque",
+        "stringData": {TOKEN_KEY: token},
+    }
+
+
+def owned_by(job_object: dict[str, Any]) -> dict[str, Any]:
+    """A patch that makes the Secret go when its Job goes."""
+    meta = job_object["metadata"]
+    return {
+        "metadata": {
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "blockOwnerDeletion": False,
+                }
+            ]
+        }
+    }
+
+
+def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
+    env = {
+        "SIMLAB_WORKER_JOB_ID": job.job_id,
+        "SIMLAB_WORKER_JOBSTORE": settings.jobstore,
+        "SIMLAB_WORKER_TOKEN_FILE": f"{TOKEN_DIR}/{TOKEN_KEY}",
+        # The root filesystem is read-only: matplotlib and friends write under /tmp.
+        "HOME": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        **settings.env,
+    }
+    pod_labels = labels(job)
+    spec: dict[str, Any] = {
+        "completionMode": "Indexed",
+        "completions": job.shards,
+        "parallelism": job.shards,
+        "backoffLimitPerIndex": settings.backoff_limit_per_index,
+        # Any index that fails for good fails the whole run: no partial result is useful.
+        "maxFailedIndexes": 0,
+        # No activeDeadlineSeconds: simulations have no time limit.
+        "podFailurePolicy": {
+            "rules": [
+                {
+                    # The model or its parameters are wrong: retrying cannot help.
+                    "action": "FailJob",
+                    "onExitCodes": {
+                        "containerName": CONTAINER,
+                        "operator": "In",
+                        "values": [EXIT_MODEL_FAILED, EXIT_BAD_INPUT],
+                    },
+                },
+                {
+                    # Preemption, eviction, node drain: not the run's fault.
+                    "action": "Ignore",
+                    "onPodConditions": [{"type": "DisruptionTarget"}],
+                },
+            ]
+        },
+        "template": {
+            "metadata": {"labels": pod_labels},
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": WORKER_UID,
+                    "runAsGroup": WORKER_UID,
+                    # Secret files are group-readable by this group only.
+                    "fsGroup": WORKER_UID,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": CONTAINER,
+                        "image": settings.image,
+                        "imagePullPolicy": settings.image_pull_policy,
+                        "command": ["python3", "-m", "simlab_worker"],
+                        "env": [{"name": k, "value": v} for k, v in env.items()],
+                        "resources": {
+                            "requests": {
+                                "cpu": settings.requests.cpu,
+                                "memory": settings.requests.memory,
+                            },
+                            "limits": {
+                                "cpu": settings.limits.cpu,
+                                "memory": settings.limits.memory,
+                            },
+                        },
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "volumeMounts": [
+                            {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
+                            {"name": "tmp", "mountPath": "/tmp"},
+                        ],
+                    }
+                ],
+                "volumes": [
+                    {
+                        "name": "token",
+                        "secret": {"secretName": secret_name(job.job_id), "defaultMode": 0o440},
+                    },
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                ],
+            },
+        },
+    }
+    if settings.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(job.job_id),
+            "namespace": settings.namespace,
+            "labels": pod_labels,
+        },
+        "spec": spec,
+    }

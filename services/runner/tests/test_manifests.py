@@ -1,0 +1,97 @@
+"""The Kubernetes objects of a simulation, checked as data."""
+
+from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.core.manifests import (
+    JOB_ID_LABEL,
+    KubeSettings,
+    indexed_job,
+    job_name,
+    owned_by,
+    secret_name,
+    token_secret,
+)
+
+SETTINGS = KubeSettings(namespace="simlab-jobs", image="simlab/worker:dev", jobstore="10.0.0.1:5")
+JOB = pb.Job(job_id="abc123", model="european_option", shards=4)
+
+
+def pod_spec() -> dict:  # type: ignore[type-arg]
+    return indexed_job(JOB, SETTINGS)["spec"]["template"]["spec"]
+
+
+def test_one_indexed_job_per_simulation_one_index_per_shard() -> None:
+    job = indexed_job(JOB, SETTINGS)
+    assert job["metadata"]["name"] == job_name("abc123") == "simlab-abc123"
+    assert job["metadata"]["namespace"] == "simlab-jobs"
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"] == 4
+    assert spec["maxFailedIndexes"] == 0
+    assert pod_spec()["restartPolicy"] == "Never"
+
+
+def test_no_time_limit() -> None:
+    job = indexed_job(JOB, SETTINGS)
+    assert "activeDeadlineSeconds" not in job["spec"]
+    assert "activeDeadlineSeconds" not in pod_spec()
+
+
+def test_labels_name_the_app_and_the_simulation() -> None:
+    job = indexed_job(JOB, SETTINGS)
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        assert labels[JOB_ID_LABEL] == "abc123"
+        assert labels["app.kubernetes.io/part-of"] == "simlab"
+        assert labels["app.kubernetes.io/managed-by"] == "simlab-runner"
+        assert all(len(v) <= 63 for v in labels.values())
+
+
+def test_failure_policy_fails_fast_on_bad_input_and_ignores_disruptions() -> None:
+    spec = indexed_job(JOB, SETTINGS)["spec"]
+    assert spec["backoffLimitPerIndex"] == 2
+    fail, ignore = spec["podFailurePolicy"]["rules"]
+    assert fail["action"] == "FailJob" and 2 in fail["onExitCodes"]["values"]
+    assert fail["onExitCodes"]["containerName"] == "worker"
+    assert ignore == {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+
+
+def test_ttl_comes_from_settings() -> None:
+    assert indexed_job(JOB, SETTINGS)["spec"]["ttlSecondsAfterFinished"] == 3600
+    no_ttl = KubeSettings("ns", "img", "js", ttl_seconds_after_finished=None)
+    assert "ttlSecondsAfterFinished" not in indexed_job(JOB, no_ttl)["spec"]
+
+
+def test_restricted_security_context() -> None:
+    spec = pod_spec()
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["automountServiceAccountToken"] is False
+    container = spec["containers"][0]["securityContext"]
+    assert container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_resources_are_set() -> None:
+    resources = pod_spec()["containers"][0]["resources"]
+    assert resources["requests"] == {"cpu": "500m", "memory": "512Mi"}
+    assert resources["limits"] == {"cpu": "1", "memory": "1Gi"}
+
+
+def test_the_token_is_a_secret_volume_never_in_the_command_or_env() -> None:
+    secret = token_secret(JOB, "job.abc123.mac", SETTINGS)
+    assert secret["metadata"]["name"] == secret_name("abc123")
+    assert secret["stringData"] == {"token": "job.abc123.mac"}
+    container = pod_spec()["containers"][0]
+    flat = repr(container["command"]) + repr(container["env"])
+    assert "job.abc123.mac" not in flat
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["SIMLAB_WORKER_TOKEN_FILE"] == "/var/run/simlab/token"
+    assert env["SIMLAB_WORKER_JOB_ID"] == "abc123"
+    assert env["SIMLAB_WORKER_JOBSTORE"] == "10.0.0.1:5"
+    volume = next(v for v in pod_spec()["volumes"] if v["name"] == "token")
+    assert volume["secret"]["secretName"] == secret_name("abc123")
+
+
+def test_the_secret_is_owned_by_its_job() -> None:
+    patch = owned_by({"metadata": {"name": "simlab-abc123", "uid": "u-1"}})
+    (ref,) = patch["metadata"]["ownerReferences"]
+    assert (ref["kind"], ref["name"], ref["uid"]) == ("Job", "simlab-abc123", "u-1")
