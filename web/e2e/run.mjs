@@ -313,7 +313,7 @@ const flows = [
     },
   ],
   [
-    "cancel a long run",
+    "reconnect after a network drop, then cancel a long run",
     async ({ page, url }) => {
       await page.goto(url + "/new");
       await fillForm(page, "pi", { samples: "10000000000" });
@@ -321,10 +321,23 @@ const flows = [
       shared.cancelled = id;
       await waitState(page, "RUNNING", 90_000);
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="progress"]')?.getAttribute("aria-valuenow")) > 0, null, { timeout: 60_000 });
+      // A network drop: the page says so, then resumes the stream where it left off.
+      let before;
+      try {
+        await page.context().setOffline(true);
+        await page.waitForSelector('[data-testid="reconnecting"]', { timeout: 30_000 });
+        await page.waitForTimeout(1500);
+        await shot(page, "10-run-reconnecting");
+        before = await progressValue(page);
+      } finally {
+        await page.context().setOffline(false);
+      }
+      await page.waitForSelector('[data-testid="reconnecting"]', { state: "detached", timeout: 30_000 });
+      await page.waitForFunction((b) => Number(document.querySelector('[data-testid="progress"]')?.getAttribute("aria-valuenow")) > b, before, { timeout: 30_000 });
       await page.click('[data-testid="cancel"]');
       await waitState(page, "CANCELLED", 60_000);
       await page.waitForSelector('[data-testid="timeline"] >> text=Cancelled');
-      await shot(page, "10-run-cancelled");
+      await shot(page, "11-run-cancelled");
     },
   ],
   [
@@ -339,14 +352,14 @@ const flows = [
       await page.waitForSelector('[data-testid="runs-table"]');
       await page.check(`tr[data-job-id="${shared.first}"] input[type=checkbox]`);
       await page.check(`tr[data-job-id="${second}"] input[type=checkbox]`);
-      await shot(page, "11-runs-list");
+      await shot(page, "12-runs-list");
       await page.click('[data-testid="compare-selected"]');
       await page.waitForURL(/\/compare\?ids=/);
       await page.waitForSelector('[data-testid="compare-chart"][data-chart-state="ready"]', { timeout: 30_000 });
       const diff = await page.textContent('[data-testid="param-diff"]');
       expect(diff.includes("0.3") && diff.includes("0.2"), `parameter diff lacks the volatilities: ${diff}`);
       await page.waitForSelector('[data-testid="summary-diff"]');
-      await shot(page, "12-compare");
+      await shot(page, "13-compare");
     },
   ],
   [
@@ -358,7 +371,7 @@ const flows = [
       await page.waitForFunction(() => [...document.querySelectorAll("[data-job-id]")].length === 1);
       await page.click('.chips >> text="Succeeded"');
       await page.waitForSelector("text=No runs match these filters");
-      await shot(page, "13-runs-filtered-empty");
+      await shot(page, "14-runs-filtered-empty");
       await page.click("text=Clear filters");
       await page.fill("#filter-search", shared.first.slice(0, 6));
       await page.waitForFunction((id) => {
@@ -372,7 +385,7 @@ const flows = [
     async ({ page, url }) => {
       await page.goto(url + "/compare");
       await page.waitForSelector("text=Pick runs");
-      await shot(page, "14-compare-picker");
+      await shot(page, "15-compare-picker");
       await page.goto(url + "/new");
       await page.click('[data-model="pi"]');
       // Tab from the samples field reaches seed and shards; Enter submits.
@@ -385,7 +398,7 @@ const flows = [
       await page.keyboard.press("Enter");
       await page.waitForURL(/\/runs\//);
       await waitState(page, "SUCCEEDED", 120_000);
-      await shot(page, "15-run-pi");
+      await shot(page, "16-run-pi");
     },
   ],
 ];

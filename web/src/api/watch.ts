@@ -113,57 +113,87 @@ export async function followJob(
     }
   };
 
-  while (!signal.aborted) {
-    let terminal = false;
-    try {
-      const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal });
-      let first = true;
-      for await (const ev of stream) {
-        if (first) {
-          first = false;
-          attempts = 0;
-          if (wantHistory) void loadHistory();
+  // The browser knows before TCP does: drop the stream when it goes offline, and retry at
+  // once when it is back instead of waiting out the backoff.
+  let attempt: AbortController | null = null;
+  let wake: AbortController | null = null;
+  const onOffline = () => attempt?.abort();
+  const onOnline = () => wake?.abort();
+  const win = typeof window !== "undefined" ? window : undefined;
+  win?.addEventListener("offline", onOffline);
+  win?.addEventListener("online", onOnline);
+  const onAbort = () => {
+    attempt?.abort();
+    wake?.abort();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await loop();
+  } finally {
+    win?.removeEventListener("offline", onOffline);
+    win?.removeEventListener("online", onOnline);
+    signal.removeEventListener("abort", onAbort);
+  }
+
+  async function loop(): Promise<void> {
+    while (!signal.aborted) {
+      let terminal = false;
+      attempt = new AbortController();
+      try {
+        if (win && win.navigator && win.navigator.onLine === false) throw new ConnectError("the browser is offline", Code.Unavailable);
+        const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt.signal });
+        let first = true;
+        for await (const ev of stream) {
+          if (first) {
+            first = false;
+            attempts = 0;
+            if (wantHistory) void loadHistory();
+          }
+          if (ev.seq <= lastSeq && ev.kind !== EventKind.SNAPSHOT) continue;
+          const job = ev.job;
+          if (ev.seq > lastSeq) lastSeq = ev.seq;
+          if (job) terminal = isTerminal(job.state);
+          const now = Date.now();
+          const updated = job?.updatedAt ? timestampMs(job.updatedAt) : undefined;
+          const latency = ev.kind === EventKind.STATE && updated !== undefined ? now - updated : undefined;
+          update((f) => {
+            const newer = job && (!f.job || job.seq >= f.job.seq) ? job : f.job;
+            const pt = job ? pointOfJob(ev.seq, job) : undefined;
+            const { error: _dropped, ...rest } = f;
+            return {
+              ...rest,
+              ...(newer ? { job: newer } : {}),
+              points: pt ? mergePoints(f.points, [pt]) : f.points,
+              connection: "live",
+              attempts: 0,
+              lastEventAt: now,
+              ...(latency !== undefined ? { stateLatencyMs: latency } : f.stateLatencyMs !== undefined ? { stateLatencyMs: f.stateLatencyMs } : {}),
+            };
+          });
         }
-        if (ev.seq <= lastSeq && ev.kind !== EventKind.SNAPSHOT) continue;
-        const job = ev.job;
-        if (ev.seq > lastSeq) lastSeq = ev.seq;
-        if (job) terminal = isTerminal(job.state);
-        const now = Date.now();
-        const updated = job?.updatedAt ? timestampMs(job.updatedAt) : undefined;
-        const latency = ev.kind === EventKind.STATE && updated !== undefined ? now - updated : undefined;
-        update((f) => {
-          const newer = job && (!f.job || job.seq >= f.job.seq) ? job : f.job;
-          const pt = job ? pointOfJob(ev.seq, job) : undefined;
-          const { error: _dropped, ...rest } = f;
-          return {
-            ...rest,
-            ...(newer ? { job: newer } : {}),
-            points: pt ? mergePoints(f.points, [pt]) : f.points,
-            connection: "live",
-            attempts: 0,
-            lastEventAt: now,
-            ...(latency !== undefined ? { stateLatencyMs: latency } : f.stateLatencyMs !== undefined ? { stateLatencyMs: f.stateLatencyMs } : {}),
-          };
-        });
+        if (terminal || signal.aborted) {
+          if (!signal.aborted) update((f) => ({ ...f, connection: "ended" }));
+          if (terminal && wantHistory) await loadHistory();
+          return;
+        }
+        // The server closed a stream of a job that is still going: resume.
+        throw new ConnectError("stream closed by the server", Code.Unavailable);
+      } catch (err) {
+        if (signal.aborted) return;
+        const e = toApiError(err);
+        if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.InvalidArgument) {
+          update((f) => ({ ...f, connection: "ended", error: e }));
+          return;
+        }
+        attempts += 1;
+        const n = attempts;
+        const offline = win?.navigator?.onLine === false;
+        const shown: ApiError = offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
+        update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: n }));
+        wake = new AbortController();
+        await sleep(backoff(attempts), wake.signal);
+        wake = null;
       }
-      if (terminal || signal.aborted) {
-        if (!signal.aborted) update((f) => ({ ...f, connection: "ended" }));
-        if (terminal && wantHistory) await loadHistory();
-        return;
-      }
-      // The server closed a stream of a job that is still going: resume.
-      throw new ConnectError("stream closed by the server", Code.Unavailable);
-    } catch (err) {
-      if (signal.aborted) return;
-      const e = toApiError(err);
-      if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.InvalidArgument) {
-        update((f) => ({ ...f, connection: "ended", error: e }));
-        return;
-      }
-      attempts += 1;
-      const n = attempts;
-      update((f) => ({ ...f, connection: "reconnecting", error: e, attempts: n }));
-      await sleep(backoff(attempts), signal);
     }
   }
 }
