@@ -9,6 +9,7 @@ import os
 import signal
 from pathlib import Path
 
+from simlab.adapters.objectstore import ObjectStore
 from simlab.adapters.objectstore import from_env as object_store_from_env
 from simlab.common.logs import setup
 from simlab.common.settings import Env
@@ -16,6 +17,8 @@ from simlab.common.tokens import job_token
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
+from simlab_runner.core.launcher import FailureHandler, Launcher, LogSink, ShardExit
+from simlab_runner.core.manifests import KubeSettings, Resources
 from simlab_runner.core.runner import Runner
 
 # Other services' settings, secrets among them, never reach a worker.
@@ -28,34 +31,78 @@ def worker_environment(jobstore: str) -> dict[str, str]:
     return env
 
 
+def log_sink(store: ObjectStore) -> LogSink:
+    async def store_log(job_id: str, shard: int, data: bytes) -> None:
+        await asyncio.to_thread(store.put_bytes, f"jobs/{job_id}/logs/shard-{shard}.log", data)
+
+    return store_log
+
+
+def kubernetes_launcher(env: Env, on_failure: FailureHandler, store_log: LogSink) -> Launcher:
+    from kubernetes import client, config
+
+    from simlab_runner.adapters.k8s_launcher import KubernetesLauncher
+
+    kubeconfig = env.str("KUBECONFIG", "")
+    if kubeconfig:
+        config.load_kube_config(kubeconfig)
+    else:
+        config.load_incluster_config()
+    worker_env = {
+        k: v for k, v in os.environ.items() if k.startswith(("SIMLAB_S3_", "SIMLAB_WORKER_S3_"))
+    }
+    settings = KubeSettings(
+        namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
+        image=env.str("WORKER_IMAGE"),
+        # The job store's address as pods see it (not the runner's loopback).
+        jobstore=env.str("WORKER_JOBSTORE"),
+        image_pull_policy=env.str("IMAGE_PULL_POLICY", "IfNotPresent"),
+        backoff_limit_per_index=env.int("BACKOFF_LIMIT_PER_INDEX", 2),
+        ttl_seconds_after_finished=env.int("TTL_SECONDS_AFTER_FINISHED", 3600),
+        requests=Resources(env.str("CPU_REQUEST", "500m"), env.str("MEMORY_REQUEST", "512Mi")),
+        limits=Resources(env.str("CPU_LIMIT", "1"), env.str("MEMORY_LIMIT", "1Gi")),
+        env=worker_env,
+    )
+    return KubernetesLauncher(
+        settings,
+        client.ApiClient(),
+        on_failure,
+        store_log,
+        unschedulable_grace_s=env.float("UNSCHEDULABLE_GRACE_S", 120.0),
+    )
+
+
 async def main() -> None:
     env = Env("SIMLAB_RUNNER")
     log = setup("runner", env.str("LOG_LEVEL", "INFO"))
     launcher_kind = env.str("LAUNCHER", "local")
-    if launcher_kind != "local":
-        raise SystemExit(f"SIMLAB_RUNNER_LAUNCHER={launcher_kind!r} is not supported (use local)")
     target = env.str("JOBSTORE")
     secret = env.str("JOB_TOKEN_SECRET")
     jobstore = RunnerJobStore(target, env.str("SERVICE_TOKEN"))
-    store = object_store_from_env(Env("SIMLAB_WORKER"))
-    runner: Runner
+    store_log = log_sink(object_store_from_env(Env("SIMLAB_WORKER")))
+    runner: Runner  # the launcher reports to the runner, which drives the launcher
 
-    async def on_exit(exit_: object) -> None:
-        await runner.on_shard_exit(exit_)  # type: ignore[arg-type]
+    async def on_exit(exit_: ShardExit) -> None:
+        await runner.on_shard_exit(exit_)
 
-    launcher = LocalProcessLauncher(
-        Path(env.str("STATE_DIR")) / "local",
-        worker_environment(target),
-        on_exit,
-        grace_s=env.float("STOP_GRACE_S", 10.0),
-    )
+    async def on_failure(job_id: str, message: str, log_tail: str) -> None:
+        await runner.on_job_failure(job_id, message, log_tail)
 
-    async def save_log(job_id: str, shard: int) -> None:
-        path = launcher.log_path(job_id, shard)
-        if path.exists():
-            await asyncio.to_thread(store.put_file, f"jobs/{job_id}/logs/shard-{shard}.log", path)
+    launcher: Launcher
+    if launcher_kind == "local":
+        launcher = LocalProcessLauncher(
+            Path(env.str("STATE_DIR")) / "local",
+            worker_environment(target),
+            on_exit,
+            store_log,
+            grace_s=env.float("STOP_GRACE_S", 10.0),
+        )
+    elif launcher_kind == "kubernetes":
+        launcher = kubernetes_launcher(env, on_failure, store_log)
+    else:
+        raise SystemExit(f"SIMLAB_RUNNER_LAUNCHER={launcher_kind!r}: use local or kubernetes")
+    runner = Runner(jobstore, launcher, lambda job_id: job_token(secret, job_id))
 
-    runner = Runner(jobstore, launcher, lambda job_id: job_token(secret, job_id), save_log)
     consumer = await JobEventConsumer.connect(env.str("NATS_URL"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -23,7 +23,7 @@ import psutil
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
-from simlab_runner.core.launcher import ExitHandler, ShardExit
+from simlab_runner.core.launcher import ExitHandler, LogSink, ShardExit
 
 log = logging.getLogger("runner")
 LOG_TAIL_LINES = 40
@@ -44,12 +44,14 @@ class LocalProcessLauncher:
         state_dir: Path,
         worker_env: dict[str, str],
         on_exit: ExitHandler,
+        store_log: LogSink,
         grace_s: float = 10.0,
         python: str = sys.executable,
     ) -> None:
         self.state_dir = state_dir
         self.worker_env = worker_env
         self.on_exit = on_exit
+        self.store_log = store_log
         self.grace_s = grace_s
         self.python = python
         # (job_id, shard) -> the task that waits for that process to end
@@ -160,6 +162,9 @@ class LocalProcessLauncher:
         self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
     ) -> None:
         log.info("shard ended", extra={"job_id": job_id, "shard": shard, "exit_code": code})
+        path = self.log_path(job_id, shard)
+        if path.exists():
+            await self.store_log(job_id, shard, await asyncio.to_thread(path.read_bytes))
         exit_ = ShardExit(job_id, shard, code, reason, tail(self.log_path(job_id, shard)), attempts)
         try:
             await self.on_exit(exit_)

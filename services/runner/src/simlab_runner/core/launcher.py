@@ -24,6 +24,10 @@ class ShardExit:
 
 
 ExitHandler = Callable[[ShardExit], Awaitable[None]]
+# (job_id, message, log_tail): the launcher knows the run cannot succeed.
+FailureHandler = Callable[[str, str, str], Awaitable[None]]
+# (job_id, shard, output): a shard's output, kept with the job's results.
+LogSink = Callable[[str, int, bytes], Awaitable[None]]
 
 
 class Launcher(Protocol):
@@ -49,6 +53,7 @@ class Launcher(Protocol):
         """Drops what is kept about a finished job (after its logs were saved)."""
         ...
 
-    async def close(self) -> None:
-        """Stops watching; processes of running jobs are left to finish."""
+    async def close(self, stop_workers: bool = False) -> None:
+        """Stops watching. Running workers are left to finish, unless `stop_workers` (a
+        launcher whose workers are local processes stops them on a clean shutdown)."""
         ...

@@ -4,7 +4,7 @@ stop cancelled ones, turn shard exits into job states, and reconcile after a res
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 from simlab.common.errors import Code, SimlabError
@@ -29,22 +29,16 @@ class JobStorePort(Protocol):
     async def active_jobs(self, states: tuple[pb.JobState, ...]) -> list[pb.Job]: ...
 
 
-# Saves a shard's log where the job's results are (object store).
-SaveLog = Callable[[str, int], Awaitable[None]]
-
-
 class Runner:
     def __init__(
         self,
         jobstore: JobStorePort,
         launcher: Launcher,
         token_for: Callable[[str], str],
-        save_log: SaveLog,
     ) -> None:
         self.jobstore = jobstore
         self.launcher = launcher
         self.token_for = token_for
-        self.save_log = save_log
 
     async def handle_event(self, event: pb.JobEvent) -> None:
         # The event may be old (redelivery): act on the job as it is now.
@@ -70,8 +64,14 @@ class Runner:
         await self.jobstore.report(job.job_id, pb.JOB_STATE_CANCELLED, "workers stopped")
         await self._finish(job.job_id)
 
+    async def on_job_failure(self, job_id: str, message: str, log_tail: str = "") -> None:
+        """The launcher knows the run cannot succeed (image missing, Job failed, ...)."""
+        job = await self.jobstore.get_job(job_id)
+        if job.state in TERMINAL or job.state == pb.JOB_STATE_CANCELLING:
+            return
+        await self._fail(job_id, message, "launcher", log_tail)
+
     async def on_shard_exit(self, exit_: ShardExit) -> None:
-        await self.save_log(exit_.job_id, exit_.shard)
         job = await self.jobstore.get_job(exit_.job_id)
         decision = on_shard_exit(
             job.state, exit_.shard, exit_.exit_code, exit_.reason, exit_.attempts
