@@ -178,6 +178,12 @@ async function waitState(page, states, timeout = 120_000) {
   return page.getAttribute('[data-testid="run-page"]', "data-state");
 }
 
+const latencies = [];
+async function noteLatency(page) {
+  const v = await page.getAttribute('[data-testid="run-page"]', "data-latency-ms");
+  if (v !== null) latencies.push(Number(v));
+}
+
 async function progressValue(page) {
   const v = await page.getAttribute('[data-testid="progress"]', "aria-valuenow");
   return v === null ? NaN : Number(v);
@@ -265,8 +271,7 @@ const flows = [
       }
       expect(seen.size >= 2, `progress did not move while running (values seen: ${[...seen].join(", ")})`);
       await waitState(page, "SUCCEEDED", 180_000);
-      const lat = await page.getAttribute('[data-testid="run-page"]', "data-latency-ms");
-      if (lat !== null) notes.push(`state change -> browser: ${lat} ms (jobstore updated_at to the page showing it)`);
+      await noteLatency(page);
       notes.push(`progress values seen while running: ${seen.size}`);
     },
   ],
@@ -336,6 +341,7 @@ const flows = [
       await page.waitForFunction((b) => Number(document.querySelector('[data-testid="progress"]')?.getAttribute("aria-valuenow")) > b, before, { timeout: 30_000 });
       await page.click('[data-testid="cancel"]');
       await waitState(page, "CANCELLED", 60_000);
+      await noteLatency(page);
       await page.waitForSelector('[data-testid="timeline"] >> text=Cancelled');
       await shot(page, "11-run-cancelled");
     },
@@ -347,6 +353,7 @@ const flows = [
       await fillForm(page, "european_option", { spot: "100", strike: "105", volatility: "0.3", paths: "20000000", seed: "11" });
       const second = await submitAndOpen(page);
       await waitState(page, "SUCCEEDED", 180_000);
+      await noteLatency(page);
       // Pick both on the runs list and compare.
       await page.goto(url + "/");
       await page.waitForSelector('[data-testid="runs-table"]');
@@ -398,6 +405,7 @@ const flows = [
       await page.keyboard.press("Enter");
       await page.waitForURL(/\/runs\//);
       await waitState(page, "SUCCEEDED", 120_000);
+      await noteLatency(page);
       await shot(page, "16-run-pi");
     },
   ],
@@ -441,6 +449,13 @@ async function main() {
     await browser?.close().catch(() => {});
     if (profile) rmSync(profile, { recursive: true, force: true });
     await stack?.stop().catch((e) => log(`stopping the stack failed: ${e}`));
+  }
+  if (latencies.length) {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    notes.push(
+      `state change in jobstore (job.updated_at) -> shown in the browser: ${latencies.join(", ")} ms ` +
+        `(median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms)`,
+    );
   }
   for (const n of notes) log(`note: ${n}`);
   const passed = results.filter((r) => r.ok).length;

@@ -38,7 +38,7 @@ export function ConvergenceChart({
       const x = s.points.map((p) => p.samples);
       const y = s.points.map((p) => p.estimate);
       const hasErr = s.points.some((p) => p.stderr !== undefined);
-      if (hasErr) {
+      if (hasErr && s.points.length >= 2) {
         const up = s.points.map((p) => p.estimate + (p.stderr ?? 0));
         const lo = s.points.map((p) => p.estimate - (p.stderr ?? 0));
         traces.push({ x, y: up, type: "scatter", mode: "lines", line: { width: 0, color }, hoverinfo: "skip", showlegend: false });
@@ -60,6 +60,10 @@ export function ConvergenceChart({
         y,
         type: "scatter",
         mode: s.points.length < 40 ? "lines+markers" : "lines",
+        // A band needs two points: until then, an error bar.
+        ...(s.points.length < 2 && hasErr
+          ? { error_y: { type: "data", array: s.points.map((p) => p.stderr ?? 0), color, thickness: 1.5, width: 6 } }
+          : {}),
         marker: { size: 5 },
         line: { width: 2, color },
         name: series.length > 1 ? s.name : "Estimate",

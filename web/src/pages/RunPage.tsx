@@ -1,5 +1,5 @@
 import { useAtomValue, useSetAtom } from "jotai";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { JobState, type Job, type Model } from "../gen/simlab/v1/simulation_pb";
 import { fileUrl } from "../api/client";
@@ -95,7 +95,8 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
   const started = job.history.find((h) => h.state === JobState.RUNNING)?.at;
   const ended = done ? job.history[job.history.length - 1]?.at : undefined;
   const startMs = toDate(started)?.getTime();
-  const elapsed = startMs !== undefined ? (toDate(ended)?.getTime() ?? feed.lastEventAt ?? Date.now()) - startMs : undefined;
+  const now = useNow(active ? 1000 : 0);
+  const elapsed = startMs !== undefined ? (toDate(ended)?.getTime() ?? Math.max(now, feed.lastEventAt ?? 0)) - startMs : undefined;
 
   return (
     <section
@@ -185,6 +186,17 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
       </div>
     </section>
   );
+}
+
+/** The current time, re-read every `ms` (0: never). */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ms) return;
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
 }
 
 function Stat({ label, value, testId, percent = false }: { label: string; value: number | undefined; testId?: string; percent?: boolean }) {
