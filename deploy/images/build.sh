@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Builds Simlab's container images without Docker, with buildah, from a local Debian base made
+# by debootstrap, and loads them into the local cluster's containerd (tools/k8s/cluster.py).
+#
+#   deploy/images/build.sh [all|pause|worker|service|base|load]   (default: all)
+#
+# Images, each tagged with a content-derived version (the git tree hash of the files it is built
+# from, uncommitted changes included) and a stable tag:
+#   docker.io/simlab/pause:<v>   and :dev   - the cluster's sandbox image
+#   docker.io/simlab/worker:<v>  and :dev   - Containerfile, target worker
+#   docker.io/simlab/service:<v> and :dev   - Containerfile, target service
+# ("simlab/worker:dev" in a pod spec means docker.io/simlab/worker:dev to the kubelet; nothing
+# is pulled: use imagePullPolicy Never or IfNotPresent.)
+#
+# Everything stays under .tools/images (the debootstrap tarball, archives, the pause binary)
+# and .tools/containers (buildah's storage). After a build the images are loaded into the
+# cluster's containerd if it is running; tools/k8s/cluster.py up loads them too.
+# Environment: STATE_DIR (default .simlab) - the cluster's state dir, for loading.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/deploy/images"
+TOOLS="$ROOT/.tools"
+OUT="$TOOLS/images"
+STATE_DIR=${STATE_DIR:-$ROOT/.simlab}
+[[ $STATE_DIR == /* ]] || STATE_DIR="$ROOT/$STATE_DIR"
+CTR_SOCK="$STATE_DIR/k8s/containerd/containerd.sock"
+SUITE=bookworm
+BASE_TAR="$OUT/debian-$SUITE-minbase.tar"
+BASE_IMAGE=localhost/simlab/debian-base:$SUITE
+BUILDAH=(buildah --root "$TOOLS/containers/storage" --runroot "$TOOLS/containers/run" --storage-driver overlay)
+export BUILDAH_ISOLATION=chroot   # crun and the oci isolation fail on these hybrid cgroups
+mkdir -p "$OUT/archives"
+
+say() { printf 'images: %s\n' "$*" >&2; }
+die() { printf 'images: ERROR: %s\n' "$*" >&2; exit 1; }
+
+need() {  # need CMD DEBIAN-PACKAGE...
+  local cmd=$1; shift
+  command -v "$cmd" >/dev/null && return 0
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing $* (for $cmd) with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2 \
+      || die "apt-get install $* failed"
+    command -v "$cmd" >/dev/null || die "$cmd is still missing after installing $*"
+  else
+    die "'$cmd' is missing: install the Debian package(s) $* (as root: apt-get install $*)"
+  fi
+}
+
+# The git tree hash of PATHS as they are in the work tree (tracked, untracked and modified
+# files; ignored ones left out), without touching the real index. 12 hex digits.
+tree_of() {
+  local idx; idx=$(mktemp -u "${TMPDIR:-/tmp}/simlab-index.XXXXXX")
+  (cd "$ROOT" && GIT_INDEX_FILE=$idx git add -A -- "$@" && GIT_INDEX_FILE=$idx git write-tree) \
+    | cut -c1-12
+  rm -f "$idx"
+}
+
+# The CA bundle pip trusts on this machine (a TLS-inspecting proxy's CA may be in it), handed to
+# the build as a secret, never stored in an image.
+pip_ca() {
+  local f
+  for f in "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
+    [[ -n $f && -s $f ]] && { echo "$f"; return; }
+  done
+  local empty="$OUT/no-ca.pem"; : >"$empty"; echo "$empty"
+}
+
+image_exists() { "${BUILDAH[@]}" inspect --type image "$1" >/dev/null 2>&1; }
+
+# The apt mirror this machine uses, for debootstrap.
+apt_mirror() {
+  local m
+  m=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+      | grep -v -- -security | head -1)
+  [[ -n $m ]] || m=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+'"$SUITE"'[[:space:]].*/\2/p' \
+      /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1)
+  [[ -n $m ]] || die "cannot find the Debian mirror in /etc/apt/sources.list*; set DEBIAN_MIRROR"
+  echo "$m"
+}
+
+base() {
+  need buildah buildah
+  if [[ ! -s $BASE_TAR ]]; then
+    need debootstrap debootstrap
+    local mirror=${DEBIAN_MIRROR:-$(apt_mirror)} dir="$OUT/rootfs.tmp" t0=$SECONDS
+    say "debootstrap --variant=minbase $SUITE (python3, python3-venv) -> $BASE_TAR"
+    rm -rf "$dir"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+      "$SUITE" "$dir" "$mirror" >"$OUT/debootstrap.log" 2>&1 \
+      || die "debootstrap failed, see $OUT/debootstrap.log (last lines: $(tail -3 "$OUT/debootstrap.log" | tr '\n' ' '))"
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    tar -C "$dir" --numeric-owner -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
+    rm -rf "$dir"
+    say "base rootfs built in $((SECONDS - t0)) s"
+  fi
+  if ! image_exists "$BASE_IMAGE"; then
+    say "importing $BASE_TAR as $BASE_IMAGE"
+    local c; c=$("${BUILDAH[@]}" from scratch)
+    "${BUILDAH[@]}" add "$c" "$BASE_TAR" / >/dev/null
+    "${BUILDAH[@]}" config --cmd '["/bin/bash"]' --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
+    "${BUILDAH[@]}" commit --rm -q "$c" "$BASE_IMAGE" >/dev/null
+  fi
+}
+
+# Records the built image (name, version tag, archive) for load() and cluster.py.
+record() {  # record NAME REF ARCHIVE
+  local list="$OUT/current" tmp
+  tmp=$(mktemp "$OUT/current.XXXXXX")
+  { grep -v "^$1 " "$list" 2>/dev/null || true; echo "$1 $2 $3"; } >"$tmp"
+  mv "$tmp" "$list"
+}
+
+archive() {  # archive NAME VERSION: write the image as a docker-archive for ctr import
+  local name=$1 v=$2 ref="docker.io/simlab/$1:$2" file="$OUT/archives/$1-$2.tar"
+  if [[ ! -s $file ]]; then
+    rm -f "$OUT/archives/$name-"*.tar
+    "${BUILDAH[@]}" push -q "$ref" "docker-archive:$file.tmp:$ref" >/dev/null
+    mv "$file.tmp" "$file"
+  fi
+  record "$name" "$ref" "$file"
+  local size; size=$("${BUILDAH[@]}" inspect --type image --format '{{.Size}}' "$ref" 2>/dev/null || echo 0)
+  say "$ref (and :dev) ready, $(du -m "$file" | cut -f1) MiB archive"
+}
+
+pause() {
+  need buildah buildah
+  command -v go >/dev/null || die "'go' is not on PATH; install Go 1.24+ to build the pause binary"
+  local v; v=$(tree_of tools/k8s/gomod/cmd/pause deploy/images/Containerfile.pause)
+  local ref="docker.io/simlab/pause:$v"
+  if ! image_exists "$ref"; then
+    say "building $ref"
+    local ctx="$OUT/pause-context"
+    mkdir -p "$ctx"
+    (cd "$ROOT/tools/k8s/gomod" && GOPATH="$TOOLS/go" GOCACHE="$TOOLS/go-build" GOTOOLCHAIN=local \
+      CGO_ENABLED=0 GOFLAGS="-modcacherw -trimpath -buildvcs=false" \
+      go build -ldflags=-s -o "$ctx/pause" ./cmd/pause)
+    "${BUILDAH[@]}" bud -q --layers -f "$HERE/Containerfile.pause" -t "$ref" -t docker.io/simlab/pause:dev "$ctx" >/dev/null
+  fi
+  "${BUILDAH[@]}" tag "$ref" docker.io/simlab/pause:dev
+  archive pause "$v"
+}
+
+app() {  # app worker|service
+  local target=$1
+  base
+  local v; v=$(tree_of pyproject.toml libs services deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
+  local ref="docker.io/simlab/$target:$v"
+  if ! image_exists "$ref"; then
+    local t0=$SECONDS
+    say "building $ref (target $target of deploy/images/Containerfile, FROM $BASE_IMAGE)"
+    "${BUILDAH[@]}" bud --layers --target "$target" \
+      --build-arg BASE_IMAGE="$BASE_IMAGE" --secret id=pip-ca,src="$(pip_ca)" \
+      -f "$HERE/Containerfile" --ignorefile "$HERE/Containerfile.dockerignore" \
+      -t "$ref" -t "docker.io/simlab/$target:dev" "$ROOT" >"$OUT/build-$target.log" 2>&1 \
+      || die "buildah bud --target $target failed, see $OUT/build-$target.log: $(tail -5 "$OUT/build-$target.log" | tr '\n' ' ')"
+    say "built $ref in $((SECONDS - t0)) s"
+  fi
+  "${BUILDAH[@]}" tag "$ref" "docker.io/simlab/$target:dev"
+  archive "$target" "$v"
+}
+
+# Imports every recorded image that the cluster's containerd lacks (by version tag), and points
+# the :dev tag at it.
+load() {
+  if [[ ! -S $CTR_SOCK ]] || ! ctr -a "$CTR_SOCK" version >/dev/null 2>&1; then
+    say "the cluster is not running ($CTR_SOCK): images not loaded; 'make cluster-up' loads them"
+    return 0
+  fi
+  local name ref file have
+  have=$(ctr -a "$CTR_SOCK" -n k8s.io images ls -q)
+  while read -r name ref file; do
+    if ! grep -qxF "$ref" <<<"$have"; then
+      [[ -s $file ]] || die "archive $file of $ref is missing: run deploy/images/build.sh $name"
+      local t0=$SECONDS
+      ctr -a "$CTR_SOCK" -n k8s.io images import --no-unpack=false "$file" >/dev/null \
+        || die "ctr images import $file failed"
+      say "loaded $ref into the cluster in $((SECONDS - t0)) s"
+    fi
+    ctr -a "$CTR_SOCK" -n k8s.io images tag --force "$ref" "${ref%:*}:dev" >/dev/null
+  done <"$OUT/current"
+}
+
+case "${1:-all}" in
+  base) base ;;
+  pause) pause ;;
+  worker | service) app "$1" ;;
+  load) load ;;
+  all) pause; app worker; app service; load ;;
+  *) echo "usage: $0 [all|pause|worker|service|base|load]" >&2; exit 2 ;;
+esac
