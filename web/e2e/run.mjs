@@ -296,6 +296,11 @@ const flows = [
       const [csv] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-data.csv"]')]);
       expect(csv.suggestedFilename().endsWith(".csv"), `csv download named ${csv.suggestedFilename()}`);
       await shot(page, "07-run-succeeded");
+      // Run again: the form comes back prefilled with this run's parameters.
+      await page.click('[data-testid="run-again"]');
+      await page.waitForURL(/\/new\?from=/);
+      await page.waitForFunction(() => document.querySelector('[data-field="parameters.strike"]')?.value === "105");
+      expect((await page.inputValue('[data-field="seed"]')) === "7", "seed not prefilled");
     },
   ],
   [

@@ -1,10 +1,10 @@
 import { atom, useAtomValue, useSetAtom } from "jotai";
 import { family } from "../lib/family";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { JobState, type Model } from "../gen/simlab/v1/simulation_pb";
 import type { Histogram } from "../lib/chart";
-import { compareCandidatesAtom } from "../state/compare";
+import { compareCandidatesAtom, refreshCompareCandidatesAtom } from "../state/compare";
 import { modelsLoadableAtom } from "../state/models";
 import { runDataAtom, type Result, type RunData } from "../state/results";
 import { locationAtom } from "../state/router";
@@ -32,6 +32,8 @@ function Picker({ initial }: { initial: string[] }) {
   const [model, setModel] = useState("");
   const [picked, setPicked] = useState<string[]>(initial);
   const candidates = useAtomValue(compareCandidatesAtom(model));
+  const refresh = useSetAtom(refreshCompareCandidatesAtom);
+  useEffect(() => refresh(), [refresh]);
   const models = useAtomValue(modelsLoadableAtom);
   const navigate = useSetAtom(locationAtom);
   const modelList = models.state === "hasData" ? models.data : [];
@@ -42,12 +44,15 @@ function Picker({ initial }: { initial: string[] }) {
   return (
     <div className="card">
       <div className="card-head">
-        <h2>Pick runs</h2>
+        <div>
+          <h2>Pick runs</h2>
+          <p className="muted">Select 2 to 4 finished runs of the same model.</p>
+        </div>
         <div className="row">
           <label htmlFor="cmp-model" className="sr-only">
             Model
           </label>
-          <select id="cmp-model" className="input" value={model} onChange={(e) => setModel(e.target.value)}>
+          <select id="cmp-model" className="input narrow" value={model} onChange={(e) => setModel(e.target.value)}>
             <option value="">All models</option>
             {modelList.map((m) => (
               <option key={m.name} value={m.name}>
@@ -89,7 +94,13 @@ function Picker({ initial }: { initial: string[] }) {
             {jobs.map((j) => {
               const disabled = !!pickedModel && j.model !== pickedModel && !picked.includes(j.jobId);
               return (
-                <tr key={j.jobId} className={picked.includes(j.jobId) ? "selected" : ""}>
+                <tr
+                  key={j.jobId}
+                  className={`clickable ${picked.includes(j.jobId) ? "selected" : ""}`}
+                  onClick={(e) => {
+                    if (!disabled && !(e.target instanceof HTMLInputElement)) toggle(j.jobId);
+                  }}
+                >
                   <td className="sel">
                     <input
                       type="checkbox"

@@ -1,4 +1,4 @@
-declare module "plotly.js-dist-min" {
+declare module "plotly.js-basic-dist-min" {
   export type Data = Record<string, unknown>;
   export type Layout = Record<string, unknown>;
   export type Config = Record<string, unknown>;
