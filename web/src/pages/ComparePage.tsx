@@ -1,5 +1,6 @@
 import { atom, useAtomValue, useSetAtom } from "jotai";
 import { family } from "../lib/family";
+import { orderOutputs, orderParams } from "../lib/order";
 import { useEffect, useMemo, useState } from "react";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { JobState, type Model } from "../gen/simlab/v1/simulation_pb";
@@ -179,7 +180,7 @@ function ComparisonView({ runs, model }: { runs: RunData[]; model: Model | undef
   const paramRows = useMemo(() => {
     const keys = new Set<string>();
     runs.forEach((r) => Object.keys(r.job.parameters ?? {}).forEach((k) => keys.add(k)));
-    const rows: { key: string; label: string; values: string[] }[] = [...keys].map((k) => {
+    const rows: { key: string; label: string; values: string[] }[] = orderParams(model, [...keys]).map((k) => {
       const p = model?.parameters.find((x) => x.name === k);
       return { key: k, label: (p?.label || k) + (p?.unit ? ` (${p.unit})` : ""), values: runs.map((r) => show(r.job.parameters?.[k])) };
     });
@@ -190,7 +191,7 @@ function ComparisonView({ runs, model }: { runs: RunData[]; model: Model | undef
 
   const summaryRows = useMemo(() => {
     const flat = runs.map((r) => flatten(r.job.summary ?? {}));
-    const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))];
+    const keys = orderOutputs(model, runs[0]!.job.primaryOutput, [...new Set(flat.flatMap((f) => Object.keys(f)))]);
     return keys.map((k) => {
       const out = model?.outputs.find((o) => o.name === k);
       const vals = flat.map((f) => f[k]);

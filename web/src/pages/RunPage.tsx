@@ -14,6 +14,7 @@ import { ProgressBar } from "../components/Progress";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
+import { orderOutputs, orderParams } from "../lib/order";
 import { formatBytes, formatDuration, formatNumber, formatTime, isTerminal, shortId, toDate } from "../lib/format";
 
 export function RunPage({ id }: { id: string }) {
@@ -272,12 +273,8 @@ function flatten(obj: JsonObject, prefix = ""): [string, JsonValue][] {
 
 export function SummaryTable({ summary, model, primary }: { summary: JsonObject | undefined; model: Model | undefined; primary?: string }) {
   if (!summary || Object.keys(summary).length === 0) return <p className="muted">No summary.</p>;
-  const rank = (k: string) => {
-    if (k === primary) return -1;
-    const i = model?.outputs.findIndex((o) => o.name === k) ?? -1;
-    return i < 0 ? 1000 : i;
-  };
-  const rows = flatten(summary).sort((a, b) => rank(a[0]) - rank(b[0]));
+  const flat = new Map(flatten(summary));
+  const rows = orderOutputs(model, primary, [...flat.keys()]).map((k) => [k, flat.get(k)!] as const);
   return (
     <table className="table kv" data-testid="summary-table">
       <tbody>
@@ -412,8 +409,7 @@ function FailureCard({ job }: { job: Job }) {
 function ParamsCard({ job, model }: { job: Job; model: Model | undefined }) {
   const given = job.parameters ?? {};
   // The model's order (as on the form), then anything the model no longer declares.
-  const order = model ? model.parameters.map((p) => p.name).filter((n) => n in given) : [];
-  const params = Object.fromEntries([...order, ...Object.keys(given).filter((k) => !order.includes(k))].map((k) => [k, given[k]!]));
+  const params = Object.fromEntries(orderParams(model, Object.keys(given)).map((k) => [k, given[k]!]));
   return (
     <div className="card">
       <h2>Parameters</h2>
