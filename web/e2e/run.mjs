@@ -45,6 +45,14 @@ function freePort() {
   });
 }
 
+// The repository's test-only models (one fails on purpose) make the failure view testable.
+const TEST_MODELS = join(repo, "tests/support");
+function testModelsEnv() {
+  if (!existsSync(join(TEST_MODELS, "simlab_test_models.py"))) return {};
+  const pythonPath = [TEST_MODELS, process.env.PYTHONPATH].filter(Boolean).join(":");
+  return { PYTHONPATH: pythonPath, SIMLAB_MODEL_MODULES: "simlab_test_models" };
+}
+
 async function startStack() {
   if (process.env.SIMLAB_E2E_URL) return { url: process.env.SIMLAB_E2E_URL, stop: async () => {} };
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: run 'make venv' first`);
@@ -54,7 +62,7 @@ async function startStack() {
   const logFile = createWriteStream(join(OUT, "stack.log"));
   const child = spawn(PYTHON, ["-m", "simlab.devstack", "--state-dir", join(state, "state"), "--port", String(port)], {
     cwd: repo,
-    env: { ...process.env, SIMLAB_PORT: String(port), PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, SIMLAB_PORT: String(port), PYTHONUNBUFFERED: "1", ...testModelsEnv() },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let exited = null;
@@ -412,6 +420,21 @@ const flows = [
       await waitState(page, "SUCCEEDED", 120_000);
       await noteLatency(page);
       await shot(page, "16-run-pi");
+    },
+  ],
+  [
+    "a failed run shows its message and traceback",
+    async ({ page, url }) => {
+      await page.goto(url + "/new");
+      if (!(await page.$('[data-model="test_failing"]'))) throw new Error("the test model test_failing is not installed (tests/support)");
+      await fillForm(page, "test_failing", {});
+      await submitAndOpen(page);
+      await waitState(page, "FAILED", 120_000);
+      const msg = await page.textContent('[data-testid="failure"]');
+      expect(/exploded on purpose/.test(msg), `failure card says: ${msg}`);
+      const tb = await page.textContent('[data-testid="traceback"]');
+      expect(/Traceback|ValueError/.test(tb), `no traceback: ${tb}`);
+      await shot(page, "17-run-failed");
     },
   ],
 ];

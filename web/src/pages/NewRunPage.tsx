@@ -99,7 +99,20 @@ function NewRunForm({ models, from, wanted }: { models: Model[]; from?: string; 
     <div className="new-layout">
       <aside className="model-list" aria-label="Models">
         <h2 className="section-title">Model</h2>
-        <div role="radiogroup" aria-label="Model" className="model-cards">
+        <div
+          role="radiogroup"
+          aria-label="Model"
+          className="model-cards"
+          onKeyDown={(e) => {
+            const step = e.key === "ArrowDown" || e.key === "ArrowRight" ? 1 : e.key === "ArrowUp" || e.key === "ArrowLeft" ? -1 : 0;
+            if (!step) return;
+            e.preventDefault();
+            const i = models.findIndex((m) => m.name === selected?.name);
+            const next = models[(i + step + models.length) % models.length]!;
+            edit({ type: "selectModel", model: next });
+            (e.currentTarget.querySelector(`[data-model="${next.name}"]`) as HTMLElement | null)?.focus();
+          }}
+        >
           {models.map((m) => {
             const active = selected?.name === m.name;
             return (
@@ -108,13 +121,20 @@ function NewRunForm({ models, from, wanted }: { models: Model[]; from?: string; 
                 type="button"
                 role="radio"
                 aria-checked={active}
+                tabIndex={active ? 0 : -1}
                 className={`model-card ${active ? "active" : ""}`}
                 onClick={() => edit({ type: "selectModel", model: m })}
                 data-model={m.name}
+                aria-labelledby={`model-${m.name}-title`}
+                aria-describedby={`model-${m.name}-desc`}
               >
-                <span className="model-title">{m.title || m.name}</span>
+                <span className="model-title" id={`model-${m.name}-title`}>
+                  {m.title || m.name}
+                </span>
                 <span className="model-name mono">{m.name}</span>
-                <span className="model-desc">{m.description}</span>
+                <span className="model-desc" id={`model-${m.name}-desc`}>
+                  {m.description}
+                </span>
               </button>
             );
           })}

@@ -236,6 +236,7 @@ function ConvergenceCard({ job, feed, label, unit }: { job: Job; feed: Feed; lab
   }, [useFinal, chart, feed.points, label]);
   const conv = chart?.ok ? chart.value.convergence : undefined;
   const empty = series[0]!.points.length === 0;
+  if (empty && done) return null;
   return (
     <div className="card">
       <div className="card-head">

@@ -6,7 +6,7 @@ import { EventKind, JobState } from "../../gen/simlab/v1/simulation_pb";
 import { clientAtom } from "../../state/client";
 import { resetJobFeeds } from "../../state/job";
 import { App } from "../../App";
-import { event, fakeClient, flush, job, running, type FakeClient } from "../../test/fake";
+import { event, fakeClient, flush, job, optionModel, running, type FakeClient } from "../../test/fake";
 
 function renderAt(path: string, fake: FakeClient) {
   window.history.replaceState(null, "", path);
@@ -133,5 +133,21 @@ describe("Runs list", () => {
     await waitFor(() => expect(fake.fns.listJobs).toHaveBeenLastCalledWith(expect.objectContaining({ states: [JobState.FAILED] })));
     fireEvent.change(screen.getByLabelText("Search by id"), { target: { value: "bbbb" } });
     await waitFor(() => expect(document.querySelectorAll("[data-job-id]").length).toBe(1));
+  });
+});
+
+describe("keyboard", () => {
+  it("arrow keys move through the models", async () => {
+    const fake = fakeClient({
+      listModels: async () => ({ models: [optionModel(), { ...optionModel(), name: "other", title: "Other model" }] }),
+    });
+    renderAt("/new", fake);
+    const first = await screen.findByRole("radio", { name: /European option/ });
+    await waitFor(() => expect(first.getAttribute("aria-checked")).toBe("true"));
+    first.focus();
+    fireEvent.keyDown(first, { key: "ArrowDown" });
+    const second = screen.getByRole("radio", { name: /Other model/ });
+    await waitFor(() => expect(second.getAttribute("aria-checked")).toBe("true"));
+    expect(document.activeElement).toBe(second);
   });
 });
