@@ -3,6 +3,8 @@ owner isolation, idempotent submission, cancel, presets, health."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import grpc
 import pytest
 from google.protobuf import struct_pb2
@@ -75,6 +77,13 @@ def test_reusing_a_request_id_for_something_else_is_refused(client, change) -> N
     code, details = status_of(lambda: client.create(request_id="req-1", **{"seed": 0, **change}))
     assert code is grpc.StatusCode.ALREADY_EXISTS
     assert "request_id 'req-1'" in details
+
+
+def test_concurrent_submissions_of_one_request_id_make_one_job(client) -> None:  # type: ignore[no-untyped-def]
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(lambda _: client.create_response(request_id="r"), range(12)))
+    assert sum(response.created for response in responses) == 1
+    assert len({response.job.job_id for response in responses}) == 1
 
 
 def test_an_empty_request_id_always_makes_a_new_job(client) -> None:  # type: ignore[no-untyped-def]

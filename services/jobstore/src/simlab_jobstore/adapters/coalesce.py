@@ -35,13 +35,18 @@ class Coalescer(Generic[Item, Result]):
                 del self._waiting[: self._max_batch]
                 try:
                     results = await self._write([item for item, _ in batch])
-                except BaseException as error:
+                except Exception as error:
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(error)
-                    raise
+                    continue
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():  # the caller may have gone (deadline)
                         future.set_result(result)
+        except asyncio.CancelledError:
+            # Shutting down: whatever is still queued will not be written.
+            for _, future in self._waiting:
+                future.cancel()
+            raise
         finally:
             self._writer = None
