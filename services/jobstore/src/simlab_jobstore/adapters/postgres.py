@@ -1,9 +1,10 @@
-"""Job rows in PostgreSQL. Every change runs in one transaction that locks the job row, asks
-core what the change is, writes the row and, in the same transaction, the event to the outbox.
-`on_commit` is called after each commit that wrote an event (it wakes the relay).
+"""Job rows in PostgreSQL. A change runs in one transaction that locks the job row, asks core
+what the change is, and writes the row and its event (the outbox row) together. New jobs are
+inserted with their events by one statement per batch of concurrent requests. `on_commit` is
+called after each commit that wrote an event (it wakes the relay).
 
-The pool's connections are in autocommit mode (see open_pool): reads cost one round trip, and
-changes open their transaction explicitly."""
+The pool's connections are in autocommit mode (see open_pool): a lone statement commits by
+itself in one round trip; a change opens its transaction explicitly."""
 
 from __future__ import annotations
 
@@ -96,16 +97,22 @@ class Session:
             raise not_found(f"job {job_id}")
         return job_from_row(row)
 
-    async def save_job(self, job: Job) -> None:
-        """Writes every field a change can touch."""
+    async def count(self, query: Any, params: Any) -> int:
+        cursor = await self.conn.execute(query, params)
+        row = await cursor.fetchone()
+        assert row is not None, "count(*) always gives a row"
+        return int(row[0])
+
+    async def save(self, job: Job, event: Event) -> None:
+        """Writes every field a change can touch, and the change's event, in one statement."""
         error = job.error
         await self.conn.execute(
-            "UPDATE jobs SET state = %s, seq = %s, updated_at = %s, history = %s,"
-            " blocks_done = %s, samples_done = %s,"
+            "WITH saved AS (UPDATE jobs SET state = %s, seq = %s, updated_at = %s,"
+            " history = %s, blocks_done = %s, samples_done = %s,"
             " moments_count = %s, moments_mean = %s, moments_m2 = %s, summary = %s,"
             " error_message = %s, error_traceback = %s, error_source = %s,"
-            " error_log_tail = %s, finalizer_shard = %s"
-            " WHERE job_id = %s",
+            " error_log_tail = %s, finalizer_shard = %s WHERE job_id = %s)"
+            " INSERT INTO outbox (event_id, subject, payload) VALUES (%s, %s, %s)",
             (
                 job.state.value,
                 job.seq,
@@ -123,18 +130,10 @@ class Session:
                 error.log_tail if error else None,
                 job.finalizer_shard,
                 job.job_id,
+                *event,
             ),
         )
-
-    async def emit(self, event: Event) -> None:
-        await self.conn.execute(
-            "INSERT INTO outbox (event_id, subject, payload) VALUES (%s, %s, %s)", event
-        )
         self.wrote_events = True
-
-    async def save_and_emit(self, job: Job, event: Event) -> None:
-        await self.save_job(job)
-        await self.emit(event)
 
 
 class PostgresJobStore:
@@ -298,7 +297,7 @@ class PostgresJobStore:
             running = core.transition(job, JobState.RUNNING, _now(), f"shard {shard} started")
             if running is not None:
                 job = running
-                await tx.save_and_emit(job, state_event(job))
+                await tx.save(job, state_event(job))
             await tx.conn.execute(
                 "INSERT INTO job_shards (job_id, shard) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (job_id, shard),
@@ -326,7 +325,7 @@ class PostgresJobStore:
             inserted = {block for (block,) in await cursor.fetchall()}
             if inserted:
                 job = core.record_blocks(job, [r for r in unique if r.block in inserted], _now())
-                await tx.save_and_emit(job, progress_event(job))
+                await tx.save(job, progress_event(job))
                 point = ProgressPoint.of(job)
                 await tx.conn.execute(
                     "INSERT INTO progress_points (job_id, seq, samples_done, estimate, stderr, at)"
@@ -342,13 +341,12 @@ class PostgresJobStore:
             core.check_shard(job, shard)
             if not core.accepts_blocks(job):
                 return False, [], job
-            row = await tx.fetch_one(
-                "SELECT count(*) AS n FROM block_stats WHERE job_id = %s AND shard = %s",
+            have = await tx.count(
+                "SELECT count(*) FROM block_stats WHERE job_id = %s AND shard = %s",
                 (job_id, shard),
             )
             expected = len(job.shard_blocks(shard))
-            if row is None or row["n"] < expected:
-                have = 0 if row is None else row["n"]
+            if have < expected:
                 raise SimlabError(
                     Code.FAILED_PRECONDITION,
                     f"shard {shard} of job {job_id} has reported {have} of its {expected} blocks",
@@ -358,11 +356,10 @@ class PostgresJobStore:
                 " ON CONFLICT (job_id, shard) DO UPDATE SET done = true",
                 (job_id, shard),
             )
-            row = await tx.fetch_one(
-                "SELECT count(*) AS n FROM job_shards WHERE job_id = %s AND done", (job_id,)
+            done = await tx.count(
+                "SELECT count(*) FROM job_shards WHERE job_id = %s AND done", (job_id,)
             )
-            all_done = row is not None and row["n"] == job.shards
-            if not core.claims_finalization(job, shard, all_done):
+            if not core.claims_finalization(job, shard, done == job.shards):
                 return False, [], job
             if job.finalizer_shard is None:
                 job = dataclasses.replace(job, finalizer_shard=shard)
@@ -397,7 +394,7 @@ class PostgresJobStore:
             changed = change(job)
             if changed is None:
                 return job
-            await tx.save_and_emit(changed, state_event(changed))
+            await tx.save(changed, state_event(changed))
         return changed
 
     # ---- presets ----------------------------------------------------------------------------
@@ -414,8 +411,8 @@ class PostgresJobStore:
     async def save_preset(self, owner: str, preset: Preset) -> Preset:
         preset.validate()
         saved = dataclasses.replace(preset, updated_at=_now())
-        async with self.transaction() as tx:
-            await tx.conn.execute(
+        async with self.session() as db:
+            await db.conn.execute(
                 "INSERT INTO presets (owner, name, model, parameters, seed, shards, updated_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (owner, name) DO UPDATE SET"
                 " model = excluded.model, parameters = excluded.parameters,"
@@ -433,8 +430,8 @@ class PostgresJobStore:
         return saved
 
     async def delete_preset(self, owner: str, name: str) -> None:
-        async with self.transaction() as tx:
-            cursor = await tx.conn.execute(
+        async with self.session() as db:
+            cursor = await db.conn.execute(
                 "DELETE FROM presets WHERE owner = %s AND name = %s", (owner, name)
             )
             if cursor.rowcount == 0:

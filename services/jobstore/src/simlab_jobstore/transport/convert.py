@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
@@ -19,6 +19,8 @@ from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
 from ..core.presets import Preset
 from ..core.states import JobState
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _STATE_TO_PB: dict[JobState, pb.JobState] = {
     state: getattr(pb, f"JOB_STATE_{state.value}") for state in JobState
 }
@@ -47,9 +49,9 @@ def dict_to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromDatetime(at)
-    return message
+    # Integer arithmetic: several times faster than Timestamp.FromDatetime, on a hot path.
+    micros = (at - _EPOCH) // _MICROSECOND
+    return timestamp_pb2.Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
 
 
 def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
