@@ -85,11 +85,18 @@ async function startStack() {
   });
   const stop = async () => {
     if (exited === null) {
-      child.kill("SIGTERM");
+      // The stack stops its services one by one (up to 20 s each) and then NATS and
+      // PostgreSQL: give it the time, or they would outlive it.
+      const t0 = Date.now();
       const done = new Promise((r) => child.once("exit", r));
-      const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      child.kill("SIGTERM");
+      const t = setTimeout(() => {
+        log("the stack did not stop within 120 s: killing it");
+        child.kill("SIGKILL");
+      }, 120_000);
       await done;
       clearTimeout(t);
+      log(`stack stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     logFile.end();
     if (!args.includes("--keep")) rmSync(state, { recursive: true, force: true });
