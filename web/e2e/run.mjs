@@ -6,7 +6,7 @@
 //   node e2e/run.mjs [--out DIR] [--python PATH] [--keep]
 //   SIMLAB_E2E_URL=http://127.0.0.1:8080 node e2e/run.mjs   # against a stack already running
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, createWriteStream } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, createWriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -27,6 +27,8 @@ const ONLY = process.env.SIMLAB_E2E_ONLY ?? "";
 const VIEWPORT = { width: 1280, height: 800 };
 
 mkdirSync(OUT, { recursive: true });
+// Screenshots of an earlier run would be mistaken for this one's.
+for (const f of readdirSync(OUT)) if (f.endsWith(".png") || f === "results.json") rmSync(join(OUT, f), { force: true });
 const results = [];
 const notes = [];
 
