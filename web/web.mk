@@ -8,7 +8,7 @@
 #   make web-e2e       browser end-to-end test against the real embedded stack (chromium)
 #   make web-dev       vite dev server proxying the API to a gateway on $(SIMLAB_PORT)
 
-.PHONY: web-install web-build web-check web-test web-e2e web-dev web-check-generated web-clean web-need-node web-need-chromium
+.PHONY: web-install web-build web-build-if-node web-check web-test web-e2e web-dev web-check-generated web-clean web-need-node web-need-chromium
 
 WEB := web
 WEB_NODE_MIN := 20
@@ -74,3 +74,12 @@ web-check-generated: generate
 
 web-clean:
 	rm -rf $(WEB)/dist $(WEB)/node_modules
+
+# For `make run`: build the UI when it is stale if Node is here; otherwise say so and go on
+# (the gateway then answers / with "The web UI is not built").
+web-build-if-node:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory web-build; \
+	else \
+	  echo "web: node/npm not found, so the web UI is not (re)built; install Node 20.19+ and run 'make web-build'"; \
+	fi
