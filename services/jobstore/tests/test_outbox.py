@@ -12,6 +12,7 @@ import pytest
 
 from simlab.devstack.servers import start_nats
 from simlab.v1 import simulation_pb2 as pb
+from simlab_jobstore.adapters.relay import PUBLISH_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,7 @@ def test_kill_between_commit_and_publish_then_restart_delivers_once(  # type: ig
 
 
 def test_events_committed_while_nats_is_down_arrive_once_it_is_back(  # type: ignore[no-untyped-def]
-    client, nats_server, stream, tmp_path: Path
+    client, pg_uri, nats_server, stream, tmp_path: Path
 ) -> None:
     job_id = client.create().job_id
     stream.of(job_id)
@@ -75,6 +76,9 @@ def test_events_committed_while_nats_is_down_arrive_once_it_is_back(  # type: ig
 
     client.report_state(job_id, pb.JOB_STATE_LAUNCHING)
     client.report_state(job_id, pb.JOB_STATE_FAILED, reason="no nodes")
+    # The relay has tried and timed out: the rows stay until JetStream acknowledges them.
+    time.sleep(PUBLISH_TIMEOUT_S + 0.5)
+    assert outbox_size(pg_uri) == 2
     port = int(nats_server.url.rsplit(":", 1)[1])
     back = start_nats(tmp_path / "nats", port=port)
     try:

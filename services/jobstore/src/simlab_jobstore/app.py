@@ -88,10 +88,14 @@ class App:
             await asyncio.wait_for(self.relay_task, SHUTDOWN_GRACE_S)
         except TimeoutError:
             log.warning("outbox relay did not drain in time; the next start publishes the rest")
-        if self.nats.is_connected:
-            await self.nats.drain()
-        else:
-            await self.nats.close()  # NATS is away: what was not relayed stays in the outbox
+        try:
+            if self.nats.is_connected:
+                await self.nats.drain()
+            else:
+                await self.nats.close()
+        except (nats.errors.Error, OSError) as error:
+            # NATS is away: what was not relayed stays in the outbox for the next start.
+            log.warning("could not close the NATS connection cleanly: %s", error)
         await self.pool.close()
         log.info("jobstore stopped")
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 RELAY_LOCK = 7_314_002
 MSG_ID_HEADER = "Nats-Msg-Id"
+PUBLISH_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class OutboxRelay:
         *,
         sweep_interval_s: float = 1.0,
         batch_size: int = 500,
-        publish_timeout_s: float = 2.0,
+        publish_timeout_s: float = PUBLISH_TIMEOUT_S,
         retry_interval_s: float = 0.5,
     ) -> None:
         self.database_url = database_url
