@@ -1,6 +1,7 @@
 import { useAtomValue, useSetAtom } from "jotai";
 import { useEffect, useMemo, useState } from "react";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { JobState, type Job, type Model } from "../gen/simlab/v1/simulation_pb";
 import { fileUrl } from "../api/client";
 import { toApiError, type ApiError } from "../api/errors";
@@ -24,7 +25,7 @@ export function RunPage({ id }: { id: string }) {
 
   if (!feed.job) {
     if (feed.connection === "ended" && feed.error) {
-      const notFound = feed.error.code !== undefined && feed.error.message.toLowerCase().includes("not found");
+      const notFound = feed.error.code === Code.NotFound;
       return (
         <section className="page">
           <EmptyState title={notFound ? "Run not found" : "This run cannot be shown"} action={<Link className="btn btn-secondary" to="/">Back to runs</Link>}>

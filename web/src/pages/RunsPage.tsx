@@ -255,10 +255,14 @@ function Row({ job, model, selected, onToggle, live }: RowProps & { live: boolea
       </td>
       <td className="num mono">{job.progress ? formatCount(job.progress.samplesTotal) : "—"}</td>
       <td className="cell-progress">
-        {done && job.state !== JobState.SUCCEEDED ? (
-          <span className="muted">{job.state === JobState.FAILED ? job.error?.message || "Failed" : "—"}</span>
+        {job.state === JobState.FAILED ? (
+          <span className="muted" title={job.error?.message}>
+            {job.error?.message || "Failed"}
+          </span>
         ) : (
-          <ProgressBar progress={job.progress} active={job.state === JobState.RUNNING} compact />
+          <div className={done && job.state !== JobState.SUCCEEDED ? "stopped" : ""}>
+            <ProgressBar progress={job.progress} active={job.state === JobState.RUNNING} compact />
+          </div>
         )}
       </td>
       <td className="num mono" title={output?.label}>
