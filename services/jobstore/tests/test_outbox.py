@@ -12,7 +12,7 @@ import pytest
 
 from simlab.devstack.servers import start_nats
 from simlab.v1 import simulation_pb2 as pb
-from simlab_jobstore.adapters.relay import PUBLISH_TIMEOUT_S
+from simlab_jobstore.adapters.relay import PUBLISH_TIMEOUT_S, RELAY_LOCK
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +87,19 @@ def test_events_committed_while_nats_is_down_arrive_once_it_is_back(  # type: ig
         assert events[-1].event.job.state == pb.JOB_STATE_FAILED
     finally:
         back.stop()
+
+
+def test_only_the_relay_holding_the_lock_publishes(client, pg_uri, stream) -> None:  # type: ignore[no-untyped-def]
+    stream.of(client.create().job_id)  # our relay runs, holding the lock
+    with psycopg.connect(pg_uri, autocommit=True) as other_replica:
+        # Our relay's connection drops and another replica's relay takes the lock first.
+        other_replica.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND objid = %s",
+            (RELAY_LOCK,),
+        )
+        other_replica.execute("SELECT pg_advisory_lock(%s)", (RELAY_LOCK,))
+        waiting = client.create().job_id
+        assert stream.of(waiting, timeout=1.5) == []
+    # The other replica is gone: ours takes the lock at its next try and catches up.
+    assert [e.event.seq for e in stream.of(waiting, timeout=5)] == [1]

@@ -70,6 +70,10 @@ class OutboxRelay:
             except psycopg.Error:
                 log.warning("outbox relay lost the database; retrying", exc_info=True)
                 await self._sleep(self.sweep_interval_s)
+            except Exception:
+                # Never let a surprise stop the relay for good: the outbox would only grow.
+                log.exception("outbox relay failed; retrying")
+                await self._sleep(self.sweep_interval_s)
 
     def stop(self) -> None:
         """Asks `run` to return after one more pass over the outbox (call it once no more
