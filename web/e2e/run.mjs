@@ -435,6 +435,7 @@ const flows = [
     "a failed run shows its message and traceback",
     async ({ page, url }) => {
       await page.goto(url + "/new");
+      await page.waitForSelector('[data-model="european_option"]');
       if (!(await page.$('[data-model="test_failing"]'))) throw new Error("the test model test_failing is not installed (tests/support)");
       await fillForm(page, "test_failing", {});
       await submitAndOpen(page);
