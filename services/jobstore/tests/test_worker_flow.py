@@ -167,6 +167,16 @@ def test_a_failure_keeps_its_error_and_the_first_one_wins(client, stream) -> Non
     assert [e.event.seq for e in stream.of(job_id, at_least=3)] == [1, 2, 3]
 
 
+def test_a_failure_without_a_message_still_fails_the_job(client) -> None:  # type: ignore[no-untyped-def]
+    job_id = client.create().job_id
+    failed = client.fail(job_id, 1, traceback="Traceback ...")
+    assert failed.state == pb.JOB_STATE_FAILED
+    assert (failed.error.message, failed.error.traceback) == (
+        "shard 1 failed (no message)",
+        "Traceback ...",
+    )
+
+
 def test_while_cancelling_shards_stop_a_failure_is_ignored_and_success_refused(client) -> None:  # type: ignore[no-untyped-def]
     job_id = client.create().job_id
     client.start_shard(job_id, 0)

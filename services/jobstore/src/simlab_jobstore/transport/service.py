@@ -4,6 +4,7 @@ status in this one place."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -208,9 +209,10 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
     async def FailJob(
         self, request: store_pb.FailJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
-        if not request.error.message:
-            raise invalid("error.message", "must not be empty")
         error = convert.error_from_pb(request.error)
+        if not error.message:
+            # Refusing would lose the failure itself: keep it, under a message that says so.
+            error = dataclasses.replace(error, message=f"shard {request.shard} failed (no message)")
         return convert.job_to_pb(await self.store.fail_job(request.job_id, request.shard, error))
 
 
