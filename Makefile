@@ -35,14 +35,15 @@ venv: $(VENV)/.installed
 
 # ---- code generation ---------------------------------------------------------------------
 
-generate: venv
+generate: venv web-install
 	VENV=$(VENV) tools/generate.sh
 
 # CI fails when the checked-in generated code differs from what protos/ gives.
+GENERATED := libs/common/src/simlab/v1 libs/common/src/simlab/health web/src/gen
 check-generated: generate
-	@git diff --exit-code --stat -- libs/common/src/simlab/v1 libs/common/src/simlab/health \
+	@git diff --exit-code --stat -- $(GENERATED) \
 	  || { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
-	@test -z "$$(git status --porcelain -- libs/common/src/simlab/v1 libs/common/src/simlab/health)" \
+	@test -z "$$(git status --porcelain -- $(GENERATED))" \
 	  || { echo "generated files are not committed: run 'make generate' and commit them"; exit 1; }
 
 # ---- checks ------------------------------------------------------------------------------
@@ -57,11 +58,11 @@ typecheck: venv
 test-python: venv minio-bin
 	$(VENV)/bin/pytest
 
-test: check-generated lint typecheck test-python
+test: check-generated lint typecheck web-check web-test test-python web-e2e
 
 # ---- running -----------------------------------------------------------------------------
 
-run: venv
+run: venv web-build-if-node
 	$(PY) -m simlab.devstack --state-dir $(STATE_DIR) --port $(SIMLAB_PORT)
 
 bench: venv

@@ -14,11 +14,18 @@ from simlab.devstack.stack import Stack, free_port
 SUPPORT = Path(__file__).parent / "support"
 # Two users with tokens, besides the automatically signed-in local user.
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+# A stand-in for the built UI (web/dist), so the gateway's static serving is tested alone.
+INDEX_HTML = "<!doctype html><title>Simlab</title><script src=/assets/app-1234.js></script>"
+APP_JS = "console.log('simlab');\n" * 200
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("stack")
+    web = state / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text(INDEX_HTML)
+    (web / "assets" / "app-1234.js").write_text(APP_JS)
     stack = Stack(
         state / "state",
         free_port(),
@@ -31,6 +38,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "SIMLAB_GATEWAY_TOKENS": ",".join(f"{t}={u}" for t, u in TOKENS.items()),
             "SIMLAB_GATEWAY_LOCAL_USER": "local",
             "SIMLAB_GATEWAY_MAX_SHARDS": "16",
+            "SIMLAB_GATEWAY_WEB_DIR": str(web),
         },
     )
     try:

@@ -5,6 +5,7 @@ back to index.html)."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 JobCheck = Callable[[str, str], Awaitable[object]]
 
+_COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg")
 _HTTP_STATUS = {
     Code.UNAUTHENTICATED: 401,
     Code.PERMISSION_DENIED: 403,
@@ -76,6 +78,7 @@ class GatewayApp:
         self.check_job = check_job
         self.store = store
         self.web_dir = web_dir.resolve() if web_dir else None
+        self._gzip_cache: dict[tuple[str, int], bytes] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -128,18 +131,32 @@ class GatewayApp:
             return
         target = (self.web_dir / path.lstrip("/")).resolve()
         if not target.is_relative_to(self.web_dir) or not target.is_file():
+            if path.startswith("/assets/"):
+                await _plain(send, 404, b"not found\n")
+                return
             # A client-side route such as /runs/<id>: the app decides what to show.
             target = self.web_dir / "index.html"
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         # Hashed assets never change; index.html must be re-read to pick up new builds.
         cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
-        await _stream(
-            send,
-            target.open("rb"),
-            kind,
-            [(b"cache-control", cache.encode())],
-            head=scope["method"] == "HEAD",
+        headers = [(b"content-type", kind.encode()), (b"cache-control", cache.encode())]
+        body = await asyncio.to_thread(target.read_bytes)
+        accepts = dict(scope["headers"]).get(b"accept-encoding", b"")
+        if kind.startswith(_COMPRESSIBLE) and b"gzip" in accepts:
+            body = self._gzipped(target, body)
+            headers.append((b"content-encoding", b"gzip"))
+        headers += [(b"vary", b"accept-encoding"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
+
+    def _gzipped(self, target: Path, body: bytes) -> bytes:
+        """Compressed once per file version: the UI's bundle is the first thing users wait on."""
+        stamp = (str(target), target.stat().st_mtime_ns)
+        if stamp not in self._gzip_cache:
+            self._gzip_cache[stamp] = gzip.compress(body, compresslevel=9, mtime=0)
+        return self._gzip_cache[stamp]
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -1,0 +1,32 @@
+"""The session's Kubernetes cluster (see cluster.py beside this file)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _load_cluster_module():  # type: ignore[no-untyped-def]
+    # --import-mode=importlib puts no test directory on sys.path: load the helper by path.
+    name = "simlab_tests_k8s_cluster"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("cluster.py"))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+cluster = _load_cluster_module()
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[cluster.KubeCluster]:  # type: ignore[name-defined]
+    """A running single-node cluster with the worker and service images loaded."""
+    with cluster.local_cluster() as kube:
+        yield kube
