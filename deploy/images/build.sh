@@ -145,7 +145,9 @@ pause() {
 app() {  # app worker|service
   local target=$1
   base
-  local v; v=$(tree_of pyproject.toml libs services deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
+  # Tests are not in the image (see Containerfile.dockerignore), so they are not in its version.
+  local v; v=$(tree_of pyproject.toml libs services ':(exclude,glob)**/tests/**' \
+    deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
   local ref="docker.io/simlab/$target:$v"
   if ! image_exists "$ref"; then
     local t0=$SECONDS

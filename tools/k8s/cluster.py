@@ -43,7 +43,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -121,7 +120,9 @@ def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess
 
 
 def pinned_version() -> str:
-    m = re.search(r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)", (GOMOD / "go.mod").read_text(), re.M)
+    m = re.search(
+        r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)", (GOMOD / "go.mod").read_text(), re.M
+    )
     if not m:
         raise ClusterError(f"no k8s.io/kubernetes requirement in {GOMOD / 'go.mod'}")
     return m.group(1)
@@ -151,7 +152,11 @@ def build() -> None:
     """Builds the pinned components into .tools/k8s/bin once; a stamp records which."""
     stamp = BIN / "VERSION"
     want = build_stamp()
-    if stamp.exists() and stamp.read_text().strip() == want and all((BIN / c).exists() for c in COMPONENTS):
+    if (
+        stamp.exists()
+        and stamp.read_text().strip() == want
+        and all((BIN / c).exists() for c in COMPONENTS)
+    ):
         return
     if not shutil.which("go"):
         raise ClusterError(
@@ -173,12 +178,17 @@ def build() -> None:
     BIN.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     t0 = time.monotonic()
-    log(f"building Kubernetes {version} ({', '.join(COMPONENTS)}) into {BIN.relative_to(ROOT)}"
-        " - 10 to 30 minutes the first time on 2 cores, cached afterwards")
+    log(
+        f"building Kubernetes {version} ({', '.join(COMPONENTS)}) into {BIN.relative_to(ROOT)}"
+        " - 10 to 30 minutes the first time on 2 cores, cached afterwards"
+    )
     pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in COMPONENTS]
     p = subprocess.run(
         ["go", "build", "-ldflags", ldflags, "-o", str(BIN) + "/", *pkgs],
-        cwd=GOMOD, env=go_env(), text=True, stderr=subprocess.PIPE,
+        cwd=GOMOD,
+        env=go_env(),
+        text=True,
+        stderr=subprocess.PIPE,
     )
     if p.returncode != 0:
         raise ClusterError(f"go build of Kubernetes {version} failed:\n{p.stderr[-4000:]}")
@@ -201,11 +211,15 @@ def preflight() -> None:
         )
     for d in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/pids"):
         if not Path(d).is_dir() and not Path("/sys/fs/cgroup/cgroup.controllers").exists():
-            raise ClusterError(f"no cgroup hierarchy at {d}: the kubelet needs the memory, cpu and pids cgroups")
+            raise ClusterError(
+                f"no cgroup hierarchy at {d}: the kubelet needs the memory, cpu and pids cgroups"
+            )
     missing = sorted({pkg for cmd, pkg in DEBIAN.items() if not have(cmd)})
     if missing:
         if not shutil.which("apt-get"):
-            raise ClusterError(f"missing Debian packages {' '.join(missing)}; install them and run again")
+            raise ClusterError(
+                f"missing Debian packages {' '.join(missing)}; install them and run again"
+            )
         log(f"installing {' '.join(missing)} with apt-get")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         run(["apt-get", "update", "-qq"], env=env)
@@ -268,8 +282,13 @@ class Cluster:
         logf.write(f"\n==== {time.strftime('%F %T')} {exe} {' '.join(args)}\n".encode())
         logf.flush()
         p = subprocess.Popen(
-            [exe, *args], stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env or dict(os.environ), cwd=self.dir,
+            [exe, *args],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env or dict(os.environ),
+            cwd=self.dir,
         )
         logf.close()
         (self.pids / f"{name}.pid").write_text(f"{p.pid}\n")
@@ -288,11 +307,14 @@ class Cluster:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.pid(proc) is None:
-                raise ClusterError(f"{proc} exited while waiting for {what}; its log ({self.logs / (proc + '.log')}):\n{self.log_tail(proc)}")
+                raise ClusterError(
+                    f"{proc} exited while waiting for {what}; its log "
+                    f"({self.logs / (proc + '.log')}):\n{self.log_tail(proc)}"
+                )
             try:
                 if check():
                     return
-            except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            except Exception as exc:
                 last = exc
             time.sleep(0.25)
         raise ClusterError(
@@ -307,18 +329,27 @@ class Cluster:
         ctx.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         return ctx
 
-    def api(self, method: str, path: str, body: dict | None = None, port: int | None = None,
-            timeout: float = 10) -> tuple[int, dict]:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        port: int | None = None,
+        timeout: float = 10,
+    ) -> tuple[int, dict]:
         port = port or self.info()["apiserver_port"]
         req = urllib.request.Request(
-            f"https://127.0.0.1:{port}{path}", method=method,
+            f"https://127.0.0.1:{port}{path}",
+            method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         try:
             with urllib.request.urlopen(req, context=self.ssl_context(), timeout=timeout) as r:
                 raw = r.read()
-                return r.status, (json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()})
+                return r.status, (
+                    json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()}
+                )
         except urllib.error.HTTPError as e:
             raw = e.read()
             return e.code, (json.loads(raw) if raw.startswith(b"{") else {"raw": raw.decode()})
@@ -337,8 +368,21 @@ class Cluster:
 
         if not (pki / "ca.crt").exists():
             ossl("genrsa", "-out", "ca.key", "2048")
-            ossl("req", "-x509", "-new", "-nodes", "-key", "ca.key", "-sha256", "-days", "3650",
-                 "-subj", "/CN=simlab-k8s-ca", "-out", "ca.crt")
+            ossl(
+                "req",
+                "-x509",
+                "-new",
+                "-nodes",
+                "-key",
+                "ca.key",
+                "-sha256",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=simlab-k8s-ca",
+                "-out",
+                "ca.crt",
+            )
         if not (pki / "sa.key").exists():
             ossl("genrsa", "-out", "sa.key", "2048")
             ossl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
@@ -346,32 +390,68 @@ class Cluster:
         def cert(name: str, subj: str, server: bool, sans: list[str] = ()) -> None:
             if (pki / f"{name}.crt").exists():
                 return
-            ext = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"]
+            ext = [
+                "basicConstraints=CA:FALSE",
+                "keyUsage=critical,digitalSignature,keyEncipherment",
+            ]
             ext.append("extendedKeyUsage=" + ("serverAuth,clientAuth" if server else "clientAuth"))
             if sans:
                 ext.append("subjectAltName=" + ",".join(sans))
             (pki / f"{name}.ext").write_text("\n".join(ext) + "\n")
             ossl("genrsa", "-out", f"{name}.key", "2048")
             ossl("req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr")
-            ossl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", f"{name}.ext",
-                 "-out", f"{name}.crt")
+            ossl(
+                "x509",
+                "-req",
+                "-in",
+                f"{name}.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "3650",
+                "-sha256",
+                "-extfile",
+                f"{name}.ext",
+                "-out",
+                f"{name}.crt",
+            )
             (pki / f"{name}.csr").unlink()
             (pki / f"{name}.ext").unlink()
 
         local = ["IP:127.0.0.1", "DNS:localhost"]
         cert("etcd", "/CN=etcd", True, local)
         cert("apiserver-etcd-client", "/CN=kube-apiserver-etcd-client", False)
-        cert("apiserver", "/CN=kube-apiserver", True, local + [
-            f"IP:{HOST_ADDRESS}", "IP:" + SERVICE_SUBNET.rsplit(".", 1)[0] + ".1",
-            "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
-            "DNS:kubernetes.default.svc.cluster.local"])
-        cert("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", False)
+        cert(
+            "apiserver",
+            "/CN=kube-apiserver",
+            True,
+            [
+                *local,
+                f"IP:{HOST_ADDRESS}",
+                "IP:" + SERVICE_SUBNET.rsplit(".", 1)[0] + ".1",
+                "DNS:kubernetes",
+                "DNS:kubernetes.default",
+                "DNS:kubernetes.default.svc",
+                "DNS:kubernetes.default.svc.cluster.local",
+            ],
+        )
+        cert(
+            "apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", False
+        )
         cert("admin", "/O=system:masters/CN=simlab-admin", False)
+        cert("front-proxy-client", "/CN=front-proxy-client", False)
         cert("controller-manager", "/CN=system:kube-controller-manager", False)
         cert("scheduler", "/CN=system:kube-scheduler", False)
         cert("kubelet-client", f"/O=system:nodes/CN=system:node:{NODE_NAME}", False)
-        cert("kubelet", f"/CN={NODE_NAME}", True, [f"IP:{HOST_ADDRESS}", "IP:127.0.0.1", f"DNS:{NODE_NAME}"])
+        cert(
+            "kubelet",
+            f"/CN={NODE_NAME}",
+            True,
+            [f"IP:{HOST_ADDRESS}", "IP:127.0.0.1", f"DNS:{NODE_NAME}"],
+        )
         for f in pki.glob("*.key"):
             os.chmod(f, 0o600)
 
@@ -382,10 +462,24 @@ class Cluster:
         cfg = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "simlab", "cluster": {
-                "server": f"https://127.0.0.1:{port}", "certificate-authority-data": b64("ca.crt")}}],
-            "users": [{"name": cert, "user": {
-                "client-certificate-data": b64(f"{cert}.crt"), "client-key-data": b64(f"{cert}.key")}}],
+            "clusters": [
+                {
+                    "name": "simlab",
+                    "cluster": {
+                        "server": f"https://127.0.0.1:{port}",
+                        "certificate-authority-data": b64("ca.crt"),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": cert,
+                    "user": {
+                        "client-certificate-data": b64(f"{cert}.crt"),
+                        "client-key-data": b64(f"{cert}.key"),
+                    },
+                }
+            ],
             "contexts": [{"name": "simlab", "context": {"cluster": "simlab", "user": cert}}],
             "current-context": "simlab",
         }
@@ -406,8 +500,25 @@ class Cluster:
         run(["ip", "link", "set", BRIDGE, "up"])
         # Let packets from the bridge be routed to 127.0.0.1 (after the DNAT below).
         Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet").write_text("1\n")
-        rule = ["PREROUTING", "-i", BRIDGE, "-s", POD_SUBNET, "-d", HOST_ADDRESS, "-p", "tcp",
-                "-m", "comment", "--comment", IPT_COMMENT, "-j", "DNAT", "--to-destination", "127.0.0.1"]
+        rule = [
+            "PREROUTING",
+            "-i",
+            BRIDGE,
+            "-s",
+            POD_SUBNET,
+            "-d",
+            HOST_ADDRESS,
+            "-p",
+            "tcp",
+            "-m",
+            "comment",
+            "--comment",
+            IPT_COMMENT,
+            "-j",
+            "DNAT",
+            "--to-destination",
+            "127.0.0.1",
+        ]
         if run(["iptables", "-t", "nat", "-C", *rule], check=False).returncode != 0:
             run(["iptables", "-t", "nat", "-A", *rule])
         netd = self.cni_dir / "net.d"
@@ -416,21 +527,23 @@ class Cluster:
         conf = {
             "cniVersion": "0.4.0",
             "name": "simlab",
-            "plugins": [{
-                "type": "bridge",
-                "bridge": BRIDGE,
-                "isGateway": True,
-                # No default route and no masquerade: pods reach the host (HOST_ADDRESS) and
-                # each other, nothing beyond this machine.
-                "isDefaultGateway": False,
-                "ipMasq": False,
-                "hairpinMode": True,
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[{"subnet": POD_SUBNET, "gateway": HOST_ADDRESS}]],
-                    "dataDir": str(self.cni_dir / "ipam"),
-                },
-            }],
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": BRIDGE,
+                    "isGateway": True,
+                    # No default route and no masquerade: pods reach the host (HOST_ADDRESS) and
+                    # each other, nothing beyond this machine.
+                    "isDefaultGateway": False,
+                    "ipMasq": False,
+                    "hairpinMode": True,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": POD_SUBNET, "gateway": HOST_ADDRESS}]],
+                        "dataDir": str(self.cni_dir / "ipam"),
+                    },
+                }
+            ],
         }
         (netd / "10-simlab.conflist").write_text(json.dumps(conf, indent=2) + "\n")
 
@@ -438,14 +551,13 @@ class Cluster:
 
     def containerd_config(self) -> Path:
         c = self.ctr_dir
-        cfg = f"""# Written by tools/k8s/cluster.py: a containerd of its own for the Simlab cluster, apart
-# from any system containerd (own socket, root and state dirs).
+        cfg = f"""# Written by tools/k8s/cluster.py: a containerd of its own for the Simlab
+# cluster, apart from any system containerd (own socket, root and state dirs).
 version = 2
 root = "{c}/root"
 state = "{c}/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 
 [grpc]
   address = "{self.ctr_sock}"
@@ -462,13 +574,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{SANDBOX_IMAGE}"
   enable_selinux = false
+  # Pod network namespaces under our state dir, not /var/run/netns.
+  netns_mounts_under_state_dir = true
+  # Lowering a process's oom_score_adj needs CAP_SYS_RESOURCE, which this machine does not
+  # grant (runc fails with "failed to update /proc/self/oom_score_adj: Permission denied"):
+  # keep every container's score at or above containerd's own.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "{shutil.which('runc') or '/usr/sbin/runc'}"
+        BinaryName = "{shutil.which("runc") or "/usr/sbin/runc"}"
         Root = "{c}/runc"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -516,8 +634,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             # pressure evictions for a nearly full disk.
             "imageGCHighThresholdPercent": 100,
             "imageGCLowThresholdPercent": 99,
-            "evictionHard": {"memory.available": "100Mi", "nodefs.available": "2%",
-                             "imagefs.available": "2%", "nodefs.inodesFree": "2%"},
+            "evictionHard": {
+                "memory.available": "100Mi",
+                "nodefs.available": "2%",
+                "imagefs.available": "2%",
+                "nodefs.inodesFree": "2%",
+            },
             # No iptables chains of the kubelet's own: cluster-down has only our rule to remove.
             "makeIPTablesUtilChains": False,
             "serializeImagePulls": False,
@@ -544,9 +666,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         preflight()
         build()
         if self.running():
-            log(f"already running ({', '.join(self.running())}); run 'make cluster-down' first to restart it")
+            log(
+                f"already running ({', '.join(self.running())}); "
+                "run 'make cluster-down' first to restart it"
+            )
             if set(self.running()) != set(PROCESSES):
-                raise ClusterError(f"a partial cluster is running ({', '.join(self.running())}): run 'make cluster-down'")
+                raise ClusterError(
+                    f"a partial cluster is running ({', '.join(self.running())}): "
+                    "run 'make cluster-down'"
+                )
             self.wait_ready(timeout)
             self.summary(t0)
             return
@@ -581,47 +709,95 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         # etcd (Debian's 3.4, TLS with client certificates) and containerd start together.
         etcd_url = f"https://127.0.0.1:{info['etcd_port']}"
         peer_url = f"http://127.0.0.1:{info['etcd_peer_port']}"
-        self.start("etcd", [
-            "--name", "simlab", "--data-dir", str(self.dir / "etcd"),
-            "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
-            "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-            "--initial-cluster", f"simlab={peer_url}", "--initial-cluster-state", "new",
-            "--cert-file", str(pki / "etcd.crt"), "--key-file", str(pki / "etcd.key"),
-            "--client-cert-auth", "--trusted-ca-file", str(pki / "ca.crt"),
-            "--log-level", "warn", "--logger", "zap",
-            "--snapshot-count", "10000", "--quota-backend-bytes", str(2 << 30),
-        ])
+        self.start(
+            "etcd",
+            [
+                "--name",
+                "simlab",
+                "--data-dir",
+                str(self.dir / "etcd"),
+                "--listen-client-urls",
+                etcd_url,
+                "--advertise-client-urls",
+                etcd_url,
+                "--listen-peer-urls",
+                peer_url,
+                "--initial-advertise-peer-urls",
+                peer_url,
+                "--initial-cluster",
+                f"simlab={peer_url}",
+                "--initial-cluster-state",
+                "new",
+                "--cert-file",
+                str(pki / "etcd.crt"),
+                "--key-file",
+                str(pki / "etcd.key"),
+                "--client-cert-auth",
+                "--trusted-ca-file",
+                str(pki / "ca.crt"),
+                "--log-level",
+                "warn",
+                "--logger",
+                "zap",
+                "--snapshot-count",
+                "10000",
+                "--quota-backend-bytes",
+                str(2 << 30),
+            ],
+        )
         config = self.containerd_config()
         self.start("containerd", ["--config", str(config), "--log-level", "warn"])
 
         def etcd_ok() -> bool:
             ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-            ctx.load_cert_chain(str(pki / "apiserver-etcd-client.crt"), str(pki / "apiserver-etcd-client.key"))
+            ctx.load_cert_chain(
+                str(pki / "apiserver-etcd-client.crt"), str(pki / "apiserver-etcd-client.key")
+            )
             with urllib.request.urlopen(f"{etcd_url}/health", context=ctx, timeout=2) as r:
                 return json.loads(r.read()).get("health") == "true"
 
         self.wait("etcd to be healthy", "etcd", etcd_ok, 30)
 
         port = info["apiserver_port"]
-        self.start("kube-apiserver", [
-            "--bind-address=127.0.0.1", f"--secure-port={port}", f"--advertise-address={HOST_ADDRESS}",
-            f"--etcd-servers={etcd_url}", f"--etcd-cafile={pki / 'ca.crt'}",
-            f"--etcd-certfile={pki / 'apiserver-etcd-client.crt'}",
-            f"--etcd-keyfile={pki / 'apiserver-etcd-client.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
-            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-            f"--kubelet-certificate-authority={pki / 'ca.crt'}",
-            "--authorization-mode=Node,RBAC",
-            "--enable-admission-plugins=NodeRestriction,PodSecurity",
-            "--allow-privileged=true",  # so PodSecurity, not this flag, is what refuses privileged pods
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            f"--service-cluster-ip-range={SERVICE_SUBNET}",
-            "--profiling=false", "--v=1",
-        ])
+        self.start(
+            "kube-apiserver",
+            [
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--advertise-address={HOST_ADDRESS}",
+                f"--etcd-servers={etcd_url}",
+                f"--etcd-cafile={pki / 'ca.crt'}",
+                f"--etcd-certfile={pki / 'apiserver-etcd-client.crt'}",
+                f"--etcd-keyfile={pki / 'apiserver-etcd-client.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                # The node's hostname (simlab-node) resolves nowhere: reach it by its IP.
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction,PodSecurity",
+                # So that PodSecurity, not this flag, is what refuses privileged pods.
+                "--allow-privileged=true",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                f"--service-cluster-ip-range={SERVICE_SUBNET}",
+                # The aggregation layer's front proxy (also what other components read as
+                # the request-header CA).
+                f"--requestheader-client-ca-file={pki / 'ca.crt'}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
+                f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
         self.write_kubeconfig(self.kubeconfig, "admin", port)
 
         def api_ready() -> bool:
@@ -633,38 +809,65 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         self.wait("kube-apiserver to be ready", "kube-apiserver", api_ready, 90)
 
         # The controllers and the kubelet start together.
-        for name, cert in (("controller-manager", "controller-manager"), ("scheduler", "scheduler"),
-                           ("kubelet", "kubelet-client")):
+        for name, cert in (
+            ("controller-manager", "controller-manager"),
+            ("scheduler", "scheduler"),
+            ("kubelet", "kubelet-client"),
+        ):
             self.write_kubeconfig(self.dir / f"{name}.kubeconfig", cert, port)
         kcm = self.dir / "controller-manager.kubeconfig"
-        self.start("kube-controller-manager", [
-            f"--kubeconfig={kcm}", f"--authentication-kubeconfig={kcm}", f"--authorization-kubeconfig={kcm}",
-            "--bind-address=127.0.0.1", f"--secure-port={info['controller_manager_port']}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
-            "--use-service-account-credentials=true",
-            f"--cluster-signing-cert-file={pki / 'ca.crt'}", f"--cluster-signing-key-file={pki / 'ca.key'}",
-            f"--service-cluster-ip-range={SERVICE_SUBNET}",
-            "--cluster-name=simlab", "--leader-elect=false", "--controllers=*", "--v=1",
-        ])
+        self.start(
+            "kube-controller-manager",
+            [
+                f"--kubeconfig={kcm}",
+                f"--authentication-kubeconfig={kcm}",
+                f"--authorization-kubeconfig={kcm}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={info['controller_manager_port']}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                "--use-service-account-credentials=true",
+                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki / 'ca.key'}",
+                f"--service-cluster-ip-range={SERVICE_SUBNET}",
+                "--cluster-name=simlab",
+                "--leader-elect=false",
+                "--controllers=*",
+                "--v=1",
+            ],
+        )
         sch = self.dir / "scheduler.kubeconfig"
-        self.start("kube-scheduler", [
-            f"--kubeconfig={sch}", f"--authentication-kubeconfig={sch}", f"--authorization-kubeconfig={sch}",
-            "--bind-address=127.0.0.1", f"--secure-port={info['scheduler_port']}",
-            "--leader-elect=false", "--v=1",
-        ])
+        self.start(
+            "kube-scheduler",
+            [
+                f"--kubeconfig={sch}",
+                f"--authentication-kubeconfig={sch}",
+                f"--authorization-kubeconfig={sch}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={info['scheduler_port']}",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+        )
 
         def containerd_ok() -> bool:
             return self.ctr_sock.is_socket() and self.ctr("version", check=False).returncode == 0
 
         self.wait("containerd to answer on its socket", "containerd", containerd_ok, 30)
         self.load_images()
-        self.start("kubelet", [
-            f"--config={self.kubelet_config(info['kubelet_port'], info['kubelet_healthz_port'])}",
-            f"--kubeconfig={self.dir / 'kubelet.kubeconfig'}",
-            f"--root-dir={self.kubelet_dir}", f"--hostname-override={NODE_NAME}",
-            f"--node-ip={HOST_ADDRESS}", "--v=1",
-        ])
+        kubelet_config = self.kubelet_config(info["kubelet_port"], info["kubelet_healthz_port"])
+        self.start(
+            "kubelet",
+            [
+                f"--config={kubelet_config}",
+                f"--kubeconfig={self.dir / 'kubelet.kubeconfig'}",
+                f"--root-dir={self.kubelet_dir}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={HOST_ADDRESS}",
+                "--v=1",
+            ],
+        )
         self.ensure_namespace()
         self.wait_ready(timeout)
         self.summary(t0)
@@ -675,12 +878,24 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         for step in ("pause", "load"):
             p = subprocess.run([str(IMAGES_SH), step], env=env, text=True, stderr=subprocess.PIPE)
             if p.returncode != 0:
-                raise ClusterError(f"{IMAGES_SH.relative_to(ROOT)} {step} failed:\n{p.stderr[-3000:]}")
+                raise ClusterError(
+                    f"{IMAGES_SH.relative_to(ROOT)} {step} failed:\n{p.stderr[-3000:]}"
+                )
 
     def ensure_namespace(self) -> None:
-        labels = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
-        labels |= {f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")}
-        ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels}}
+        labels = {
+            f"pod-security.kubernetes.io/{mode}": "restricted"
+            for mode in ("enforce", "audit", "warn")
+        }
+        labels |= {
+            f"pod-security.kubernetes.io/{mode}-version": "latest"
+            for mode in ("enforce", "audit", "warn")
+        }
+        ns = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": labels},
+        }
         code, body = self.api("POST", "/api/v1/namespaces", ns)
         if code == 409:
             code, body = self.api("PUT", f"/api/v1/namespaces/{NAMESPACE}", ns)
@@ -701,31 +916,40 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         def namespace_usable() -> bool:
             # Pods can be created once the default ServiceAccount exists, and start once the
             # root CA ConfigMap (for the projected token volume) does.
-            for path in (f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default",
-                         f"/api/v1/namespaces/{NAMESPACE}/configmaps/kube-root-ca.crt"):
+            for path in (
+                f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default",
+                f"/api/v1/namespaces/{NAMESPACE}/configmaps/kube-root-ca.crt",
+            ):
                 code, _ = self.api("GET", path, timeout=3)
                 if code != 200:
                     raise ClusterError(f"{path}: {code}")
             return True
 
         self.wait(f"node {NODE_NAME} to be Ready", "kubelet", node_ready, timeout)
-        self.wait(f"namespace {NAMESPACE} to be usable", "kube-controller-manager", namespace_usable, 60)
+        self.wait(
+            f"namespace {NAMESPACE} to be usable", "kube-controller-manager", namespace_usable, 60
+        )
 
     def summary(self, t0: float) -> None:
         info = self.info()
-        log(f"cluster ready in {time.monotonic() - t0:.1f} s: Kubernetes {info['version']}, node {NODE_NAME}, "
-            f"namespace {NAMESPACE} (restricted)")
+        log(
+            f"cluster ready in {time.monotonic() - t0:.1f} s: Kubernetes {info['version']}, "
+            f"node {NODE_NAME}, "
+            f"namespace {NAMESPACE} (restricted)"
+        )
         print(self.env_text())
 
     def env_text(self) -> str:
         info = self.info()
-        return "\n".join([
-            f"export KUBECONFIG={self.kubeconfig}",
-            f"export SIMLAB_K8S_HOST_ADDRESS={info.get('host_address', HOST_ADDRESS)}"
-            "   # pods reach host services listening on 127.0.0.1 here, same port",
-            f"export SIMLAB_K8S_NAMESPACE={NAMESPACE}",
-            f"# kubectl: {BIN / 'kubectl'}",
-        ])
+        return "\n".join(
+            [
+                f"export KUBECONFIG={self.kubeconfig}",
+                f"export SIMLAB_K8S_HOST_ADDRESS={info.get('host_address', HOST_ADDRESS)}"
+                "   # pods reach host services listening on 127.0.0.1 here, same port",
+                f"export SIMLAB_K8S_NAMESPACE={NAMESPACE}",
+                f"# kubectl: {BIN / 'kubectl'}",
+            ]
+        )
 
     def running(self) -> list[str]:
         return [p for p in PROCESSES if self.pid(p) is not None]
@@ -754,9 +978,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 write_sysctl(key, value)
         # Volatile state goes; the PKI and the image store (containerd/root) stay for the next
         # `up` unless purged.
-        for p in (self.dir / "etcd", self.kubelet_dir, self.cni_dir, self.ctr_dir / "state",
-                  self.ctr_dir / "runc", self.ctr_dir / "root" / "io.containerd.grpc.v1.cri",
-                  self.dir / "pod-logs", self.pids, self.info_file):
+        for p in (
+            self.dir / "etcd",
+            self.kubelet_dir,
+            self.cni_dir,
+            self.ctr_dir / "state",
+            self.ctr_dir / "runc",
+            self.ctr_dir / "root" / "io.containerd.grpc.v1.cri",
+            self.dir / "pod-logs",
+            self.pids,
+            self.info_file,
+        ):
             rm_rf(p)
         if purge:
             rm_rf(self.dir)
@@ -772,8 +1004,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             return
         for pod in pods.get("items", []):
             md = pod["metadata"]
-            self.api("DELETE", f"/api/v1/namespaces/{md['namespace']}/pods/{md['name']}",
-                     {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0}, timeout=5)
+            self.api(
+                "DELETE",
+                f"/api/v1/namespaces/{md['namespace']}/pods/{md['name']}",
+                {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
+                timeout=5,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             code, pods = self.api("GET", "/api/v1/pods", timeout=5)
@@ -857,7 +1093,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             return
         subnet = ipaddress.ip_network(POD_SUBNET)
         for ns in netns_dir.iterdir():
-            p = run(["ip", "netns", "exec", ns.name, "ip", "-4", "-o", "addr", "show", "dev", "eth0"], check=False)
+            p = run(
+                ["ip", "netns", "exec", ns.name, "ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+                check=False,
+            )
             addrs = re.findall(r"inet ([0-9.]+)/", p.stdout) if p.returncode == 0 else []
             if any(ipaddress.ip_address(a) in subnet for a in addrs):
                 run(["umount", str(ns)], check=False)
@@ -870,10 +1109,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             dump = run(["iptables-save", "-t", table], check=False).stdout
             for line in dump.splitlines():
                 if line.startswith("-A ") and f"--comment {IPT_COMMENT}" in line:
-                    run(["iptables", "-t", table, *split_rule(line.replace("-A ", "-D ", 1))], check=False)
+                    run(
+                        ["iptables", "-t", table, *split_rule(line.replace("-A ", "-D ", 1))],
+                        check=False,
+                    )
         # veths attached to our bridge, then the bridge.
         if run(["ip", "link", "show", BRIDGE], check=False).returncode == 0:
-            for line in run(["ip", "-o", "link", "show", "master", BRIDGE], check=False).stdout.splitlines():
+            for line in run(
+                ["ip", "-o", "link", "show", "master", BRIDGE], check=False
+            ).stdout.splitlines():
                 dev = line.split(":")[1].strip().split("@")[0]
                 run(["ip", "link", "del", dev], check=False)
             run(["ip", "link", "del", BRIDGE], check=False)
@@ -881,13 +1125,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     def remove_cgroups(self, say) -> None:
         """The kubelet's kubepods hierarchy in every cgroup controller, once it is empty."""
         base = Path("/sys/fs/cgroup")
-        roots = [base / "unified"] + [d for d in base.iterdir() if d.is_dir() and d.name != "unified"]
+        roots = [base / "unified"] + [
+            d for d in base.iterdir() if d.is_dir() and d.name != "unified"
+        ]
         for ctrl in roots:
             for name in CGROUP_ROOTS:
                 top = ctrl / name
                 if not top.is_dir():
                     continue
-                dirs = sorted((d for d, _, _ in os.walk(top)), key=lambda d: d.count("/"), reverse=True)
+                dirs = sorted(
+                    (d for d, _, _ in os.walk(top)), key=lambda d: d.count("/"), reverse=True
+                )
                 for d in dirs:
                     try:
                         procs = Path(d, "cgroup.procs").read_text().split()
@@ -945,9 +1193,14 @@ def free_ports(n: int) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["build", "up", "down", "status", "env"])
-    ap.add_argument("--state-dir", default=os.environ.get("STATE_DIR", ".simlab"),
-                    help="state directory (default: $STATE_DIR or .simlab); the cluster lives in <state>/k8s")
-    ap.add_argument("--purge", action="store_true", help="down: also delete the PKI and the image store")
+    ap.add_argument(
+        "--state-dir",
+        default=os.environ.get("STATE_DIR", ".simlab"),
+        help="state directory (default: $STATE_DIR or .simlab); the cluster lives in <state>/k8s",
+    )
+    ap.add_argument(
+        "--purge", action="store_true", help="down: also delete the PKI and the image store"
+    )
     ap.add_argument("--timeout", type=float, default=240, help="up: seconds to wait for the node")
     args = ap.parse_args(argv)
     state = Path(args.state_dir)
