@@ -112,6 +112,15 @@ record() {  # record NAME REF ARCHIVE
   mv "$tmp" "$list"
 }
 
+# Older versions of docker.io/simlab/NAME in buildah's storage go (their layers too, unless
+# shared); the cache of intermediate layers stays.
+prune() {  # prune NAME CURRENT-VERSION
+  local ref
+  for ref in $("${BUILDAH[@]}" images --format '{{.Name}}:{{.Tag}}' --filter "reference=docker.io/simlab/$1" 2>/dev/null); do
+    case ${ref##*:} in "$2" | dev) ;; *) "${BUILDAH[@]}" rmi "$ref" >/dev/null 2>&1 || true ;; esac
+  done
+}
+
 archive() {  # archive NAME VERSION: write the image as a docker-archive for ctr import
   local name=$1 v=$2 ref="docker.io/simlab/$1:$2" file="$OUT/archives/$1-$2.tar"
   if [[ ! -s $file ]]; then
@@ -120,6 +129,7 @@ archive() {  # archive NAME VERSION: write the image as a docker-archive for ctr
     mv "$file.tmp" "$file"
   fi
   record "$name" "$ref" "$file"
+  prune "$name" "$v"
   local size; size=$("${BUILDAH[@]}" inspect --type image --format '{{.Size}}' "$ref" 2>/dev/null || echo 0)
   say "$ref (and :dev) ready, $(du -m "$file" | cut -f1) MiB archive"
 }
@@ -181,6 +191,11 @@ load() {
       say "loaded $ref into the cluster in $((SECONDS - t0)) s"
     fi
     ctr -a "$CTR_SOCK" -n k8s.io images tag --force "$ref" "${ref%:*}:dev" >/dev/null
+    # Older versions go (running containers keep their snapshots).
+    local old
+    for old in $(grep "^${ref%:*}:" <<<"$have" | grep -vxF -e "$ref" -e "${ref%:*}:dev"); do
+      ctr -a "$CTR_SOCK" -n k8s.io images rm "$old" >/dev/null 2>&1 || true
+    done
   done <"$OUT/current"
 }
 

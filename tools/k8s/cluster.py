@@ -63,6 +63,9 @@ SERVICE_SUBNET = "10.251.0.0/24"
 SANDBOX_IMAGE = "docker.io/simlab/pause:dev"
 IPT_COMMENT = "simlab-k8s"
 CGROUP_ROOTS = ("kubepods", "kubepods.slice")
+# One cluster per machine (they would share the bridge, the iptables rule and the kubelet's
+# cgroups): this file names the state dir of the one that runs.
+OWNER = Path("/run/simlab-k8s/owner")
 COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"]
 # Started in this order, stopped in the reverse one.
 PROCESSES = [
@@ -272,7 +275,11 @@ class Cluster:
         except OSError:
             return False
         state = stat.rsplit(")", 1)[1].split()[0]
-        return state != "Z" and Path(cmd).name == Path(exe).name
+        # An empty command line: a process between fork and exec, or exiting; its stat name
+        # (the first 15 characters of the executable's name) still tells whose it is.
+        comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
+        name = Path(cmd).name if cmd else comm
+        return state != "Z" and Path(exe).name[:15].startswith(name[:15])
 
     def start(self, name: str, args: list[str], env: dict | None = None) -> int:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -678,8 +685,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             self.wait_ready(timeout)
             self.summary(t0)
             return
+        other = self.other_owner()
+        if other is not None:
+            raise ClusterError(
+                f"another Simlab cluster runs on this machine, from {other}: stop it first "
+                f"(python3 tools/k8s/cluster.py down --state-dir {other})"
+            )
         # Leftovers of a cluster that was not shut down (a crash, a reboot).
         self.down(quiet=True)
+        OWNER.parent.mkdir(parents=True, exist_ok=True)
+        OWNER.write_text(f"{self.state}\n")
         self.dir.mkdir(parents=True, exist_ok=True)
         ports = free_ports(7)
         info = {
@@ -951,6 +966,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             ]
         )
 
+    def other_owner(self) -> Path | None:
+        """The state dir of another cluster that runs on this machine, if any."""
+        try:
+            owner = Path(OWNER.read_text().strip())
+        except OSError:
+            return None
+        if owner == self.state or not Cluster(owner).running():
+            return None
+        return owner
+
     def running(self) -> list[str]:
         return [p for p in PROCESSES if self.pid(p) is not None]
 
@@ -970,12 +995,22 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             self.stop(name, say)
         self.kill_shims(say)
         self.unmount_all(say)
-        self.remove_netns(say)
-        self.teardown_network(say)
-        self.remove_cgroups(say)
-        for key, value in info.get("sysctls", {}).items():
-            if value is not None and read_sysctl(key) != value:
-                write_sysctl(key, value)
+        # What is shared by the machine is left alone while another cluster runs.
+        if self.other_owner() is None:
+            self.remove_netns(say)
+            self.teardown_network(say)
+            self.remove_cgroups(say)
+            for key, value in info.get("sysctls", {}).items():
+                if value is not None and read_sysctl(key) != value:
+                    write_sysctl(key, value)
+            # The shims' socket dir (containerd 1.6 puts it there whatever its state dir).
+            for d in (Path("/run/containerd/s"), Path("/run/containerd")):
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only when empty: a system containerd's stays
+            with contextlib.suppress(OSError):
+                if OWNER.read_text().strip() == str(self.state):
+                    OWNER.unlink()
+                OWNER.parent.rmdir()
         # Volatile state goes; the PKI and the image store (containerd/root) stay for the next
         # `up` unless purged.
         for p in (
@@ -1012,9 +1047,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            code, pods = self.api("GET", "/api/v1/pods", timeout=5)
+            # Job pods keep a finalizer (the job controller is stopped), and etcd's data goes
+            # anyway: what matters is that the kubelet has stopped every container and sandbox.
             tasks = self.ctr("tasks", "ls", "-q", check=False).stdout.split()
-            if code == 200 and not pods.get("items") and not tasks:
+            if not tasks:
                 return
             time.sleep(0.5)
 
