@@ -61,6 +61,11 @@ async def main() -> None:
     config.bind = [listen]
     config.accesslog = None
     config.graceful_timeout = 5.0
+    # gRPC clients keep one HTTP/2 connection for thousands of calls: hypercorn's defaults
+    # (GOAWAY after 1,000 requests, 100 streams, 5 s idle) would cut busy clients off.
+    config.keep_alive_max_requests = 2**31
+    config.h2_max_concurrent_streams = 1000
+    config.keep_alive_timeout = 300.0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
