@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -231,6 +233,113 @@ def cmd_results(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+class ShardLines:
+    """Whole lines out of each shard's log chunks (a chunk may end mid-line)."""
+
+    def __init__(self) -> None:
+        self.partial: dict[int, bytes] = {}
+
+    def feed(self, shard: int, data: bytes) -> list[tuple[int, str]]:
+        *lines, self.partial[shard] = (self.partial.get(shard, b"") + data).split(b"\n")
+        return [(shard, line.decode(errors="replace")) for line in lines]
+
+    def rest(self) -> list[tuple[int, str]]:
+        return [(s, part.decode(errors="replace")) for s, part in self.partial.items() if part]
+
+
+def cmd_logs(client: Client, args: argparse.Namespace) -> int:
+    # Lines of several shards interleave: say whose each one is.
+    labelled = args.shard is None and client.get(args.job_id).shards > 1
+    lines = ShardLines()
+
+    def show(batch: list[tuple[int, str]]) -> None:
+        for shard, line in batch:
+            if args.json:
+                print(json.dumps({"shard": shard, "line": line}))
+            else:
+                print(f"[shard {shard}] {line}" if labelled else line)
+        sys.stdout.flush()
+
+    for chunk in client.logs(args.job_id, follow=args.follow, shard=args.shard):
+        show(lines.feed(chunk.shard, chunk.data))
+    show(lines.rest())
+    return 0
+
+
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """'90s', '30m', '12h', '7d', '2w' -> seconds; 'never' or '0' -> 0 (no expiry)."""
+    if text in ("never", "0"):
+        return 0
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise CliError(f"--expires expects e.g. 30m, 12h, 7d or never, got {text!r}")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def _when(stamp: Any) -> str | None:
+    return stamp.ToJsonString() if stamp.seconds or stamp.nanos else None
+
+
+def share_link_to_dict(link: pb.ShareLink) -> dict[str, Any]:
+    expires = _when(link.expires_at) if link.HasField("expires_at") else None
+    revoked = _when(link.revoked_at) if link.HasField("revoked_at") else None
+    if revoked:
+        status = "revoked"
+    elif link.HasField("expires_at") and link.expires_at.seconds <= time.time():
+        status = "expired"
+    else:
+        status = "active"
+    return {
+        "link_id": link.link_id,
+        "job_id": link.job_id,
+        "created_at": _when(link.created_at),
+        "expires_at": expires,
+        "revoked_at": revoked,
+        "status": status,
+    }
+
+
+def cmd_share(client: Client, args: argparse.Namespace) -> int:
+    if args.revoke:
+        link = share_link_to_dict(client.revoke_share_link(args.revoke))
+        if args.json:
+            emit_json(link)
+        else:
+            out.print(f"revoked share link {link['link_id']} of job {link['job_id']}")
+        return 0
+    if args.list:
+        links = [share_link_to_dict(link) for link in client.share_links(args.job_id)]
+        if args.json:
+            emit_json({"links": links})
+            return 0
+        table = Table("link", "status", "created", "expires")
+        for link in links:
+            table.add_row(
+                link["link_id"], link["status"], link["created_at"], link["expires_at"] or "never"
+            )
+        out.print(table)
+        return 0
+    created = client.share(args.job_id, parse_duration(args.expires))
+    link = share_link_to_dict(created.link)
+    url = client.share_url(args.job_id, created.token)
+    if args.json:
+        emit_json({**link, "url": url, "token": created.token})
+        return 0
+    print(url)
+    out.print(f"token {created.token}", highlight=False, soft_wrap=True)
+    out.print(
+        f"link {link['link_id']}, expires {link['expires_at'] or 'never'}; "
+        f"revoke with: simlab share {args.job_id} --revoke {link['link_id']}",
+        style="dim",
+        highlight=False,
+    )
+    return 0
+
+
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--server",
@@ -290,6 +399,23 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("job_id")
     results.add_argument("-o", "--output", default=".", help="directory (default: .)")
     results.set_defaults(run=cmd_results)
+
+    logs = sub.add_parser("logs", parents=[common], help="the workers' output of a job")
+    logs.add_argument("job_id")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
+    logs.add_argument("--shard", type=int, help="one shard only")
+    logs.set_defaults(run=cmd_logs)
+
+    share = sub.add_parser(
+        "share", parents=[common], help="a read-only link to a job (list or revoke links)"
+    )
+    share.add_argument("job_id")
+    share.add_argument(
+        "--expires", default="never", help="e.g. 30m, 12h, 7d (default: never expires)"
+    )
+    share.add_argument("--list", action="store_true", help="the job's links")
+    share.add_argument("--revoke", metavar="LINK_ID", help="revoke a link")
+    share.set_defaults(run=cmd_share)
     return parser
 
 

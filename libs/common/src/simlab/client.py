@@ -226,6 +226,34 @@ class Client:
         """Downloads every artifact of the job into out_dir."""
         return [self.download(job_id, a.name, out_dir / a.name) for a in self.artifacts(job_id)]
 
+    def logs(
+        self, job_id: str, follow: bool = False, shard: int | None = None
+    ) -> Iterator[pb.LogChunk]:
+        """The workers' output: stored logs of a finished job; for a running one what was
+        printed so far and, with `follow`, each new piece until the job ends."""
+        request = pb.TailLogsRequest(job_id=job_id, follow=follow, shard=shard)
+        try:
+            yield from self.stub.TailLogs(request, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise from_grpc(error) from None
+
+    def share(self, job_id: str, ttl_seconds: int = 0) -> pb.CreateShareLinkResponse:
+        """A read-only link to the run (0: no expiry). The token is only in this answer."""
+        request = pb.CreateShareLinkRequest(job_id=job_id, ttl_seconds=ttl_seconds)
+        return self._call(self.stub.CreateShareLink, request)
+
+    def share_url(self, job_id: str, token: str) -> str:
+        """The run page's address that opens with the share token."""
+        base = self.server if "//" in self.server else f"http://{self.server}"
+        return f"{base.rstrip('/')}/runs/{job_id}?share={token}"
+
+    def share_links(self, job_id: str) -> list[pb.ShareLink]:
+        request = pb.ListShareLinksRequest(job_id=job_id)
+        return list(self._call(self.stub.ListShareLinks, request).links)
+
+    def revoke_share_link(self, link_id: str) -> pb.ShareLink:
+        return self._call(self.stub.RevokeShareLink, pb.RevokeShareLinkRequest(link_id=link_id))
+
     def summary(self, job_id: str) -> dict[str, Any]:
         """The numbers of a finished run (summary.json also records its inputs)."""
         return dict(json.loads(self.read(job_id, "summary.json"))["summary"])

@@ -19,6 +19,7 @@ from simlab.models.registry import catalogue
 from simlab.v1.simulation_connect import SimulationServiceASGIApplication
 from simlab_gateway.adapters.events import JobEvents
 from simlab_gateway.adapters.jobstore import JobStoreClient
+from simlab_gateway.adapters.logs import JobLogs
 from simlab_gateway.core.auth import Authenticator
 from simlab_gateway.transport.http import GatewayApp, HealthService
 from simlab_gateway.transport.service import SimulationService
@@ -31,16 +32,19 @@ async def main() -> None:
     log = setup("gateway", env.str("LOG_LEVEL", "INFO"))
     listen = env.str("LISTEN", "127.0.0.1:8080")
     local_user = env.str("LOCAL_USER", "") or None
-    auth = Authenticator(Authenticator.parse_tokens(env.str("TOKENS", "")), local_user)
-    if not auth.tokens and not local_user:
+    tokens = Authenticator.parse_tokens(env.str("TOKENS", ""))
+    if not tokens and not local_user:
         raise SystemExit(
             "set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER: nobody could sign in"
         )
     jobstore = JobStoreClient(env.str("JOBSTORE"), env.str("SERVICE_TOKEN"))
+    auth = Authenticator(tokens, local_user, jobstore.resolve_share_token)
     events = await JobEvents.connect(env.str("NATS_URL"))
+    logs = JobLogs(events.client)
+    await logs.ensure_stream()
     store = object_store_from_env(env)
     service = SimulationService(
-        auth, catalogue(), jobstore, events, store, env.int("MAX_SHARDS", 64)
+        auth, catalogue(), jobstore, events, logs, store, env.int("MAX_SHARDS", 64)
     )
 
     async def check_job(owner: str, job_id: str) -> object:
@@ -55,6 +59,7 @@ async def main() -> None:
         check_job,
         store,
         Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
+        redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
     )
 
     config = Config()

@@ -17,6 +17,7 @@ from simlab.common.tokens import job_token
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
+from simlab_runner.adapters.log_shipper import NatsLogShipper
 from simlab_runner.core.launcher import FailureHandler, Launcher, LogSink, ShardExit
 from simlab_runner.core.manifests import KubeSettings, Resources
 from simlab_runner.core.runner import Runner
@@ -89,12 +90,15 @@ async def main() -> None:
         await runner.on_job_failure(job_id, message, log_tail)
 
     launcher: Launcher
+    log_shipper: NatsLogShipper | None = None
     if launcher_kind == "local":
+        log_shipper = await NatsLogShipper.connect(env.str("NATS_URL"))
         launcher = LocalProcessLauncher(
             Path(env.str("STATE_DIR")) / "local",
             worker_environment(target),
             on_exit,
             store_log,
+            log_shipper,
             grace_s=env.float("STOP_GRACE_S", 10.0),
         )
     elif launcher_kind == "kubernetes":
@@ -117,6 +121,8 @@ async def main() -> None:
         await consuming
     await consumer.close()
     await launcher.close(stop_workers=env.bool("STOP_WORKERS_ON_EXIT", True))
+    if log_shipper is not None:
+        await log_shipper.close()
     await jobstore.close()
     log.info("runner stopped")
 

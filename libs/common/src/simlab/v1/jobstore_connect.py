@@ -42,6 +42,18 @@ class JobStore(Protocol):
     async def delete_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def create_share_link(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_share_links(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def revoke_share_link(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def resolve_share_token(self, request: simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def report_state(self, request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -148,6 +160,46 @@ class JobStoreASGIApplication(ConnectASGIApplication[JobStore]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.delete_preset,
+                ),
+                "/simlab.v1.JobStore/CreateShareLink": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CreateShareLink",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.create_share_link,
+                ),
+                "/simlab.v1.JobStore/ListShareLinks": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListShareLinks",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_share_links,
+                ),
+                "/simlab.v1.JobStore/RevokeShareLink": Endpoint.unary(
+                    method=MethodInfo(
+                        name="RevokeShareLink",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.revoke_share_link,
+                ),
+                "/simlab.v1.JobStore/ResolveShareToken": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ResolveShareToken",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+                        output=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.resolve_share_token,
                 ),
                 "/simlab.v1.JobStore/ReportState": Endpoint.unary(
                     method=MethodInfo(
@@ -392,6 +444,86 @@ class JobStoreClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def create_share_link(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateShareLink",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_share_links(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListShareLinks",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def revoke_share_link(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RevokeShareLink",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def resolve_share_token(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ResolveShareToken",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+                output=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def report_state(
         self,
         request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest,
@@ -550,6 +682,14 @@ class JobStoreSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def delete_preset(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def create_share_link(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_share_links(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def revoke_share_link(self, request: simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def resolve_share_token(self, request: simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def report_state(self, request: simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_active_jobs(self, request: simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse:
@@ -649,6 +789,46 @@ class JobStoreWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.delete_preset,
+                ),
+                "/simlab.v1.JobStore/CreateShareLink": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CreateShareLink",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.create_share_link,
+                ),
+                "/simlab.v1.JobStore/ListShareLinks": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListShareLinks",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_share_links,
+                ),
+                "/simlab.v1.JobStore/RevokeShareLink": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="RevokeShareLink",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.revoke_share_link,
+                ),
+                "/simlab.v1.JobStore/ResolveShareToken": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ResolveShareToken",
+                        service_name="simlab.v1.JobStore",
+                        input=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+                        output=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.resolve_share_token,
                 ),
                 "/simlab.v1.JobStore/ReportState": EndpointSync.unary(
                     method=MethodInfo(
@@ -887,6 +1067,86 @@ class JobStoreClientSync(ConnectClientSync):
                 service_name="simlab.v1.JobStore",
                 input=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def create_share_link(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateShareLink",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_share_links(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListShareLinks",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def revoke_share_link(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RevokeShareLink",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def resolve_share_token(
+        self,
+        request: simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ResolveShareToken",
+                service_name="simlab.v1.JobStore",
+                input=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
+                output=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

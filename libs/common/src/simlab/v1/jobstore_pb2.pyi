@@ -180,3 +180,43 @@ class FailJobRequest(_message.Message):
     shard: int
     error: _simulation_pb2.JobError
     def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
+
+class StoreCreateShareLinkRequest(_message.Message):
+    __slots__ = ("owner", "job_id", "ttl_seconds")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    ttl_seconds: int
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class StoreListShareLinksRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class StoreRevokeShareLinkRequest(_message.Message):
+    __slots__ = ("owner", "link_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    link_id: str
+    def __init__(self, owner: _Optional[str] = ..., link_id: _Optional[str] = ...) -> None: ...
+
+class ResolveShareTokenRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class ResolveShareTokenResponse(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...

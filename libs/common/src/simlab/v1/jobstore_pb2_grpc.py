@@ -75,6 +75,26 @@ class JobStoreStub:
                 request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
                 _registered_method=True)
+        self.CreateShareLink = channel.unary_unary(
+                '/simlab.v1.JobStore/CreateShareLink',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
+                _registered_method=True)
+        self.ListShareLinks = channel.unary_unary(
+                '/simlab.v1.JobStore/ListShareLinks',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
+                _registered_method=True)
+        self.RevokeShareLink = channel.unary_unary(
+                '/simlab.v1.JobStore/RevokeShareLink',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
+                _registered_method=True)
+        self.ResolveShareToken = channel.unary_unary(
+                '/simlab.v1.JobStore/ResolveShareToken',
+                request_serializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
+                _registered_method=True)
         self.ReportState = channel.unary_unary(
                 '/simlab.v1.JobStore/ReportState',
                 request_serializer=simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
@@ -160,6 +180,32 @@ class JobStoreServicer:
 
     def DeletePreset(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateShareLink(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListShareLinks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeShareLink(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveShareToken(self, request, context):
+        """Who a share token acts for and on which job; UNAUTHENTICATED when it is unknown,
+        revoked or expired. Not cached by the gateway, so revocation takes effect at once.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -258,6 +304,26 @@ def add_JobStoreServicer_to_server(servicer, server):
                     servicer.DeletePreset,
                     request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.SerializeToString,
+            ),
+            'CreateShareLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateShareLink,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.SerializeToString,
+            ),
+            'ListShareLinks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListShareLinks,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.SerializeToString,
+            ),
+            'RevokeShareLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeShareLink,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.SerializeToString,
+            ),
+            'ResolveShareToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveShareToken,
+                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.SerializeToString,
             ),
             'ReportState': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportState,
@@ -511,6 +577,114 @@ class JobStore:
             '/simlab.v1.JobStore/DeletePreset',
             simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateShareLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/CreateShareLink',
+            simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListShareLinks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/ListShareLinks',
+            simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeShareLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/RevokeShareLink',
+            simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveShareToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.JobStore/ResolveShareToken',
+            simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
+            simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

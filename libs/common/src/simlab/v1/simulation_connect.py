@@ -44,6 +44,18 @@ class SimulationService(Protocol):
     async def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    def tail_logs(self, request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def create_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_share_links(self, request: simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def revoke_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -148,6 +160,46 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.get_progress_history,
+                ),
+                "/simlab.v1.SimulationService/TailLogs": Endpoint.server_stream(
+                    method=MethodInfo(
+                        name="TailLogs",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.LogChunk,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.tail_logs,
+                ),
+                "/simlab.v1.SimulationService/CreateShareLink": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CreateShareLink",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.create_share_link,
+                ),
+                "/simlab.v1.SimulationService/ListShareLinks": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListShareLinks",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_share_links,
+                ),
+                "/simlab.v1.SimulationService/RevokeShareLink": Endpoint.unary(
+                    method=MethodInfo(
+                        name="RevokeShareLink",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.revoke_share_link,
                 ),
                 "/simlab.v1.SimulationService/ListPresets": Endpoint.unary(
                     method=MethodInfo(
@@ -372,6 +424,86 @@ class SimulationServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    def tail_logs(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="TailLogs",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.LogChunk,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def create_share_link(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateShareLink",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_share_links(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListShareLinks",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def revoke_share_link(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RevokeShareLink",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def list_presets(
         self,
         request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
@@ -451,6 +583,14 @@ class SimulationServiceSync(Protocol):
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def tail_logs(self, request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def create_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_share_links(self, request: simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def revoke_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
@@ -553,6 +693,46 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.get_progress_history,
+                ),
+                "/simlab.v1.SimulationService/TailLogs": EndpointSync.server_stream(
+                    method=MethodInfo(
+                        name="TailLogs",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.LogChunk,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.tail_logs,
+                ),
+                "/simlab.v1.SimulationService/CreateShareLink": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CreateShareLink",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.create_share_link,
+                ),
+                "/simlab.v1.SimulationService/ListShareLinks": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListShareLinks",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_share_links,
+                ),
+                "/simlab.v1.SimulationService/RevokeShareLink": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="RevokeShareLink",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.revoke_share_link,
                 ),
                 "/simlab.v1.SimulationService/ListPresets": EndpointSync.unary(
                     method=MethodInfo(
@@ -771,6 +951,86 @@ class SimulationServiceClientSync(ConnectClientSync):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def tail_logs(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> Iterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="TailLogs",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.LogChunk,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def create_share_link(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateShareLink",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_share_links(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListShareLinks",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def revoke_share_link(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RevokeShareLink",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

@@ -79,6 +79,26 @@ class SimulationServiceStub:
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
                 _registered_method=True)
+        self.TailLogs = channel.unary_stream(
+                '/simlab.v1.SimulationService/TailLogs',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.LogChunk.FromString,
+                _registered_method=True)
+        self.CreateShareLink = channel.unary_unary(
+                '/simlab.v1.SimulationService/CreateShareLink',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
+                _registered_method=True)
+        self.ListShareLinks = channel.unary_unary(
+                '/simlab.v1.SimulationService/ListShareLinks',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
+                _registered_method=True)
+        self.RevokeShareLink = channel.unary_unary(
+                '/simlab.v1.SimulationService/RevokeShareLink',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
+                _registered_method=True)
         self.ListPresets = channel.unary_unary(
                 '/simlab.v1.SimulationService/ListPresets',
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest.SerializeToString,
@@ -160,6 +180,35 @@ class SimulationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TailLogs(self, request, context):
+        """The workers' output: while the job runs, what they printed so far and then (with
+        follow) each new piece as it appears, until the job ends; after it ended, the stored
+        logs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateShareLink(self, request, context):
+        """Read-only links to one run, for people without an account. The token is shown once;
+        only its hash is stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListShareLinks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeShareLink(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListPresets(self, request, context):
         """Saved forms, per user.
         """
@@ -226,6 +275,26 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     servicer.GetProgressHistory,
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.SerializeToString,
+            ),
+            'TailLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.TailLogs,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.TailLogsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.LogChunk.SerializeToString,
+            ),
+            'CreateShareLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateShareLink,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.SerializeToString,
+            ),
+            'ListShareLinks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListShareLinks,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.SerializeToString,
+            ),
+            'RevokeShareLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeShareLink,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.SerializeToString,
             ),
             'ListPresets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPresets,
@@ -486,6 +555,114 @@ class SimulationService:
             '/simlab.v1.SimulationService/GetProgressHistory',
             simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TailLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/simlab.v1.SimulationService/TailLogs',
+            simlab_dot_v1_dot_simulation__pb2.TailLogsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateShareLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/CreateShareLink',
+            simlab_dot_v1_dot_simulation__pb2.CreateShareLinkRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListShareLinks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ListShareLinks',
+            simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeShareLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/RevokeShareLink',
+            simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
             options,
             channel_credentials,
             insecure,

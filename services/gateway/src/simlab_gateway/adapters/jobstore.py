@@ -70,3 +70,30 @@ class JobStoreClient:
         return await self._call(
             self.stub.DeletePreset, store_pb.StoreDeletePresetRequest(owner=owner, name=name)
         )
+
+    async def create_share_link(
+        self, owner: str, job_id: str, ttl_seconds: int
+    ) -> pb.CreateShareLinkResponse:
+        request = store_pb.StoreCreateShareLinkRequest(
+            owner=owner, job_id=job_id, ttl_seconds=ttl_seconds
+        )
+        return await self._call(self.stub.CreateShareLink, request)
+
+    async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse:
+        return await self._call(
+            self.stub.ListShareLinks,
+            store_pb.StoreListShareLinksRequest(owner=owner, job_id=job_id),
+        )
+
+    async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink:
+        return await self._call(
+            self.stub.RevokeShareLink,
+            store_pb.StoreRevokeShareLinkRequest(owner=owner, link_id=link_id),
+        )
+
+    async def resolve_share_token(self, token: str) -> tuple[str, str]:
+        """(owner, job_id) of a usable share link; UNAUTHENTICATED otherwise."""
+        resolved = await self._call(
+            self.stub.ResolveShareToken, store_pb.ResolveShareTokenRequest(token=token)
+        )
+        return resolved.owner, resolved.job_id

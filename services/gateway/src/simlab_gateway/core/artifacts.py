@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 
 from simlab.common.errors import invalid
 
+_SHARD_LOG = re.compile(r"logs/shard-(\d+)\.log")
 # Types that matter to a browser; everything else downloads as bytes.
 _TYPES = {".json": "application/json", ".csv": "text/csv", ".npz": "application/octet-stream"}
 
@@ -23,3 +25,9 @@ def artifact_key(job_id: str, name: str) -> str:
 def content_type(name: str) -> str:
     suffix = name[name.rfind(".") :] if "." in name else ""
     return _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def log_shard(name: str) -> int | None:
+    """The shard whose stored log `name` (relative to the job's prefix) is, if it is one."""
+    match = _SHARD_LOG.fullmatch(name)
+    return int(match.group(1)) if match else None

@@ -1,11 +1,56 @@
-"""Who is calling: a bearer token from the configured token list, or the local user that
-`make run` signs in automatically when no token is sent."""
+"""Who is calling: a bearer token from the configured token list, a share link's token (a
+read-only view of one run, resolved by the job store on every request), or the local user
+that `make run` signs in automatically when no token is sent."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from simlab.common.errors import Code, SimlabError
+from simlab.common.tokens import is_share_token
+
+# What a share link may do, by RPC name; "download" is GET /files/<job>/<name>.
+SHARE_LINK_JOB_READS = frozenset(
+    {
+        "GetJob",
+        "WatchJob",
+        "ListArtifacts",
+        "GetArtifact",
+        "GetProgressHistory",
+        "TailLogs",
+        "download",
+    }
+)
+SHARE_LINK_OPEN_READS = frozenset({"ListModels"})
+
+# token -> (owner, job_id); raises UNAUTHENTICATED for an unknown, revoked or expired link.
+ShareResolver = Callable[[str], Awaitable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whom a request acts as toward the job store. A share link acts as the run's owner, but
+    only to read that one run."""
+
+    user: str
+    shared_job: str | None = None
+
+    def owner_for(self, method: str, job_id: str | None = None) -> str:
+        """The owner to ask the job store as, for `method` on `job_id` (None: no job)."""
+        if self.shared_job is None:
+            return self.user
+        if method not in SHARE_LINK_JOB_READS | SHARE_LINK_OPEN_READS:
+            raise SimlabError(
+                Code.PERMISSION_DENIED,
+                f"a share link only gives a read-only view of run {self.shared_job}; "
+                f"{method} needs a signed-in user",
+            )
+        if method in SHARE_LINK_JOB_READS and job_id != self.shared_job:
+            raise SimlabError(
+                Code.PERMISSION_DENIED, f"this share link is for run {self.shared_job} only"
+            )
+        return self.user
 
 
 @dataclass(frozen=True)
@@ -14,6 +59,9 @@ class Authenticator:
     tokens: dict[str, str]
     # Signed in when a request carries no token (the embedded mode); None requires a token.
     local_user: str | None = None
+    # Share tokens are looked up on every request, never cached: a revoked or expired link
+    # stops working at once.
+    resolve_share: ShareResolver | None = None
 
     @staticmethod
     def parse_tokens(spec: str) -> dict[str, str]:
@@ -26,13 +74,17 @@ class Authenticator:
             tokens[token] = user
         return tokens
 
-    def user(self, authorization: str | None) -> str:
+    async def principal(self, authorization: str | None) -> Principal:
         if not authorization:
             if self.local_user:
-                return self.local_user
+                return Principal(self.local_user)
             raise SimlabError(Code.UNAUTHENTICATED, "missing bearer token")
         scheme, _, token = authorization.partition(" ")
-        user = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        token = token.strip()
+        if scheme.lower() == "bearer" and is_share_token(token) and self.resolve_share:
+            owner, job_id = await self.resolve_share(token)
+            return Principal(owner, shared_job=job_id)
+        user = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if user is None:
             raise SimlabError(Code.UNAUTHENTICATED, "invalid bearer token")
-        return user
+        return Principal(user)

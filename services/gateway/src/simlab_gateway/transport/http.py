@@ -1,6 +1,11 @@
 """The gateway's one ASGI application: Connect/gRPC services by path, plus plain HTTP for
 artifact downloads (/files/<job_id>/<name>) and the built web UI (client-side routes fall
-back to index.html)."""
+back to index.html).
+
+A download names its caller by the Authorization header, or ?access_token= or ?share= (a
+link in a browser cannot set headers). Once allowed, a GET is redirected (302) to a
+short-lived presigned URL when the object store has them (S3) and `redirect_downloads` is
+on, so the bytes do not pass through the gateway; otherwise they are streamed from here."""
 
 from __future__ import annotations
 
@@ -72,11 +77,13 @@ class GatewayApp:
         check_job: JobCheck,
         store: ObjectStore,
         web_dir: Path | None,
+        redirect_downloads: bool = True,
     ) -> None:
         self.routes: dict[str, ASGIApp] = {service.path: service for service in services}
         self.auth = auth
         self.check_job = check_job
         self.store = store
+        self.redirect_downloads = redirect_downloads
         self.web_dir = web_dir.resolve() if web_dir else None
         self._gzip_cache: dict[tuple[str, int], bytes] = {}
 
@@ -102,12 +109,19 @@ class GatewayApp:
         query = parse_qs(scope.get("query_string", b"").decode())
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         authorization = headers.get("authorization")
-        if not authorization and "access_token" in query:
-            authorization = f"Bearer {query['access_token'][0]}"
+        for parameter in ("access_token", "share"):
+            if not authorization and parameter in query:
+                authorization = f"Bearer {query[parameter][0]}"
         try:
-            owner = self.auth.user(authorization)
-            await self.check_job(owner, job_id)
+            principal = await self.auth.principal(authorization)
+            await self.check_job(principal.owner_for("download", job_id), job_id)
             key = artifact_key(job_id, name)
+            # A presigned URL is signed for GET only: HEAD is answered here.
+            if self.redirect_downloads and scope["method"] == "GET":
+                url = await asyncio.to_thread(self.store.presigned_url, key)
+                if url is not None:
+                    await _redirect(send, url)
+                    return
             handle = await asyncio.to_thread(self.store.open, key)
         except KeyError:
             await _plain(send, 404, b"no such artifact\n")
@@ -178,6 +192,13 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(send: Send, url: str) -> None:
+    # The URL is a short-lived credential: no cache may keep it.
+    headers = [(b"location", url.encode()), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 302, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _stream(

@@ -30,6 +30,7 @@ from ..core import jobs as core
 from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint, StateChange
 from ..core.listing import Cursor
 from ..core.presets import Preset
+from ..core.shares import ShareLink, new_share_link, new_token, token_hash
 from ..core.states import NOT_TERMINAL, STOPPING, JobState
 from ..transport.convert import progress_event, state_event
 from .coalesce import Coalescer
@@ -41,6 +42,8 @@ _JOB_COLUMNS = """job_id, owner, request_id, model, parameters, seed, requested_
     primary_output, block_size, samples_total, blocks_total, state, seq, created_at, updated_at,
     history, blocks_done, samples_done, moments_count, moments_mean, moments_m2, summary,
     error_message, error_traceback, error_source, error_log_tail, finalizer_shard"""
+
+_SHARE_COLUMNS = "link_id, owner, job_id, created_at, expires_at, revoked_at"
 
 
 def _now() -> datetime:
@@ -436,6 +439,57 @@ class PostgresJobStore:
             )
             if cursor.rowcount == 0:
                 raise not_found(f"preset {name!r}")
+
+    # ---- share links ------------------------------------------------------------------------
+
+    async def create_share_link(
+        self, owner: str, job_id: str, ttl_seconds: int
+    ) -> tuple[ShareLink, str]:
+        """(link, token): the token exists only in this answer; the row keeps its hash."""
+        link = new_share_link(owner, job_id, ttl_seconds, _now())
+        token = new_token()
+        async with self.session() as db:
+            await db.find_job(job_id, owner)
+            await db.conn.execute(
+                "INSERT INTO share_links (link_id, token_sha256, owner, job_id, created_at,"
+                " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                (link.link_id, token_hash(token), owner, job_id, link.created_at, link.expires_at),
+            )
+        return link, token
+
+    async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]:
+        async with self.session() as db:
+            await db.find_job(job_id, owner)
+            rows = await db.fetch_all(
+                f"SELECT {_SHARE_COLUMNS} FROM share_links WHERE job_id = %s AND owner = %s"
+                " ORDER BY created_at DESC, link_id",
+                (job_id, owner),
+            )
+        return [ShareLink(**row) for row in rows]
+
+    async def revoke_share_link(self, owner: str, link_id: str) -> ShareLink:
+        """Idempotent: revoking a revoked link keeps its first revocation time."""
+        async with self.session() as db:
+            row = await db.fetch_one(
+                "UPDATE share_links SET revoked_at = coalesce(revoked_at, %s)"
+                f" WHERE link_id = %s AND owner = %s RETURNING {_SHARE_COLUMNS}",
+                (_now(), link_id, owner),
+            )
+        if row is None:
+            raise not_found(f"share link {link_id}")
+        return ShareLink(**row)
+
+    async def resolve_share_token(self, token: str) -> ShareLink:
+        async with self.session() as db:
+            row = await db.fetch_one(
+                f"SELECT {_SHARE_COLUMNS} FROM share_links WHERE token_sha256 = %s",
+                (token_hash(token),),
+            )
+        if row is None:
+            raise SimlabError(Code.UNAUTHENTICATED, "unknown share link")
+        link = ShareLink(**row)
+        link.check_usable(_now())
+        return link
 
 
 def job_from_row(row: Row) -> Job:

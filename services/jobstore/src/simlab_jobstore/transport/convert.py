@@ -17,6 +17,7 @@ from simlab.v1 import stats_pb2
 
 from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
 from ..core.presets import Preset
+from ..core.shares import ShareLink
 from ..core.states import JobState
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -179,4 +180,15 @@ def preset_to_pb(preset: Preset) -> pb.Preset:
     )
     if preset.updated_at is not None:
         message.updated_at.CopyFrom(timestamp(preset.updated_at))
+    return message
+
+
+def share_link_to_pb(link: ShareLink) -> pb.ShareLink:
+    message = pb.ShareLink(
+        link_id=link.link_id, job_id=link.job_id, created_at=timestamp(link.created_at)
+    )
+    if link.expires_at is not None:
+        message.expires_at.CopyFrom(timestamp(link.expires_at))
+    if link.revoked_at is not None:
+        message.revoked_at.CopyFrom(timestamp(link.revoked_at))
     return message

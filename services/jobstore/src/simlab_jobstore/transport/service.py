@@ -141,6 +141,38 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
         await self.store.delete_preset(_owner(request.owner), request.name)
         return pb.DeletePresetResponse()
 
+    @rpc()
+    async def CreateShareLink(
+        self, request: store_pb.StoreCreateShareLinkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateShareLinkResponse:
+        link, token = await self.store.create_share_link(
+            _owner(request.owner), request.job_id, request.ttl_seconds
+        )
+        log.info("share link created", extra={"job_id": link.job_id, "link_id": link.link_id})
+        return pb.CreateShareLinkResponse(link=convert.share_link_to_pb(link), token=token)
+
+    @rpc()
+    async def ListShareLinks(
+        self, request: store_pb.StoreListShareLinksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListShareLinksResponse:
+        links = await self.store.list_share_links(_owner(request.owner), request.job_id)
+        return pb.ListShareLinksResponse(links=[convert.share_link_to_pb(link) for link in links])
+
+    @rpc()
+    async def RevokeShareLink(
+        self, request: store_pb.StoreRevokeShareLinkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ShareLink:
+        link = await self.store.revoke_share_link(_owner(request.owner), request.link_id)
+        log.info("share link revoked", extra={"job_id": link.job_id, "link_id": link.link_id})
+        return convert.share_link_to_pb(link)
+
+    @rpc()
+    async def ResolveShareToken(
+        self, request: store_pb.ResolveShareTokenRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.ResolveShareTokenResponse:
+        link = await self.store.resolve_share_token(request.token)
+        return store_pb.ResolveShareTokenResponse(owner=link.owner, job_id=link.job_id)
+
     # ---- the runner ---------------------------------------------------------------------------
 
     @rpc()
@@ -217,7 +249,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
 
 
 def _owner(owner: str) -> str:
-    """Presets always belong to someone."""
+    """Presets and share links always belong to someone."""
     if not owner:
         raise invalid("owner", "must not be empty")
     return owner

@@ -3,7 +3,11 @@
 Workers run in their own sessions, so they outlive a crashed runner like pods do; what the
 runner needs to find them again lives under its state directory, one folder per job:
 shard-<i>.json (pid, start time, attempts), shard-<i>.log (the worker's output),
-shard-<i>.exit (exit code, when the runner reaped it)."""
+shard-<i>.exit (exit code, when the runner reaped it).
+
+While a shard runs, what it appends to its log is shipped to the live log every
+FOLLOW_INTERVAL_S (a short read of a local file; nothing to watch), and once more, with the
+end of the shard, when the process is gone."""
 
 from __future__ import annotations
 
@@ -23,10 +27,12 @@ import psutil
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
-from simlab_runner.core.launcher import ExitHandler, LogSink, ShardExit
+from simlab_runner.core.launcher import ExitHandler, LiveLog, LogSink, ShardExit
 
 log = logging.getLogger("runner")
 LOG_TAIL_LINES = 40
+FOLLOW_INTERVAL_S = 0.2
+MAX_READ = 1024 * 1024
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -38,6 +44,50 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return ""
 
 
+class LogFollower:
+    """Ships what one running shard appends to its log file, from `offset` on."""
+
+    def __init__(self, path: Path, offset: int, job_id: str, shard: int, live: LiveLog) -> None:
+        self.path = path
+        self.offset = offset
+        self.job_id = job_id
+        self.shard = shard
+        self.live = live
+        self.stopping = asyncio.Event()
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while not self.stopping.is_set():
+            await self._ship()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), FOLLOW_INTERVAL_S)
+
+    async def _ship(self) -> None:
+        while data := await asyncio.to_thread(self._read):
+            await self.live.publish(self.job_id, self.shard, data)
+
+    def _read(self) -> bytes:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read(MAX_READ)
+        except FileNotFoundError:
+            return b""
+        self.offset += len(data)
+        return data
+
+    async def stop(self) -> None:
+        # Not cancelled: a piece read but not yet published would be lost.
+        self.stopping.set()
+        await self.task
+
+    async def finish(self) -> None:
+        """The process is gone: ships its last output, then says the shard ended."""
+        await self.stop()
+        await self._ship()
+        await self.live.end(self.job_id, self.shard)
+
+
 class LocalProcessLauncher:
     def __init__(
         self,
@@ -45,6 +95,7 @@ class LocalProcessLauncher:
         worker_env: dict[str, str],
         on_exit: ExitHandler,
         store_log: LogSink,
+        live_log: LiveLog,
         grace_s: float = 10.0,
         python: str = sys.executable,
     ) -> None:
@@ -52,11 +103,13 @@ class LocalProcessLauncher:
         self.worker_env = worker_env
         self.on_exit = on_exit
         self.store_log = store_log
+        self.live_log = live_log
         self.grace_s = grace_s
         self.python = python
         # (job_id, shard) -> the task that waits for that process to end
         self.watched: dict[tuple[str, int], asyncio.Task[None]] = {}
         self.pids: dict[tuple[str, int], int] = {}
+        self.followers: dict[tuple[str, int], LogFollower] = {}
         state_dir.mkdir(parents=True, exist_ok=True)
 
     def _file(self, job_id: str, shard: int, suffix: str) -> Path:
@@ -108,17 +161,24 @@ class LocalProcessLauncher:
             "SIMLAB_WORKER_TOKEN": token,
         }
         with log_file.open("ab") as out:
+            # Earlier attempts' output was shipped while they ran.
+            offset = out.tell()
             process = await asyncio.create_subprocess_exec(
                 self.python, "-m", "simlab_worker",
                 env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
                 start_new_session=True,
             )  # fmt: skip
+        self._follow(job_id, shard, offset)
         started = psutil.Process(process.pid).create_time()
         self._file(job_id, shard, "json").write_text(
             json.dumps({"pid": process.pid, "started": started, "attempts": attempts})
         )
         log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": process.pid})
         self._watch(job_id, shard, process.pid, self._reap(job_id, shard, process, attempts))
+
+    def _follow(self, job_id: str, shard: int, offset: int) -> None:
+        path = self.log_path(job_id, shard)
+        self.followers[(job_id, shard)] = LogFollower(path, offset, job_id, shard, self.live_log)
 
     def _watch(self, job_id: str, shard: int, pid: int, waiter: Coroutine[Any, Any, None]) -> None:
         key = (job_id, shard)
@@ -162,6 +222,9 @@ class LocalProcessLauncher:
         self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
     ) -> None:
         log.info("shard ended", extra={"job_id": job_id, "shard": shard, "exit_code": code})
+        follower = self.followers.pop((job_id, shard), None)
+        if follower is not None:
+            await follower.finish()
         path = self.log_path(job_id, shard)
         if path.exists():
             await self.store_log(job_id, shard, await asyncio.to_thread(path.read_bytes))
@@ -183,6 +246,8 @@ class LocalProcessLauncher:
             if self._alive(record):
                 pid = int(record["pid"])
                 attempts = int(record.get("attempts", 1))
+                # What it wrote while the runner was away is in the stored log at its end.
+                self._follow(job_id, shard, self.log_path(job_id, shard).stat().st_size)
                 self._watch(job_id, shard, pid, self._await_foreign(job_id, shard, pid, attempts))
                 live.setdefault(job_id, set()).add(shard)
             else:
@@ -240,6 +305,9 @@ class LocalProcessLauncher:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self.watched.values(), return_exceptions=True)
+        for follower in self.followers.values():
+            await follower.stop()
+        self.followers.clear()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

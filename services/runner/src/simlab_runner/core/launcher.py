@@ -30,6 +30,20 @@ FailureHandler = Callable[[str, str, str], Awaitable[None]]
 LogSink = Callable[[str, int, bytes], Awaitable[None]]
 
 
+class LiveLog(Protocol):
+    """Where a shard's output goes while it runs, for TailLogs to follow. The local launcher
+    ships its log files here; the Kubernetes launcher does not yet (its pods' logs are
+    stored when they end, and served then)."""
+
+    async def publish(self, job_id: str, shard: int, data: bytes) -> None:
+        """New output of the shard, in order."""
+        ...
+
+    async def end(self, job_id: str, shard: int) -> None:
+        """The shard's process is gone; everything it wrote was published."""
+        ...
+
+
 class Launcher(Protocol):
     async def launch(self, job: pb.Job, token: str) -> None:
         """Starts every shard of the job that has no live process and has not finished.

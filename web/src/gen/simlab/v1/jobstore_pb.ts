@@ -8,7 +8,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest, ListJobsResponseSchema, ListPresetsResponseSchema, Preset, PresetSchema, ProgressHistorySchema } from "./simulation_pb";
+import type { CreateShareLinkResponseSchema, DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest, ListJobsResponseSchema, ListPresetsResponseSchema, ListShareLinksResponseSchema, Preset, PresetSchema, ProgressHistorySchema, ShareLinkSchema } from "./simulation_pb";
 import { file_simlab_v1_simulation } from "./simulation_pb";
 import type { BlockStats } from "./stats_pb";
 import { file_simlab_v1_stats } from "./stats_pb";
@@ -18,7 +18,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/jobstore.proto.
  */
 export const file_simlab_v1_jobstore: GenFile = /*@__PURE__*/
-  fileDesc("ChhzaW1sYWIvdjEvam9ic3RvcmUucHJvdG8SCXNpbWxhYi52MSLSAQoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAyJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiMwoSU3RvcmVHZXRKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJQChRTdG9yZUxpc3RKb2JzUmVxdWVzdBINCgVvd25lchgBIAEoCRIpCgVxdWVyeRgCIAEoCzIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QiNgoVU3RvcmVDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI3ChdTdG9yZUxpc3RQcmVzZXRzUmVxdWVzdBINCgVvd25lchgBIAEoCRINCgVtb2RlbBgCIAEoCSJKChZTdG9yZVNhdmVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiEKBnByZXNldBgCIAEoCzIRLnNpbWxhYi52MS5QcmVzZXQiNwoYU3RvcmVEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiPAoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIjIKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJUChJTdGFydFNoYXJkUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhITCgtkb25lX2Jsb2NrcxgCIAMoAxIMCgRzdG9wGAMgASgIIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIiQKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IyxQgKCEpvYlN0b3JlEkYKCUNyZWF0ZUpvYhIbLnNpbWxhYi52MS5DcmVhdGVKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEjcKBkdldEpvYhIdLnNpbWxhYi52MS5TdG9yZUdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkgKCExpc3RKb2JzEh8uc2ltbGFiLnYxLlN0b3JlTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USPQoJQ2FuY2VsSm9iEiAuc2ltbGFiLnYxLlN0b3JlQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISTwoSR2V0UHJvZ3Jlc3NIaXN0b3J5Eh0uc2ltbGFiLnYxLlN0b3JlR2V0Sm9iUmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSUQoLTGlzdFByZXNldHMSIi5zaW1sYWIudjEuU3RvcmVMaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRJCCgpTYXZlUHJlc2V0EiEuc2ltbGFiLnYxLlN0b3JlU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0ElQKDERlbGV0ZVByZXNldBIjLnNpbWxhYi52MS5TdG9yZURlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2USPAoLUmVwb3J0U3RhdGUSHS5zaW1sYWIudjEuUmVwb3J0U3RhdGVSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJVCg5MaXN0QWN0aXZlSm9icxIgLnNpbWxhYi52MS5MaXN0QWN0aXZlSm9ic1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdEFjdGl2ZUpvYnNSZXNwb25zZRJJCgpTdGFydFNoYXJkEhwuc2ltbGFiLnYxLlN0YXJ0U2hhcmRSZXF1ZXN0Gh0uc2ltbGFiLnYxLlN0YXJ0U2hhcmRSZXNwb25zZRJPCgxSZXBvcnRCbG9ja3MSHi5zaW1sYWIudjEuUmVwb3J0QmxvY2tzUmVxdWVzdBofLnNpbWxhYi52MS5SZXBvcnRCbG9ja3NSZXNwb25zZRJMCgtGaW5pc2hTaGFyZBIdLnNpbWxhYi52MS5GaW5pc2hTaGFyZFJlcXVlc3QaHi5zaW1sYWIudjEuRmluaXNoU2hhcmRSZXNwb25zZRI8CgtDb21wbGV0ZUpvYhIdLnNpbWxhYi52MS5Db21wbGV0ZUpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEjQKB0ZhaWxKb2ISGS5zaW1sYWIudjEuRmFpbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iYgZwcm90bzM", [file_google_protobuf_struct, file_simlab_v1_simulation, file_simlab_v1_stats]);
+  fileDesc("ChhzaW1sYWIvdjEvam9ic3RvcmUucHJvdG8SCXNpbWxhYi52MSLSAQoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAyJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiMwoSU3RvcmVHZXRKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJQChRTdG9yZUxpc3RKb2JzUmVxdWVzdBINCgVvd25lchgBIAEoCRIpCgVxdWVyeRgCIAEoCzIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QiNgoVU3RvcmVDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI3ChdTdG9yZUxpc3RQcmVzZXRzUmVxdWVzdBINCgVvd25lchgBIAEoCRINCgVtb2RlbBgCIAEoCSJKChZTdG9yZVNhdmVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiEKBnByZXNldBgCIAEoCzIRLnNpbWxhYi52MS5QcmVzZXQiNwoYU3RvcmVEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiPAoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIjIKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJUChJTdGFydFNoYXJkUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhITCgtkb25lX2Jsb2NrcxgCIAMoAxIMCgRzdG9wGAMgASgIIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIiQKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiUQobU3RvcmVDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoAyI7ChpTdG9yZUxpc3RTaGFyZUxpbmtzUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiPQobU3RvcmVSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjoKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJMrELCghKb2JTdG9yZRJGCglDcmVhdGVKb2ISGy5zaW1sYWIudjEuQ3JlYXRlSm9iUmVxdWVzdBocLnNpbWxhYi52MS5DcmVhdGVKb2JSZXNwb25zZRI3CgZHZXRKb2ISHS5zaW1sYWIudjEuU3RvcmVHZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJICghMaXN0Sm9icxIfLnNpbWxhYi52MS5TdG9yZUxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEj0KCUNhbmNlbEpvYhIgLnNpbWxhYi52MS5TdG9yZUNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEk8KEkdldFByb2dyZXNzSGlzdG9yeRIdLnNpbWxhYi52MS5TdG9yZUdldEpvYlJlcXVlc3QaGi5zaW1sYWIudjEuUHJvZ3Jlc3NIaXN0b3J5ElEKC0xpc3RQcmVzZXRzEiIuc2ltbGFiLnYxLlN0b3JlTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USQgoKU2F2ZVByZXNldBIhLnNpbWxhYi52MS5TdG9yZVNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJUCgxEZWxldGVQcmVzZXQSIy5zaW1sYWIudjEuU3RvcmVEZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlEl0KD0NyZWF0ZVNoYXJlTGluaxImLnNpbWxhYi52MS5TdG9yZUNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USWgoOTGlzdFNoYXJlTGlua3MSJS5zaW1sYWIudjEuU3RvcmVMaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJPCg9SZXZva2VTaGFyZUxpbmsSJi5zaW1sYWIudjEuU3RvcmVSZXZva2VTaGFyZUxpbmtSZXF1ZXN0GhQuc2ltbGFiLnYxLlNoYXJlTGluaxJeChFSZXNvbHZlU2hhcmVUb2tlbhIjLnNpbWxhYi52MS5SZXNvbHZlU2hhcmVUb2tlblJlcXVlc3QaJC5zaW1sYWIudjEuUmVzb2x2ZVNoYXJlVG9rZW5SZXNwb25zZRI8CgtSZXBvcnRTdGF0ZRIdLnNpbWxhYi52MS5SZXBvcnRTdGF0ZVJlcXVlc3QaDi5zaW1sYWIudjEuSm9iElUKDkxpc3RBY3RpdmVKb2JzEiAuc2ltbGFiLnYxLkxpc3RBY3RpdmVKb2JzUmVxdWVzdBohLnNpbWxhYi52MS5MaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEkkKClN0YXJ0U2hhcmQSHC5zaW1sYWIudjEuU3RhcnRTaGFyZFJlcXVlc3QaHS5zaW1sYWIudjEuU3RhcnRTaGFyZFJlc3BvbnNlEk8KDFJlcG9ydEJsb2NrcxIeLnNpbWxhYi52MS5SZXBvcnRCbG9ja3NSZXF1ZXN0Gh8uc2ltbGFiLnYxLlJlcG9ydEJsb2Nrc1Jlc3BvbnNlEkwKC0ZpbmlzaFNoYXJkEh0uc2ltbGFiLnYxLkZpbmlzaFNoYXJkUmVxdWVzdBoeLnNpbWxhYi52MS5GaW5pc2hTaGFyZFJlc3BvbnNlEjwKC0NvbXBsZXRlSm9iEh0uc2ltbGFiLnYxLkNvbXBsZXRlSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISNAoHRmFpbEpvYhIZLnNpbWxhYi52MS5GYWlsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2JiBnByb3RvMw", [file_google_protobuf_struct, file_simlab_v1_simulation, file_simlab_v1_stats]);
 
 /**
  * @generated from message simlab.v1.CreateJobRequest
@@ -501,6 +501,116 @@ export const FailJobRequestSchema: GenMessage<FailJobRequest> = /*@__PURE__*/
   messageDesc(file_simlab_v1_jobstore, 18);
 
 /**
+ * @generated from message simlab.v1.StoreCreateShareLinkRequest
+ */
+export type StoreCreateShareLinkRequest = Message<"simlab.v1.StoreCreateShareLinkRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: int64 ttl_seconds = 3;
+   */
+  ttlSeconds: bigint;
+};
+
+/**
+ * Describes the message simlab.v1.StoreCreateShareLinkRequest.
+ * Use `create(StoreCreateShareLinkRequestSchema)` to create a new message.
+ */
+export const StoreCreateShareLinkRequestSchema: GenMessage<StoreCreateShareLinkRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_jobstore, 19);
+
+/**
+ * @generated from message simlab.v1.StoreListShareLinksRequest
+ */
+export type StoreListShareLinksRequest = Message<"simlab.v1.StoreListShareLinksRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message simlab.v1.StoreListShareLinksRequest.
+ * Use `create(StoreListShareLinksRequestSchema)` to create a new message.
+ */
+export const StoreListShareLinksRequestSchema: GenMessage<StoreListShareLinksRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_jobstore, 20);
+
+/**
+ * @generated from message simlab.v1.StoreRevokeShareLinkRequest
+ */
+export type StoreRevokeShareLinkRequest = Message<"simlab.v1.StoreRevokeShareLinkRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string link_id = 2;
+   */
+  linkId: string;
+};
+
+/**
+ * Describes the message simlab.v1.StoreRevokeShareLinkRequest.
+ * Use `create(StoreRevokeShareLinkRequestSchema)` to create a new message.
+ */
+export const StoreRevokeShareLinkRequestSchema: GenMessage<StoreRevokeShareLinkRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_jobstore, 21);
+
+/**
+ * @generated from message simlab.v1.ResolveShareTokenRequest
+ */
+export type ResolveShareTokenRequest = Message<"simlab.v1.ResolveShareTokenRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message simlab.v1.ResolveShareTokenRequest.
+ * Use `create(ResolveShareTokenRequestSchema)` to create a new message.
+ */
+export const ResolveShareTokenRequestSchema: GenMessage<ResolveShareTokenRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_jobstore, 22);
+
+/**
+ * @generated from message simlab.v1.ResolveShareTokenResponse
+ */
+export type ResolveShareTokenResponse = Message<"simlab.v1.ResolveShareTokenResponse"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message simlab.v1.ResolveShareTokenResponse.
+ * Use `create(ResolveShareTokenResponseSchema)` to create a new message.
+ */
+export const ResolveShareTokenResponseSchema: GenMessage<ResolveShareTokenResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_jobstore, 23);
+
+/**
  * @generated from service simlab.v1.JobStore
  */
 export const JobStore: GenService<{
@@ -569,6 +679,41 @@ export const JobStore: GenService<{
     methodKind: "unary";
     input: typeof StoreDeletePresetRequestSchema;
     output: typeof DeletePresetResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.JobStore.CreateShareLink
+   */
+  createShareLink: {
+    methodKind: "unary";
+    input: typeof StoreCreateShareLinkRequestSchema;
+    output: typeof CreateShareLinkResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.JobStore.ListShareLinks
+   */
+  listShareLinks: {
+    methodKind: "unary";
+    input: typeof StoreListShareLinksRequestSchema;
+    output: typeof ListShareLinksResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.JobStore.RevokeShareLink
+   */
+  revokeShareLink: {
+    methodKind: "unary";
+    input: typeof StoreRevokeShareLinkRequestSchema;
+    output: typeof ShareLinkSchema;
+  },
+  /**
+   * Who a share token acts for and on which job; UNAUTHENTICATED when it is unknown,
+   * revoked or expired. Not cached by the gateway, so revocation takes effect at once.
+   *
+   * @generated from rpc simlab.v1.JobStore.ResolveShareToken
+   */
+  resolveShareToken: {
+    methodKind: "unary";
+    input: typeof ResolveShareTokenRequestSchema;
+    output: typeof ResolveShareTokenResponseSchema;
   },
   /**
    * ---- runner ----

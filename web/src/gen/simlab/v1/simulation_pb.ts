@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/simulation.proto.
  */
 export const file_simlab_v1_simulation: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAkinwEKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki7QMKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDIoABChBTdWJtaXRKb2JSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYAyABKAQSDgoGc2hhcmRzGAQgASgFEhIKCnJlcXVlc3RfaWQYBSABKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImwKD0xpc3RKb2JzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIjCgZzdGF0ZXMYAiADKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwqlQEKDVBhcmFtZXRlclR5cGUSHgoaUEFSQU1FVEVSX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQQVJBTUVURVJfVFlQRV9GTE9BVBABEhYKElBBUkFNRVRFUl9UWVBFX0lOVBACEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lDRRADEhcKE1BBUkFNRVRFUl9UWVBFX0JPT0wQBCrNAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhcKE0pPQl9TVEFURV9MQVVOQ0hJTkcQAhIVChFKT0JfU1RBVEVfUlVOTklORxADEhgKFEpPQl9TVEFURV9DQU5DRUxMSU5HEAQSFwoTSk9CX1NUQVRFX1NVQ0NFRURFRBAFEhQKEEpPQl9TVEFURV9GQUlMRUQQBhIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAcqbwoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9LSU5EX1NUQVRFEAESFwoTRVZFTlRfS0lORF9QUk9HUkVTUxACEhcKE0VWRU5UX0tJTkRfU05BUFNIT1QQAzLgBgoRU2ltdWxhdGlvblNlcnZpY2USSQoKTGlzdE1vZGVscxIcLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVzcG9uc2USRgoJU3VibWl0Sm9iEhsuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlcXVlc3QaHC5zaW1sYWIudjEuU3VibWl0Sm9iUmVzcG9uc2USMgoGR2V0Sm9iEhguc2ltbGFiLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkMKCExpc3RKb2JzEhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEj0KCFdhdGNoSm9iEhouc2ltbGFiLnYxLldhdGNoSm9iUmVxdWVzdBoTLnNpbWxhYi52MS5Kb2JFdmVudDABEjgKCUNhbmNlbEpvYhIbLnNpbWxhYi52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJSCg1MaXN0QXJ0aWZhY3RzEh8uc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiAuc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXNwb25zZRJICgtHZXRBcnRpZmFjdBIdLnNpbWxhYi52MS5HZXRBcnRpZmFjdFJlcXVlc3QaGC5zaW1sYWIudjEuQXJ0aWZhY3RDaHVuazABEkoKEkdldFByb2dyZXNzSGlzdG9yeRIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRJMCgtMaXN0UHJlc2V0cxIdLnNpbWxhYi52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRI9CgpTYXZlUHJlc2V0Ehwuc2ltbGFiLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJPCgxEZWxldGVQcmVzZXQSHi5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAkinwEKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki7QMKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDIoABChBTdWJtaXRKb2JSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYAyABKAQSDgoGc2hhcmRzGAQgASgFEhIKCnJlcXVlc3RfaWQYBSABKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImwKD0xpc3RKb2JzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIjCgZzdGF0ZXMYAiADKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMynAkKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEkYKCVN1Ym1pdEpvYhIbLnNpbWxhYi52MS5TdWJtaXRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlEjIKBkdldEpvYhIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJDCghMaXN0Sm9icxIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRI9CghXYXRjaEpvYhIaLnNpbWxhYi52MS5XYXRjaEpvYlJlcXVlc3QaEy5zaW1sYWIudjEuSm9iRXZlbnQwARI4CglDYW5jZWxKb2ISGy5zaW1sYWIudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISUgoNTGlzdEFydGlmYWN0cxIfLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBogLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USSAoLR2V0QXJ0aWZhY3QSHS5zaW1sYWIudjEuR2V0QXJ0aWZhY3RSZXF1ZXN0Ghguc2ltbGFiLnYxLkFydGlmYWN0Q2h1bmswARJKChJHZXRQcm9ncmVzc0hpc3RvcnkSGC5zaW1sYWIudjEuR2V0Sm9iUmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSPQoIVGFpbExvZ3MSGi5zaW1sYWIudjEuVGFpbExvZ3NSZXF1ZXN0GhMuc2ltbGFiLnYxLkxvZ0NodW5rMAESWAoPQ3JlYXRlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USVQoOTGlzdFNoYXJlTGlua3MSIC5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USSgoPUmV2b2tlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEkwKC0xpc3RQcmVzZXRzEh0uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0UHJlc2V0c1Jlc3BvbnNlEj0KClNhdmVQcmVzZXQSHC5zaW1sYWIudjEuU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0Ek8KDERlbGV0ZVByZXNldBIeLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message simlab.v1.Parameter
@@ -921,6 +921,203 @@ export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
   messageDesc(file_simlab_v1_simulation, 29);
 
 /**
+ * @generated from message simlab.v1.TailLogsRequest
+ */
+export type TailLogsRequest = Message<"simlab.v1.TailLogsRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Keep streaming new output until the job ends.
+   *
+   * @generated from field: bool follow = 2;
+   */
+  follow: boolean;
+
+  /**
+   * One shard only; unset means every shard.
+   *
+   * @generated from field: optional int32 shard = 3;
+   */
+  shard?: number | undefined;
+};
+
+/**
+ * Describes the message simlab.v1.TailLogsRequest.
+ * Use `create(TailLogsRequestSchema)` to create a new message.
+ */
+export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 30);
+
+/**
+ * @generated from message simlab.v1.LogChunk
+ */
+export type LogChunk = Message<"simlab.v1.LogChunk"> & {
+  /**
+   * @generated from field: int32 shard = 1;
+   */
+  shard: number;
+
+  /**
+   * Raw output bytes, in order within a shard (chunks may split lines).
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message simlab.v1.LogChunk.
+ * Use `create(LogChunkSchema)` to create a new message.
+ */
+export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 31);
+
+/**
+ * @generated from message simlab.v1.ShareLink
+ */
+export type ShareLink = Message<"simlab.v1.ShareLink"> & {
+  /**
+   * @generated from field: string link_id = 1;
+   */
+  linkId: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Absent: never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 4;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Absent: not revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoked_at = 5;
+   */
+  revokedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message simlab.v1.ShareLink.
+ * Use `create(ShareLinkSchema)` to create a new message.
+ */
+export const ShareLinkSchema: GenMessage<ShareLink> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 32);
+
+/**
+ * @generated from message simlab.v1.CreateShareLinkRequest
+ */
+export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * 0 means the link does not expire.
+   *
+   * @generated from field: int64 ttl_seconds = 2;
+   */
+  ttlSeconds: bigint;
+};
+
+/**
+ * Describes the message simlab.v1.CreateShareLinkRequest.
+ * Use `create(CreateShareLinkRequestSchema)` to create a new message.
+ */
+export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 33);
+
+/**
+ * @generated from message simlab.v1.CreateShareLinkResponse
+ */
+export type CreateShareLinkResponse = Message<"simlab.v1.CreateShareLinkResponse"> & {
+  /**
+   * @generated from field: simlab.v1.ShareLink link = 1;
+   */
+  link?: ShareLink | undefined;
+
+  /**
+   * The bearer token of the link (also accepted as ?share= on downloads). Shown only here.
+   *
+   * @generated from field: string token = 2;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message simlab.v1.CreateShareLinkResponse.
+ * Use `create(CreateShareLinkResponseSchema)` to create a new message.
+ */
+export const CreateShareLinkResponseSchema: GenMessage<CreateShareLinkResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 34);
+
+/**
+ * @generated from message simlab.v1.ListShareLinksRequest
+ */
+export type ListShareLinksRequest = Message<"simlab.v1.ListShareLinksRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListShareLinksRequest.
+ * Use `create(ListShareLinksRequestSchema)` to create a new message.
+ */
+export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 35);
+
+/**
+ * @generated from message simlab.v1.ListShareLinksResponse
+ */
+export type ListShareLinksResponse = Message<"simlab.v1.ListShareLinksResponse"> & {
+  /**
+   * Newest first, revoked and expired ones included.
+   *
+   * @generated from field: repeated simlab.v1.ShareLink links = 1;
+   */
+  links: ShareLink[];
+};
+
+/**
+ * Describes the message simlab.v1.ListShareLinksResponse.
+ * Use `create(ListShareLinksResponseSchema)` to create a new message.
+ */
+export const ListShareLinksResponseSchema: GenMessage<ListShareLinksResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 36);
+
+/**
+ * @generated from message simlab.v1.RevokeShareLinkRequest
+ */
+export type RevokeShareLinkRequest = Message<"simlab.v1.RevokeShareLinkRequest"> & {
+  /**
+   * @generated from field: string link_id = 1;
+   */
+  linkId: string;
+};
+
+/**
+ * Describes the message simlab.v1.RevokeShareLinkRequest.
+ * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
+ */
+export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 37);
+
+/**
  * @generated from enum simlab.v1.ParameterType
  */
 export enum ParameterType {
@@ -1132,6 +1329,45 @@ export const SimulationService: GenService<{
     methodKind: "unary";
     input: typeof GetJobRequestSchema;
     output: typeof ProgressHistorySchema;
+  },
+  /**
+   * The workers' output: while the job runs, what they printed so far and then (with
+   * follow) each new piece as it appears, until the job ends; after it ended, the stored
+   * logs.
+   *
+   * @generated from rpc simlab.v1.SimulationService.TailLogs
+   */
+  tailLogs: {
+    methodKind: "server_streaming";
+    input: typeof TailLogsRequestSchema;
+    output: typeof LogChunkSchema;
+  },
+  /**
+   * Read-only links to one run, for people without an account. The token is shown once;
+   * only its hash is stored.
+   *
+   * @generated from rpc simlab.v1.SimulationService.CreateShareLink
+   */
+  createShareLink: {
+    methodKind: "unary";
+    input: typeof CreateShareLinkRequestSchema;
+    output: typeof CreateShareLinkResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.SimulationService.ListShareLinks
+   */
+  listShareLinks: {
+    methodKind: "unary";
+    input: typeof ListShareLinksRequestSchema;
+    output: typeof ListShareLinksResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.SimulationService.RevokeShareLink
+   */
+  revokeShareLink: {
+    methodKind: "unary";
+    input: typeof RevokeShareLinkRequestSchema;
+    output: typeof ShareLinkSchema;
   },
   /**
    * Saved forms, per user.

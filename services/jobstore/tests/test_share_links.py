@@ -1,0 +1,115 @@
+"""Share links against a running job store: only the token's hash is stored, the owner lists
+and revokes, nobody else can, and a revoked or expired token resolves to nothing."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import psycopg
+import pytest
+
+from simlab.common.tokens import is_share_token
+from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.v1 import simulation_pb2 as pb
+
+pytestmark = pytest.mark.integration
+
+
+def status_of(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as failed:
+        call()
+    return failed.value.code(), failed.value.details()
+
+
+def create(client, job_id: str, owner: str = "ana", ttl: int = 0) -> pb.CreateShareLinkResponse:  # type: ignore[no-untyped-def]
+    request = store_pb.StoreCreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
+    return client.call("CreateShareLink", request)
+
+
+def resolve(client, token: str) -> store_pb.ResolveShareTokenResponse:  # type: ignore[no-untyped-def]
+    return client.call("ResolveShareToken", store_pb.ResolveShareTokenRequest(token=token))
+
+
+def revoke(client, link_id: str, owner: str = "ana") -> pb.ShareLink:  # type: ignore[no-untyped-def]
+    request = store_pb.StoreRevokeShareLinkRequest(owner=owner, link_id=link_id)
+    return client.call("RevokeShareLink", request)
+
+
+def test_a_link_resolves_to_its_owner_and_job_and_only_its_hash_is_stored(  # type: ignore[no-untyped-def]
+    client, pg_uri: str
+) -> None:
+    job = client.create(owner="ana")
+    created = create(client, job.job_id)
+    assert is_share_token(created.token) and len(created.token) > 40
+    assert created.link.job_id == job.job_id
+    assert not created.link.HasField("expires_at") and not created.link.HasField("revoked_at")
+    assert resolve(client, created.token) == store_pb.ResolveShareTokenResponse(
+        owner="ana", job_id=job.job_id
+    )
+    with psycopg.connect(pg_uri) as conn:
+        (row,) = conn.execute("SELECT * FROM share_links").fetchall()
+    assert not any(created.token in str(value) for value in row)
+
+
+def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client) -> None:  # type: ignore[no-untyped-def]
+    job = client.create(owner="ana")
+    first, second = create(client, job.job_id), create(client, job.job_id, ttl=3600)
+    listing = client.call(
+        "ListShareLinks", store_pb.StoreListShareLinksRequest(owner="ana", job_id=job.job_id)
+    )
+    assert [link.link_id for link in listing.links] == [second.link.link_id, first.link.link_id]
+    assert listing.links[0].expires_at.seconds - listing.links[0].created_at.seconds == 3600
+
+    revoked = revoke(client, first.link.link_id)
+    assert revoked.HasField("revoked_at")
+    assert revoke(client, first.link.link_id).revoked_at == revoked.revoked_at
+    assert status_of(lambda: resolve(client, first.token)) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "this share link was revoked",
+    )
+    assert resolve(client, second.token).job_id == job.job_id
+
+
+def test_another_owner_can_neither_create_list_nor_revoke(client) -> None:  # type: ignore[no-untyped-def]
+    job = client.create(owner="ana")
+    link = create(client, job.job_id).link
+    assert (
+        status_of(lambda: create(client, job.job_id, owner="bob"))[0] is grpc.StatusCode.NOT_FOUND
+    )
+    listing = store_pb.StoreListShareLinksRequest(owner="bob", job_id=job.job_id)
+    assert status_of(lambda: client.call("ListShareLinks", listing))[0] is grpc.StatusCode.NOT_FOUND
+    assert status_of(lambda: revoke(client, link.link_id, owner="bob")) == (
+        grpc.StatusCode.NOT_FOUND,
+        f"share link {link.link_id} not found",
+    )
+    assert revoke(client, link.link_id).revoked_at.seconds > 0
+
+
+def test_an_expired_or_unknown_token_is_unauthenticated(client) -> None:  # type: ignore[no-untyped-def]
+    job = client.create(owner="ana")
+    short = create(client, job.job_id, ttl=1)
+    assert resolve(client, short.token).owner == "ana"
+    time.sleep(1.1)
+    assert status_of(lambda: resolve(client, short.token)) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "this share link has expired",
+    )
+    code, _ = status_of(lambda: resolve(client, short.token + "x"))
+    assert code is grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize("ttl", [-1, 400 * 24 * 3600])
+def test_a_ttl_out_of_range_is_invalid(client, ttl: int) -> None:  # type: ignore[no-untyped-def]
+    job = client.create(owner="ana")
+    code, details = status_of(lambda: create(client, job.job_id, ttl=ttl))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("ttl_seconds: ")
+
+
+def test_a_worker_token_cannot_touch_share_links(client, worker_token) -> None:  # type: ignore[no-untyped-def]
+    job = client.create(owner="ana")
+    request = store_pb.StoreCreateShareLinkRequest(owner="ana", job_id=job.job_id)
+    code, _ = status_of(
+        lambda: client.call("CreateShareLink", request, token=worker_token(job.job_id))
+    )
+    assert code is grpc.StatusCode.PERMISSION_DENIED
