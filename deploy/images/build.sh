@@ -12,7 +12,7 @@
 # ("simlab/worker:dev" in a pod spec means docker.io/simlab/worker:dev to the kubelet; nothing
 # is pulled: use imagePullPolicy Never or IfNotPresent.)
 #
-# Everything stays under .tools/images (the debootstrap tarball, archives, the pause binary)
+# Everything stays under .tools/images (the debootstrap tarball, the OCI layout, the pause binary)
 # and .tools/containers (buildah's storage). After a build the images are loaded into the
 # cluster's containerd if it is running; tools/k8s/cluster.py up loads them too.
 # Environment: STATE_DIR (default .simlab) - the cluster's state dir, for loading.
@@ -30,7 +30,7 @@ BASE_TAR="$OUT/debian-$SUITE-minbase.tar"
 BASE_IMAGE=localhost/simlab/debian-base:$SUITE
 BUILDAH=(buildah --root "$TOOLS/containers/storage" --runroot "$TOOLS/containers/run" --storage-driver overlay)
 export BUILDAH_ISOLATION=chroot   # crun and the oci isolation fail on these hybrid cgroups
-mkdir -p "$OUT/archives"
+mkdir -p "$OUT"
 
 say() { printf 'images: %s\n' "$*" >&2; }
 die() { printf 'images: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -104,11 +104,11 @@ base() {
   fi
 }
 
-# Records the built image (name, version tag, archive) for load() and cluster.py.
-record() {  # record NAME REF ARCHIVE
+# Records the built image (name and version-tagged reference) for load() and the tests.
+record() {  # record NAME REF
   local list="$OUT/current" tmp
   tmp=$(mktemp "$OUT/current.XXXXXX")
-  { grep -v "^$1 " "$list" 2>/dev/null || true; echo "$1 $2 $3"; } >"$tmp"
+  { grep -v "^$1 " "$list" 2>/dev/null || true; echo "$1 $2"; } >"$tmp"
   mv "$tmp" "$list"
 }
 
@@ -121,17 +121,49 @@ prune() {  # prune NAME CURRENT-VERSION
   done
 }
 
-archive() {  # archive NAME VERSION: write the image as a docker-archive for ctr import
-  local name=$1 v=$2 ref="docker.io/simlab/$1:$2" file="$OUT/archives/$1-$2.tar"
-  if [[ ! -s $file ]]; then
-    rm -f "$OUT/archives/$name-"*.tar
-    "${BUILDAH[@]}" push -q "$ref" "docker-archive:$file.tmp:$ref" >/dev/null
-    mv "$file.tmp" "$file"
+# All images go into one OCI layout (.tools/images/oci): the worker and service
+# images share every layer but one, a rebuild adds only its new layers, and one `ctr images
+# import` of the layout loads them all.
+LAYOUT="$OUT/oci"
+export_image() {  # export_image NAME VERSION
+  local name=$1 v=$2 ref="docker.io/simlab/$1:$2"
+  if ! grep -q "\"$ref\"" "$LAYOUT/index.json" 2>/dev/null; then
+    "${BUILDAH[@]}" push -q --disable-compression "$ref" "oci:$LAYOUT:$ref" >/dev/null \
+      || die "buildah push $ref to $LAYOUT failed"
   fi
-  record "$name" "$ref" "$file"
+  record "$name" "$ref"
   prune "$name" "$v"
-  local size; size=$("${BUILDAH[@]}" inspect --type image --format '{{.Size}}' "$ref" 2>/dev/null || echo 0)
-  say "$ref (and :dev) ready, $(du -m "$file" | cut -f1) MiB archive"
+  prune_layout
+  say "$ref (and :dev) ready, $(image_size "$ref")"
+}
+
+image_size() {
+  "${BUILDAH[@]}" images --format '{{.Size}}' "$1" 2>/dev/null | head -1
+}
+
+# Drops from the layout every image that is not current, and the blobs nothing refers to.
+prune_layout() {
+  [[ -f $LAYOUT/index.json && -f $OUT/current ]] || return 0
+  python3 - "$LAYOUT" "$OUT/current" <<'PY'
+import json, pathlib, sys
+layout, current = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+keep = {line.split()[1] for line in current.read_text().splitlines() if line.strip()}
+index = json.loads((layout / "index.json").read_text())
+ref = "org.opencontainers.image.ref.name"
+index["manifests"] = [m for m in index["manifests"] if m.get("annotations", {}).get(ref) in keep]
+(layout / "index.json").write_text(json.dumps(index))
+blobs = layout / "blobs" / "sha256"
+used = set()
+for m in index["manifests"]:
+    d = m["digest"].split(":")[1]
+    used.add(d)
+    manifest = json.loads((blobs / d).read_text())
+    used.add(manifest["config"]["digest"].split(":")[1])
+    used.update(layer["digest"].split(":")[1] for layer in manifest["layers"])
+for blob in blobs.iterdir():
+    if blob.name not in used:
+        blob.unlink()
+PY
 }
 
 pause() {
@@ -149,7 +181,7 @@ pause() {
     "${BUILDAH[@]}" bud -q --layers -f "$HERE/Containerfile.pause" -t "$ref" -t docker.io/simlab/pause:dev "$ctx" >/dev/null
   fi
   "${BUILDAH[@]}" tag "$ref" docker.io/simlab/pause:dev
-  archive pause "$v"
+  export_image pause "$v"
 }
 
 app() {  # app worker|service
@@ -170,26 +202,29 @@ app() {  # app worker|service
     say "built $ref in $((SECONDS - t0)) s"
   fi
   "${BUILDAH[@]}" tag "$ref" "docker.io/simlab/$target:dev"
-  archive "$target" "$v"
+  export_image "$target" "$v"
 }
 
-# Imports every recorded image that the cluster's containerd lacks (by version tag), and points
-# the :dev tag at it.
+# Imports the layout into the cluster's containerd when it lacks a current image (layers it has
+# are skipped), points the :dev tags at the current versions and drops older versions.
 load() {
   if [[ ! -S $CTR_SOCK ]] || ! ctr -a "$CTR_SOCK" version >/dev/null 2>&1; then
     say "the cluster is not running ($CTR_SOCK): images not loaded; 'make cluster-up' loads them"
     return 0
   fi
-  local name ref file have
+  [[ -f $OUT/current ]] || return 0
+  local name ref have missing=() t0=$SECONDS
   have=$(ctr -a "$CTR_SOCK" -n k8s.io images ls -q)
-  while read -r name ref file; do
-    if ! grep -qxF "$ref" <<<"$have"; then
-      [[ -s $file ]] || die "archive $file of $ref is missing: run deploy/images/build.sh $name"
-      local t0=$SECONDS
-      ctr -a "$CTR_SOCK" -n k8s.io images import --no-unpack=false "$file" >/dev/null \
-        || die "ctr images import $file failed"
-      say "loaded $ref into the cluster in $((SECONDS - t0)) s"
-    fi
+  while read -r name ref; do
+    grep -qxF "$ref" <<<"$have" || missing+=("$ref")
+  done <"$OUT/current"
+  if ((${#missing[@]})); then
+    [[ -f $LAYOUT/index.json ]] || die "$LAYOUT is missing: run deploy/images/build.sh"
+    tar -C "$LAYOUT" -cf - . | ctr -a "$CTR_SOCK" -n k8s.io images import - >/dev/null \
+      || die "ctr images import of $LAYOUT failed"
+    say "loaded ${missing[*]} into the cluster in $((SECONDS - t0)) s"
+  fi
+  while read -r name ref; do
     ctr -a "$CTR_SOCK" -n k8s.io images tag --force "$ref" "${ref%:*}:dev" >/dev/null
     # Older versions go (running containers keep their snapshots).
     local old
