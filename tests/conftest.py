@@ -21,7 +21,12 @@ APP_JS = "console.log('simlab');\n" * 200
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state = tmp_path_factory.mktemp("stack")
+    yield from running_stack(tmp_path_factory.mktemp("stack"))
+
+
+def running_stack(state: Path, **more_env: str) -> Iterator[Stack]:
+    """The embedded stack with the test users, models and UI stand-in (plus `more_env`),
+    started in `state`, and stopped after."""
     web = state / "web"
     (web / "assets").mkdir(parents=True)
     (web / "index.html").write_text(INDEX_HTML)
@@ -39,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "SIMLAB_GATEWAY_LOCAL_USER": "local",
             "SIMLAB_GATEWAY_MAX_SHARDS": "16",
             "SIMLAB_GATEWAY_WEB_DIR": str(web),
+            **more_env,
         },
     )
     try:

@@ -280,13 +280,9 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
-def _when(stamp: Any) -> str | None:
-    return stamp.ToJsonString() if stamp.seconds or stamp.nanos else None
-
-
 def share_link_to_dict(link: pb.ShareLink) -> dict[str, Any]:
-    expires = _when(link.expires_at) if link.HasField("expires_at") else None
-    revoked = _when(link.revoked_at) if link.HasField("revoked_at") else None
+    expires = link.expires_at.ToJsonString() if link.HasField("expires_at") else None
+    revoked = link.revoked_at.ToJsonString() if link.HasField("revoked_at") else None
     if revoked:
         status = "revoked"
     elif link.HasField("expires_at") and link.expires_at.seconds <= time.time():
@@ -296,7 +292,7 @@ def share_link_to_dict(link: pb.ShareLink) -> dict[str, Any]:
     return {
         "link_id": link.link_id,
         "job_id": link.job_id,
-        "created_at": _when(link.created_at),
+        "created_at": link.created_at.ToJsonString(),
         "expires_at": expires,
         "revoked_at": revoked,
         "status": status,

@@ -122,8 +122,12 @@ class GatewayApp:
                 if url is not None:
                     await _redirect(send, url)
                     return
+            # Sized by listing: an S3 object streams, it cannot seek to its end.
+            size = next(
+                o.size for o in await asyncio.to_thread(self.store.list, key) if o.key == key
+            )
             handle = await asyncio.to_thread(self.store.open, key)
-        except KeyError:
+        except (KeyError, StopIteration):
             await _plain(send, 404, b"no such artifact\n")
             return
         except SimlabError as error:
@@ -134,6 +138,7 @@ class GatewayApp:
         await _stream(
             send,
             handle,
+            size,
             content_type(key),
             [(b"content-disposition", f'{disposition}; filename="{basename}"'.encode())],
             head=scope["method"] == "HEAD",
@@ -202,11 +207,9 @@ async def _redirect(send: Send, url: str) -> None:
 
 
 async def _stream(
-    send: Send, handle: Any, kind: str, extra: list[tuple[bytes, bytes]], head: bool
+    send: Send, handle: Any, size: int, kind: str, extra: list[tuple[bytes, bytes]], head: bool
 ) -> None:
     with handle:
-        size = await asyncio.to_thread(lambda: handle.seek(0, 2))
-        handle.seek(0)
         headers = [(b"content-type", kind.encode()), (b"content-length", str(size).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers + extra})
         if head:
