@@ -168,7 +168,7 @@ def local_cluster(state_dir: Path | None = None) -> Iterator[KubeCluster]:
         _run([str(IMAGES_SH), "all"], timeout=3600, env=dict(os.environ, STATE_DIR=str(state_dir)))
         images = {}
         for line in IMAGES_LIST.read_text().splitlines():
-            name, ref, _archive = line.split()
+            name, ref = line.split()[:2]
             images[name] = ref
         info = json.loads((state_dir / "k8s" / "cluster.json").read_text())
         yield KubeCluster(state_dir=state_dir, info=info, images=images)
