@@ -696,6 +696,22 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         OWNER.parent.mkdir(parents=True, exist_ok=True)
         OWNER.write_text(f"{self.state}\n")
         self.dir.mkdir(parents=True, exist_ok=True)
+        # The previous run's logs stay one generation, for a look after a failure.
+        if self.logs.is_dir():
+            rm_rf(self.logs.with_name("logs.previous"))
+            self.logs.rename(self.logs.with_name("logs.previous"))
+        try:
+            self._start(t0, timeout)
+        except BaseException as exc:
+            # Nothing half-started stays behind; the logs do.
+            self.down(quiet=True)
+            if isinstance(exc, ClusterError):
+                raise ClusterError(
+                    f"{exc}\n(stopped what had started; logs in {self.logs})"
+                ) from None
+            raise
+
+    def _start(self, t0: float, timeout: float) -> None:
         ports = free_ports(7)
         info = {
             "version": pinned_version(),
