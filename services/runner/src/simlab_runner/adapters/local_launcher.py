@@ -247,7 +247,8 @@ class LocalProcessLauncher:
                 pid = int(record["pid"])
                 attempts = int(record.get("attempts", 1))
                 # What it wrote while the runner was away is in the stored log at its end.
-                self._follow(job_id, shard, self.log_path(job_id, shard).stat().st_size)
+                log_file = self.log_path(job_id, shard)
+                self._follow(job_id, shard, log_file.stat().st_size if log_file.exists() else 0)
                 self._watch(job_id, shard, pid, self._await_foreign(job_id, shard, pid, attempts))
                 live.setdefault(job_id, set()).add(shard)
             else:

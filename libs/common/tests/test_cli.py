@@ -1,0 +1,24 @@
+import pytest
+
+from simlab.cli import CliError, ShardLines, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800), ("never", 0)]
+)
+def test_share_expiry_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["7", "7 days", "-1d", "1y"])
+def test_a_bad_duration_is_refused(text: str) -> None:
+    with pytest.raises(CliError, match="--expires"):
+        parse_duration(text)
+
+
+def test_lines_are_joined_per_shard_across_chunks() -> None:
+    lines = ShardLines()
+    assert lines.feed(0, b"sta") == []
+    assert lines.feed(1, b"one\ntw") == [(1, "one")]
+    assert lines.feed(0, b"rt\n") == [(0, "start")]
+    assert lines.rest() == [(1, "tw")]
