@@ -30,7 +30,8 @@ def run(stack: Stack, changes: int) -> None:
 
 def _measure(stack: Stack, changes: int) -> None:
     client = Client(stack.url)
-    job = client.submit("pi", {"samples": 100_000 * changes}, seed=1)
+    block_size = 1_000_000  # the pi model's block
+    job = client.submit("pi", {"samples": block_size * changes}, seed=1)
     store = jobstore_pb2_grpc.JobStoreStub(grpc.insecure_channel(stack.jobstore_target))
     runner_md = bearer(stack.secrets["service_token"])
     worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
@@ -56,8 +57,8 @@ def _measure(stack: Stack, changes: int) -> None:
     ready.wait(10)
     sent: dict[int, float] = {}
     for block in range(changes):
-        stats = stats_pb2.BlockStats(block=block, samples=100_000)
-        stats.moments["estimate"].CopyFrom(stats_pb2.Moments(count=100_000, mean=3.14, m2=1.0))
+        stats = stats_pb2.BlockStats(block=block, samples=block_size)
+        stats.moments["estimate"].CopyFrom(stats_pb2.Moments(count=block_size, mean=3.14, m2=1.0))
         sent[block + 1] = time.perf_counter()
         store.ReportBlocks(
             store_pb.ReportBlocksRequest(job_id=job.job_id, shard=0, blocks=[stats]),

@@ -24,7 +24,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from running_stack(tmp_path_factory.mktemp("stack"))
 
 
-def running_stack(state: Path, **more_env: str) -> Iterator[Stack]:
+def running_stack(
+    state: Path, launcher: str = "local", kube_state_dir: Path | None = None, **more_env: str
+) -> Iterator[Stack]:
     """The embedded stack with the test users, models and UI stand-in (plus `more_env`),
     started in `state`, and stopped after."""
     web = state / "web"
@@ -46,6 +48,8 @@ def running_stack(state: Path, **more_env: str) -> Iterator[Stack]:
             "SIMLAB_GATEWAY_WEB_DIR": str(web),
             **more_env,
         },
+        launcher=launcher,
+        kube_state_dir=kube_state_dir,
     )
     try:
         stack.start()

@@ -49,9 +49,11 @@ def kubernetes_launcher(env: Env, on_failure: FailureHandler, store_log: LogSink
         config.load_kube_config(kubeconfig)
     else:
         config.load_incluster_config()
-    worker_env = {
-        k: v for k, v in os.environ.items() if k.startswith(("SIMLAB_S3_", "SIMLAB_WORKER_S3_"))
-    }
+    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
+    worker_env = {k: v for k, v in os.environ.items() if k.startswith("SIMLAB_S3_")}
+    pod_endpoint = env.str("WORKER_S3_ENDPOINT", os.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
+    if pod_endpoint:
+        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
     settings = KubeSettings(
         namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
         image=env.str("WORKER_IMAGE"),
@@ -80,7 +82,7 @@ async def main() -> None:
     target = env.str("JOBSTORE")
     secret = env.str("JOB_TOKEN_SECRET")
     jobstore = RunnerJobStore(target, env.str("SERVICE_TOKEN"))
-    store_log = log_sink(object_store_from_env(Env("SIMLAB_WORKER")))
+    store_log = log_sink(object_store_from_env(env))
     runner: Runner  # the launcher reports to the runner, which drives the launcher
 
     async def on_exit(exit_: ShardExit) -> None:

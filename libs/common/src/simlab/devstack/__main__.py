@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -17,7 +18,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
 
-    stack = Stack(args.state_dir, args.port)
+    launcher = os.environ.get("SIMLAB_LAUNCHER", "local")
+    stack = Stack(args.state_dir, args.port, launcher=launcher)
     stopping = False
 
     def request_stop(signum: int, _: object) -> None:

@@ -62,6 +62,10 @@ class Stack:
     # Where service output goes: None = this process's stdout/stderr (make run).
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # "local" (worker processes) or "kubernetes" (the cluster of `make cluster-up`, whose
+    # state lives under kube_state_dir/k8s).
+    launcher: str = "local"
+    kube_state_dir: Path | None = None
     postgres: Postgres | None = None
     nats: Nats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -94,6 +98,8 @@ class Stack:
         return values
 
     def start(self, timeout: float = 60) -> None:
+        if self.launcher == "kubernetes":
+            self.runner_kube_env = self._kubernetes_runner_env()
         self.postgres = start_postgres(self.state_dir / "postgres")
         self.nats = start_nats(self.state_dir / "nats")
         for name in SERVICES:
@@ -112,6 +118,9 @@ class Stack:
                 "JOBSTORE": self.jobstore_target,
                 "JOB_TOKEN_SECRET": self.secrets["job_token_secret"],
                 "STATE_DIR": str(self.state_dir / "runner"),
+                "OBJECTS_DIR": str(self.state_dir / "objects"),
+                "LAUNCHER": self.launcher,
+                **(self.runner_kube_env if self.launcher == "kubernetes" else {}),
             },
             "gateway": {
                 "LISTEN": f"127.0.0.1:{self.port}",
@@ -125,6 +134,36 @@ class Stack:
         env.setdefault("SIMLAB_WORKER_OBJECTS_DIR", str(self.state_dir / "objects"))
         env.update(self.extra_env)
         return env
+
+    def _kubernetes_runner_env(self) -> dict[str, str]:
+        """The runner's settings for the local cluster: its own ServiceAccount's kubeconfig,
+        the worker image `make images` loaded, and addresses as pods see them."""
+        from simlab.devstack.kube import (
+            cluster_info,
+            loaded_image,
+            pod_reachable,
+            runner_kubeconfig,
+        )
+
+        kube_dir = self.kube_state_dir or self.state_dir
+        info = cluster_info(kube_dir)
+        endpoint = {**os.environ, **self.extra_env}.get("SIMLAB_S3_ENDPOINT")
+        if not endpoint:
+            raise RuntimeError(
+                "the kubernetes launcher needs an object store that pods reach: set the "
+                "SIMLAB_S3_* variables (`make minio` prints them)"
+            )
+        host = info["host_address"]
+        kubeconfig = runner_kubeconfig(
+            Path(info["kubeconfig"]), self.state_dir / "runner.kubeconfig"
+        )
+        return {
+            "KUBECONFIG": str(kubeconfig),
+            "WORKER_IMAGE": loaded_image("worker"),
+            "WORKER_JOBSTORE": pod_reachable(self.jobstore_target, host),
+            "IMAGE_PULL_POLICY": "Never",
+            "WORKER_S3_ENDPOINT": pod_reachable(endpoint, host),
+        }
 
     def start_service(self, name: str, timeout: float = 60) -> None:
         out: IO[bytes] | None = None

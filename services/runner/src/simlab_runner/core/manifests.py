@@ -196,3 +196,52 @@ def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
         },
         "spec": spec,
     }
+
+
+RUNNER_ACCOUNT = "simlab-runner"
+
+
+def runner_rbac(namespace: str) -> list[dict[str, Any]]:
+    """The runner's ServiceAccount and a Role in the simulation namespace with only the verbs
+    it uses: Jobs it creates, watches and deletes; pods and their logs it reads; token
+    Secrets it creates and hands to its Jobs."""
+    meta = {
+        "name": RUNNER_ACCOUNT,
+        "namespace": namespace,
+        "labels": {"app.kubernetes.io/part-of": "simlab"},
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": ["batch"],
+                    "resources": ["jobs"],
+                    "verbs": ["create", "get", "list", "watch", "delete"],
+                },
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "verbs": ["create", "get", "patch", "delete"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": RUNNER_ACCOUNT,
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": RUNNER_ACCOUNT, "namespace": namespace}
+            ],
+        },
+    ]
