@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,31 @@ class ClusterFailed(RuntimeError):
     pass
 
 
-def _run(cmd: list[str], timeout: float, **kw: Any) -> subprocess.CompletedProcess[str]:
-    p = subprocess.run(cmd, text=True, capture_output=True, timeout=timeout, **kw)
-    if p.returncode != 0:
+Progress = Callable[[str], None]
+
+
+def _run(cmd: list[str], timeout: float, progress: Progress | None = None, **kw: Any) -> str:
+    """Runs cmd; its output lines (the scripts' progress: "building Kubernetes ...") go to
+    progress as they come, so a long first build does not look like a hang."""
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    with subprocess.Popen(
+        cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw
+    ) as p:
+        assert p.stdout is not None
+        for line in p.stdout:
+            lines.append(line)
+            if progress and line.strip():
+                progress(line.rstrip())
+            if time.monotonic() > deadline:
+                p.kill()
+                raise ClusterFailed(f"{' '.join(map(str, cmd))} took over {timeout:.0f} s")
+        code = p.wait(max(1.0, deadline - time.monotonic()))
+    if code != 0:
         raise ClusterFailed(
-            f"{' '.join(map(str, cmd))} failed with exit code {p.returncode}:\n"
-            f"{p.stderr[-4000:]}{p.stdout[-2000:]}"
+            f"{' '.join(map(str, cmd))} failed with exit code {code}:\n{''.join(lines)[-5000:]}"
         )
-    return p
+    return "".join(lines)
 
 
 @dataclass
@@ -117,9 +134,13 @@ class KubeCluster:
         )
 
 
-def _cluster_cmd(command: str, state_dir: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _cluster_cmd(
+    command: str, state_dir: Path, timeout: float, progress: Progress | None = None
+) -> str:
     return _run(
-        [sys.executable, str(CLUSTER_PY), command, "--state-dir", str(state_dir)], timeout=timeout
+        [sys.executable, str(CLUSTER_PY), command, "--state-dir", str(state_dir)],
+        timeout=timeout,
+        progress=progress,
     )
 
 
@@ -148,7 +169,9 @@ def leftovers(state_dir: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def local_cluster(state_dir: Path | None = None) -> Iterator[KubeCluster]:
+def local_cluster(
+    state_dir: Path | None = None, progress: Progress | None = None
+) -> Iterator[KubeCluster]:
     if state_dir is None:
         state_dir = Path(os.environ.get("SIMLAB_K8S_STATE_DIR") or ROOT / ".simlab")
     if os.geteuid() != 0:
@@ -162,10 +185,15 @@ def local_cluster(state_dir: Path | None = None) -> Iterator[KubeCluster]:
     started_here = status.returncode != 0
     if started_here:
         # The first run builds Kubernetes from source (10-30 minutes on 2 cores).
-        _cluster_cmd("up", state_dir, timeout=3600)
+        _cluster_cmd("up", state_dir, timeout=3600, progress=progress)
     try:
         # Builds what changed (cached by content) and loads it into the cluster's containerd.
-        _run([str(IMAGES_SH), "all"], timeout=3600, env=dict(os.environ, STATE_DIR=str(state_dir)))
+        _run(
+            [str(IMAGES_SH), "all"],
+            timeout=3600,
+            progress=progress,
+            env=dict(os.environ, STATE_DIR=str(state_dir)),
+        )
         images = {}
         for line in IMAGES_LIST.read_text().splitlines():
             name, ref = line.split()[:2]
@@ -174,7 +202,7 @@ def local_cluster(state_dir: Path | None = None) -> Iterator[KubeCluster]:
         yield KubeCluster(state_dir=state_dir, info=info, images=images)
     finally:
         if started_here:
-            _cluster_cmd("down", state_dir, timeout=300)
+            _cluster_cmd("down", state_dir, timeout=300, progress=progress)
             left = leftovers(state_dir)
             if left:
                 raise ClusterFailed("cluster-down left behind:\n  " + "\n  ".join(left))

@@ -26,7 +26,14 @@ cluster = _load_cluster_module()
 
 
 @pytest.fixture(scope="session")
-def kube() -> Iterator[cluster.KubeCluster]:  # type: ignore[name-defined]
-    """A running single-node cluster with the worker and service images loaded."""
-    with cluster.local_cluster() as kube:
+def kube(request: pytest.FixtureRequest) -> Iterator[cluster.KubeCluster]:  # type: ignore[name-defined]
+    """A running single-node cluster with the worker and service images loaded. What the
+    scripts report (the first run builds Kubernetes: many minutes) is shown as it comes."""
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+
+    def progress(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"[k8s] {line}")
+
+    with cluster.local_cluster(progress=progress) as kube:
         yield kube
