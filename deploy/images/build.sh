@@ -178,7 +178,7 @@ pause() {
     (cd "$ROOT/tools/k8s/gomod" && GOPATH="$TOOLS/go" GOCACHE="$TOOLS/go-build" GOTOOLCHAIN=local \
       CGO_ENABLED=0 GOFLAGS="-modcacherw -trimpath -buildvcs=false" \
       go build -ldflags=-s -o "$ctx/pause" ./cmd/pause)
-    "${BUILDAH[@]}" bud -q --layers -f "$HERE/Containerfile.pause" -t "$ref" -t docker.io/simlab/pause:dev "$ctx" >/dev/null
+    "${BUILDAH[@]}" bud -q --layers --force-rm -f "$HERE/Containerfile.pause" -t "$ref" -t docker.io/simlab/pause:dev "$ctx" >/dev/null
   fi
   "${BUILDAH[@]}" tag "$ref" docker.io/simlab/pause:dev
   export_image pause "$v"
@@ -194,7 +194,7 @@ app() {  # app worker|service
   if ! image_exists "$ref"; then
     local t0=$SECONDS
     say "building $ref (target $target of deploy/images/Containerfile, FROM $BASE_IMAGE)"
-    "${BUILDAH[@]}" bud --layers --target "$target" \
+    "${BUILDAH[@]}" bud --layers --force-rm --target "$target" \
       --build-arg BASE_IMAGE="$BASE_IMAGE" --secret id=pip-ca,src="$(pip_ca)" \
       -f "$HERE/Containerfile" --ignorefile "$HERE/Containerfile.dockerignore" \
       -t "$ref" -t "docker.io/simlab/$target:dev" "$ROOT" >"$OUT/build-$target.log" 2>&1 \
@@ -233,6 +233,18 @@ load() {
     done
   done <"$OUT/current"
 }
+
+# buildah leaves its storage's overlay dir mounted (and, after an interrupted build, a working
+# container): unmount what no container uses, so no build leaves a mount behind.
+release_storage() {
+  local store="$TOOLS/containers/storage/overlay"
+  [[ -d $store ]] || return 0
+  if [[ -z $("${BUILDAH[@]}" containers -q 2>/dev/null) ]]; then
+    grep -F " $store/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount 2>/dev/null || true
+    grep -qF " $store " /proc/self/mountinfo && umount "$store" 2>/dev/null || true
+  fi
+}
+trap release_storage EXIT
 
 case "${1:-all}" in
   base) base ;;
