@@ -206,6 +206,61 @@ async function progressValue(page) {
   return v === null ? NaN : Number(v);
 }
 
+// Owner side: open the Share panel of the run shown, create a link, return its URL.
+async function createShareLink(page, expirySeconds) {
+  if (!(await page.$('[data-testid="share-panel"]'))) await page.click('[data-testid="share"]');
+  await page.waitForSelector('[data-testid="share-panel"]');
+  await page.selectOption('[data-testid="share-expiry"]', String(expirySeconds));
+  await page.click('[data-testid="share-create"]');
+  const input = await page.waitForSelector('[data-testid="share-url"]');
+  const link = await input.inputValue();
+  expect(/\/runs\/[^/?]+\?share=simlab_share_/.test(link), `share URL looks wrong: ${link}`);
+  return link;
+}
+
+// A fresh browser context (no storage, no cookies) that records the Authorization header of
+// every API call, to prove the shared page really sends the link's token.
+async function sharedContext(browser, pageErrors) {
+  const ctx = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
+  const page = await newPage(ctx, pageErrors);
+  const calls = [];
+  page.on("request", (r) => {
+    if (!r.url().includes("/simlab.v1.SimulationService/")) return;
+    // Read at once: a request still pending when the context closes would reject later.
+    calls.push(
+      r
+        .allHeaders()
+        .then((h) => ({ method: r.url().split("/").pop(), auth: h.authorization ?? "" }))
+        .catch(() => null),
+    );
+  });
+  return { ctx, page, calls: async () => (await Promise.all(calls)).filter(Boolean) };
+}
+
+async function expectReadOnly(page) {
+  await page.waitForSelector('[data-testid="shared-badge"]');
+  for (const sel of ['[data-testid="cancel"]', '[data-testid="run-again"]', '[data-testid="share"]', 'nav[aria-label="Main"]', 'nav[aria-label="Breadcrumb"]']) {
+    expect((await page.$(sel)) === null, `the shared view shows ${sel}`);
+  }
+}
+
+async function expectShareTokenSent(calls, token) {
+  const seen = await calls();
+  expect(seen.length > 0, "the shared page made no API calls");
+  const bad = seen.filter((c) => c.auth !== `Bearer ${token}`);
+  expect(bad.length === 0, `calls without the share token: ${bad.map((c) => `${c.method} (${c.auth || "no Authorization"})`).join(", ")}`);
+  return new Set(seen.map((c) => c.method));
+}
+
+async function openLogs(page) {
+  if ((await page.getAttribute('[data-testid="logs"]', "data-open")) !== "true") await page.click('[data-testid="logs-toggle"]');
+  await page.waitForSelector('[data-testid="logs-view"]');
+}
+
+async function logLineCount(page) {
+  return page.evaluate(() => document.querySelectorAll('[data-testid="logs-view"] .log-line').length);
+}
+
 // ---- flows ----------------------------------------------------------------------------
 
 const shared = {};
@@ -340,6 +395,65 @@ const flows = [
     },
   ],
   [
+    "share link: read-only view in a fresh context, downloads with ?share=, invalid after revoke",
+    async ({ page, browser, url, pageErrors }) => {
+      expect(shared.first, "no run from an earlier flow");
+      await page.goto(`${url}/runs/${shared.first}`);
+      await waitState(page, "SUCCEEDED");
+      const link = await createShareLink(page, 86_400);
+      const token = new URL(link).searchParams.get("share");
+      await page.waitForSelector('[data-testid="share-links"] tr[data-link-state="active"]');
+      await shot(page, "18-share-panel");
+
+      const { ctx, page: viewer, calls } = await sharedContext(browser, pageErrors);
+      try {
+        await viewer.goto(link);
+        await waitState(viewer, "SUCCEEDED");
+        await expectReadOnly(viewer);
+        await viewer.waitForSelector('[data-testid="summary-table"]');
+        await viewer.waitForSelector('[data-testid="result-chart"][data-chart-state="ready"]', { timeout: 30_000 });
+        // The plot and the downloads are plain links: they carry ?share=.
+        await viewer.waitForFunction(() => {
+          const img = document.querySelector('[data-testid="plot-png"]');
+          return img && img.complete && img.naturalWidth > 0;
+        });
+        const src = await viewer.getAttribute('[data-testid="plot-png"]', "src");
+        expect(src.includes(`share=${token}`), `plot src lacks the token: ${src}`);
+        const href = await viewer.getAttribute('[data-testid="download-summary.json"]', "href");
+        expect(href.endsWith(`?share=${token}`), `download link lacks the token: ${href}`);
+        const [download] = await Promise.all([viewer.waitForEvent("download"), viewer.click('[data-testid="download-summary.json"]')]);
+        const file = join(OUT, "downloaded-shared-summary.json");
+        await download.saveAs(file);
+        expect(typeof JSON.parse(readFileSync(file, "utf8")) === "object", "the shared summary.json is not JSON");
+        // The finished run's stored logs.
+        await openLogs(viewer);
+        await viewer.waitForFunction(() => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > 0, null, { timeout: 30_000 });
+        await viewer.waitForSelector('[data-testid="logs-status"][data-connection="ended"]');
+        const logText = await viewer.textContent('[data-testid="logs-view"]');
+        expect(/blocks?/.test(logText), `stored log has no block lines: ${logText.slice(0, 300)}`);
+        await shot(viewer, "19-shared-view");
+        const methods = await expectShareTokenSent(calls, token);
+        for (const m of ["WatchJob", "TailLogs"]) expect(methods.has(m), `the shared page never called ${m}: ${[...methods].join(", ")}`);
+        // The address keeps the token (reload, copy).
+        expect(new URL(viewer.url()).searchParams.get("share") === token, `the address lost the token: ${viewer.url()}`);
+
+        // The owner revokes it: the shared page, reloaded, says the link is dead.
+        await page.click('[data-testid="share-links"] tr[data-link-state="active"] [data-testid="share-revoke"]');
+        await page.waitForSelector('[data-testid="share-links"] tr[data-link-state="revoked"]');
+        expect((await page.$('[data-testid="share-url"]')) === null, "the revoked link's URL is still offered");
+        await shot(page, "20-share-revoked-owner");
+        await viewer.reload();
+        await viewer.waitForSelector('[data-testid="share-invalid"] >> text=This link is no longer valid', { timeout: 30_000 });
+        expect((await viewer.$('[data-testid="run-page"]')) === null, "the run is still shown after the revoke");
+        await shot(viewer, "21-share-invalid");
+        const r = await fetch(`${url}/files/${shared.first}/summary.json?share=${encodeURIComponent(token)}`, { redirect: "manual" });
+        expect(r.status === 401 || r.status === 403, `a download with the revoked token answered ${r.status}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+  ],
+  [
     "reconnect after a network drop, then cancel a long run",
     async ({ page, url }) => {
       await page.goto(url + "/new");
@@ -444,12 +558,78 @@ const flows = [
       expect(/exploded on purpose/.test(msg), `failure card says: ${msg}`);
       const tb = await page.textContent('[data-testid="traceback"]');
       expect(/Traceback|ValueError/.test(tb), `no traceback: ${tb}`);
+      // The logs are open next to the error.
+      expect((await page.getAttribute('[data-testid="logs"]', "data-open")) === "true", "the failed run's logs are collapsed");
+      await page.waitForSelector('[data-testid="logs-status"][data-connection="ended"]', { timeout: 30_000 });
       await shot(page, "17-run-failed");
+    },
+  ],
+  [
+    "live logs of a running job, and its shared view without Cancel",
+    async ({ page, browser, url, pageErrors }) => {
+      await page.goto(url + "/new");
+      await fillForm(page, "pi", { samples: "10000000000" });
+      const id = await submitAndOpen(page);
+      await waitState(page, "RUNNING", 90_000);
+      await openLogs(page);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > 0, null, { timeout: 60_000 });
+      const first = await logLineCount(page);
+      // New lines arrive while it runs (the worker reports every few seconds).
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > n, first, { timeout: 60_000 });
+      const text = await page.textContent('[data-testid="logs-view"]');
+      expect(/shard 0: \d+\/\d+ blocks/.test(text), `no block lines in the live log: ${text.slice(0, 300)}`);
+      expect((await page.getAttribute('[data-testid="logs-status"]', "data-connection")) === "live", "the log stream is not live");
+      await shot(page, "22-run-logs-live");
+      // A network drop: the log stream comes back and the server's replay is not shown twice.
+      const blockLines = () =>
+        page.$$eval('[data-testid="logs-view"] .log-line', (els) => els.map((e) => e.textContent).filter((t) => /^shard 0: \d+\/\d+ blocks/.test(t)));
+      try {
+        await page.context().setOffline(true);
+        await page.waitForSelector('[data-testid="logs-status"][data-connection="reconnecting"]', { timeout: 30_000 });
+      } finally {
+        await page.context().setOffline(false);
+      }
+      await page.waitForSelector('[data-testid="logs-status"][data-connection="live"]', { timeout: 30_000 });
+      const seenBefore = (await blockLines()).length;
+      await page.waitForFunction(
+        (n) => [...document.querySelectorAll('[data-testid="logs-view"] .log-line')].filter((e) => /^shard 0: \d+\/\d+ blocks/.test(e.textContent)).length > n,
+        seenBefore,
+        { timeout: 60_000 },
+      );
+      const blocks = await blockLines();
+      expect(new Set(blocks).size === blocks.length, `lines shown twice after the reconnect: ${blocks.filter((b, i) => blocks.indexOf(b) !== i).slice(0, 3).join(" | ")}`);
+
+      const link = await createShareLink(page, 0);
+      const token = new URL(link).searchParams.get("share");
+      await page.waitForSelector('[data-testid="share-links"] tr[data-link-state="active"] >> text=Never');
+      const { ctx, page: viewer, calls } = await sharedContext(browser, pageErrors);
+      try {
+        await viewer.goto(link);
+        await waitState(viewer, "RUNNING", 30_000);
+        await expectReadOnly(viewer);
+        await openLogs(viewer);
+        await viewer.waitForFunction(() => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > 0, null, { timeout: 60_000 });
+        const n = await logLineCount(viewer);
+        await viewer.waitForFunction((k) => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > k, n, { timeout: 60_000 });
+        await shot(viewer, "23-shared-running");
+        await expectShareTokenSent(calls, token);
+        // The owner cancels: the shared view follows it to the end.
+        await page.click('[data-testid="cancel"]');
+        await waitState(page, "CANCELLED", 60_000);
+        await waitState(viewer, "CANCELLED", 60_000);
+      } finally {
+        await ctx.close();
+      }
+      notes.push(`live log of ${id}: ${await logLineCount(page)} line(s) seen`);
     },
   ],
 ];
 
 // ---- main -----------------------------------------------------------------------------
+
+// A stray promise of a flow (e.g. of a page already closed) must not end the process before
+// the stack is stopped: it would outlive this script.
+process.on("unhandledRejection", (e) => log(`note: unhandled rejection: ${e?.message ?? e}`));
 
 async function main() {
   let stack;

@@ -1,6 +1,8 @@
 import { useAtomValue } from "jotai";
 import { useEffect } from "react";
 import { routeAtom, type Route } from "./state/router";
+import { shareAtom } from "./state/share";
+import { runPath } from "./lib/share";
 import { Link } from "./components/Link";
 import { EmptyState } from "./components/States";
 import { RunsPage } from "./pages/RunsPage";
@@ -25,6 +27,8 @@ function titleOf(route: Route): string {
 
 export function App() {
   const route = useAtomValue(routeAtom);
+  // A shared read-only view offers nothing that needs an account.
+  const share = useAtomValue(shareAtom);
   useEffect(() => {
     document.title = `${titleOf(route)} · Simlab`;
   }, [route]);
@@ -35,24 +39,26 @@ export function App() {
       </a>
       <header className="topbar">
         <div className="topbar-inner">
-          <Link to="/" className="brand" aria-label="Simlab home">
+          <Link to={share ? runPath(share.jobId, share.token) : "/"} className="brand" aria-label={share ? "Simlab: the shared run" : "Simlab home"}>
             <svg viewBox="0 0 32 32" width="26" height="26" aria-hidden="true">
               <rect width="32" height="32" rx="7" fill="#2f5bea" />
               <path d="M7 22c4-12 8-12 9-6s5 6 9-6" stroke="white" strokeWidth="3" fill="none" strokeLinecap="round" />
             </svg>
             <span>Simlab</span>
           </Link>
-          <nav className="nav" aria-label="Main">
-            <NavLink to="/" active={route.page === "runs" || route.page === "run"}>
-              Runs
-            </NavLink>
-            <NavLink to="/new" active={route.page === "new"}>
-              New simulation
-            </NavLink>
-            <NavLink to="/compare" active={route.page === "compare"}>
-              Compare
-            </NavLink>
-          </nav>
+          {share ? null : (
+            <nav className="nav" aria-label="Main">
+              <NavLink to="/" active={route.page === "runs" || route.page === "run"}>
+                Runs
+              </NavLink>
+              <NavLink to="/new" active={route.page === "new"}>
+                New simulation
+              </NavLink>
+              <NavLink to="/compare" active={route.page === "compare"}>
+                Compare
+              </NavLink>
+            </nav>
+          )}
         </div>
       </header>
       <main id="main" className="main">

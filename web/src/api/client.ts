@@ -1,12 +1,23 @@
 // The one place that knows how the browser reaches the gateway: gRPC-Web on the same origin.
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { SimulationService } from "../gen/simlab/v1/simulation_pb";
+import { currentShareToken, withShare } from "../lib/share";
 
 export type SimulationClient = Client<typeof SimulationService>;
 
-export function createSimulationClient(baseUrl: string = defaultBaseUrl()): SimulationClient {
-  const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true });
+/** Sends the share link's token (if the page is a shared view) as the bearer of each call,
+ * read at call time so the client can be created once. */
+export function shareInterceptor(token: () => string | undefined): Interceptor {
+  return (next) => async (req) => {
+    const t = token();
+    if (t) req.header.set("Authorization", `Bearer ${t}`);
+    return next(req);
+  };
+}
+
+export function createSimulationClient(baseUrl: string = defaultBaseUrl(), shareToken: () => string | undefined = currentShareToken): SimulationClient {
+  const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true, interceptors: [shareInterceptor(shareToken)] });
   return createClient(SimulationService, transport);
 }
 
@@ -14,8 +25,9 @@ function defaultBaseUrl(): string {
   return typeof window === "undefined" ? "http://127.0.0.1:8080" : window.location.origin;
 }
 
-/** Download/view URL of an artifact, served by the gateway over plain HTTP. */
-export function fileUrl(jobId: string, name: string, inline = false): string {
+/** Download/view URL of an artifact, served by the gateway over plain HTTP. A link cannot
+ * send headers, so a shared view passes its token as ?share=. */
+export function fileUrl(jobId: string, name: string, inline = false, shareToken?: string): string {
   const path = `/files/${encodeURIComponent(jobId)}/${name.split("/").map(encodeURIComponent).join("/")}`;
-  return inline ? `${path}?inline=1` : path;
+  return withShare(inline ? `${path}?inline=1` : path, shareToken);
 }

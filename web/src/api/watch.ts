@@ -181,7 +181,7 @@ export async function followJob(
       } catch (err) {
         if (signal.aborted) return;
         const e = toApiError(err);
-        if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.InvalidArgument) {
+        if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.Unauthenticated || e.code === Code.InvalidArgument) {
           update((f) => ({ ...f, connection: "ended", error: e }));
           return;
         }

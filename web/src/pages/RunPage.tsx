@@ -7,23 +7,35 @@ import { fileUrl } from "../api/client";
 import { toApiError, type ApiError } from "../api/errors";
 import type { Feed } from "../api/watch";
 import { cancelJobAtom, jobFeedAtom } from "../state/job";
+import { shareAtom } from "../state/share";
 import { modelsLoadableAtom } from "../state/models";
 import { artifactsAtom, chartDataAtom } from "../state/results";
 import { ConvergenceChart, HistogramChart } from "../components/Charts";
 import { Link } from "../components/Link";
+import { LogsPanel } from "../components/LogsPanel";
+import { SharePanel } from "../components/SharePanel";
 import { ProgressBar } from "../components/Progress";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
 import { orderOutputs, orderParams } from "../lib/order";
 import { formatBytes, formatDuration, formatNumber, formatTime, isTerminal, shortId, toDate } from "../lib/format";
+import { forgetShare, runPath } from "../lib/share";
+
+/** A share link that stopped working (revoked or expired), or one for another run. */
+function isLinkError(error: ApiError | undefined): error is ApiError {
+  return error?.code === Code.Unauthenticated || error?.code === Code.PermissionDenied;
+}
 
 export function RunPage({ id }: { id: string }) {
   const feed = useAtomValue(jobFeedAtom(id));
   const models = useAtomValue(modelsLoadableAtom);
   const model = models.state === "hasData" ? models.data.find((m) => m.name === feed.job?.model) : undefined;
+  const share = useAtomValue(shareAtom);
+  const shareToken = share?.jobId === id ? share.token : undefined;
 
   if (!feed.job) {
+    if (feed.connection === "ended" && shareToken && isLinkError(feed.error)) return <InvalidLinkState error={feed.error} />;
     if (feed.connection === "ended" && feed.error) {
       const notFound = feed.error.code === Code.NotFound;
       return (
@@ -43,7 +55,31 @@ export function RunPage({ id }: { id: string }) {
       </section>
     );
   }
-  return <RunView job={feed.job} feed={feed} model={model} />;
+  return <RunView job={feed.job} feed={feed} model={model} shareToken={shareToken} />;
+}
+
+/** A shared view whose link no longer works: said plainly, and the tab forgets the token. */
+function InvalidLinkState({ error }: { error: ApiError }) {
+  useEffect(() => forgetShare(), []);
+  return (
+    <section className="page" data-testid="share-invalid">
+      <EmptyState title="This link is no longer valid">
+        <p>The link to this run was revoked or has expired. Ask the person who shared it for a new one.</p>
+        <p className="muted small-print">{error.detail || error.message}</p>
+      </EmptyState>
+    </section>
+  );
+}
+
+function SharedBadge() {
+  return (
+    <span className="badge badge-info shared-badge" data-testid="shared-badge" title="Opened with a share link: you can look, not change anything">
+      <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+        <path d="M8 3C4.5 3 2 8 2 8s2.5 5 6 5 6-5 6-5-2.5-5-6-5zm0 8a3 3 0 110-6 3 3 0 010 6z" fill="currentColor" />
+      </svg>
+      Shared read-only view
+    </span>
+  );
 }
 
 function ConnectionBanner({ feed }: { feed: Feed }) {
@@ -60,7 +96,9 @@ function ConnectionBanner({ feed }: { feed: Feed }) {
   );
 }
 
-function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | undefined }) {
+function RunView({ job, feed, model, shareToken }: { job: Job; feed: Feed; model: Model | undefined; shareToken: string | undefined }) {
+  const readOnly = shareToken !== undefined;
+  const [sharing, setSharing] = useState(false);
   const cancel = useSetAtom(cancelJobAtom);
   const [cancelError, setCancelError] = useState<ApiError | null>(null);
   const [cancelling, setCancelling] = useState(false);
@@ -86,7 +124,8 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
 
   const copyLink = async () => {
     try {
-      await navigator.clipboard.writeText(window.location.href);
+      // A shared view hands on the same link (the token may be kept by the tab only).
+      await navigator.clipboard.writeText(readOnly ? `${window.location.origin}${runPath(job.jobId, shareToken)}` : window.location.href);
       setCopied(true);
       setTimeout(() => setCopied(false), 1500);
     } catch {
@@ -107,15 +146,18 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
       data-state={JobState[job.state]}
       data-latency-ms={feed.stateLatencyMs !== undefined ? Math.round(feed.stateLatencyMs) : undefined}
     >
-      <nav className="crumbs" aria-label="Breadcrumb">
-        <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
-      </nav>
+      {readOnly ? null : (
+        <nav className="crumbs" aria-label="Breadcrumb">
+          <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
+        </nav>
+      )}
       <header className="page-head">
         <div className="head-main">
           <div className="head-title">
             <h1>{model?.title || job.model}</h1>
             <StatusBadge state={job.state} live={active} />
             {feed.connection === "live" && active ? <span className="live-pill" title="Streaming live updates">Live</span> : null}
+            {readOnly ? <SharedBadge /> : null}
           </div>
           <div className="head-meta muted">
             <span className="mono" title="Run id">{job.jobId}</span>
@@ -126,34 +168,58 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
             {job.owner ? <span>by {job.owner}</span> : null}
           </div>
         </div>
-        <div className="head-actions">
-          {active ? (
+        {readOnly ? null : (
+          <div className="head-actions">
             <button
               type="button"
-              className="btn btn-danger"
-              onClick={onCancel}
-              disabled={cancelling || job.state === JobState.CANCELLING}
-              data-testid="cancel"
+              className="btn btn-secondary"
+              onClick={() => setSharing((s) => !s)}
+              aria-expanded={sharing}
+              data-testid="share"
             >
-              {job.state === JobState.CANCELLING ? "Cancelling…" : cancelling ? "Cancelling…" : "Cancel run"}
+              Share
             </button>
-          ) : null}
-          {job.state === JobState.SUCCEEDED ? (
-            <Link className="btn btn-secondary" to={`/compare?ids=${encodeURIComponent(job.jobId)}`}>
-              Compare…
+            {active ? (
+              <button
+                type="button"
+                className="btn btn-danger"
+                onClick={onCancel}
+                disabled={cancelling || job.state === JobState.CANCELLING}
+                data-testid="cancel"
+              >
+                {job.state === JobState.CANCELLING ? "Cancelling…" : cancelling ? "Cancelling…" : "Cancel run"}
+              </button>
+            ) : null}
+            {job.state === JobState.SUCCEEDED ? (
+              <Link className="btn btn-secondary" to={`/compare?ids=${encodeURIComponent(job.jobId)}`}>
+                Compare…
+              </Link>
+            ) : null}
+            <Link className="btn btn-primary" to={`/new?from=${encodeURIComponent(job.jobId)}`} data-testid="run-again">
+              Run again
             </Link>
-          ) : null}
-          <Link className="btn btn-primary" to={`/new?from=${encodeURIComponent(job.jobId)}`} data-testid="run-again">
-            Run again
-          </Link>
-        </div>
+          </div>
+        )}
       </header>
+      {sharing && !readOnly ? <SharePanel jobId={job.jobId} onClose={() => setSharing(false)} /> : null}
+      {readOnly && isLinkError(feed.error) ? (
+        <div className="banner banner-warn" role="alert" data-testid="share-invalid">
+          <span>
+            <strong>This link is no longer valid.</strong> What is shown is as it was when the link stopped working; ask the person who shared it for a new one.
+          </span>
+        </div>
+      ) : null}
       <ConnectionBanner feed={feed} />
       {cancelError ? <ErrorState title="Could not cancel" error={cancelError} /> : null}
 
       <div className="run-grid">
         <div className="run-main">
-          {job.state === JobState.FAILED ? <FailureCard job={job} /> : null}
+          {job.state === JobState.FAILED ? (
+            <>
+              <FailureCard job={job} />
+              <LogsPanel job={job} defaultOpen />
+            </>
+          ) : null}
           <div className="card">
             <div className="card-head">
               <h2>Progress</h2>
@@ -175,8 +241,9 @@ function RunView({ job, feed, model }: { job: Job; feed: Feed; model: Model | un
             </div>
           </div>
           <ConvergenceCard job={job} feed={feed} label={outLabel} unit={outUnit} />
-          {job.state === JobState.SUCCEEDED ? <ResultCards job={job} model={model} /> : null}
-          {done ? <DownloadsCard job={job} /> : null}
+          {job.state === JobState.SUCCEEDED ? <ResultCards job={job} model={model} shareToken={shareToken} /> : null}
+          {done ? <DownloadsCard job={job} shareToken={shareToken} /> : null}
+          {job.state !== JobState.FAILED ? <LogsPanel job={job} /> : null}
         </div>
         <aside className="run-side">
           <div className="card">
@@ -297,7 +364,7 @@ export function SummaryTable({ summary, model, primary }: { summary: JsonObject 
   );
 }
 
-function ResultCards({ job, model }: { job: Job; model: Model | undefined }) {
+function ResultCards({ job, model, shareToken }: { job: Job; model: Model | undefined; shareToken: string | undefined }) {
   const chart = useAtomValue(chartDataAtom(job.jobId));
   const [pngOk, setPngOk] = useState(true);
   return (
@@ -330,14 +397,14 @@ function ResultCards({ job, model }: { job: Job; model: Model | undefined }) {
       <div className="card">
         <div className="card-head">
           <h2>Plot</h2>
-          <a className="muted" href={fileUrl(job.jobId, "plot.png", true)} target="_blank" rel="noreferrer">
+          <a className="muted" href={fileUrl(job.jobId, "plot.png", true, shareToken)} target="_blank" rel="noreferrer">
             Open full size
           </a>
         </div>
         {pngOk ? (
           <img
             className="plot-png"
-            src={fileUrl(job.jobId, "plot.png", true)}
+            src={fileUrl(job.jobId, "plot.png", true, shareToken)}
             alt={`Plot of run ${job.jobId}`}
             onError={() => setPngOk(false)}
             data-testid="plot-png"
@@ -350,7 +417,7 @@ function ResultCards({ job, model }: { job: Job; model: Model | undefined }) {
   );
 }
 
-function DownloadsCard({ job }: { job: Job }) {
+function DownloadsCard({ job, shareToken }: { job: Job; shareToken: string | undefined }) {
   const artifacts = useAtomValue(artifactsAtom(`${job.jobId}@${JobState[job.state]}`));
   return (
     <div className="card">
@@ -367,7 +434,7 @@ function DownloadsCard({ job }: { job: Job }) {
         <ul className="files" data-testid="downloads">
           {artifacts.value.map((a) => (
             <li key={a.name}>
-              <a href={fileUrl(job.jobId, a.name)} download={a.name} data-testid={`download-${a.name}`}>
+              <a href={fileUrl(job.jobId, a.name, false, shareToken)} download={a.name} data-testid={`download-${a.name}`}>
                 <FileIcon name={a.name} />
                 <span className="file-name">{a.name}</span>
               </a>

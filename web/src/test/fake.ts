@@ -8,10 +8,12 @@ import {
   JobEventSchema,
   JobSchema,
   JobState,
+  LogChunkSchema,
   ModelSchema,
   ParameterType,
   type Job,
   type JobEvent,
+  type LogChunk,
   type Model,
 } from "../gen/simlab/v1/simulation_pb";
 import type { SimulationClient } from "../api/client";
@@ -62,12 +64,15 @@ export interface FakeClient {
   client: SimulationClient;
   streams: Stream<JobEvent>[];
   watchCalls: { jobId: string; afterSeq: bigint }[];
+  /** TailLogs streams, in the order they were opened. */
+  logStreams: Stream<LogChunk>[];
   fns: Record<string, ReturnType<typeof vi.fn>>;
 }
 
 export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: never[]) => unknown>> = {}): FakeClient {
   const streams: Stream<JobEvent>[] = [];
   const watchCalls: { jobId: string; afterSeq: bigint }[] = [];
+  const logStreams: Stream<LogChunk>[] = [];
   const fns: Record<string, ReturnType<typeof vi.fn>> = {
     listModels: vi.fn(async () => ({ models: [optionModel()] })),
     submitJob: vi.fn(async () => ({ job: job({ jobId: "job-new" }), created: true })),
@@ -84,6 +89,18 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
     listPresets: vi.fn(async () => ({ presets: [] })),
     savePreset: vi.fn(async () => ({})),
     deletePreset: vi.fn(async () => ({})),
+    tailLogs: vi.fn((_req: { jobId: string }, opts?: { signal?: AbortSignal }) => {
+      const s = new Stream<LogChunk>();
+      logStreams.push(s);
+      opts?.signal?.addEventListener("abort", () => s.fail(new DOMException("aborted", "AbortError")));
+      return s;
+    }),
+    listShareLinks: vi.fn(async () => ({ links: [] })),
+    createShareLink: vi.fn(async ({ jobId }: { jobId: string }) => ({
+      link: { linkId: "link-new", jobId, createdAt: timestampFromMs(Date.now()) },
+      token: "simlab_share_new",
+    })),
+    revokeShareLink: vi.fn(async ({ linkId }: { linkId: string }) => ({ linkId, revokedAt: timestampFromMs(Date.now()) })),
     watchJob: vi.fn((req: { jobId: string; afterSeq?: bigint }, opts?: { signal?: AbortSignal }) => {
       const s = new Stream<JobEvent>();
       streams.push(s);
@@ -93,7 +110,7 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
     }),
   };
   for (const [k, f] of Object.entries(over)) fns[k] = vi.fn(f as (...a: unknown[]) => unknown);
-  return { client: fns as unknown as SimulationClient, streams, watchCalls, fns };
+  return { client: fns as unknown as SimulationClient, streams, watchCalls, logStreams, fns };
 }
 
 export function optionModel(): Model {
@@ -143,3 +160,7 @@ export function running(seq: bigint, done: number, estimate: number, stderr: num
 }
 
 export const flush = () => new Promise((r) => setTimeout(r, 0));
+
+export function logChunk(shard: number, text: string | Uint8Array): LogChunk {
+  return create(LogChunkSchema, { shard, data: typeof text === "string" ? new TextEncoder().encode(text) : text });
+}

@@ -1,0 +1,111 @@
+// Share links: `/runs/<id>?share=<token>` opens a read-only view of one run for someone without
+// an account. The token is the bearer of every call that page makes; the tab keeps it
+// (sessionStorage) so the run's page still works if the address loses the query. Only the
+// shared run's page uses it: any other page of the tab is the signed-in view.
+// Pure of React and Jotai (the transport uses it too).
+
+export const SHARE_PARAM = "share";
+export const SHARE_TOKEN_PREFIX = "simlab_share_";
+const STORAGE_KEY = "simlab.share";
+
+export interface ShareContext {
+  jobId: string;
+  token: string;
+}
+
+interface Where {
+  pathname: string;
+  search: string;
+}
+
+/** The run id of a `/runs/<id>` path. */
+export function runIdOfPath(pathname: string): string | undefined {
+  const m = /^\/runs\/([^/]+)\/*$/.exec(pathname);
+  if (!m || !m[1]) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function tabStorage(): Storage | undefined {
+  try {
+    return typeof window === "undefined" ? undefined : window.sessionStorage;
+  } catch {
+    return undefined; // storage disabled: the token then lives in the address only
+  }
+}
+
+function kept(storage: Storage | undefined): ShareContext | null {
+  try {
+    const raw = storage?.getItem(STORAGE_KEY);
+    if (!raw) return null;
+    const v = JSON.parse(raw) as Partial<ShareContext>;
+    return typeof v.jobId === "string" && typeof v.token === "string" && v.token ? { jobId: v.jobId, token: v.token } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The share link this address opens: its ?share= token, or the one the tab kept for this
+ * run. Null on every other page. */
+export function shareOf(where: Where, storage: Storage | undefined = tabStorage()): ShareContext | null {
+  const jobId = runIdOfPath(where.pathname);
+  if (jobId === undefined) return null;
+  const token = new URLSearchParams(where.search).get(SHARE_PARAM)?.trim();
+  if (token) return { jobId, token };
+  const k = kept(storage);
+  return k && k.jobId === jobId ? k : null;
+}
+
+/** Keeps the ?share= token of this address for the rest of the tab's session. */
+export function rememberShare(where: Where, storage: Storage | undefined = tabStorage()): void {
+  const jobId = runIdOfPath(where.pathname);
+  const token = new URLSearchParams(where.search).get(SHARE_PARAM)?.trim();
+  if (jobId === undefined || !token) return;
+  try {
+    storage?.setItem(STORAGE_KEY, JSON.stringify({ jobId, token }));
+  } catch {
+    /* quota or disabled storage: the address still has it */
+  }
+}
+
+/** Drops the kept token (a revoked or expired link). */
+export function forgetShare(storage: Storage | undefined = tabStorage()): void {
+  try {
+    storage?.removeItem(STORAGE_KEY);
+  } catch {
+    /* nothing kept */
+  }
+}
+
+/** The token of the page the browser shows now, for the transport. */
+export function currentShareToken(): string | undefined {
+  if (typeof window === "undefined") return undefined;
+  return shareOf(window.location)?.token;
+}
+
+/** `path` with ?share=<token> added (paths of this origin, with or without a query). */
+export function withShare(path: string, token: string | undefined): string {
+  if (!token) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${SHARE_PARAM}=${encodeURIComponent(token)}`;
+}
+
+/** The in-app address of a run, carrying the share token when the view is a shared one. */
+export function runPath(jobId: string, token?: string): string {
+  return withShare(`/runs/${encodeURIComponent(jobId)}`, token);
+}
+
+/** The address to hand out for a share link. */
+export function shareUrl(origin: string, jobId: string, token: string): string {
+  return `${origin.replace(/\/+$/, "")}${runPath(jobId, token)}`;
+}
+
+/** Choices of the Share dialog; 0 means the link does not expire. */
+export const SHARE_EXPIRY_CHOICES: { label: string; seconds: number }[] = [
+  { label: "1 day", seconds: 86_400 },
+  { label: "7 days", seconds: 7 * 86_400 },
+  { label: "30 days", seconds: 30 * 86_400 },
+  { label: "Never", seconds: 0 },
+];

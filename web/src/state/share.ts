@@ -1,0 +1,46 @@
+// Share links: whether this page is a shared read-only view, and the owner's links of a run.
+import { atom, type WritableAtom } from "jotai";
+import { unwrap } from "jotai/utils";
+import type { CreateShareLinkResponse, ShareLink } from "../gen/simlab/v1/simulation_pb";
+import { toApiError, type ApiError } from "../api/errors";
+import { shareOf, type ShareContext } from "../lib/share";
+import { family } from "../lib/family";
+import { clientAtom } from "./client";
+import { locationAtom } from "./router";
+
+/** The share link this page was opened with (null: the signed-in view). */
+export const shareAtom = atom<ShareContext | null>((get) => shareOf(get(locationAtom)));
+
+export type LinksResult = { ok: true; links: ShareLink[] } | { ok: false; error: ApiError };
+
+/** The links of a run, newest first (null while first loading; the previous list while
+ * reloading). Writing to it reloads. */
+export const shareLinksAtom = family((jobId: string): WritableAtom<LinksResult | null, [], void> => {
+  const versionAtom = atom(0);
+  const loadAtom = atom(async (get): Promise<LinksResult> => {
+    get(versionAtom);
+    try {
+      return { ok: true, links: (await get(clientAtom).listShareLinks({ jobId })).links };
+    } catch (err) {
+      return { ok: false, error: toApiError(err) };
+    }
+  });
+  const shown = unwrap(loadAtom, (prev) => prev ?? null);
+  return atom(
+    (get) => get(shown),
+    (_get, set) => set(versionAtom, (v) => v + 1),
+  );
+});
+
+/** Creates a link (0 s: never expires) and reloads the list; the response has the token. */
+export const createShareLinkAtom = atom(null, async (get, set, jobId: string, ttlSeconds: number): Promise<CreateShareLinkResponse> => {
+  const res = await get(clientAtom).createShareLink({ jobId, ttlSeconds: BigInt(ttlSeconds) });
+  set(shareLinksAtom(jobId));
+  return res;
+});
+
+export const revokeShareLinkAtom = atom(null, async (get, set, jobId: string, linkId: string): Promise<ShareLink> => {
+  const link = await get(clientAtom).revokeShareLink({ linkId });
+  set(shareLinksAtom(jobId));
+  return link;
+});
