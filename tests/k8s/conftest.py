@@ -29,10 +29,17 @@ cluster = _load_cluster_module()
 def kube(request: pytest.FixtureRequest) -> Iterator[cluster.KubeCluster]:  # type: ignore[name-defined]
     """A running single-node cluster with the worker and service images loaded. What the
     scripts report (the first run builds Kubernetes: many minutes) is shown as it comes."""
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    plugins = request.config.pluginmanager
+    reporter = plugins.getplugin("terminalreporter")
+    capture = plugins.getplugin("capturemanager")
 
     def progress(line: str) -> None:
-        if reporter is not None:
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write_line(f"[k8s] {line}")
+            return
+        with capture.global_and_fixture_disabled():  # live, not in the captured output
             reporter.write_line(f"[k8s] {line}")
 
     with cluster.local_cluster(progress=progress) as kube:
