@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STATE_DIR ?= .simlab
 export SIMLAB_PORT ?= 8080
 
-.PHONY: help venv generate check-generated lint typecheck test test-python run bench clean
+.PHONY: help venv generate check-generated lint typecheck test test-python run bench bench-k8s clean
 
 help:
 	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
@@ -65,8 +65,12 @@ test: check-generated lint typecheck web-check web-test test-python web-e2e
 run: venv web-build-if-node
 	$(PY) -m simlab.devstack --state-dir $(STATE_DIR) --port $(SIMLAB_PORT)
 
-bench: venv
+bench: venv minio-bin
 	$(PY) -m bench
+
+# Needs `make cluster-up`, `make images` and the SIMLAB_S3_* variables of `make minio`.
+bench-k8s: venv
+	$(PY) -m bench.k8s
 
 clean:
 	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache
