@@ -55,7 +55,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy libs/common/src services/*/src
 
-test-python: venv minio-bin
+test-python: venv minio-bin k8s-bin images
 	$(VENV)/bin/pytest
 
 test: check-generated lint typecheck web-check web-test test-python web-e2e
