@@ -3,36 +3,12 @@ Its gRPC errors come back as SimlabError."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-import grpc
-
-from simlab.common.grpc_util import aio_channel, bearer
-from simlab.transport.errors import from_grpc
+from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.v1 import jobstore_pb2 as store_pb
-from simlab.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
 
-T = TypeVar("T")
-TIMEOUT_S = 30.0
 
-
-class JobStoreClient:
-    def __init__(self, target: str, service_token: str) -> None:
-        self.channel = aio_channel(target)
-        self.stub = jobstore_pb2_grpc.JobStoreStub(self.channel)
-        self.metadata = bearer(service_token)
-
-    async def close(self) -> None:
-        await self.channel.close()
-
-    async def _call(self, method: Callable[..., Awaitable[T]], request: object) -> T:
-        try:
-            return await method(request, metadata=self.metadata, timeout=TIMEOUT_S)
-        except grpc.aio.AioRpcError as error:
-            raise from_grpc(error) from None
-
+class JobStoreClient(ServiceJobStoreClient):
     async def create_job(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResponse:
         return await self._call(self.stub.CreateJob, request)
 
