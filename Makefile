@@ -21,6 +21,7 @@ help:
 include web/web.mk
 include tools/minio.mk
 include tools/k8s.mk
+include deploy/helm/helm.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 
