@@ -1,0 +1,345 @@
+"""Checks a `helm template` rendering of deploy/helm/simlab: every document is valid YAML and
+a Kubernetes object; the expected kinds are there for the values used; every pod passes Pod
+Security `restricted` and has resources and a /tmp emptyDir; probes, checksum annotations,
+references to ConfigMaps and Secrets, the runner's settings and its Role (the same rules as
+runner_rbac() in simlab_runner.core.manifests), and a `helm test` run the gateway accepts.
+
+    check_rendered.py RENDERED.yaml [--values CI-VALUES.yaml]
+
+The API server's own validation is `make helm-validate` (server-side dry run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy/helm/simlab"
+
+Obj = dict[str, Any]
+
+
+class Problems(list[str]):
+    def check(self, ok: object, message: str) -> None:
+        if not ok:
+            self.append(message)
+
+
+def merged_values(values_file: Path | None) -> Obj:
+    def merge(base: Obj, over: Obj) -> Obj:
+        out = dict(base)
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = value
+        return out
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    if values_file is not None:
+        values = merge(values, yaml.safe_load(values_file.read_text()) or {})
+    return values
+
+
+def pod_spec(obj: Obj) -> Obj | None:
+    if obj["kind"] == "Pod":
+        return obj["spec"]
+    if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
+        return obj["spec"]["template"]["spec"]
+    return None
+
+
+def check_pod(name: str, spec: Obj, p: Problems) -> None:
+    psc = spec.get("securityContext") or {}
+    p.check(psc.get("runAsNonRoot") is True, f"{name}: pod securityContext.runAsNonRoot")
+    p.check(
+        (psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+        f"{name}: seccompProfile RuntimeDefault",
+    )
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        p.check(not spec.get(key), f"{name}: {key}")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    p.check(not any("hostPath" in v for v in volumes.values()), f"{name}: no hostPath volumes")
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        where = f"{name}/{c['name']}"
+        sc = c.get("securityContext") or {}
+        uid = sc.get("runAsUser", psc.get("runAsUser"))
+        p.check(isinstance(uid, int) and uid > 0, f"{where}: numeric non-root runAsUser")
+        p.check(sc.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation")
+        p.check(sc.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem")
+        p.check((sc.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: drop ALL")
+        p.check(not sc.get("privileged"), f"{where}: not privileged")
+        res = c.get("resources") or {}
+        for kind in ("requests", "limits"):
+            for r in ("cpu", "memory"):
+                p.check((res.get(kind) or {}).get(r), f"{where}: resources.{kind}.{r}")
+        tmp = [m for m in c.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+        p.check(tmp and "emptyDir" in volumes.get(tmp[0]["name"], {}), f"{where}: /tmp emptyDir")
+        p.check(":" in c["image"], f"{where}: image with a tag")
+
+
+def env_of(container: Obj) -> dict[str, Obj]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rendered", type=Path)
+    parser.add_argument("--values", type=Path)
+    args = parser.parse_args()
+    values = merged_values(args.values)
+    p = Problems()
+
+    try:
+        docs = [d for d in yaml.safe_load_all(args.rendered.read_text()) if d is not None]
+    except yaml.YAMLError as error:
+        print(f"{args.rendered}: not valid YAML: {error}")
+        return 1
+    for i, d in enumerate(docs):
+        p.check(
+            isinstance(d, dict)
+            and d.get("apiVersion")
+            and d.get("kind")
+            and (d.get("metadata") or {}).get("name"),
+            f"document {i}: not a Kubernetes object (apiVersion, kind, metadata.name)",
+        )
+    if p:
+        print("\n".join(p))
+        return 1
+
+    ns_default = "simlab"
+    keys = Counter(
+        (d["kind"], d["metadata"].get("namespace", ns_default), d["metadata"]["name"]) for d in docs
+    )
+    for key, n in keys.items():
+        p.check(n == 1, f"{key} rendered {n} times")
+
+    by_kind: dict[str, list[Obj]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    kinds = Counter(d["kind"] for d in docs)
+
+    def component(kind: str, comp: str) -> Obj | None:
+        for d in by_kind.get(kind, []):
+            if d["metadata"]["labels"].get("app.kubernetes.io/component") == comp:
+                return d
+        return None
+
+    # Expected objects for these values.
+    deps = [n for n in ("postgresql", "nats", "minio") if values[n]["enabled"]]
+    for comp in ("gateway", "jobstore", "runner"):
+        p.check(component("Deployment", comp), f"Deployment {comp} missing")
+        p.check(component("ConfigMap", comp), f"ConfigMap {comp} missing")
+    for comp in ("gateway", "jobstore", *deps):
+        p.check(component("Service", comp), f"Service {comp} missing")
+    for comp in deps:
+        p.check(component("StatefulSet", comp), f"StatefulSet {comp} missing")
+    for kind in ("ServiceAccount", "Role", "RoleBinding", "Secret"):
+        p.check(kinds[kind] >= 1, f"no {kind}")
+    p.check(
+        kinds["StatefulSet"] == len(deps),
+        f"{kinds['StatefulSet']} StatefulSets, expected {len(deps)}",
+    )
+    tests = [
+        d
+        for d in by_kind.get("Pod", [])
+        if d["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    ]
+    p.check(len(tests) == 1, "one helm test hook Pod")
+    if values["networkPolicy"]["enabled"]:
+        p.check(kinds["NetworkPolicy"] >= 6, "NetworkPolicies missing")
+        p.check(
+            any(d["metadata"]["name"].endswith("-default-deny") for d in by_kind["NetworkPolicy"]),
+            "default-deny NetworkPolicy missing",
+        )
+    else:
+        p.check(kinds["NetworkPolicy"] == 0, "NetworkPolicies rendered while disabled")
+    allowed = {
+        "Namespace",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "Deployment",
+        "StatefulSet",
+        "Pod",
+        "NetworkPolicy",
+    }
+    p.check(set(kinds) <= allowed, f"unexpected kinds {sorted(set(kinds) - allowed)}")
+
+    # Pods: Pod Security restricted, resources, /tmp.
+    for d in docs:
+        spec = pod_spec(d)
+        if spec is not None:
+            check_pod(f"{d['kind']}/{d['metadata']['name']}", spec, p)
+
+    # References to ConfigMaps and Secrets resolve (to the rendering or a declared Secret).
+    configmaps = {d["metadata"]["name"] for d in by_kind.get("ConfigMap", [])}
+    secrets = {d["metadata"]["name"] for d in by_kind.get("Secret", [])}
+    secrets |= {
+        s
+        for s in (
+            values["auth"]["existingSecret"],
+            values["gateway"]["existingTokensSecret"],
+            values["postgresql"]["external"]["existingSecret"],
+            values["nats"]["external"]["existingSecret"],
+            values["objectStore"]["external"]["existingSecret"],
+        )
+        if s
+    }
+    for d in docs:
+        spec = pod_spec(d)
+        if spec is None:
+            continue
+        for c in spec["containers"]:
+            for e in c.get("env", []):
+                ref = e.get("valueFrom", {})
+                if "secretKeyRef" in ref:
+                    p.check(
+                        ref["secretKeyRef"]["name"] in secrets,
+                        f"{c['name']}: Secret {ref['secretKeyRef']['name']} unknown",
+                    )
+                if "configMapKeyRef" in ref:
+                    p.check(
+                        ref["configMapKeyRef"]["name"] in configmaps,
+                        f"{c['name']}: ConfigMap unknown",
+                    )
+            for src in c.get("envFrom", []):
+                if "configMapRef" in src:
+                    p.check(
+                        src["configMapRef"]["name"] in configmaps,
+                        f"{c['name']}: ConfigMap {src['configMapRef']['name']} unknown",
+                    )
+        for v in spec.get("volumes", []):
+            if "secret" in v:
+                p.check(
+                    v["secret"]["secretName"] in secrets,
+                    f"volume Secret {v['secret']['secretName']} unknown",
+                )
+            if "configMap" in v:
+                p.check(
+                    v["configMap"]["name"] in configmaps,
+                    f"volume ConfigMap {v['configMap']['name']} unknown",
+                )
+
+    # Services: gRPC health probes, rolling on configuration changes, entrypoints.
+    for comp in ("gateway", "jobstore", "runner"):
+        dep = component("Deployment", comp)
+        if dep is None:
+            continue
+        tpl = dep["spec"]["template"]
+        c = tpl["spec"]["containers"][0]
+        p.check(c["command"] == ["python", "-m", f"simlab_{comp}"], f"{comp}: command")
+        ann = tpl["metadata"].get("annotations", {})
+        p.check(
+            "checksum/config" in ann and "checksum/secrets" in ann, f"{comp}: checksum annotations"
+        )
+        if comp != "runner":
+            for probe in ("readinessProbe", "livenessProbe"):
+                p.check("grpc" in (c.get(probe) or {}), f"{comp}: gRPC {probe}")
+            p.check(
+                tpl["spec"].get("automountServiceAccountToken") is False, f"{comp}: no API token"
+            )
+
+    # The runner: in-cluster config, its worker settings, its Role.
+    runner = component("Deployment", "runner")
+    cm = component("ConfigMap", "runner")
+    if runner and cm:
+        spec = runner["spec"]["template"]["spec"]
+        env = {**cm["data"], **env_of(spec["containers"][0])}
+        p.check(
+            "SIMLAB_RUNNER_KUBECONFIG" not in env, "runner: KUBECONFIG must be unset (in-cluster)"
+        )
+        p.check(spec.get("automountServiceAccountToken") is True, "runner: needs its API token")
+        p.check(env.get("SIMLAB_RUNNER_LAUNCHER") == "kubernetes", "runner: kubernetes launcher")
+        worker = values["simulations"]["worker"]
+        p.check(
+            env.get("SIMLAB_RUNNER_WORKER_IMAGE") == f"{worker['repository']}:{worker['tag']}",
+            "runner: SIMLAB_RUNNER_WORKER_IMAGE",
+        )
+        p.check(
+            ".svc." in env.get("SIMLAB_RUNNER_WORKER_JOBSTORE", ""),
+            "runner: WORKER_JOBSTORE is the Service FQDN",
+        )
+        for key in (
+            "JOBSTORE",
+            "K8S_NAMESPACE",
+            "CPU_REQUEST",
+            "MEMORY_REQUEST",
+            "CPU_LIMIT",
+            "MEMORY_LIMIT",
+            "NATS_URL",
+            "SERVICE_TOKEN",
+            "JOB_TOKEN_SECRET",
+        ):
+            p.check(f"SIMLAB_RUNNER_{key}" in env, f"runner: SIMLAB_RUNNER_{key} missing")
+        sim_ns = env.get("SIMLAB_RUNNER_K8S_NAMESPACE")
+        account = spec.get("serviceAccountName")
+        role = next((r for r in by_kind.get("Role", []) if r["metadata"]["name"] == account), None)
+        binding = next(
+            (r for r in by_kind.get("RoleBinding", []) if r["metadata"]["name"] == account), None
+        )
+        p.check(
+            role and role["metadata"].get("namespace") == sim_ns,
+            "runner: Role in the simulation namespace",
+        )
+        p.check(
+            binding
+            and binding["metadata"].get("namespace") == sim_ns
+            and binding["subjects"][0]["name"] == account,
+            "runner: RoleBinding to its ServiceAccount in the simulation namespace",
+        )
+        try:
+            sys.path.insert(0, str(ROOT / "services/runner/src"))
+            from simlab_runner.core.manifests import runner_rbac
+        except ImportError as error:
+            p.append(f"cannot import runner_rbac: {error}")
+        else:
+            expected = next(o for o in runner_rbac(sim_ns) if o["kind"] == "Role")["rules"]
+            p.check(
+                role and role["rules"] == expected,
+                f"runner Role rules differ from runner_rbac(): {role and role['rules']}",
+            )
+
+    # The `helm test` run is one the gateway accepts (model, parameters, shards vs blocks).
+    try:
+        sys.path.insert(0, str(ROOT / "services/gateway/src"))
+        from simlab.models.registry import catalogue
+        from simlab_gateway.core.submission import plan_job
+
+        t = values["tests"]
+        plan_job(
+            catalogue(),
+            values["gateway"]["maxShards"],
+            t["model"],
+            t["parameters"],
+            1,
+            t["shards"],
+            "helm-test",
+        )
+    except ImportError as error:
+        p.append(f"cannot import the gateway's plan_job: {error}")
+    except Exception as error:  # the gateway's own INVALID_ARGUMENT
+        p.append(f"tests: the gateway would refuse the test run: {error}")
+
+    name = args.rendered.name
+    if p:
+        print(f"   check: {name}: {len(p)} problem(s)")
+        for problem in p:
+            print(f"     - {problem}")
+        return 1
+    summary = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+    print(f"   check: {name}: {len(docs)} objects OK ({summary})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

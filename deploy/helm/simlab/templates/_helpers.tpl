@@ -1,0 +1,233 @@
+{{/* Names ------------------------------------------------------------------------------ */}}
+{{- define "simlab.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "simlab.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The simulation namespace (default: the release namespace). */}}
+{{- define "simlab.simNamespace" -}}
+{{- default .Release.Namespace .Values.simulations.namespace }}
+{{- end }}
+
+{{- define "simlab.runnerAccount" -}}
+{{- default (printf "%s-runner" (include "simlab.fullname" .)) .Values.runner.serviceAccount.name }}
+{{- end }}
+
+{{/* Labels: call with (dict "root" $ "component" "gateway"). */}}
+{{- define "simlab.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "simlab.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "simlab.labels" -}}
+{{ include "simlab.selectorLabels" . }}
+app.kubernetes.io/part-of: simlab
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Images ----------------------------------------------------------------------------- */}}
+{{- define "simlab.image" -}}
+{{- printf "%s:%s" .repository .tag }}
+{{- end }}
+
+{{/* Addresses -------------------------------------------------------------------------- */}}
+{{- define "simlab.jobstoreHost" -}}
+{{- printf "%s-jobstore" (include "simlab.fullname" .) }}
+{{- end }}
+
+{{/* The job store as the platform reaches it (same namespace). */}}
+{{- define "simlab.jobstoreAddress" -}}
+{{- printf "%s:%d" (include "simlab.jobstoreHost" .) (int .Values.jobstore.port) }}
+{{- end }}
+
+{{/* The job store as simulation pods reach it (another namespace): the Service's FQDN. */}}
+{{- define "simlab.jobstoreWorkerAddress" -}}
+{{- printf "%s.%s.svc.%s:%d" (include "simlab.jobstoreHost" .) .Release.Namespace .Values.clusterDomain (int .Values.jobstore.port) }}
+{{- end }}
+
+{{- define "simlab.natsURL" -}}
+{{- printf "nats://%s-nats.%s.svc.%s:4222" (include "simlab.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+
+{{- define "simlab.s3Endpoint" -}}
+{{- if .Values.minio.enabled }}
+{{- printf "http://%s-minio.%s.svc.%s:9000" (include "simlab.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- else }}
+{{- required "objectStore.external.endpoint is required when minio.enabled is false" .Values.objectStore.external.endpoint }}
+{{- end }}
+{{- end }}
+
+{{/* Generated secrets ------------------------------------------------------------------
+Every generated value is made once per render (memoised in .Values._memo) and,
+on upgrades, read back from the Secret that holds it, so it never changes by itself. */}}
+{{- define "simlab.keep" -}}
+{{- $root := index . 0 }}{{ $secret := index . 1 }}{{ $key := index . 2 }}{{ $given := index . 3 }}
+{{- $memo := $root.Values._memo }}
+{{- $id := printf "%s/%s" $secret $key }}
+{{- if not (hasKey $memo $id) }}
+{{- $value := $given }}
+{{- if not $value }}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace $secret }}
+{{- if and $existing $existing.data (hasKey $existing.data $key) }}
+{{- $value = index $existing.data $key | b64dec }}
+{{- else }}
+{{- $value = randAlphaNum 40 }}
+{{- end }}
+{{- end }}
+{{- $_ := set $memo $id $value }}
+{{- end }}
+{{- index $memo $id }}
+{{- end }}
+
+{{/* Creates the memo once; templates call it first (includes see the same Values map). */}}
+{{- define "simlab.init" -}}
+{{- if not (hasKey .Values "_memo") }}{{ $_ := set .Values "_memo" dict }}{{ end }}
+{{- end }}
+
+{{- define "simlab.platformSecret" -}}
+{{- default (printf "%s-platform" (include "simlab.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{- define "simlab.tokensSecret" -}}
+{{- default (printf "%s-gateway-tokens" (include "simlab.fullname" .)) .Values.gateway.existingTokensSecret }}
+{{- end }}
+
+{{- define "simlab.postgresqlSecret" -}}
+{{- printf "%s-postgresql" (include "simlab.fullname" .) }}
+{{- end }}
+
+{{- define "simlab.minioSecret" -}}
+{{- printf "%s-minio" (include "simlab.fullname" .) }}
+{{- end }}
+
+{{- define "simlab.platformData" -}}
+{{- include "simlab.init" . }}
+{{- $name := include "simlab.platformSecret" . -}}
+service-token: {{ include "simlab.keep" (list . $name "service-token" .Values.auth.serviceToken) | quote }}
+job-token-secret: {{ include "simlab.keep" (list . $name "job-token-secret" .Values.auth.jobTokenSecret) | quote }}
+{{- end }}
+
+{{/* The gateway tokens: one key per user, plus `tokens` in the gateway's format. */}}
+{{- define "simlab.tokensData" -}}
+{{- include "simlab.init" . }}
+{{- $name := include "simlab.tokensSecret" . }}
+{{- $pairs := list }}
+{{- $users := .Values.gateway.users }}
+{{- range $user, $_ := .Values.gateway.tokens }}{{ if not (has $user $users) }}{{ $users = append $users $user }}{{ end }}{{ end }}
+{{- range $users }}
+{{- $token := include "simlab.keep" (list $ $name . (get $.Values.gateway.tokens .)) }}
+{{- $pairs = append $pairs (printf "%s=%s" $token .) }}
+{{ . }}: {{ $token | quote }}
+{{- end }}
+tokens: {{ join "," $pairs | quote }}
+{{- end }}
+
+{{- define "simlab.postgresqlPassword" -}}
+{{- include "simlab.init" . }}
+{{- include "simlab.keep" (list . (include "simlab.postgresqlSecret" .) "password" .Values.postgresql.password) }}
+{{- end }}
+
+{{- define "simlab.minioData" -}}
+{{- include "simlab.init" . }}
+{{- $name := include "simlab.minioSecret" . -}}
+access-key: {{ default "simlab" .Values.minio.rootUser | quote }}
+secret-key: {{ include "simlab.keep" (list . $name "secret-key" .Values.minio.rootPassword) | quote }}
+{{- end }}
+
+{{/* Environment ------------------------------------------------------------------------ */}}
+{{/* NATS URL of an external NATS for a service prefix: (list $ "SIMLAB_GATEWAY"); the
+bundled one's is in the service's ConfigMap. */}}
+{{- define "simlab.natsEnv" -}}
+{{- $root := index . 0 }}{{ $prefix := index . 1 }}
+{{- if not $root.Values.nats.enabled }}
+- name: {{ $prefix }}_NATS_URL
+{{- if $root.Values.nats.external.existingSecret }}
+  valueFrom: {secretKeyRef: {name: {{ $root.Values.nats.external.existingSecret }}, key: {{ $root.Values.nats.external.urlKey }}}}
+{{- else }}
+  value: {{ required "nats.external.url or nats.external.existingSecret is required when nats.enabled is false" $root.Values.nats.external.url | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The object-store credentials, shared SIMLAB_S3_* (the runner hands them to workers). */}}
+{{- define "simlab.s3Env" -}}
+{{- if .Values.minio.enabled }}
+- name: SIMLAB_S3_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "simlab.minioSecret" . }}, key: access-key}}
+- name: SIMLAB_S3_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "simlab.minioSecret" . }}, key: secret-key}}
+{{- else }}
+{{- $secret := required "objectStore.external.existingSecret is required when minio.enabled is false" .Values.objectStore.external.existingSecret }}
+- name: SIMLAB_S3_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ .Values.objectStore.external.accessKeyKey }}}}
+- name: SIMLAB_S3_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ .Values.objectStore.external.secretKeyKey }}}}
+{{- end }}
+{{- end }}
+
+{{/* Rolls pods when configuration or credentials the chart manages change. Credentials in
+Secrets of your own roll nothing: restart the Deployments after changing them. */}}
+{{- define "simlab.checksums" -}}
+{{- $secrets := list .Values.auth.existingSecret .Values.gateway.existingTokensSecret .Values.postgresql.external .Values.nats.external .Values.objectStore.external }}
+{{- if not .Values.auth.existingSecret }}{{ $secrets = append $secrets (include "simlab.platformData" .) }}{{ end }}
+{{- if not .Values.gateway.existingTokensSecret }}{{ $secrets = append $secrets (include "simlab.tokensData" .) }}{{ end }}
+{{- if .Values.minio.enabled }}{{ $secrets = append $secrets (include "simlab.minioData" .) }}{{ end }}
+{{- if .Values.postgresql.enabled }}{{ $secrets = append $secrets (include "simlab.postgresqlPassword" .) }}{{ end -}}
+checksum/config: {{ include (print .Template.BasePath "/configmaps.yaml") . | sha256sum }}
+checksum/secrets: {{ $secrets | toJson | sha256sum }}
+{{- end }}
+
+{{/* Pod and container security for Pod Security `restricted`. */}}
+{{- define "simlab.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities: {drop: [ALL]}
+{{- end }}
+
+{{/* Pod security for a dependency running as a given uid. */}}
+{{- define "simlab.depPodSecurity" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+# Only a fresh volume is chowned: PostgreSQL refuses a data directory that fsGroup's
+# recursive chmod made group-writable.
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile: {type: RuntimeDefault}
+{{- end }}
+
+{{- define "simlab.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* A NetworkPolicy egress rule: (list peer cidr port); no peer and no cidr: anywhere. */}}
+{{- define "simlab.egressTo" -}}
+{{- $peer := index . 0 }}{{ $cidr := index . 1 }}{{ $port := index . 2 -}}
+- ports: [{port: {{ $port }}, protocol: TCP}]
+  {{- if $peer }}
+  to: [{{ toJson $peer }}]
+  {{- else if $cidr }}
+  to: [{ipBlock: {cidr: {{ $cidr | quote }}}}]
+  {{- end }}
+{{- end }}
