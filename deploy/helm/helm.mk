@@ -4,7 +4,9 @@
 #   make helm-lint      helm lint --strict, helm template for every ci/*-values.yaml, and a
 #                       check of the rendered objects (valid YAML, expected kinds, pod security)
 #   make helm-validate  server-side dry run of every rendering against the running local
-#                       cluster (start it first with `make cluster-up`)
+#                       cluster (start it first with `make cluster-up`): `helm install
+#                       --dry-run=server` and `kubectl apply --dry-run=server` (admission,
+#                       Pod Security); creates the release namespace when missing, nothing else
 #   make helm-package   the chart as a .tgz under build/helm
 #
 # helm is pinned here, the one place: HELM_VERSION.
@@ -16,7 +18,7 @@ HELM_OUT := build/helm
 HELM_RELEASE ?= simlab
 HELM_NAMESPACE ?= simlab
 
-.PHONY: helm-bin helm-lint helm-template helm-validate helm-package
+.PHONY: helm-bin helm-lint helm-validate helm-package
 helm-bin:
 	@HELM_VERSION=$(HELM_VERSION) $(HELM_DIR)/helm.sh build
 
@@ -26,7 +28,8 @@ helm-lint: helm-bin venv
 	  $(HELM_DIR)/helm.sh lint
 
 # Server-side dry run (admission, schema and RBAC checks of the real API server) of every
-# CI rendering. Needs the local cluster: `make cluster-up` first. Creates nothing.
+# CI rendering. Needs the local cluster: `make cluster-up` first. Creates only the release
+# namespace when it is missing.
 helm-validate: helm-bin
 	@HELM=$(HELM) OUT=$(HELM_OUT) RELEASE=$(HELM_RELEASE) NAMESPACE=$(HELM_NAMESPACE) \
 	  STATE_DIR=$(STATE_DIR) $(HELM_DIR)/helm.sh validate
