@@ -59,7 +59,7 @@ typecheck: venv
 test-python: venv minio-bin k8s-bin images
 	$(VENV)/bin/pytest
 
-test: check-generated lint typecheck web-check web-test test-python web-e2e
+test: check-generated lint typecheck helm-lint web-check web-test test-python web-e2e
 
 # ---- running -----------------------------------------------------------------------------
 
