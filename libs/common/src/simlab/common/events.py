@@ -36,19 +36,29 @@ def event_subject(event: pb.JobEvent) -> str:
 async def ensure_stream(js: object) -> None:
     """Creates the stream, or updates it to this configuration (idempotent)."""
     from nats.js.api import StorageType, StreamConfig
+
+    await apply_stream(
+        js,
+        StreamConfig(
+            name=STREAM,
+            subjects=[ALL_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            max_age=30 * 24 * 3600.0,
+        ),
+    )
+
+
+async def apply_stream(js: object, config: object) -> None:
+    """Creates the JetStream stream `config` names, or updates it to `config`."""
+    from nats.js.api import StreamConfig
     from nats.js.client import JetStreamContext
     from nats.js.errors import NotFoundError
 
-    assert isinstance(js, JetStreamContext)
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[ALL_SUBJECTS],
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        max_age=30 * 24 * 3600.0,
-    )
+    assert isinstance(js, JetStreamContext) and isinstance(config, StreamConfig)
+    assert config.name is not None
     try:
-        await js.stream_info(STREAM)
+        await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
     else:

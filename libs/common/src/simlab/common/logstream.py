@@ -32,21 +32,17 @@ def shard_of(subject_: str) -> int:
 async def ensure_stream(js: object) -> None:
     """Creates the stream, or updates it to this configuration (idempotent)."""
     from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-    from nats.js.client import JetStreamContext
-    from nats.js.errors import NotFoundError
 
-    assert isinstance(js, JetStreamContext)
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT_PREFIX}.>"],
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=MAX_AGE_S,
-        max_bytes=MAX_BYTES,
+    from simlab.common.events import apply_stream
+
+    await apply_stream(
+        js,
+        StreamConfig(
+            name=STREAM,
+            subjects=[f"{SUBJECT_PREFIX}.>"],
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=MAX_AGE_S,
+            max_bytes=MAX_BYTES,
+        ),
     )
-    try:
-        await js.stream_info(STREAM)
-    except NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
