@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { isTerminal } from "../lib/format";
 import type { SimulationClient } from "./client";
 import { toApiError, type ApiError } from "./errors";
-import { defaultBackoff, type Connection } from "./watch";
+import { Connectivity, defaultBackoff, type Connection } from "./watch";
 
 /** Lines kept in memory (the oldest are dropped beyond it). */
 export const MAX_LOG_LINES = 5000;
@@ -121,26 +121,14 @@ export async function followLogs(
   const backoff = opts.backoff ?? defaultBackoff;
   const sleep = opts.sleep ?? abortableSleep;
   let attempts = 0;
-  // As in followJob: going offline drops the stream at once, coming back retries at once.
-  let attempt: AbortController | null = null;
-  let wake: AbortController | null = null;
-  const onOffline = () => attempt?.abort();
-  const onOnline = () => wake?.abort();
-  const win = typeof window !== "undefined" ? window : undefined;
-  win?.addEventListener("offline", onOffline);
-  win?.addEventListener("online", onOnline);
-  const onAbort = () => {
-    attempt?.abort();
-    wake?.abort();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  const net = new Connectivity(signal);
   try {
     while (!signal.aborted) {
-      attempt = new AbortController();
+      const attempt = net.newAttempt();
       try {
-        if (win?.navigator?.onLine === false) throw new ConnectError("the browser is offline", Code.Unavailable);
+        if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
         cursor.restart();
-        for await (const chunk of client.tailLogs({ jobId, follow: true }, { signal: attempt.signal })) {
+        for await (const chunk of client.tailLogs({ jobId, follow: true }, { signal: attempt })) {
           const text = cursor.accept(chunk.shard, chunk.data);
           attempts = 0;
           update((l) => {
@@ -150,7 +138,7 @@ export async function followLogs(
         }
         // The server ends a followed log when the job ends; a stream closed earlier (a
         // restarting gateway) is picked up again.
-        const job = await client.getJob({ jobId }, { signal: attempt.signal });
+        const job = await client.getJob({ jobId }, { signal: attempt });
         if (isTerminal(job.state)) {
           update((l) => {
             const { error: _dropped, ...rest } = flushPartial(l);
@@ -169,14 +157,10 @@ export async function followLogs(
         attempts += 1;
         const n = attempts;
         update((l) => ({ ...l, connection: "reconnecting", error: e, attempts: n }));
-        wake = new AbortController();
-        await sleep(backoff(n), wake.signal);
-        wake = null;
+        await net.pause(backoff(n), sleep);
       }
     }
   } finally {
-    win?.removeEventListener("offline", onOffline);
-    win?.removeEventListener("online", onOnline);
-    signal.removeEventListener("abort", onAbort);
+    net.close();
   }
 }

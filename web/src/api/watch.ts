@@ -42,6 +42,52 @@ export interface FollowOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/**
+ * Ties a reconnecting stream to the browser's connectivity, which the browser knows before
+ * TCP does: going offline drops the current attempt at once, coming back online ends the
+ * backoff wait at once; the caller's `signal` aborting does both.
+ */
+export class Connectivity {
+  private attempt: AbortController | null = null;
+  private wake: AbortController | null = null;
+  private readonly win = typeof window !== "undefined" ? window : undefined;
+  private readonly onOffline = () => this.attempt?.abort();
+  private readonly onOnline = () => this.wake?.abort();
+  private readonly onAbort = () => {
+    this.attempt?.abort();
+    this.wake?.abort();
+  };
+
+  constructor(private readonly signal: AbortSignal) {
+    this.win?.addEventListener("offline", this.onOffline);
+    this.win?.addEventListener("online", this.onOnline);
+    signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  get offline(): boolean {
+    return this.win?.navigator?.onLine === false;
+  }
+
+  /** The signal of a new connection attempt. */
+  newAttempt(): AbortSignal {
+    this.attempt = new AbortController();
+    return this.attempt.signal;
+  }
+
+  /** Waits `ms` before the next attempt, unless the browser comes back online first. */
+  async pause(ms: number, sleep: (ms: number, signal: AbortSignal) => Promise<void>): Promise<void> {
+    this.wake = new AbortController();
+    await sleep(ms, this.wake.signal);
+    this.wake = null;
+  }
+
+  close(): void {
+    this.win?.removeEventListener("offline", this.onOffline);
+    this.win?.removeEventListener("online", this.onOnline);
+    this.signal.removeEventListener("abort", this.onAbort);
+  }
+}
+
 export function defaultBackoff(attempt: number): number {
   return Math.min(10_000, 400 * 2 ** (attempt - 1));
 }
@@ -113,35 +159,20 @@ export async function followJob(
     }
   };
 
-  // The browser knows before TCP does: drop the stream when it goes offline, and retry at
-  // once when it is back instead of waiting out the backoff.
-  let attempt: AbortController | null = null;
-  let wake: AbortController | null = null;
-  const onOffline = () => attempt?.abort();
-  const onOnline = () => wake?.abort();
-  const win = typeof window !== "undefined" ? window : undefined;
-  win?.addEventListener("offline", onOffline);
-  win?.addEventListener("online", onOnline);
-  const onAbort = () => {
-    attempt?.abort();
-    wake?.abort();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  const net = new Connectivity(signal);
   try {
     await loop();
   } finally {
-    win?.removeEventListener("offline", onOffline);
-    win?.removeEventListener("online", onOnline);
-    signal.removeEventListener("abort", onAbort);
+    net.close();
   }
 
   async function loop(): Promise<void> {
     while (!signal.aborted) {
       let terminal = false;
-      attempt = new AbortController();
+      const attempt = net.newAttempt();
       try {
-        if (win && win.navigator && win.navigator.onLine === false) throw new ConnectError("the browser is offline", Code.Unavailable);
-        const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt.signal });
+        if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
+        const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt });
         let first = true;
         for await (const ev of stream) {
           if (first) {
@@ -187,12 +218,9 @@ export async function followJob(
         }
         attempts += 1;
         const n = attempts;
-        const offline = win?.navigator?.onLine === false;
-        const shown: ApiError = offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
+        const shown: ApiError = net.offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
         update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: n }));
-        wake = new AbortController();
-        await sleep(backoff(attempts), wake.signal);
-        wake = null;
+        await net.pause(backoff(attempts), sleep);
       }
     }
   }
