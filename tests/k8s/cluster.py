@@ -164,7 +164,7 @@ def leftovers(state_dir: Path) -> list[str]:
         if "simlab0" in line:
             out.append(f"link {line.split(':')[1].strip()}")
     rules = subprocess.run(["iptables-save"], text=True, capture_output=True).stdout
-    out += [f"iptables {r}" for r in rules.splitlines() if "simlab-k8s" in r]
+    out += [f"iptables {r}" for r in rules.splitlines() if "simlab-k8s" in r or "KUBE-" in r]
     return out
 
 

@@ -173,3 +173,73 @@ def test_pod_reaches_a_server_on_the_host(kube: Any, pod_name: str) -> None:
     # The connection came from the pod's own address (DNAT'ed to loopback), not from the host.
     assert seen, "the server saw no connection"
     assert ipaddress.ip_address(seen[0]) in ipaddress.ip_network(kube.info["pod_subnet"]), seen
+
+
+def test_pod_reaches_services_by_cluster_dns_name(kube: Any, pod_name: str) -> None:
+    """What a Helm install relies on: cluster DNS names and ClusterIPs work from a pod, for the
+    API server (in-cluster clients such as the runner) and for another pod behind a Service."""
+    server = f"{pod_name}-srv"
+    token = secrets.token_hex(8)
+    serve = (
+        "import socket;"
+        "s = socket.create_server(('0.0.0.0', 8080));"
+        "s.settimeout(170);"
+        "c, _ = s.accept();"
+        f"c.sendall(b'hello {token}\\n');"
+        "c.close()"
+    )
+    server_pod = json.loads(pod(server, kube.images["worker"], ["python", "-c", serve], RESTRICTED))
+    server_pod["metadata"]["labels"]["smoke"] = server
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": server},
+        "spec": {"selector": {"smoke": server}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    # Retried: the new Service refuses connections until kube-proxy has seen its endpoint.
+    client = f"""
+import socket, time
+api = socket.gethostbyname('kubernetes.default.svc.cluster.local')
+socket.create_connection((api, 443), timeout=20).close()
+svc = socket.gethostbyname('{server}')  # the short name, through the search path
+for attempt in range(60):
+    try:
+        s = socket.create_connection(('{server}', 80), timeout=20)
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.5)
+print('api', api, 'svc', svc, 'got', s.recv(100).decode().strip())
+"""
+    try:
+        for manifest in (server_pod, service):
+            kube.kubectl("create", "-n", kube.namespace, "-f", "-", input=json.dumps(manifest))
+        kube.kubectl(
+            "wait", "-n", kube.namespace, "--for=condition=Ready", f"pod/{server}", "--timeout=120s"
+        )
+        kube.kubectl(
+            "create",
+            "-n",
+            kube.namespace,
+            "-f",
+            "-",
+            input=pod(pod_name, kube.images["worker"], ["python", "-c", client], RESTRICTED),
+        )
+        done = kube.wait_pod_done(pod_name, kube.namespace, timeout=180)
+        logs = kube.kubectl("logs", "-n", kube.namespace, pod_name).stdout
+        assert done["status"]["phase"] == "Succeeded", (done["status"], logs)
+        cluster_ip = kube.get("service", server, kube.namespace)["spec"]["clusterIP"]
+        kubernetes_ip = kube.get("service", "kubernetes", "default")["spec"]["clusterIP"]
+        assert f"api {kubernetes_ip} svc {cluster_ip} got hello {token}" in logs, logs
+    finally:
+        kube.kubectl(
+            "delete",
+            "-n",
+            kube.namespace,
+            f"pod/{server}",
+            f"service/{server}",
+            "--ignore-not-found",
+            "--wait=false",
+            "--grace-period=0",
+            "--force",
+            check=False,
+        )

@@ -3,8 +3,9 @@
 
     tools/k8s/cluster.py build              build the pinned Kubernetes binaries (once, cached)
     tools/k8s/cluster.py up [--state-dir D] start etcd, kube-apiserver, kube-controller-manager,
-                                            kube-scheduler, containerd and kubelet; wait until
-                                            the node is Ready and namespace simlab-jobs is usable
+                                            kube-scheduler, containerd, kubelet, kube-proxy and
+                                            CoreDNS; wait until the node is Ready, Services and
+                                            cluster DNS answer and namespace simlab-jobs is usable
     tools/k8s/cluster.py down [--purge]     stop all of it; unmount, delete the bridge, the
                                             iptables rules and the cgroups it made
     tools/k8s/cluster.py status             say what runs
@@ -25,6 +26,13 @@ Pods reach services on the host through the bridge's address (HOST_ADDRESS below
 cluster.json as "host_address"): a DNAT rule sends TCP from pods to that address on to
 127.0.0.1, same port, so a platform service listening on 127.0.0.1:PORT is reachable from a pod
 at HOST_ADDRESS:PORT without changing what it binds. Pods have no route beyond the host.
+
+Services work as on any cluster: kube-proxy (iptables mode) runs on the host and CoreDNS, also
+on the host, answers for cluster.local behind the usual kube-dns Service (DNS_SERVICE_IP), so a
+Helm chart's `postgresql.<ns>.svc` names and ClusterIPs resolve and connect from pods. The
+kube-apiserver listens on HOST_ADDRESS (not 127.0.0.1) because that is the address the
+`kubernetes` Service forwards in-cluster clients to; it is on the bridge only, not on any
+outside interface.
 """
 
 from __future__ import annotations
@@ -62,11 +70,23 @@ HOST_ADDRESS = "10.250.0.1"  # the bridge's address: pods reach the host here
 SERVICE_SUBNET = "10.251.0.0/24"
 SANDBOX_IMAGE = "docker.io/simlab/pause:dev"
 IPT_COMMENT = "simlab-k8s"
+COREDNS_USER = "simlab:coredns"
 CGROUP_ROOTS = ("kubepods", "kubepods.slice")
 # One cluster per machine (they would share the bridge, the iptables rule and the kubelet's
 # cgroups): this file names the state dir of the one that runs.
 OWNER = Path("/run/simlab-k8s/owner")
-COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"]
+SERVICE_SUBNET_ROUTE = {"dst": SERVICE_SUBNET}  # pods reach ClusterIPs through the host
+DNS_SERVICE_IP = SERVICE_SUBNET.rsplit(".", 1)[0] + ".10"
+CLUSTER_DOMAIN = "cluster.local"
+COREDNS_MOD = ROOT / "tools" / "k8s" / "coredns"
+COMPONENTS = [
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+]
 # Started in this order, stopped in the reverse one.
 PROCESSES = [
     "etcd",
@@ -75,6 +95,8 @@ PROCESSES = [
     "kube-controller-manager",
     "kube-scheduler",
     "kubelet",
+    "kube-proxy",
+    "coredns",
 ]
 # What `up` needs from Debian, by the command that proves it is there.
 DEBIAN = {
@@ -85,6 +107,7 @@ DEBIAN = {
     "/usr/lib/cni/bridge": "containernetworking-plugins",
     "openssl": "openssl",
     "iptables": "iptables",
+    "conntrack": "conntrack",  # kube-proxy clears stale UDP (DNS) entries with it
     "ip": "iproute2",
     "buildah": "buildah",
     "mount": "mount",
@@ -143,6 +166,14 @@ def go_env() -> dict[str, str]:
     return env
 
 
+def require_go() -> None:
+    if not shutil.which("go"):
+        raise ClusterError(
+            "'go' is not on PATH: install Go 1.26 or newer (https://go.dev/dl/) to build the "
+            f"Kubernetes components pinned in {GOMOD / 'go.mod'} and CoreDNS"
+        )
+
+
 def build_stamp() -> str:
     h = hashlib.sha256()
     for f in ("go.mod", "go.sum"):
@@ -152,7 +183,39 @@ def build_stamp() -> str:
 
 
 def build() -> None:
-    """Builds the pinned components into .tools/k8s/bin once; a stamp records which."""
+    """Builds the pinned components and CoreDNS into .tools/k8s/bin once; stamps record which."""
+    build_kubernetes()
+    build_coredns()
+
+
+def build_coredns() -> None:
+    """CoreDNS from the wrapper module tools/k8s/coredns (its go.mod pins the version)."""
+    stamp = BIN / "coredns.VERSION"
+    h = hashlib.sha256()
+    for f in ("go.mod", "go.sum", "main.go"):
+        h.update((COREDNS_MOD / f).read_bytes())
+    want = h.hexdigest()[:16]
+    if stamp.exists() and stamp.read_text().strip() == want and (BIN / "coredns").exists():
+        return
+    t0 = time.monotonic()
+    require_go()
+    log(f"building CoreDNS ({COREDNS_MOD.relative_to(ROOT)}) - about a minute, once")
+    BIN.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    p = subprocess.run(
+        ["go", "build", "-ldflags", "-s -w", "-o", str(BIN / "coredns"), "."],
+        cwd=COREDNS_MOD,
+        env=go_env(),
+        text=True,
+        stderr=subprocess.PIPE,
+    )
+    if p.returncode != 0:
+        raise ClusterError(f"go build of CoreDNS failed:\n{p.stderr[-4000:]}")
+    stamp.write_text(want + "\n")
+    log(f"built CoreDNS in {time.monotonic() - t0:.0f} s")
+
+
+def build_kubernetes() -> None:
     stamp = BIN / "VERSION"
     want = build_stamp()
     if (
@@ -161,11 +224,7 @@ def build() -> None:
         and all((BIN / c).exists() for c in COMPONENTS)
     ):
         return
-    if not shutil.which("go"):
-        raise ClusterError(
-            "'go' is not on PATH: install Go 1.24 or newer (https://go.dev/dl/) to build the "
-            f"Kubernetes components pinned in {GOMOD / 'go.mod'}"
-        )
+    require_go()
     version = pinned_version()
     major, minor = version.lstrip("v").split(".")[:2]
     x = []
@@ -265,7 +324,7 @@ class Cluster:
         return pid if self._alive(pid, self._exe_of(name)) else None
 
     def _exe_of(self, name: str) -> str:
-        return str(BIN / name) if name.startswith("kube") else shutil.which(name) or name
+        return str(BIN / name) if (BIN / name).exists() else shutil.which(name) or name
 
     @staticmethod
     def _alive(pid: int, exe: str) -> bool:
@@ -346,7 +405,7 @@ class Cluster:
     ) -> tuple[int, dict]:
         port = port or self.info()["apiserver_port"]
         req = urllib.request.Request(
-            f"https://127.0.0.1:{port}{path}",
+            f"https://{HOST_ADDRESS}:{port}{path}",
             method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
@@ -452,6 +511,9 @@ class Cluster:
         cert("front-proxy-client", "/CN=front-proxy-client", False)
         cert("controller-manager", "/CN=system:kube-controller-manager", False)
         cert("scheduler", "/CN=system:kube-scheduler", False)
+        # The bootstrap RBAC binds system:node-proxier to this user.
+        cert("kube-proxy", "/CN=system:kube-proxy", False)
+        cert("coredns", f"/CN={COREDNS_USER}", False)
         cert("kubelet-client", f"/O=system:nodes/CN=system:node:{NODE_NAME}", False)
         cert(
             "kubelet",
@@ -473,7 +535,7 @@ class Cluster:
                 {
                     "name": "simlab",
                     "cluster": {
-                        "server": f"https://127.0.0.1:{port}",
+                        "server": f"https://{HOST_ADDRESS}:{port}",
                         "certificate-authority-data": b64("ca.crt"),
                     },
                 }
@@ -547,6 +609,7 @@ class Cluster:
                     "ipam": {
                         "type": "host-local",
                         "ranges": [[{"subnet": POD_SUBNET, "gateway": HOST_ADDRESS}]],
+                        "routes": [SERVICE_SUBNET_ROUTE],
                         "dataDir": str(self.cni_dir / "ipam"),
                     },
                 }
@@ -653,7 +716,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             "rotateCertificates": False,
             "serverTLSBootstrap": False,
             "registerNode": True,
-            "clusterDomain": "cluster.local",
+            "clusterDomain": CLUSTER_DOMAIN,
+            "clusterDNS": [DNS_SERVICE_IP],
             "resolvConf": "/etc/resolv.conf",
             "staticPodPath": "",
             "maxPods": 110,
@@ -712,7 +776,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             raise
 
     def _start(self, t0: float, timeout: float) -> None:
-        ports = free_ports(7)
+        ports = free_ports(10)
         info = {
             "version": pinned_version(),
             "state_dir": str(self.state),
@@ -730,6 +794,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             "scheduler_port": ports[4],
             "kubelet_port": ports[5],
             "kubelet_healthz_port": ports[6],
+            "kube_proxy_healthz_port": ports[7],
+            "kube_proxy_metrics_port": ports[8],
+            "dns_port": ports[9],
+            "dns_service_ip": DNS_SERVICE_IP,
             "sysctls": {k: read_sysctl(k) for k in KUBELET_SYSCTLS},
         }
         self.info_file.write_text(json.dumps(info, indent=2) + "\n")
@@ -793,7 +861,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         self.start(
             "kube-apiserver",
             [
-                "--bind-address=127.0.0.1",
+                f"--bind-address={HOST_ADDRESS}",
                 f"--secure-port={port}",
                 f"--advertise-address={HOST_ADDRESS}",
                 f"--etcd-servers={etcd_url}",
@@ -900,8 +968,173 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             ],
         )
         self.ensure_namespace()
+        self.start_service_network(info)
         self.wait_ready(timeout)
         self.summary(t0)
+
+    def start_service_network(self, info: dict) -> None:
+        """kube-proxy and CoreDNS on the host, and the kube-dns Service in front of CoreDNS."""
+        for name, cert in (("kube-proxy", "kube-proxy"), ("coredns", "coredns")):
+            self.write_kubeconfig(self.dir / f"{name}.kubeconfig", cert, info["apiserver_port"])
+        self.apply_dns_objects(info["dns_port"])
+        proxy_config = self.dir / "kube-proxy.json"
+        proxy_config.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+                    "kind": "KubeProxyConfiguration",
+                    "clientConnection": {"kubeconfig": str(self.dir / "kube-proxy.kubeconfig")},
+                    "hostnameOverride": NODE_NAME,
+                    "bindAddress": HOST_ADDRESS,
+                    "healthzBindAddress": f"127.0.0.1:{info['kube_proxy_healthz_port']}",
+                    "metricsBindAddress": f"127.0.0.1:{info['kube_proxy_metrics_port']}",
+                    "mode": "iptables",
+                    "clusterCIDR": POD_SUBNET,
+                    "nodePortAddresses": [f"{HOST_ADDRESS}/32"],
+                    "iptables": {
+                        # Pod -> ClusterIP -> pod on the same bridge answers through the host,
+                        # and so does a pod reaching its own Service (hairpin).
+                        "masqueradeAll": True,
+                        "localhostNodePorts": False,
+                        "minSyncPeriod": "0s",
+                        "syncPeriod": "30s",
+                    },
+                    # Leave the machine's conntrack settings alone (not ours to change).
+                    "conntrack": {
+                        "maxPerCore": 0,
+                        "min": 0,
+                        "tcpEstablishedTimeout": "0s",
+                        "tcpCloseWaitTimeout": "0s",
+                    },
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        self.start("kube-proxy", [f"--config={proxy_config}", "--v=1"])
+        corefile = self.dir / "Corefile"
+        corefile.write_text(
+            f""".:{info["dns_port"]} {{
+    bind {HOST_ADDRESS}
+    errors
+    cache 5
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {self.dir / "coredns.kubeconfig"} simlab
+        pods insecure
+        ttl 5
+    }}
+}}
+"""
+        )
+        # No forwarding beyond the cluster domain: pods have no route beyond this machine.
+        self.start("coredns", ["-conf", str(corefile)])
+
+        def proxy_synced() -> bool:
+            url = f"http://127.0.0.1:{info['kube_proxy_healthz_port']}/healthz"
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status == 200
+
+        def dns_answers() -> bool:
+            name = f"kubernetes.default.svc.{CLUSTER_DOMAIN}"
+            got = dns_query_a((HOST_ADDRESS, info["dns_port"]), name)
+            want = SERVICE_SUBNET.rsplit(".", 1)[0] + ".1"
+            if got != [want]:
+                raise ClusterError(f"{name} resolved to {got}, not [{want}]")
+            return True
+
+        self.wait("kube-proxy to program the Services", "kube-proxy", proxy_synced, 60)
+        self.wait("CoreDNS to answer", "coredns", dns_answers, 60)
+
+    def apply_dns_objects(self, dns_port: int) -> None:
+        """CoreDNS's read access, and the kube-dns Service (DNS_SERVICE_IP:53, what the kubelet
+        writes into pods' resolv.conf) whose only endpoint is CoreDNS on the host."""
+        objects = [
+            (
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": COREDNS_USER},
+                    "rules": [
+                        {
+                            "apiGroups": [""],
+                            "resources": ["endpoints", "services", "pods", "namespaces"],
+                            "verbs": ["list", "watch"],
+                        },
+                        {
+                            "apiGroups": ["discovery.k8s.io"],
+                            "resources": ["endpointslices"],
+                            "verbs": ["list", "watch"],
+                        },
+                    ],
+                },
+            ),
+            (
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": COREDNS_USER},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": COREDNS_USER,
+                    },
+                    "subjects": [
+                        {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "User",
+                            "name": COREDNS_USER,
+                        }
+                    ],
+                },
+            ),
+            (
+                "/api/v1/namespaces/kube-system/services",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns"}},
+                    "spec": {
+                        "clusterIP": DNS_SERVICE_IP,
+                        "ports": [
+                            {"name": "dns", "protocol": "UDP", "port": 53, "targetPort": dns_port},
+                            {
+                                "name": "dns-tcp",
+                                "protocol": "TCP",
+                                "port": 53,
+                                "targetPort": dns_port,
+                            },
+                        ],
+                    },
+                },
+            ),
+            (
+                "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
+                {
+                    "apiVersion": "discovery.k8s.io/v1",
+                    "kind": "EndpointSlice",
+                    "metadata": {
+                        "name": "kube-dns-host",
+                        "labels": {
+                            "kubernetes.io/service-name": "kube-dns",
+                            "endpointslice.kubernetes.io/managed-by": "simlab-cluster-py",
+                        },
+                    },
+                    "addressType": "IPv4",
+                    "endpoints": [{"addresses": [HOST_ADDRESS], "conditions": {"ready": True}}],
+                    "ports": [
+                        {"name": "dns", "protocol": "UDP", "port": dns_port},
+                        {"name": "dns-tcp", "protocol": "TCP", "port": dns_port},
+                    ],
+                },
+            ),
+        ]
+        for path, obj in objects:
+            code, body = self.api("POST", path, obj)
+            if code not in (200, 201):
+                what = f"{obj['kind']} {obj['metadata']['name']}"
+                raise ClusterError(f"creating {what} failed: {code} {body}")
 
     def load_images(self) -> None:
         """Builds the pause image if needed and loads every image `make images` built."""
@@ -1156,6 +1389,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 say(f"removed leftover network namespace {ns.name}")
 
     def teardown_network(self, say) -> None:
+        # kube-proxy's chains (KUBE-*) are removed by kube-proxy itself; what is left (the
+        # kubelet's KUBE-FIREWALL) goes after it: jumps first, then the chains.
+        if (BIN / "kube-proxy").exists():
+            run([str(BIN / "kube-proxy"), "--cleanup", "--v=0"], check=False)
+        for table in ("filter", "nat", "mangle"):
+            dump = run(["iptables-save", "-t", table], check=False).stdout
+            for line in dump.splitlines():
+                if line.startswith("-A ") and re.search(r" -j KUBE-", line):
+                    run(["iptables", "-t", table, *split_rule("-D" + line[2:])], check=False)
+            for chain in re.findall(r"^:(KUBE-\S+)", dump, re.M):
+                run(["iptables", "-t", table, "-F", chain], check=False)
+                run(["iptables", "-t", table, "-X", chain], check=False)
         # Every rule with our comment, in any table.
         for table in ("nat", "filter", "mangle"):
             dump = run(["iptables-save", "-t", table], check=False).stdout
@@ -1202,6 +1447,36 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                                 time.sleep(0.05)
                     except OSError:
                         pass
+
+
+def dns_query_a(server: tuple[str, int], name: str, timeout: float = 2) -> list[str]:
+    """The A records of NAME as SERVER answers them over UDP (a minimal DNS client)."""
+    qid = int.from_bytes(os.urandom(2), "big")
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    query = qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    query += question + b"\x00\x01\x00\x01"  # type A, class IN
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(query, server)
+        reply = s.recv(4096)
+    if int.from_bytes(reply[:2], "big") != qid:
+        raise ClusterError("DNS reply to another query")
+    rcode = reply[3] & 0x0F
+    if rcode != 0:
+        raise ClusterError(f"DNS rcode {rcode} for {name}")
+    answers = int.from_bytes(reply[6:8], "big")
+    pos = 12 + len(question) + 4
+    found = []
+    for _ in range(answers):
+        # Names in answers are compressed pointers (2 bytes) in CoreDNS's replies.
+        pos += 2 if reply[pos] & 0xC0 == 0xC0 else reply.index(b"\0", pos) + 1 - pos
+        rtype = int.from_bytes(reply[pos : pos + 2], "big")
+        rdlen = int.from_bytes(reply[pos + 8 : pos + 10], "big")
+        rdata = reply[pos + 10 : pos + 10 + rdlen]
+        if rtype == 1 and rdlen == 4:
+            found.append(".".join(str(b) for b in rdata))
+        pos += 10 + rdlen
+    return found
 
 
 def split_rule(line: str) -> list[str]:

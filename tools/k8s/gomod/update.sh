@@ -25,7 +25,7 @@ gover=$(sed -n 's/^go \(.*\)$/\1/p' "$gomod")
   echo "require k8s.io/kubernetes $VERSION"
   echo
   echo "tool ("
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
     echo "	k8s.io/kubernetes/cmd/$c"
   done
   echo ")"
