@@ -5,16 +5,19 @@
 #   deploy/images/build.sh [all|pause|worker|service|base|load]   (default: all)
 #
 # Images, each tagged with a content-derived version (the git tree hash of the files it is built
-# from, uncommitted changes included) and a stable tag:
+# from, uncommitted changes included, and the hash of the ignored build outputs it holds: the
+# web UI) and a stable tag:
 #   docker.io/simlab/pause:<v>   and :dev   - the cluster's sandbox image
 #   docker.io/simlab/worker:<v>  and :dev   - Containerfile, target worker
-#   docker.io/simlab/service:<v> and :dev   - Containerfile, target service
+#   docker.io/simlab/service:<v> and :dev   - Containerfile, target service, with the web UI
 # ("simlab/worker:dev" in a pod spec means docker.io/simlab/worker:dev to the kubelet; nothing
 # is pulled: use imagePullPolicy Never or IfNotPresent.)
 #
 # Everything stays under .tools/images (the debootstrap tarball, the OCI layout, the pause binary)
 # and .tools/containers (buildah's storage). After a build the images are loaded into the
 # cluster's containerd if it is running; tools/k8s/cluster.py up loads them too.
+# What `make images` makes first: the built web UI (web/dist, `make web-build`; built here too
+# when missing or stale).
 # Environment: STATE_DIR (default .simlab) - the cluster's state dir, for loading.
 set -euo pipefail
 
@@ -55,6 +58,14 @@ tree_of() {
   (cd "$ROOT" && GIT_INDEX_FILE=$idx git add -A -- "$@" && GIT_INDEX_FILE=$idx git write-tree) \
     | cut -c1-12
   rm -f "$idx"
+}
+
+# tree_of leaves out what git ignores, which includes build outputs that go into images (the
+# built web UI). The version of an image built from such files: the sha256
+# of TREE (a tree_of hash) and of every file under DIR (path and contents). 12 hex digits.
+version_with() {  # version_with TREE DIR
+  { echo "$1"; (cd "$2" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum); } \
+    | sha256sum | cut -c1-12
 }
 
 # The CA bundle pip trusts on this machine (a TLS-inspecting proxy's CA may be in it), handed to
@@ -184,12 +195,36 @@ pause() {
   export_image pause "$v"
 }
 
+# The service image carries the built web UI, web/dist. `make images` builds it first; called
+# directly (tests/k8s do), this builds it when it is missing or older than its sources (those
+# of web/web.mk's web-build), rather than put an old UI, or none, into the image.
+web_ui() {
+  local newer=""
+  if [[ -s $ROOT/web/dist/index.html ]]; then
+    newer=$(cd "$ROOT/web" && find src index.html vite.config.ts tsconfig.json package.json \
+      package-lock.json -type f -newer dist/index.html -print -quit 2>/dev/null || true)
+    [[ -n $newer ]] || return 0
+    say "web/dist is older than web/$newer: make web-build"
+  else
+    say "the web UI is not built (web/dist/index.html): make web-build"
+  fi
+  make --no-print-directory -C "$ROOT" web-build >&2 \
+    || die "make web-build failed: the service image needs the built web UI in web/dist"
+  [[ -s $ROOT/web/dist/index.html ]] || die "make web-build made no web/dist/index.html"
+}
+
 app() {  # app worker|service
   local target=$1
   base
   # Tests are not in the image (see Containerfile.dockerignore), so they are not in its version.
   local v; v=$(tree_of pyproject.toml libs services ':(exclude,glob)**/tests/**' \
     deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
+  # Only the service image has the UI: the worker's version does not change with it. web/dist
+  # is ignored by git, so its files themselves make the version (what the image holds).
+  if [[ $target == service ]]; then
+    web_ui
+    v=$(version_with "$v" "$ROOT/web/dist")
+  fi
   local ref="docker.io/simlab/$target:$v"
   if ! image_exists "$ref"; then
     local t0=$SECONDS
