@@ -8,8 +8,9 @@
 #                      $(STATE_DIR)/k8s, admin kubeconfig $(STATE_DIR)/k8s/admin.kubeconfig
 #   make cluster-down  stop it and remove every process, mount, bridge and iptables rule of it
 #   make cluster-status / cluster-env   what runs / the variables a client needs
-#   make images        build the pause, worker and service images with buildah and load them
-#                      into the cluster's containerd when it runs
+#   make images        build the pause, worker and service images and the chart's PostgreSQL,
+#                      NATS and MinIO images with buildah (deploy/images/build.sh) and load
+#                      them into the cluster's containerd when it runs
 #   make test-k8s      the cluster smoke tests (bring the cluster up and down themselves
 #                      unless `make cluster-up` already started it)
 K8S_PY := python3 tools/k8s/cluster.py --state-dir $(STATE_DIR)
@@ -34,8 +35,10 @@ cluster-status:
 cluster-env:
 	@$(K8S_PY) env
 
-images:
-	@STATE_DIR=$(STATE_DIR) deploy/images/build.sh all
+# The images hold the built web UI (service), the venv's pinned nats-server and the pinned
+# MinIO binary, so those come first.
+images: web-build venv minio-bin
+	@STATE_DIR=$(STATE_DIR) VENV=$(VENV) deploy/images/build.sh all
 
 test-k8s: venv
 	$(VENV)/bin/pytest tests/k8s
