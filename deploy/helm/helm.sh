@@ -92,7 +92,7 @@ validate() {
     # 2. Every object through the API server's admission (Pod Security, RBAC escalation
     #    checks, defaulting, validation) with dryRun=All. The helm test Pod is included.
     if ! "$HELM" template "$RELEASE" "$CHART" "${args[@]}" --namespace "$NAMESPACE" \
-        | "$kubectl" apply --dry-run=server --namespace "$NAMESPACE" -f - \
+        | "$kubectl" apply --dry-run=server -f - \
           >"$OUT/validate-$name-apply.log" 2>&1; then
       cat "$OUT/validate-$name-apply.log"; failed=1; continue
     fi
