@@ -56,7 +56,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy libs/common/src services/*/src
 
-test-python: venv minio-bin k8s-bin images
+test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest
 
 test: check-generated lint typecheck helm-lint web-check web-test test-python web-e2e

@@ -1,0 +1,348 @@
+"""The Helm chart on a real cluster: what the platform team does, in order.
+
+install (locally built images, bundled PostgreSQL/NATS/MinIO) -> every Deployment and
+StatefulSet ready -> `helm test` -> a simulation submitted through the installed gateway
+SUCCEEDS -> `helm upgrade` with a changed value rolls the gateway, jobstore and runner pods
+while a simulation runs, and that simulation still SUCCEEDS with every sample -> `helm
+uninstall` leaves nothing but the database volume it was told to keep.
+
+The local cluster has no storage provisioner: the test makes one hostPath PersistentVolume per
+claim in its temp dir (what kind's and minikube's default StorageClasses do by themselves).
+The install-to-ready time and the `helm test` output are written to test-output/helm/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simlab.client import Client
+from simlab.v1 import simulation_pb2 as pb
+
+pytestmark = pytest.mark.timeout(1800)
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "helm" / "simlab"
+HELM = ROOT / ".tools" / "bin" / "helm"
+OUTPUT = ROOT / "test-output" / "helm"
+RELEASE = "simlab"
+# The three claims of the bundled dependencies, each bound to a volume made here.
+CLAIMS = ("postgresql", "nats", "minio")
+
+
+@dataclass
+class Release:
+    kube: Any
+    namespace: str
+    sim_namespace: str
+    storage_class: str
+    set_args: list[str]
+    install_seconds: float
+    uninstalled: bool = False
+
+    @property
+    def full(self) -> str:
+        return RELEASE  # the release name contains the chart name: no suffix
+
+    def helm(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return helm(self.kube, *args, "--namespace", self.namespace, timeout=timeout)
+
+    def token(self) -> str:
+        secret = self.kube.get("secret", f"{self.full}-gateway-tokens", self.namespace)
+        return base64.b64decode(secret["data"]["admin"]).decode()
+
+    def pods(self, component: str) -> list[dict[str, Any]]:
+        out = self.kube.kubectl(
+            "get",
+            "pods",
+            "-n",
+            self.namespace,
+            "-l",
+            f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}",
+            "-o",
+            "json",
+        ).stdout
+        return [p for p in json.loads(out)["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    @contextmanager
+    def gateway(self) -> Iterator[Client]:
+        """A client through `kubectl port-forward` to the gateway Service, as NOTES.txt says."""
+        target = f"service/{self.full}-gateway"
+        with port_forward(self.kube, self.namespace, target, 8080) as port:
+            client = Client(server=f"http://127.0.0.1:{port}", token=self.token())
+            try:
+                yield client
+            finally:
+                client.close()
+
+
+def helm(
+    kube: Any, *args: str, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, KUBECONFIG=str(kube.kubeconfig))
+    p = subprocess.run(
+        [str(HELM), *args], text=True, capture_output=True, env=env, timeout=timeout, cwd=ROOT
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(
+            f"helm {' '.join(args)} failed ({p.returncode}):\n{p.stderr}{p.stdout}"
+        )
+    return p
+
+
+@contextmanager
+def port_forward(kube: Any, namespace: str, target: str, port: int) -> Iterator[int]:
+    cmd = [
+        str(ROOT / ".tools" / "k8s" / "bin" / "kubectl"),
+        f"--kubeconfig={kube.kubeconfig}",
+        "port-forward",
+        "-n",
+        namespace,
+        "--address=127.0.0.1",
+        target,
+        f":{port}",
+    ]
+    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as p:
+        try:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            m = re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", line)
+            assert m, f"kubectl port-forward said: {line}{p.stdout.read() if p.poll() else ''}"
+            yield int(m.group(1))
+        finally:
+            p.terminate()
+            p.wait(10)
+
+
+def make_volumes(kube: Any, storage_class: str, base: Path) -> None:
+    """One hostPath volume per claim, writable by the chart's non-root users (as kind's
+    local-path provisioner makes them)."""
+    for claim in CLAIMS:
+        path = base / claim
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+        pv = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {
+                "name": f"{storage_class}-{claim}",
+                "labels": {"simlab-test": storage_class},
+            },
+            "spec": {
+                "storageClassName": storage_class,
+                "capacity": {"storage": "50Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": str(path), "type": "Directory"},
+            },
+        }
+        kube.kubectl("create", "-f", "-", input=json.dumps(pv))
+
+
+def namespaced_objects(kube: Any, namespace: str) -> list[str]:
+    """Every object in the namespace, of every listable kind, except what Kubernetes itself
+    puts in each namespace."""
+    kinds = kube.kubectl("api-resources", "--verbs=list", "--namespaced", "-o", "name").stdout
+    wanted = [k for k in kinds.split() if not k.startswith("events")]
+    out = kube.kubectl(
+        "get", ",".join(wanted), "-n", namespace, "-o", "name", "--ignore-not-found"
+    ).stdout.split()
+    defaults = {"serviceaccount/default", "configmap/kube-root-ca.crt"}
+    return sorted(o for o in out if o not in defaults)
+
+
+@pytest.fixture(scope="module")
+def release(kube: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+    suffix = secrets.token_hex(3)
+    namespace = f"simlab-helm-{suffix}"
+    sim_namespace = f"simlab-helm-jobs-{suffix}"
+    storage_class = f"simlab-helm-{suffix}"
+    volumes = tmp_path_factory.mktemp("helm-volumes")
+    make_volumes(kube, storage_class, volumes)
+    kube.kubectl("create", "namespace", namespace)
+    # The images `make images` built, by their content tags (":dev" would do as well).
+    values = []
+    for key, name in (
+        ("image", "service"),
+        ("simulations.worker", "worker"),
+        ("postgresql.image", "postgresql"),
+        ("nats.image", "nats"),
+        ("minio.image", "minio"),
+    ):
+        repository, tag = kube.images[name].rsplit(":", 1)
+        values += [f"{key}.repository={repository}", f"{key}.tag={tag}"]
+    values += [
+        f"simulations.namespace={sim_namespace}",
+        # Small requests: the test machine has two cores for everything.
+        "simulations.resources.requests.cpu=100m",
+        "simulations.resources.requests.memory=256Mi",
+    ]
+    for component in (*CLAIMS, "gateway", "jobstore", "runner"):
+        values.append(f"{component}.resources.requests.cpu=50m")
+    for claim in CLAIMS:
+        values.append(f"{claim}.persistence.storageClass={storage_class}")
+    set_args = [a for v in values for a in ("--set", v)]
+    rel = Release(kube, namespace, sim_namespace, storage_class, set_args, 0.0)
+    try:
+        started = time.monotonic()
+        rel.helm("install", RELEASE, str(CHART), *set_args, "--wait", "--timeout", "10m")
+        rel.install_seconds = time.monotonic() - started
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        (OUTPUT / "install-to-ready.txt").write_text(
+            f"helm install --wait, to every Deployment and StatefulSet ready: "
+            f"{rel.install_seconds:.1f} s\n"
+        )
+        yield rel
+    finally:
+        if not rel.uninstalled:
+            helm(kube, "uninstall", RELEASE, "--namespace", namespace, "--wait", check=False)
+        for ns in (namespace, sim_namespace):
+            kube.kubectl(
+                "delete",
+                "namespace",
+                ns,
+                "--ignore-not-found",
+                "--wait=true",
+                check=False,
+                timeout=180,
+            )
+        kube.kubectl(
+            "delete", "pv", "-l", f"simlab-test={storage_class}", "--wait=true", check=False
+        )
+        shutil.rmtree(volumes, ignore_errors=True)
+
+
+def test_every_ci_rendering_passes_the_api_servers_dry_run(kube: Any) -> None:
+    """`make helm-validate`: each ci/*-values.yaml rendered and sent through the API server's
+    admission (schema, Pod Security, RBAC) with dryRun, nothing persisted."""
+    namespace = f"simlab-validate-{secrets.token_hex(3)}"
+    env = dict(
+        os.environ,
+        HELM=str(HELM),
+        OUT=str(OUTPUT / "validate"),
+        RELEASE=RELEASE,
+        NAMESPACE=namespace,
+        KUBECONFIG=str(kube.kubeconfig),
+    )
+    try:
+        p = subprocess.run(
+            [str(ROOT / "deploy" / "helm" / "helm.sh"), "validate"],
+            text=True,
+            capture_output=True,
+            env=env,
+            timeout=600,
+            cwd=ROOT,
+        )
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "helm-validate: OK" in p.stdout
+        accepted = re.findall(r"(\d+) objects accepted", p.stdout)
+        assert len(accepted) == len(list((CHART / "ci").glob("*-values.yaml"))), p.stdout
+        assert all(int(n) > 10 for n in accepted), p.stdout
+    finally:
+        kube.kubectl(
+            "delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False
+        )
+
+
+def test_install_is_ready_and_helm_test_passes(release: Release) -> None:
+    for component in ("gateway", "jobstore", "runner", *CLAIMS):
+        pods = release.pods(component)
+        assert len(pods) == 1, (component, [p["metadata"]["name"] for p in pods])
+        ready = {c["type"]: c["status"] for c in pods[0]["status"]["conditions"]}
+        assert ready["Ready"] == "True", (component, pods[0]["status"])
+    p = release.helm("test", RELEASE, "--logs", "--timeout", "10m")
+    (OUTPUT / "helm-test.txt").write_text(p.stdout)
+    assert re.search(r"TEST SUITE:\s+simlab-test-simulation", p.stdout), p.stdout
+    assert re.search(r"Phase:\s+Succeeded", p.stdout), p.stdout
+    assert "SUCCEEDED" in p.stdout, p.stdout
+
+
+def test_a_simulation_through_the_installed_gateway_succeeds(release: Release) -> None:
+    with release.gateway() as sim:
+        assert {"pi", "european_option"} <= {m.name for m in sim.models()}
+        job = sim.submit("pi", {"samples": 20_000_000}, shards=2, seed=7)
+        done = sim.wait(job.job_id, progress=False)
+        assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+        summary = sim.summary(job.job_id)
+        assert summary["samples"] == 20_000_000
+        assert abs(summary["estimate"] - math.pi) < 4 * summary["stderr"], summary
+        names = {a.name for a in sim.artifacts(job.job_id)}
+        assert {"summary.json", "data.csv", "plot.png"} <= names, names
+        assert sim.read(job.job_id, "plot.png").startswith(b"\x89PNG")
+    # It ran as a Kubernetes Job in the simulation namespace.
+    jobs = json.loads(
+        release.kube.kubectl("get", "jobs", "-n", release.sim_namespace, "-o", "json").stdout
+    )["items"]
+    assert job.job_id in [j["metadata"]["labels"].get("simlab.io/job-id") for j in jobs]
+
+
+def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(release: Release) -> None:
+    samples = 4_000_000_000
+    before = {c: release.pods(c)[0]["metadata"]["uid"] for c in ("gateway", "jobstore", "runner")}
+    with release.gateway() as sim:
+        job = sim.submit("pi", {"samples": samples}, shards=2, seed=11)
+        for event in sim.watch(job.job_id):
+            if event.job.progress.blocks_done >= 2:
+                break
+    release.helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        *release.set_args,
+        "--set",
+        "gateway.logLevel=DEBUG",
+        "--wait",
+        "--timeout",
+        "10m",
+    )
+    after = {c: [p["metadata"]["uid"] for p in release.pods(c)] for c in before}
+    for component, uid in before.items():
+        assert after[component] and uid not in after[component], (component, after)
+    with release.gateway() as sim:
+        # The rollout is over: the job must not have ended before it (else nothing is proven).
+        mid = sim.get(job.job_id)
+        done = sim.wait(job.job_id, progress=False)
+    assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+    assert done.progress.samples_done == samples
+    assert done.summary["samples"] == samples
+
+
+def test_uninstall_leaves_only_the_database_volume(release: Release) -> None:
+    kube = release.kube
+    release.helm("uninstall", RELEASE, "--wait", "--timeout", "5m")
+    release.uninstalled = True
+    pvc = f"data-{release.full}-postgresql-0"
+    deadline = time.monotonic() + 120
+    while True:
+        left = namespaced_objects(kube, release.namespace)
+        if left == [f"persistentvolumeclaim/{pvc}"] or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert left == [f"persistentvolumeclaim/{pvc}"], left
+    # Its volume is still bound to it, with the data in it.
+    volume = kube.get("pv", f"{release.storage_class}-postgresql")
+    assert volume["status"]["phase"] == "Bound", volume["status"]
+    # Nothing cluster-wide of the release stays (RBAC, the simulation namespace).
+    for kind in ("clusterroles", "clusterrolebindings", "namespaces"):
+        out = kube.kubectl("get", kind, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "name")
+        assert out.stdout.strip() == "", out.stdout
+    sim = kube.kubectl(
+        "get", "namespace", release.sim_namespace, "--ignore-not-found", "-o", "json"
+    )
+    if sim.stdout.strip():  # still terminating
+        assert json.loads(sim.stdout)["status"]["phase"] == "Terminating"
