@@ -11,11 +11,12 @@
 #   make images        build the pause, worker and service images and the chart's PostgreSQL,
 #                      NATS and MinIO images with buildah (deploy/images/build.sh) and load
 #                      them into the cluster's containerd when it runs
+#   make images-save   the images as docker-archives in build/images/ (for kind/minikube)
 #   make test-k8s      the cluster smoke tests (bring the cluster up and down themselves
 #                      unless `make cluster-up` already started it)
 K8S_PY := python3 tools/k8s/cluster.py --state-dir $(STATE_DIR)
 
-.PHONY: k8s-bin cluster-up cluster-down cluster-purge cluster-status cluster-env images test-k8s
+.PHONY: images-save k8s-bin cluster-up cluster-down cluster-purge cluster-status cluster-env images test-k8s
 k8s-bin:
 	@$(K8S_PY) build
 
@@ -39,6 +40,11 @@ cluster-env:
 # MinIO binary, so those come first.
 images: web-build venv minio-bin
 	@STATE_DIR=$(STATE_DIR) VENV=$(VENV) deploy/images/build.sh all
+
+# The images as docker-archives under build/images/ (tagged :dev), to load into kind or
+# minikube: see deploy/helm/README.md.
+images-save: images
+	@deploy/images/build.sh save
 
 test-k8s: venv
 	$(VENV)/bin/pytest tests/k8s

@@ -2,7 +2,7 @@
 # Builds Simlab's container images without Docker, with buildah, from a local Debian base made
 # by debootstrap, and loads them into the local cluster's containerd (tools/k8s/cluster.py).
 #
-#   deploy/images/build.sh [all|pause|worker|service|postgresql|nats|minio|base|load]   (default: all)
+#   deploy/images/build.sh [all|pause|worker|service|postgresql|nats|minio|base|load|save [NAME...]]   (default: all)
 #
 # Images, each tagged with a content-derived version (the git tree hash of the files it is built
 # from, uncommitted changes included, and the hash of the ignored build outputs it holds: the
@@ -333,6 +333,23 @@ load() {
   done <"$OUT/current"
 }
 
+# Writes each current image (or the NAMEs given) as a docker-archive tagged :dev under
+# build/images/, for clusters that load archives: `kind load image-archive`, `minikube image
+# load`, `ctr images import`, `docker load`.
+save() {  # save [NAME...]
+  local dir="$ROOT/build/images" name ref
+  [[ -f $OUT/current ]] || die "no images built yet: run deploy/images/build.sh all"
+  mkdir -p "$dir"
+  while read -r name ref; do
+    [[ $name == pause ]] && continue
+    (($#)) && ! printf '%s\n' "$@" | grep -qxF "$name" && continue
+    rm -f "$dir/$name.tar"
+    "${BUILDAH[@]}" push -q "$ref" "docker-archive:$dir/$name.tar:${ref%:*}:dev" >/dev/null \
+      || die "buildah push $ref to $dir/$name.tar failed"
+    say "$dir/$name.tar: $ref as ${ref%:*}:dev, $(du -h "$dir/$name.tar" | cut -f1)"
+  done <"$OUT/current"
+}
+
 # buildah leaves its storage's overlay dir mounted (and, after an interrupted build, a working
 # container): unmount what no container uses, so no build leaves a mount behind.
 release_storage() {
@@ -353,6 +370,7 @@ case "${1:-all}" in
   nats) nats ;;
   minio) minio ;;
   load) load ;;
+  save) shift; save "$@" ;;
   all) pause; app worker; app service; postgresql; nats; minio; load ;;
-  *) echo "usage: $0 [all|pause|worker|service|postgresql|nats|minio|base|load]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|pause|worker|service|postgresql|nats|minio|base|load|save [NAME...]]" >&2; exit 2 ;;
 esac
