@@ -28,10 +28,10 @@ helm-lint: helm-bin venv
 	  $(HELM_DIR)/helm.sh lint
 
 # Server-side dry run (admission, schema and RBAC checks of the real API server) of every
-# CI rendering. Needs the local cluster: `make cluster-up` first. Creates only the release
-# namespace when it is missing.
+# CI rendering. Needs the local cluster: `make cluster-up` first. Runs in a namespace of its
+# own (created when missing, nothing else is), so an installed release is never compared with.
 helm-validate: helm-bin
-	@HELM=$(HELM) OUT=$(HELM_OUT) RELEASE=$(HELM_RELEASE) NAMESPACE=$(HELM_NAMESPACE) \
+	@HELM=$(HELM) OUT=$(HELM_OUT) RELEASE=$(HELM_RELEASE) NAMESPACE=$(HELM_NAMESPACE)-validate \
 	  STATE_DIR=$(STATE_DIR) $(HELM_DIR)/helm.sh validate
 
 helm-package: helm-bin
