@@ -128,9 +128,9 @@ def port_forward(kube: Any, namespace: str, target: str, port: int) -> Iterator[
             p.wait(10)
 
 
-def make_volumes(kube: Any, storage_class: str, base: Path) -> None:
-    """One hostPath volume per claim, writable by the chart's non-root users (as kind's
-    local-path provisioner makes them)."""
+def make_volumes(kube: Any, storage_class: str, namespace: str, base: Path) -> None:
+    """One hostPath volume per claim, bound in advance to it and writable by the chart's
+    non-root users (as kind's local-path provisioner makes them)."""
     for claim in CLAIMS:
         path = base / claim
         path.mkdir(parents=True)
@@ -147,6 +147,7 @@ def make_volumes(kube: Any, storage_class: str, base: Path) -> None:
                 "capacity": {"storage": "50Gi"},
                 "accessModes": ["ReadWriteOnce"],
                 "persistentVolumeReclaimPolicy": "Retain",
+                "claimRef": {"namespace": namespace, "name": f"data-{RELEASE}-{claim}-0"},
                 "hostPath": {"path": str(path), "type": "Directory"},
             },
         }
@@ -172,7 +173,7 @@ def release(kube: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rel
     sim_namespace = f"simlab-helm-jobs-{suffix}"
     storage_class = f"simlab-helm-{suffix}"
     volumes = tmp_path_factory.mktemp("helm-volumes")
-    make_volumes(kube, storage_class, volumes)
+    make_volumes(kube, storage_class, namespace, volumes)
     kube.kubectl("create", "namespace", namespace)
     # The images `make images` built, by their content tags (":dev" would do as well).
     values = []
@@ -264,6 +265,9 @@ def test_install_is_ready_and_helm_test_passes(release: Release) -> None:
         assert len(pods) == 1, (component, [p["metadata"]["name"] for p in pods])
         ready = {c["type"]: c["status"] for c in pods[0]["status"]["conditions"]}
         assert ready["Ready"] == "True", (component, pods[0]["status"])
+        # Whatever order they came up in, none crashed waiting for another.
+        restarts = [c["restartCount"] for c in pods[0]["status"]["containerStatuses"]]
+        assert restarts == [0], (component, pods[0]["status"]["containerStatuses"])
     p = release.helm("test", RELEASE, "--logs", "--timeout", "10m")
     (OUTPUT / "helm-test.txt").write_text(p.stdout)
     assert re.search(r"TEST SUITE:\s+simlab-test-simulation", p.stdout), p.stdout
@@ -334,9 +338,11 @@ def test_uninstall_leaves_only_the_database_volume(release: Release) -> None:
             break
         time.sleep(2)
     assert left == [f"persistentvolumeclaim/{pvc}"], left
-    # Its volume is still bound to it, with the data in it.
+    # Its volume is still bound to it, with the database in it.
     volume = kube.get("pv", f"{release.storage_class}-postgresql")
     assert volume["status"]["phase"] == "Bound", volume["status"]
+    assert volume["spec"]["claimRef"]["name"] == pvc
+    assert (Path(volume["spec"]["hostPath"]["path"]) / "pgdata" / "PG_VERSION").is_file()
     # Nothing cluster-wide of the release stays (RBAC, the simulation namespace).
     for kind in ("clusterroles", "clusterrolebindings", "namespaces"):
         out = kube.kubectl("get", kind, "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "name")

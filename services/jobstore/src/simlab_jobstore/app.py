@@ -12,10 +12,12 @@ from typing import Any
 
 import grpc
 import nats
+import psycopg
 from nats.aio.client import Client as Nats
 from psycopg_pool import AsyncConnectionPool
 
 from simlab.common.events import ensure_stream
+from simlab.common.startup import when_reachable
 from simlab.health.v1 import health_pb2_grpc
 from simlab.v1 import jobstore_pb2_grpc
 
@@ -46,7 +48,12 @@ class App:
 
     async def start(self) -> None:
         settings = self.settings
-        await migrate(settings.database_url)
+        await when_reachable(
+            "PostgreSQL",
+            lambda: migrate(settings.database_url),
+            lambda error: isinstance(error, psycopg.OperationalError),
+            log,
+        )
         self.pool = open_pool(settings.database_url, settings.pool_size)
         await self.pool.open(wait=True)
         self.nats = await nats.connect(

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from simlab.adapters.objectstore import ObjectStore
 from simlab.adapters.objectstore import from_env as object_store_from_env
+from simlab.common.errors import Code, SimlabError
 from simlab.common.logs import setup
 from simlab.common.settings import Env
+from simlab.common.startup import when_reachable
 from simlab.common.tokens import job_token
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
@@ -115,7 +117,12 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    await runner.reconcile()
+    await when_reachable(
+        "the job store",
+        runner.reconcile,
+        lambda error: isinstance(error, SimlabError) and error.code == Code.UNAVAILABLE,
+        log,
+    )
     log.info("runner ready", extra={"launcher": launcher_kind})
     consuming = asyncio.create_task(consumer.run(runner.handle_event, stop))
     await stop.wait()
