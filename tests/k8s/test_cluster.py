@@ -196,19 +196,23 @@ def test_pod_reaches_services_by_cluster_dns_name(kube: Any, pod_name: str) -> N
         "metadata": {"name": server},
         "spec": {"selector": {"smoke": server}, "ports": [{"port": 80, "targetPort": 8080}]},
     }
-    # Retried: the new Service refuses connections until kube-proxy has seen its endpoint.
+    # Retried: a new Service refuses connections until kube-proxy has programmed it.
     client = f"""
 import socket, time
 api = socket.gethostbyname('kubernetes.default.svc.cluster.local')
+print('api', api, flush=True)
 socket.create_connection((api, 443), timeout=20).close()
+print('api connected', flush=True)
 svc = socket.gethostbyname('{server}')  # the short name, through the search path
+print('svc', svc, flush=True)
 for attempt in range(60):
     try:
-        s = socket.create_connection(('{server}', 80), timeout=20)
+        s = socket.create_connection(('{server}', 80), timeout=5)
         break
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, TimeoutError) as error:
+        print('retrying:', error, flush=True)
         time.sleep(0.5)
-print('api', api, 'svc', svc, 'got', s.recv(100).decode().strip())
+print('got', s.recv(100).decode().strip())
 """
     try:
         for manifest in (server_pod, service):
@@ -226,10 +230,16 @@ print('api', api, 'svc', svc, 'got', s.recv(100).decode().strip())
         )
         done = kube.wait_pod_done(pod_name, kube.namespace, timeout=180)
         logs = kube.kubectl("logs", "-n", kube.namespace, pod_name).stdout
-        assert done["status"]["phase"] == "Succeeded", (done["status"], logs)
+        assert done["status"]["phase"] == "Succeeded", logs
         cluster_ip = kube.get("service", server, kube.namespace)["spec"]["clusterIP"]
         kubernetes_ip = kube.get("service", "kubernetes", "default")["spec"]["clusterIP"]
-        assert f"api {kubernetes_ip} svc {cluster_ip} got hello {token}" in logs, logs
+        lines = [line for line in logs.splitlines() if not line.startswith("retrying:")]
+        assert lines == [
+            f"api {kubernetes_ip}",
+            "api connected",
+            f"svc {cluster_ip}",
+            f"got hello {token}",
+        ], logs
     finally:
         kube.kubectl(
             "delete",

@@ -590,6 +590,22 @@ class Cluster:
         ]
         if run(["iptables", "-t", "nat", "-C", *rule], check=False).returncode != 0:
             run(["iptables", "-t", "nat", "-A", *rule])
+        # A ClusterIP that kube-proxy has not programmed yet (a Service just made) is refused
+        # at once, rather than routed out of the machine to time out; what kube-proxy DNATs has
+        # a pod or host address by the time the filter table sees it.
+        unrouted = [
+            "FORWARD",
+            "-d",
+            SERVICE_SUBNET,
+            "-m",
+            "comment",
+            "--comment",
+            IPT_COMMENT,
+            "-j",
+            "REJECT",
+        ]
+        if run(["iptables", "-C", *unrouted], check=False).returncode != 0:
+            run(["iptables", "-I", *unrouted[:1], "1", *unrouted[1:]])
         netd = self.cni_dir / "net.d"
         netd.mkdir(parents=True, exist_ok=True)
         (self.cni_dir / "ipam").mkdir(parents=True, exist_ok=True)
