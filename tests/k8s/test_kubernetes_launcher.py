@@ -106,6 +106,23 @@ def test_cancel_deletes_the_job_and_ends_cancelled(
     assert job.job_id not in [j.metadata.labels["simlab.io/job-id"] for j in simlab_jobs(admin)]
 
 
+def test_a_running_jobs_output_is_followed_live_from_its_pods(k8s_alice: Client) -> None:
+    """TailLogs shows each pod's output while it runs (the runner follows the pod logs), not
+    only once the pods have ended and their logs are stored."""
+    job = k8s_alice.submit("pi", {"samples": 3_000_000_000}, shards=2, seed=8)
+    assert wait_state(k8s_alice, job.job_id, pb.JOB_STATE_RUNNING).state == pb.JOB_STATE_RUNNING
+    seen: dict[int, bytes] = {0: b"", 1: b""}
+    for chunk in k8s_alice.logs(job.job_id, follow=True):
+        seen[chunk.shard] += chunk.data
+        if all(b"starting" in data for data in seen.values()):
+            break
+    during = k8s_alice.get(job.job_id)
+    k8s_alice.cancel(job.job_id)
+    assert all(b"starting" in data for data in seen.values()), seen
+    assert during.state == pb.JOB_STATE_RUNNING, during.state
+    assert k8s_alice.wait(job.job_id, progress=False).state == pb.JOB_STATE_CANCELLED
+
+
 def test_a_job_deleted_behind_the_runners_back_fails_with_that_reason(
     k8s_alice: Client, admin: client.BatchV1Api
 ) -> None:

@@ -20,7 +20,7 @@ from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
 from simlab_runner.adapters.log_shipper import NatsLogShipper
-from simlab_runner.core.launcher import FailureHandler, Launcher, LogSink, ShardExit
+from simlab_runner.core.launcher import FailureHandler, Launcher, LiveLog, LogSink, ShardExit
 from simlab_runner.core.manifests import KubeSettings, Resources
 from simlab_runner.core.runner import Runner
 
@@ -41,7 +41,9 @@ def log_sink(store: ObjectStore) -> LogSink:
     return store_log
 
 
-def kubernetes_launcher(env: Env, on_failure: FailureHandler, store_log: LogSink) -> Launcher:
+def kubernetes_launcher(
+    env: Env, on_failure: FailureHandler, store_log: LogSink, live_log: LiveLog
+) -> Launcher:
     from kubernetes import client, config
 
     from simlab_runner.adapters.k8s_launcher import KubernetesLauncher
@@ -73,6 +75,7 @@ def kubernetes_launcher(env: Env, on_failure: FailureHandler, store_log: LogSink
         client.ApiClient(),
         on_failure,
         store_log,
+        live_log,
         unschedulable_grace_s=env.float("UNSCHEDULABLE_GRACE_S", 120.0),
     )
 
@@ -94,9 +97,8 @@ async def main() -> None:
         await runner.on_job_failure(job_id, message, log_tail)
 
     launcher: Launcher
-    log_shipper: NatsLogShipper | None = None
+    log_shipper = await NatsLogShipper.connect(env.str("NATS_URL"))
     if launcher_kind == "local":
-        log_shipper = await NatsLogShipper.connect(env.str("NATS_URL"))
         launcher = LocalProcessLauncher(
             Path(env.str("STATE_DIR")) / "local",
             worker_environment(target),
@@ -106,7 +108,7 @@ async def main() -> None:
             grace_s=env.float("STOP_GRACE_S", 10.0),
         )
     elif launcher_kind == "kubernetes":
-        launcher = kubernetes_launcher(env, on_failure, store_log)
+        launcher = kubernetes_launcher(env, on_failure, store_log, log_shipper)
     else:
         raise SystemExit(f"SIMLAB_RUNNER_LAUNCHER={launcher_kind!r}: use local or kubernetes")
     runner = Runner(jobstore, launcher, lambda job_id: job_token(secret, job_id))
@@ -130,8 +132,7 @@ async def main() -> None:
         await consuming
     await consumer.close()
     await launcher.close(stop_workers=env.bool("STOP_WORKERS_ON_EXIT", True))
-    if log_shipper is not None:
-        await log_shipper.close()
+    await log_shipper.close()
     await jobstore.close()
     log.info("runner stopped")
 

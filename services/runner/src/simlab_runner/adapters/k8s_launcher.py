@@ -16,7 +16,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.launcher import FailureHandler, LogSink
+from simlab_runner.core.launcher import FailureHandler, LiveLog, LogSink
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
     KubeSettings,
@@ -30,6 +30,8 @@ from simlab_runner.core.manifests import (
 from simlab_runner.core.pod_status import explain_pod, job_complete, job_failure, shard_of
 
 log = logging.getLogger("runner")
+# How long a pod-log follower waits for a piece to be published before giving up on it.
+PUBLISH_WAIT_S = 30.0
 
 
 class KubernetesLauncher:
@@ -39,6 +41,7 @@ class KubernetesLauncher:
         api: client.ApiClient,
         on_failure: FailureHandler,
         store_log: LogSink,
+        live_log: LiveLog,
         unschedulable_grace_s: float = 120.0,
     ) -> None:
         self.settings = settings
@@ -47,6 +50,8 @@ class KubernetesLauncher:
         self.core = client.CoreV1Api(api)
         self.on_failure = on_failure
         self.store_log = store_log
+        self.live_log = live_log
+        self.followed: set[str] = set()  # pods whose log is being (or was) followed
         self.unschedulable_grace_s = unschedulable_grace_s
         self.stopping: dict[str, asyncio.Event] = {}
         self.reported: set[str] = set()
@@ -240,7 +245,11 @@ class KubernetesLauncher:
     async def _on_pod(self, type_: str, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]
         job_id = meta["labels"].get(JOB_ID_LABEL)
-        if job_id is None or type_ == "DELETED":
+        if job_id is None:
+            return
+        if type_ == "DELETED":
+            self.followed.discard(meta["name"])
+            self.logs_saved.discard(meta["name"])
             return
         problem = explain_pod(pod)
         if problem is not None:
@@ -254,12 +263,54 @@ class KubernetesLauncher:
         else:
             self.unschedulable_since.pop(meta["name"], None)
         phase = (pod.get("status") or {}).get("phase")
+        if phase == "Running" and meta["name"] not in self.followed:
+            self.followed.add(meta["name"])
+            self._follow(job_id, pod, adopted=type_ == "LISTED")
         if phase in ("Succeeded", "Failed") and meta["name"] not in self.logs_saved:
             self.logs_saved.add(meta["name"])
             shard = shard_of(pod)
             data = await self._pod_log(meta["name"])
             if shard is not None and data is not None:
                 await self.store_log(job_id, shard, data)
+
+    def _follow(self, job_id: str, pod: dict[str, Any], adopted: bool) -> None:
+        """Ships the pod's output to the live log as Kubernetes streams it, in a thread (the
+        client's follow is a blocking read). A pod found running when the runner (re)started
+        is followed from then on: what it printed before is in the log stored when it ends."""
+        shard = shard_of(pod)
+        if shard is None:
+            return
+        loop = asyncio.get_running_loop()
+        name = pod["metadata"]["name"]
+
+        def publish(coroutine: Any) -> None:
+            asyncio.run_coroutine_threadsafe(coroutine, loop).result(PUBLISH_WAIT_S)
+
+        def follow() -> None:
+            try:
+                # Unparsed (_preload_content=False): a urllib3 response, read as it comes.
+                response: Any = self.core.read_namespaced_pod_log(
+                    name,
+                    self.settings.namespace,
+                    follow=True,
+                    tail_lines=0 if adopted else None,
+                    _preload_content=False,
+                )
+                try:
+                    for data in response.stream(64 * 1024):
+                        if self._closing.is_set():
+                            return
+                        publish(self.live_log.publish(job_id, shard, data))
+                finally:
+                    response.release_conn()
+                publish(self.live_log.end(job_id, shard))
+            except Exception as error:  # the pod went away, the runner is stopping, ...
+                log.info(
+                    "stopped following a pod's log",
+                    extra={"job_id": job_id, "pod": name, "error": str(error)},
+                )
+
+        threading.Thread(target=follow, name=f"log-{name}", daemon=True).start()
 
     async def _pod_log(self, pod_name: str) -> bytes | None:
         try:

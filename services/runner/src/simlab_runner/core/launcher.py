@@ -32,8 +32,7 @@ LogSink = Callable[[str, int, bytes], Awaitable[None]]
 
 class LiveLog(Protocol):
     """Where a shard's output goes while it runs, for TailLogs to follow. The local launcher
-    ships its log files here; the Kubernetes launcher does not yet (its pods' logs are
-    stored when they end, and served then)."""
+    ships its log files here; the Kubernetes launcher follows each pod's log."""
 
     async def publish(self, job_id: str, shard: int, data: bytes) -> None:
         """New output of the shard, in order."""
