@@ -182,6 +182,19 @@ def build_stamp() -> str:
     return f"{pinned_version()} {h.hexdigest()[:16]}"
 
 
+def go_build(module: Path, ldflags: str, out: str, pkgs: list[str], what: str) -> None:
+    """`go build` in a wrapper module (OUT a file, or a directory when it ends with /)."""
+    p = subprocess.run(
+        ["go", "build", "-ldflags", ldflags, "-o", out, *pkgs],
+        cwd=module,
+        env=go_env(),
+        text=True,
+        stderr=subprocess.PIPE,
+    )
+    if p.returncode != 0:
+        raise ClusterError(f"go build of {what} failed:\n{p.stderr[-4000:]}")
+
+
 def build() -> None:
     """Builds the pinned components and CoreDNS into .tools/k8s/bin once; stamps record which."""
     build_kubernetes()
@@ -202,15 +215,7 @@ def build_coredns() -> None:
     log(f"building CoreDNS ({COREDNS_MOD.relative_to(ROOT)}) - about a minute, once")
     BIN.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
-    p = subprocess.run(
-        ["go", "build", "-ldflags", "-s -w", "-o", str(BIN / "coredns"), "."],
-        cwd=COREDNS_MOD,
-        env=go_env(),
-        text=True,
-        stderr=subprocess.PIPE,
-    )
-    if p.returncode != 0:
-        raise ClusterError(f"go build of CoreDNS failed:\n{p.stderr[-4000:]}")
+    go_build(COREDNS_MOD, "-s -w", str(BIN / "coredns"), ["."], "CoreDNS")
     stamp.write_text(want + "\n")
     log(f"built CoreDNS in {time.monotonic() - t0:.0f} s")
 
@@ -245,15 +250,7 @@ def build_kubernetes() -> None:
         " - 10 to 30 minutes the first time on 2 cores, cached afterwards"
     )
     pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in COMPONENTS]
-    p = subprocess.run(
-        ["go", "build", "-ldflags", ldflags, "-o", str(BIN) + "/", *pkgs],
-        cwd=GOMOD,
-        env=go_env(),
-        text=True,
-        stderr=subprocess.PIPE,
-    )
-    if p.returncode != 0:
-        raise ClusterError(f"go build of Kubernetes {version} failed:\n{p.stderr[-4000:]}")
+    go_build(GOMOD, ldflags, f"{BIN}/", pkgs, f"Kubernetes {version}")
     stamp.write_text(want + "\n")
     log(f"built Kubernetes {version} in {time.monotonic() - t0:.0f} s")
 
@@ -1409,23 +1406,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         # kubelet's KUBE-FIREWALL) goes after it: jumps first, then the chains.
         if (BIN / "kube-proxy").exists():
             run([str(BIN / "kube-proxy"), "--cleanup", "--v=0"], check=False)
+        # Then, in every table: each rule with our comment and each jump to a KUBE- chain,
+        # then those chains.
         for table in ("filter", "nat", "mangle"):
             dump = run(["iptables-save", "-t", table], check=False).stdout
             for line in dump.splitlines():
-                if line.startswith("-A ") and re.search(r" -j KUBE-", line):
+                if line.startswith("-A ") and (
+                    f"--comment {IPT_COMMENT}" in line or " -j KUBE-" in line
+                ):
                     run(["iptables", "-t", table, *split_rule("-D" + line[2:])], check=False)
             for chain in re.findall(r"^:(KUBE-\S+)", dump, re.M):
                 run(["iptables", "-t", table, "-F", chain], check=False)
                 run(["iptables", "-t", table, "-X", chain], check=False)
-        # Every rule with our comment, in any table.
-        for table in ("nat", "filter", "mangle"):
-            dump = run(["iptables-save", "-t", table], check=False).stdout
-            for line in dump.splitlines():
-                if line.startswith("-A ") and f"--comment {IPT_COMMENT}" in line:
-                    run(
-                        ["iptables", "-t", table, *split_rule(line.replace("-A ", "-D ", 1))],
-                        check=False,
-                    )
         # veths attached to our bridge, then the bridge.
         if run(["ip", "link", "show", BRIDGE], check=False).returncode == 0:
             for line in run(
