@@ -572,17 +572,22 @@ const flows = [
       const id = await submitAndOpen(page);
       await waitState(page, "RUNNING", 90_000);
       await openLogs(page);
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > 0, null, { timeout: 60_000 });
-      const first = await logLineCount(page);
-      // New lines arrive while it runs (the worker reports every few seconds).
-      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="logs-view"] .log-line').length > n, first, { timeout: 60_000 });
-      const text = await page.textContent('[data-testid="logs-view"]');
-      expect(/shard 0: \d+\/\d+ blocks/.test(text), `no block lines in the live log: ${text.slice(0, 300)}`);
+      // Wait for the worker's block lines themselves, not for "more lines than before": the
+      // first lines ("starting", the plan) come before any block, so a count-based wait raced.
+      const blockLines = () =>
+        page.$$eval('[data-testid="logs-view"] .log-line', (els) => els.map((e) => e.textContent).filter((t) => /^shard 0: \d+\/\d+ blocks/.test(t)));
+      const moreBlockLines = (n) =>
+        page.waitForFunction(
+          (k) => [...document.querySelectorAll('[data-testid="logs-view"] .log-line')].filter((e) => /^shard 0: \d+\/\d+ blocks/.test(e.textContent)).length > k,
+          n,
+          { timeout: 60_000 },
+        );
+      await moreBlockLines(0);
+      // New block lines arrive while it runs (the worker reports every few seconds).
+      await moreBlockLines((await blockLines()).length);
       expect((await page.getAttribute('[data-testid="logs-status"]', "data-connection")) === "live", "the log stream is not live");
       await shot(page, "22-run-logs-live");
       // A network drop: the log stream comes back and the server's replay is not shown twice.
-      const blockLines = () =>
-        page.$$eval('[data-testid="logs-view"] .log-line', (els) => els.map((e) => e.textContent).filter((t) => /^shard 0: \d+\/\d+ blocks/.test(t)));
       try {
         await page.context().setOffline(true);
         await page.waitForSelector('[data-testid="logs-status"][data-connection="reconnecting"]', { timeout: 30_000 });
@@ -590,12 +595,7 @@ const flows = [
         await page.context().setOffline(false);
       }
       await page.waitForSelector('[data-testid="logs-status"][data-connection="live"]', { timeout: 30_000 });
-      const seenBefore = (await blockLines()).length;
-      await page.waitForFunction(
-        (n) => [...document.querySelectorAll('[data-testid="logs-view"] .log-line')].filter((e) => /^shard 0: \d+\/\d+ blocks/.test(e.textContent)).length > n,
-        seenBefore,
-        { timeout: 60_000 },
-      );
+      await moreBlockLines((await blockLines()).length);
       const blocks = await blockLines();
       expect(new Set(blocks).size === blocks.length, `lines shown twice after the reconnect: ${blocks.filter((b, i) => blocks.indexOf(b) !== i).slice(0, 3).join(" | ")}`);
 
