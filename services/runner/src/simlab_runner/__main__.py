@@ -21,7 +21,7 @@ from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
 from simlab_runner.adapters.log_shipper import NatsLogShipper
 from simlab_runner.core.launcher import FailureHandler, Launcher, LiveLog, LogSink, ShardExit
-from simlab_runner.core.manifests import KubeSettings, Resources
+from simlab_runner.core.manifests import kube_settings
 from simlab_runner.core.runner import Runner
 
 # Other services' settings, secrets among them, never reach a worker.
@@ -53,23 +53,7 @@ def kubernetes_launcher(
         config.load_kube_config(kubeconfig)
     else:
         config.load_incluster_config()
-    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
-    worker_env = {k: v for k, v in os.environ.items() if k.startswith("SIMLAB_S3_")}
-    pod_endpoint = env.str("WORKER_S3_ENDPOINT", os.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
-    if pod_endpoint:
-        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
-    settings = KubeSettings(
-        namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
-        image=env.str("WORKER_IMAGE"),
-        # The job store's address as pods see it (not the runner's loopback).
-        jobstore=env.str("WORKER_JOBSTORE"),
-        image_pull_policy=env.str("IMAGE_PULL_POLICY", "IfNotPresent"),
-        backoff_limit_per_index=env.int("BACKOFF_LIMIT_PER_INDEX", 2),
-        ttl_seconds_after_finished=env.int("TTL_SECONDS_AFTER_FINISHED", 3600),
-        requests=Resources(env.str("CPU_REQUEST", "500m"), env.str("MEMORY_REQUEST", "512Mi")),
-        limits=Resources(env.str("CPU_LIMIT", "1"), env.str("MEMORY_LIMIT", "1Gi")),
-        env=worker_env,
-    )
+    settings = kube_settings(env)
     return KubernetesLauncher(
         settings,
         client.ApiClient(),

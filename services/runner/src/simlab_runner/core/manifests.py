@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from simlab.common.settings import Env
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
 
@@ -37,6 +38,27 @@ class KubeSettings:
     limits: Resources = Resources("1", "1Gi")
     # Extra environment for workers (object-store settings, ...).
     env: dict[str, str] = field(default_factory=dict)
+
+
+def kube_settings(env: Env) -> KubeSettings:
+    """The launcher's settings from the runner's environment (SIMLAB_RUNNER_*, SIMLAB_S3_*)."""
+    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
+    worker_env = {k: v for k, v in env.environ.items() if k.startswith("SIMLAB_S3_")}
+    pod_endpoint = env.str("WORKER_S3_ENDPOINT", env.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
+    if pod_endpoint:
+        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
+    return KubeSettings(
+        namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
+        image=env.str("WORKER_IMAGE"),
+        # The job store's address as pods see it (not the runner's loopback).
+        jobstore=env.str("WORKER_JOBSTORE"),
+        image_pull_policy=env.str("IMAGE_PULL_POLICY", "IfNotPresent"),
+        backoff_limit_per_index=env.int("BACKOFF_LIMIT_PER_INDEX", 2),
+        ttl_seconds_after_finished=env.int("TTL_SECONDS_AFTER_FINISHED", 3600),
+        requests=Resources(env.str("CPU_REQUEST", "500m"), env.str("MEMORY_REQUEST", "512Mi")),
+        limits=Resources(env.str("CPU_LIMIT", "1"), env.str("MEMORY_LIMIT", "1Gi")),
+        env=worker_env,
+    )
 
 
 def job_name(job_id: str) -> str:
