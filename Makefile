@@ -54,7 +54,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy libs/common/src services/*/src
+	$(VENV)/bin/mypy libs/common/src services/*/src deploy/helm
 
 test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest

@@ -4,6 +4,13 @@ Security `restricted` and has resources and a /tmp emptyDir; probes, checksum an
 references to ConfigMaps and Secrets, the runner's settings and its Role (the same rules as
 runner_rbac() in simlab_runner.core.manifests), and a `helm test` run the gateway accepts.
 
+With NetworkPolicies on, it also evaluates them (netpol.py, the Kubernetes semantics): every
+connection a component is configured to open (each address in its environment, resolved
+through the Services to a pod and port; DNS; the runner to the API server) must be allowed,
+and every other connection to a pod of the release must be denied: the chart's own pods, a
+simulation pod as the runner creates it, and strangers in the release, simulation and other
+namespaces all try every port.
+
     check_rendered.py RENDERED.yaml [--values CI-VALUES.yaml]
 
 The API server's own validation is `make helm-validate` (server-side dry run).
@@ -12,12 +19,16 @@ The API server's own validation is `make helm-validate` (server-side dry run).
 from __future__ import annotations
 
 import argparse
+import base64
+import ipaddress
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
+from netpol import NAMESPACE_NAME_LABEL, Pod, Target, allowed
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/simlab"
@@ -117,8 +128,8 @@ def main() -> int:
     keys = Counter(
         (d["kind"], d["metadata"].get("namespace", ns_default), d["metadata"]["name"]) for d in docs
     )
-    for key, n in keys.items():
-        p.check(n == 1, f"{key} rendered {n} times")
+    for object_key, n in keys.items():
+        p.check(n == 1, f"{object_key} rendered {n} times")
 
     by_kind: dict[str, list[Obj]] = {}
     for d in docs:
@@ -281,7 +292,7 @@ def main() -> int:
             "JOB_TOKEN_SECRET",
         ):
             p.check(f"SIMLAB_RUNNER_{key}" in env, f"runner: SIMLAB_RUNNER_{key} missing")
-        sim_ns = env.get("SIMLAB_RUNNER_K8S_NAMESPACE")
+        sim_ns = str(env.get("SIMLAB_RUNNER_K8S_NAMESPACE"))
         account = spec.get("serviceAccountName")
         role = next((r for r in by_kind.get("Role", []) if r["metadata"]["name"] == account), None)
         binding = next(
@@ -330,6 +341,9 @@ def main() -> int:
     except Exception as error:  # the gateway's own INVALID_ARGUMENT
         p.append(f"tests: the gateway would refuse the test run: {error}")
 
+    if values["networkPolicy"]["enabled"]:
+        check_network_policies(docs, values, p)
+
     name = args.rendered.name
     if p:
         print(f"   check: {name}: {len(p)} problem(s)")
@@ -339,6 +353,184 @@ def main() -> int:
     summary = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
     print(f"   check: {name}: {len(docs)} objects OK ({summary})")
     return 0
+
+
+# host:port in a URL or an address, e.g. postgresql://u:pw@simlab-postgresql.ns.svc:5432/db
+ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?([a-z0-9][a-z0-9.-]*):(\d+)")
+
+
+def workload_config(spec: Obj, docs: list[Obj]) -> dict[str, str]:
+    """What a pod's containers are configured with: env values, and the ConfigMap and Secret
+    data they read, by variable name."""
+
+    def data(kind: str, name: str) -> dict[str, str]:
+        for d in docs:
+            if d["kind"] == kind and d["metadata"]["name"] == name:
+                out = dict(d.get("stringData") or {})
+                for k, v in (d.get("data") or {}).items():
+                    out[k] = base64.b64decode(v).decode() if kind == "Secret" else v
+                return out
+        return {}  # an existing Secret of the user's: not rendered
+
+    config: dict[str, str] = {}
+    for c in spec["containers"]:
+        for src in c.get("envFrom", []):
+            if "configMapRef" in src:
+                config.update(data("ConfigMap", src["configMapRef"]["name"]))
+            if "secretRef" in src:
+                config.update(data("Secret", src["secretRef"]["name"]))
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {})
+            if "value" in e:
+                config[e["name"]] = str(e["value"])
+            elif "configMapKeyRef" in ref or "secretKeyRef" in ref:
+                kind, r = (
+                    ("ConfigMap", ref["configMapKeyRef"])
+                    if "configMapKeyRef" in ref
+                    else ("Secret", ref["secretKeyRef"])
+                )
+                value = data(kind, r["name"]).get(r["key"])
+                if value is not None:
+                    config[e["name"]] = value
+    return config
+
+
+def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> None:
+    sys.path.insert(0, str(ROOT / "services/runner/src"))
+    from simlab.common.settings import Env
+    from simlab.v1 import simulation_pb2 as pb
+    from simlab_runner.core.manifests import indexed_job, kube_settings
+
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    release_ns = next(d["metadata"]["namespace"] for d in docs if d["kind"] == "Deployment")
+
+    # The chart's pods, and the configuration each one is started with.
+    pods: list[Pod] = []
+    config: dict[str, dict[str, str]] = {}
+    for d in docs:
+        spec = pod_spec(d)
+        if spec is None:
+            continue
+        meta = d["metadata"] if d["kind"] == "Pod" else d["spec"]["template"]["metadata"]
+        ports = {
+            port.get("name", str(port["containerPort"])): port["containerPort"]
+            for c in spec["containers"]
+            for port in c.get("ports", [])
+        }
+        pod = Pod(
+            meta["labels"]["app.kubernetes.io/component"],
+            d["metadata"]["namespace"],
+            meta["labels"],
+            ports,
+        )
+        pods.append(pod)
+        config[pod.name] = workload_config(spec, docs)
+    # The runner's own addresses are its; those for workers are the worker's.
+    runner_env = config["runner"]
+    config["runner"] = {k: v for k, v in runner_env.items() if "_WORKER_" not in k}
+    job = indexed_job(
+        pb.Job(job_id="0" * 16, model="pi", shards=1),
+        kube_settings(Env("SIMLAB_RUNNER", runner_env)),
+    )
+    template = job["spec"]["template"]
+    worker = Pod("simulation", job["metadata"]["namespace"], template["metadata"]["labels"])
+    config[worker.name] = workload_config(template["spec"], docs)
+    sim_ns = worker.namespace
+
+    def resolve(host: str, port: int, from_ns: str) -> Target | None:
+        """An address as a Service name (short, or with its namespace) -> the pod's port."""
+        name, _, rest = host.partition(".")
+        ns = rest.split(".")[0] if rest else from_ns
+        for svc in docs:
+            if svc["kind"] != "Service" or svc["metadata"]["name"] != name:
+                continue
+            if svc["metadata"]["namespace"] != ns:
+                continue
+            for sp in svc["spec"]["ports"]:
+                if sp["port"] != port:
+                    continue
+                for pod in pods:
+                    selector = svc["spec"]["selector"]
+                    if pod.namespace == ns and all(
+                        pod.labels.get(k) == v for k, v in selector.items()
+                    ):
+                        target = sp.get("targetPort", port)
+                        number = pod.ports.get(target) if isinstance(target, str) else target
+                        if number is None:
+                            p.append(
+                                f"Service {name}: targetPort {target} not a port of {pod.name}"
+                            )
+                            return None
+                        return Target(number, sp.get("protocol", "TCP"), pod=pod)
+        return None
+
+    # What each pod is configured to reach, and why: (source, target) -> the reason.
+    np = values["networkPolicy"]
+    needed: dict[tuple[str, str], str] = {}
+    targets: dict[str, Target] = {}
+
+    def need(source_name: str, target: Target, why: str) -> None:
+        needed[(source_name, str(target))] = why
+        targets[str(target)] = target
+
+    sources = {pod.name: pod for pod in [*pods, worker]}
+    for source_name, env in config.items():
+        for key, value in env.items():
+            for host, port in ADDRESS.findall(value):
+                resolved = resolve(host, int(port), sources[source_name].namespace)
+                if resolved is not None:
+                    need(source_name, resolved, key)
+    if np["allowDNS"]:
+        dns = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"dns": 53})
+        for source_name in sources:
+            for protocol in ("UDP", "TCP"):
+                need(source_name, Target(53, protocol, pod=dns), "DNS")
+    api_address = ipaddress.ip_network(np["apiServerCIDR"] or "10.96.0.1")[0]
+    api_server = Target(np["apiServerPort"], ip=str(api_address))
+    need("runner", api_server, "the Kubernetes API")
+
+    # Who else is there: strangers, and the gateway's ingress peers.
+    strangers = [
+        Pod("a stranger in the release namespace", release_ns, {"app": "other"}),
+        Pod("a stranger in the simulation namespace", sim_ns, {"app": "other"}),
+        Pod("a stranger in another namespace", "elsewhere", {"app": "other"}),
+    ]
+    namespace_labels: dict[str, dict[str, str]] = {}
+    gateway = next(pod for pod in pods if pod.name == "gateway")
+    public = [Target(port, pod=gateway) for port in gateway.ports.values()]
+    for i, peer in enumerate(np["gatewayIngressFrom"]):
+        ns_labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+        ns = ns_labels.get(NAMESPACE_NAME_LABEL, f"ingress-{i}" if ns_labels else release_ns)
+        namespace_labels[ns] = ns_labels
+        pod_labels = (peer.get("podSelector") or {}).get("matchLabels") or {}
+        peer_pod = Pod(f"ingress peer {i}", ns, pod_labels)
+        strangers.append(peer_pod)
+        sources[peer_pod.name] = peer_pod
+        for target in public:
+            need(peer_pod.name, target, "gateway.ingressFrom")
+
+    def passes(source: Pod, target: Target) -> bool:
+        return allowed(policies, source, target, namespace_labels)
+
+    for (source_name, target_name), why in sorted(needed.items()):
+        if not passes(sources[source_name], targets[target_name]):
+            p.append(f"NetworkPolicy blocks {source_name} -> {target_name}, needed for {why}")
+    # Everything else is denied (the gateway's port is everyone's when no ingressFrom is set).
+    destinations = [*pods] + ([worker] if sim_ns != release_ns else [])
+    for source in [*pods, worker, *strangers]:
+        for dest in destinations:
+            # A pod that listens on nothing (the runner) is tried on an arbitrary port.
+            for port in dest.ports.values() or [8080]:
+                target = Target(port, pod=dest)
+                if (source.name, str(target)) in needed or (
+                    not np["gatewayIngressFrom"] and target in public
+                ):
+                    continue
+                if passes(source, target):
+                    p.append(f"NetworkPolicy lets {source.name} -> {target} through, not needed")
+        own = source in pods or source == worker
+        if own and source.name != "runner" and passes(source, api_server):
+            p.append(f"NetworkPolicy lets {source.name} reach the Kubernetes API")
 
 
 if __name__ == "__main__":

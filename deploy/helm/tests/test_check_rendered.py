@@ -1,0 +1,101 @@
+"""The chart's NetworkPolicy check finds what it should: the chart as rendered passes, and
+each policy broken on purpose is named with the connection it blocks or lets through."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from check_rendered import CHART, ROOT, Problems, check_network_policies, merged_values
+
+HELM = ROOT / ".tools/bin/helm"  # built by `make helm-bin`, which `make test` runs first
+Docs = list[dict[str, Any]]
+
+
+def render(values_file: str) -> tuple[Docs, dict[str, Any]]:
+    path = CHART / "ci" / values_file
+    out = subprocess.run(
+        [str(HELM), "template", "simlab", str(CHART), "-n", "simlab", "-f", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d], merged_values(Path(path))
+
+
+@pytest.fixture(scope="module")
+def separate() -> tuple[Docs, dict[str, Any]]:
+    return render("networkpolicies-values.yaml")
+
+
+def problems(rendering: tuple[Docs, dict[str, Any]], mutate: Callable[[Docs], None]) -> list[str]:
+    docs, values = copy.deepcopy(rendering)
+    mutate(docs)
+    found = Problems()
+    check_network_policies(docs, values, found)
+    return found
+
+
+def policy(docs: Docs, suffix: str) -> dict[str, Any]:
+    return next(
+        d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith(suffix)
+    )
+
+
+@pytest.mark.parametrize(
+    "values_file", ["networkpolicies-values.yaml", "networkpolicies-one-namespace-values.yaml"]
+)
+def test_the_chart_allows_what_each_component_needs_and_nothing_else(values_file: str) -> None:
+    assert problems(render(values_file), lambda docs: None) == []
+
+
+def test_a_missing_peer_is_named_with_the_setting_that_needs_it(separate: Any) -> None:
+    found = problems(
+        separate, lambda docs: policy(docs, "-minio")["spec"]["ingress"][0]["from"].pop()
+    )
+    assert found == [
+        "NetworkPolicy blocks simulation -> minio:9000/TCP, needed for SIMLAB_WORKER_S3_ENDPOINT"
+    ]
+
+
+def test_a_wrong_port_blocks_every_client(separate: Any) -> None:
+    def wrong_port(docs: Docs) -> None:
+        policy(docs, "-jobstore")["spec"]["ingress"][0]["ports"][0]["port"] = 50052
+
+    assert sorted(problems(separate, wrong_port)) == [
+        f"NetworkPolicy blocks {who} -> jobstore:50051/TCP, needed for SIMLAB_{var}_JOBSTORE"
+        for who, var in [("gateway", "GATEWAY"), ("runner", "RUNNER"), ("simulation", "WORKER")]
+    ]
+
+
+def test_a_database_open_to_all_is_caught(separate: Any) -> None:
+    found = problems(
+        separate, lambda docs: policy(docs, "-postgresql")["spec"]["ingress"][0].pop("from")
+    )
+    assert (
+        "NetworkPolicy lets a stranger in another namespace -> postgresql:5432/TCP through, "
+        "not needed" in found
+    )
+    assert not any("-> postgresql" in f and "jobstore" in f for f in found)
+
+
+def test_without_the_simulation_policy_workers_are_open(separate: Any) -> None:
+    found = problems(separate, lambda docs: docs.remove(policy(docs, "-simulations")))
+    assert "NetworkPolicy lets simulation reach the Kubernetes API" in found
+    assert any(
+        f.startswith("NetworkPolicy lets a stranger in another namespace -> simulation")
+        for f in found
+    )
+
+
+def test_without_default_deny_the_test_pod_is_open(separate: Any) -> None:
+    found = problems(separate, lambda docs: docs.remove(policy(docs, "-default-deny")))
+    assert (
+        "NetworkPolicy lets a stranger in the release namespace -> test:8080/TCP through, "
+        "not needed" in found
+    )
