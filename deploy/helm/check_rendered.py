@@ -341,8 +341,9 @@ def main() -> int:
     except Exception as error:  # the gateway's own INVALID_ARGUMENT
         p.append(f"tests: the gateway would refuse the test run: {error}")
 
+    evaluated = ""
     if values["networkPolicy"]["enabled"]:
-        check_network_policies(docs, values, p)
+        evaluated = "; " + check_network_policies(docs, values, p)
 
     name = args.rendered.name
     if p:
@@ -351,7 +352,7 @@ def main() -> int:
             print(f"     - {problem}")
         return 1
     summary = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-    print(f"   check: {name}: {len(docs)} objects OK ({summary})")
+    print(f"   check: {name}: {len(docs)} objects OK ({summary}){evaluated}")
     return 0
 
 
@@ -395,7 +396,8 @@ def workload_config(spec: Obj, docs: list[Obj]) -> dict[str, str]:
     return config
 
 
-def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> None:
+def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
+    """Appends what the policies get wrong to `p`; returns how much was evaluated."""
     sys.path.insert(0, str(ROOT / "services/runner/src"))
     from simlab.common.settings import Env
     from simlab.v1 import simulation_pb2 as pb
@@ -516,7 +518,8 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> None:
         if not passes(sources[source_name], targets[target_name]):
             p.append(f"NetworkPolicy blocks {source_name} -> {target_name}, needed for {why}")
     # Everything else is denied (the gateway's port is everyone's when no ingressFrom is set).
-    destinations = [*pods] + ([worker] if sim_ns != release_ns else [])
+    destinations = [*pods, worker]
+    others = 0
     for source in [*pods, worker, *strangers]:
         for dest in destinations:
             # A pod that listens on nothing (the runner) is tried on an arbitrary port.
@@ -526,11 +529,15 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> None:
                     not np["gatewayIngressFrom"] and target in public
                 ):
                     continue
+                others += 1
                 if passes(source, target):
                     p.append(f"NetworkPolicy lets {source.name} -> {target} through, not needed")
         own = source in pods or source == worker
-        if own and source.name != "runner" and passes(source, api_server):
-            p.append(f"NetworkPolicy lets {source.name} reach the Kubernetes API")
+        if own and source.name != "runner":
+            others += 1
+            if passes(source, api_server):
+                p.append(f"NetworkPolicy lets {source.name} reach the Kubernetes API")
+    return f"NetworkPolicies: {len(needed)} needed connections, {others} others tried"
 
 
 if __name__ == "__main__":
