@@ -24,8 +24,10 @@ import ipaddress
 import re
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from netpol import NAMESPACE_NAME_LABEL, Pod, Target, allowed
@@ -360,6 +362,54 @@ def main() -> int:
 ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?([a-z0-9][a-z0-9.-]*):(\d+)")
 
 
+@dataclass(frozen=True)
+class External:
+    """A dependency outside the cluster, and how a component's configuration names it: by a
+    key of the user's Secret, or by its host in a URL."""
+
+    name: str
+    target: Target
+    fenced: bool  # a CIDR is given, so nothing but its egress rule reaches it
+    secret: tuple[str, str] | None = None
+    host: str | None = None
+
+
+# An address outside every CIDR a test would use (TEST-NET-3), standing for "anywhere".
+ANYWHERE = "203.0.113.7"
+
+
+def external_endpoints(values: Obj) -> list[External]:
+    out = []
+
+    def add(name: str, section: Obj, secret: tuple[str, str] | None, url: str = "") -> None:
+        cidr = section.get("cidr") or ""
+        ip = str(ipaddress.ip_network(cidr)[0]) if cidr else ANYWHERE
+        target = Target(int(section["port"]), ip=ip)
+        out.append(External(name, target, bool(cidr), secret, urlsplit(url).hostname))
+
+    if not values["postgresql"]["enabled"]:
+        pg = values["postgresql"]["external"]
+        add("postgresql.external", pg, (pg["existingSecret"], pg["urlKey"]))
+    if not values["nats"]["enabled"]:
+        nats = values["nats"]["external"]
+        secret = (nats["existingSecret"], nats["urlKey"]) if nats["existingSecret"] else None
+        add("nats.external", nats, secret, nats["url"])
+    if not values["minio"]["enabled"]:
+        store = values["objectStore"]["external"]
+        add("objectStore.external", store, None, store["endpoint"])
+    return out
+
+
+def secret_refs(spec: Obj) -> dict[str, tuple[str, str]]:
+    """Variables a pod takes from Secrets: name -> (Secret, key)."""
+    return {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for c in spec["containers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
 def workload_config(spec: Obj, docs: list[Obj]) -> dict[str, str]:
     """What a pod's containers are configured with: env values, and the ConfigMap and Secret
     data they read, by variable name."""
@@ -409,6 +459,7 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
     # The chart's pods, and the configuration each one is started with.
     pods: list[Pod] = []
     config: dict[str, dict[str, str]] = {}
+    secrets: dict[str, dict[str, tuple[str, str]]] = {}
     for d in docs:
         spec = pod_spec(d)
         if spec is None:
@@ -427,6 +478,7 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
         )
         pods.append(pod)
         config[pod.name] = workload_config(spec, docs)
+        secrets[pod.name] = secret_refs(spec)
     # The runner's own addresses are its; those for workers are the worker's.
     runner_env = config["runner"]
     config["runner"] = {k: v for k, v in runner_env.items() if "_WORKER_" not in k}
@@ -482,6 +534,15 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
                 resolved = resolve(host, int(port), sources[source_name].namespace)
                 if resolved is not None:
                     need(source_name, resolved, key)
+    externals = external_endpoints(values)
+    for ext in externals:
+        for source_name, env in config.items():
+            for key, value in env.items():
+                if ext.host and ext.host in value:
+                    need(source_name, ext.target, f"{ext.name} ({key})")
+            for key, ref in secrets.get(source_name, {}).items():
+                if ref == ext.secret:
+                    need(source_name, ext.target, f"{ext.name} ({key})")
     if np["allowDNS"]:
         dns = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"dns": 53})
         for source_name in sources:
@@ -537,6 +598,11 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
             others += 1
             if passes(source, api_server):
                 p.append(f"NetworkPolicy lets {source.name} reach the Kubernetes API")
+        for ext in externals:
+            if own and ext.fenced and (source.name, str(ext.target)) not in needed:
+                others += 1
+                if passes(source, ext.target):
+                    p.append(f"NetworkPolicy lets {source.name} reach {ext.name}, not needed")
     return f"NetworkPolicies: {len(needed)} needed connections, {others} others tried"
 
 

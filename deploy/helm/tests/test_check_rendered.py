@@ -99,3 +99,34 @@ def test_without_default_deny_the_test_pod_is_open(separate: Any) -> None:
         "NetworkPolicy lets a stranger in the release namespace -> test:8080/TCP through, "
         "not needed" in found
     )
+
+
+@pytest.fixture(scope="module")
+def external() -> tuple[Docs, dict[str, Any]]:
+    return render("networkpolicies-external-values.yaml")
+
+
+def test_external_dependencies_are_reached_by_who_uses_them(external: Any) -> None:
+    assert problems(external, lambda docs: None) == []
+
+    def jobstore_without_database(docs: Docs) -> None:
+        egress = policy(docs, "-jobstore")["spec"]["egress"]
+        egress[:] = [rule for rule in egress if rule["ports"][0]["port"] != 5432]
+
+    assert problems(external, jobstore_without_database) == [
+        "NetworkPolicy blocks jobstore -> 10.20.0.10:5432/TCP, needed for "
+        "postgresql.external (SIMLAB_JOBSTORE_DATABASE_URL)"
+    ]
+    found = problems(external, lambda docs: docs.remove(policy(docs, "-simulations")))
+    assert "NetworkPolicy lets simulation reach nats.external, not needed" in found
+    assert "NetworkPolicy lets simulation reach postgresql.external, not needed" in found
+
+
+def test_an_external_store_fenced_by_its_cidr_is_only_for_its_users(external: Any) -> None:
+    def gateway_to_database(docs: Docs) -> None:
+        egress = policy(docs, "-gateway")["spec"]["egress"]
+        egress.append({"ports": [{"port": 5432}], "to": [{"ipBlock": {"cidr": "10.20.0.0/24"}}]})
+
+    assert problems(external, gateway_to_database) == [
+        "NetworkPolicy lets gateway reach postgresql.external, not needed"
+    ]
