@@ -76,6 +76,11 @@ def test_submit_wait_prices_the_option_and_downloads_results(stack: Stack, tmp_p
 
     listed = as_json(simlab(stack, "list", "--json", "--model", "european_option"))
     assert done["job_id"] in [j["job_id"] for j in listed["jobs"]]
+    by_id = as_json(simlab(stack, "list", "--json", "--id", done["job_id"][:6].upper()))
+    assert done["job_id"] in [j["job_id"] for j in by_id["jobs"]]
+    bad = simlab(stack, "list", "--id", "not-an-id", check=False)
+    assert bad.returncode == 1
+    assert "job_id_prefix" in bad.stderr
 
 
 def test_same_seed_gives_a_bit_identical_summary_whatever_the_shards(stack: Stack) -> None:

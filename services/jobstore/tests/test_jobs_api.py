@@ -124,6 +124,21 @@ def test_list_filters_by_model_and_state(client) -> None:  # type: ignore[no-unt
     assert list_jobs(client, model="pi", states=[pb.JOB_STATE_CANCELLING]).jobs == []
 
 
+def test_list_finds_jobs_by_the_start_of_their_id_across_pages(client) -> None:  # type: ignore[no-untyped-def]
+    created = [client.create().job_id for _ in range(40)]
+    others = client.create(owner="bob").job_id
+    target = created[3]  # old: far beyond the first page
+    found = list_jobs(client, page_size=5, job_id_prefix=target[:5].upper()).jobs
+    assert target in [j.job_id for j in found]
+    assert all(j.job_id.startswith(target[:5]) for j in found)
+    assert [j.job_id for j in list_jobs(client, job_id_prefix=target).jobs] == [target]
+    # Another owner's job is not found by its id either.
+    assert list_jobs(client, job_id_prefix=others).jobs == []
+    code, details = status_of(lambda: list_jobs(client, job_id_prefix="nothex"))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith("job_id_prefix:")
+
+
 def test_a_bad_page_token_is_invalid_and_named(client) -> None:  # type: ignore[no-untyped-def]
     code, details = status_of(lambda: list_jobs(client, page_token="garbage"))
     assert code is grpc.StatusCode.INVALID_ARGUMENT

@@ -191,7 +191,9 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
 
 def cmd_list(client: Client, args: argparse.Namespace) -> int:
     states = [pb.JobState(pb.JobState.Value(f"JOB_STATE_{s.upper()}")) for s in args.state]
-    jobs, next_token = client.list_jobs(args.model or "", states, args.limit, args.page_token or "")
+    jobs, next_token = client.list_jobs(
+        args.model or "", states, args.limit, args.page_token or "", args.id or ""
+    )
     if args.json:
         emit_json({"jobs": [job_to_dict(j) for j in jobs], "next_page_token": next_token})
         return 0
@@ -387,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--state", action="append", default=[], choices=[s.lower() for s in STATES]
     )
+    listing.add_argument("--id", metavar="PREFIX", help="jobs whose id starts with PREFIX")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--page-token")
     listing.set_defaults(run=cmd_list)

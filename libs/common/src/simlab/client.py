@@ -155,9 +155,15 @@ class Client:
         states: list[pb.JobState] | None = None,
         page_size: int = 50,
         page_token: str = "",
+        job_id_prefix: str = "",
     ) -> tuple[list[pb.Job], str]:
+        """A page of your jobs, newest first; filters: model, states, the start of the id."""
         request = pb.ListJobsRequest(
-            model=model, states=states or [], page_size=page_size, page_token=page_token
+            model=model,
+            states=states or [],
+            page_size=page_size,
+            page_token=page_token,
+            job_id_prefix=job_id_prefix,
         )
         response = self._call(self.stub.ListJobs, request)
         return list(response.jobs), response.next_page_token

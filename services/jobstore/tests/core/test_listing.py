@@ -5,7 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from simlab.common.errors import Code, SimlabError
-from simlab_jobstore.core.listing import Cursor, decode_page_token, encode_page_token, page_size
+from simlab_jobstore.core.listing import (
+    Cursor,
+    decode_page_token,
+    encode_page_token,
+    job_id_prefix,
+    page_size,
+)
 
 
 def test_a_page_token_round_trips_to_the_microsecond() -> None:
@@ -29,3 +35,15 @@ def test_page_size_defaults_and_caps() -> None:
     assert (page_size(0), page_size(7), page_size(10_000)) == (50, 7, 500)
     with pytest.raises(SimlabError, match="page_size"):
         page_size(-1)
+
+
+def test_a_job_id_prefix_as_pasted() -> None:
+    assert job_id_prefix("") == ""
+    assert job_id_prefix("  8671F83D ") == "8671f83d"
+    assert job_id_prefix("8671f83d5afc41ed") == "8671f83d5afc41ed"
+
+
+@pytest.mark.parametrize("prefix", ["8671f83d5afc41ed0", "86_1", "abc%", "xyz", "a b"])
+def test_a_prefix_that_cannot_start_a_job_id_is_invalid_and_named(prefix: str) -> None:
+    with pytest.raises(SimlabError, match="job_id_prefix: must be up to 16 hex digits"):
+        job_id_prefix(prefix)

@@ -229,11 +229,15 @@ class PostgresJobStore:
         states: Sequence[JobState],
         limit: int,
         after: Cursor | None,
+        id_prefix: str = "",
     ) -> tuple[list[Job], Cursor | None]:
-        """A page of the owner's jobs, newest first, and the cursor of the next page."""
+        """A page of the owner's jobs, newest first, and the cursor of the next page.
+        `id_prefix` is hex digits only (core.listing.job_id_prefix), so LIKE needs no escaping."""
         conditions = [sql.SQL("owner = {}").format(owner)]
         if model:
             conditions.append(sql.SQL("model = {}").format(model))
+        if id_prefix:
+            conditions.append(sql.SQL("job_id LIKE {}").format(id_prefix + "%"))
         if states:
             conditions.append(sql.SQL("state = ANY({})").format([s.value for s in states]))
         if after is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,9 @@ from simlab.common.errors import invalid
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Job ids are 16 lowercase hex digits (see new_job_id).
+JOB_ID_LENGTH = 16
+_HEX = re.compile(r"[0-9a-f]*")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,17 @@ def page_size(requested: int) -> int:
     if requested < 0:
         raise invalid("page_size", f"must not be negative, got {requested}")
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def job_id_prefix(requested: str) -> str:
+    """The start of a job id to filter by, as pasted: surrounding spaces and case don't matter."""
+    prefix = requested.strip().lower()
+    if not _HEX.fullmatch(prefix) or len(prefix) > JOB_ID_LENGTH:
+        raise invalid(
+            "job_id_prefix",
+            f"must be up to {JOB_ID_LENGTH} hex digits of a job id, got {requested!r}",
+        )
+    return prefix
 
 
 def encode_page_token(cursor: Cursor) -> str:

@@ -20,7 +20,7 @@ from simlab.v1 import simulation_pb2 as pb
 
 from ..adapters.postgres import PostgresJobStore
 from ..core.jobs import JobError
-from ..core.listing import decode_page_token, encode_page_token, page_size
+from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
 from ..core.states import JobState
 from . import convert
 from .auth import Authenticator
@@ -101,6 +101,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
             states=[convert.state_from_pb(state, "query.states") for state in query.states],
             limit=page_size(query.page_size),
             after=decode_page_token(query.page_token),
+            id_prefix=job_id_prefix(query.job_id_prefix),
         )
         return pb.ListJobsResponse(
             jobs=[convert.job_to_pb(job) for job in jobs],
