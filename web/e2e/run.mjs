@@ -516,7 +516,13 @@ const flows = [
       await page.waitForSelector("text=No runs match these filters");
       await shot(page, "14-runs-filtered-empty");
       await page.click("text=Clear filters");
-      await page.fill("#filter-search", shared.first.slice(0, 6));
+      // Not the start of any id: the server says so, at the search field.
+      await page.fill("#filter-search", "zz");
+      const searchError = await page.waitForSelector('[data-testid="error-search"]');
+      expect(/job_id_prefix|hex digits/.test(await searchError.textContent()), "no hint that an id is hex digits");
+      expect((await page.getAttribute("#filter-search", "aria-invalid")) === "true", "the search field is not aria-invalid");
+      await shot(page, "14b-runs-search-invalid");
+      await page.fill("#filter-search", shared.first.slice(0, 6).toUpperCase());
       await page.waitForFunction((id) => {
         const rows = [...document.querySelectorAll("[data-job-id]")];
         return rows.length === 1 && rows[0].getAttribute("data-job-id") === id;

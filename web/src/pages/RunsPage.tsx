@@ -5,13 +5,11 @@ import { jobFeedAtom } from "../state/job";
 import { modelsLoadableAtom } from "../state/models";
 import { locationAtom } from "../state/router";
 import {
-  matchesSearch,
   refreshRunsAtom,
   runsFiltersAtom,
   runsLoadingAtom,
   runsPageAtom,
   runsPagingAtom,
-  searchedJobAtom,
 } from "../state/runs";
 import { Link } from "../components/Link";
 import { ProgressBar } from "../components/Progress";
@@ -29,7 +27,6 @@ export function RunsPage() {
   const setFilters = useSetAtom(runsFiltersAtom);
   const paging = useSetAtom(runsPagingAtom);
   const refresh = useSetAtom(refreshRunsAtom);
-  const searched = useAtomValue(searchedJobAtom);
   const models = useAtomValue(modelsLoadableAtom);
   const navigate = useSetAtom(locationAtom);
   const modelList = useMemo(() => (models.state === "hasData" ? models.data : []), [models]);
@@ -38,11 +35,9 @@ export function RunsPage() {
   // Always fresh on arrival (a run may have been submitted in between).
   useEffect(() => refresh(), [refresh]);
 
-  const jobs = useMemo(() => {
-    const list = (page?.jobs ?? []).filter((j) => matchesSearch(j, filters.search));
-    if (searched && !list.some((j) => j.jobId === searched.jobId)) list.unshift(searched);
-    return list;
-  }, [page, filters.search, searched]);
+  const jobs = useMemo(() => page?.jobs ?? [], [page]);
+  // A search that cannot start an id is the search field's error, not the list's.
+  const searchError = page?.error?.field === "job_id_prefix" ? page.error.detail : undefined;
 
   const active = jobs.filter((j) => !isTerminal(j.state));
   const liveIds = new Set(active.slice(0, MAX_LIVE_ROWS).map((j) => j.jobId));
@@ -89,7 +84,7 @@ export function RunsPage() {
       </header>
 
       <div className="filters card" role="search">
-        <div className="filter">
+        <div className={`filter ${searchError ? "field-error" : ""}`}>
           <label htmlFor="filter-search" className="field-label">
             Search by id
           </label>
@@ -97,10 +92,17 @@ export function RunsPage() {
             id="filter-search"
             className="input mono"
             type="search"
-            placeholder="e.g. 3f9a…"
+            placeholder="e.g. 3f9a"
             value={filters.search}
+            aria-invalid={searchError ? true : undefined}
+            aria-describedby={searchError ? "filter-search-error" : undefined}
             onChange={(e) => setFilters({ search: e.target.value })}
           />
+          {searchError ? (
+            <div id="filter-search-error" className="field-msg" role="alert" data-testid="error-search">
+              {searchError}
+            </div>
+          ) : null}
         </div>
         <div className="filter">
           <label htmlFor="filter-model" className="field-label">
@@ -146,7 +148,7 @@ export function RunsPage() {
       <div className="card table-card">
         {page === null ? (
           <Spinner label="Loading runs" />
-        ) : page.error ? (
+        ) : page.error && !searchError ? (
           <ErrorState title="Could not load runs" error={page.error} onRetry={refresh} />
         ) : jobs.length === 0 ? (
           filtered ? (

@@ -30,4 +30,27 @@ describe("runs list atoms", () => {
     expect(fake.fns.listJobs).toHaveBeenLastCalledWith(expect.objectContaining({ states: [JobState.RUNNING], pageToken: "" }));
     unsub();
   });
+
+  it("searches by the start of an id on the server, from the first page", async () => {
+    const fake = fakeClient({
+      listJobs: async (req: never) => {
+        const { pageToken, jobIdPrefix } = req as { pageToken: string; jobIdPrefix: string };
+        if (jobIdPrefix) return { jobs: [job({ jobId: "3f9a000000000001" })], nextPageToken: "" };
+        return { jobs: [job({ jobId: pageToken === "" ? "new" : "old" })], nextPageToken: pageToken === "" ? "t1" : "" };
+      },
+    });
+    const store = createStore();
+    store.set(clientAtom, fake.client);
+    const unsub = store.sub(runsPageAtom, () => {});
+    await flush();
+    store.set(runsPagingAtom, "next");
+    await flush();
+    expect(store.get(runsPageAtom)?.pageIndex).toBe(1);
+    store.set(runsFiltersAtom, { search: " 3F9A " });
+    await flush();
+    expect(fake.fns.listJobs).toHaveBeenLastCalledWith(expect.objectContaining({ jobIdPrefix: "3F9A", pageToken: "" }));
+    expect(store.get(runsPageAtom)).toMatchObject({ pageIndex: 0 });
+    expect(store.get(runsPageAtom)?.jobs.map((j) => j.jobId)).toEqual(["3f9a000000000001"]);
+    unsub();
+  });
 });

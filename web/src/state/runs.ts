@@ -1,4 +1,4 @@
-// The runs list: filters, paging by page tokens, and id search.
+// The runs list: filters (model, states, the start of a job id), paging by page tokens.
 import { atom } from "jotai";
 import { unwrap } from "jotai/utils";
 import type { Job, JobState } from "../gen/simlab/v1/simulation_pb";
@@ -23,7 +23,7 @@ export const runsFiltersAtom = atom(
   (get, set, patch: Partial<RunsFilters>) => {
     const next = { ...get(filtersPrimAtom), ...patch };
     set(filtersPrimAtom, next);
-    if (patch.model !== undefined || patch.states !== undefined) set(pageTokensPrimAtom, [""]);
+    if (patch.model !== undefined || patch.states !== undefined || patch.search !== undefined) set(pageTokensPrimAtom, [""]);
   },
 );
 
@@ -31,8 +31,6 @@ export interface RunsPage {
   jobs: Job[];
   nextPageToken: string;
   pageIndex: number;
-  /** A job found by exact id outside the current page. */
-  found?: Job;
   error?: ApiError;
   loadedAt: number;
 }
@@ -40,11 +38,12 @@ export interface RunsPage {
 const runsPageAsyncAtom = atom(async (get): Promise<RunsPage> => {
   get(refreshPrimAtom);
   const client = get(clientAtom);
-  const { model, states } = get(filtersPrimAtom);
+  const { model, states, search } = get(filtersPrimAtom);
   const tokens = get(pageTokensPrimAtom);
   const pageToken = tokens[tokens.length - 1] ?? "";
   try {
-    const res = await client.listJobs({ model, states, pageSize: PAGE_SIZE, pageToken });
+    // The server searches every page; it refuses what cannot start an id, naming the field.
+    const res = await client.listJobs({ model, states, pageSize: PAGE_SIZE, pageToken, jobIdPrefix: search.trim() });
     return {
       jobs: res.jobs,
       nextPageToken: res.nextPageToken,
@@ -63,19 +62,6 @@ export const runsPageAtom = unwrap(runsPageAsyncAtom, (prev) => prev ?? null);
 const runsPageFreshAtom = unwrap(runsPageAsyncAtom, () => null);
 export const runsLoadingAtom = atom((get) => get(runsPageFreshAtom) === null);
 
-const searchedJobAsyncAtom = atom(async (get): Promise<Job | null> => {
-  const q = get(filtersPrimAtom).search.trim();
-  if (q.length < 6) return null;
-  try {
-    return await get(clientAtom).getJob({ jobId: q });
-  } catch {
-    return null;
-  }
-});
-
-/** The job whose id is exactly the search text, if any (ListJobs has no id filter). */
-export const searchedJobAtom = unwrap(searchedJobAsyncAtom, () => null);
-
 export const runsPagingAtom = atom(null, (get, set, dir: "next" | "prev" | "first") => {
   const tokens = get(pageTokensPrimAtom);
   if (dir === "first") set(pageTokensPrimAtom, [""]);
@@ -87,8 +73,3 @@ export const runsPagingAtom = atom(null, (get, set, dir: "next" | "prev" | "firs
 });
 
 export const refreshRunsAtom = atom(null, (_get, set) => set(refreshPrimAtom, (n) => n + 1));
-
-export function matchesSearch(job: Job, search: string): boolean {
-  const q = search.trim().toLowerCase();
-  return q === "" || job.jobId.toLowerCase().includes(q);
-}

@@ -116,7 +116,16 @@ describe("Runs list", () => {
 
   it("lists runs, filters by status and updates active badges live", async () => {
     const jobs = [job({ jobId: "aaaa1111", state: JobState.RUNNING, seq: 2n }), job({ jobId: "bbbb2222", state: JobState.SUCCEEDED, seq: 5n })];
-    const fake = fakeClient({ listJobs: async () => ({ jobs, nextPageToken: "" }) });
+    // Filters by the start of the id as the server does, and refuses what cannot start one.
+    const fake = fakeClient({
+      listJobs: async (req: never) => {
+        const prefix = (req as { jobIdPrefix: string }).jobIdPrefix.toLowerCase();
+        if (!/^[0-9a-f]*$/.test(prefix)) {
+          throw new ConnectError(`job_id_prefix: must be up to 16 hex digits of a job id, got '${prefix}'`, Code.InvalidArgument);
+        }
+        return { jobs: jobs.filter((j) => j.jobId.startsWith(prefix)), nextPageToken: "" };
+      },
+    });
     renderAt("/", fake);
     await screen.findByTestId("runs-table");
     expect(document.querySelectorAll("[data-job-id]").length).toBe(2);
@@ -131,8 +140,15 @@ describe("Runs list", () => {
     expect(row.querySelector("[data-state]")!.getAttribute("data-state")).toBe("SUCCEEDED");
     fireEvent.click(screen.getByRole("button", { name: "Failed" }));
     await waitFor(() => expect(fake.fns.listJobs).toHaveBeenLastCalledWith(expect.objectContaining({ states: [JobState.FAILED] })));
-    fireEvent.change(screen.getByLabelText("Search by id"), { target: { value: "bbbb" } });
+    fireEvent.change(screen.getByLabelText("Search by id"), { target: { value: "BBBB" } });
     await waitFor(() => expect(document.querySelectorAll("[data-job-id]").length).toBe(1));
+    expect(fake.fns.listJobs).toHaveBeenLastCalledWith(expect.objectContaining({ jobIdPrefix: "BBBB", pageToken: "" }));
+    // Not the start of any id: the error sits at the search field, not in place of the list.
+    fireEvent.change(screen.getByLabelText("Search by id"), { target: { value: "zz" } });
+    const hint = await screen.findByTestId("error-search");
+    expect(hint.textContent).toContain("hex digits");
+    expect(screen.getByLabelText("Search by id").getAttribute("aria-invalid")).toBe("true");
+    expect(screen.queryByText("Could not load runs")).toBeNull();
   });
 });
 
