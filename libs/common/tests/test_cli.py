@@ -1,6 +1,6 @@
 import pytest
 
-from simlab.cli import CliError, ShardLines, parse_duration
+from simlab.cli import CliError, ShardLines, build_parser, next_page_command, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,14 @@ def test_lines_are_joined_per_shard_across_chunks() -> None:
     assert lines.feed(1, b"one\ntw") == [(1, "one")]
     assert lines.feed(0, b"rt\n") == [(0, "start")]
     assert lines.rest() == [(1, "tw")]
+
+
+def test_the_next_page_keeps_the_filters_that_made_the_token() -> None:
+    args = build_parser().parse_args(
+        ["list", "--model", "pi", "--state", "running", "--state", "failed", "--id", "3f"]
+    )
+    assert next_page_command(args, "TOKEN") == (
+        "simlab list --model pi --state running --state failed --id 3f --page-token TOKEN"
+    )
+    plain = build_parser().parse_args(["list", "--limit", "5"])
+    assert next_page_command(plain, "a b") == "simlab list --limit 5 --page-token 'a b'"

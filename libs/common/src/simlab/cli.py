@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from simlab.v1 import simulation_pb2 as pb
 out = Console()
 err = Console(stderr=True)
 STATES = [name.removeprefix("JOB_STATE_") for name in pb.JobState.keys()[1:]]
+# Jobs per page of `simlab list`.
+LIST_LIMIT = 20
 STATE_STYLE = {
     "SUCCEEDED": "green",
     "FAILED": "red",
@@ -210,8 +213,23 @@ def cmd_list(client: Client, args: argparse.Namespace) -> int:
         )  # fmt: skip
     out.print(table)
     if next_token:
-        out.print(f"more: simlab list --page-token {next_token}", style="dim")
+        out.print(f"more: {next_page_command(args, next_token)}", style="dim", soft_wrap=True)
     return 0
+
+
+def next_page_command(args: argparse.Namespace, token: str) -> str:
+    """The same `simlab list`, one page on: a page token only means something with the filters
+    that made it."""
+    words = ["simlab", "list"]
+    if args.model:
+        words += ["--model", args.model]
+    for state in args.state:
+        words += ["--state", state]
+    if args.id:
+        words += ["--id", args.id]
+    if args.limit != LIST_LIMIT:
+        words += ["--limit", str(args.limit)]
+    return " ".join(shlex.quote(w) for w in [*words, "--page-token", token])
 
 
 def cmd_cancel(client: Client, args: argparse.Namespace) -> int:
@@ -390,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", action="append", default=[], choices=[s.lower() for s in STATES]
     )
     listing.add_argument("--id", metavar="PREFIX", help="jobs whose id starts with PREFIX")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=int, default=LIST_LIMIT)
     listing.add_argument("--page-token")
     listing.set_defaults(run=cmd_list)
 
