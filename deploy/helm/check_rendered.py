@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from netpol import NAMESPACE_NAME_LABEL, Pod, Target, allowed
+from netpol import NAMESPACE_NAME_LABEL, Pod, Target, allowed, selects
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/simlab"
@@ -448,7 +448,6 @@ def workload_config(spec: Obj, docs: list[Obj]) -> dict[str, str]:
 
 def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
     """Appends what the policies get wrong to `p`; returns how much was evaluated."""
-    sys.path.insert(0, str(ROOT / "services/runner/src"))
     from simlab.common.settings import Env
     from simlab.v1 import simulation_pb2 as pb
     from simlab_runner.core.manifests import indexed_job, kube_settings
@@ -495,37 +494,35 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
         """An address as a Service name (short, or with its namespace) -> the pod's port."""
         name, _, rest = host.partition(".")
         ns = rest.split(".")[0] if rest else from_ns
-        for svc in docs:
-            if svc["kind"] != "Service" or svc["metadata"]["name"] != name:
-                continue
-            if svc["metadata"]["namespace"] != ns:
-                continue
-            for sp in svc["spec"]["ports"]:
-                if sp["port"] != port:
-                    continue
-                for pod in pods:
-                    selector = svc["spec"]["selector"]
-                    if pod.namespace == ns and all(
-                        pod.labels.get(k) == v for k, v in selector.items()
-                    ):
-                        target = sp.get("targetPort", port)
-                        number = pod.ports.get(target) if isinstance(target, str) else target
-                        if number is None:
-                            p.append(
-                                f"Service {name}: targetPort {target} not a port of {pod.name}"
-                            )
-                            return None
-                        return Target(number, sp.get("protocol", "TCP"), pod=pod)
-        return None
+        svc = next(
+            (
+                d
+                for d in docs
+                if d["kind"] == "Service"
+                and (d["metadata"]["name"], d["metadata"]["namespace"]) == (name, ns)
+            ),
+            None,
+        )
+        if svc is None:
+            return None
+        service_port = next((sp for sp in svc["spec"]["ports"] if sp["port"] == port), None)
+        selector = {"matchLabels": svc["spec"]["selector"]}
+        pod = next((q for q in pods if q.namespace == ns and selects(selector, q.labels)), None)
+        if service_port is None or pod is None:
+            return None
+        target_port = service_port.get("targetPort", port)
+        number = pod.ports.get(target_port) if isinstance(target_port, str) else target_port
+        if number is None:
+            p.append(f"Service {name}: targetPort {target_port} not a port of {pod.name}")
+            return None
+        return Target(number, service_port.get("protocol", "TCP"), pod=pod)
 
-    # What each pod is configured to reach, and why: (source, target) -> the reason.
+    # What each pod is configured to reach, and why: (source, target) -> (target, reason).
     np = values["networkPolicy"]
-    needed: dict[tuple[str, str], str] = {}
-    targets: dict[str, Target] = {}
+    needed: dict[tuple[str, str], tuple[Target, str]] = {}
 
     def need(source_name: str, target: Target, why: str) -> None:
-        needed[(source_name, str(target))] = why
-        targets[str(target)] = target
+        needed[(source_name, str(target))] = (target, why)
 
     sources = {pod.name: pod for pod in [*pods, worker]}
     for source_name, env in config.items():
@@ -575,8 +572,8 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
     def passes(source: Pod, target: Target) -> bool:
         return allowed(policies, source, target, namespace_labels)
 
-    for (source_name, target_name), why in sorted(needed.items()):
-        if not passes(sources[source_name], targets[target_name]):
+    for (source_name, target_name), (target, why) in sorted(needed.items(), key=lambda n: n[0]):
+        if not passes(sources[source_name], target):
             p.append(f"NetworkPolicy blocks {source_name} -> {target_name}, needed for {why}")
     # Everything else is denied (the gateway's port is everyone's when no ingressFrom is set).
     destinations = [*pods, worker]

@@ -131,6 +131,30 @@ def _selecting(policies: Iterable[Obj], pod: Pod, direction: str) -> list[Obj]:
     ]
 
 
+def _admits(
+    selecting: list[Obj],
+    section: str,
+    peers: str,
+    other_end: Pod | str,
+    target: Target,
+    namespaces: Mapping[str, Mapping[str, str]],
+) -> bool:
+    """Whether a rule in `section` (egress/ingress) of these policies admits the other end:
+    its ports match and its `peers` (to/from) are empty or one of them matches."""
+    return any(
+        port_matches(rule.get("ports"), target)
+        and (
+            not rule.get(peers)
+            or any(
+                peer_matches(peer, p["metadata"]["namespace"], other_end, namespaces)
+                for peer in rule[peers]
+            )
+        )
+        for p in selecting
+        for rule in p["spec"].get(section) or []
+    )
+
+
 def allowed(
     policies: Iterable[Obj],
     source: Pod,
@@ -142,31 +166,9 @@ def allowed(
     namespaces = namespaces or {}
     egress = _selecting(policies, source, "Egress")
     destination: Pod | str = target.pod if target.pod else str(target.ip)
-    if egress and not any(
-        port_matches(rule.get("ports"), target)
-        and (
-            not rule.get("to")
-            or any(
-                peer_matches(peer, p["metadata"]["namespace"], destination, namespaces)
-                for peer in rule["to"]
-            )
-        )
-        for p in egress
-        for rule in p["spec"].get("egress") or []
-    ):
+    if egress and not _admits(egress, "egress", "to", destination, target, namespaces):
         return False
     if target.pod is None:
         return True
     ingress = _selecting(policies, target.pod, "Ingress")
-    return not ingress or any(
-        port_matches(rule.get("ports"), target)
-        and (
-            not rule.get("from")
-            or any(
-                peer_matches(peer, p["metadata"]["namespace"], source, namespaces)
-                for peer in rule["from"]
-            )
-        )
-        for p in ingress
-        for rule in p["spec"].get("ingress") or []
-    )
+    return not ingress or _admits(ingress, "ingress", "from", source, target, namespaces)
