@@ -35,7 +35,7 @@ export function RunsPage() {
   // Always fresh on arrival (a run may have been submitted in between).
   useEffect(() => refresh(), [refresh]);
 
-  const jobs = useMemo(() => page?.jobs ?? [], [page]);
+  const jobs = page?.jobs ?? [];
   // A search that cannot start an id is the search field's error, not the list's.
   const searchError = page?.error?.field === "job_id_prefix" ? page.error.detail : undefined;
 

@@ -23,7 +23,8 @@ export const runsFiltersAtom = atom(
   (get, set, patch: Partial<RunsFilters>) => {
     const next = { ...get(filtersPrimAtom), ...patch };
     set(filtersPrimAtom, next);
-    if (patch.model !== undefined || patch.states !== undefined || patch.search !== undefined) set(pageTokensPrimAtom, [""]);
+    // Every filter changes which jobs the page tokens walk through: back to the first page.
+    set(pageTokensPrimAtom, [""]);
   },
 );
 
