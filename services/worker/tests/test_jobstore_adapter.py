@@ -31,8 +31,8 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServicer):
         self.job = simulation_pb2.Job(
             job_id="j-1", model=model, parameters=struct, seed=7, shards=shards
         )
-        self.unavailable_calls = 0
-        self.denied = False
+        # Statuses the next calls are answered with, first to last, before answering normally.
+        self.failures: list[grpc.StatusCode] = []
         self.tokens: list[str] = []
         self.blocks: dict[int, jobstore_pb2.BlockStats] = {}
         self.completed: dict | None = None
@@ -40,11 +40,9 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServicer):
 
     def _check(self, context: grpc.ServicerContext) -> None:
         self.tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
-        if self.unavailable_calls:
-            self.unavailable_calls -= 1
-            context.abort(grpc.StatusCode.UNAVAILABLE, "starting up")
-        if self.denied:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, "token is for another job")
+        if self.failures:
+            code = self.failures.pop(0)
+            context.abort(code, f"played {code.name}")
 
     def StartShard(self, request, context):
         self._check(context)
@@ -85,7 +83,7 @@ def played():
 
 
 def client(target: str, **kwargs) -> GrpcJobStore:
-    return GrpcJobStore(target, TOKEN, first_backoff_s=0.01, **kwargs)
+    return GrpcJobStore(target, TOKEN, first_backoff_s=0.01, jitter_s=0.01, **kwargs)
 
 
 def test_calls_carry_the_token_and_convert_both_ways(played):
@@ -109,17 +107,44 @@ def test_calls_carry_the_token_and_convert_both_ways(played):
     jobstore.close()
 
 
-def test_unavailable_is_retried(played):
-    played.unavailable_calls = 2
+def test_a_job_store_going_away_is_retried_whatever_it_answers(played):
+    """What a job store pod being replaced answers: refused connections, calls cancelled at
+    the end of its grace, errors from a closing database pool."""
+    played.failures = [
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+    ]
     assert client(played.target).start_shard("j-1", 0).job.model == "pi"
-    assert len(played.tokens) == 3
+    assert len(played.tokens) == 8
 
 
-def test_other_errors_are_not_retried(played):
-    played.denied = True
-    with pytest.raises(JobStoreRejected, match="PERMISSION_DENIED"):
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNAUTHENTICATED,
+    ],
+)
+def test_a_refusal_of_this_job_is_not_retried(played, code):
+    played.failures = [code]
+    with pytest.raises(JobStoreRejected, match=code.name):
         client(played.target).start_shard("j-1", 0)
     assert len(played.tokens) == 1
+
+
+def test_a_job_store_failing_past_the_retry_window_is_unavailable_naming_the_status(played):
+    played.failures = [grpc.StatusCode.INTERNAL] * 1000
+    with pytest.raises(JobStoreUnavailable, match="INTERNAL: played INTERNAL"):
+        client(played.target, retry_for_s=0.3).start_shard("j-1", 0)
+    assert len(played.tokens) > 1
 
 
 def test_an_absent_job_store_is_unavailable_after_the_retries():

@@ -1,8 +1,8 @@
 """`python -m simlab_worker`: run one shard of a job. Wiring only: settings -> adapters -> core.
 
 Exit codes: 0 done (or stopped), 1 the model failed, 2 the job can never run here (unknown
-model, invalid parameters, bad configuration, refused by the job store), 3 the job store was
-unreachable."""
+model, invalid parameters, bad configuration, refused by the job store), 3 the job store kept
+failing (unreachable, restarting, without its database) for SIMLAB_WORKER_RETRY_S."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ the worker before it does anything.
 - TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
 - OBJECTS_DIR           the local object store's root (see simlab.adapters.objectstore)
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
-- RETRY_S               keep retrying an unavailable job store this long (default 60)
+- RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
 """
 
 from __future__ import annotations

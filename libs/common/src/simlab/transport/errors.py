@@ -11,6 +11,33 @@ from simlab.common.errors import Code, SimlabError
 _GRPC = {code: getattr(grpc.StatusCode, code.name) for code in Code}
 _FROM_GRPC = {status: code for code, status in _GRPC.items()}
 
+# A server's verdict on the call itself (who makes it, what it asks for, the state of what it
+# names): the same call gets the same answer, so retrying cannot help. Every other status is
+# about the server or the way to it (restarting, shutting down, its database away, overloaded,
+# a connection cut mid-call) and a later attempt may succeed.
+REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+
+
+def is_refusal(error: grpc.RpcError | SimlabError) -> bool:
+    code = to_grpc(error.code) if isinstance(error, SimlabError) else error.code()
+    return code in REFUSALS
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """Whether a failed call may succeed if made again: a gRPC error that is not a refusal."""
+    return isinstance(error, grpc.RpcError) and not is_refusal(error)
+
 
 def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]

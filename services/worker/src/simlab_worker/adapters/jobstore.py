@@ -1,20 +1,25 @@
 """The job store over gRPC (simlab.v1.JobStore), with the worker's job-scoped token.
 
-Every call is retried with exponential backoff while the job store is UNAVAILABLE (restarting,
-not yet listening) or does not answer in time: the worker's calls are idempotent on the job
-store's side (blocks are recorded once per block), so a retry after a lost answer does no
-harm. Any other status means retrying cannot help."""
+Two kinds of answer end a call. A refusal (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION,
+PERMISSION_DENIED, ...: see simlab.transport.errors.REFUSALS) is the job store's verdict on
+this job or this call: JobStoreRejected, and the worker exits 2. Any other status is about the
+job store or the way to it: a pod being replaced by `helm upgrade` refuses connections, cancels
+calls in flight, or loses its database for a moment, and may answer UNAVAILABLE, CANCELLED,
+INTERNAL or UNKNOWN while doing so. Those calls are made again with a growing delay for up to
+`retry_for_s` (the worker's calls are idempotent on the job store's side: a block is recorded
+once), then JobStoreUnavailable, and the worker exits 3."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
+import stamina
 
 from simlab.core.stats import Stats
+from simlab.transport.errors import is_refusal, worth_retrying
 from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab_worker.core.shard import (
     Failure,
@@ -28,8 +33,6 @@ from simlab_worker.transport import jobs
 log = logging.getLogger("worker")
 
 T = TypeVar("T")
-
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -50,6 +53,8 @@ class GrpcJobStore:
         call_timeout_s: float = 60.0,
         first_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
+        # Spreads the retries of many workers after a job-store restart.
+        jitter_s: float = 1.0,
     ) -> None:
         self.target = target
         self._channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
@@ -59,6 +64,7 @@ class GrpcJobStore:
         self._call_timeout_s = call_timeout_s
         self._first_backoff_s = first_backoff_s
         self._max_backoff_s = max_backoff_s
+        self._jitter_s = jitter_s
 
     def close(self) -> None:
         self._channel.close()
@@ -88,24 +94,35 @@ class GrpcJobStore:
         self._call(self._stub.FailJob, request)
 
     def _call(self, method: Callable[..., T], request: Any) -> T:
-        deadline = time.monotonic() + self._retry_for_s
-        backoff = self._first_backoff_s
-        while True:
-            try:
-                return method(request, metadata=self._metadata, timeout=self._call_timeout_s)
-            except grpc.RpcError as exc:
-                code, details = exc.code(), exc.details()
-                name = type(request).__name__.removesuffix("Request")
-                if code not in RETRYABLE:
-                    raise JobStoreRejected(f"{name}: {code.name}: {details}") from exc
-                if time.monotonic() + backoff > deadline:
-                    raise JobStoreUnavailable(
-                        f"{name}: job store at {self.target} unavailable for "
-                        f"{self._retry_for_s:g} s: {code.name}: {details}"
-                    ) from exc
-                log.warning(
-                    "job store unavailable, retrying",
-                    extra={"call": name, "retry_in_s": backoff, "error": details},
-                )
-                time.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
+        name = type(request).__name__.removesuffix("Request")
+
+        def retry(error: Exception) -> bool:
+            if not worth_retrying(error):
+                return False
+            assert isinstance(error, grpc.RpcError)
+            log.warning(
+                "job store call failed, retrying",
+                extra={"call": name, "code": error.code().name, "error": error.details()},
+            )
+            return True
+
+        try:
+            for attempt in stamina.retry_context(
+                on=retry,
+                attempts=None,
+                timeout=self._retry_for_s,
+                wait_initial=self._first_backoff_s,
+                wait_max=self._max_backoff_s,
+                wait_jitter=self._jitter_s,
+            ):
+                with attempt:
+                    return method(request, metadata=self._metadata, timeout=self._call_timeout_s)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details()
+            if is_refusal(exc):
+                raise JobStoreRejected(f"{name}: {code.name}: {details}") from exc
+            raise JobStoreUnavailable(
+                f"{name}: job store at {self.target} failing for {self._retry_for_s:g} s: "
+                f"{code.name}: {details}"
+            ) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")

@@ -70,11 +70,13 @@ class Failure:
 
 
 class JobStoreUnavailable(Exception):
-    """The job store could not be reached, even after retries."""
+    """The job store kept failing (unreachable, shutting down, erring) until the retries ran
+    out: another attempt of the shard may succeed."""
 
 
 class JobStoreRejected(Exception):
-    """The job store refused a call (bad token, unknown job, ...): retrying will not help."""
+    """The job store refused a call about this job (unknown job, token for another job, shard
+    or block not the job's, ...): retrying will not help."""
 
 
 class JobStore(Protocol):
