@@ -37,7 +37,12 @@ async def main() -> None:
         raise SystemExit(
             "set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER: nobody could sign in"
         )
-    jobstore = JobStoreClient(env.str("JOBSTORE"), env.str("SERVICE_TOKEN"))
+    # A user is waiting: ride out a job-store restart, not a long outage.
+    jobstore = JobStoreClient(
+        env.str("JOBSTORE"),
+        env.str("SERVICE_TOKEN"),
+        retry_for_s=env.float("JOBSTORE_RETRY_S", 5.0),
+    )
     auth = Authenticator(tokens, local_user, jobstore.resolve_share_token)
     events = await JobEvents.connect(env.str("NATS_URL"))
     logs = JobLogs(events.client)

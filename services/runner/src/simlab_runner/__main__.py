@@ -11,11 +11,12 @@ from pathlib import Path
 
 from simlab.adapters.objectstore import ObjectStore
 from simlab.adapters.objectstore import from_env as object_store_from_env
-from simlab.common.errors import Code, SimlabError
+from simlab.common.errors import SimlabError
 from simlab.common.logs import setup
 from simlab.common.settings import Env
 from simlab.common.startup import when_reachable
 from simlab.common.tokens import job_token
+from simlab.transport.errors import is_refusal
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
@@ -70,7 +71,9 @@ async def main() -> None:
     launcher_kind = env.str("LAUNCHER", "local")
     target = env.str("JOBSTORE")
     secret = env.str("JOB_TOKEN_SECRET")
-    jobstore = RunnerJobStore(target, env.str("SERVICE_TOKEN"))
+    jobstore = RunnerJobStore(
+        target, env.str("SERVICE_TOKEN"), retry_for_s=env.float("JOBSTORE_RETRY_S", 60.0)
+    )
     store_log = log_sink(object_store_from_env(env))
     runner: Runner  # the launcher reports to the runner, which drives the launcher
 
@@ -106,7 +109,7 @@ async def main() -> None:
     await when_reachable(
         "the job store",
         runner.reconcile,
-        lambda error: isinstance(error, SimlabError) and error.code == Code.UNAVAILABLE,
+        lambda error: isinstance(error, SimlabError) and not is_refusal(error),
         log,
     )
     log.info("runner ready", extra={"launcher": launcher_kind})

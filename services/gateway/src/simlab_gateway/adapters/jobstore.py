@@ -1,5 +1,6 @@
 """The job store, called over gRPC with the platform's service token on behalf of a user.
-Its gRPC errors come back as SimlabError."""
+Its gRPC errors come back as SimlabError. Calls that would do their work twice if repeated
+(a submission without request_id, a new share link, a deletion) are never retried."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from simlab.v1 import simulation_pb2 as pb
 
 class JobStoreClient(ServiceJobStoreClient):
     async def create_job(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResponse:
-        return await self._call(self.stub.CreateJob, request)
+        return await self._call(self.stub.CreateJob, request, idempotent=bool(request.request_id))
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(
@@ -44,7 +45,9 @@ class JobStoreClient(ServiceJobStoreClient):
 
     async def delete_preset(self, owner: str, name: str) -> pb.DeletePresetResponse:
         return await self._call(
-            self.stub.DeletePreset, store_pb.StoreDeletePresetRequest(owner=owner, name=name)
+            self.stub.DeletePreset,
+            store_pb.StoreDeletePresetRequest(owner=owner, name=name),
+            idempotent=False,
         )
 
     async def create_share_link(
@@ -53,7 +56,7 @@ class JobStoreClient(ServiceJobStoreClient):
         request = store_pb.StoreCreateShareLinkRequest(
             owner=owner, job_id=job_id, ttl_seconds=ttl_seconds
         )
-        return await self._call(self.stub.CreateShareLink, request)
+        return await self._call(self.stub.CreateShareLink, request, idempotent=False)
 
     async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse:
         return await self._call(

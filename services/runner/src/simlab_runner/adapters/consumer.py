@@ -14,7 +14,8 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from simlab.common import events
-from simlab.common.errors import Code, SimlabError
+from simlab.common.errors import SimlabError
+from simlab.transport.errors import is_refusal
 from simlab.v1 import simulation_pb2 as pb
 
 log = logging.getLogger("runner")
@@ -61,8 +62,8 @@ class JobEventConsumer:
                 try:
                     await handle(pb.JobEvent.FromString(message.data))
                 except SimlabError as error:
-                    if error.code == Code.UNAVAILABLE:
-                        # The job store is away: try this event again shortly.
+                    if not is_refusal(error):
+                        # The job store is away or failing: try this event again shortly.
                         await message.nak(delay=2.0)
                         continue
                     log.warning("event rejected: %s", error, extra={"subject": message.subject})

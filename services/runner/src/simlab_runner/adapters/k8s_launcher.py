@@ -325,7 +325,13 @@ class KubernetesLauncher:
         if job_id in self.reported or job_id in self.stopping:
             return
         self.reported.add(job_id)
-        await self.on_failure(job_id, message, "")
+        try:
+            await self.on_failure(job_id, message, "")
+        except Exception:
+            # Not recorded (the job store stayed away): the next event about this Job, or the
+            # reconciliation at the runner's next start, reports it again.
+            self.reported.discard(job_id)
+            raise
 
 
 async def _create(create: Callable[..., Any], namespace: str, body: dict[str, Any]) -> Any:
