@@ -31,7 +31,7 @@ from .transport.service import JobStoreService
 
 log = logging.getLogger("simlab_jobstore")
 
-SHUTDOWN_GRACE_S = 5.0
+RELAY_DRAIN_S = 5.0
 SERVER_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
 
 
@@ -45,6 +45,7 @@ class App:
         self.relay: OutboxRelay
         self.relay_task: asyncio.Task[None]
         self.server: grpc.aio.Server
+        self.service: JobStoreService
 
     async def start(self) -> None:
         settings = self.settings
@@ -70,7 +71,8 @@ class App:
         auth = Authenticator(settings.service_token, settings.job_token_secret)
 
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
-        jobstore_pb2_grpc.add_JobStoreServicer_to_server(JobStoreService(store, auth), self.server)
+        self.service = JobStoreService(store, auth)
+        jobstore_pb2_grpc.add_JobStoreServicer_to_server(self.service, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         host = settings.listen.rpartition(":")[0]
         port = self.server.add_insecure_port(settings.listen)
@@ -87,12 +89,18 @@ class App:
         return self.relay.wake
 
     async def stop(self) -> None:
-        """Stops taking calls, lets those in flight finish, drains the outbox, closes."""
+        """Drains, in an order that gives no caller a final-looking answer: NOT_SERVING first
+        (readiness off) while calls are still served, then no new calls (callers get
+        UNAVAILABLE and retry elsewhere), calls in flight finish (those that outlast the grace
+        are cancelled: UNAVAILABLE too), the outbox is relayed, and only then the database
+        pool closes. Whatever fails meanwhile is answered UNAVAILABLE, never INTERNAL."""
+        self.service.draining = True
         await self.health.set_serving(False)
-        await self.server.stop(SHUTDOWN_GRACE_S)
+        await asyncio.sleep(self.settings.drain_delay_s)
+        await self.server.stop(self.settings.drain_grace_s)
         self.relay.stop()
         try:
-            await asyncio.wait_for(self.relay_task, SHUTDOWN_GRACE_S)
+            await asyncio.wait_for(self.relay_task, RELAY_DRAIN_S)
         except TimeoutError:
             log.warning("outbox relay did not drain in time; the next start publishes the rest")
         try:

@@ -23,6 +23,11 @@ class Settings:
     service_token: str
     job_token_secret: str
     pool_size: int
+    # On SIGTERM: how long to keep serving while saying NOT_SERVING, so that load balancers
+    # (a Kubernetes Service's endpoints) stop sending new calls first ...
+    drain_delay_s: float
+    # ... then how long calls in flight may take to finish before they are cancelled.
+    drain_grace_s: float
     fault: str
 
     @staticmethod
@@ -35,10 +40,18 @@ class Settings:
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
             pool_size=env.int("POOL_SIZE", 10),
+            drain_delay_s=env.float("DRAIN_DELAY_S", 0.0),
+            drain_grace_s=env.float("DRAIN_GRACE_S", 20.0),
             fault=env.environ.get(env.key("FAULT"), ""),
         )
         if settings.pool_size < 1:
             raise SettingsError(f"{env.key('POOL_SIZE')} must be at least 1")
+        for name, value in (
+            ("DRAIN_DELAY_S", settings.drain_delay_s),
+            ("DRAIN_GRACE_S", settings.drain_grace_s),
+        ):
+            if value < 0:
+                raise SettingsError(f"{env.key(name)} must not be negative, got {value:g}")
         if settings.fault not in FAULTS:
             raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")
         host, _, port = settings.listen.rpartition(":")

@@ -8,6 +8,7 @@ itself in one round trip; a change opens its transaction explicitly."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import secrets
@@ -144,6 +145,7 @@ class PostgresJobStore:
         self.pool = pool
         self.on_commit = on_commit
         self._inserts = Coalescer(self._insert_jobs)
+        self._checks: set[asyncio.Task[None]] = set()  # referenced until done
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
@@ -152,7 +154,13 @@ class PostgresJobStore:
             async with self.pool.connection() as conn:
                 db = Session(conn)
                 yield db
-        except (PoolTimeout, psycopg.OperationalError) as error:
+        except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as error:
+            # PostgreSQL restarting or failing over, the pool closing: the caller retries. The
+            # other idle connections are likely dead too: test them now, in the background, so
+            # the retry is not handed one of them.
+            if not self.pool.closed:
+                self._checks.add(task := asyncio.create_task(self.pool.check()))
+                task.add_done_callback(self._checks.discard)
             raise SimlabError(Code.UNAVAILABLE, f"database unavailable: {error}") from error
         if db.wrote_events:
             self.on_commit()

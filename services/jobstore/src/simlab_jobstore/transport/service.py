@@ -59,6 +59,10 @@ def rpc(
             except SimlabError as error:
                 await context.abort(to_grpc(error.code), error.message)
             except Exception:
+                if self.draining:
+                    # Half shut down (pool closing, ...): not an answer about this call.
+                    log.warning("call failed while draining", exc_info=True)
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "job store shutting down")
                 log.exception("unexpected failure", extra={"method": method.__name__})
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             raise AssertionError("unreachable: abort raises")
@@ -72,6 +76,8 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
     def __init__(self, store: PostgresJobStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
+        # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.
+        self.draining = False
 
     # ---- the gateway, on behalf of an owner --------------------------------------------------
 
