@@ -16,6 +16,7 @@ import pytest
 
 from simlab.client import Client
 from simlab.common.errors import Code, SimlabError
+from simlab.devstack.servers import start_postgres
 from simlab.devstack.stack import Stack
 from simlab.v1 import simulation_pb2 as pb
 
@@ -225,6 +226,39 @@ def _kill_workers_of(stack: Stack, job_id: str) -> None:
         pid = json.loads(record.read_text())["pid"]
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_run_outlives_its_job_store_stopped_killed_and_its_database_restarted(
+    stack: Stack, alice: Client
+) -> None:
+    """What an upgrade, a crash and a database failover do under a running job: its workers
+    ride them out, and the result is the one an undisturbed run gives."""
+    params = {"samples": 30000, "seconds_per_block": 0.03}
+    job = alice.submit("test_slow", params, shards=3, seed=21)
+
+    def after_progress(blocks: int) -> None:
+        for event in alice.watch(job.job_id):
+            if event.job.progress.blocks_done >= blocks:
+                return
+
+    after_progress(3)
+    stack.stop_service("jobstore")  # SIGTERM: drains
+    stack.start_service("jobstore")
+    after_progress(60)
+    stack.kill("jobstore")
+    stack.start_service("jobstore")
+    after_progress(120)
+    assert stack.postgres is not None
+    stack.postgres.stop()
+    stack.postgres = start_postgres(stack.postgres.data_dir)
+    done = alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+    assert done.progress.samples_done == 30000
+    # Every fault happened while the job ran.
+    assert [h.state for h in done.history][-2:] == [pb.JOB_STATE_RUNNING, pb.JOB_STATE_SUCCEEDED]
+    undisturbed = alice.submit("test_slow", {**params, "seconds_per_block": 0.0}, seed=21)
+    assert alice.wait(undisturbed.job_id, progress=False).state == pb.JOB_STATE_SUCCEEDED
+    assert alice.summary(job.job_id)["mean"] == alice.summary(undisturbed.job_id)["mean"]
 
 
 def test_jobstore_killed_between_commit_and_publish_still_delivers_the_event(
