@@ -296,23 +296,95 @@ def test_a_simulation_through_the_installed_gateway_succeeds(release: Release) -
     assert job.job_id in [j["metadata"]["labels"].get("simlab.io/job-id") for j in jobs]
 
 
-def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(release: Release) -> None:
+def save_evidence(release: Release, job: pb.Job, label: str) -> Path:
+    """What a failed run leaves to look at, before the release (and its stored logs) goes:
+    the job as the platform has it, its pods' status and logs (the previous container's too),
+    and the service pods' logs. Returns the folder."""
+    folder = OUTPUT / f"{label}-{job.job_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    kube = release.kube
+    (folder / "job.txt").write_text(str(job))
+    selector = f"simlab.io/job-id={job.job_id}"
+    sim = release.sim_namespace
+    pods = kube.kubectl("get", "pods", "-n", sim, "-l", selector, "-o", "yaml", check=False)
+    (folder / "pods.yaml").write_text(pods.stdout + pods.stderr)
+    jobs = kube.kubectl("get", "jobs", "-n", sim, "-l", selector, "-o", "yaml", check=False)
+    (folder / "jobs.yaml").write_text(jobs.stdout + jobs.stderr)
+    logs = kube.kubectl(
+        "logs",
+        "-n",
+        sim,
+        "-l",
+        selector,
+        "--prefix",
+        "--tail=-1",
+        "--all-containers",
+        check=False,
+    )
+    (folder / "worker.log").write_text(logs.stdout + logs.stderr)
+    for component in ("gateway", "jobstore", "runner", "postgresql"):
+        label_selector = (
+            f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
+        )
+        for previous in ("false", "true"):
+            out = kube.kubectl(
+                "logs",
+                "-n",
+                release.namespace,
+                "-l",
+                label_selector,
+                "--prefix",
+                "--tail=-1",
+                f"--previous={previous}",
+                check=False,
+            )
+            name = f"{component}{'-previous' if previous == 'true' else ''}.log"
+            (folder / name).write_text(out.stdout + out.stderr)
+    return folder
+
+
+def submit_and_wait_for_blocks(sim: Client, samples: int, seed: int, blocks: int = 2) -> pb.Job:
+    job = sim.submit("pi", {"samples": samples}, shards=2, seed=seed)
+    for event in sim.watch(job.job_id):
+        if event.job.progress.blocks_done >= blocks:
+            break
+    return job
+
+
+def check_succeeded(release: Release, sim: Client, job: pb.Job, samples: int, label: str) -> pb.Job:
+    done = sim.wait(job.job_id, progress=False)
+    if done.state != pb.JOB_STATE_SUCCEEDED:
+        folder = save_evidence(release, done, label)
+        raise AssertionError(f"{pb.JobState.Name(done.state)}: {done.error.message} (see {folder})")
+    assert done.progress.samples_done == samples
+    assert done.summary["samples"] == samples
+    return done
+
+
+# `SIMLAB_UPGRADE_ROUNDS=20 pytest tests/k8s/test_helm.py` upgrades the one release 20 times,
+# each time under a new running simulation (the soak that issue #16 asks for).
+ROUNDS = int(os.environ.get("SIMLAB_UPGRADE_ROUNDS", "1"))
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(
+    release: Release, round_: int
+) -> None:
     # Long enough to outlast the rollout with room to spare on a loaded 2-core machine.
     samples = 10_000_000_000
     before = {c: release.pods(c)[0]["metadata"]["uid"] for c in ("gateway", "jobstore", "runner")}
     started = time.monotonic()
     with release.gateway() as sim:
-        job = sim.submit("pi", {"samples": samples}, shards=2, seed=11)
-        for event in sim.watch(job.job_id):
-            if event.job.progress.blocks_done >= 2:
-                break
+        job = submit_and_wait_for_blocks(sim, samples, seed=11 + round_)
+    # A changed value rolls every service pod; the rounds alternate it.
+    log_level = "DEBUG" if round_ % 2 == 0 else "INFO"
     release.helm(
         "upgrade",
         RELEASE,
         str(CHART),
         *release.set_args,
         "--set",
-        "gateway.logLevel=DEBUG",
+        f"gateway.logLevel={log_level}",
         "--wait",
         "--timeout",
         "10m",
@@ -324,16 +396,76 @@ def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(release: Rel
     with release.gateway() as sim:
         # The rollout is over: the job must not have ended before it (else nothing is proven).
         mid = sim.get(job.job_id)
-        done = sim.wait(job.job_id, progress=False)
+        check_succeeded(release, sim, job, samples, f"upgrade-{round_}")
     ended = time.monotonic() - started
-    (OUTPUT / "upgrade.txt").write_text(
-        f"upgrade rolled out {rolled_out:.1f} s after the submit; "
-        f"the run ended after {ended:.1f} s\n"
-    )
+    with (OUTPUT / "upgrade.txt").open("w" if round_ == 0 else "a") as out:
+        out.write(
+            f"round {round_}: upgrade rolled out {rolled_out:.1f} s after the submit; "
+            f"the run ended after {ended:.1f} s\n"
+        )
     assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress, rolled_out, ended)
-    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
-    assert done.progress.samples_done == samples
-    assert done.summary["samples"] == samples
+
+
+def container_pids(pod: dict[str, Any], command: str) -> list[int]:
+    """This machine's pids of the pod's processes whose command line holds `command` (the
+    cluster's containers are processes here, in the pod's cgroup)."""
+    uid = pod["metadata"]["uid"]
+    marks = (uid, uid.replace("-", "_"))
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cgroup = (proc / "cgroup").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if any(mark in cgroup for mark in marks) and command in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def restarts(pod: dict[str, Any]) -> int:
+    return sum(c["restartCount"] for c in pod["status"]["containerStatuses"])
+
+
+def test_kill_9_of_the_job_store_loses_no_running_simulation(release: Release) -> None:
+    samples = 4_000_000_000
+    [pod] = release.pods("jobstore")
+    with release.gateway() as sim:
+        job = submit_and_wait_for_blocks(sim, samples, seed=21)
+        pids = container_pids(pod, "simlab_jobstore")
+        assert pids, f"no job-store process found in pod {pod['metadata']['name']}"
+        for pid in pids:
+            os.kill(pid, 9)
+        deadline = time.monotonic() + 60
+        while restarts(release.pods("jobstore")[0]) == restarts(pod):
+            assert time.monotonic() < deadline, "the killed job store was not restarted"
+            time.sleep(1)
+        check_succeeded(release, sim, job, samples, "jobstore-kill-9")
+
+
+def test_a_restart_of_postgresql_loses_no_running_simulation(release: Release) -> None:
+    samples = 10_000_000_000
+    [pod] = release.pods("postgresql")
+    with release.gateway() as sim:
+        job = submit_and_wait_for_blocks(sim, samples, seed=31)
+        release.kube.kubectl("delete", "pod", "-n", release.namespace, pod["metadata"]["name"])
+        deadline = time.monotonic() + 180
+        while True:
+            assert time.monotonic() < deadline, "PostgreSQL did not come back"
+            time.sleep(1)
+            pods = release.pods("postgresql")
+            if pods and pods[0]["metadata"]["uid"] != pod["metadata"]["uid"] and ready(pods[0]):
+                break
+        # PostgreSQL is back and the job has not ended: the restart happened under it.
+        assert sim.get(job.job_id).state == pb.JOB_STATE_RUNNING
+        check_succeeded(release, sim, job, samples, "postgresql-restart")
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def test_uninstall_leaves_only_the_database_volume(release: Release) -> None:
