@@ -14,6 +14,7 @@ The install-to-ready time and the `helm test` output are written to test-output/
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import json
 import math
@@ -296,51 +297,64 @@ def test_a_simulation_through_the_installed_gateway_succeeds(release: Release) -
     assert job.job_id in [j["metadata"]["labels"].get("simlab.io/job-id") for j in jobs]
 
 
-def save_evidence(release: Release, job: pb.Job, label: str) -> Path:
-    """What a failed run leaves to look at, before the release (and its stored logs) goes:
-    the job as the platform has it, its pods' status and logs (the previous container's too),
-    and the service pods' logs. Returns the folder."""
+def save_evidence(release: Release, sim: Client, job: pb.Job, label: str) -> Path:
+    """What a failed run leaves to look at, before the release goes: the job as the platform
+    has it, the workers' logs as stored when their pods ended (the runner deletes a failed
+    Job, and its pods with it), whatever of its pods is left, and the service pods' logs
+    (the previous container's too). Returns the folder."""
     folder = OUTPUT / f"{label}-{job.job_id}"
     folder.mkdir(parents=True, exist_ok=True)
     kube = release.kube
     (folder / "job.txt").write_text(str(job))
+    shards: dict[int, bytes] = {}
+    try:
+        for chunk in sim.logs(job.job_id):
+            shards[chunk.shard] = shards.get(chunk.shard, b"") + chunk.data
+    except Exception as error:  # the evidence must not hide the failure
+        (folder / "stored-logs-error.txt").write_text(repr(error))
+    for shard, data in shards.items():
+        (folder / f"worker-{shard}.log").write_bytes(data)
     selector = f"simlab.io/job-id={job.job_id}"
-    sim = release.sim_namespace
-    pods = kube.kubectl("get", "pods", "-n", sim, "-l", selector, "-o", "yaml", check=False)
-    (folder / "pods.yaml").write_text(pods.stdout + pods.stderr)
-    jobs = kube.kubectl("get", "jobs", "-n", sim, "-l", selector, "-o", "yaml", check=False)
-    (folder / "jobs.yaml").write_text(jobs.stdout + jobs.stderr)
-    logs = kube.kubectl(
-        "logs",
-        "-n",
-        sim,
-        "-l",
-        selector,
-        "--prefix",
-        "--tail=-1",
-        "--all-containers",
-        check=False,
-    )
-    (folder / "worker.log").write_text(logs.stdout + logs.stderr)
+    sim_ns = release.sim_namespace
+    for kind in ("pods", "jobs"):
+        out = kube.kubectl("get", kind, "-n", sim_ns, "-l", selector, "-o", "yaml", check=False)
+        (folder / f"{kind}.yaml").write_text(out.stdout + out.stderr)
     for component in ("gateway", "jobstore", "runner", "postgresql"):
-        label_selector = (
-            f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
-        )
-        for previous in ("false", "true"):
+        pods = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
+        for previous in (False, True):
             out = kube.kubectl(
                 "logs",
                 "-n",
                 release.namespace,
                 "-l",
-                label_selector,
+                pods,
                 "--prefix",
                 "--tail=-1",
-                f"--previous={previous}",
+                f"--previous={str(previous).lower()}",
                 check=False,
             )
-            name = f"{component}{'-previous' if previous == 'true' else ''}.log"
+            name = f"{component}{'-previous' if previous else ''}.log"
             (folder / name).write_text(out.stdout + out.stderr)
     return folder
+
+
+def retried_statuses(sim: Client, job: pb.Job) -> collections.Counter[str]:
+    """The job-store statuses the job's workers retried, from their logs as stored when their
+    pods ended (which can come a little after the job did)."""
+    deadline = time.monotonic() + 60
+    while True:
+        logs: dict[int, str] = collections.defaultdict(str)
+        for chunk in sim.logs(job.job_id):
+            logs[chunk.shard] += chunk.data.decode(errors="replace")
+        if len(logs) == job.shards or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    seen: collections.Counter[str] = collections.Counter()
+    for text in logs.values():
+        for line in text.splitlines():
+            if "job store call failed, retrying" in line:
+                seen[json.loads(line).get("code", "?")] += 1
+    return seen
 
 
 def submit_and_wait_for_blocks(sim: Client, samples: int, seed: int, blocks: int = 2) -> pb.Job:
@@ -354,7 +368,7 @@ def submit_and_wait_for_blocks(sim: Client, samples: int, seed: int, blocks: int
 def check_succeeded(release: Release, sim: Client, job: pb.Job, samples: int, label: str) -> pb.Job:
     done = sim.wait(job.job_id, progress=False)
     if done.state != pb.JOB_STATE_SUCCEEDED:
-        folder = save_evidence(release, done, label)
+        folder = save_evidence(release, sim, done, label)
         raise AssertionError(f"{pb.JobState.Name(done.state)}: {done.error.message} (see {folder})")
     assert done.progress.samples_done == samples
     assert done.summary["samples"] == samples
@@ -397,11 +411,13 @@ def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(
         # The rollout is over: the job must not have ended before it (else nothing is proven).
         mid = sim.get(job.job_id)
         check_succeeded(release, sim, job, samples, f"upgrade-{round_}")
+        retried = retried_statuses(sim, job)
     ended = time.monotonic() - started
     with (OUTPUT / "upgrade.txt").open("w" if round_ == 0 else "a") as out:
         out.write(
             f"round {round_}: upgrade rolled out {rolled_out:.1f} s after the submit; "
-            f"the run ended after {ended:.1f} s\n"
+            f"the run ended after {ended:.1f} s; the workers retried "
+            f"{dict(retried) or 'nothing'}\n"
         )
     assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress, rolled_out, ended)
 
@@ -459,7 +475,7 @@ def test_a_restart_of_postgresql_loses_no_running_simulation(release: Release) -
             if pods and pods[0]["metadata"]["uid"] != pod["metadata"]["uid"] and ready(pods[0]):
                 break
         # PostgreSQL is back and the job has not ended: the restart happened under it.
-        assert sim.get(job.job_id).state == pb.JOB_STATE_RUNNING
+        assert next(sim.watch(job.job_id)).job.state == pb.JOB_STATE_RUNNING
         check_succeeded(release, sim, job, samples, "postgresql-restart")
 
 

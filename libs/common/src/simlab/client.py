@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import grpc
 import numpy as np
+import stamina
 from google.protobuf import json_format, struct_pb2
 
 from simlab.common.errors import SimlabError
@@ -30,6 +31,10 @@ from simlab.v1 import simulation_pb2_grpc
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
+
+
+def _unavailable(error: Exception) -> bool:
+    return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def state_name(state: int) -> str:
@@ -172,30 +177,36 @@ class Client:
         return self._call(self.stub.CancelJob, pb.CancelJobRequest(job_id=job_id))
 
     def watch(self, job_id: str, after_seq: int = 0) -> Iterator[pb.JobEvent]:
-        """The job's state now, then every change until it ends; resumes after a dropped
-        connection from the last sequence number seen."""
+        """The job's state now, then every change until it ends. While the platform is
+        unavailable (the gateway or the job store restarting) it reconnects with a growing
+        delay, up to 5 s, and resumes after the last sequence number seen."""
         last = after_seq
-        while True:
-            try:
-                for event in self.stub.WatchJob(
-                    pb.WatchJobRequest(job_id=job_id, after_seq=last),
-                    metadata=self.metadata,
-                ):
-                    last = event.seq
-                    yield event
-                return
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE:
+        for attempt in stamina.retry_context(
+            on=_unavailable, attempts=None, timeout=None, wait_max=5.0
+        ):
+            with attempt:
+                try:
+                    for event in self.stub.WatchJob(
+                        pb.WatchJobRequest(job_id=job_id, after_seq=last),
+                        metadata=self.metadata,
+                    ):
+                        last = event.seq
+                        yield event
+                    return
+                except grpc.RpcError as error:
+                    if error.code() == grpc.StatusCode.UNAVAILABLE:
+                        raise
                     raise from_grpc(error) from None
 
     def wait(self, job_id: str, progress: bool = True) -> pb.Job:
-        """Blocks until the job ends (with a live progress bar when `progress`)."""
+        """Blocks until the job ends (with a live progress bar when `progress`), riding out
+        restarts of the platform's services."""
         if progress:
             from simlab.progress import follow
 
             return follow(self, job_id)
-        job = self.get(job_id)
-        for event in self.watch(job_id):
+        job = pb.Job()
+        for event in self.watch(job_id):  # the first event is the job as it is now
             job = event.job
         return job
 
