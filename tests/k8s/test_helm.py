@@ -2,13 +2,16 @@
 
 install (locally built images, bundled PostgreSQL/NATS/MinIO) -> every Deployment and
 StatefulSet ready -> `helm test` -> a simulation submitted through the installed gateway
-SUCCEEDS -> `helm upgrade` with a changed value rolls the gateway, jobstore and runner pods
-while a simulation runs, and that simulation still SUCCEEDS with every sample -> `helm
-uninstall` leaves nothing but the database volume it was told to keep.
+SUCCEEDS -> `kill -9` of the job store, then a restart of PostgreSQL, each under a running
+simulation that still SUCCEEDS -> `helm upgrade` with a changed value rolls the gateway,
+jobstore and runner pods while a simulation runs, and that simulation still SUCCEEDS with every
+sample -> `helm uninstall` leaves nothing but the database volume it was told to keep.
 
 The local cluster has no storage provisioner: the test makes one hostPath PersistentVolume per
 claim in its temp dir (what kind's and minikube's default StorageClasses do by themselves).
-The install-to-ready time and the `helm test` output are written to test-output/helm/.
+The install-to-ready time, the `helm test` output and each upgrade's timings (with the
+job-store statuses the workers retried) are written to test-output/helm/; so is everything a
+failed run leaves (its stored worker logs, the service pods' logs), before the release goes.
 """
 
 from __future__ import annotations
@@ -375,53 +378,6 @@ def check_succeeded(release: Release, sim: Client, job: pb.Job, samples: int, la
     return done
 
 
-# `SIMLAB_UPGRADE_ROUNDS=20 pytest tests/k8s/test_helm.py` upgrades the one release 20 times,
-# each time under a new running simulation (the soak that issue #16 asks for).
-ROUNDS = int(os.environ.get("SIMLAB_UPGRADE_ROUNDS", "1"))
-
-
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(
-    release: Release, round_: int
-) -> None:
-    # Long enough to outlast the rollout with room to spare on a loaded 2-core machine.
-    samples = 10_000_000_000
-    before = {c: release.pods(c)[0]["metadata"]["uid"] for c in ("gateway", "jobstore", "runner")}
-    started = time.monotonic()
-    with release.gateway() as sim:
-        job = submit_and_wait_for_blocks(sim, samples, seed=11 + round_)
-    # A changed value rolls every service pod; the rounds alternate it.
-    log_level = "DEBUG" if round_ % 2 == 0 else "INFO"
-    release.helm(
-        "upgrade",
-        RELEASE,
-        str(CHART),
-        *release.set_args,
-        "--set",
-        f"gateway.logLevel={log_level}",
-        "--wait",
-        "--timeout",
-        "10m",
-    )
-    rolled_out = time.monotonic() - started
-    after = {c: [p["metadata"]["uid"] for p in release.pods(c)] for c in before}
-    for component, uid in before.items():
-        assert after[component] and uid not in after[component], (component, after)
-    with release.gateway() as sim:
-        # The rollout is over: the job must not have ended before it (else nothing is proven).
-        mid = sim.get(job.job_id)
-        check_succeeded(release, sim, job, samples, f"upgrade-{round_}")
-        retried = retried_statuses(sim, job)
-    ended = time.monotonic() - started
-    with (OUTPUT / "upgrade.txt").open("w" if round_ == 0 else "a") as out:
-        out.write(
-            f"round {round_}: upgrade rolled out {rolled_out:.1f} s after the submit; "
-            f"the run ended after {ended:.1f} s; the workers retried "
-            f"{dict(retried) or 'nothing'}\n"
-        )
-    assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress, rolled_out, ended)
-
-
 def container_pids(pod: dict[str, Any], command: str) -> list[int]:
     """This machine's pids of the pod's processes whose command line holds `command` (the
     cluster's containers are processes here, in the pod's cgroup)."""
@@ -482,6 +438,53 @@ def test_a_restart_of_postgresql_loses_no_running_simulation(release: Release) -
 def ready(pod: dict[str, Any]) -> bool:
     conditions = pod.get("status", {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+# `SIMLAB_UPGRADE_ROUNDS=20 pytest tests/k8s/test_helm.py` upgrades the one release 20 times,
+# each time under a new running simulation (the soak that issue #16 asks for).
+ROUNDS = int(os.environ.get("SIMLAB_UPGRADE_ROUNDS", "1"))
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(
+    release: Release, round_: int
+) -> None:
+    # Long enough to outlast the rollout with room to spare on a loaded 2-core machine.
+    samples = 10_000_000_000
+    before = {c: release.pods(c)[0]["metadata"]["uid"] for c in ("gateway", "jobstore", "runner")}
+    started = time.monotonic()
+    with release.gateway() as sim:
+        job = submit_and_wait_for_blocks(sim, samples, seed=11 + round_)
+    # A changed value rolls every service pod; the rounds alternate it.
+    log_level = "DEBUG" if round_ % 2 == 0 else "INFO"
+    release.helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        *release.set_args,
+        "--set",
+        f"gateway.logLevel={log_level}",
+        "--wait",
+        "--timeout",
+        "10m",
+    )
+    rolled_out = time.monotonic() - started
+    after = {c: [p["metadata"]["uid"] for p in release.pods(c)] for c in before}
+    for component, uid in before.items():
+        assert after[component] and uid not in after[component], (component, after)
+    with release.gateway() as sim:
+        # The rollout is over: the job must not have ended before it (else nothing is proven).
+        mid = sim.get(job.job_id)
+        check_succeeded(release, sim, job, samples, f"upgrade-{round_}")
+        retried = retried_statuses(sim, job)
+    ended = time.monotonic() - started
+    with (OUTPUT / "upgrade.txt").open("w" if round_ == 0 else "a") as out:
+        out.write(
+            f"round {round_}: upgrade rolled out {rolled_out:.1f} s after the submit; "
+            f"the run ended after {ended:.1f} s; the workers retried "
+            f"{dict(retried) or 'nothing'}\n"
+        )
+    assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress, rolled_out, ended)
 
 
 def test_uninstall_leaves_only_the_database_volume(release: Release) -> None:
