@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import grpc
 from connectrpc.code import Code as ConnectCode
 from connectrpc.errors import ConnectError
@@ -37,6 +40,22 @@ def is_refusal(error: grpc.RpcError | SimlabError) -> bool:
 def worth_retrying(error: BaseException) -> bool:
     """Whether a failed call may succeed if made again: a gRPC error that is not a refusal."""
     return isinstance(error, grpc.RpcError) and not is_refusal(error)
+
+
+def retry_unless_refused(log: logging.Logger, call: str) -> Callable[[Exception], bool]:
+    """A stamina `on` hook for `call`: retry what is worth retrying, logging its status."""
+
+    def retry(error: Exception) -> bool:
+        if not worth_retrying(error):
+            return False
+        assert isinstance(error, grpc.RpcError)
+        log.warning(
+            "job store call failed, retrying",
+            extra={"call": call, "code": error.code().name, "error": error.details()},
+        )
+        return True
+
+    return retry
 
 
 def to_grpc(code: Code) -> grpc.StatusCode:

@@ -19,7 +19,7 @@ import grpc
 import stamina
 
 from simlab.core.stats import Stats
-from simlab.transport.errors import is_refusal, worth_retrying
+from simlab.transport.errors import is_refusal, retry_unless_refused
 from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab_worker.core.shard import (
     Failure,
@@ -95,20 +95,9 @@ class GrpcJobStore:
 
     def _call(self, method: Callable[..., T], request: Any) -> T:
         name = type(request).__name__.removesuffix("Request")
-
-        def retry(error: Exception) -> bool:
-            if not worth_retrying(error):
-                return False
-            assert isinstance(error, grpc.RpcError)
-            log.warning(
-                "job store call failed, retrying",
-                extra={"call": name, "code": error.code().name, "error": error.details()},
-            )
-            return True
-
         try:
             for attempt in stamina.retry_context(
-                on=retry,
+                on=retry_unless_refused(log, name),
                 attempts=None,
                 timeout=self._retry_for_s,
                 wait_initial=self._first_backoff_s,
