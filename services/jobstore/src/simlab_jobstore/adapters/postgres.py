@@ -145,7 +145,7 @@ class PostgresJobStore:
         self.pool = pool
         self.on_commit = on_commit
         self._inserts = Coalescer(self._insert_jobs)
-        self._checks: set[asyncio.Task[None]] = set()  # referenced until done
+        self._check: asyncio.Task[None] | None = None  # of the pool's idle connections
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
@@ -157,10 +157,9 @@ class PostgresJobStore:
         except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as error:
             # PostgreSQL restarting or failing over, the pool closing: the caller retries. The
             # other idle connections are likely dead too: test them now, in the background, so
-            # the retry is not handed one of them.
-            if not self.pool.closed:
-                self._checks.add(task := asyncio.create_task(self.pool.check()))
-                task.add_done_callback(self._checks.discard)
+            # the retry is not handed one of them. One check at a time covers every caller.
+            if not self.pool.closed and (self._check is None or self._check.done()):
+                self._check = asyncio.create_task(self.pool.check())
             raise SimlabError(Code.UNAVAILABLE, f"database unavailable: {error}") from error
         if db.wrote_events:
             self.on_commit()
