@@ -15,7 +15,7 @@ import grpc
 import stamina
 
 from simlab.common.grpc_util import aio_channel, bearer
-from simlab.transport.errors import from_grpc, retry_unless_refused
+from simlab.transport.errors import call_name, from_grpc, retry_unless_refused
 from simlab.v1 import jobstore_pb2_grpc
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ class ServiceJobStoreClient:
         applied twice when an answer, not the request, was lost."""
         try:
             async for attempt in stamina.retry_context(
-                on=retry_unless_refused(log, _name(request)) if idempotent else _never,
+                on=retry_unless_refused(log, call_name(request)) if idempotent else _never,
                 attempts=None,
                 timeout=self.retry_for_s,
                 wait_max=2.0,
@@ -52,10 +52,6 @@ class ServiceJobStoreClient:
         except grpc.aio.AioRpcError as error:
             raise from_grpc(error) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _name(request: object) -> str:
-    return type(request).__name__.removesuffix("Request")
 
 
 def _never(error: Exception) -> bool:

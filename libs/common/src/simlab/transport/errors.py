@@ -42,6 +42,11 @@ def worth_retrying(error: BaseException) -> bool:
     return isinstance(error, grpc.RpcError) and not is_refusal(error)
 
 
+def call_name(request: object) -> str:
+    """The RPC a request message is for, as logs and errors name it: ReportBlocks."""
+    return type(request).__name__.removesuffix("Request")
+
+
 def retry_unless_refused(log: logging.Logger, call: str) -> Callable[[Exception], bool]:
     """A stamina `on` hook for `call`: retry what is worth retrying, logging its status."""
 

@@ -19,7 +19,7 @@ import grpc
 import stamina
 
 from simlab.core.stats import Stats
-from simlab.transport.errors import is_refusal, retry_unless_refused
+from simlab.transport.errors import call_name, is_refusal, retry_unless_refused
 from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab_worker.core.shard import (
     Failure,
@@ -94,7 +94,7 @@ class GrpcJobStore:
         self._call(self._stub.FailJob, request)
 
     def _call(self, method: Callable[..., T], request: Any) -> T:
-        name = type(request).__name__.removesuffix("Request")
+        name = call_name(request)
         try:
             for attempt in stamina.retry_context(
                 on=retry_unless_refused(log, name),
