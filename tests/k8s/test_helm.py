@@ -9,9 +9,9 @@ sample -> `helm uninstall` leaves nothing but the database volume it was told to
 
 The local cluster has no storage provisioner: the test makes one hostPath PersistentVolume per
 claim in its temp dir (what kind's and minikube's default StorageClasses do by themselves).
-The install-to-ready time, the `helm test` output and each upgrade's timings (with the
-job-store statuses the workers retried) are written to test-output/helm/; so is everything a
-failed run leaves (its stored worker logs, the service pods' logs), before the release goes.
+The install-to-ready time, the `helm test` output, each upgrade's timings and, for every fault,
+the job-store statuses the workers retried are written to test-output/helm/; so is everything
+a failed run leaves (its stored worker logs, the service pods' logs), before the release goes.
 """
 
 from __future__ import annotations
@@ -310,14 +310,11 @@ def save_evidence(release: Release, sim: Client, job: pb.Job, label: str) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     kube = release.kube
     (folder / "job.txt").write_text(str(job))
-    shards: dict[int, bytes] = {}
     try:
-        for chunk in sim.logs(job.job_id):
-            shards[chunk.shard] = shards.get(chunk.shard, b"") + chunk.data
+        for shard, data in stored_logs(sim, job.job_id).items():
+            (folder / f"worker-{shard}.log").write_bytes(data)
     except Exception as error:  # the evidence must not hide the failure
         (folder / "stored-logs-error.txt").write_text(repr(error))
-    for shard, data in shards.items():
-        (folder / f"worker-{shard}.log").write_bytes(data)
     selector = f"simlab.io/job-id={job.job_id}"
     sim_ns = release.sim_namespace
     for kind in ("pods", "jobs"):
@@ -342,20 +339,23 @@ def save_evidence(release: Release, sim: Client, job: pb.Job, label: str) -> Pat
     return folder
 
 
+def stored_logs(sim: Client, job_id: str) -> dict[int, bytes]:
+    """Each shard's output, as the runner stored it when the shard's pod ended."""
+    shards: dict[int, bytes] = collections.defaultdict(bytes)
+    for chunk in sim.logs(job_id):
+        shards[chunk.shard] += chunk.data
+    return shards
+
+
 def retried_statuses(sim: Client, job: pb.Job) -> collections.Counter[str]:
     """The job-store statuses the job's workers retried, from their logs as stored when their
     pods ended (which can come a little after the job did)."""
     deadline = time.monotonic() + 60
-    while True:
-        logs: dict[int, str] = collections.defaultdict(str)
-        for chunk in sim.logs(job.job_id):
-            logs[chunk.shard] += chunk.data.decode(errors="replace")
-        if len(logs) == job.shards or time.monotonic() > deadline:
-            break
+    while len(logs := stored_logs(sim, job.job_id)) < job.shards and time.monotonic() < deadline:
         time.sleep(2)
     seen: collections.Counter[str] = collections.Counter()
-    for text in logs.values():
-        for line in text.splitlines():
+    for data in logs.values():
+        for line in data.decode(errors="replace").splitlines():
             if "job store call failed, retrying" in line:
                 seen[json.loads(line).get("code", "?")] += 1
     return seen
