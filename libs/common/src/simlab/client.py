@@ -22,10 +22,11 @@ from urllib.parse import urlparse
 import grpc
 import numpy as np
 import stamina
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from simlab.common.errors import SimlabError
 from simlab.transport.errors import from_grpc
+from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
 
@@ -41,10 +42,6 @@ def state_name(state: int) -> str:
     return pb.JobState.Name(state).removeprefix("JOB_STATE_")
 
 
-def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(value)
-
-
 def job_to_dict(job: pb.Job) -> dict[str, Any]:
     """The job with stable, documented field names (the CLI's --json output)."""
     progress = job.progress
@@ -53,7 +50,7 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
         "status": state_name(job.state),
         "model": job.model,
         "owner": job.owner,
-        "parameters": _numbers(struct_to_dict(job.parameters)),
+        "parameters": whole_numbers(struct_to_dict(job.parameters)),
         "seed": job.seed,
         "shards": job.shards,
         "request_id": job.request_id,
@@ -68,7 +65,7 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
             "estimate": progress.estimate if progress.HasField("estimate") else None,
             "stderr": progress.stderr if progress.HasField("stderr") else None,
         },
-        "summary": _numbers(struct_to_dict(job.summary)) if job.HasField("summary") else None,
+        "summary": whole_numbers(struct_to_dict(job.summary)) if job.HasField("summary") else None,
         "error": (
             {
                 "message": job.error.message,
@@ -84,17 +81,6 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
             for h in job.history
         ],
     }
-
-
-def _numbers(value: Any) -> Any:
-    """Struct turns every number into a float; give whole numbers back as ints."""
-    if isinstance(value, dict):
-        return {k: _numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_numbers(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
 
 
 class Client:

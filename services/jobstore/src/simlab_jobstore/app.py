@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-import nats
 import psycopg
 from nats.aio.client import Client as Nats
+from nats.errors import Error as NatsError
 from psycopg_pool import AsyncConnectionPool
 
+from simlab.adapters.bus import connect_nats
 from simlab.common.events import ensure_stream
 from simlab.common.startup import when_reachable
 from simlab.health.v1 import health_pb2_grpc
@@ -57,13 +58,7 @@ class App:
         )
         self.pool = open_pool(settings.database_url, settings.pool_size)
         await self.pool.open(wait=True)
-        self.nats = await nats.connect(
-            settings.nats_url,
-            name="simlab-jobstore",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            error_cb=_log_nats_error,
-        )
+        self.nats = await connect_nats(settings.nats_url, "simlab-jobstore")
         js = self.nats.jetstream()
         await ensure_stream(js)
         self.relay = OutboxRelay(settings.database_url, js)
@@ -108,7 +103,7 @@ class App:
                 await self.nats.drain()
             else:
                 await self.nats.close()
-        except (nats.errors.Error, OSError) as error:
+        except (NatsError, OSError) as error:
             # NATS is away: what was not relayed stays in the outbox for the next start.
             log.warning("could not close the NATS connection cleanly: %s", error)
         await self.pool.close()
@@ -126,7 +121,3 @@ async def run(settings: Settings) -> None:
     await stop.wait()
     log.info("jobstore stopping")
     await app.stop()
-
-
-async def _log_nats_error(error: Exception) -> None:
-    log.warning("nats: %s", error)

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import grpc
 
-CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.max_pings_without_data", 0),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-]
+MIB = 1024 * 1024
+
+
+def channel_options(max_receive_bytes: int = 64 * MIB) -> list[tuple[str, int]]:
+    return [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.max_receive_message_length", max_receive_bytes),
+        ("grpc.max_send_message_length", 64 * MIB),
+    ]
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
-def aio_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+def aio_channel(target: str, max_receive_bytes: int = 64 * MIB) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, options=channel_options(max_receive_bytes))
+
+
+def channel(target: str, max_receive_bytes: int = 64 * MIB) -> grpc.Channel:
+    """The blocking twin of aio_channel, for the worker's synchronous calls."""
+    return grpc.insecure_channel(target, options=channel_options(max_receive_bytes))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import nats
 from nats.aio.client import Client
 
+from simlab.adapters.bus import connect_nats
 from simlab.common import events
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -20,7 +20,7 @@ class JobEvents:
 
     @staticmethod
     async def connect(url: str) -> JobEvents:
-        client = await nats.connect(url, name="simlab-gateway", max_reconnect_attempts=-1)
+        client = await connect_nats(url, "simlab-gateway")
         return JobEvents(client)
 
     @property

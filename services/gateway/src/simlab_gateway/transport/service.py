@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
-from google.protobuf import json_format, struct_pb2
 
 from simlab.adapters.objectstore import ObjectStore
 from simlab.common.errors import SimlabError, not_found
 from simlab.core.params import validate
 from simlab.models.base import Model
 from simlab.transport.errors import to_connect
+from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.adapters.events import JobEvents
@@ -62,16 +62,6 @@ def _connect_errors_stream(
             raise to_connect(error) from None
 
     return wrapper
-
-
-def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(value)
-
-
-def dict_to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
-    out = struct_pb2.Struct()
-    out.update(dict(value))
-    return out
 
 
 class SimulationService:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 
 from simlab.common import events
 from simlab.common.errors import invalid
 from simlab.core.stats import Moments
+from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
@@ -37,16 +37,6 @@ def state_from_pb(number: int, field: str = "state") -> JobState:
         return _STATE_FROM_PB[number]
     except KeyError:
         raise invalid(field, f"not a job state: {number}") from None
-
-
-def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
-
-
-def dict_to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(value)
-    return message
 
 
 def timestamp(at: datetime) -> timestamp_pb2.Timestamp:

@@ -8,11 +8,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import nats
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from simlab.adapters.bus import connect_nats
 from simlab.common import events
 from simlab.common.errors import SimlabError
 from simlab.transport.errors import is_refusal
@@ -31,7 +31,7 @@ class JobEventConsumer:
 
     @staticmethod
     async def connect(url: str) -> JobEventConsumer:
-        client = await nats.connect(url, name="simlab-runner", max_reconnect_attempts=-1)
+        client = await connect_nats(url, "simlab-runner")
         consumer = JobEventConsumer(client)
         await events.ensure_stream(consumer.js)
         await consumer.js.add_consumer(

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 
-import nats
 from nats.aio.client import Client
 
+from simlab.adapters.bus import connect_nats
 from simlab.common import logstream
 
 log = logging.getLogger("runner")
@@ -22,7 +22,7 @@ class NatsLogShipper:
 
     @staticmethod
     async def connect(url: str) -> NatsLogShipper:
-        client = await nats.connect(url, name="simlab-runner-logs", max_reconnect_attempts=-1)
+        client = await connect_nats(url, "simlab-runner-logs")
         shipper = NatsLogShipper(client)
         await logstream.ensure_stream(shipper.js)
         return shipper

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import grpc
 import stamina
 
+from simlab.common.grpc_util import MIB, bearer, channel
 from simlab.core.stats import Stats
 from simlab.transport.errors import call_name, is_refusal, retry_unless_refused
 from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc
@@ -34,13 +35,8 @@ log = logging.getLogger("worker")
 
 T = TypeVar("T")
 
-CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    # FinishShard hands the finalizing shard every block of the job.
-    ("grpc.max_receive_message_length", 512 * 1024 * 1024),
-    ("grpc.max_send_message_length", 64 * 1024 * 1024),
-]
+# FinishShard hands the finalizing shard every block of the job.
+MAX_RECEIVE_BYTES = 512 * MIB
 
 
 class GrpcJobStore:
@@ -57,9 +53,9 @@ class GrpcJobStore:
         jitter_s: float = 1.0,
     ) -> None:
         self.target = target
-        self._channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._channel = channel(target, MAX_RECEIVE_BYTES)
         self._stub = jobstore_pb2_grpc.JobStoreStub(self._channel)
-        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._metadata = bearer(token)
         self._retry_for_s = retry_for_s
         self._call_timeout_s = call_timeout_s
         self._first_backoff_s = first_backoff_s

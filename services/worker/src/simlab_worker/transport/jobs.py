@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from simlab.core.stats import Stats
 from simlab.transport.stats import from_proto, to_proto
+from simlab.transport.structs import struct_to_dict
 from simlab.v1 import jobstore_pb2, simulation_pb2
 from simlab_worker.core.shard import Failure, JobSpec, ShardFinish, ShardStart
 
@@ -17,7 +18,7 @@ def job_spec(job: simulation_pb2.Job) -> JobSpec:
     return JobSpec(
         job_id=job.job_id,
         model=job.model,
-        parameters=json_format.MessageToDict(job.parameters),
+        parameters=struct_to_dict(job.parameters),
         seed=job.seed,
         shards=job.shards,
         block_size=job.block_size,
