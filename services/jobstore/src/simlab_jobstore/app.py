@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from simlab.adapters.bus import connect_nats
 from simlab.common.events import ensure_stream
+from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
 from simlab.health.v1 import health_pb2_grpc
 from simlab.v1 import jobstore_pb2_grpc
@@ -114,10 +115,6 @@ async def run(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT, then shuts down gracefully."""
     app = App(settings)
     await app.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await stop_signal()
     log.info("jobstore stopping")
     await app.stop()
