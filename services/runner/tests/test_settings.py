@@ -63,7 +63,11 @@ def test_s3_wins_over_the_local_directory() -> None:
     }
     objects = Settings.from_env(environ).objects
     assert isinstance(objects, S3Config)
-    assert (objects.endpoint, objects.bucket, objects.secure) == ("127.0.0.1:9000", "results", False)
+    assert (objects.endpoint, objects.bucket, objects.secure) == (
+        "127.0.0.1:9000",
+        "results",
+        False,
+    )
 
 
 def test_the_kubernetes_launcher_needs_no_state_dir() -> None:
