@@ -36,7 +36,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from simlab.adapters.s3_store import S3Config
 from simlab.common.settings import Env, SettingsError
@@ -48,7 +48,6 @@ PRIVATE_PREFIXES = ("SIMLAB_RUNNER_", "SIMLAB_JOBSTORE_", "SIMLAB_GATEWAY_")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # A Kubernetes resource quantity: a decimal number with an SI or binary suffix or an exponent.
 QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
-Number = TypeVar("Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,7 @@ class Settings:
             jobstore=jobstore,
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
-            jobstore_retry_s=_not_negative(
-                env, "JOBSTORE_RETRY_S", env.float("JOBSTORE_RETRY_S", 60.0)
-            ),
+            jobstore_retry_s=_seconds(env, "JOBSTORE_RETRY_S", 60.0),
             nats_url=env.str("NATS_URL"),
             objects=S3Config.from_env(env) or Path(env.str("OBJECTS_DIR")),
             stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
@@ -106,15 +103,13 @@ def _launcher(env: Env, jobstore: str) -> LocalLauncherSettings | KubernetesLaun
     if kind == LocalLauncherSettings.kind:
         return LocalLauncherSettings(
             state_dir=Path(env.str("STATE_DIR")) / "local",
-            stop_grace_s=_not_negative(env, "STOP_GRACE_S", env.float("STOP_GRACE_S", 10.0)),
+            stop_grace_s=_seconds(env, "STOP_GRACE_S", 10.0),
             worker_env=worker_environment(env.environ, jobstore),
         )
     if kind == KubernetesLauncherSettings.kind:
         return KubernetesLauncherSettings(
             kubeconfig=env.str("KUBECONFIG", "") or None,
-            unschedulable_grace_s=_not_negative(
-                env, "UNSCHEDULABLE_GRACE_S", env.float("UNSCHEDULABLE_GRACE_S", 120.0)
-            ),
+            unschedulable_grace_s=_seconds(env, "UNSCHEDULABLE_GRACE_S", 120.0),
             manifests=kube_settings(env),
         )
     raise SettingsError(f"{env.key('LAUNCHER')}={kind!r}: use local or kubernetes")
@@ -146,12 +141,8 @@ def kube_settings(env: Env) -> KubeSettings:
         # The job store's address as pods see it (not the runner's loopback).
         jobstore=env.str("WORKER_JOBSTORE"),
         image_pull_policy=pull_policy,
-        backoff_limit_per_index=_not_negative(
-            env, "BACKOFF_LIMIT_PER_INDEX", env.int("BACKOFF_LIMIT_PER_INDEX", 2)
-        ),
-        ttl_seconds_after_finished=_not_negative(
-            env, "TTL_SECONDS_AFTER_FINISHED", env.int("TTL_SECONDS_AFTER_FINISHED", 3600)
-        ),
+        backoff_limit_per_index=_count(env, "BACKOFF_LIMIT_PER_INDEX", 2),
+        ttl_seconds_after_finished=_count(env, "TTL_SECONDS_AFTER_FINISHED", 3600),
         requests=Resources(
             _quantity(env, "CPU_REQUEST", "500m"), _quantity(env, "MEMORY_REQUEST", "512Mi")
         ),
@@ -179,7 +170,15 @@ def _quantity(env: Env, name: str, default: str) -> str:
     return value
 
 
-def _not_negative(env: Env, name: str, value: Number) -> Number:
+def _seconds(env: Env, name: str, default: float) -> float:
+    value = env.float(name, default)
     if value < 0:
         raise SettingsError(f"{env.key(name)} must not be negative, got {value:g}")
+    return value
+
+
+def _count(env: Env, name: str, default: int) -> int:
+    value = env.int(name, default)
+    if value < 0:
+        raise SettingsError(f"{env.key(name)} must not be negative, got {value}")
     return value
