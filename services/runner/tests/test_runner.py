@@ -59,6 +59,7 @@ class FakeJobStore:
         return _copy(job)
 
     async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]:
+        self.calls.append(("active_jobs",))
         wanted = set(states)
         return [_copy(job) for job in self.jobs.values() if job.state in wanted]
 
@@ -292,8 +293,9 @@ def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orph
         problems={"lost": gone},
     )
     run(runner(store, launcher).reconcile())
-    assert calls[0] == ("adopt",)  # watched again before anything is decided
-    assert calls[1:] == [
+    # The workers found are watched again before the job store is asked what is active.
+    assert calls[:2] == [("adopt",), ("active_jobs",)]
+    assert calls[2:] == [
         ("resume", "running", "token-running"),
         ("resume", "lost", "token-lost"),
         ("report", "lost", "JOB_STATE_FAILED", gone),
