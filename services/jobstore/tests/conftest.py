@@ -30,7 +30,7 @@ from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import jobstore_pb2_grpc, stats_pb2
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.app import App
-from simlab_jobstore.config import Settings
+from simlab_jobstore.settings import Settings
 
 SERVICE_TOKEN = "service-token-for-tests"
 JOB_TOKEN_SECRET = "job-secret-for-tests"

@@ -26,7 +26,7 @@ from simlab.v1 import jobstore_pb2_grpc
 from .adapters.migrate import migrate
 from .adapters.postgres import PostgresJobStore, open_pool
 from .adapters.relay import OutboxRelay
-from .config import KILL_AFTER_COMMIT, Settings
+from .settings import KILL_AFTER_COMMIT, Settings
 from .transport.auth import Authenticator
 from .transport.health import HealthServicer
 from .transport.service import JobStoreService
