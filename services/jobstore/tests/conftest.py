@@ -308,3 +308,10 @@ def block_stats(index: int, samples: list[float], output: str = "estimate") -> s
         moments={output: stats_pb2.Moments(count=count, mean=mean, m2=m2)},
         counts={"hits": count},
     )
+
+
+def status_of(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
+    """The status code and details of the RpcError that `call` raises."""
+    with pytest.raises(grpc.RpcError) as failed:
+        call()
+    return failed.value.code(), failed.value.details()
