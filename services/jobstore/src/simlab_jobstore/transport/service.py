@@ -18,10 +18,10 @@ from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import jobstore_pb2_grpc, stats_pb2
 from simlab.v1 import simulation_pb2 as pb
 
-from ..adapters.postgres import PostgresJobStore
 from ..core.jobs import JobError
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
 from ..core.states import JobState
+from ..core.store import JobStore
 from . import convert
 from .auth import Authenticator
 
@@ -73,7 +73,7 @@ def rpc(
 
 
 class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
-    def __init__(self, store: PostgresJobStore, auth: Authenticator) -> None:
+    def __init__(self, store: JobStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
         # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.
