@@ -12,6 +12,7 @@ import asyncio
 import gzip
 import mimetypes
 from collections.abc import AsyncIterator, Sequence
+from http import HTTPMethod
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -75,7 +76,7 @@ def gateway_app(
     routes += [
         Route("/files/{target:path}", Downloads(auth, artifacts).get, methods=["GET", "HEAD"]),
         # Every method, so that a POST elsewhere is answered 404 like any unknown path.
-        Route("/{path:path}", WebUI(web_dir).get),
+        Route("/{path:path}", WebUI(web_dir).get, methods=list(HTTPMethod)),
     ]
     return Starlette(routes=routes)
 
