@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 
 from hypercorn.asyncio import serve
@@ -17,6 +18,7 @@ from hypercorn.config import Config
 from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.adapters.objectstore import ObjectStore
 from simlab.adapters.s3_store import S3Config, S3Store
+from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
 from simlab.health.v1.health_connect import HealthASGIApplication
 from simlab.models.registry import catalogue
@@ -110,7 +112,12 @@ async def run(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT (or until the server fails), then shuts down."""
     logging.getLogger().setLevel(settings.log_level)
     app = App(settings)
-    await app.start()
+    try:
+        await app.start()
+    except SimlabError as error:
+        # Something it needs did not answer in time (the object store, say): one line.
+        log.error("gateway could not start: %s", error)
+        sys.exit(1)
     signal = asyncio.create_task(stop_signal())
     await asyncio.wait({signal, app.server}, return_when=asyncio.FIRST_COMPLETED)
     signal.cancel()
