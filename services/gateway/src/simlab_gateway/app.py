@@ -86,7 +86,9 @@ class App:
         config.bind = [settings.listen]
         sockets = config.create_sockets().insecure_sockets
         config.bind = [f"fd://{os.dup(sock.fileno())}" for sock in sockets]
-        self.server = asyncio.create_task(serve(app, config, shutdown_trigger=self.stopping.wait))  # type: ignore[arg-type]
+        # Starlette types ASGI messages as plain mappings, hypercorn as TypedDicts.
+        serving = serve(app, config, shutdown_trigger=self.stopping.wait)  # type: ignore[arg-type]
+        self.server = asyncio.create_task(serving)
         try:
             await _listening(sockets, self.server)
         finally:
