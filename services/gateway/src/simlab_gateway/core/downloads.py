@@ -11,11 +11,9 @@ from typing import BinaryIO
 
 from simlab.common.errors import Code, SimlabError, not_found
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.artifacts import artifact_key, content_type, job_prefix
+from simlab_gateway.core.artifacts import CHUNK, artifact_key, content_type, job_prefix
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.ports import JobStore, Objects
-
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)

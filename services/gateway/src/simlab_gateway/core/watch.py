@@ -9,13 +9,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.artifacts import job_prefix, log_shard
+from simlab_gateway.core.artifacts import CHUNK, job_prefix, log_shard
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.logs import LogPiece
 from simlab_gateway.core.ports import EventBus, JobStore, LogStream, Objects
 
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
-CHUNK = 256 * 1024
 
 
 class JobFeeds:

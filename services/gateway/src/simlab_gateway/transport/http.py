@@ -25,8 +25,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from simlab.common.errors import SimlabError
 from simlab.transport.errors import to_connect
+from simlab_gateway.core.artifacts import CHUNK
 from simlab_gateway.core.auth import Authenticator
-from simlab_gateway.core.downloads import CHUNK, Artifacts, Redirect
+from simlab_gateway.core.downloads import Artifacts, Redirect
 
 # The Connect protocol's HTTP status for each error code (connectrpc.com/docs/protocol).
 HTTP_STATUS = {
