@@ -10,7 +10,7 @@ from pathlib import Path
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from simlab.adapters.objectstore import from_env as object_store_from_env
+from simlab.adapters.objectstore_factory import from_env as object_store_from_env
 from simlab.common.errors import SimlabError
 from simlab.common.logs import setup
 from simlab.common.settings import Env

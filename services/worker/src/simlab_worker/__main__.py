@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from simlab.adapters import objectstore
+from simlab.adapters import objectstore_factory
 from simlab.common import logs
 from simlab.common.errors import SimlabError
 from simlab.common.settings import Env, SettingsError
@@ -25,7 +25,7 @@ def main() -> int:
     env = Env(PREFIX)
     try:
         settings = Settings.from_env(env)
-        objects = objectstore.from_env(env)
+        objects = objectstore_factory.from_env(env)
     except (SettingsError, SimlabError, OSError) as exc:
         log.error("bad configuration", extra={"error": str(exc)})
         return Exit.INVALID_JOB

@@ -6,7 +6,7 @@ the worker before it does anything.
                         (an Indexed Job gives each pod its index there)
 - JOBSTORE              host:port of the job store's gRPC server
 - TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
-- OBJECTS_DIR           the local object store's root (see simlab.adapters.objectstore)
+- OBJECTS_DIR           the local object store's root (see simlab.adapters.objectstore_factory)
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
 """

@@ -1,5 +1,6 @@
 """Object store in an S3 bucket (MinIO in tests and on kind, any S3 in production), through the
-`minio` client. Configuration and the shared semantics are described in objectstore.py.
+`minio` client. Its configuration is described in objectstore_factory.py, the shared semantics
+in objectstore.py.
 
 Every request goes through `_retrying`: connection errors and 5xx are retried with jittered
 exponential backoff a bounded number of times, then ObjectStoreUnavailable names the endpoint.
