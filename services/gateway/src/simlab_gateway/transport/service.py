@@ -18,7 +18,7 @@ from simlab.adapters.objectstore import ObjectStore
 from simlab.common.errors import SimlabError, not_found
 from simlab.core.params import validate
 from simlab.models.base import Model
-from simlab.transport.errors import to_connect
+from simlab.transport.connect import to_connect
 from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
