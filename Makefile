@@ -25,11 +25,16 @@ include deploy/helm/helm.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 
-$(VENV)/.installed: pyproject.toml
+# uv (from PyPI, into the venv) installs the workspace: every member editable, the dev group,
+# exactly the versions of uv.lock (--locked: a lock that no longer matches the pyproject files
+# is an error, not silently re-resolved). The uv version is also pinned in the dev group.
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+$(VENV)/.installed: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	test -x $(UV) || $(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --quiet --locked --all-packages --no-python-downloads
 	touch $@
 
 venv: $(VENV)/.installed
@@ -40,7 +45,7 @@ generate: venv web-install
 	VENV=$(VENV) tools/generate.sh
 
 # CI fails when the checked-in generated code differs from what protos/ gives.
-GENERATED := libs/common/src/simlab/v1 libs/common/src/simlab/health web/src/gen
+GENERATED := libs/client/src/simlab/v1 libs/platform/src/simlab/health web/src/gen
 check-generated: generate
 	@git diff --exit-code --stat -- $(GENERATED) \
 	  || { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
@@ -54,7 +59,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy libs/common/src services/*/src deploy/helm
+	$(VENV)/bin/mypy libs/*/src services/*/src deploy/helm
 
 test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest
@@ -74,4 +79,4 @@ bench-k8s: venv
 	$(PY) -m bench.k8s
 
 clean:
-	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from simlab.adapters.objectstore import from_env
+from simlab.adapters.objectstore_factory import from_env
 from simlab.common.settings import Env
 from simlab.devstack.minio_server import minio_binary, start_minio
 

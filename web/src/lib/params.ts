@@ -1,5 +1,5 @@
 // The parameter form: typed values from a model's schema, and client-side validation that
-// mirrors the server's (libs/common/src/simlab/core/params.py) message for message.
+// mirrors the server's (libs/runtime/src/simlab/core/params.py) message for message.
 import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ParameterType, type Model, type Parameter } from "../gen/simlab/v1/simulation_pb";

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from simlab.adapters import objectstore
+from simlab.adapters import objectstore_factory
 from simlab.common import logs
 from simlab.common.errors import SimlabError
 from simlab.common.settings import Env, SettingsError
@@ -24,7 +24,7 @@ def main() -> int:
         settings = Settings.from_env()
         # A store that cannot be opened (bad S3_* settings, no S3 after the retries, a root
         # that cannot be created) is bad configuration too: the job can never run here.
-        objects = objectstore.from_env(Env(PREFIX))
+        objects = objectstore_factory.from_env(Env(PREFIX))
     except (SettingsError, SimlabError, OSError) as exc:
         log.error("bad configuration", extra={"error": str(exc)})
         return Exit.INVALID_JOB

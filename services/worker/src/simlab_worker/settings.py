@@ -10,7 +10,7 @@ the worker before it does anything (exit 2).
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
 
 Where results go is the object store's configuration, read when `__main__` opens the store by
-simlab.adapters.objectstore.from_env (which documents it), not by Settings: OBJECTS_DIR, the
+simlab.adapters.objectstore_factory.from_env (which documents it), not by Settings: OBJECTS_DIR, the
 local store's root, or S3_* (each falling back to the shared SIMLAB_S3_*), which win when
 S3_ENDPOINT is set.
 """

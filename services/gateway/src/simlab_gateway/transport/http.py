@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from simlab.common.errors import SimlabError
-from simlab.transport.errors import to_connect
+from simlab.transport.connect import to_connect
 from simlab_gateway.core.artifacts import CHUNK
 from simlab_gateway.core.auth import Authenticator
 from simlab_gateway.core.downloads import Artifacts, Redirect

@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 from connectrpc.request import RequestContext
 
 from simlab.common.errors import SimlabError
-from simlab.transport.errors import to_connect
+from simlab.transport.connect import to_connect
 from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Authenticator, Principal

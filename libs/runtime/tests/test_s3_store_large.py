@@ -25,7 +25,7 @@ GiB = 1024 * MiB
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from simlab.adapters.objectstore import from_env
+from simlab.adapters.objectstore_factory import from_env
 from simlab.common.settings import Env
 
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])

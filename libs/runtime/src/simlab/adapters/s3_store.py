@@ -1,5 +1,6 @@
 """Object store in an S3 bucket (MinIO in tests and on kind, any S3 in production), through the
-`minio` client. Configuration and the shared semantics are described in objectstore.py.
+`minio` client. Its configuration is described in objectstore_factory.py, the shared semantics
+in objectstore.py.
 
 Every request goes through `_retrying`: connection errors and 5xx are retried with jittered
 exponential backoff a bounded number of times, then ObjectStoreUnavailable names the endpoint.
@@ -22,6 +23,7 @@ from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import certifi
+import stamina
 import urllib3
 from minio import Minio
 from minio.deleteobjects import DeleteObject
@@ -255,31 +257,39 @@ class S3Store(ManifestStore):
         )
 
     def _retrying(self, what: str, call: Callable[[], T]) -> T:
-        delay = self.config.backoff_s
+        config = self.config
         started = time.monotonic()
-        for attempt in range(1, self.config.max_attempts + 1):
-            try:
-                return call()
-            except Exception as e:
-                if not _transient(e):
-                    raise
-                if attempt == self.config.max_attempts:
-                    raise ObjectStoreUnavailable(
-                        f"object store {self.config.url} (bucket {self.bucket}) is unavailable: "
-                        f"{what} failed {attempt} times in {time.monotonic() - started:.1f} s; "
-                        f"last error: {e}"
-                    ) from e
-                pause = delay * random.uniform(0.5, 1.0)  # jitter spreads out many shards
-                log.warning(
-                    "object store %s: %s failed (%s); retrying in %.1f s",
-                    self.config.url,
-                    what,
-                    e,
-                    pause,
-                )
-                time.sleep(pause)
-                delay = min(delay * 2, self.config.max_backoff_s)
-        raise AssertionError("unreachable")
+        attempts = 0
+        delay = config.backoff_s
+
+        def pause_if_transient(e: Exception) -> bool | float:
+            """stamina's backoff hook: the jittered pause before the next attempt, or False."""
+            nonlocal delay
+            if not _transient(e) or attempts == config.max_attempts:
+                return False
+            pause = delay * random.uniform(0.5, 1.0)  # jitter spreads out many shards
+            delay = min(delay * 2, config.max_backoff_s)
+            log.warning(
+                "object store %s: %s failed (%s); retrying in %.1f s", config.url, what, e, pause
+            )
+            return pause
+
+        try:
+            for attempt in stamina.retry_context(
+                on=pause_if_transient, attempts=config.max_attempts, timeout=None
+            ):
+                attempts = attempt.num
+                with attempt:
+                    return call()
+        except Exception as e:
+            if not _transient(e):
+                raise
+            raise ObjectStoreUnavailable(
+                f"object store {config.url} (bucket {self.bucket}) is unavailable: "
+                f"{what} failed {attempts} times in {time.monotonic() - started:.1f} s; "
+                f"last error: {e}"
+            ) from e
+        raise AssertionError("unreachable: stamina retries until call() returns or raises")
 
 
 def _transient(e: Exception) -> bool:

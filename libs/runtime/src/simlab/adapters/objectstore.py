@@ -1,4 +1,4 @@
-"""The object-store interface results go through, and the choice of adapter by configuration.
+"""The object-store interface results go through, and what its adapters share.
 
 Keys are '/'-separated, e.g. jobs/<job_id>/summary.json. list(prefix) gives the object named
 `prefix`, if any, and every object under the directory `prefix`/ (never jobs/abc/... for
@@ -17,21 +17,7 @@ the whole set at once, then deletes the previous staging directory (a reader sti
 an old file may be cut off). A writer that dies before its manifest leaves a staging directory
 that no reader sees. Both adapters get this from `ManifestStore`, so they behave the same.
 
-Configuration (`from_env`)
---------------------------
-A service with prefix P (e.g. SIMLAB_WORKER) reads each S3 setting as P_S3_<NAME>, falling back
-to the shared SIMLAB_S3_<NAME>: a service can override one setting (its own credentials, say)
-and share the rest. When S3_ENDPOINT is set either way the S3 store is used; otherwise the local
-directory P_OBJECTS_DIR (the embedded default of `make run`).
-
-- S3_ENDPOINT: http(s)://host:port (the scheme decides TLS) or host[:port] (TLS unless
-  S3_SECURE=false).
-- S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET: required; the bucket is created, private, if missing.
-- S3_REGION (us-east-1); S3_PUBLIC_ENDPOINT: the address presigned URLs name when browsers reach
-  the store elsewhere than the services do (defaults to S3_ENDPOINT).
-- S3_PRESIGN_EXPIRES_S (900, at most 3600); S3_MULTIPART_THRESHOLD (64 MiB) and S3_PART_SIZE
-  (16 MiB, at least 5 MiB); S3_MAX_ATTEMPTS (5) and S3_BACKOFF_S (0.5, doubling up to 8 s)
-  bound the retries on connection errors and 5xx before ObjectStoreUnavailable.
+The adapter is chosen by configuration in objectstore_factory.py.
 """
 
 from __future__ import annotations
@@ -47,7 +33,6 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from simlab.common.errors import Code, SimlabError
-from simlab.common.settings import Env
 
 MANIFEST = "manifest.json"
 STAGING = ".staging-"
@@ -275,16 +260,3 @@ def _file_digest(path: Path) -> tuple[int, str]:
     with path.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256")
     return path.stat().st_size, digest.hexdigest()
-
-
-def from_env(env: Env) -> ObjectStore:
-    """The S3 store when S3_ENDPOINT is set, else the local directory (see the module doc)."""
-    from simlab.adapters.s3_store import S3Config, S3Store
-
-    config = S3Config.from_env(env)
-    if config is not None:
-        return S3Store(config)
-
-    from simlab.adapters.local_store import LocalDirectoryStore
-
-    return LocalDirectoryStore(Path(env.str("OBJECTS_DIR")))

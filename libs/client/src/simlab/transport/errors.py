@@ -1,4 +1,5 @@
-"""SimlabError <-> gRPC and Connect status codes: the one mapping every service uses."""
+"""SimlabError <-> gRPC status codes: the one mapping every service and the client use (the
+Connect side, for the gateway alone, is in connect.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import logging
 from collections.abc import Callable
 
 import grpc
-from connectrpc.code import Code as ConnectCode
-from connectrpc.errors import ConnectError
 
 from simlab.common.errors import Code, SimlabError
 
@@ -65,10 +64,6 @@ def retry_unless_refused(log: logging.Logger, call: str) -> Callable[[Exception]
 
 def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]
-
-
-def to_connect(error: SimlabError) -> ConnectError:
-    return ConnectError(getattr(ConnectCode, error.code.name), error.message)
 
 
 def from_grpc(error: grpc.RpcError) -> SimlabError:

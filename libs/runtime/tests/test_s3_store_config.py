@@ -1,4 +1,4 @@
-"""How from_env chooses the adapter and reads the S3 settings (see objectstore.py)."""
+"""How from_env chooses the adapter and reads the S3 settings (see objectstore_factory.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from simlab.adapters.local_store import LocalDirectoryStore
-from simlab.adapters.objectstore import from_env
+from simlab.adapters.objectstore_factory import from_env
 from simlab.adapters.s3_store import S3Config, S3Store
 from simlab.common.settings import Env, SettingsError
 from simlab.devstack.minio_server import MinioServer

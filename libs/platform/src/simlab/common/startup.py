@@ -8,10 +8,11 @@ growing back-off that delays the whole install. Errors that waiting cannot cure 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+import stamina
 
 T = TypeVar("T")
 
@@ -28,13 +29,21 @@ async def when_reachable(
 ) -> T:
     """attempt()'s result, retried with a doubling delay (up to max_delay_s) for as long as
     it fails with an error that `unreachable` says is the dependency not answering yet."""
-    delay = FIRST_DELAY_S
-    while True:
-        try:
+
+    def waiting(error: Exception) -> bool:
+        if not unreachable(error):
+            return False
+        log.warning("waiting for %s: %s", what, str(error).strip() or type(error).__name__)
+        return True
+
+    async for retry in stamina.retry_context(
+        on=waiting,
+        attempts=None,
+        timeout=None,
+        wait_initial=FIRST_DELAY_S,
+        wait_max=max_delay_s,
+        wait_jitter=0,
+    ):
+        with retry:
             return await attempt()
-        except Exception as error:
-            if not unreachable(error):
-                raise
-            log.warning("waiting for %s: %s", what, str(error).strip() or type(error).__name__)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_delay_s)
+    raise AssertionError("unreachable: stamina retries until attempt() returns or raises")

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from simlab.states import state_name
 from simlab.v1 import simulation_pb2 as pb
 
-if TYPE_CHECKING:
-    from simlab.client import Client
+
+class JobSource(Protocol):
+    """What follow() needs of simlab.client.Client."""
+
+    def get(self, job_id: str) -> pb.Job: ...
+
+    def watch(self, job_id: str) -> Iterator[pb.JobEvent]: ...
 
 
 def describe(job: pb.Job) -> str:
-    from simlab.client import state_name
-
     p = job.progress
     text = f"{state_name(job.state):<10}"
     if p.HasField("estimate"):
@@ -26,7 +31,7 @@ def describe(job: pb.Job) -> str:
     return text
 
 
-def follow(client: Client, job_id: str, console: Console | None = None) -> pb.Job:
+def follow(client: JobSource, job_id: str, console: Console | None = None) -> pb.Job:
     job = client.get(job_id)
     with Progress(
         TextColumn("[bold]{task.fields[job_id]}"),

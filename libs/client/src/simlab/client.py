@@ -25,6 +25,8 @@ import stamina
 from google.protobuf import struct_pb2
 
 from simlab.common.errors import SimlabError
+from simlab.progress import follow
+from simlab.states import state_name
 from simlab.transport.errors import from_grpc
 from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
@@ -36,10 +38,6 @@ TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_
 
 def _unavailable(error: Exception) -> bool:
     return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
-
-
-def state_name(state: int) -> str:
-    return pb.JobState.Name(state).removeprefix("JOB_STATE_")
 
 
 def job_to_dict(job: pb.Job) -> dict[str, Any]:
@@ -188,8 +186,6 @@ class Client:
         """Blocks until the job ends (with a live progress bar when `progress`), riding out
         restarts of the platform's services."""
         if progress:
-            from simlab.progress import follow
-
             return follow(self, job_id)
         job = pb.Job()
         for event in self.watch(job_id):  # the first event is the job as it is now

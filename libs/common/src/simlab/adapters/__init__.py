@@ -1,1 +1,0 @@
-"""The outside world, shared by several services (object store, ...)."""

@@ -1,1 +1,0 @@
-"""Settings, logging, errors and helpers every service shares."""

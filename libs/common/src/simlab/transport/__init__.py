@@ -1,1 +1,0 @@
-"""Conversions between domain values and the protobuf wire types."""
