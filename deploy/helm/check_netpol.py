@@ -166,6 +166,17 @@ def ingress_peers(
     return peers, namespace_labels
 
 
+def simulation_pod(rendering: Rendering, runner_env: dict[str, str]) -> tuple[Pod, dict[str, str]]:
+    """A simulation pod as the runner with these settings creates it, and its configuration."""
+    job = indexed_job(
+        pb.Job(job_id="0" * 16, model="pi", shards=1),
+        kube_settings(Env("SIMLAB_RUNNER", runner_env)),
+    )
+    template = job["spec"]["template"]
+    worker = Pod("simulation", job["metadata"]["namespace"], template["metadata"]["labels"])
+    return worker, workload_config(template["spec"], rendering)
+
+
 def cluster(rendering: Rendering) -> Cluster:
     np = rendering.values["networkPolicy"]
     pods: list[Pod] = []
@@ -176,16 +187,10 @@ def cluster(rendering: Rendering) -> Cluster:
         pods.append(pod)
         config[pod.name] = workload_config(spec, rendering)
         secrets[pod.name] = secret_refs(spec)
+    worker, config_of_worker = simulation_pod(rendering, config["runner"])
+    config[worker.name] = config_of_worker
     # The runner's own addresses are its; those for workers are the worker's.
-    runner_env = config["runner"]
-    config["runner"] = {k: v for k, v in runner_env.items() if "_WORKER_" not in k}
-    job = indexed_job(
-        pb.Job(job_id="0" * 16, model="pi", shards=1),
-        kube_settings(Env("SIMLAB_RUNNER", runner_env)),
-    )
-    template = job["spec"]["template"]
-    worker = Pod("simulation", job["metadata"]["namespace"], template["metadata"]["labels"])
-    config[worker.name] = workload_config(template["spec"], rendering)
+    config["runner"] = {k: v for k, v in config["runner"].items() if "_WORKER_" not in k}
 
     release_ns = rendering.of_kind("Deployment")[0]["metadata"]["namespace"]
     strangers = [
@@ -196,13 +201,13 @@ def cluster(rendering: Rendering) -> Cluster:
     peers, namespace_labels = ingress_peers(np["gatewayIngressFrom"], release_ns)
     api_address = ipaddress.ip_network(np["apiServerCIDR"] or "10.96.0.1")[0]
     return Cluster(
-        pods,
-        worker,
-        config,
-        secrets,
-        peers,
-        [*strangers, *peers],
-        namespace_labels,
+        pods=pods,
+        worker=worker,
+        config=config,
+        secrets=secrets,
+        peers=peers,
+        strangers=[*strangers, *peers],
+        namespace_labels=namespace_labels,
         api_server=Target(np["apiServerPort"], ip=str(api_address)),
         externals=external_endpoints(rendering.values),
     )
@@ -268,9 +273,9 @@ def needed_connections(rendering: Rendering, c: Cluster) -> tuple[Needs, list[st
                     need(source_name, ext.target, f"{ext.name} ({key})")
     if rendering.values["networkPolicy"]["allowDNS"]:
         dns = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"dns": 53})
-        for source_name in namespaces:
+        for pod in c.own:
             for protocol in ("UDP", "TCP"):
-                need(source_name, Target(53, protocol, pod=dns), "DNS")
+                need(pod.name, Target(53, protocol, pod=dns), "DNS")
     need("runner", c.api_server, "the Kubernetes API")
     for peer in c.peers:
         for target in c.public:
