@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from netpol import NAMESPACE_NAME_LABEL, Pod, Target, allowed, selects
-from rendering import COMPONENT_LABEL, Obj, Rendering
+from rendering import COMPONENT_LABEL, Obj, Rendering, key_ref
 
 from simlab.common.settings import Env
 from simlab.v1 import simulation_pb2 as pb
@@ -28,6 +28,9 @@ ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?([a-z0-9][a-z0-9.-
 
 # An address outside every CIDR a test would use (TEST-NET-3), standing for "anywhere".
 ANYWHERE = "203.0.113.7"
+
+# The API server's address when networkPolicy.apiServerCIDR is empty (kubeadm's default).
+DEFAULT_API_SERVER = "10.96.0.1"
 
 # The port a pod that listens on nothing (the runner) is tried on.
 ANY_PORT = 8080
@@ -45,12 +48,17 @@ class External:
     host: str | None = None
 
 
+def first_address(cidr: str) -> str:
+    """The address that stands for a CIDR given in the values."""
+    return str(ipaddress.ip_network(cidr)[0])
+
+
 def external_endpoints(values: Obj) -> list[External]:
     out = []
 
     def add(name: str, section: Obj, secret: tuple[str, str] | None, url: str = "") -> None:
         cidr = section.get("cidr") or ""
-        ip = str(ipaddress.ip_network(cidr)[0]) if cidr else ANYWHERE
+        ip = first_address(cidr) if cidr else ANYWHERE
         target = Target(int(section["port"]), ip=ip)
         out.append(External(name, target, bool(cidr), secret, urlsplit(url).hostname))
 
@@ -69,12 +77,13 @@ def external_endpoints(values: Obj) -> list[External]:
 
 def secret_refs(spec: Obj) -> dict[str, tuple[str, str]]:
     """Variables a pod takes from Secrets: name -> (Secret, key)."""
-    return {
-        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
-        for c in spec["containers"]
-        for e in c.get("env", [])
-        if "secretKeyRef" in e.get("valueFrom", {})
-    }
+    refs = {}
+    for c in spec["containers"]:
+        for e in c.get("env", []):
+            match key_ref(e):
+                case ("Secret", ref):
+                    refs[e["name"]] = (ref["name"], ref["key"])
+    return refs
 
 
 def workload_config(spec: Obj, rendering: Rendering) -> dict[str, str]:
@@ -98,16 +107,11 @@ def workload_config(spec: Obj, rendering: Rendering) -> dict[str, str]:
             if "secretRef" in src:
                 config.update(data("Secret", src["secretRef"]["name"]))
         for e in c.get("env", []):
-            ref = e.get("valueFrom", {})
             if "value" in e:
                 config[e["name"]] = str(e["value"])
-            elif "configMapKeyRef" in ref or "secretKeyRef" in ref:
-                kind, r = (
-                    ("ConfigMap", ref["configMapKeyRef"])
-                    if "configMapKeyRef" in ref
-                    else ("Secret", ref["secretKeyRef"])
-                )
-                value = data(kind, r["name"]).get(r["key"])
+            elif found := key_ref(e):
+                kind, ref = found
+                value = data(kind, ref["name"]).get(ref["key"])
                 if value is not None:
                     config[e["name"]] = value
     return config
@@ -139,15 +143,15 @@ class Cluster:
         return [Target(port, pod=gateway) for port in gateway.ports.values()]
 
 
-def chart_pod(obj: Obj, spec: Obj) -> Pod:
+def chart_pod(obj: Obj, template: Obj) -> Pod:
     """The pod an object of the chart runs: its component, namespace, labels and ports."""
-    meta = obj["metadata"] if obj["kind"] == "Pod" else obj["spec"]["template"]["metadata"]
+    labels = template["metadata"]["labels"]
     ports = {
         port.get("name", str(port["containerPort"])): port["containerPort"]
-        for c in spec["containers"]
+        for c in template["spec"]["containers"]
         for port in c.get("ports", [])
     }
-    return Pod(meta["labels"][COMPONENT_LABEL], obj["metadata"]["namespace"], meta["labels"], ports)
+    return Pod(labels[COMPONENT_LABEL], obj["metadata"]["namespace"], labels, ports)
 
 
 def ingress_peers(
@@ -182,11 +186,11 @@ def cluster(rendering: Rendering) -> Cluster:
     pods: list[Pod] = []
     config: dict[str, dict[str, str]] = {}
     secrets: dict[str, dict[str, tuple[str, str]]] = {}
-    for obj, spec in rendering.workloads():
-        pod = chart_pod(obj, spec)
+    for obj, template in rendering.workloads():
+        pod = chart_pod(obj, template)
         pods.append(pod)
-        config[pod.name] = workload_config(spec, rendering)
-        secrets[pod.name] = secret_refs(spec)
+        config[pod.name] = workload_config(template["spec"], rendering)
+        secrets[pod.name] = secret_refs(template["spec"])
     worker, config_of_worker = simulation_pod(rendering, config["runner"])
     config[worker.name] = config_of_worker
     # The runner's own addresses are its; those for workers are the worker's.
@@ -199,7 +203,6 @@ def cluster(rendering: Rendering) -> Cluster:
         Pod("a stranger in another namespace", "elsewhere", {"app": "other"}),
     ]
     peers, namespace_labels = ingress_peers(np["gatewayIngressFrom"], release_ns)
-    api_address = ipaddress.ip_network(np["apiServerCIDR"] or "10.96.0.1")[0]
     return Cluster(
         pods=pods,
         worker=worker,
@@ -208,7 +211,9 @@ def cluster(rendering: Rendering) -> Cluster:
         peers=peers,
         strangers=[*strangers, *peers],
         namespace_labels=namespace_labels,
-        api_server=Target(np["apiServerPort"], ip=str(api_address)),
+        api_server=Target(
+            np["apiServerPort"], ip=first_address(np["apiServerCIDR"] or DEFAULT_API_SERVER)
+        ),
         externals=external_endpoints(rendering.values),
     )
 

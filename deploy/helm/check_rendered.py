@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from check_netpol import check_network_policies
-from rendering import NotARendering, Obj, Rendering, merged_values, read_rendering
+from rendering import NotARendering, Obj, Rendering, key_ref, merged_values, read_rendering
 
 from simlab.devstack.kube import runner_rbac
 from simlab.models.registry import catalogue
@@ -124,14 +124,16 @@ def check_known_kinds(r: Rendering) -> Iterator[str]:
 def containers(r: Rendering) -> Iterator[tuple[str, Obj, Obj]]:
     """Every container (init containers first) of every pod: Kind/name/container, the
     container, and its pod's spec."""
-    for obj, spec in r.workloads():
+    for obj, template in r.workloads():
+        spec = template["spec"]
         for c in spec.get("initContainers", []) + spec["containers"]:
             yield f"{obj['kind']}/{obj['metadata']['name']}/{c['name']}", c, spec
 
 
 def check_pod_security(r: Rendering) -> Iterator[str]:
     """Pod Security `restricted`, for the pod as a whole."""
-    for obj, spec in r.workloads():
+    for obj, template in r.workloads():
+        spec = template["spec"]
         name = f"{obj['kind']}/{obj['metadata']['name']}"
         psc = spec.get("securityContext") or {}
         if psc.get("runAsNonRoot") is not True:
@@ -196,21 +198,22 @@ def known_secrets(r: Rendering) -> set[str]:
         values["nats"]["external"]["existingSecret"],
         values["objectStore"]["external"]["existingSecret"],
     )
-    return {d["metadata"]["name"] for d in r.of_kind("Secret")} | {s for s in declared if s}
+    return r.names("Secret") | {s for s in declared if s}
 
 
 def check_references(r: Rendering) -> Iterator[str]:
     """Every ConfigMap and Secret a pod reads is rendered (or a declared Secret)."""
-    configmaps = {d["metadata"]["name"] for d in r.of_kind("ConfigMap")}
+    configmaps = r.names("ConfigMap")
     secrets = known_secrets(r)
-    for _, spec in r.workloads():
+    for _, template in r.workloads():
+        spec = template["spec"]
         for c in spec["containers"]:
             for e in c.get("env", []):
-                ref = e.get("valueFrom", {})
-                if "secretKeyRef" in ref and ref["secretKeyRef"]["name"] not in secrets:
-                    yield f"{c['name']}: Secret {ref['secretKeyRef']['name']} unknown"
-                if "configMapKeyRef" in ref and ref["configMapKeyRef"]["name"] not in configmaps:
-                    yield f"{c['name']}: ConfigMap unknown"
+                match key_ref(e):
+                    case ("Secret", ref) if ref["name"] not in secrets:
+                        yield f"{c['name']}: Secret {ref['name']} unknown"
+                    case ("ConfigMap", ref) if ref["name"] not in configmaps:
+                        yield f"{c['name']}: ConfigMap unknown"
             for src in c.get("envFrom", []):
                 if "configMapRef" in src and src["configMapRef"]["name"] not in configmaps:
                     yield f"{c['name']}: ConfigMap {src['configMapRef']['name']} unknown"

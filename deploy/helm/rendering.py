@@ -40,13 +40,27 @@ def merged_values(values_file: Path | None) -> Obj:
     return values
 
 
-def pod_spec(obj: Obj) -> Obj | None:
-    """The spec of the pods an object runs, None for objects that run none."""
+def pod_template(obj: Obj) -> Obj | None:
+    """Where an object describes its pods (metadata and spec): a Pod is its own, a workload
+    has a template; None for objects that run no pods."""
     if obj["kind"] == "Pod":
-        return obj["spec"]
+        return obj
     if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
-        return obj["spec"]["template"]["spec"]
+        return obj["spec"]["template"]
     return None
+
+
+# How an env entry names the key it takes its value from, by the kind it reads.
+KEY_REFS = {"configMapKeyRef": "ConfigMap", "secretKeyRef": "Secret"}
+
+
+def key_ref(env_entry: Obj) -> tuple[str, Obj] | None:
+    """The ConfigMap or Secret key an env entry takes its value from: (kind, {name, key})."""
+    value_from = env_entry.get("valueFrom", {})
+    return next(
+        ((kind, value_from[field]) for field, kind in KEY_REFS.items() if field in value_from),
+        None,
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,9 @@ class Rendering:
 
     def of_kind(self, kind: str) -> list[Obj]:
         return [d for d in self.docs if d["kind"] == kind]
+
+    def names(self, kind: str) -> set[str]:
+        return {d["metadata"]["name"] for d in self.of_kind(kind)}
 
     def named(self, kind: str, name: str | None, namespace: str | None = None) -> Obj | None:
         """The first object of this kind and name (in this namespace, when given)."""
@@ -85,11 +102,11 @@ class Rendering:
         )
 
     def workloads(self) -> Iterator[tuple[Obj, Obj]]:
-        """Every object that runs pods, with the spec of its pods."""
+        """Every object that runs pods, with what its pods are made from (pod_template)."""
         for d in self.docs:
-            spec = pod_spec(d)
-            if spec is not None:
-                yield d, spec
+            template = pod_template(d)
+            if template is not None:
+                yield d, template
 
 
 def read_rendering(path: Path, values: Obj) -> Rendering:

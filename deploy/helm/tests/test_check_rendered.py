@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import check_rendered as checks
 import pytest
 import yaml
 from check_rendered import CHECKS, main
-from rendering import CHART, NotARendering, Rendering, read_rendering
+from rendering import CHART, NotARendering, Obj, Rendering, read_rendering
 
-Obj = dict[str, Any]
 Render = Callable[[str], Rendering]
 VALUES_FILES = sorted(path.name for path in (CHART / "ci").glob("*-values.yaml"))
 
