@@ -258,8 +258,9 @@ def check_grpc_servers(r: Rendering) -> Iterator[str]:
 
 
 def runner_config(r: Rendering) -> tuple[Obj, Obj] | None:
-    """The runner's pod spec and its settings (its ConfigMap's data, overridden by its
-    container's env entries), None when either is not rendered."""
+    """The runner's pod spec and its settings: its ConfigMap's data, where a variable its
+    container sets itself stands as that env entry (a dict: present, its value not read);
+    None when either is not rendered."""
     runner = r.component("Deployment", "runner")
     cm = r.component("ConfigMap", "runner")
     if not (runner and cm):
