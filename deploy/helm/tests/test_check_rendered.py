@@ -1,132 +1,259 @@
-"""The chart's NetworkPolicy check finds what it should: the chart as rendered passes, and
-each policy broken on purpose is named with the connection it blocks or lets through."""
+"""Each check of check_rendered.py passes the chart as rendered and names the flaw in a
+rendering broken on purpose."""
 
 from __future__ import annotations
 
-import copy
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import check_rendered as checks
 import pytest
 import yaml
-from check_rendered import CHART, ROOT, Problems, check_network_policies, merged_values
+from check_rendered import CHECKS, main
+from rendering import CHART, NotARendering, Obj, Rendering, read_rendering
 
-HELM = ROOT / ".tools/bin/helm"  # built by `make helm-bin`, which `make test` runs first
-Docs = list[dict[str, Any]]
-
-
-def render(values_file: str) -> tuple[Docs, dict[str, Any]]:
-    path = CHART / "ci" / values_file
-    out = subprocess.run(
-        [str(HELM), "template", "simlab", str(CHART), "-n", "simlab", "-f", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [d for d in yaml.safe_load_all(out) if d], merged_values(Path(path))
+Render = Callable[[str], Rendering]
+VALUES_FILES = sorted(path.name for path in (CHART / "ci").glob("*-values.yaml"))
 
 
-@pytest.fixture(scope="module")
-def separate() -> tuple[Docs, dict[str, Any]]:
-    return render("networkpolicies-values.yaml")
+@pytest.fixture
+def chart(render: Render) -> Rendering:
+    return render("default-values.yaml")
 
 
-def problems(rendering: tuple[Docs, dict[str, Any]], mutate: Callable[[Docs], None]) -> list[str]:
-    docs, values = copy.deepcopy(rendering)
-    mutate(docs)
-    found = Problems()
-    check_network_policies(docs, values, found)
-    return found
+def named(r: Rendering, kind: str, name: str) -> Obj:
+    obj = r.named(kind, name)
+    assert obj is not None
+    return obj
 
 
-def policy(docs: Docs, suffix: str) -> dict[str, Any]:
-    return next(
-        d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith(suffix)
+def pod(r: Rendering, kind: str, name: str) -> Obj:
+    return named(r, kind, name)["spec"]["template"]["spec"]
+
+
+def container(r: Rendering, kind: str, name: str) -> Obj:
+    return pod(r, kind, name)["containers"][0]
+
+
+@pytest.mark.parametrize("values_file", VALUES_FILES)
+def test_the_chart_passes_every_check(render: Render, values_file: str) -> None:
+    r = render(values_file)
+    assert [problem for check in CHECKS for problem in check(r)] == []
+
+
+def test_a_file_that_is_not_yaml_or_not_objects_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: [unclosed\n")
+    with pytest.raises(NotARendering, match=r"broken\.yaml: not valid YAML"):
+        read_rendering(broken, {})
+    broken.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\nkind: Pod\n")
+    with pytest.raises(NotARendering) as refused:
+        read_rendering(broken, {})
+    assert str(refused.value) == (
+        "document 1: not a Kubernetes object (apiVersion, kind, metadata.name)"
     )
 
 
-@pytest.mark.parametrize(
-    "values_file", ["networkpolicies-values.yaml", "networkpolicies-one-namespace-values.yaml"]
-)
-def test_the_chart_allows_what_each_component_needs_and_nothing_else(values_file: str) -> None:
-    assert problems(render(values_file), lambda docs: None) == []
-
-
-def test_a_missing_peer_is_named_with_the_setting_that_needs_it(separate: Any) -> None:
-    found = problems(
-        separate, lambda docs: policy(docs, "-minio")["spec"]["ingress"][0]["from"].pop()
-    )
-    assert found == [
-        "NetworkPolicy blocks simulation -> minio:9000/TCP, needed for SIMLAB_WORKER_S3_ENDPOINT"
+def test_an_object_rendered_twice(chart: Rendering) -> None:
+    chart.docs.append(named(chart, "Service", "simlab-nats"))
+    assert list(checks.check_unique(chart)) == [
+        "('Service', 'simlab', 'simlab-nats') rendered 2 times"
     ]
 
 
-def test_a_wrong_port_blocks_every_client(separate: Any) -> None:
-    def wrong_port(docs: Docs) -> None:
-        policy(docs, "-jobstore")["spec"]["ingress"][0]["ports"][0]["port"] = 50052
-
-    assert sorted(problems(separate, wrong_port)) == [
-        f"NetworkPolicy blocks {who} -> jobstore:50051/TCP, needed for SIMLAB_{var}_JOBSTORE"
-        for who, var in [("gateway", "GATEWAY"), ("runner", "RUNNER"), ("simulation", "WORKER")]
+def test_a_missing_object(chart: Rendering) -> None:
+    chart.docs.remove(named(chart, "Deployment", "simlab-jobstore"))
+    chart.docs.remove(named(chart, "StatefulSet", "simlab-nats"))
+    assert list(checks.check_expected_objects(chart)) == [
+        "Deployment jobstore missing",
+        "StatefulSet nats missing",
+        "2 StatefulSets, expected 3",
     ]
 
 
-def test_a_database_open_to_all_is_caught(separate: Any) -> None:
-    found = problems(
-        separate, lambda docs: policy(docs, "-postgresql")["spec"]["ingress"][0].pop("from")
-    )
-    assert (
-        "NetworkPolicy lets a stranger in another namespace -> postgresql:5432/TCP through, "
-        "not needed" in found
-    )
-    assert not any("-> postgresql" in f and "jobstore" in f for f in found)
-
-
-def test_without_the_simulation_policy_workers_are_open(separate: Any) -> None:
-    found = problems(separate, lambda docs: docs.remove(policy(docs, "-simulations")))
-    assert "NetworkPolicy lets simulation reach the Kubernetes API" in found
-    assert any(
-        f.startswith("NetworkPolicy lets a stranger in another namespace -> simulation")
-        for f in found
-    )
-
-
-def test_without_default_deny_the_test_pod_is_open(separate: Any) -> None:
-    found = problems(separate, lambda docs: docs.remove(policy(docs, "-default-deny")))
-    assert (
-        "NetworkPolicy lets a stranger in the release namespace -> test:8080/TCP through, "
-        "not needed" in found
-    )
-
-
-@pytest.fixture(scope="module")
-def external() -> tuple[Docs, dict[str, Any]]:
-    return render("networkpolicies-external-values.yaml")
-
-
-def test_external_dependencies_are_reached_by_who_uses_them(external: Any) -> None:
-    assert problems(external, lambda docs: None) == []
-
-    def jobstore_without_database(docs: Docs) -> None:
-        egress = policy(docs, "-jobstore")["spec"]["egress"]
-        egress[:] = [rule for rule in egress if rule["ports"][0]["port"] != 5432]
-
-    assert problems(external, jobstore_without_database) == [
-        "NetworkPolicy blocks jobstore -> 10.20.0.10:5432/TCP, needed for "
-        "postgresql.external (SIMLAB_JOBSTORE_DATABASE_URL)"
+def test_a_bundled_dependency_rendered_while_external(chart: Rendering) -> None:
+    chart.values["minio"]["enabled"] = False
+    chart.docs.remove(named(chart, "RoleBinding", "simlab-runner"))
+    assert list(checks.check_expected_objects(chart)) == [
+        "no RoleBinding",
+        "3 StatefulSets, expected 2",
     ]
-    found = problems(external, lambda docs: docs.remove(policy(docs, "-simulations")))
-    assert "NetworkPolicy lets simulation reach nats.external, not needed" in found
-    assert "NetworkPolicy lets simulation reach postgresql.external, not needed" in found
 
 
-def test_an_external_store_fenced_by_its_cidr_is_only_for_its_users(external: Any) -> None:
-    def gateway_to_database(docs: Docs) -> None:
-        egress = policy(docs, "-gateway")["spec"]["egress"]
-        egress.append({"ports": [{"port": 5432}], "to": [{"ipBlock": {"cidr": "10.20.0.0/24"}}]})
+def test_no_helm_test_pod(chart: Rendering) -> None:
+    del named(chart, "Pod", "simlab-test-simulation")["metadata"]["annotations"]["helm.sh/hook"]
+    assert list(checks.check_helm_test_pod(chart)) == ["one helm test hook Pod"]
 
-    assert problems(external, gateway_to_database) == [
-        "NetworkPolicy lets gateway reach postgresql.external, not needed"
+
+def test_network_policies_rendered_while_disabled(chart: Rendering, render: Render) -> None:
+    with_policies = render("networkpolicies-values.yaml")
+    chart.docs.append(with_policies.of_kind("NetworkPolicy")[0])
+    assert list(checks.check_network_policy_objects(chart)) == [
+        "NetworkPolicies rendered while disabled"
     ]
+
+
+def test_network_policies_missing(render: Render) -> None:
+    r = render("networkpolicies-values.yaml")
+    r.docs.remove(named(r, "NetworkPolicy", "simlab-default-deny"))
+    assert list(checks.check_network_policy_objects(r)) == ["default-deny NetworkPolicy missing"]
+    for policy in r.of_kind("NetworkPolicy")[1:]:
+        r.docs.remove(policy)
+    assert list(checks.check_network_policy_objects(r)) == [
+        "NetworkPolicies missing",
+        "default-deny NetworkPolicy missing",
+    ]
+
+
+def test_an_unexpected_kind(chart: Rendering) -> None:
+    chart.docs.append({"apiVersion": "v1", "kind": "Ingress", "metadata": {"name": "x"}})
+    assert list(checks.check_known_kinds(chart)) == ["unexpected kinds ['Ingress']"]
+
+
+def test_a_pod_outside_pod_security_restricted(chart: Rendering) -> None:
+    spec = pod(chart, "Deployment", "simlab-gateway")
+    del spec["securityContext"]["runAsNonRoot"]
+    spec["hostNetwork"] = True
+    spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    assert list(checks.check_pod_security(chart)) == [
+        "Deployment/simlab-gateway: pod securityContext.runAsNonRoot",
+        "Deployment/simlab-gateway: hostNetwork",
+        "Deployment/simlab-gateway: no hostPath volumes",
+    ]
+
+
+def test_a_container_outside_pod_security_restricted(chart: Rendering) -> None:
+    spec = pod(chart, "Deployment", "simlab-jobstore")
+    spec["securityContext"].pop("runAsUser", None)
+    sc = spec["containers"][0]["securityContext"]
+    sc.pop("runAsUser", None)
+    sc["privileged"] = True
+    sc["capabilities"]["drop"] = ["NET_RAW"]
+    where = "Deployment/simlab-jobstore/jobstore"
+    assert list(checks.check_container_security(chart)) == [
+        f"{where}: numeric non-root runAsUser",
+        f"{where}: drop ALL",
+        f"{where}: not privileged",
+    ]
+
+
+def test_a_container_without_limits(chart: Rendering) -> None:
+    del container(chart, "StatefulSet", "simlab-nats")["resources"]["limits"]
+    assert list(checks.check_resources(chart)) == [
+        "StatefulSet/simlab-nats/nats: resources.limits.cpu",
+        "StatefulSet/simlab-nats/nats: resources.limits.memory",
+    ]
+
+
+def test_a_tmp_that_is_not_an_empty_dir(chart: Rendering) -> None:
+    spec = pod(chart, "Deployment", "simlab-runner")
+    tmp = next(v for v in spec["volumes"] if v["name"] == "tmp")
+    tmp.pop("emptyDir")
+    tmp["configMap"] = {"name": "simlab-runner"}
+    assert list(checks.check_tmp_empty_dir(chart)) == [
+        "Deployment/simlab-runner/runner: /tmp emptyDir"
+    ]
+
+
+def test_an_image_without_a_tag(chart: Rendering) -> None:
+    container(chart, "StatefulSet", "simlab-minio")["image"] = "docker.io/simlab/minio"
+    assert list(checks.check_image_tags(chart)) == [
+        "StatefulSet/simlab-minio/minio: image with a tag"
+    ]
+
+
+def test_references_to_what_is_not_there(chart: Rendering) -> None:
+    env = container(chart, "Deployment", "simlab-runner")["env"]
+    env[0]["valueFrom"]["secretKeyRef"]["name"] = "nowhere"
+    spec = pod(chart, "Deployment", "simlab-gateway")
+    spec["volumes"].append({"name": "extra", "configMap": {"name": "missing"}})
+    assert list(checks.check_references(chart)) == [
+        "volume ConfigMap missing unknown",
+        "runner: Secret nowhere unknown",
+    ]
+
+
+def test_a_declared_existing_secret_is_known(chart: Rendering) -> None:
+    env = container(chart, "Deployment", "simlab-runner")["env"]
+    env[0]["valueFrom"]["secretKeyRef"]["name"] = "users-own"
+    chart.values["auth"]["existingSecret"] = "users-own"
+    assert list(checks.check_references(chart)) == []
+
+
+def test_a_service_with_another_entrypoint(chart: Rendering) -> None:
+    container(chart, "Deployment", "simlab-gateway")["command"] = ["simlab-gateway"]
+    assert list(checks.check_entrypoints(chart)) == ["gateway: command"]
+
+
+def test_a_service_that_does_not_roll_on_configuration_changes(chart: Rendering) -> None:
+    deployment = named(chart, "Deployment", "simlab-runner")
+    del deployment["spec"]["template"]["metadata"]["annotations"]["checksum/secrets"]
+    assert list(checks.check_config_checksums(chart)) == ["runner: checksum annotations"]
+
+
+def test_a_grpc_server_without_grpc_probes_or_with_an_api_token(chart: Rendering) -> None:
+    spec = pod(chart, "Deployment", "simlab-jobstore")
+    spec["containers"][0]["livenessProbe"] = {"tcpSocket": {"port": 50051}}
+    spec["automountServiceAccountToken"] = True
+    assert list(checks.check_grpc_servers(chart)) == [
+        "jobstore: gRPC livenessProbe",
+        "jobstore: no API token",
+    ]
+
+
+def test_a_runner_not_configured_for_the_cluster(chart: Rendering) -> None:
+    data = named(chart, "ConfigMap", "simlab-runner")["data"]
+    data["SIMLAB_RUNNER_KUBECONFIG"] = "/etc/kubeconfig"
+    data["SIMLAB_RUNNER_LAUNCHER"] = "local"
+    data["SIMLAB_RUNNER_WORKER_JOBSTORE"] = "simlab-jobstore:50051"
+    del data["SIMLAB_RUNNER_CPU_LIMIT"]
+    pod(chart, "Deployment", "simlab-runner")["automountServiceAccountToken"] = False
+    chart.values["simulations"]["worker"]["tag"] = "other"
+    assert list(checks.check_runner_settings(chart)) == [
+        "runner: KUBECONFIG must be unset (in-cluster)",
+        "runner: needs its API token",
+        "runner: kubernetes launcher",
+        "runner: SIMLAB_RUNNER_WORKER_IMAGE",
+        "runner: WORKER_JOBSTORE is the Service FQDN",
+        "runner: SIMLAB_RUNNER_CPU_LIMIT missing",
+    ]
+
+
+def test_a_runner_role_out_of_step_with_the_runner(chart: Rendering) -> None:
+    role = named(chart, "Role", "simlab-runner")
+    role["rules"].pop()
+    named(chart, "RoleBinding", "simlab-runner")["metadata"]["namespace"] = "simlab"
+    assert list(checks.check_runner_rbac(chart)) == [
+        "runner: RoleBinding to its ServiceAccount in the simulation namespace",
+        f"runner Role rules differ from runner_rbac(): {role['rules']}",
+    ]
+
+
+def test_a_helm_test_run_the_gateway_refuses(chart: Rendering) -> None:
+    chart.values["tests"]["shards"] = chart.values["gateway"]["maxShards"] + 1
+    found = list(checks.check_helm_test_run(chart))
+    assert len(found) == 1
+    assert found[0].startswith("tests: the gateway would refuse the test run:")
+    assert "shards" in found[0]
+
+
+def test_main_reports_every_problem_and_fails(
+    render: Render, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = render("networkpolicies-values.yaml")
+    values_file = str(CHART / "ci/networkpolicies-values.yaml")
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(r.docs))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.argv", ["check_rendered.py", str(rendered), "--values", values_file])
+        assert main() == 0
+        assert "35 objects OK" in capsys.readouterr().out
+        container(r, "Deployment", "simlab-gateway")["image"] = "untagged"
+        r.docs.remove(named(r, "NetworkPolicy", "simlab-default-deny"))
+        rendered.write_text(yaml.safe_dump_all(r.docs))
+        assert main() == 1
+    out = capsys.readouterr().out
+    assert "   check: rendered.yaml: " in out
+    assert "     - Deployment/simlab-gateway/gateway: image with a tag" in out
+    assert "     - default-deny NetworkPolicy missing" in out
+    assert "     - NetworkPolicy lets a stranger in the release namespace -> test" in out
