@@ -53,7 +53,9 @@ export async function shot(page, name) {
   // Full-page shots of a scrolled page draw the sticky header mid-page: start from the top.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(250);
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  // A page that streams (live logs) may take a while to give a stable full-page frame when
+  // the machine is busy: a picture is evidence, not a check, so it gets more than 30 s.
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true, timeout: 90_000 });
 }
 
 export async function fillForm(page, model, values) {

@@ -53,7 +53,8 @@ export async function startStack({ logName = "stack.log", keep = false } = {}) {
     const timer = setTimeout(() => rej(new Error(`the stack did not print 'ready' within 180 s (see ${logName})`)), 180_000);
     const onData = (buf) => {
       logFile.write(buf);
-      if (/\bready\b/.test(buf.toString()) && /127\.0\.0\.1|localhost|ready at/.test(buf.toString())) {
+      // The devstack's own last line ("simlab ready at http://..."), not a service's "ready".
+      if (/\bready at http/.test(buf.toString())) {
         clearTimeout(timer);
         res();
       }
