@@ -30,21 +30,35 @@ for (const f of readdirSync(OUT)) if (f.endsWith(".png")) rmSync(join(OUT, f), {
 
 const t0 = Date.now();
 let stack = { url: process.env.SIMLAB_E2E_URL, stop: async () => {} };
-if (!stack.url) {
+const ownStack = !stack.url;
+if (ownStack) {
   stack = await startStack({ keep: args.includes("--keep") });
   console.log(`stack ready at ${stack.url} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
-let code = 1;
-try {
-  // The flows are independent, and most of their time is spent waiting for runs: a few
-  // files at once (SIMLAB_E2E_CONCURRENCY) share the stack's workers.
-  const files = passOn.filter((a) => !a.startsWith("-"));
+// Files that need a stack nobody has submitted to run first, on the stack started here (one
+// given by SIMLAB_E2E_URL may have runs: they then start their own); then the rest.
+const PRISTINE = ["runs-empty.test.mjs"];
+const nodeTest = (testArgs, env = {}) => {
+  // The flows are independent, and much of their time is spent waiting for runs: a few files
+  // at once (SIMLAB_E2E_CONCURRENCY) share the stack's workers.
   const concurrency = process.env.SIMLAB_E2E_CONCURRENCY ?? "3";
-  const child = spawn(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...passOn, ...(files.length ? [] : [here])], {
-    env: { ...process.env, SIMLAB_E2E_URL: stack.url },
+  const child = spawn(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...testArgs], {
+    env: { ...process.env, SIMLAB_E2E_URL: stack.url, ...env },
     stdio: "inherit",
   });
-  code = await new Promise((res) => child.once("exit", (c, sig) => res(c ?? (sig ? 1 : 0))));
+  return new Promise((res) => child.once("exit", (c, sig) => res(c ?? (sig ? 1 : 0))));
+};
+let code = 1;
+try {
+  const options = passOn.filter((a) => a.startsWith("-"));
+  if (passOn.length > options.length) {
+    code = await nodeTest(passOn);
+  } else {
+    const files = readdirSync(here).filter((f) => f.endsWith(".test.mjs"));
+    const first = await nodeTest([...options, ...files.filter((f) => PRISTINE.includes(f)).map((f) => join(here, f))], { SIMLAB_E2E_PRISTINE: ownStack ? "1" : "" });
+    const rest = await nodeTest([...options, ...files.filter((f) => !PRISTINE.includes(f)).map((f) => join(here, f))]);
+    code = first || rest;
+  }
 } finally {
   await stack.stop().catch((e) => console.log(`stopping the stack failed: ${e}`));
 }

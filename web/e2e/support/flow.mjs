@@ -1,7 +1,8 @@
 // What every e2e test file shares: one stack and one headless chromium per file, and a
 // fresh browser context and page per flow, so no flow sees another's cookies, storage or
 // page. The stack is the one e2e/main.mjs started for the whole run (SIMLAB_E2E_URL), or,
-// when a file runs alone (node --test e2e/x.test.mjs), one of its own.
+// when a file runs alone (node --test e2e/x.test.mjs), one of its own. A file that needs a
+// stack nobody has submitted to is run by main.mjs before the others (SIMLAB_E2E_PRISTINE).
 import { after, before, test } from "node:test";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,12 +53,14 @@ export async function newPage(ctx, pageErrors) {
  * Sets up this test file (stack, chromium) and returns `flow(name, fn)`, which declares a
  * test that gets `{ page, browser, url, pageErrors, note }` with a page of its own, fails
  * on an uncaught page error, and leaves a FAILED-<name>.png screenshot when it fails.
- * `freshStack`: this file needs a stack nobody else has used (it always starts its own).
+ * `pristine`: this file needs a stack nobody has submitted to (main.mjs runs it first;
+ * otherwise it starts its own).
  */
-export function e2eFile(fileUrl, { freshStack = false } = {}) {
+export function e2eFile(fileUrl, { pristine = false } = {}) {
   const env = {};
   before(async () => {
     const shared = process.env.SIMLAB_E2E_URL;
+    const freshStack = pristine && process.env.SIMLAB_E2E_PRISTINE !== "1";
     const name = basename(new URL(fileUrl).pathname, ".test.mjs");
     env.stack = shared && !freshStack ? { url: shared, stop: async () => {} } : await startStack({ logName: `stack-${name}.log` });
     Object.assign(env, await launch());
