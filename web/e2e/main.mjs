@@ -39,9 +39,10 @@ if (ownStack) {
 // given by SIMLAB_E2E_URL may have runs: they then start their own); then the rest.
 const PRISTINE = ["runs-empty.test.mjs"];
 const nodeTest = (testArgs, env = {}) => {
-  // The flows are independent, and much of their time is spent waiting for runs: a few files
-  // at once (SIMLAB_E2E_CONCURRENCY) share the stack's workers.
-  const concurrency = process.env.SIMLAB_E2E_CONCURRENCY ?? "3";
+  // The flows are independent, but their long runs are CPU-bound: on a small machine files at
+  // once only slow each other (3 at once took 214 s on 2 cores, 1 at a time 176 s).
+  // SIMLAB_E2E_CONCURRENCY=n runs n files at once on a bigger one.
+  const concurrency = process.env.SIMLAB_E2E_CONCURRENCY ?? "1";
   const child = spawn(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...testArgs], {
     env: { ...process.env, SIMLAB_E2E_URL: stack.url, ...env },
     stdio: "inherit",
