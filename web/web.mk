@@ -56,11 +56,12 @@ web-need-chromium:
 	  fi; \
 	fi
 
-# Starts the real embedded stack (python -m simlab.devstack) on a free port with a temporary
-# state dir, drives the UI in headless chromium, saves a screenshot of every page to
+# Starts the real embedded stack (python -m simlab.devstack) once on a free port with a
+# temporary state dir, runs the node:test files in web/e2e against it (each flow in a browser
+# context of its own, in headless chromium), saves a screenshot of every page to
 # $(WEB_E2E_OUT) and stops the stack. Needs the Python venv (root 'venv' target).
 web-e2e: web-build web-need-chromium venv
-	cd $(WEB) && CHROMIUM=$(CHROMIUM) node e2e/run.mjs --out "$(abspath $(WEB_E2E_OUT))" --python "$(abspath $(VENV))/bin/python"
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) node e2e/main.mjs --out "$(abspath $(WEB_E2E_OUT))" --python "$(abspath $(VENV))/bin/python"
 
 web-dev: $(WEB_STAMP)
 	cd $(WEB) && SIMLAB_PORT=$(SIMLAB_PORT) npx vite

@@ -83,7 +83,7 @@ function Page({ route }: { route: Route }) {
     case "new":
       return <NewRunPage key={route.from ?? "new"} {...(route.from ? { from: route.from } : {})} {...(route.model ? { model: route.model } : {})} />;
     case "run":
-      return <RunPage key={route.id} id={route.id} />;
+      return <RunPage key={route.id} />;
     case "compare":
       return <ComparePage key={route.ids.join(",")} ids={route.ids} />;
     default:

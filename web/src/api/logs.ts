@@ -6,7 +6,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { isTerminal } from "../lib/format";
 import type { SimulationClient } from "./client";
 import { toApiError, type ApiError } from "./errors";
-import { Connectivity, defaultBackoff, type Connection } from "./watch";
+import { abortableSleep, retry, type Backoff, type Sleep } from "../lib/retry";
+import { Connectivity, type Connection } from "./watch";
 
 /** Lines kept in memory (the oldest are dropped beyond it). */
 export const MAX_LOG_LINES = 5000;
@@ -90,20 +91,8 @@ export class LogCursor {
 }
 
 export interface FollowLogsOptions {
-  backoff?: (attempt: number) => number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+  backoff?: Backoff;
+  sleep?: Sleep;
 }
 
 /** Errors that another try would not fix. */
@@ -118,48 +107,47 @@ export async function followLogs(
   signal: AbortSignal,
   opts: FollowLogsOptions = {},
 ): Promise<void> {
-  const backoff = opts.backoff ?? defaultBackoff;
   const sleep = opts.sleep ?? abortableSleep;
-  let attempts = 0;
   const net = new Connectivity(signal);
+  const tailOnce = async (healthy: () => void): Promise<void> => {
+    const attempt = net.newAttempt();
+    if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
+    cursor.restart();
+    for await (const chunk of client.tailLogs({ jobId, follow: true }, { signal: attempt })) {
+      const text = cursor.accept(chunk.shard, chunk.data);
+      healthy();
+      update((l) => {
+        const { error: _dropped, ...rest } = appendText(l, chunk.shard, text);
+        return { ...rest, connection: "live", attempts: 0 };
+      });
+    }
+    // The server ends a followed log when the job ends; a stream closed earlier (a
+    // restarting gateway) is picked up again.
+    const job = await client.getJob({ jobId }, { signal: attempt });
+    if (isTerminal(job.state)) {
+      update((l) => {
+        const { error: _dropped, ...rest } = flushPartial(l);
+        return { ...rest, connection: "ended", attempts: 0 };
+      });
+      return;
+    }
+    throw new ConnectError("the log stream closed while the job runs", Code.Unavailable);
+  };
   try {
-    while (!signal.aborted) {
-      const attempt = net.newAttempt();
-      try {
-        if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
-        cursor.restart();
-        for await (const chunk of client.tailLogs({ jobId, follow: true }, { signal: attempt })) {
-          const text = cursor.accept(chunk.shard, chunk.data);
-          attempts = 0;
-          update((l) => {
-            const { error: _dropped, ...rest } = appendText(l, chunk.shard, text);
-            return { ...rest, connection: "live", attempts: 0 };
-          });
-        }
-        // The server ends a followed log when the job ends; a stream closed earlier (a
-        // restarting gateway) is picked up again.
-        const job = await client.getJob({ jobId }, { signal: attempt });
-        if (isTerminal(job.state)) {
-          update((l) => {
-            const { error: _dropped, ...rest } = flushPartial(l);
-            return { ...rest, connection: "ended", attempts: 0 };
-          });
-          return;
-        }
-        throw new ConnectError("the log stream closed while the job runs", Code.Unavailable);
-      } catch (err) {
-        if (signal.aborted) return;
+    await retry(tailOnce, {
+      signal,
+      backoff: opts.backoff,
+      sleep: (ms) => net.pause(ms, sleep),
+      onError: (err, failures) => {
         const e = toApiError(err);
         if (e.code !== undefined && FINAL.has(e.code)) {
           update((l) => ({ ...l, connection: "ended", error: e }));
-          return;
+          return "stop";
         }
-        attempts += 1;
-        const n = attempts;
-        update((l) => ({ ...l, connection: "reconnecting", error: e, attempts: n }));
-        await net.pause(backoff(n), sleep);
-      }
-    }
+        update((l) => ({ ...l, connection: "reconnecting", error: e, attempts: failures }));
+        return "retry";
+      },
+    });
   } finally {
     net.close();
   }

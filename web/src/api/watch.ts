@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { EventKind, type Job, type ProgressPoint } from "../gen/simlab/v1/simulation_pb";
 import { isTerminal } from "../lib/format";
+import { abortableSleep, retry, type Backoff, type Sleep } from "../lib/retry";
 import type { SimulationClient } from "./client";
 import { toApiError, type ApiError } from "./errors";
 
@@ -38,8 +39,8 @@ export const emptyFeed: Feed = { points: [], connection: "connecting", attempts:
 export interface FollowOptions {
   history?: boolean;
   /** Delay before reconnect attempt n (1-based). */
-  backoff?: (attempt: number) => number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  backoff?: Backoff;
+  sleep?: Sleep;
 }
 
 /**
@@ -75,7 +76,7 @@ export class Connectivity {
   }
 
   /** Waits `ms` before the next attempt, unless the browser comes back online first. */
-  async pause(ms: number, sleep: (ms: number, signal: AbortSignal) => Promise<void>): Promise<void> {
+  async pause(ms: number, sleep: Sleep): Promise<void> {
     this.wake = new AbortController();
     await sleep(ms, this.wake.signal);
     this.wake = null;
@@ -88,21 +89,8 @@ export class Connectivity {
   }
 }
 
-export function defaultBackoff(attempt: number): number {
-  return Math.min(10_000, 400 * 2 ** (attempt - 1));
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
+/** Errors that another try would not fix. */
+const FINAL = new Set([Code.NotFound, Code.PermissionDenied, Code.Unauthenticated, Code.InvalidArgument]);
 
 export function mergePoints(a: Point[], b: Point[]): Point[] {
   if (b.length === 0) return a;
@@ -141,11 +129,9 @@ export async function followJob(
   signal: AbortSignal,
   opts: FollowOptions = {},
 ): Promise<void> {
-  const backoff = opts.backoff ?? defaultBackoff;
   const sleep = opts.sleep ?? abortableSleep;
   const wantHistory = opts.history ?? true;
   let lastSeq = 0n;
-  let attempts = 0;
 
   const loadHistory = async () => {
     try {
@@ -160,68 +146,66 @@ export async function followJob(
   };
 
   const net = new Connectivity(signal);
+  const watchOnce = async (healthy: () => void): Promise<void> => {
+    let terminal = false;
+    const attempt = net.newAttempt();
+    if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
+    const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt });
+    let first = true;
+    for await (const ev of stream) {
+      if (first) {
+        first = false;
+        healthy();
+        if (wantHistory) void loadHistory();
+      }
+      if (ev.seq <= lastSeq && ev.kind !== EventKind.SNAPSHOT) continue;
+      const job = ev.job;
+      if (ev.seq > lastSeq) lastSeq = ev.seq;
+      if (job) terminal = isTerminal(job.state);
+      const now = Date.now();
+      const updated = job?.updatedAt ? timestampMs(job.updatedAt) : undefined;
+      const latency = ev.kind === EventKind.STATE && updated !== undefined ? now - updated : undefined;
+      update((f) => {
+        const newer = job && (!f.job || job.seq >= f.job.seq) ? job : f.job;
+        const pt = job ? pointOfJob(ev.seq, job) : undefined;
+        const { error: _dropped, ...rest } = f;
+        return {
+          ...rest,
+          ...(newer ? { job: newer } : {}),
+          points: pt ? mergePoints(f.points, [pt]) : f.points,
+          connection: "live",
+          attempts: 0,
+          lastEventAt: now,
+          ...(latency !== undefined ? { stateLatencyMs: latency } : f.stateLatencyMs !== undefined ? { stateLatencyMs: f.stateLatencyMs } : {}),
+        };
+      });
+    }
+    if (terminal || signal.aborted) {
+      if (!signal.aborted) update((f) => ({ ...f, connection: "ended" }));
+      if (terminal && wantHistory) await loadHistory();
+      return;
+    }
+    // The server closed a stream of a job that is still going: resume.
+    throw new ConnectError("stream closed by the server", Code.Unavailable);
+  };
+
   try {
-    await loop();
+    await retry(watchOnce, {
+      signal,
+      backoff: opts.backoff,
+      sleep: (ms) => net.pause(ms, sleep),
+      onError: (err, failures) => {
+        const e = toApiError(err);
+        if (e.code !== undefined && FINAL.has(e.code)) {
+          update((f) => ({ ...f, connection: "ended", error: e }));
+          return "stop";
+        }
+        const shown: ApiError = net.offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
+        update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: failures }));
+        return "retry";
+      },
+    });
   } finally {
     net.close();
-  }
-
-  async function loop(): Promise<void> {
-    while (!signal.aborted) {
-      let terminal = false;
-      const attempt = net.newAttempt();
-      try {
-        if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
-        const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt });
-        let first = true;
-        for await (const ev of stream) {
-          if (first) {
-            first = false;
-            attempts = 0;
-            if (wantHistory) void loadHistory();
-          }
-          if (ev.seq <= lastSeq && ev.kind !== EventKind.SNAPSHOT) continue;
-          const job = ev.job;
-          if (ev.seq > lastSeq) lastSeq = ev.seq;
-          if (job) terminal = isTerminal(job.state);
-          const now = Date.now();
-          const updated = job?.updatedAt ? timestampMs(job.updatedAt) : undefined;
-          const latency = ev.kind === EventKind.STATE && updated !== undefined ? now - updated : undefined;
-          update((f) => {
-            const newer = job && (!f.job || job.seq >= f.job.seq) ? job : f.job;
-            const pt = job ? pointOfJob(ev.seq, job) : undefined;
-            const { error: _dropped, ...rest } = f;
-            return {
-              ...rest,
-              ...(newer ? { job: newer } : {}),
-              points: pt ? mergePoints(f.points, [pt]) : f.points,
-              connection: "live",
-              attempts: 0,
-              lastEventAt: now,
-              ...(latency !== undefined ? { stateLatencyMs: latency } : f.stateLatencyMs !== undefined ? { stateLatencyMs: f.stateLatencyMs } : {}),
-            };
-          });
-        }
-        if (terminal || signal.aborted) {
-          if (!signal.aborted) update((f) => ({ ...f, connection: "ended" }));
-          if (terminal && wantHistory) await loadHistory();
-          return;
-        }
-        // The server closed a stream of a job that is still going: resume.
-        throw new ConnectError("stream closed by the server", Code.Unavailable);
-      } catch (err) {
-        if (signal.aborted) return;
-        const e = toApiError(err);
-        if (e.code === Code.NotFound || e.code === Code.PermissionDenied || e.code === Code.Unauthenticated || e.code === Code.InvalidArgument) {
-          update((f) => ({ ...f, connection: "ended", error: e }));
-          return;
-        }
-        attempts += 1;
-        const n = attempts;
-        const shown: ApiError = net.offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
-        update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: n }));
-        await net.pause(backoff(attempts), sleep);
-      }
-    }
   }
 }

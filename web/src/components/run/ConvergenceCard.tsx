@@ -1,0 +1,64 @@
+import { useAtomValue } from "jotai";
+import { useMemo } from "react";
+import { JobState } from "../../gen/simlab/v1/simulation_pb";
+import { chartDataAtom } from "../../state/results";
+import { runFeedAtom, runJobAtom, runOutputAtom } from "../../state/run";
+import { isTerminal } from "../../lib/format";
+import { ConvergenceChart } from "../Charts";
+
+/** The estimate against samples: live while the run goes, then the run's own chart data. */
+export function ConvergenceCard() {
+  const job = useAtomValue(runJobAtom);
+  const feed = useAtomValue(runFeedAtom);
+  const { label, unit } = useAtomValue(runOutputAtom);
+  const succeeded = job?.state === JobState.SUCCEEDED;
+  const chart = useAtomValue(chartDataAtom(succeeded && job ? job.jobId : ""));
+  const useFinal = succeeded && chart?.ok && chart.value.convergence;
+  const series = useMemo(() => {
+    if (useFinal && chart?.ok && chart.value.convergence) {
+      const c = chart.value.convergence;
+      if (c.samples.length >= feed.points.length) {
+        return [
+          {
+            name: label,
+            points: c.samples.map((s, i) => ({
+              seq: BigInt(i),
+              samples: s,
+              estimate: c.estimate[i] ?? NaN,
+              ...(c.stderr[i] !== undefined ? { stderr: c.stderr[i] } : {}),
+            })),
+          },
+        ];
+      }
+    }
+    return [{ name: label, points: feed.points }];
+  }, [useFinal, chart, feed.points, label]);
+  if (!job) return null;
+  const done = isTerminal(job.state);
+  const conv = chart?.ok ? chart.value.convergence : undefined;
+  const empty = series[0]!.points.length === 0;
+  if (empty && done) return null;
+  return (
+    <div className="card">
+      <div className="card-head">
+        <h2>Convergence</h2>
+        <span className="muted">
+          {label} ± 1 standard error against samples{!done && feed.connection === "live" ? " · streaming" : ""}
+        </span>
+      </div>
+      {empty ? (
+        <div className="chart-empty" data-testid="convergence-empty">
+          {done ? "No progress was recorded for this run." : "Waiting for the first block to finish…"}
+        </div>
+      ) : (
+        <ConvergenceChart
+          series={series}
+          label={conv?.label || label}
+          unit={conv?.unit || unit}
+          {...(conv?.reference !== undefined ? { reference: conv.reference } : {})}
+          {...(conv?.referenceLabel ? { referenceLabel: conv.referenceLabel } : {})}
+        />
+      )}
+    </div>
+  );
+}

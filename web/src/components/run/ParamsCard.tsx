@@ -1,0 +1,49 @@
+import { useAtomValue } from "jotai";
+import { runJobAtom, runModelAtom } from "../../state/run";
+import { formatNumber } from "../../lib/format";
+import { orderParams } from "../../lib/order";
+
+/** The parameters, seed, shards and block size the run was submitted with. */
+export function ParamsCard() {
+  const job = useAtomValue(runJobAtom);
+  const model = useAtomValue(runModelAtom);
+  if (!job) return null;
+  const given = job.parameters ?? {};
+  // The model's order (as on the form), then anything the model no longer declares.
+  const params = Object.fromEntries(orderParams(model, Object.keys(given)).map((k) => [k, given[k]!]));
+  return (
+    <div className="card">
+      <h2>Parameters</h2>
+      <table className="table kv" data-testid="params-table">
+        <tbody>
+          {Object.entries(params).map(([k, v]) => {
+            const p = model?.parameters.find((x) => x.name === k);
+            return (
+              <tr key={k}>
+                <th scope="row" title={p?.help || k}>{p?.label || k}</th>
+                <td className="mono num">
+                  {formatNumber(v)}
+                  {p?.unit ? <span className="muted"> {p.unit}</span> : null}
+                </td>
+              </tr>
+            );
+          })}
+          <tr>
+            <th scope="row">Seed</th>
+            <td className="mono num">{job.seed.toString()}</td>
+          </tr>
+          <tr>
+            <th scope="row">Shards</th>
+            <td className="mono num">{job.shards}</td>
+          </tr>
+          {job.blockSize > 0n ? (
+            <tr>
+              <th scope="row">Block size</th>
+              <td className="mono num">{formatNumber(Number(job.blockSize))}</td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </div>
+  );
+}

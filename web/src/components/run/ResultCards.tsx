@@ -1,0 +1,103 @@
+import { useAtomValue } from "jotai";
+import { useState } from "react";
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { Model } from "../../gen/simlab/v1/simulation_pb";
+import { fileUrl } from "../../api/client";
+import { chartDataAtom } from "../../state/results";
+import { runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
+import { formatNumber } from "../../lib/format";
+import { orderOutputs } from "../../lib/order";
+import { HistogramChart } from "../Charts";
+import { Spinner } from "../States";
+
+/** What a succeeded run computed: its summary, its distributions and its plot. */
+export function ResultCards() {
+  const job = useAtomValue(runJobAtom);
+  const model = useAtomValue(runModelAtom);
+  const shareToken = useAtomValue(runShareTokenAtom);
+  const chart = useAtomValue(chartDataAtom(job?.jobId ?? ""));
+  const [pngOk, setPngOk] = useState(true);
+  if (!job) return null;
+  return (
+    <>
+      <div className="card">
+        <div className="card-head">
+          <h2>Summary</h2>
+        </div>
+        <SummaryTable summary={job.summary} model={model} primary={job.primaryOutput} />
+      </div>
+      {chart === null ? (
+        <div className="card">
+          <Spinner label="Loading charts" />
+        </div>
+      ) : chart.ok ? (
+        chart.value.histograms.map((h) => (
+          <div className="card" key={h.name}>
+            <div className="card-head">
+              <h2>Distribution: {h.label}</h2>
+              {h.unit ? <span className="muted">{h.unit}</span> : null}
+            </div>
+            <HistogramChart hists={[h]} testId="result-chart" />
+          </div>
+        ))
+      ) : (
+        <div className="card">
+          <p className="muted">Interactive charts unavailable: {chart.error.message}</p>
+        </div>
+      )}
+      <div className="card">
+        <div className="card-head">
+          <h2>Plot</h2>
+          <a className="muted" href={fileUrl(job.jobId, "plot.png", true, shareToken)} target="_blank" rel="noreferrer">
+            Open full size
+          </a>
+        </div>
+        {pngOk ? (
+          <img
+            className="plot-png"
+            src={fileUrl(job.jobId, "plot.png", true, shareToken)}
+            alt={`Plot of run ${job.jobId}`}
+            onError={() => setPngOk(false)}
+            data-testid="plot-png"
+          />
+        ) : (
+          <p className="muted">No plot image for this run.</p>
+        )}
+      </div>
+    </>
+  );
+}
+
+function flatten(obj: JsonObject, prefix = ""): [string, JsonValue][] {
+  const out: [string, JsonValue][] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) out.push(...flatten(v as JsonObject, key));
+    else out.push([key, v]);
+  }
+  return out;
+}
+
+function SummaryTable({ summary, model, primary }: { summary: JsonObject | undefined; model: Model | undefined; primary?: string }) {
+  if (!summary || Object.keys(summary).length === 0) return <p className="muted">No summary.</p>;
+  const flat = new Map(flatten(summary));
+  const rows = orderOutputs(model, primary, [...flat.keys()]).map((k) => [k, flat.get(k)!] as const);
+  return (
+    <table className="table kv" data-testid="summary-table">
+      <tbody>
+        {rows.map(([k, v]) => {
+          const out = model?.outputs.find((o) => o.name === k);
+          return (
+            <tr key={k} className={k === primary ? "primary" : ""}>
+              <th scope="row" title={out?.help || k}>
+                {out?.label || k}
+                {out?.unit ? <span className="muted"> ({out.unit})</span> : null}
+              </th>
+              <td className="mono num">{Array.isArray(v) ? v.map((x) => formatNumber(x)).join(", ") : formatNumber(v)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,143 @@
+import { useAtomValue, useSetAtom } from "jotai";
+import { useState } from "react";
+import { JobState } from "../../gen/simlab/v1/simulation_pb";
+import { toApiError, type ApiError } from "../../api/errors";
+import { cancelJobAtom } from "../../state/job";
+import { runFeedAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
+import { formatTime, isTerminal, shortId } from "../../lib/format";
+import { runPath } from "../../lib/share";
+import { Link } from "../Link";
+import { SharePanel } from "../SharePanel";
+import { ErrorState } from "../States";
+import { StatusBadge } from "../StatusBadge";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { isLinkError } from "./linkError";
+
+/** The top of the Run page: where it is, what it is, what can be done with it (not in a
+ * shared view), and the banners about the connection and the last action. */
+export function RunHeader() {
+  const job = useAtomValue(runJobAtom);
+  const feed = useAtomValue(runFeedAtom);
+  const model = useAtomValue(runModelAtom);
+  const shareToken = useAtomValue(runShareTokenAtom);
+  const cancel = useSetAtom(cancelJobAtom);
+  const [sharing, setSharing] = useState(false);
+  const [cancelError, setCancelError] = useState<ApiError | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  if (!job) return null;
+  const readOnly = shareToken !== undefined;
+  const active = !isTerminal(job.state);
+
+  const onCancel = async () => {
+    if (!window.confirm("Cancel this run? Work done so far is discarded.")) return;
+    setCancelling(true);
+    setCancelError(null);
+    try {
+      await cancel(job.jobId);
+    } catch (err) {
+      setCancelError(toApiError(err));
+    } finally {
+      setCancelling(false);
+    }
+  };
+
+  return (
+    <>
+      {readOnly ? null : (
+        <nav className="crumbs" aria-label="Breadcrumb">
+          <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
+        </nav>
+      )}
+      <header className="page-head">
+        <div className="head-main">
+          <div className="head-title">
+            <h1>{model?.title || job.model}</h1>
+            <StatusBadge state={job.state} live={active} />
+            {feed.connection === "live" && active ? <span className="live-pill" title="Streaming live updates">Live</span> : null}
+            {readOnly ? <SharedBadge /> : null}
+          </div>
+          <div className="head-meta muted">
+            <span className="mono" title="Run id">{job.jobId}</span>
+            <CopyLinkButton />
+            <span>Submitted {formatTime(job.createdAt)}</span>
+            {job.owner ? <span>by {job.owner}</span> : null}
+          </div>
+        </div>
+        {readOnly ? null : (
+          <div className="head-actions">
+            <button
+              type="button"
+              className="btn btn-secondary"
+              onClick={() => setSharing((s) => !s)}
+              aria-expanded={sharing}
+              data-testid="share"
+            >
+              Share
+            </button>
+            {active ? (
+              <button
+                type="button"
+                className="btn btn-danger"
+                onClick={onCancel}
+                disabled={cancelling || job.state === JobState.CANCELLING}
+                data-testid="cancel"
+              >
+                {job.state === JobState.CANCELLING ? "Cancelling…" : cancelling ? "Cancelling…" : "Cancel run"}
+              </button>
+            ) : null}
+            {job.state === JobState.SUCCEEDED ? (
+              <Link className="btn btn-secondary" to={`/compare?ids=${encodeURIComponent(job.jobId)}`}>
+                Compare…
+              </Link>
+            ) : null}
+            <Link className="btn btn-primary" to={`/new?from=${encodeURIComponent(job.jobId)}`} data-testid="run-again">
+              Run again
+            </Link>
+          </div>
+        )}
+      </header>
+      {sharing && !readOnly ? <SharePanel jobId={job.jobId} onClose={() => setSharing(false)} /> : null}
+      {readOnly && isLinkError(feed.error) ? (
+        <div className="banner banner-warn" role="alert" data-testid="share-invalid">
+          <span>
+            <strong>This link is no longer valid.</strong> What is shown is as it was when the link stopped working; ask the person who shared it for a new one.
+          </span>
+        </div>
+      ) : null}
+      <ConnectionBanner />
+      {cancelError ? <ErrorState title="Could not cancel" error={cancelError} /> : null}
+    </>
+  );
+}
+
+function SharedBadge() {
+  return (
+    <span className="badge badge-info shared-badge" data-testid="shared-badge" title="Opened with a share link: you can look, not change anything">
+      <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+        <path d="M8 3C4.5 3 2 8 2 8s2.5 5 6 5 6-5 6-5-2.5-5-6-5zm0 8a3 3 0 110-6 3 3 0 010 6z" fill="currentColor" />
+      </svg>
+      Shared read-only view
+    </span>
+  );
+}
+
+function CopyLinkButton() {
+  const jobId = useAtomValue(runJobAtom)?.jobId ?? "";
+  const shareToken = useAtomValue(runShareTokenAtom);
+  const [copied, setCopied] = useState(false);
+  const copyLink = async () => {
+    try {
+      // A shared view hands on the same link (the token may be kept by the tab only).
+      await navigator.clipboard.writeText(shareToken !== undefined ? `${window.location.origin}${runPath(jobId, shareToken)}` : window.location.href);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      /* clipboard not allowed: the URL bar still has it */
+    }
+  };
+  return (
+    <button type="button" className="link-btn" onClick={copyLink}>
+      {copied ? "Link copied" : "Copy link"}
+    </button>
+  );
+}
