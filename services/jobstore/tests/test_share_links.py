@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from simlab.common.tokens import is_share_token
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def status_of(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-d
 
 
 def create(client, job_id: str, owner: str = "ana", ttl: int = 0) -> pb.CreateShareLinkResponse:  # type: ignore[no-untyped-def]
-    request = store_pb.StoreCreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
+    request = store_pb.CreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
     return client.call("CreateShareLink", request)
 
 
@@ -32,7 +32,7 @@ def resolve(client, token: str) -> store_pb.ResolveShareTokenResponse:  # type: 
 
 
 def revoke(client, link_id: str, owner: str = "ana") -> pb.ShareLink:  # type: ignore[no-untyped-def]
-    request = store_pb.StoreRevokeShareLinkRequest(owner=owner, link_id=link_id)
+    request = store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id)
     return client.call("RevokeShareLink", request)
 
 
@@ -56,7 +56,7 @@ def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client) 
     job = client.create(owner="ana")
     first, second = create(client, job.job_id), create(client, job.job_id, ttl=3600)
     listing = client.call(
-        "ListShareLinks", store_pb.StoreListShareLinksRequest(owner="ana", job_id=job.job_id)
+        "ListShareLinks", store_pb.ListShareLinksRequest(owner="ana", job_id=job.job_id)
     )
     assert [link.link_id for link in listing.links] == [second.link.link_id, first.link.link_id]
     assert listing.links[0].expires_at.seconds - listing.links[0].created_at.seconds == 3600
@@ -77,7 +77,7 @@ def test_another_owner_can_neither_create_list_nor_revoke(client) -> None:  # ty
     assert (
         status_of(lambda: create(client, job.job_id, owner="bob"))[0] is grpc.StatusCode.NOT_FOUND
     )
-    listing = store_pb.StoreListShareLinksRequest(owner="bob", job_id=job.job_id)
+    listing = store_pb.ListShareLinksRequest(owner="bob", job_id=job.job_id)
     assert status_of(lambda: client.call("ListShareLinks", listing))[0] is grpc.StatusCode.NOT_FOUND
     assert status_of(lambda: revoke(client, link.link_id, owner="bob")) == (
         grpc.StatusCode.NOT_FOUND,
@@ -108,7 +108,7 @@ def test_a_ttl_out_of_range_is_invalid(client, ttl: int) -> None:  # type: ignor
 
 def test_a_worker_token_cannot_touch_share_links(client, worker_token) -> None:  # type: ignore[no-untyped-def]
     job = client.create(owner="ana")
-    request = store_pb.StoreCreateShareLinkRequest(owner="ana", job_id=job.job_id)
+    request = store_pb.CreateShareLinkRequest(owner="ana", job_id=job.job_id)
     code, _ = status_of(
         lambda: client.call("CreateShareLink", request, token=worker_token(job.job_id))
     )

@@ -17,10 +17,10 @@ from connectrpc.request import RequestContext
 from simlab.adapters.objectstore import ObjectStore
 from simlab.common.errors import SimlabError, not_found
 from simlab.core.params import validate
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.models.base import Model
 from simlab.transport.errors import to_connect
 from simlab.transport.structs import dict_to_struct, struct_to_dict
-from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.adapters.events import JobEvents
 from simlab_gateway.adapters.jobstore import JobStoreClient
@@ -288,7 +288,7 @@ class SimulationService:
 
     @_connect_errors
     async def get_progress_history(
-        self, request: pb.GetJobRequest, ctx: RequestContext[Any, Any]
+        self, request: pb.GetProgressHistoryRequest, ctx: RequestContext[Any, Any]
     ) -> pb.ProgressHistory:
         owner = await self._owner(ctx, "GetProgressHistory", request.job_id)
         return await self.jobstore.progress_history(owner, request.job_id)
