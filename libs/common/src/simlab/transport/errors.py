@@ -1,4 +1,6 @@
-"""SimlabError <-> gRPC and Connect status codes: the one mapping every service uses."""
+"""SimlabError <-> gRPC and Connect status codes: the one mapping every service uses. An
+INVALID_ARGUMENT also carries a google.rpc.BadRequest naming the field, so that a client reads
+the field from the status details instead of parsing it out of the message."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from collections.abc import Callable
 import grpc
 from connectrpc.code import Code as ConnectCode
 from connectrpc.errors import ConnectError
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from simlab.common.errors import Code, SimlabError
 
@@ -67,15 +71,51 @@ def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]
 
 
+def bad_request(error: SimlabError) -> list[error_details_pb2.BadRequest]:
+    """The status details of `error`: a BadRequest with its field violation when it is an
+    INVALID_ARGUMENT about a field, else none."""
+    if error.code is not Code.INVALID_ARGUMENT or error.field is None:
+        return []
+    violation = error_details_pb2.BadRequest.FieldViolation(
+        field=error.field, description=error.description
+    )
+    return [error_details_pb2.BadRequest(field_violations=[violation])]
+
+
 def to_connect(error: SimlabError) -> ConnectError:
-    return ConnectError(getattr(ConnectCode, error.code.name), error.message)
+    return ConnectError(getattr(ConnectCode, error.code.name), error.message, bad_request(error))
+
+
+def to_grpc_status(error: SimlabError) -> grpc.Status:
+    """The rich status a grpcio servicer aborts with: code, message and their details in the
+    grpc-status-details-bin trailer (`context.abort(status.code, status.details,
+    status.trailing_metadata)`)."""
+    status = status_pb2.Status(code=to_grpc(error.code).value[0], message=error.message)
+    for detail in bad_request(error):
+        status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
 
 
 def from_grpc(error: grpc.RpcError) -> SimlabError:
-    """The SimlabError a gRPC call failed with; codes Simlab does not use become UNAVAILABLE
-    (transport trouble) or INTERNAL."""
+    """The SimlabError a gRPC call failed with, with the field a BadRequest detail names; codes
+    Simlab does not use become UNAVAILABLE (transport trouble) or INTERNAL."""
     status = error.code()
     details = error.details() or str(status)
     if status in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return SimlabError(Code.UNAVAILABLE, details)
-    return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details)
+    return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details, field=_violated_field(error))
+
+
+def _violated_field(error: grpc.RpcError) -> str | None:
+    """The field the call's BadRequest detail names, if it has one."""
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # a rich status that contradicts the call's own code or message
+        return None
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            request = error_details_pb2.BadRequest()
+            detail.Unpack(request)
+            for violation in request.field_violations:
+                return violation.field
+    return None

@@ -15,7 +15,7 @@ import grpc
 from simlab.common.errors import Code, SimlabError, invalid
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
-from simlab.transport.errors import to_grpc
+from simlab.transport.errors import to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
@@ -58,7 +58,8 @@ def rpc(
                     )
                 return await method(self, request, context)
             except SimlabError as error:
-                await context.abort(to_grpc(error.code), error.message)
+                status = to_grpc_status(error)
+                await context.abort(status.code, status.details, status.trailing_metadata)
             except Exception:
                 if self.draining:
                     # Half shut down (pool closing, ...): not an answer about this call.
