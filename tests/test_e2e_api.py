@@ -73,7 +73,9 @@ def test_bad_input_is_invalid_argument_naming_the_field_and_stores_nothing(
     assert count_jobs(alice) == before
 
 
-def test_an_invalid_submit_names_the_field_in_its_status_details(stack: Stack) -> None:
+def test_an_invalid_submit_names_the_field_in_its_status_details(
+    stack: Stack, alice: Client
+) -> None:
     # A native gRPC client, as any language's would read it: the rich status trailer.
     request = pb.SubmitJobRequest(model="pi", parameters=dict_to_struct({"samples": -5}))
     with (
@@ -106,6 +108,10 @@ def test_an_invalid_submit_names_the_field_in_its_status_details(stack: Stack) -
         base64.b64decode(value + "=" * (-len(value) % 4))
     )
     assert from_json == bad_request
+
+    # A refusal of the job store's keeps its field through the gateway, to the SDK.
+    refusal = refused(lambda: alice.list_jobs(job_id_prefix="not-hex"), Code.INVALID_ARGUMENT)
+    assert refusal.field == "job_id_prefix"
 
 
 def test_unknown_and_other_users_jobs_are_not_found(alice: Client, bob: Client) -> None:

@@ -8,13 +8,13 @@ from connectrpc.code import Code as ConnectCode
 from google.rpc import error_details_pb2, status_pb2
 
 from simlab.common.errors import Code, SimlabError, invalid, not_found
-from simlab.transport.errors import bad_request, to_connect, to_grpc_status
+from simlab.transport.errors import status_details, to_connect, to_grpc_status
 
 
 def test_a_field_error_becomes_a_bad_request_with_the_message_unchanged() -> None:
     error = invalid("parameters.paths", "must be at least 1")
     assert error.message == "parameters.paths: must be at least 1"
-    [detail] = bad_request(error)
+    [detail] = status_details(error)
     [violation] = detail.field_violations
     assert (violation.field, violation.description) == ("parameters.paths", "must be at least 1")
 
@@ -38,8 +38,8 @@ def test_the_grpc_status_carries_the_same_detail_in_its_trailer() -> None:
 
 
 def test_errors_without_a_field_carry_no_details() -> None:
-    assert bad_request(not_found("job abc")) == []
-    assert bad_request(SimlabError(Code.INVALID_ARGUMENT, "no field")) == []
+    assert status_details(not_found("job abc")) == []
+    assert status_details(SimlabError(Code.INVALID_ARGUMENT, "no field")) == []
     assert to_connect(not_found("job abc")).details == ()
     assert not status_pb2.Status.FromString(
         to_grpc_status(not_found("job abc")).trailing_metadata[0][1]

@@ -71,7 +71,7 @@ def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]
 
 
-def bad_request(error: SimlabError) -> list[error_details_pb2.BadRequest]:
+def status_details(error: SimlabError) -> list[error_details_pb2.BadRequest]:
     """The status details of `error`: a BadRequest with its field violation when it is an
     INVALID_ARGUMENT about a field, else none."""
     if error.code is not Code.INVALID_ARGUMENT or error.field is None:
@@ -83,7 +83,7 @@ def bad_request(error: SimlabError) -> list[error_details_pb2.BadRequest]:
 
 
 def to_connect(error: SimlabError) -> ConnectError:
-    return ConnectError(getattr(ConnectCode, error.code.name), error.message, bad_request(error))
+    return ConnectError(getattr(ConnectCode, error.code.name), error.message, status_details(error))
 
 
 def to_grpc_status(error: SimlabError) -> grpc.Status:
@@ -91,7 +91,7 @@ def to_grpc_status(error: SimlabError) -> grpc.Status:
     grpc-status-details-bin trailer (`context.abort(status.code, status.details,
     status.trailing_metadata)`)."""
     status = status_pb2.Status(code=to_grpc(error.code).value[0], message=error.message)
-    for detail in bad_request(error):
+    for detail in status_details(error):
         status.details.add().Pack(detail)
     return rpc_status.to_status(status)
 
@@ -113,9 +113,7 @@ def _violated_field(error: grpc.RpcError) -> str | None:
     except ValueError:  # a rich status that contradicts the call's own code or message
         return None
     for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            request = error_details_pb2.BadRequest()
-            detail.Unpack(request)
-            for violation in request.field_violations:
-                return violation.field
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request) and bad_request.field_violations:
+            return bad_request.field_violations[0].field
     return None
