@@ -2,7 +2,7 @@
 a Kubernetes object; the expected kinds are there for the values used; every pod passes Pod
 Security `restricted` and has resources and a /tmp emptyDir; probes, checksum annotations,
 references to ConfigMaps and Secrets, the runner's settings and its Role (the same rules as
-runner_rbac() in simlab_runner.core.manifests), and a `helm test` run the gateway accepts.
+runner_rbac() in simlab.devstack.kube), and a `helm test` run the gateway accepts.
 
 With NetworkPolicies on, it also evaluates them (netpol.py, the Kubernetes semantics): every
 connection a component is configured to open (each address in its environment, resolved
@@ -312,7 +312,7 @@ def main() -> int:
         )
         try:
             sys.path.insert(0, str(ROOT / "services/runner/src"))
-            from simlab_runner.core.manifests import runner_rbac
+            from simlab.devstack.kube import runner_rbac
         except ImportError as error:
             p.append(f"cannot import runner_rbac: {error}")
         else:
@@ -450,7 +450,8 @@ def check_network_policies(docs: list[Obj], values: Obj, p: Problems) -> str:
     """Appends what the policies get wrong to `p`; returns how much was evaluated."""
     from simlab.common.settings import Env
     from simlab.v1 import simulation_pb2 as pb
-    from simlab_runner.core.manifests import indexed_job, kube_settings
+    from simlab_runner.core.manifests import indexed_job
+    from simlab_runner.settings import kube_settings
 
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     release_ns = next(d["metadata"]["namespace"] for d in docs if d["kind"] == "Deployment")

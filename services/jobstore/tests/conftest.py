@@ -31,7 +31,7 @@ from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 from simlab_jobstore.app import App
-from simlab_jobstore.config import Settings
+from simlab_jobstore.settings import Settings
 
 SERVICE_TOKEN = "service-token-for-tests"
 JOB_TOKEN_SECRET = "job-secret-for-tests"
@@ -309,3 +309,10 @@ def block_stats(index: int, samples: list[float], output: str = "estimate") -> s
         moments={output: stats_pb2.Moments(count=count, mean=mean, m2=m2)},
         counts={"hits": count},
     )
+
+
+def status_of(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
+    """The status code and details of the RpcError that `call` raises."""
+    with pytest.raises(grpc.RpcError) as failed:
+        call()
+    return failed.value.code(), failed.value.details()

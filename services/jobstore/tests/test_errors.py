@@ -3,11 +3,14 @@ so a caller reads it from there and not from the message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from services.jobstore.tests.conftest import Client
 from simlab.common.errors import Code
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.errors import from_grpc
@@ -16,7 +19,7 @@ from simlab.v1 import simulation_pb2 as pb
 pytestmark = pytest.mark.integration
 
 
-def refusal(call) -> grpc.RpcError:  # type: ignore[no-untyped-def]
+def refusal(call: Callable[[], object]) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as failed:
         call()
     return failed.value
@@ -33,7 +36,7 @@ def violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     return found
 
 
-def test_an_invalid_argument_names_its_field_in_a_bad_request(client) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_argument_names_its_field_in_a_bad_request(client: Client) -> None:
     job = client.create()
     error = refusal(lambda: client.report_state(job.job_id, pb.JOB_STATE_SUCCEEDED))
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
@@ -51,7 +54,7 @@ def test_an_invalid_argument_names_its_field_in_a_bad_request(client) -> None:  
     )
 
 
-def test_other_refusals_carry_no_field(client) -> None:  # type: ignore[no-untyped-def]
+def test_other_refusals_carry_no_field(client: Client) -> None:
     error = refusal(lambda: client.get("0123456789abcdef", owner="ana"))
     assert error.code() is grpc.StatusCode.NOT_FOUND
     assert violations(error) == []

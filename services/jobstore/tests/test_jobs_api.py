@@ -4,11 +4,14 @@ owner isolation, idempotent submission, cancel, presets, health."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import struct_pb2
 
+from services.jobstore.tests.conftest import Client, InProcessJobStore, status_of
 from simlab.health.v1 import health_pb2, health_pb2_grpc
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
@@ -16,19 +19,13 @@ from simlab.v1 import simulation_pb2 as pb
 pytestmark = pytest.mark.integration
 
 
-def status_of(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.RpcError) as failed:
-        call()
-    return failed.value.code(), failed.value.details()
-
-
-def list_jobs(client, owner: str = "ana", **query) -> pb.ListJobsResponse:  # type: ignore[no-untyped-def]
+def list_jobs(client: Client, owner: str = "ana", **query: Any) -> pb.ListJobsResponse:
     return client.call(
         "ListJobs", store_pb.ListJobsRequest(owner=owner, query=pb.ListJobsRequest(**query))
     )
 
 
-def test_a_created_job_is_queued_and_reads_back(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_created_job_is_queued_and_reads_back(client: Client) -> None:
     created = client.create_response(parameters={"samples": 1000, "label": "x"}, seed=42)
     assert created.created
     job = created.job
@@ -40,7 +37,7 @@ def test_a_created_job_is_queued_and_reads_back(client) -> None:  # type: ignore
     assert client.get(job.job_id, owner="ana") == job
 
 
-def test_seed_0_records_a_random_seed_and_a_uint64_seed_survives(client) -> None:  # type: ignore[no-untyped-def]
+def test_seed_0_records_a_random_seed_and_a_uint64_seed_survives(client: Client) -> None:
     random_seeded = client.create(seed=0)
     assert random_seeded.seed != 0
     assert client.get(random_seeded.job_id).seed == random_seeded.seed
@@ -48,10 +45,10 @@ def test_seed_0_records_a_random_seed_and_a_uint64_seed_survives(client) -> None
     assert client.get(biggest.job_id).seed == 2**64 - 1
 
 
-def test_another_owners_job_is_not_found_like_an_unknown_one(client) -> None:  # type: ignore[no-untyped-def]
+def test_another_owners_job_is_not_found_like_an_unknown_one(client: Client) -> None:
     job = client.create(owner="ana")
     for owner, job_id in [("bob", job.job_id), ("ana", "0123456789abcdef")]:
-        code, details = status_of(lambda o=owner, j=job_id: client.get(j, owner=o))
+        code, details = status_of(partial(client.get, job_id, owner=owner))
         assert code is grpc.StatusCode.NOT_FOUND
         assert details == f"job {job_id} not found"
     cancel = store_pb.CancelJobRequest(owner="bob", job_id=job.job_id)
@@ -59,7 +56,7 @@ def test_another_owners_job_is_not_found_like_an_unknown_one(client) -> None:  #
     assert list_jobs(client, owner="bob").jobs == []
 
 
-def test_resubmitting_a_request_id_gives_the_same_job(client) -> None:  # type: ignore[no-untyped-def]
+def test_resubmitting_a_request_id_gives_the_same_job(client: Client) -> None:
     first = client.create_response(request_id="req-1", seed=0)
     again = client.create_response(request_id="req-1", seed=0)
     assert first.created and not again.created
@@ -72,31 +69,33 @@ def test_resubmitting_a_request_id_gives_the_same_job(client) -> None:  # type: 
     "change",
     [{"parameters": {"samples": 2000}}, {"seed": 5}, {"shards": 3}, {"model": "other"}],
 )
-def test_reusing_a_request_id_for_something_else_is_refused(client, change) -> None:  # type: ignore[no-untyped-def]
+def test_reusing_a_request_id_for_something_else_is_refused(
+    client: Client, change: dict[str, Any]
+) -> None:
     client.create(request_id="req-1", seed=0)
     code, details = status_of(lambda: client.create(request_id="req-1", **{"seed": 0, **change}))
     assert code is grpc.StatusCode.ALREADY_EXISTS
     assert "request_id 'req-1'" in details
 
 
-def test_concurrent_submissions_of_one_request_id_make_one_job(client) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_submissions_of_one_request_id_make_one_job(client: Client) -> None:
     with ThreadPoolExecutor(12) as pool:
         responses = list(pool.map(lambda _: client.create_response(request_id="r"), range(12)))
     assert sum(response.created for response in responses) == 1
     assert len({response.job.job_id for response in responses}) == 1
 
 
-def test_an_empty_request_id_always_makes_a_new_job(client) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_request_id_always_makes_a_new_job(client: Client) -> None:
     assert client.create().job_id != client.create().job_id
 
 
-def test_a_bad_create_request_names_the_field(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_create_request_names_the_field(client: Client) -> None:
     code, details = status_of(lambda: client.create(shards=0))
     assert code is grpc.StatusCode.INVALID_ARGUMENT
     assert details.startswith("shards:")
 
 
-def test_list_is_newest_first_in_keyset_pages(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_is_newest_first_in_keyset_pages(client: Client) -> None:
     created = [client.create().job_id for _ in range(7)]
     client.create(owner="bob")
     seen, token = [], ""
@@ -111,7 +110,7 @@ def test_list_is_newest_first_in_keyset_pages(client) -> None:  # type: ignore[n
     assert len(list_jobs(client).jobs) == 7
 
 
-def test_list_filters_by_model_and_state(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_by_model_and_state(client: Client) -> None:
     pi = client.create(model="pi")
     option = client.create(model="european_option")
     cancel = store_pb.CancelJobRequest(owner="ana", job_id=option.job_id)
@@ -124,7 +123,7 @@ def test_list_filters_by_model_and_state(client) -> None:  # type: ignore[no-unt
     assert list_jobs(client, model="pi", states=[pb.JOB_STATE_CANCELLING]).jobs == []
 
 
-def test_list_finds_jobs_by_the_start_of_their_id_across_pages(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_finds_jobs_by_the_start_of_their_id_across_pages(client: Client) -> None:
     created = [client.create().job_id for _ in range(40)]
     others = client.create(owner="bob").job_id
     target = created[3]  # old: far beyond the first page
@@ -139,13 +138,13 @@ def test_list_finds_jobs_by_the_start_of_their_id_across_pages(client) -> None: 
     assert details.startswith("job_id_prefix:")
 
 
-def test_a_bad_page_token_is_invalid_and_named(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_page_token_is_invalid_and_named(client: Client) -> None:
     code, details = status_of(lambda: list_jobs(client, page_token="garbage"))
     assert code is grpc.StatusCode.INVALID_ARGUMENT
     assert "page_token" in details
 
 
-def test_cancel_moves_to_cancelling_once_and_a_finished_job_refuses(client) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_moves_to_cancelling_once_and_a_finished_job_refuses(client: Client) -> None:
     job = client.create()
     request = store_pb.CancelJobRequest(owner="ana", job_id=job.job_id)
     cancelling = client.call("CancelJob", request)
@@ -158,7 +157,7 @@ def test_cancel_moves_to_cancelling_once_and_a_finished_job_refuses(client) -> N
     assert details == f"job {job.job_id} already CANCELLED"
 
 
-def test_the_runner_lists_active_jobs_by_state(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_runner_lists_active_jobs_by_state(client: Client) -> None:
     queued = client.create()
     launching = client.create()
     client.report_state(launching.job_id, pb.JOB_STATE_LAUNCHING)
@@ -174,13 +173,13 @@ def test_the_runner_lists_active_jobs_by_state(client) -> None:  # type: ignore[
     assert client.get(failed.job_id).error.message == "no image"
 
 
-def test_the_runner_reports_only_its_states(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_runner_reports_only_its_states(client: Client) -> None:
     job = client.create()
     code, details = status_of(lambda: client.report_state(job.job_id, pb.JOB_STATE_SUCCEEDED))
     assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("state:")
 
 
-def test_presets_upsert_list_and_delete(client) -> None:  # type: ignore[no-untyped-def]
+def test_presets_upsert_list_and_delete(client: Client) -> None:
     def save(name: str, model: str = "pi", samples: int = 10) -> pb.Preset:
         parameters = struct_pb2.Struct()
         parameters.update({"samples": samples})
@@ -208,11 +207,11 @@ def test_presets_upsert_list_and_delete(client) -> None:  # type: ignore[no-unty
     assert names() == ["option"]
     assert status_of(lambda: client.call("DeletePreset", delete))[0] is grpc.StatusCode.NOT_FOUND
     for bad in ("", "x" * 101):
-        code, details = status_of(lambda b=bad: save(b))
+        code, details = status_of(partial(save, bad))
         assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("preset.name")
 
 
-def test_health_is_serving_once_started(jobstore) -> None:  # type: ignore[no-untyped-def]
+def test_health_is_serving_once_started(jobstore: InProcessJobStore) -> None:
     with grpc.insecure_channel(jobstore.app.address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         response = stub.Check(health_pb2.HealthCheckRequest(), timeout=5)

@@ -4,13 +4,15 @@ killed between commit and publish, or NATS is down at commit time, and exactly o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import psycopg
 import pytest
 
-from simlab.devstack.servers import start_nats
+from services.jobstore.tests.conftest import Client, EventReader, JobStoreProcess
+from simlab.devstack.servers import Nats, start_nats
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.adapters.relay import PUBLISH_TIMEOUT_S, RELAY_LOCK
 
@@ -31,8 +33,11 @@ def wait_for_empty_outbox(pg_uri: str, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def test_kill_between_commit_and_publish_then_restart_delivers_once(  # type: ignore[no-untyped-def]
-    pg_uri, jobstore_env, start_process, stream
+def test_kill_between_commit_and_publish_then_restart_delivers_once(
+    pg_uri: str,
+    jobstore_env: Callable[..., dict[str, str]],
+    start_process: Callable[..., JobStoreProcess],
+    stream: EventReader,
 ) -> None:
     doomed = start_process(jobstore_env(FAULT="kill-after-commit"))
     with pytest.raises(grpc.RpcError):
@@ -67,8 +72,8 @@ def test_kill_between_commit_and_publish_then_restart_delivers_once(  # type: ig
     ]
 
 
-def test_events_committed_while_nats_is_down_arrive_once_it_is_back(  # type: ignore[no-untyped-def]
-    client, pg_uri, nats_server, stream, tmp_path: Path
+def test_events_committed_while_nats_is_down_arrive_once_it_is_back(
+    client: Client, pg_uri: str, nats_server: Nats, stream: EventReader, tmp_path: Path
 ) -> None:
     job_id = client.create().job_id
     stream.of(job_id)
@@ -89,7 +94,9 @@ def test_events_committed_while_nats_is_down_arrive_once_it_is_back(  # type: ig
         back.stop()
 
 
-def test_only_the_relay_holding_the_lock_publishes(client, pg_uri, stream) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_relay_holding_the_lock_publishes(
+    client: Client, pg_uri: str, stream: EventReader
+) -> None:
     stream.of(client.create().job_id)  # our relay runs, holding the lock
     with psycopg.connect(pg_uri, autocommit=True) as other_replica:
         # Our relay's connection drops and another replica's relay takes the lock first.

@@ -4,11 +4,13 @@ and revokes, nobody else can, and a revoked or expired token resolves to nothing
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import grpc
 import psycopg
 import pytest
 
+from services.jobstore.tests.conftest import Client, status_of
 from simlab.common.tokens import is_share_token
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
@@ -16,28 +18,24 @@ from simlab.v1 import simulation_pb2 as pb
 pytestmark = pytest.mark.integration
 
 
-def status_of(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.RpcError) as failed:
-        call()
-    return failed.value.code(), failed.value.details()
-
-
-def create(client, job_id: str, owner: str = "ana", ttl: int = 0) -> pb.CreateShareLinkResponse:  # type: ignore[no-untyped-def]
+def create(
+    client: Client, job_id: str, owner: str = "ana", ttl: int = 0
+) -> pb.CreateShareLinkResponse:
     request = store_pb.CreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
     return client.call("CreateShareLink", request)
 
 
-def resolve(client, token: str) -> store_pb.ResolveShareTokenResponse:  # type: ignore[no-untyped-def]
+def resolve(client: Client, token: str) -> store_pb.ResolveShareTokenResponse:
     return client.call("ResolveShareToken", store_pb.ResolveShareTokenRequest(token=token))
 
 
-def revoke(client, link_id: str, owner: str = "ana") -> pb.ShareLink:  # type: ignore[no-untyped-def]
+def revoke(client: Client, link_id: str, owner: str = "ana") -> pb.ShareLink:
     request = store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id)
     return client.call("RevokeShareLink", request)
 
 
-def test_a_link_resolves_to_its_owner_and_job_and_only_its_hash_is_stored(  # type: ignore[no-untyped-def]
-    client, pg_uri: str
+def test_a_link_resolves_to_its_owner_and_job_and_only_its_hash_is_stored(
+    client: Client, pg_uri: str
 ) -> None:
     job = client.create(owner="ana")
     created = create(client, job.job_id)
@@ -52,7 +50,7 @@ def test_a_link_resolves_to_its_owner_and_job_and_only_its_hash_is_stored(  # ty
     assert not any(created.token in str(value) for value in row)
 
 
-def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client: Client) -> None:
     job = client.create(owner="ana")
     first, second = create(client, job.job_id), create(client, job.job_id, ttl=3600)
     listing = client.call(
@@ -71,7 +69,7 @@ def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client) 
     assert resolve(client, second.token).job_id == job.job_id
 
 
-def test_another_owner_can_neither_create_list_nor_revoke(client) -> None:  # type: ignore[no-untyped-def]
+def test_another_owner_can_neither_create_list_nor_revoke(client: Client) -> None:
     job = client.create(owner="ana")
     link = create(client, job.job_id).link
     assert (
@@ -86,7 +84,7 @@ def test_another_owner_can_neither_create_list_nor_revoke(client) -> None:  # ty
     assert revoke(client, link.link_id).revoked_at.seconds > 0
 
 
-def test_an_expired_or_unknown_token_is_unauthenticated(client) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_or_unknown_token_is_unauthenticated(client: Client) -> None:
     job = client.create(owner="ana")
     short = create(client, job.job_id, ttl=1)
     assert resolve(client, short.token).owner == "ana"
@@ -100,13 +98,15 @@ def test_an_expired_or_unknown_token_is_unauthenticated(client) -> None:  # type
 
 
 @pytest.mark.parametrize("ttl", [-1, 400 * 24 * 3600])
-def test_a_ttl_out_of_range_is_invalid(client, ttl: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_ttl_out_of_range_is_invalid(client: Client, ttl: int) -> None:
     job = client.create(owner="ana")
     code, details = status_of(lambda: create(client, job.job_id, ttl=ttl))
     assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("ttl_seconds: ")
 
 
-def test_a_worker_token_cannot_touch_share_links(client, worker_token) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_token_cannot_touch_share_links(
+    client: Client, worker_token: Callable[[str], str]
+) -> None:
     job = client.create(owner="ana")
     request = store_pb.CreateShareLinkRequest(owner="ana", job_id=job.job_id)
     code, _ = status_of(

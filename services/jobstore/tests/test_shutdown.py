@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import psycopg
 import pytest
 
+from services.jobstore.tests.conftest import Client, InProcessJobStore, JobStoreProcess
 from simlab.health.v1 import health_pb2, health_pb2_grpc
 
 pytestmark = pytest.mark.integration
@@ -31,8 +33,8 @@ def health(address: str) -> int:
     return answer.status
 
 
-def test_on_sigterm_it_reports_not_ready_keeps_serving_then_refuses_new_calls_as_unavailable(  # type: ignore[no-untyped-def]
-    jobstore_env, start_process
+def test_on_sigterm_it_reports_not_ready_keeps_serving_then_refuses_new_calls_as_unavailable(
+    jobstore_env: Callable[..., dict[str, str]], start_process: Callable[..., JobStoreProcess]
 ) -> None:
     process = start_process(jobstore_env(DRAIN_DELAY_S="1.5", DRAIN_GRACE_S="5"))
     client = process.client
@@ -58,8 +60,8 @@ def test_on_sigterm_it_reports_not_ready_keeps_serving_then_refuses_new_calls_as
     client.close()
 
 
-def test_a_database_restart_under_it_is_unavailable_then_served_again(  # type: ignore[no-untyped-def]
-    client, pg_uri
+def test_a_database_restart_under_it_is_unavailable_then_served_again(
+    client: Client, pg_uri: str
 ) -> None:
     job = client.create(shards=1)
     # What a PostgreSQL restart or failover does to every pooled connection.
@@ -81,8 +83,8 @@ def test_a_database_restart_under_it_is_unavailable_then_served_again(  # type: 
     assert seen and set(seen) == {grpc.StatusCode.UNAVAILABLE}, seen
 
 
-def test_an_unexpected_failure_is_internal_but_unavailable_once_draining(  # type: ignore[no-untyped-def]
-    jobstore, client, monkeypatch
+def test_an_unexpected_failure_is_internal_but_unavailable_once_draining(
+    jobstore: InProcessJobStore, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = client.create(shards=1)
 

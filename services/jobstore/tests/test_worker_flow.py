@@ -8,6 +8,7 @@ import statistics
 import grpc
 import pytest
 
+from services.jobstore.tests.conftest import Client, EventReader, status_of
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
@@ -23,18 +24,14 @@ def shard_of(block: int) -> int:
     return block % 2
 
 
-def report_all(client, job_id: str) -> None:  # type: ignore[no-untyped-def]
+def report_all(client: Client, job_id: str) -> None:
     for block, samples in SAMPLES.items():
         client.report_blocks(job_id, shard_of(block), {block: samples})
 
 
-def error_status(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.RpcError) as failed:
-        call()
-    return failed.value.code(), failed.value.details()
-
-
-def test_a_job_runs_to_success_and_every_change_is_an_event_in_order(client, stream) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_runs_to_success_and_every_change_is_an_event_in_order(
+    client: Client, stream: EventReader
+) -> None:
     job_id = client.create().job_id
     client.report_state(job_id, pb.JOB_STATE_LAUNCHING, reason="pods created")
     started = client.start_shard(job_id, 0)
@@ -93,7 +90,9 @@ def test_a_job_runs_to_success_and_every_change_is_an_event_in_order(client, str
     assert points[-1].estimate == done.progress.estimate
 
 
-def test_a_duplicate_block_report_changes_nothing_and_sends_no_event(client, stream) -> None:  # type: ignore[no-untyped-def]
+def test_a_duplicate_block_report_changes_nothing_and_sends_no_event(
+    client: Client, stream: EventReader
+) -> None:
     job_id = client.create().job_id
     client.start_shard(job_id, 0)
     client.report_blocks(job_id, 0, {0: [1.0]})
@@ -110,7 +109,9 @@ def test_a_duplicate_block_report_changes_nothing_and_sends_no_event(client, str
     assert [e.event.seq for e in stream.of(job_id, at_least=4)] == [1, 2, 3, 4]
 
 
-def test_late_and_duplicate_runner_reports_change_nothing(client, stream) -> None:  # type: ignore[no-untyped-def]
+def test_late_and_duplicate_runner_reports_change_nothing(
+    client: Client, stream: EventReader
+) -> None:
     job_id = client.create().job_id
     client.start_shard(job_id, 0)
     running = client.get(job_id)
@@ -119,28 +120,30 @@ def test_late_and_duplicate_runner_reports_change_nothing(client, stream) -> Non
     assert [e.event.seq for e in stream.of(job_id, at_least=2)] == [1, 2]
 
 
-def test_blocks_are_refused_from_the_wrong_shard_and_before_a_start(client) -> None:  # type: ignore[no-untyped-def]
+def test_blocks_are_refused_from_the_wrong_shard_and_before_a_start(client: Client) -> None:
     job_id = client.create().job_id
-    code, _ = error_status(lambda: client.report_blocks(job_id, 0, {0: [1.0]}))
+    code, _ = status_of(lambda: client.report_blocks(job_id, 0, {0: [1.0]}))
     assert code is grpc.StatusCode.FAILED_PRECONDITION
     client.start_shard(job_id, 0)
-    code, details = error_status(lambda: client.report_blocks(job_id, 0, {1: [1.0]}))
+    code, details = status_of(lambda: client.report_blocks(job_id, 0, {1: [1.0]}))
     assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("blocks[0].block")
-    code, details = error_status(lambda: client.start_shard(job_id, 5))
+    code, details = status_of(lambda: client.start_shard(job_id, 5))
     assert code is grpc.StatusCode.INVALID_ARGUMENT and details.startswith("shard")
 
 
-def test_a_shard_cannot_finish_with_blocks_missing_nor_the_job_succeed(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_shard_cannot_finish_with_blocks_missing_nor_the_job_succeed(client: Client) -> None:
     job_id = client.create().job_id
     client.start_shard(job_id, 0)
     client.report_blocks(job_id, 0, {0: [1.0]})
-    code, details = error_status(lambda: client.finish_shard(job_id, 0))
+    code, details = status_of(lambda: client.finish_shard(job_id, 0))
     assert code is grpc.StatusCode.FAILED_PRECONDITION and "1 of its 2 blocks" in details
-    code, details = error_status(lambda: client.complete(job_id, {}))
+    code, details = status_of(lambda: client.complete(job_id, {}))
     assert code is grpc.StatusCode.FAILED_PRECONDITION and "1 of 4 blocks" in details
 
 
-def test_a_failure_keeps_its_error_and_the_first_one_wins(client, stream) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_keeps_its_error_and_the_first_one_wins(
+    client: Client, stream: EventReader
+) -> None:
     job_id = client.create().job_id
     client.start_shard(job_id, 1)
     failed = client.fail(
@@ -167,7 +170,7 @@ def test_a_failure_keeps_its_error_and_the_first_one_wins(client, stream) -> Non
     assert [e.event.seq for e in stream.of(job_id, at_least=3)] == [1, 2, 3]
 
 
-def test_a_failure_without_a_message_still_fails_the_job(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_without_a_message_still_fails_the_job(client: Client) -> None:
     job_id = client.create().job_id
     failed = client.fail(job_id, 1, traceback="Traceback ...")
     assert failed.state == pb.JOB_STATE_FAILED
@@ -177,7 +180,9 @@ def test_a_failure_without_a_message_still_fails_the_job(client) -> None:  # typ
     )
 
 
-def test_while_cancelling_shards_stop_a_failure_is_ignored_and_success_refused(client) -> None:  # type: ignore[no-untyped-def]
+def test_while_cancelling_shards_stop_a_failure_is_ignored_and_success_refused(
+    client: Client,
+) -> None:
     job_id = client.create().job_id
     client.start_shard(job_id, 0)
     client.start_shard(job_id, 1)
@@ -189,14 +194,14 @@ def test_while_cancelling_shards_stop_a_failure_is_ignored_and_success_refused(c
     assert not client.finish_shard(job_id, 1).finalize
     cancelling = client.get(job_id)
     assert client.fail(job_id, 0, message="killed") == cancelling
-    code, details = error_status(lambda: client.complete(job_id, {}))
+    code, details = status_of(lambda: client.complete(job_id, {}))
     assert code is grpc.StatusCode.FAILED_PRECONDITION
     assert details == f"job {job_id} is CANCELLING, cannot become SUCCEEDED"
     ended = client.report_state(job_id, pb.JOB_STATE_CANCELLED, reason="pods gone")
     assert ended.state == pb.JOB_STATE_CANCELLED and not ended.HasField("error")
 
 
-def test_the_finalizer_gets_the_blocks_as_the_workers_sent_them(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_finalizer_gets_the_blocks_as_the_workers_sent_them(client: Client) -> None:
     job_id = client.create(shards=1, samples_total=500).job_id
     client.start_shard(job_id, 0)
     sent = stats_pb2.BlockStats(

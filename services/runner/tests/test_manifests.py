@@ -1,16 +1,11 @@
 """The Kubernetes objects of a simulation, checked as data."""
 
-import pytest
-
-from simlab.common.settings import Env, SettingsError
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
     KubeSettings,
-    Resources,
     indexed_job,
     job_name,
-    kube_settings,
     owned_by,
     secret_name,
     token_secret,
@@ -100,32 +95,3 @@ def test_the_secret_is_owned_by_its_job() -> None:
     patch = owned_by({"metadata": {"name": "simlab-abc123", "uid": "u-1"}})
     (ref,) = patch["metadata"]["ownerReferences"]
     assert (ref["kind"], ref["name"], ref["uid"]) == ("Job", "simlab-abc123", "u-1")
-
-
-def test_settings_from_the_runners_environment() -> None:
-    environ = {
-        "SIMLAB_RUNNER_WORKER_IMAGE": "simlab/worker:1",
-        "SIMLAB_RUNNER_WORKER_JOBSTORE": "simlab-jobstore.simlab.svc.cluster.local:50051",
-        "SIMLAB_RUNNER_K8S_NAMESPACE": "sims",
-        "SIMLAB_RUNNER_CPU_LIMIT": "2",
-        "SIMLAB_RUNNER_SERVICE_TOKEN": "never-for-workers",
-        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "SIMLAB_S3_BUCKET": "results",
-    }
-    settings = kube_settings(Env("SIMLAB_RUNNER", environ))
-    assert (settings.namespace, settings.image) == ("sims", "simlab/worker:1")
-    assert settings.jobstore == "simlab-jobstore.simlab.svc.cluster.local:50051"
-    assert settings.limits == Resources("2", "1Gi")
-    # Workers get the object-store settings, at the runner's endpoint unless told otherwise...
-    assert settings.env == {
-        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "SIMLAB_S3_BUCKET": "results",
-        "SIMLAB_WORKER_S3_ENDPOINT": "http://127.0.0.1:9000",
-    }
-    # ...or at the address pods see it.
-    environ["SIMLAB_RUNNER_WORKER_S3_ENDPOINT"] = "http://simlab-minio.simlab.svc:9000"
-    pod_view = kube_settings(Env("SIMLAB_RUNNER", environ)).env["SIMLAB_WORKER_S3_ENDPOINT"]
-    assert pod_view == "http://simlab-minio.simlab.svc:9000"
-    del environ["SIMLAB_RUNNER_WORKER_IMAGE"]
-    with pytest.raises(SettingsError, match="SIMLAB_RUNNER_WORKER_IMAGE is not set"):
-        kube_settings(Env("SIMLAB_RUNNER", environ))

@@ -4,6 +4,7 @@ shards, because block i always draws from the same stream and blocks merge in bl
 import csv
 import io
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from simlab_worker.core import artifacts
 from simlab_worker.core.engine import ModelError, Run, finalize, run_block, run_blocks
 
 # Small runs of at least five blocks each, so five shards all get work.
-SMALL_RUNS = [
+SMALL_RUNS: list[tuple[Model, dict[str, Any]]] = [
     (european_option.MODEL, {"spot": 100.0, "strike": 95.0, "paths": 450_000}),
     (pi.MODEL, {"samples": 4_500_000}),
     (rosenbrock.MODEL, {"dimensions": 2, "starts": 36}),

@@ -16,7 +16,7 @@ from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.core.stats import Moments, Stats
 from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab.transport.stats import from_proto
-from simlab.v1 import simulation_pb2
+from simlab.v1 import simulation_pb2, stats_pb2
 from simlab_worker.adapters.jobstore import GrpcJobStore
 from simlab_worker.core.shard import Exit, Failure, JobStoreRejected, JobStoreUnavailable
 
@@ -35,9 +35,10 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
         # Statuses the next calls are answered with, first to last, before answering normally.
         self.failures: list[grpc.StatusCode] = []
         self.tokens: list[str] = []
-        self.blocks: dict[int, jobstore_pb2.BlockStats] = {}
+        self.blocks: dict[int, stats_pb2.BlockStats] = {}
         self.completed: dict | None = None
         self.error: simulation_pb2.JobError | None = None
+        self.target = ""  # host:port, once the played server listens
 
     def _check(self, context: grpc.ServicerContext) -> None:
         self.tokens.append(dict(context.invocation_metadata()).get("authorization", ""))

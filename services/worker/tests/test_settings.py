@@ -1,7 +1,7 @@
 import pytest
 
-from simlab.common.settings import Env, SettingsError
-from simlab_worker.settings import PREFIX, Settings
+from simlab.common.settings import SettingsError
+from simlab_worker.settings import Settings
 
 BASE = {
     "SIMLAB_WORKER_JOB_ID": "j-1",
@@ -12,7 +12,7 @@ BASE = {
 
 
 def settings(environ: dict) -> Settings:
-    return Settings.from_env(Env(PREFIX, environ))
+    return Settings.from_env(environ)
 
 
 def test_defaults():

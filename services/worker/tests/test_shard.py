@@ -137,7 +137,7 @@ def test_a_stop_from_the_job_store_ends_the_shard_without_finishing(tmp_path):
 
 def test_sigterm_finishes_the_current_block_reports_it_and_exits(tmp_path):
     store = FakeJobStore(job())
-    blocks_run = []
+    blocks_run: list[None] = []
 
     def stop_requested() -> bool:
         blocks_run.append(None)

@@ -3,7 +3,7 @@
 from simlab.common.service import run_service
 
 from .app import run
-from .config import Settings
+from .settings import Settings
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from simlab.jobstore.v1 import jobstore_pb2_grpc
 from .adapters.migrate import migrate
 from .adapters.postgres import PostgresJobStore, open_pool
 from .adapters.relay import OutboxRelay
-from .config import KILL_AFTER_COMMIT, Settings
+from .settings import KILL_AFTER_COMMIT, Settings
+from .transport import convert
 from .transport.auth import Authenticator
 from .transport.health import HealthServicer
 from .transport.service import JobStoreService
@@ -63,7 +64,7 @@ class App:
         js = self.nats.jetstream()
         await ensure_stream(js)
         self.relay = OutboxRelay(settings.database_url, js)
-        store = PostgresJobStore(self.pool, self._on_commit())
+        store = PostgresJobStore(self.pool, self._on_commit(), convert.encode_event)
         auth = Authenticator(settings.service_token, settings.job_token_secret)
 
         self.server = grpc.aio.server(options=SERVER_OPTIONS)

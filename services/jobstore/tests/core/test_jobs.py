@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,9 +31,9 @@ SPEC = JobSpec(
 )
 
 
-def new_job(**changes: object) -> jobs.Job:
+def new_job(**changes: Any) -> jobs.Job:
     job = jobs.new_job(SPEC, "j1", SPEC.seed, T0)
-    return dataclasses.replace(job, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(job, **changes)
 
 
 def later(seconds: int = 1) -> datetime:
@@ -164,12 +165,14 @@ def test_a_resubmission_must_ask_for_the_same_job() -> None:
 @pytest.mark.parametrize("field", ["owner", "model", "primary_output"])
 def test_a_spec_needs_its_names(field: str) -> None:
     with pytest.raises(SimlabError) as refused:
-        dataclasses.replace(SPEC, **{field: ""}).validate()
+        empty: dict[str, Any] = {field: ""}
+        dataclasses.replace(SPEC, **empty).validate()
     assert refused.value.field == field
 
 
 @pytest.mark.parametrize("field", ["shards", "block_size", "samples_total"])
 def test_a_spec_needs_positive_sizes(field: str) -> None:
     with pytest.raises(SimlabError) as refused:
-        dataclasses.replace(SPEC, **{field: 0}).validate()
+        zero: dict[str, Any] = {field: 0}
+        dataclasses.replace(SPEC, **zero).validate()
     assert refused.value.field == field

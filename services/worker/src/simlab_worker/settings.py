@@ -1,18 +1,23 @@
 """The worker's configuration, from SIMLAB_WORKER_* variables; a missing or malformed one stops
-the worker before it does anything.
+the worker before it does anything (exit 2).
 
 - JOB_ID                the job to work on
 - SHARD                 this worker's shard index; when unset, Kubernetes' JOB_COMPLETION_INDEX
                         (an Indexed Job gives each pod its index there)
 - JOBSTORE              host:port of the job store's gRPC server
 - TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
-- OBJECTS_DIR           the local object store's root (see simlab.adapters.objectstore)
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
+
+Where results go is the object store's configuration, read when `__main__` opens the store by
+simlab.adapters.objectstore.from_env (which documents it), not by Settings: OBJECTS_DIR, the
+local store's root, or S3_* (each falling back to the shared SIMLAB_S3_*), which win when
+S3_ENDPOINT is set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +36,8 @@ class Settings:
     retry_s: float
 
     @staticmethod
-    def from_env(env: Env) -> Settings:
+    def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+        env = Env(PREFIX, environ)
         return Settings(
             job_id=env.str("JOB_ID"),
             shard=_shard(env),

@@ -41,12 +41,62 @@ def cluster_info(state_dir: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
+# The runner's identity is deployment data that the runner's code never reads: the chart
+# declares it (templates/runner.yaml, checked against runner_rbac() by check_rendered.py) and
+# the local cluster gets it from here.
+RUNNER_ACCOUNT = "simlab-runner"
+
+
+def runner_rbac(namespace: str) -> list[dict[str, Any]]:
+    """The runner's ServiceAccount and a Role in the simulation namespace with only the verbs
+    it uses: Jobs it creates, watches and deletes; pods and their logs it reads; token
+    Secrets it creates and hands to its Jobs."""
+    meta = {
+        "name": RUNNER_ACCOUNT,
+        "namespace": namespace,
+        "labels": {"app.kubernetes.io/part-of": "simlab"},
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": ["batch"],
+                    "resources": ["jobs"],
+                    "verbs": ["create", "get", "list", "watch", "delete"],
+                },
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "verbs": ["create", "get", "patch", "delete"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": RUNNER_ACCOUNT,
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": RUNNER_ACCOUNT, "namespace": namespace}
+            ],
+        },
+    ]
+
+
 def runner_kubeconfig(admin_kubeconfig: Path, out: Path, namespace: str = NAMESPACE) -> Path:
     """Applies the runner's RBAC with the admin kubeconfig and writes a kubeconfig that
     authenticates as the runner's ServiceAccount (a 24-hour token from the TokenRequest API)."""
     from kubernetes import client, config, utils
-
-    from simlab_runner.core.manifests import RUNNER_ACCOUNT, runner_rbac
 
     api = config.new_client_from_config(str(admin_kubeconfig))
     for manifest in runner_rbac(namespace):

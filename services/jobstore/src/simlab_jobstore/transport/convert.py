@@ -15,6 +15,7 @@ from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
+from ..core.events import EncodedEvent, EventKind
 from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
 from ..core.presets import Preset
 from ..core.shares import ShareLink
@@ -109,23 +110,22 @@ def error_from_pb(error: pb.JobError) -> JobError:
     return JobError(error.message, error.traceback, error.source, error.log_tail)
 
 
-def job_event(job: Job, kind: pb.EventKind) -> pb.JobEvent:
-    return pb.JobEvent(
-        event_id=uuid.uuid4().hex, job_id=job.job_id, seq=job.seq, kind=kind, job=job_to_pb(job)
+_EVENT_KIND_TO_PB: dict[EventKind, pb.EventKind] = {
+    EventKind.STATE: pb.EVENT_KIND_STATE,
+    EventKind.PROGRESS: pb.EVENT_KIND_PROGRESS,
+}
+
+
+def encode_event(job: Job, kind: EventKind) -> EncodedEvent:
+    """The simlab.v1 JobEvent announcing `job` as it is now (core.events.EventEncoder)."""
+    event = pb.JobEvent(
+        event_id=uuid.uuid4().hex,
+        job_id=job.job_id,
+        seq=job.seq,
+        kind=_EVENT_KIND_TO_PB[kind],
+        job=job_to_pb(job),
     )
-
-
-def state_event(job: Job) -> tuple[str, str, bytes]:
-    """(event_id, subject, payload) of the event announcing the state `job` just entered."""
-    return _encoded(job_event(job, pb.EVENT_KIND_STATE))
-
-
-def progress_event(job: Job) -> tuple[str, str, bytes]:
-    return _encoded(job_event(job, pb.EVENT_KIND_PROGRESS))
-
-
-def _encoded(event: pb.JobEvent) -> tuple[str, str, bytes]:
-    return event.event_id, events.event_subject(event), event.SerializeToString()
+    return EncodedEvent(event.event_id, events.event_subject(event), event.SerializeToString())
 
 
 def block_from_pb(block: stats_pb2.BlockStats) -> BlockReport:

@@ -19,10 +19,10 @@ from simlab.transport.errors import to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
-from ..adapters.postgres import PostgresJobStore
 from ..core.jobs import JobError
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
 from ..core.states import JobState
+from ..core.store import JobStore
 from . import convert
 from .auth import Authenticator
 
@@ -75,7 +75,7 @@ def rpc(
 
 
 class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
-    def __init__(self, store: PostgresJobStore, auth: Authenticator) -> None:
+    def __init__(self, store: JobStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
         # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.

@@ -16,7 +16,6 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.launcher import FailureHandler, LiveLog, LogSink
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
     KubeSettings,
@@ -28,6 +27,7 @@ from simlab_runner.core.manifests import (
     token_secret,
 )
 from simlab_runner.core.pod_status import explain_pod, job_complete, job_failure, shard_of
+from simlab_runner.core.ports import FailureHandler, LiveLog, LogSink
 
 log = logging.getLogger("runner")
 # How long a pod-log follower waits for a piece to be published before giving up on it.
@@ -160,6 +160,13 @@ class KubernetesLauncher:
         return True
 
     def _start_watches(self) -> None:
+        # The official client blocks, so each watch (and each followed pod log) runs in a
+        # thread and hands events to the loop. kubernetes-asyncio was weighed (issue 10) and
+        # not taken: the list/watch/relist loop here would stay the same, while its aiohttp
+        # transport changes timeouts, errors, TLS and token refresh under code that only a
+        # real cluster tests (tests/k8s), and the devstack and those tests would keep the
+        # official client: two clients for one API. Revisit if one runner follows the logs of
+        # hundreds of pods at once (one thread each).
         if self._threads:
             return
         loop = asyncio.get_running_loop()

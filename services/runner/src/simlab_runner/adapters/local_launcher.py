@@ -27,7 +27,7 @@ import psutil
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
-from simlab_runner.core.launcher import ExitHandler, LiveLog, LogSink, ShardExit
+from simlab_runner.core.ports import ExitHandler, LiveLog, LogSink, ShardExit
 
 log = logging.getLogger("runner")
 LOG_TAIL_LINES = 40

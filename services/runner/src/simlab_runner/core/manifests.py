@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from simlab.common.settings import Env
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
 
@@ -27,6 +26,8 @@ class Resources:
 
 @dataclass(frozen=True)
 class KubeSettings:
+    """What the manifests need to know, from the runner's settings (simlab_runner.settings)."""
+
     namespace: str
     image: str
     jobstore: str
@@ -38,27 +39,6 @@ class KubeSettings:
     limits: Resources = Resources("1", "1Gi")
     # Extra environment for workers (object-store settings, ...).
     env: dict[str, str] = field(default_factory=dict)
-
-
-def kube_settings(env: Env) -> KubeSettings:
-    """The launcher's settings from the runner's environment (SIMLAB_RUNNER_*, SIMLAB_S3_*)."""
-    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
-    worker_env = {k: v for k, v in env.environ.items() if k.startswith("SIMLAB_S3_")}
-    pod_endpoint = env.str("WORKER_S3_ENDPOINT", env.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
-    if pod_endpoint:
-        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
-    return KubeSettings(
-        namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
-        image=env.str("WORKER_IMAGE"),
-        # The job store's address as pods see it (not the runner's loopback).
-        jobstore=env.str("WORKER_JOBSTORE"),
-        image_pull_policy=env.str("IMAGE_PULL_POLICY", "IfNotPresent"),
-        backoff_limit_per_index=env.int("BACKOFF_LIMIT_PER_INDEX", 2),
-        ttl_seconds_after_finished=env.int("TTL_SECONDS_AFTER_FINISHED", 3600),
-        requests=Resources(env.str("CPU_REQUEST", "500m"), env.str("MEMORY_REQUEST", "512Mi")),
-        limits=Resources(env.str("CPU_LIMIT", "1"), env.str("MEMORY_LIMIT", "1Gi")),
-        env=worker_env,
-    )
 
 
 def job_name(job_id: str) -> str:
@@ -218,52 +198,3 @@ def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
         },
         "spec": spec,
     }
-
-
-RUNNER_ACCOUNT = "simlab-runner"
-
-
-def runner_rbac(namespace: str) -> list[dict[str, Any]]:
-    """The runner's ServiceAccount and a Role in the simulation namespace with only the verbs
-    it uses: Jobs it creates, watches and deletes; pods and their logs it reads; token
-    Secrets it creates and hands to its Jobs."""
-    meta = {
-        "name": RUNNER_ACCOUNT,
-        "namespace": namespace,
-        "labels": {"app.kubernetes.io/part-of": "simlab"},
-    }
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": meta,
-            "rules": [
-                {
-                    "apiGroups": ["batch"],
-                    "resources": ["jobs"],
-                    "verbs": ["create", "get", "list", "watch", "delete"],
-                },
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-                {
-                    "apiGroups": [""],
-                    "resources": ["secrets"],
-                    "verbs": ["create", "get", "patch", "delete"],
-                },
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": RUNNER_ACCOUNT,
-            },
-            "subjects": [
-                {"kind": "ServiceAccount", "name": RUNNER_ACCOUNT, "namespace": namespace}
-            ],
-        },
-    ]

@@ -1,38 +1,23 @@
-"""The runner's logic, over its ports (job store, launcher, logs sink): launch queued jobs,
+"""The runner's logic, over its ports (job store, launcher): launch queued jobs,
 stop cancelled ones, turn shard exits into job states, and reconcile after a restart."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import ACTIVE, TERMINAL, Fail, Relaunch, on_shard_exit
-from simlab_runner.core.launcher import Launcher, ShardExit
+from simlab_runner.core.ports import JobStore, Launcher, ShardExit
 
 log = logging.getLogger("runner")
-
-
-class JobStorePort(Protocol):
-    async def get_job(self, job_id: str) -> pb.Job: ...
-
-    async def report(
-        self,
-        job_id: str,
-        state: pb.JobState,
-        reason: str = "",
-        error: pb.JobError | None = None,
-    ) -> pb.Job: ...
-
-    async def active_jobs(self, states: tuple[pb.JobState, ...]) -> list[pb.Job]: ...
 
 
 class Runner:
     def __init__(
         self,
-        jobstore: JobStorePort,
+        jobstore: JobStore,
         launcher: Launcher,
         token_for: Callable[[str], str],
     ) -> None:

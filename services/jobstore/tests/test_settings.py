@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from simlab.common.settings import SettingsError
-from simlab_jobstore.config import Settings
+from simlab_jobstore.settings import Settings
 
 GOOD = {
     "SIMLAB_JOBSTORE_DATABASE_URL": "postgresql:///x",

@@ -1,13 +1,47 @@
-"""The launcher interface: local processes now, Kubernetes Jobs next. Both run the same
-worker entrypoint, one process or pod per shard."""
+"""The runner's ports, implemented in adapters/: the job store it reports to, the events it
+acts on, the launcher that runs workers (local processes or Kubernetes Jobs, both running the
+same worker entrypoint, one process or pod per shard) and the live log it ships output to."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from simlab.v1 import simulation_pb2 as pb
+
+
+class JobStore(Protocol):
+    async def get_job(self, job_id: str) -> pb.Job: ...
+
+    async def report(
+        self,
+        job_id: str,
+        state: pb.JobState,
+        reason: str = "",
+        error: pb.JobError | None = None,
+    ) -> pb.Job:
+        """Records the job's new state; returns the job as it now is (a refused transition
+        raises FAILED_PRECONDITION)."""
+        ...
+
+    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]: ...
+
+
+EventHandler = Callable[[pb.JobEvent], Awaitable[None]]
+
+
+class JobEvents(Protocol):
+    """The "job queued" and "cancel requested" events, delivered until handled."""
+
+    async def run(self, handle: EventHandler, stop: asyncio.Event) -> None:
+        """Hands each event to `handle` until `stop` is set. An event is done with once
+        `handle` returns or the job store refused what it did; one it raised on otherwise
+        (the job store away, ...) comes again later."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

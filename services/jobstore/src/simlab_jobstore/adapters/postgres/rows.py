@@ -1,0 +1,108 @@
+"""Rows <-> domain objects: the columns read, and how each is decoded or encoded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from simlab.core.stats import Moments
+
+from ...core.events import EncodedEvent
+from ...core.jobs import Job, JobError, StateChange
+from ...core.presets import Preset
+from ...core.states import JobState
+
+Row = dict[str, Any]
+
+JOB_COLUMNS = """job_id, owner, request_id, model, parameters, seed, requested_seed, shards,
+    primary_output, block_size, samples_total, blocks_total, state, seq, created_at, updated_at,
+    history, blocks_done, samples_done, moments_count, moments_mean, moments_m2, summary,
+    error_message, error_traceback, error_source, error_log_tail, finalizer_shard"""
+
+SHARE_COLUMNS = "link_id, owner, job_id, created_at, expires_at, revoked_at"
+
+
+def job_from_row(row: Row) -> Job:
+    error = None
+    if row["error_message"] is not None:
+        error = JobError(
+            row["error_message"],
+            row["error_traceback"],
+            row["error_source"],
+            row["error_log_tail"],
+        )
+    return Job(
+        job_id=row["job_id"],
+        owner=row["owner"],
+        request_id=row["request_id"],
+        model=row["model"],
+        parameters=row["parameters"],
+        seed=int(row["seed"]),
+        requested_seed=int(row["requested_seed"]),
+        shards=row["shards"],
+        primary_output=row["primary_output"],
+        block_size=row["block_size"],
+        samples_total=row["samples_total"],
+        blocks_total=row["blocks_total"],
+        state=JobState(row["state"]),
+        seq=row["seq"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        history=tuple(
+            StateChange(
+                JobState(entry["state"]), datetime.fromisoformat(entry["at"]), entry["reason"]
+            )
+            for entry in row["history"]
+        ),
+        blocks_done=row["blocks_done"],
+        samples_done=row["samples_done"],
+        moments=Moments(row["moments_count"], row["moments_mean"], row["moments_m2"]),
+        summary=row["summary"],
+        error=error,
+        finalizer_shard=row["finalizer_shard"],
+    )
+
+
+def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
+    """A new job and its event as one element of the JSON array the batch insert reads."""
+    return {
+        "job_id": job.job_id,
+        "owner": job.owner,
+        "request_id": job.request_id,
+        "model": job.model,
+        "parameters": job.parameters,
+        "seed": job.seed,
+        "requested_seed": job.requested_seed,
+        "shards": job.shards,
+        "primary_output": job.primary_output,
+        "block_size": job.block_size,
+        "samples_total": job.samples_total,
+        "blocks_total": job.blocks_total,
+        "state": job.state.value,
+        "seq": job.seq,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "history": history_to_json(job.history),
+        "event_id": event.event_id,
+        "subject": event.subject,
+        "payload": "\\x" + event.payload.hex(),  # bytea's hex input format
+    }
+
+
+def history_to_json(history: Sequence[StateChange]) -> list[dict[str, str]]:
+    return [
+        {"state": change.state.value, "at": change.at.isoformat(), "reason": change.reason}
+        for change in history
+    ]
+
+
+def preset_from_row(row: Row) -> Preset:
+    return Preset(
+        name=row["name"],
+        model=row["model"],
+        parameters=row["parameters"],
+        seed=int(row["seed"]),
+        shards=row["shards"],
+        updated_at=row["updated_at"],
+    )

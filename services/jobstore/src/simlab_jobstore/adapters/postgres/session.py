@@ -1,0 +1,154 @@
+"""The pool and its sessions. The pool's connections are in autocommit mode (see open_pool): a
+lone statement commits by itself in one round trip; a change opens its transaction explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from simlab.common.errors import Code, SimlabError, not_found
+
+from ...core.events import EventEncoder, EventKind
+from ...core.jobs import Job
+from .rows import JOB_COLUMNS, Row, history_to_json, job_from_row
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_pool(database_url: str, size: int) -> AsyncConnectionPool[Any]:
+    return AsyncConnectionPool(
+        database_url,
+        min_size=size,
+        max_size=size,
+        kwargs={"autocommit": True},
+        open=False,
+        name="jobstore",
+    )
+
+
+class Session:
+    """A connection (in a transaction when changing), with the statements the store shares."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], encode: EventEncoder) -> None:
+        self.conn = conn
+        self.encode = encode
+        self.wrote_events = False
+
+    async def fetch_one(self, query: Any, params: Any = None) -> Row | None:
+        cursor = self.conn.cursor(row_factory=dict_row)
+        await cursor.execute(query, params)
+        return await cursor.fetchone()
+
+    async def fetch_all(self, query: Any, params: Any = None) -> list[Row]:
+        cursor = self.conn.cursor(row_factory=dict_row)
+        await cursor.execute(query, params)
+        return await cursor.fetchall()
+
+    async def find_job(self, job_id: str, owner: str = "", *, lock: bool = False) -> Job:
+        """The job, locked until commit when `lock`. An empty owner (an internal caller) sees
+        every job; another owner's job is not found, exactly like an unknown one."""
+        row = await self.fetch_one(
+            f"SELECT {JOB_COLUMNS} FROM jobs"
+            " WHERE job_id = %(job_id)s AND (%(owner)s = '' OR owner = %(owner)s)"
+            + (" FOR UPDATE" if lock else ""),
+            {"job_id": job_id, "owner": owner},
+        )
+        if row is None:
+            raise not_found(f"job {job_id}")
+        return job_from_row(row)
+
+    async def count(self, query: Any, params: Any) -> int:
+        cursor = await self.conn.execute(query, params)
+        row = await cursor.fetchone()
+        assert row is not None, "count(*) always gives a row"
+        return int(row[0])
+
+    async def save(self, job: Job, kind: EventKind) -> None:
+        """Writes every field a change can touch, and the change's event, in one statement."""
+        error = job.error
+        event = self.encode(job, kind)
+        await self.conn.execute(
+            "WITH saved AS (UPDATE jobs SET state = %s, seq = %s, updated_at = %s,"
+            " history = %s, blocks_done = %s, samples_done = %s,"
+            " moments_count = %s, moments_mean = %s, moments_m2 = %s, summary = %s,"
+            " error_message = %s, error_traceback = %s, error_source = %s,"
+            " error_log_tail = %s, finalizer_shard = %s WHERE job_id = %s)"
+            " INSERT INTO outbox (event_id, subject, payload) VALUES (%s, %s, %s)",
+            (
+                job.state.value,
+                job.seq,
+                job.updated_at,
+                Jsonb(history_to_json(job.history)),
+                job.blocks_done,
+                job.samples_done,
+                job.moments.count,
+                job.moments.mean,
+                job.moments.m2,
+                None if job.summary is None else Jsonb(job.summary),
+                error.message if error else None,
+                error.traceback if error else None,
+                error.source if error else None,
+                error.log_tail if error else None,
+                job.finalizer_shard,
+                job.job_id,
+                event.event_id,
+                event.subject,
+                event.payload,
+            ),
+        )
+        self.wrote_events = True
+
+
+class Database:
+    """Sessions on the pool: a database failure is UNAVAILABLE (the caller retries), and a
+    commit that wrote events calls `on_commit`."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], on_commit: Callable[[], None], encode: EventEncoder
+    ) -> None:
+        self.pool = pool
+        self.on_commit = on_commit
+        self.encode = encode
+        self._check: asyncio.Task[None] | None = None  # of the pool's idle connections
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Session]:
+        """A pooled connection; each statement commits on its own."""
+        try:
+            async with self.pool.connection() as conn:
+                db = Session(conn, self.encode)
+                yield db
+        except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as error:
+            # PostgreSQL restarting or failing over, the pool closing: the caller retries. The
+            # other idle connections are likely dead too: test them now, in the background, so
+            # the retry is not handed one of them. One check at a time covers every caller.
+            if not self.pool.closed and (self._check is None or self._check.done()):
+                self._check = asyncio.create_task(self.pool.check())
+            raise SimlabError(Code.UNAVAILABLE, f"database unavailable: {error}") from error
+        if db.wrote_events:
+            self.on_commit()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        async with self.session() as tx, tx.conn.transaction():
+            yield tx
+
+    async def change(self, job_id: str, owner: str, change: Callable[[Job], Job | None]) -> Job:
+        """Applies a state change; a late or duplicate one leaves the job as it was."""
+        async with self.transaction() as tx:
+            job = await tx.find_job(job_id, owner, lock=True)
+            changed = change(job)
+            if changed is None:
+                return job
+            await tx.save(changed, EventKind.STATE)
+        return changed

@@ -1,0 +1,119 @@
+"""What workers report: a shard's start, its blocks, its end, and the job's result."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from simlab.common.errors import Code, SimlabError
+
+from ...core import jobs as core
+from ...core.events import EventKind
+from ...core.jobs import BlockReport, Job, JobError, ProgressPoint
+from ...core.states import STOPPING, JobState
+from .session import Database, now
+
+
+class Shards:
+    db: Database
+
+    async def start_shard(self, job_id: str, shard: int) -> tuple[Job, list[int], bool]:
+        """(job, the shard's recorded blocks, stop)."""
+        async with self.db.transaction() as tx:
+            job = await tx.find_job(job_id, lock=True)
+            core.check_shard(job, shard)
+            if job.state in STOPPING:
+                return job, [], True
+            running = core.transition(job, JobState.RUNNING, now(), f"shard {shard} started")
+            if running is not None:
+                job = running
+                await tx.save(job, EventKind.STATE)
+            await tx.conn.execute(
+                "INSERT INTO job_shards (job_id, shard) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (job_id, shard),
+            )
+            rows = await tx.fetch_all(
+                "SELECT block FROM block_stats WHERE job_id = %s AND shard = %s ORDER BY block",
+                (job_id, shard),
+            )
+        return job, [row["block"] for row in rows], False
+
+    async def report_blocks(self, job_id: str, shard: int, blocks: Sequence[BlockReport]) -> bool:
+        """Records the blocks not recorded yet; the answer is whether the shard should stop."""
+        async with self.db.transaction() as tx:
+            job = await tx.find_job(job_id, lock=True)
+            core.check_blocks(job, shard, blocks)
+            if not core.accepts_blocks(job):
+                return True
+            unique = list({report.block: report for report in blocks}.values())
+            cursor = await tx.conn.execute(
+                "INSERT INTO block_stats (job_id, block, shard, stats)"
+                " SELECT %s, block, %s, stats FROM unnest(%s::bigint[], %s::bytea[])"
+                " AS new (block, stats) ON CONFLICT DO NOTHING RETURNING block",
+                (job_id, shard, [r.block for r in unique], [r.stats for r in unique]),
+            )
+            inserted = {block for (block,) in await cursor.fetchall()}
+            if inserted:
+                job = core.record_blocks(job, [r for r in unique if r.block in inserted], now())
+                await tx.save(job, EventKind.PROGRESS)
+                point = ProgressPoint.of(job)
+                await tx.conn.execute(
+                    "INSERT INTO progress_points (job_id, seq, samples_done, estimate, stderr, at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    (job_id, *dataclasses.astuple(point)),
+                )
+        return job.state in STOPPING
+
+    async def finish_shard(self, job_id: str, shard: int) -> tuple[bool, list[bytes], Job]:
+        """(finalize, every block's statistics in block order when finalize, job)."""
+        async with self.db.transaction() as tx:
+            job = await tx.find_job(job_id, lock=True)
+            core.check_shard(job, shard)
+            if not core.accepts_blocks(job):
+                return False, [], job
+            have = await tx.count(
+                "SELECT count(*) FROM block_stats WHERE job_id = %s AND shard = %s",
+                (job_id, shard),
+            )
+            expected = len(job.shard_blocks(shard))
+            if have < expected:
+                raise SimlabError(
+                    Code.FAILED_PRECONDITION,
+                    f"shard {shard} of job {job_id} has reported {have} of its {expected} blocks",
+                )
+            await tx.conn.execute(
+                "INSERT INTO job_shards (job_id, shard, done) VALUES (%s, %s, true)"
+                " ON CONFLICT (job_id, shard) DO UPDATE SET done = true",
+                (job_id, shard),
+            )
+            done = await tx.count(
+                "SELECT count(*) FROM job_shards WHERE job_id = %s AND done", (job_id,)
+            )
+            if not core.claims_finalization(job, shard, done == job.shards):
+                return False, [], job
+            if job.finalizer_shard is None:
+                job = dataclasses.replace(job, finalizer_shard=shard)
+                await tx.conn.execute(
+                    "UPDATE jobs SET finalizer_shard = %s WHERE job_id = %s", (shard, job_id)
+                )
+            cursor = await tx.conn.execute(
+                "SELECT stats FROM block_stats WHERE job_id = %s ORDER BY block", (job_id,)
+            )
+            stats = [stats for (stats,) in await cursor.fetchall()]
+        return True, stats, job
+
+    async def complete_job(self, job_id: str, summary: dict[str, Any]) -> Job:
+        return await self.db.change(
+            job_id,
+            "",
+            lambda job: core.transition(job, JobState.SUCCEEDED, now(), "done", summary=summary),
+        )
+
+    async def fail_job(self, job_id: str, shard: int, error: JobError) -> Job:
+        reason = f"shard {shard} failed: {error.message}"
+        return await self.db.change(
+            job_id,
+            "",
+            lambda job: core.transition(job, JobState.FAILED, now(), reason, error=error),
+        )

@@ -1,0 +1,62 @@
+"""Share links: the row keeps the token's hash, never the token."""
+
+from __future__ import annotations
+
+from simlab.common.errors import Code, SimlabError, not_found
+
+from ...core.shares import ShareLink, new_share_link, new_token, token_hash
+from .rows import SHARE_COLUMNS
+from .session import Database, now
+
+
+class Shares:
+    db: Database
+
+    async def create_share_link(
+        self, owner: str, job_id: str, ttl_seconds: int
+    ) -> tuple[ShareLink, str]:
+        """(link, token): the token exists only in this answer; the row keeps its hash."""
+        link = new_share_link(owner, job_id, ttl_seconds, now())
+        token = new_token()
+        async with self.db.session() as db:
+            await db.find_job(job_id, owner)
+            await db.conn.execute(
+                "INSERT INTO share_links (link_id, token_sha256, owner, job_id, created_at,"
+                " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                (link.link_id, token_hash(token), owner, job_id, link.created_at, link.expires_at),
+            )
+        return link, token
+
+    async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]:
+        async with self.db.session() as db:
+            await db.find_job(job_id, owner)
+            rows = await db.fetch_all(
+                f"SELECT {SHARE_COLUMNS} FROM share_links WHERE job_id = %s AND owner = %s"
+                " ORDER BY created_at DESC, link_id",
+                (job_id, owner),
+            )
+        return [ShareLink(**row) for row in rows]
+
+    async def revoke_share_link(self, owner: str, link_id: str) -> ShareLink:
+        """Idempotent: revoking a revoked link keeps its first revocation time."""
+        async with self.db.session() as db:
+            row = await db.fetch_one(
+                "UPDATE share_links SET revoked_at = coalesce(revoked_at, %s)"
+                f" WHERE link_id = %s AND owner = %s RETURNING {SHARE_COLUMNS}",
+                (now(), link_id, owner),
+            )
+        if row is None:
+            raise not_found(f"share link {link_id}")
+        return ShareLink(**row)
+
+    async def resolve_share_token(self, token: str) -> ShareLink:
+        async with self.db.session() as db:
+            row = await db.fetch_one(
+                f"SELECT {SHARE_COLUMNS} FROM share_links WHERE token_sha256 = %s",
+                (token_hash(token),),
+            )
+        if row is None:
+            raise SimlabError(Code.UNAUTHENTICATED, "unknown share link")
+        link = ShareLink(**row)
+        link.check_usable(now())
+        return link

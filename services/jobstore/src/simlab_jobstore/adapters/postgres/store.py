@@ -1,0 +1,28 @@
+"""PostgresJobStore: the JobStore port, its methods grouped by what they work on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from ...core.events import EventEncoder
+from ..coalesce import Coalescer
+from .jobs import Jobs
+from .presets import Presets
+from .session import Database
+from .shards import Shards
+from .shares import Shares
+
+
+class PostgresJobStore(Jobs, Shards, Presets, Shares):
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        on_commit: Callable[[], None],
+        encode: EventEncoder,
+    ) -> None:
+        """`encode` turns a change's event into the outbox row's id, subject and payload."""
+        self.db = Database(pool, on_commit, encode)
+        self._inserts = Coalescer(self._insert_jobs)

@@ -1,0 +1,184 @@
+"""The runner's configuration, from SIMLAB_RUNNER_* variables (and the shared SIMLAB_S3_*); a
+missing or malformed one stops the runner before it connects to anything.
+
+Both launchers:
+- JOBSTORE               host:port of the job store
+- SERVICE_TOKEN          the runner's token for the job store
+- JOB_TOKEN_SECRET       signs the workers' job-scoped tokens
+- NATS_URL               NATS JetStream (job events in, live worker output out)
+- LAUNCHER               local (default) or kubernetes
+- LOG_LEVEL              DEBUG, INFO (default), WARNING, ERROR
+- JOBSTORE_RETRY_S       how long a failing (not refusing) job store is retried (default 60)
+- STOP_WORKERS_ON_EXIT   stop the workers on a clean shutdown (default true; only local
+                         workers are stopped: pods are the cluster's)
+- OBJECTS_DIR or S3_*    where workers' logs are stored (see simlab.adapters.objectstore)
+local:
+- STATE_DIR              where the workers' pids, logs and exit codes are kept (under local/)
+- STOP_GRACE_S           how long a stopped worker has between SIGTERM and SIGKILL (default 10)
+kubernetes:
+- KUBECONFIG             a kubeconfig file; unset: the in-cluster ServiceAccount
+- WORKER_IMAGE           the worker image
+- WORKER_JOBSTORE        the job store's address as pods reach it
+- WORKER_S3_ENDPOINT     the object store's address as pods reach it (default SIMLAB_S3_ENDPOINT)
+- K8S_NAMESPACE          where simulations run (default simlab-jobs)
+- IMAGE_PULL_POLICY      Always, IfNotPresent (default) or Never
+- CPU_REQUEST, MEMORY_REQUEST, CPU_LIMIT, MEMORY_LIMIT
+                         each worker pod's resources (defaults 500m, 512Mi, 1, 1Gi)
+- BACKOFF_LIMIT_PER_INDEX    retries of a failed shard (default 2)
+- TTL_SECONDS_AFTER_FINISHED how long finished Jobs are kept (default 3600)
+- UNSCHEDULABLE_GRACE_S  how long a pod may stay unschedulable before the run fails (default 120)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from simlab.adapters.s3_store import S3Config
+from simlab.common.settings import Env, SettingsError
+from simlab_runner.core.manifests import KubeSettings, Resources
+
+PREFIX = "SIMLAB_RUNNER"
+# Other services' settings, secrets among them, never reach a worker.
+PRIVATE_PREFIXES = ("SIMLAB_RUNNER_", "SIMLAB_JOBSTORE_", "SIMLAB_GATEWAY_")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+# A Kubernetes resource quantity: a decimal number with an SI or binary suffix or an exponent.
+QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
+
+
+@dataclass(frozen=True)
+class LocalLauncherSettings:
+    kind: ClassVar[str] = "local"
+    state_dir: Path
+    stop_grace_s: float
+    # The workers' environment: the runner's, less other services' settings.
+    worker_env: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class KubernetesLauncherSettings:
+    kind: ClassVar[str] = "kubernetes"
+    # None: the in-cluster configuration (the pod's ServiceAccount).
+    kubeconfig: str | None
+    unschedulable_grace_s: float
+    manifests: KubeSettings = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    log_level: str
+    jobstore: str
+    service_token: str = field(repr=False)
+    job_token_secret: str = field(repr=False)
+    jobstore_retry_s: float
+    nats_url: str
+    # Where workers' logs are stored: S3 when it is configured, else a local directory.
+    objects: S3Config | Path = field(repr=False)
+    stop_workers_on_exit: bool
+    launcher: LocalLauncherSettings | KubernetesLauncherSettings
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+        env = Env(PREFIX, environ)
+        jobstore = env.str("JOBSTORE")
+        return Settings(
+            log_level=_log_level(env),
+            jobstore=jobstore,
+            service_token=env.str("SERVICE_TOKEN"),
+            job_token_secret=env.str("JOB_TOKEN_SECRET"),
+            jobstore_retry_s=_seconds(env, "JOBSTORE_RETRY_S", 60.0),
+            nats_url=env.str("NATS_URL"),
+            objects=S3Config.from_env(env) or Path(env.str("OBJECTS_DIR")),
+            stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
+            launcher=_launcher(env, jobstore),
+        )
+
+
+def _launcher(env: Env, jobstore: str) -> LocalLauncherSettings | KubernetesLauncherSettings:
+    kind = env.str("LAUNCHER", LocalLauncherSettings.kind)
+    if kind == LocalLauncherSettings.kind:
+        return LocalLauncherSettings(
+            state_dir=Path(env.str("STATE_DIR")) / "local",
+            stop_grace_s=_seconds(env, "STOP_GRACE_S", 10.0),
+            worker_env=worker_environment(env.environ, jobstore),
+        )
+    if kind == KubernetesLauncherSettings.kind:
+        return KubernetesLauncherSettings(
+            kubeconfig=env.str("KUBECONFIG", "") or None,
+            unschedulable_grace_s=_seconds(env, "UNSCHEDULABLE_GRACE_S", 120.0),
+            manifests=kube_settings(env),
+        )
+    raise SettingsError(f"{env.key('LAUNCHER')}={kind!r}: use local or kubernetes")
+
+
+def worker_environment(environ: Mapping[str, str], jobstore: str) -> dict[str, str]:
+    env = {k: v for k, v in environ.items() if not k.startswith(PRIVATE_PREFIXES)}
+    env["SIMLAB_WORKER_JOBSTORE"] = jobstore
+    return env
+
+
+def kube_settings(env: Env) -> KubeSettings:
+    """What the Kubernetes manifests need, from the runner's environment (SIMLAB_RUNNER_*,
+    SIMLAB_S3_*)."""
+    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
+    worker_env = {k: v for k, v in env.environ.items() if k.startswith("SIMLAB_S3_")}
+    pod_endpoint = env.str("WORKER_S3_ENDPOINT", env.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
+    if pod_endpoint:
+        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
+    pull_policy = env.str("IMAGE_PULL_POLICY", "IfNotPresent")
+    if pull_policy not in PULL_POLICIES:
+        raise SettingsError(
+            f"{env.key('IMAGE_PULL_POLICY')} must be one of {', '.join(PULL_POLICIES)}, "
+            f"got {pull_policy!r}"
+        )
+    return KubeSettings(
+        namespace=env.str("K8S_NAMESPACE", "simlab-jobs"),
+        image=env.str("WORKER_IMAGE"),
+        # The job store's address as pods see it (not the runner's loopback).
+        jobstore=env.str("WORKER_JOBSTORE"),
+        image_pull_policy=pull_policy,
+        backoff_limit_per_index=_count(env, "BACKOFF_LIMIT_PER_INDEX", 2),
+        ttl_seconds_after_finished=_count(env, "TTL_SECONDS_AFTER_FINISHED", 3600),
+        requests=Resources(
+            _quantity(env, "CPU_REQUEST", "500m"), _quantity(env, "MEMORY_REQUEST", "512Mi")
+        ),
+        limits=Resources(_quantity(env, "CPU_LIMIT", "1"), _quantity(env, "MEMORY_LIMIT", "1Gi")),
+        env=worker_env,
+    )
+
+
+def _log_level(env: Env) -> str:
+    level = env.str("LOG_LEVEL", "INFO")
+    if level not in logging.getLevelNamesMapping():
+        raise SettingsError(
+            f"{env.key('LOG_LEVEL')} must be a level name (DEBUG, INFO, WARNING, ERROR), "
+            f"got {level!r}"
+        )
+    return level
+
+
+def _quantity(env: Env, name: str, default: str) -> str:
+    value = env.str(name, default)
+    if not QUANTITY.fullmatch(value):
+        raise SettingsError(
+            f"{env.key(name)} must be a Kubernetes quantity (500m, 1, 512Mi, ...), got {value!r}"
+        )
+    return value
+
+
+def _seconds(env: Env, name: str, default: float) -> float:
+    value = env.float(name, default)
+    if value < 0:
+        raise SettingsError(f"{env.key(name)} must not be negative, got {value:g}")
+    return value
+
+
+def _count(env: Env, name: str, default: int) -> int:
+    value = env.int(name, default)
+    if value < 0:
+        raise SettingsError(f"{env.key(name)} must not be negative, got {value}")
+    return value

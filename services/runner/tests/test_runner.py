@@ -1,0 +1,312 @@
+"""The runner's logic over fakes of its ports: what it reports to the job store and asks of
+the launcher, in which order, for events, launcher reports, shard exits and a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+import pytest
+
+from simlab.common.errors import Code, SimlabError
+from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.core.decisions import MAX_ATTEMPTS, TERMINAL
+from simlab_runner.core.ports import ShardExit
+from simlab_runner.core.runner import Runner
+
+QUEUED, LAUNCHING, RUNNING = pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING
+CANCELLING, CANCELLED = pb.JOB_STATE_CANCELLING, pb.JOB_STATE_CANCELLED
+SUCCEEDED, FAILED = pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED
+# How far along a state is, as the job store's state machine orders them.
+RANK = {QUEUED: 0, LAUNCHING: 1, RUNNING: 2, CANCELLING: 3, SUCCEEDED: 4, FAILED: 4, CANCELLED: 4}
+
+Call = tuple[str, ...]
+STOP_AND_FORGET_J1 = [("stop", "j1"), ("forget", "j1")]
+
+
+class FakeJobStore:
+    """Jobs in memory, with the job store's rules in short: a report that moves a job forward
+    is applied, a late one is ignored (the job comes back as it is), an ended job refuses any
+    change (FAILED_PRECONDITION)."""
+
+    def __init__(self, calls: list[Call], *jobs: pb.Job) -> None:
+        self.calls = calls
+        self.jobs = {job.job_id: job for job in jobs}
+        self.errors: dict[str, pb.JobError] = {}
+        self.unavailable = False
+
+    async def get_job(self, job_id: str) -> pb.Job:
+        return _copy(self.jobs[job_id])
+
+    async def report(
+        self,
+        job_id: str,
+        state: pb.JobState,
+        reason: str = "",
+        error: pb.JobError | None = None,
+    ) -> pb.Job:
+        if self.unavailable:
+            raise SimlabError(Code.UNAVAILABLE, "the job store is restarting")
+        self.calls.append(("report", job_id, pb.JobState.Name(state), reason))
+        job = self.jobs[job_id]
+        if job.state in TERMINAL and state != job.state:
+            raise SimlabError(Code.FAILED_PRECONDITION, f"job {job_id} already ended")
+        if RANK[state] > RANK[job.state]:
+            job.state = state
+            if error is not None:
+                self.errors[job_id] = error
+        return _copy(job)
+
+    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]:
+        self.calls.append(("active_jobs",))
+        wanted = set(states)
+        return [_copy(job) for job in self.jobs.values() if job.state in wanted]
+
+
+class FakeLauncher:
+    def __init__(
+        self,
+        calls: list[Call],
+        live: dict[str, set[int]] | None = None,
+        problems: dict[str, str] | None = None,
+        launch_error: Exception | None = None,
+    ) -> None:
+        self.calls = calls
+        self.live = live or {}
+        self.problems = problems or {}
+        self.launch_error = launch_error
+
+    async def launch(self, job: pb.Job, token: str) -> None:
+        self.calls.append(("launch", job.job_id, token))
+        if self.launch_error is not None:
+            raise self.launch_error
+
+    async def resume(self, job: pb.Job, token: str) -> str | None:
+        self.calls.append(("resume", job.job_id, token))
+        return self.problems.get(job.job_id)
+
+    async def stop(self, job_id: str) -> None:
+        self.calls.append(("stop", job_id))
+
+    async def adopt(self) -> dict[str, set[int]]:
+        self.calls.append(("adopt",))
+        return self.live
+
+    async def forget(self, job_id: str) -> None:
+        self.calls.append(("forget", job_id))
+
+    async def close(self, stop_workers: bool = False) -> None:
+        self.calls.append(("close",))
+
+
+def _copy(job: pb.Job) -> pb.Job:
+    copy = pb.Job()
+    copy.CopyFrom(job)
+    return copy
+
+
+def job(job_id: str, state: pb.JobState) -> pb.Job:
+    return pb.Job(job_id=job_id, model="pi", shards=2, state=state)
+
+
+def runner(store: FakeJobStore, launcher: FakeLauncher) -> Runner:
+    return Runner(store, launcher, lambda job_id: f"token-{job_id}")
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coroutine)
+
+
+def event(job_id: str) -> pb.JobEvent:
+    return pb.JobEvent(job_id=job_id)
+
+
+# ---- events ----------------------------------------------------------------------------
+
+
+def test_a_queued_job_is_recorded_launching_then_launched_with_its_own_token() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", QUEUED))
+    run(runner(store, FakeLauncher(calls)).handle_event(event("j1")))
+    assert calls == [
+        ("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "j1", "token-j1"),
+    ]
+    assert store.jobs["j1"].state == LAUNCHING
+
+
+def test_a_redelivered_event_launches_again_without_a_second_record() -> None:
+    """The launcher makes a second launch a no-op; the runner need not remember the first."""
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", QUEUED))
+    subject = runner(store, FakeLauncher(calls))
+    run(subject.handle_event(event("j1")))
+    run(subject.handle_event(event("j1")))
+    assert [c[0] for c in calls] == ["report", "launch", "launch"]
+
+
+def test_a_job_cancelled_before_its_launch_was_recorded_is_not_launched() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", CANCELLING))
+    run(runner(store, FakeLauncher(calls)).launch(job("j1", QUEUED)))
+    assert calls == [("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded")]
+
+
+def test_a_launch_failure_fails_the_job_with_its_message_and_stops_what_started() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", QUEUED))
+    launcher = FakeLauncher(calls, launch_error=RuntimeError("quota exceeded"))
+    run(runner(store, launcher).handle_event(event("j1")))
+    message = "could not start the workers: quota exceeded"
+    assert calls[1:] == [
+        ("launch", "j1", "token-j1"),
+        ("report", "j1", "JOB_STATE_FAILED", message),
+        ("stop", "j1"),
+    ]
+    assert store.jobs["j1"].state == FAILED
+    assert (store.errors["j1"].message, store.errors["j1"].source) == (message, "launcher")
+
+
+def test_a_failed_launch_of_a_job_that_ended_meanwhile_still_stops_its_workers() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", CANCELLED))
+    launcher = FakeLauncher(calls, launch_error=RuntimeError("namespace is terminating"))
+    run(runner(store, launcher).launch(job("j1", LAUNCHING)))  # the refusal is not an error
+    assert calls[-1] == ("stop", "j1")
+    assert store.jobs["j1"].state == CANCELLED
+
+
+def test_a_failure_that_could_not_be_recorded_is_raised_for_the_event_to_come_again() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", LAUNCHING))
+    launcher = FakeLauncher(calls, launch_error=RuntimeError("api server down"))
+    store.unavailable = True
+    with pytest.raises(SimlabError, match="restarting"):
+        run(runner(store, launcher).handle_event(event("j1")))
+    # Nothing is stopped before the failure is on record.
+    assert calls == [("launch", "j1", "token-j1")]
+
+
+def test_a_cancel_request_stops_the_workers_then_records_cancelled_then_forgets() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", CANCELLING))
+    run(runner(store, FakeLauncher(calls)).handle_event(event("j1")))
+    assert calls == [
+        ("stop", "j1"),
+        ("report", "j1", "JOB_STATE_CANCELLED", "workers stopped"),
+        ("forget", "j1"),
+    ]
+    assert store.jobs["j1"].state == CANCELLED
+
+
+@pytest.mark.parametrize("state", [RUNNING, SUCCEEDED, FAILED, CANCELLED])
+def test_an_event_about_a_running_or_ended_job_changes_nothing(state: pb.JobState) -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", state))
+    run(runner(store, FakeLauncher(calls)).handle_event(event("j1")))
+    assert calls == []
+
+
+# ---- what the launcher reports -----------------------------------------------------------
+
+
+def test_a_failure_the_launcher_sees_fails_the_job_with_the_log_tail() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", RUNNING))
+    run(runner(store, FakeLauncher(calls)).on_job_failure("j1", "image cannot be pulled", "tail"))
+    assert calls == [("report", "j1", "JOB_STATE_FAILED", "image cannot be pulled"), ("stop", "j1")]
+    error = store.errors["j1"]
+    assert (error.source, error.log_tail) == ("launcher", "tail")
+
+
+@pytest.mark.parametrize("state", [CANCELLING, SUCCEEDED, CANCELLED])
+def test_a_launcher_failure_of_a_job_ending_or_ended_is_ignored(state: pb.JobState) -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", state))
+    run(runner(store, FakeLauncher(calls)).on_job_failure("j1", "Job deleted", ""))
+    assert calls == []
+
+
+def test_a_crashed_shard_fails_the_job_and_the_finished_job_is_forgotten() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", RUNNING))
+    exit_ = ShardExit("j1", 1, -9, "killed by SIGKILL (out of memory?)", "last words", 1)
+    run(runner(store, FakeLauncher(calls)).on_shard_exit(exit_))
+    message = "shard 1 killed by SIGKILL (out of memory?)"
+    assert calls == [
+        ("report", "j1", "JOB_STATE_FAILED", message),
+        ("stop", "j1"),
+        ("forget", "j1"),
+    ]
+    error = store.errors["j1"]
+    assert (error.source, error.log_tail) == ("runner", "last words")
+
+
+def test_a_shard_that_succeeded_ends_nothing_until_the_job_has() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", RUNNING))
+    subject = runner(store, FakeLauncher(calls))
+    run(subject.on_shard_exit(ShardExit("j1", 0, 0, "exited with code 0", "", 1)))
+    assert calls == []
+    store.jobs["j1"].state = SUCCEEDED  # the last shard finalized the job
+    run(subject.on_shard_exit(ShardExit("j1", 1, 0, "exited with code 0", "", 1)))
+    assert calls == [("forget", "j1")]
+
+
+def test_a_shard_lost_while_nobody_watched_is_relaunched_then_given_up() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, job("j1", RUNNING))
+    subject = runner(store, FakeLauncher(calls))
+    lost = "process vanished while the runner was away"
+    run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", 1)))
+    assert calls == [("launch", "j1", "token-j1")]
+    calls.clear()
+    run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", MAX_ATTEMPTS)))
+    message = f"shard 0 was lost {MAX_ATTEMPTS} times; giving up"
+    assert calls == [
+        ("report", "j1", "JOB_STATE_FAILED", message),
+        ("stop", "j1"),
+        ("forget", "j1"),
+    ]
+
+
+# ---- after a restart ---------------------------------------------------------------------
+
+
+def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orphans() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(
+        calls,
+        job("running", RUNNING),
+        job("lost", RUNNING),
+        job("launching", LAUNCHING),
+        job("cancelling", CANCELLING),
+        job("queued", QUEUED),
+        job("ended", SUCCEEDED),
+        job("orphan", CANCELLED),
+    )
+    gone = "Kubernetes Job simlab-lost was deleted while the runner was away"
+    launcher = FakeLauncher(
+        calls,
+        live={"running": {0, 1}, "cancelling": {0}, "orphan": {1}},
+        problems={"lost": gone},
+    )
+    run(runner(store, launcher).reconcile())
+    # The workers found are watched again before the job store is asked what is active.
+    assert calls[:2] == [("adopt",), ("active_jobs",)]
+    assert calls[2:] == [
+        ("resume", "running", "token-running"),
+        ("resume", "lost", "token-lost"),
+        ("report", "lost", "JOB_STATE_FAILED", gone),
+        ("stop", "lost"),
+        ("resume", "launching", "token-launching"),
+        ("stop", "cancelling"),
+        ("report", "cancelling", "JOB_STATE_CANCELLED", "workers stopped"),
+        ("forget", "cancelling"),
+        # QUEUED jobs are left to their unacknowledged events.
+        ("stop", "orphan"),
+        ("forget", "orphan"),
+    ]
+    assert (store.errors["lost"].source, store.jobs["lost"].state) == ("runner", FAILED)
+    assert store.jobs["running"].state == RUNNING

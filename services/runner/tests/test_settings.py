@@ -1,0 +1,152 @@
+"""The runner's settings: defaults, both launchers, and one named variable per mistake."""
+
+from pathlib import Path
+
+import pytest
+
+from simlab.adapters.s3_store import S3Config
+from simlab.common.settings import Env, SettingsError
+from simlab_runner.core.manifests import Resources
+from simlab_runner.settings import (
+    KubernetesLauncherSettings,
+    LocalLauncherSettings,
+    Settings,
+    kube_settings,
+)
+
+BASE = {
+    "SIMLAB_RUNNER_JOBSTORE": "127.0.0.1:5",
+    "SIMLAB_RUNNER_SERVICE_TOKEN": "service-token",
+    "SIMLAB_RUNNER_JOB_TOKEN_SECRET": "job-secret",
+    "SIMLAB_RUNNER_NATS_URL": "nats://127.0.0.1:4",
+    "SIMLAB_RUNNER_OBJECTS_DIR": "/srv/objects",
+    "SIMLAB_RUNNER_STATE_DIR": "/srv/runner",
+}
+KUBERNETES = {
+    "SIMLAB_RUNNER_LAUNCHER": "kubernetes",
+    "SIMLAB_RUNNER_WORKER_IMAGE": "simlab/worker:1",
+    "SIMLAB_RUNNER_WORKER_JOBSTORE": "simlab-jobstore.simlab.svc.cluster.local:50051",
+}
+
+
+def test_the_local_launcher_by_default_with_its_defaults() -> None:
+    settings = Settings.from_env(BASE)
+    assert settings.log_level == "INFO"
+    assert settings.jobstore_retry_s == 60.0
+    assert settings.stop_workers_on_exit is True
+    assert settings.objects == Path("/srv/objects")
+    launcher = settings.launcher
+    assert isinstance(launcher, LocalLauncherSettings)
+    assert launcher.state_dir == Path("/srv/runner/local")
+    assert launcher.stop_grace_s == 10.0
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    assert "service-token" not in repr(Settings.from_env(BASE))
+    assert "job-secret" not in repr(Settings.from_env(BASE))
+
+
+def test_local_workers_get_the_environment_less_other_services_settings() -> None:
+    environ = {**BASE, "SIMLAB_JOBSTORE_DATABASE_URL": "pg", "SIMLAB_GATEWAY_X": "1", "PATH": "/b"}
+    launcher = Settings.from_env(environ).launcher
+    assert isinstance(launcher, LocalLauncherSettings)
+    assert launcher.worker_env == {"PATH": "/b", "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:5"}
+
+
+def test_s3_wins_over_the_local_directory() -> None:
+    environ = {
+        **BASE,
+        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "SIMLAB_S3_ACCESS_KEY": "a",
+        "SIMLAB_S3_SECRET_KEY": "s",
+        "SIMLAB_S3_BUCKET": "results",
+    }
+    objects = Settings.from_env(environ).objects
+    assert isinstance(objects, S3Config)
+    assert (objects.endpoint, objects.bucket, objects.secure) == (
+        "127.0.0.1:9000",
+        "results",
+        False,
+    )
+
+
+def test_the_kubernetes_launcher_needs_no_state_dir() -> None:
+    environ = {k: v for k, v in BASE.items() if k != "SIMLAB_RUNNER_STATE_DIR"} | KUBERNETES
+    launcher = Settings.from_env(environ).launcher
+    assert isinstance(launcher, KubernetesLauncherSettings)
+    assert launcher.kubeconfig is None  # in-cluster
+    assert launcher.unschedulable_grace_s == 120.0
+    manifests = launcher.manifests
+    assert (manifests.namespace, manifests.image_pull_policy) == ("simlab-jobs", "IfNotPresent")
+    assert (manifests.backoff_limit_per_index, manifests.ttl_seconds_after_finished) == (2, 3600)
+    assert (manifests.requests, manifests.limits) == (
+        Resources("500m", "512Mi"),
+        Resources("1", "1Gi"),
+    )
+    kubeconfig = {**environ, "SIMLAB_RUNNER_KUBECONFIG": "/home/me/.kube/config"}
+    launcher = Settings.from_env(kubeconfig).launcher
+    assert isinstance(launcher, KubernetesLauncherSettings)
+    assert launcher.kubeconfig == "/home/me/.kube/config"
+
+
+def test_kubernetes_settings_from_the_runners_environment() -> None:
+    environ = {
+        "SIMLAB_RUNNER_WORKER_IMAGE": "simlab/worker:1",
+        "SIMLAB_RUNNER_WORKER_JOBSTORE": "simlab-jobstore.simlab.svc.cluster.local:50051",
+        "SIMLAB_RUNNER_K8S_NAMESPACE": "sims",
+        "SIMLAB_RUNNER_CPU_LIMIT": "2",
+        "SIMLAB_RUNNER_SERVICE_TOKEN": "never-for-workers",
+        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "SIMLAB_S3_BUCKET": "results",
+    }
+    settings = kube_settings(Env("SIMLAB_RUNNER", environ))
+    assert (settings.namespace, settings.image) == ("sims", "simlab/worker:1")
+    assert settings.jobstore == "simlab-jobstore.simlab.svc.cluster.local:50051"
+    assert settings.limits == Resources("2", "1Gi")
+    # Workers get the object-store settings, at the runner's endpoint unless told otherwise...
+    assert settings.env == {
+        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "SIMLAB_S3_BUCKET": "results",
+        "SIMLAB_WORKER_S3_ENDPOINT": "http://127.0.0.1:9000",
+    }
+    # ...or at the address pods see it.
+    environ["SIMLAB_RUNNER_WORKER_S3_ENDPOINT"] = "http://simlab-minio.simlab.svc:9000"
+    pod_view = kube_settings(Env("SIMLAB_RUNNER", environ)).env["SIMLAB_WORKER_S3_ENDPOINT"]
+    assert pod_view == "http://simlab-minio.simlab.svc:9000"
+    del environ["SIMLAB_RUNNER_WORKER_IMAGE"]
+    with pytest.raises(SettingsError, match="SIMLAB_RUNNER_WORKER_IMAGE is not set"):
+        kube_settings(Env("SIMLAB_RUNNER", environ))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "launcher"),
+    [
+        ("SIMLAB_RUNNER_JOBSTORE", "", BASE),
+        ("SIMLAB_RUNNER_OBJECTS_DIR", "", BASE),
+        ("SIMLAB_RUNNER_STATE_DIR", "", BASE),
+        ("SIMLAB_RUNNER_LAUNCHER", "docker", BASE),
+        ("SIMLAB_RUNNER_LOG_LEVEL", "chatty", BASE),
+        ("SIMLAB_RUNNER_JOBSTORE_RETRY_S", "abc", BASE),
+        ("SIMLAB_RUNNER_JOBSTORE_RETRY_S", "-1", BASE),
+        ("SIMLAB_RUNNER_STOP_GRACE_S", "-1", BASE),
+        ("SIMLAB_RUNNER_STOP_WORKERS_ON_EXIT", "maybe", BASE),
+        ("SIMLAB_RUNNER_WORKER_JOBSTORE", "", KUBERNETES),
+        ("SIMLAB_RUNNER_UNSCHEDULABLE_GRACE_S", "soon", KUBERNETES),
+        ("SIMLAB_RUNNER_BACKOFF_LIMIT_PER_INDEX", "-1", KUBERNETES),
+        ("SIMLAB_RUNNER_TTL_SECONDS_AFTER_FINISHED", "1h", KUBERNETES),
+        ("SIMLAB_RUNNER_IMAGE_PULL_POLICY", "Sometimes", KUBERNETES),
+        ("SIMLAB_RUNNER_CPU_REQUEST", "half", KUBERNETES),
+        ("SIMLAB_RUNNER_MEMORY_LIMIT", "1GB", KUBERNETES),
+    ],
+)
+def test_a_bad_setting_is_named(name: str, value: str, launcher: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**BASE, **launcher, name: value})
+
+
+@pytest.mark.parametrize("quantity", ["500m", "1", "0.5", "2Gi", "512Mi", "1e3", "100k"])
+def test_kubernetes_quantities_are_accepted(quantity: str) -> None:
+    environ = {**BASE, **KUBERNETES, "SIMLAB_RUNNER_MEMORY_REQUEST": quantity}
+    launcher = Settings.from_env(environ).launcher
+    assert isinstance(launcher, KubernetesLauncherSettings)
+    assert launcher.manifests.requests.memory == quantity
