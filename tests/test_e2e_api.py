@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from simlab.client import Client
@@ -73,6 +73,11 @@ def test_bad_input_is_invalid_argument_naming_the_field_and_stores_nothing(
     assert count_jobs(alice) == before
 
 
+def unpadded_b64(value: str) -> bytes:
+    """Base64 as Connect and gRPC send it, padding left off."""
+    return base64.b64decode(value + "=" * (-len(value) % 4))
+
+
 def test_an_invalid_submit_names_the_field_in_its_status_details(
     stack: Stack, alice: Client
 ) -> None:
@@ -94,7 +99,24 @@ def test_an_invalid_submit_names_the_field_in_its_status_details(
     assert violation.field == "parameters.samples"
     assert violation.description == message.removeprefix("parameters.samples: ")
 
-    # Connect JSON (the web UI): the same detail, as {type, value: base64}.
+    # gRPC-Web (the web UI): the same status in the trailers.
+    message_bytes = request.SerializeToString()
+    frame = struct.pack(">BI", 0, len(message_bytes)) + message_bytes
+    _, headers, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/SubmitJob", frame, "application/grpc-web+proto"
+    )
+    trailers = {k.lower(): v for k, v in headers.items()}
+    if body[:1] == b"\x80":  # a trailer frame, else a trailers-only response in the headers
+        for line in body[5:].decode().splitlines():
+            key, _, value = line.partition(":")
+            trailers[key.strip().lower()] = value.strip()
+    assert trailers["grpc-status"] == "3"
+    rich = status_pb2.Status.FromString(unpadded_b64(trailers["grpc-status-details-bin"]))
+    from_grpc_web = error_details_pb2.BadRequest()
+    assert rich.details[0].Unpack(from_grpc_web)
+    assert from_grpc_web == bad_request
+
+    # Connect JSON (curl and other HTTP clients): the same detail, as {type, value: base64}.
     status_code, _, body = _post(
         f"{stack.url}/simlab.v1.SimulationService/SubmitJob",
         json.dumps({"model": "pi", "parameters": {"samples": -5}}).encode(),
@@ -103,11 +125,7 @@ def test_an_invalid_submit_names_the_field_in_its_status_details(
     assert status_code == 400
     [detail] = json.loads(body)["details"]
     assert detail["type"] == "google.rpc.BadRequest"
-    value = detail["value"]  # base64, which Connect may send without padding
-    from_json = error_details_pb2.BadRequest.FromString(
-        base64.b64decode(value + "=" * (-len(value) % 4))
-    )
-    assert from_json == bad_request
+    assert error_details_pb2.BadRequest.FromString(unpadded_b64(detail["value"])) == bad_request
 
     # A refusal of the job store's keeps its field through the gateway, to the SDK.
     refusal = refused(lambda: alice.list_jobs(job_id_prefix="not-hex"), Code.INVALID_ARGUMENT)
