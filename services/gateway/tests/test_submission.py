@@ -2,26 +2,9 @@
 
 import pytest
 
+from services.gateway.tests.fakes import CATALOGUE
 from simlab.common.errors import Code, SimlabError
-from simlab.core.stats import Moments, Stats
-from simlab.models.base import Model, Output, Param
 from simlab_gateway.core.submission import plan_job
-
-TOY = Model(
-    name="toy",
-    title="Toy",
-    description="",
-    parameters=(
-        Param("samples", "Samples", "int", 1000, minimum=1, sample_count=True),
-        Param("scale", "Scale", "float", None, minimum=0, exclusive_minimum=True),
-    ),
-    outputs=(Output("mean", "Mean"),),
-    primary_output="mean",
-    block_size=lambda params: 100,
-    simulate=lambda params, rng, n: Stats(n, {"mean": Moments.of(rng.random(n))}),
-    summarize=lambda params, stats: {},
-)
-CATALOGUE = {"toy": TOY}
 
 
 def plan(**overrides: object):  # type: ignore[no-untyped-def]

@@ -6,12 +6,28 @@ from __future__ import annotations
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.submission import JobPlan
 
 
 class JobStoreClient(ServiceJobStoreClient):
-    async def create_job(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResponse:
-        return await self._call(self.stub.CreateJob, request, idempotent=bool(request.request_id))
+    """The gateway's port core.ports.JobStore, plus the share-token lookup core.auth needs."""
+
+    async def create_job(self, owner: str, request_id: str, plan: JobPlan) -> tuple[pb.Job, bool]:
+        request = store_pb.CreateJobRequest(
+            owner=owner,
+            request_id=request_id,
+            model=plan.model,
+            parameters=dict_to_struct(plan.parameters),
+            seed=plan.seed,
+            shards=plan.shards,
+            primary_output=plan.primary_output,
+            block_size=plan.block_size,
+            samples_total=plan.samples_total,
+        )
+        created = await self._call(self.stub.CreateJob, request, idempotent=bool(request_id))
+        return created.job, created.created
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(

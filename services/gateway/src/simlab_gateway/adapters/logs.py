@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
@@ -13,16 +12,10 @@ from nats.js.api import DeliverPolicy
 
 from simlab.common import logstream
 from simlab.common.errors import Code, SimlabError
-from simlab_gateway.core.logs import LogFollow
+from simlab_gateway.core.logs import LogFollow, LogPiece
 
 # How long to wait for a message before deciding the stream has nothing more for now.
 IDLE_S = 0.5
-
-
-@dataclass(frozen=True)
-class LogPiece:
-    shard: int
-    data: bytes
 
 
 class JobLogs:

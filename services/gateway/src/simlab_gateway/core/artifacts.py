@@ -7,6 +7,8 @@ import re
 
 from simlab.common.errors import invalid
 
+# What one read from the object store brings, and one message or HTTP chunk carries.
+CHUNK = 256 * 1024
 _SHARD_LOG = re.compile(r"logs/shard-(\d+)\.log")
 # Types that matter to a browser; everything else downloads as bytes.
 _TYPES = {".json": "application/json", ".csv": "text/csv", ".npz": "application/octet-stream"}

@@ -33,3 +33,11 @@ class LogFollow:
         if now - self.job_ended_at >= END_GRACE_S:
             return True
         return caught_up and not self.open_shards
+
+
+@dataclass(frozen=True)
+class LogPiece:
+    """Some of one shard's output."""
+
+    shard: int
+    data: bytes

@@ -1,174 +1,154 @@
-"""The gateway's one ASGI application: Connect/gRPC services by path, plus plain HTTP for
-artifact downloads (/files/<job_id>/<name>) and the built web UI (client-side routes fall
-back to index.html).
+"""The gateway's one ASGI application, routed by Starlette: the Connect/gRPC services mounted
+by path, plus plain HTTP for artifact downloads (/files/<job_id>/<name>) and the built web UI
+(client-side routes fall back to index.html).
 
 A download names its caller by the Authorization header, or ?access_token= or ?share= (a
-link in a browser cannot set headers). Once allowed, a GET is redirected (302) to a
-short-lived presigned URL when the object store has them (S3) and `redirect_downloads` is
-on, so the bytes do not pass through the gateway; otherwise they are streamed from here."""
+link in a browser cannot set headers); core.downloads decides whether it is allowed, and
+whether it is redirected (302) to a short-lived presigned URL or streamed from here."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import mimetypes
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Sequence
+from http import HTTPMethod
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, unquote
+from typing import Any, BinaryIO
+from urllib.parse import quote
 
-from simlab.adapters.objectstore import ObjectStore
-from simlab.common.errors import Code, SimlabError
-from simlab.health.v1 import health_pb2 as health_pb
-from simlab_gateway.core.artifacts import artifact_key, content_type
+from connectrpc.code import Code as ConnectCode
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from simlab.common.errors import SimlabError
+from simlab.transport.errors import to_connect
+from simlab_gateway.core.artifacts import CHUNK
 from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.downloads import Artifacts, Redirect
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-JobCheck = Callable[[str, str], Awaitable[object]]
-
-_COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg")
-_HTTP_STATUS = {
-    Code.UNAUTHENTICATED: 401,
-    Code.PERMISSION_DENIED: 403,
-    Code.NOT_FOUND: 404,
-    Code.INVALID_ARGUMENT: 400,
+# The Connect protocol's HTTP status for each error code (connectrpc.com/docs/protocol).
+HTTP_STATUS = {
+    ConnectCode.CANCELED: 499,
+    ConnectCode.UNKNOWN: 500,
+    ConnectCode.INVALID_ARGUMENT: 400,
+    ConnectCode.DEADLINE_EXCEEDED: 504,
+    ConnectCode.NOT_FOUND: 404,
+    ConnectCode.ALREADY_EXISTS: 409,
+    ConnectCode.PERMISSION_DENIED: 403,
+    ConnectCode.RESOURCE_EXHAUSTED: 429,
+    ConnectCode.FAILED_PRECONDITION: 400,
+    ConnectCode.ABORTED: 409,
+    ConnectCode.OUT_OF_RANGE: 400,
+    ConnectCode.UNIMPLEMENTED: 501,
+    ConnectCode.INTERNAL: 500,
+    ConnectCode.UNAVAILABLE: 503,
+    ConnectCode.DATA_LOSS: 500,
+    ConnectCode.UNAUTHENTICATED: 401,
 }
+_COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg")
+# RFC 5987 attr-char, besides the letters, digits and "-._~" that quote() always keeps.
+_ATTR_CHARS = "!#$&+^`|"
 
 
-class HealthService:
-    """grpc.health.v1.Health: SERVING while the gateway can reach NATS."""
-
-    def __init__(self, serving: Callable[[], bool]) -> None:
-        self.serving = serving
-
-    def _status(self) -> health_pb.HealthCheckResponse:
-        ok = self.serving()
-        return health_pb.HealthCheckResponse(
-            status=health_pb.HealthCheckResponse.SERVING
-            if ok
-            else health_pb.HealthCheckResponse.NOT_SERVING
-        )
-
-    async def check(
-        self, request: health_pb.HealthCheckRequest, ctx: Any
-    ) -> health_pb.HealthCheckResponse:
-        return self._status()
-
-    async def watch(
-        self, request: health_pb.HealthCheckRequest, ctx: Any
-    ) -> AsyncIterator[health_pb.HealthCheckResponse]:
-        last = None
-        while True:
-            status = self._status()
-            if status != last:
-                yield status
-                last = status
-            await asyncio.sleep(1)
+def http_status(error: SimlabError) -> int:
+    return HTTP_STATUS[to_connect(error).code]
 
 
-class GatewayApp:
-    def __init__(
-        self,
-        services: list[Any],
-        auth: Authenticator,
-        check_job: JobCheck,
-        store: ObjectStore,
-        web_dir: Path | None,
-        redirect_downloads: bool = True,
-    ) -> None:
-        self.routes: dict[str, ASGIApp] = {service.path: service for service in services}
+def content_disposition(disposition: str, filename: str) -> str:
+    """The Content-Disposition header (RFC 6266) for `filename`: a quoted filename= when the
+    name is safe in one; otherwise filename*=UTF-8'' with the exact name percent-encoded
+    (RFC 5987), after an ASCII stand-in (quotes, backslashes, controls and non-ASCII as "_")
+    for clients that read only filename=."""
+    encoded = quote(filename, safe=_ATTR_CHARS)
+    if encoded == filename:
+        return f'{disposition}; filename="{filename}"'
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def gateway_app(
+    services: Sequence[Any], auth: Authenticator, artifacts: Artifacts, web_dir: Path | None
+) -> Starlette:
+    """`services`: connect-python ASGI applications, each mounted at its `path`."""
+    routes: list[BaseRoute] = [Mount(service.path, app=service) for service in services]
+    routes += [
+        Route("/files/{target:path}", Downloads(auth, artifacts).get, methods=["GET", "HEAD"]),
+        # Every method, so that a POST elsewhere is answered 404 like any unknown path.
+        Route("/{path:path}", WebUI(web_dir).get, methods=list(HTTPMethod)),
+    ]
+    return Starlette(routes=routes)
+
+
+class Downloads:
+    def __init__(self, auth: Authenticator, artifacts: Artifacts) -> None:
         self.auth = auth
-        self.check_job = check_job
-        self.store = store
-        self.redirect_downloads = redirect_downloads
+        self.artifacts = artifacts
+
+    async def get(self, request: Request) -> Response:
+        job_id, _, name = request.path_params["target"].partition("/")
+        authorization = request.headers.get("authorization")
+        for parameter in ("access_token", "share"):
+            if not authorization and (given := _query(request, parameter)):
+                authorization = f"Bearer {given[0]}"
+        head = request.method == "HEAD"
+        try:
+            caller = await self.auth.principal(authorization)
+            # A presigned URL is signed for GET only: HEAD is answered here.
+            found = await self.artifacts.download(caller, job_id, name, may_redirect=not head)
+        except SimlabError as error:
+            return PlainTextResponse(f"{error.message}\n", status_code=http_status(error))
+        if isinstance(found, Redirect):
+            # The URL is a short-lived credential: no cache may keep it.
+            return Response(
+                status_code=302, headers={"location": found.url, "cache-control": "no-store"}
+            )
+        disposition = "inline" if _query(request, "inline") == ["1"] else "attachment"
+        headers = {
+            "content-type": found.content_type,
+            "content-length": str(found.size),
+            "content-disposition": content_disposition(disposition, found.filename),
+        }
+        if head:
+            found.handle.close()
+            return Response(headers=headers)
+        return StreamingResponse(_chunks(found.handle), headers=headers)
+
+
+class WebUI:
+    """The built web UI; any path that is not a file is a client-side route (index.html),
+    except under /assets/, where a missing file is a 404."""
+
+    def __init__(self, web_dir: Path | None) -> None:
         self.web_dir = web_dir.resolve() if web_dir else None
         self._gzip_cache: dict[tuple[str, int], bytes] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path: str = scope["path"]
-        service = self.routes.get(path[: path.rfind("/")])
-        if service is not None:
-            await service(scope, receive, send)
-        elif path.startswith("/files/") and scope["method"] in ("GET", "HEAD"):
-            await self._file(scope, send)
-        elif scope["method"] in ("GET", "HEAD"):
-            await self._static(path, scope, send)
-        else:
-            await _plain(send, 404, b"not found\n")
-
-    async def _file(self, scope: Scope, send: Send) -> None:
-        job_id, _, name = unquote(scope["path"].removeprefix("/files/")).partition("/")
-        query = parse_qs(scope.get("query_string", b"").decode())
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        authorization = headers.get("authorization")
-        for parameter in ("access_token", "share"):
-            if not authorization and parameter in query:
-                authorization = f"Bearer {query[parameter][0]}"
-        try:
-            principal = await self.auth.principal(authorization)
-            await self.check_job(principal.owner_for("download", job_id), job_id)
-            key = artifact_key(job_id, name)
-            # A presigned URL is signed for GET only: HEAD is answered here.
-            if self.redirect_downloads and scope["method"] == "GET":
-                url = await asyncio.to_thread(self.store.presigned_url, key)
-                if url is not None:
-                    await _redirect(send, url)
-                    return
-            # Sized by listing: an S3 object streams, it cannot seek to its end.
-            size = next(
-                o.size for o in await asyncio.to_thread(self.store.list, key) if o.key == key
-            )
-            handle = await asyncio.to_thread(self.store.open, key)
-        except (KeyError, StopIteration):
-            await _plain(send, 404, b"no such artifact\n")
-            return
-        except SimlabError as error:
-            await _plain(send, _HTTP_STATUS.get(error.code, 503), f"{error.message}\n".encode())
-            return
-        disposition = "inline" if query.get("inline") == ["1"] else "attachment"
-        basename = name.rsplit("/", 1)[-1]
-        await _stream(
-            send,
-            handle,
-            size,
-            content_type(key),
-            [(b"content-disposition", f'{disposition}; filename="{basename}"'.encode())],
-            head=scope["method"] == "HEAD",
-        )
-
-    async def _static(self, path: str, scope: Scope, send: Send) -> None:
+    async def get(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return PlainTextResponse("not found\n", status_code=404)
         if self.web_dir is None or not (self.web_dir / "index.html").exists():
-            await _plain(send, 404, b"The web UI is not built: run `make web-build`.\n")
-            return
+            return PlainTextResponse(
+                "The web UI is not built: run `make web-build`.\n", status_code=404
+            )
+        path = "/" + request.path_params["path"]
         target = (self.web_dir / path.lstrip("/")).resolve()
         if not target.is_relative_to(self.web_dir) or not target.is_file():
             if path.startswith("/assets/"):
-                await _plain(send, 404, b"not found\n")
-                return
+                return PlainTextResponse("not found\n", status_code=404)
             # A client-side route such as /runs/<id>: the app decides what to show.
             target = self.web_dir / "index.html"
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         # Hashed assets never change; index.html must be re-read to pick up new builds.
         cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
-        headers = [(b"content-type", kind.encode()), (b"cache-control", cache.encode())]
+        headers = {"content-type": kind, "cache-control": cache}
         body = await asyncio.to_thread(target.read_bytes)
-        accepts = dict(scope["headers"]).get(b"accept-encoding", b"")
-        if kind.startswith(_COMPRESSIBLE) and b"gzip" in accepts:
+        if kind.startswith(_COMPRESSIBLE) and "gzip" in request.headers.get("accept-encoding", ""):
             body = self._gzipped(target, body)
-            headers.append((b"content-encoding", b"gzip"))
-        headers += [(b"vary", b"accept-encoding"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+            headers["content-encoding"] = "gzip"
+        headers |= {"vary": "accept-encoding", "content-length": str(len(body))}
+        return Response(b"" if request.method == "HEAD" else body, headers=headers)
 
     def _gzipped(self, target: Path, body: bytes) -> bytes:
         """Compressed once per file version: the UI's bundle is the first thing users wait on."""
@@ -178,43 +158,12 @@ class GatewayApp:
         return self._gzip_cache[stamp]
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+def _query(request: Request, name: str) -> list[str]:
+    """The query parameter's non-empty values."""
+    return [value for value in request.query_params.getlist(name) if value]
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _redirect(send: Send, url: str) -> None:
-    # The URL is a short-lived credential: no cache may keep it.
-    headers = [(b"location", url.encode()), (b"cache-control", b"no-store")]
-    await send({"type": "http.response.start", "status": 302, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _stream(
-    send: Send, handle: Any, size: int, kind: str, extra: list[tuple[bytes, bytes]], head: bool
-) -> None:
+async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
     with handle:
-        headers = [(b"content-type", kind.encode()), (b"content-length", str(size).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers + extra})
-        if head:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        while chunk := await asyncio.to_thread(handle.read, 256 * 1024):
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
+        while chunk := await asyncio.to_thread(handle.read, CHUNK):
+            yield chunk

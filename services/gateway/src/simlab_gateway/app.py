@@ -1,0 +1,151 @@
+"""Wiring: settings -> adapters (the job store, NATS, the object store) -> core (the use
+cases) -> transport (the API services and plain HTTP in one Starlette app), served by
+hypercorn: HTTP/1.1 and h2c on one port (gRPC needs HTTP/2, browsers speak gRPC-Web over
+either). `python -m simlab_gateway` runs one App."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from simlab.adapters.local_store import LocalDirectoryStore
+from simlab.adapters.objectstore import ObjectStore
+from simlab.adapters.s3_store import S3Config, S3Store
+from simlab.common.errors import SimlabError
+from simlab.common.service import stop_signal
+from simlab.health.v1.health_connect import HealthASGIApplication
+from simlab.models.registry import catalogue
+from simlab.v1.simulation_connect import SimulationServiceASGIApplication
+
+from .adapters.events import JobEvents
+from .adapters.jobstore import JobStoreClient
+from .adapters.logs import JobLogs
+from .core.auth import Authenticator
+from .core.downloads import Artifacts
+from .core.jobs import Jobs
+from .core.shares import ShareLinks
+from .core.watch import JobFeeds
+from .settings import Settings
+from .transport.health import HealthService
+from .transport.http import gateway_app
+from .transport.service import SimulationService
+
+log = logging.getLogger("gateway")
+
+
+class App:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.jobstore: JobStoreClient
+        self.events: JobEvents
+        self.server: asyncio.Task[None]
+        self.stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Returns once the port accepts connections."""
+        settings = self.settings
+        # A user is waiting: ride out a job-store restart, not a long outage.
+        self.jobstore = JobStoreClient(
+            settings.jobstore, settings.service_token, retry_for_s=settings.jobstore_retry_s
+        )
+        auth = Authenticator(
+            dict(settings.tokens), settings.local_user, self.jobstore.resolve_share_token
+        )
+        self.events = await JobEvents.connect(settings.nats_url)
+        logs = JobLogs(self.events.client)
+        await logs.ensure_stream()
+        objects = _object_store(settings.object_store)
+        artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
+        service = SimulationService(
+            auth,
+            Jobs(self.jobstore, catalogue(), settings.max_shards),
+            ShareLinks(self.jobstore),
+            JobFeeds(self.jobstore, self.events, logs, objects),
+            artifacts,
+        )
+        events = self.events
+        app = gateway_app(
+            [
+                SimulationServiceASGIApplication(service),
+                HealthASGIApplication(HealthService(lambda: events.connected)),
+            ],
+            auth,
+            artifacts,
+            settings.web_dir,
+        )
+        config = _hypercorn_config()
+        # hypercorn tells no one when it listens: bind here, hand it a duplicate of each
+        # socket, and watch ours for the listen() it makes once it serves.
+        config.bind = [settings.listen]
+        sockets = config.create_sockets().insecure_sockets
+        config.bind = [f"fd://{os.dup(sock.fileno())}" for sock in sockets]
+        # Starlette types ASGI messages as plain mappings, hypercorn as TypedDicts.
+        serving = serve(app, config, shutdown_trigger=self.stopping.wait)  # type: ignore[arg-type]
+        self.server = asyncio.create_task(serving)
+        try:
+            await _listening(sockets, self.server)
+        finally:
+            for sock in sockets:
+                sock.close()
+        log.info(
+            "gateway ready",
+            extra={"url": f"http://{settings.listen}", "local_user": settings.local_user},
+        )
+
+    async def stop(self) -> None:
+        """Stops taking connections, lets requests in flight finish (hypercorn's graceful
+        timeout), then closes the connections to NATS and the job store."""
+        self.stopping.set()
+        try:
+            await self.server
+        finally:
+            await self.events.close()
+            await self.jobstore.close()
+
+
+async def run(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT (or until the server fails), then shuts down."""
+    logging.getLogger().setLevel(settings.log_level)
+    app = App(settings)
+    try:
+        await app.start()
+    except SimlabError as error:
+        # Something it needs did not answer in time (the object store, say): one line.
+        log.error("gateway could not start: %s", error)
+        sys.exit(1)
+    signal = asyncio.create_task(stop_signal())
+    await asyncio.wait({signal, app.server}, return_when=asyncio.FIRST_COMPLETED)
+    signal.cancel()
+    await app.stop()
+
+
+def _hypercorn_config() -> Config:
+    config = Config()
+    config.accesslog = None
+    config.graceful_timeout = 5.0
+    # gRPC clients keep one HTTP/2 connection for thousands of calls: hypercorn's defaults
+    # (GOAWAY after 1,000 requests, 100 streams, 5 s idle) would cut busy clients off.
+    config.keep_alive_max_requests = 2**31
+    config.h2_max_concurrent_streams = 1000
+    config.keep_alive_timeout = 300.0
+    return config
+
+
+async def _listening(sockets: list[socket.socket], server: asyncio.Task[None]) -> None:
+    """Returns once every socket listens; raises what the server failed with, if it did."""
+    while not all(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) for s in sockets):
+        if server.done():
+            await server
+            raise RuntimeError("the server stopped before it listened")
+        await asyncio.sleep(0.01)
+
+
+def _object_store(config: S3Config | Path) -> ObjectStore:
+    return S3Store(config) if isinstance(config, S3Config) else LocalDirectoryStore(config)

@@ -1,0 +1,88 @@
+"""Use cases on jobs and presets: each one asks the job store as the owner the caller may act
+for (core.auth) and checks what the store cannot (the model's schema, the shard limit)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from simlab.core.params import validate
+from simlab.models.base import Model
+from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Principal
+from simlab_gateway.core.ports import JobStore
+from simlab_gateway.core.submission import find_model, plan_job
+
+log = logging.getLogger("gateway")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A SubmitJob request, its parameters decoded."""
+
+    model: str
+    parameters: Mapping[str, Any]
+    seed: int
+    shards: int
+    request_id: str
+
+
+class Jobs:
+    def __init__(self, store: JobStore, catalogue: Mapping[str, Model], max_shards: int) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.max_shards = max_shards
+
+    def list_models(self, caller: Principal) -> list[Model]:
+        caller.owner_for("ListModels")
+        return list(self.catalogue.values())
+
+    async def submit(self, caller: Principal, submission: Submission) -> pb.SubmitJobResponse:
+        """Nothing is stored unless the submission fits its model and the shard limit."""
+        owner = caller.owner_for("SubmitJob")
+        plan = plan_job(
+            self.catalogue,
+            self.max_shards,
+            submission.model,
+            submission.parameters,
+            submission.seed,
+            submission.shards,
+            submission.request_id,
+        )
+        job, created = await self.store.create_job(owner, submission.request_id, plan)
+        if created:
+            log.info("job submitted", extra={"job_id": job.job_id, "owner": owner})
+        return pb.SubmitJobResponse(job=job, created=created)
+
+    async def get(self, caller: Principal, job_id: str) -> pb.Job:
+        return await self.store.get_job(caller.owner_for("GetJob", job_id), job_id)
+
+    async def list(self, caller: Principal, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
+        return await self.store.list_jobs(caller.owner_for("ListJobs"), query)
+
+    async def cancel(self, caller: Principal, job_id: str) -> pb.Job:
+        owner = caller.owner_for("CancelJob", job_id)
+        job = await self.store.cancel_job(owner, job_id)
+        log.info("cancel requested", extra={"job_id": job.job_id, "owner": owner})
+        return job
+
+    async def progress_history(self, caller: Principal, job_id: str) -> pb.ProgressHistory:
+        owner = caller.owner_for("GetProgressHistory", job_id)
+        return await self.store.progress_history(owner, job_id)
+
+    async def list_presets(self, caller: Principal, model: str) -> pb.ListPresetsResponse:
+        return await self.store.list_presets(caller.owner_for("ListPresets"), model)
+
+    async def save_preset(
+        self, caller: Principal, preset: pb.Preset, parameters: Mapping[str, Any]
+    ) -> pb.Preset:
+        """`parameters`: the preset's, decoded. A preset is a form that can be submitted as it
+        is: the same rules apply."""
+        owner = caller.owner_for("SavePreset")
+        validate(find_model(self.catalogue, preset.model), parameters)
+        return await self.store.save_preset(owner, preset)
+
+    async def delete_preset(self, caller: Principal, name: str) -> pb.DeletePresetResponse:
+        return await self.store.delete_preset(caller.owner_for("DeletePreset"), name)

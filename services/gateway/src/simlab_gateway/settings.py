@@ -1,0 +1,91 @@
+"""The gateway's configuration, from SIMLAB_GATEWAY_* variables; a missing or malformed one
+stops the gateway before it does anything.
+
+- LISTEN             host:port of the public port: the API (gRPC, gRPC-Web, Connect), downloads
+                     and the web UI (default 127.0.0.1:8080)
+- JOBSTORE           host:port of the job store's gRPC server
+- SERVICE_TOKEN      the platform's token toward the job store
+- NATS_URL           the event bus
+- TOKENS             token=user,...: who may call the API
+- LOCAL_USER         the user signed in when a request carries no token (the embedded mode);
+                     TOKENS or LOCAL_USER must be set, or nobody could sign in
+- MAX_SHARDS         the largest shard count a submission may ask for (default 64)
+- JOBSTORE_RETRY_S   how long a call to a restarting job store is retried (default 5: a user is
+                     waiting)
+- REDIRECT_DOWNLOADS redirect downloads to presigned URLs when the object store gives them
+                     (default true); false streams them through the gateway
+- WEB_DIR            the built web UI (default REPO_WEB_DIST)
+- LOG_LEVEL          DEBUG, INFO, WARNING or ERROR (default INFO)
+- OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store (see simlab.adapters.objectstore)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from simlab.adapters.s3_store import S3Config
+from simlab.common.settings import Env, SettingsError
+from simlab_gateway.core.auth import Authenticator
+
+PREFIX = "SIMLAB_GATEWAY"
+# web/dist of the checkout, or of the venv's prefix in the service image.
+REPO_WEB_DIST = Path(__file__).resolve().parents[4] / "web" / "dist"
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str
+    jobstore: str
+    service_token: str
+    nats_url: str
+    tokens: Mapping[str, str]
+    local_user: str | None
+    max_shards: int
+    jobstore_retry_s: float
+    redirect_downloads: bool
+    web_dir: Path
+    log_level: str
+    # The S3 store when S3_ENDPOINT is set, else the local directory OBJECTS_DIR.
+    object_store: S3Config | Path
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+        env = Env(PREFIX, environ)
+        try:
+            tokens = Authenticator.parse_tokens(env.str("TOKENS", ""))
+        except ValueError as error:
+            raise SettingsError(f"{env.key('TOKENS')}: {error}") from None
+        settings = Settings(
+            listen=env.str("LISTEN", "127.0.0.1:8080"),
+            jobstore=env.str("JOBSTORE"),
+            service_token=env.str("SERVICE_TOKEN"),
+            nats_url=env.str("NATS_URL"),
+            tokens=tokens,
+            local_user=env.str("LOCAL_USER", "") or None,
+            max_shards=env.int("MAX_SHARDS", 64),
+            jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0),
+            redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
+            web_dir=Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
+            log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            object_store=S3Config.from_env(env) or Path(env.str("OBJECTS_DIR")),
+        )
+        if not settings.tokens and not settings.local_user:
+            raise SettingsError(
+                f"set {env.key('TOKENS')} or {env.key('LOCAL_USER')}: nobody could sign in"
+            )
+        host, _, port = settings.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(f"{env.key('LISTEN')} must be host:port, got {settings.listen!r}")
+        if settings.max_shards < 1:
+            raise SettingsError(f"{env.key('MAX_SHARDS')} must be at least 1")
+        if settings.jobstore_retry_s < 0:
+            raise SettingsError(f"{env.key('JOBSTORE_RETRY_S')} must not be negative")
+        if settings.log_level not in logging.getLevelNamesMapping():
+            raise SettingsError(
+                f"{env.key('LOG_LEVEL')} must be DEBUG, INFO, WARNING or ERROR, "
+                f"got {settings.log_level!r}"
+            )
+        return settings

@@ -1,0 +1,249 @@
+"""The plain-HTTP side, called as ASGI with fake ports: Connect's status for each error, the
+download's headers, the web UI's fallbacks, and the API services mounted by path."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from connectrpc.code import Code as ConnectCode
+from starlette.applications import Starlette
+
+from services.gateway.tests.fakes import FakeJobStore, FakeObjects
+from simlab.common.errors import Code, SimlabError
+from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.downloads import Artifacts
+from simlab_gateway.transport.http import (
+    HTTP_STATUS,
+    content_disposition,
+    gateway_app,
+    http_status,
+)
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+INDEX = b"<!doctype html><title>Simlab</title>"
+APP_JS = b"console.log('simlab');\n" * 100
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeService:
+    """Stands in for a connect-python application: records the paths it is called for."""
+
+    path: str
+    paths: list[str] = field(default_factory=list)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"rpc"})
+
+
+def call(app: Starlette, method: str, path: str, query: str = "", **headers: str) -> Reply:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8080),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    return Reply(
+        start["status"],
+        {k.decode(): v.decode() for k, v in start["headers"]},
+        b"".join(m.get("body", b"") for m in sent[1:]),
+    )
+
+
+def app(
+    store: FakeJobStore | None = None,
+    objects: FakeObjects | None = None,
+    web_dir: Path | None = None,
+    services: tuple[FakeService, ...] = (),
+) -> Starlette:
+    if store is None:
+        store = FakeJobStore()
+        store.add("alice", pb.Job(job_id="job1"))
+    if objects is None:
+        objects = FakeObjects({"jobs/job1/summary.json": b"{}", 'jobs/job1/résumé "v2".csv': b"a"})
+    return gateway_app(services, Authenticator(TOKENS), Artifacts(store, objects, True), web_dir)
+
+
+def test_the_status_table_is_connects() -> None:
+    # connectrpc.com/docs/protocol#error-codes
+    assert {code.value: status for code, status in HTTP_STATUS.items()} == {
+        "canceled": 499,
+        "unknown": 500,
+        "invalid_argument": 400,
+        "deadline_exceeded": 504,
+        "not_found": 404,
+        "already_exists": 409,
+        "permission_denied": 403,
+        "resource_exhausted": 429,
+        "failed_precondition": 400,
+        "aborted": 409,
+        "out_of_range": 400,
+        "unimplemented": 501,
+        "internal": 500,
+        "unavailable": 503,
+        "data_loss": 500,
+        "unauthenticated": 401,
+    }
+    assert set(HTTP_STATUS) == set(ConnectCode)
+    for code in Code:
+        assert http_status(SimlabError(code, "")) == HTTP_STATUS[ConnectCode(code.value)]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (Code.INVALID_ARGUMENT, 400),
+        (Code.NOT_FOUND, 404),
+        (Code.ALREADY_EXISTS, 409),
+        (Code.FAILED_PRECONDITION, 400),
+        (Code.PERMISSION_DENIED, 403),
+        (Code.UNAUTHENTICATED, 401),
+        (Code.UNAVAILABLE, 503),
+        (Code.INTERNAL, 500),
+    ],
+)
+def test_a_refused_download_answers_with_connects_status(code: Code, status: int) -> None:
+    class Refusing(FakeJobStore):
+        async def get_job(self, owner: str, job_id: str) -> pb.Job:
+            raise SimlabError(code, "refused")
+
+    reply = call(
+        app(store=Refusing()), "GET", "/files/job1/summary.json", authorization="Bearer alice-token"
+    )
+    assert (reply.status, reply.body) == (status, b"refused\n")
+    assert reply.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("summary.json", 'attachment; filename="summary.json"'),
+        ("a b.csv", "attachment; filename=\"a b.csv\"; filename*=UTF-8''a%20b.csv"),
+        (
+            'résumé "v2".csv',
+            'attachment; filename="r_sum_ _v2_.csv"; '
+            "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.csv",
+        ),
+        ("a\\b\r\n.txt", "attachment; filename=\"a_b__.txt\"; filename*=UTF-8''a%5Cb%0D%0A.txt"),
+        ("x!#$&+^`|~-_.y", 'attachment; filename="x!#$&+^`|~-_.y"'),
+    ],
+)
+def test_the_download_filename_is_escaped(name: str, header: str) -> None:
+    assert content_disposition("attachment", name) == header
+    assert header.isascii()
+
+
+def test_a_download_streams_with_its_headers() -> None:
+    reply = call(app(), "GET", '/files/job1/résumé "v2".csv', authorization="Bearer alice-token")
+    assert (reply.status, reply.body) == (200, b"a")
+    assert reply.headers["content-length"] == "1"
+    assert reply.headers["content-type"] == "text/csv"
+    assert reply.headers["content-disposition"] == content_disposition(
+        "attachment", 'résumé "v2".csv'
+    )
+    inline = call(
+        app(),
+        "GET",
+        "/files/job1/summary.json",
+        "inline=1&share=",
+        authorization="Bearer alice-token",
+    )
+    assert inline.headers["content-disposition"] == 'inline; filename="summary.json"'
+
+
+def test_a_link_names_its_caller_in_the_query() -> None:
+    for query in ("access_token=alice-token", "share=alice-token"):
+        assert call(app(), "GET", "/files/job1/summary.json", query).status == 200
+    assert call(app(), "GET", "/files/job1/summary.json", "access_token=bob-token").status == 404
+    assert call(app(), "GET", "/files/job1/summary.json").status == 401
+
+
+def test_head_answers_the_headers_and_closes_the_artifact() -> None:
+    objects = FakeObjects({"jobs/job1/summary.json": b"{}"}, presigns=True)
+    reply = call(
+        app(objects=objects), "HEAD", "/files/job1/summary.json", authorization="Bearer alice-token"
+    )
+    assert (reply.status, reply.body, reply.headers["content-length"]) == (200, b"", "2")
+    assert [handle.closed for handle in objects.opened] == [True]
+
+
+def test_a_redirect_is_not_cached() -> None:
+    objects = FakeObjects({"jobs/job1/summary.json": b"{}"}, presigns=True)
+    reply = call(
+        app(objects=objects), "GET", "/files/job1/summary.json", authorization="Bearer alice-token"
+    )
+    assert reply.status == 302
+    assert reply.headers["location"] == "https://objects.example/jobs/job1/summary.json?signature=x"
+    assert reply.headers["cache-control"] == "no-store"
+    assert objects.opened == []
+
+
+def test_a_download_without_a_name_is_invalid_and_other_methods_are_not_found() -> None:
+    assert call(app(), "GET", "/files/job1", authorization="Bearer alice-token").status == 400
+    assert call(app(), "POST", "/files/job1/summary.json").status == 404
+
+
+def test_services_are_called_by_their_path() -> None:
+    service = FakeService("/simlab.v1.SimulationService")
+    gateway = app(services=(service,))
+    reply = call(gateway, "POST", "/simlab.v1.SimulationService/GetJob")
+    assert (reply.status, reply.body) == (200, b"rpc")
+    assert service.paths == ["/simlab.v1.SimulationService/GetJob"]
+
+
+def test_the_web_ui_with_client_side_routes_and_cached_gzipped_assets(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_bytes(INDEX)
+    (tmp_path / "assets" / "app-1.js").write_bytes(APP_JS)
+    web = app(web_dir=tmp_path)
+    for path in ("/", "/runs/abc", "/../../etc/passwd"):
+        reply = call(web, "GET", path)
+        assert (reply.status, reply.body) == (200, INDEX)
+        assert reply.headers["cache-control"] == "no-cache"
+        assert reply.headers["content-type"] == "text/html"
+    asset = call(web, "GET", "/assets/app-1.js", accept_encoding="gzip, br")
+    assert gzip.decompress(asset.body) == APP_JS
+    assert asset.headers["content-encoding"] == "gzip"
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert call(web, "GET", "/assets/app-1.js").body == APP_JS
+    head = call(web, "HEAD", "/assets/app-1.js")
+    assert (head.body, head.headers["content-length"]) == (b"", str(len(APP_JS)))
+    assert call(web, "GET", "/assets/gone-0.js").status == 404
+    assert call(web, "POST", "/runs/abc").status == 404
+
+
+def test_without_a_built_ui_every_page_says_so(tmp_path: Path) -> None:
+    reply = call(app(web_dir=tmp_path), "GET", "/runs/abc")
+    assert reply.status == 404 and b"make web-build" in reply.body
