@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STATE_DIR ?= .simlab
 export SIMLAB_PORT ?= 8080
 
-.PHONY: help venv generate check-generated lint typecheck test test-python run bench bench-k8s clean
+.PHONY: help venv generate check-generated buf-lint buf-breaking lint typecheck test test-python run bench bench-k8s clean
 
 help:
 	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
@@ -45,12 +45,39 @@ generate: venv web-install
 	VENV=$(VENV) tools/generate.sh
 
 # CI fails when the checked-in generated code differs from what protos/ gives.
-GENERATED := libs/client/src/simlab/v1 libs/platform/src/simlab/health web/src/gen
+GENERATED := libs/client/src/simlab/v1 libs/runtime/src/simlab/jobstore libs/platform/src/simlab/health \
+  web/src/gen
 check-generated: generate
 	@git diff --exit-code --stat -- $(GENERATED) \
 	  || { echo "generated code is stale: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(git status --porcelain -- $(GENERATED))" \
 	  || { echo "generated files are not committed: run 'make generate' and commit them"; exit 1; }
+
+# ---- proto rules (buf.yaml; protos/README.md says why) -------------------------------------
+
+BUF := $(WEB)/node_modules/.bin/buf
+
+buf-lint: $(WEB_STAMP)
+	$(BUF) lint
+
+# protos/ against a baseline commit's protos/: by default where this branch left main (git
+# merge-base HEAD main, or origin/main in a clone without a local main). On main itself that
+# is HEAD, so there it passes: main is the baseline branches are checked against.
+# BUF_BREAKING_AGAINST=<commit> compares with that commit instead; BUF_BREAKING_AGAINST=none
+# skips the check, only for a reviewed, intended break (say so in the commit).
+BUF_BREAKING_AGAINST ?=
+buf-breaking: $(WEB_STAMP)
+	@against='$(BUF_BREAKING_AGAINST)'; \
+	if [ "$$against" = none ]; then echo "buf-breaking: skipped (BUF_BREAKING_AGAINST=none)"; exit 0; fi; \
+	if [ -z "$$against" ]; then \
+	  main=$$(git rev-parse -q --verify main || git rev-parse -q --verify origin/main) \
+	    || { echo "buf-breaking: no main branch; set BUF_BREAKING_AGAINST=<commit>"; exit 1; }; \
+	  against=$$(git merge-base HEAD "$$main"); \
+	fi; \
+	base=$$(mktemp -d); trap 'rm -rf "$$base"' EXIT; \
+	git archive "$$against" protos | tar -x -C "$$base"; \
+	echo "buf breaking: protos/ against $$(git rev-parse --short "$$against")"; \
+	$(BUF) breaking --against "$$base/protos"
 
 # ---- checks ------------------------------------------------------------------------------
 
@@ -64,7 +91,7 @@ typecheck: venv
 test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest
 
-test: check-generated lint typecheck helm-lint web-check web-test test-python web-e2e
+test: check-generated buf-lint buf-breaking lint typecheck helm-lint web-check web-test test-python web-e2e
 
 # ---- running -----------------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ from simlab.client import Client
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
 from simlab.devstack.stack import Stack
-from simlab.v1 import jobstore_pb2 as store_pb
-from simlab.v1 import jobstore_pb2_grpc, stats_pb2
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import stats_pb2
 
 
 def run(stack: Stack, changes: int) -> None:
@@ -32,7 +33,7 @@ def _measure(stack: Stack, changes: int) -> None:
     client = Client(stack.url)
     block_size = 1_000_000  # the pi model's block
     job = client.submit("pi", {"samples": block_size * changes}, seed=1)
-    store = jobstore_pb2_grpc.JobStoreStub(grpc.insecure_channel(stack.jobstore_target))
+    store = jobstore_pb2_grpc.JobStoreServiceStub(grpc.insecure_channel(stack.jobstore_target))
     runner_md = bearer(stack.secrets["service_token"])
     worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
     store.ReportState(

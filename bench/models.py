@@ -43,7 +43,7 @@ def in_worker(
         raise RuntimeError(f"{model_name} ended {job.state}: {job.error.message}")
     at = {h.state: h.at.ToDatetime().timestamp() for h in job.history}
     points = client._call(
-        client.stub.GetProgressHistory, pb.GetJobRequest(job_id=job.job_id)
+        client.stub.GetProgressHistory, pb.GetProgressHistoryRequest(job_id=job.job_id)
     ).points
     first, last = points[0], points[-1]
     span = last.at.ToDatetime().timestamp() - first.at.ToDatetime().timestamp()

@@ -3,6 +3,7 @@ including bad input and the faults of issue #2: no job and no event is lost."""
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import time
@@ -13,12 +14,16 @@ from typing import Any
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from simlab.client import Client
 from simlab.common.errors import Code, SimlabError
 from simlab.devstack.servers import start_postgres
 from simlab.devstack.stack import Stack
+from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import simulation_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 OPTION = {"spot": 100, "strike": 105, "volatility": 0.2, "maturity": 1, "rate": 0.05}
@@ -64,7 +69,67 @@ def test_bad_input_is_invalid_argument_naming_the_field_and_stores_nothing(
     before = count_jobs(alice)
     error = refused(lambda: alice.submit(model, params, shards=shards), Code.INVALID_ARGUMENT)
     assert error.message.startswith(f"{field}: ")
+    assert error.field == field  # read from the status details (google.rpc.BadRequest)
     assert count_jobs(alice) == before
+
+
+def unpadded_b64(value: str) -> bytes:
+    """Base64 as Connect and gRPC send it, padding left off."""
+    return base64.b64decode(value + "=" * (-len(value) % 4))
+
+
+def test_an_invalid_submit_names_the_field_in_its_status_details(
+    stack: Stack, alice: Client
+) -> None:
+    # A native gRPC client, as any language's would read it: the rich status trailer.
+    request = pb.SubmitJobRequest(model="pi", parameters=dict_to_struct({"samples": -5}))
+    with (
+        grpc.insecure_channel(stack.url.removeprefix("http://")) as channel,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        simulation_pb2_grpc.SimulationServiceStub(channel).SubmitJob(request, timeout=10)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    message = caught.value.details()
+    assert message.startswith("parameters.samples: ")
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad_request)
+    [violation] = bad_request.field_violations
+    assert violation.field == "parameters.samples"
+    assert violation.description == message.removeprefix("parameters.samples: ")
+
+    # gRPC-Web (the web UI): the same status in the trailers.
+    message_bytes = request.SerializeToString()
+    frame = struct.pack(">BI", 0, len(message_bytes)) + message_bytes
+    _, headers, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/SubmitJob", frame, "application/grpc-web+proto"
+    )
+    trailers = {k.lower(): v for k, v in headers.items()}
+    if body[:1] == b"\x80":  # a trailer frame, else a trailers-only response in the headers
+        for line in body[5:].decode().splitlines():
+            key, _, value = line.partition(":")
+            trailers[key.strip().lower()] = value.strip()
+    assert trailers["grpc-status"] == "3"
+    rich = status_pb2.Status.FromString(unpadded_b64(trailers["grpc-status-details-bin"]))
+    from_grpc_web = error_details_pb2.BadRequest()
+    assert rich.details[0].Unpack(from_grpc_web)
+    assert from_grpc_web == bad_request
+
+    # Connect JSON (curl and other HTTP clients): the same detail, as {type, value: base64}.
+    status_code, _, body = _post(
+        f"{stack.url}/simlab.v1.SimulationService/SubmitJob",
+        json.dumps({"model": "pi", "parameters": {"samples": -5}}).encode(),
+        "application/json",
+    )
+    assert status_code == 400
+    [detail] = json.loads(body)["details"]
+    assert detail["type"] == "google.rpc.BadRequest"
+    assert error_details_pb2.BadRequest.FromString(unpadded_b64(detail["value"])) == bad_request
+
+    # A refusal of the job store's keeps its field through the gateway, to the SDK.
+    refusal = refused(lambda: alice.list_jobs(job_id_prefix="not-hex"), Code.INVALID_ARGUMENT)
+    assert refusal.field == "job_id_prefix"
 
 
 def test_unknown_and_other_users_jobs_are_not_found(alice: Client, bob: Client) -> None:

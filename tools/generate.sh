@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates every stub from protos/: Python (grpcio + connect-python) into the workspace
 # members that ship them (out_dir), and TypeScript (protoc-gen-es) into web/ when its
-# node_modules are installed.
+# node_modules are installed. The web UI also gets google.rpc's error details (BadRequest on
+# INVALID_ARGUMENT), from the .proto files the googleapis-common-protos wheel ships; Python
+# uses that wheel's own modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
+# VENV may be relative to the repository root or absolute.
+VENV=$(cd "${VENV:-.venv}" && pwd)
+PY="$VENV/bin/python"
 PROTOS=$(cd protos && find simlab -name '*.proto' | sort)
+GOOGLEAPIS=$("$PY" -c \
+  'import pathlib, google.rpc.status_pb2 as m; print(pathlib.Path(m.__file__).parents[2])')
 
 # Each proto package goes into the workspace member that ships it: the public API to the
 # client, the job store's internal API to the runtime (the worker and the services use it),
@@ -23,11 +29,11 @@ for pkg in $(cd protos && find simlab -name '*.proto' -exec dirname {} \; | sort
   out=$(out_dir "$pkg")
   rm -rf "${out:?}/$pkg"
   mkdir -p "$out/$pkg"
-  (cd protos && "../$VENV/bin/python" -m grpc_tools.protoc -I. \
+  (cd protos && "$PY" -m grpc_tools.protoc -I. \
     --python_out="../$out" --pyi_out="../$out" --grpc_python_out="../$out" \
-    --plugin=protoc-gen-connect-python="../$VENV/bin/protoc-gen-connect-python" \
+    --plugin=protoc-gen-connect-python="$VENV/bin/protoc-gen-connect-python" \
     --connect-python_out="../$out" "$pkg"/*.proto)
-  # Every directory of a generated package, up to (not including) the shared namespaces
+  # Every directory of a generated package, up to (not including) the shared namespace
   # simlab: simlab/health and simlab/health/v1, say.
   dir=$pkg
   while [ "$dir" != simlab ]; do
@@ -39,7 +45,7 @@ done
 if [ -x web/node_modules/.bin/protoc-gen-es ]; then
   rm -rf web/src/gen
   mkdir -p web/src/gen
-  (cd protos && "../$VENV/bin/python" -m grpc_tools.protoc -I. \
+  (cd protos && "$PY" -m grpc_tools.protoc -I. -I"$GOOGLEAPIS" \
     --plugin=protoc-gen-es=../web/node_modules/.bin/protoc-gen-es \
-    --es_out=../web/src/gen --es_opt=target=ts $PROTOS)
+    --es_out=../web/src/gen --es_opt=target=ts $PROTOS google/rpc/error_details.proto)
 fi

@@ -26,9 +26,10 @@ from simlab.common import events
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
 from simlab.devstack.servers import Nats
-from simlab.v1 import jobstore_pb2 as store_pb
-from simlab.v1 import jobstore_pb2_grpc, stats_pb2
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import stats_pb2
 from simlab_jobstore.app import App
 from simlab_jobstore.settings import Settings
 
@@ -59,11 +60,11 @@ class Client:
 
     address: str
     channel: grpc.Channel = field(init=False)
-    stub: jobstore_pb2_grpc.JobStoreStub = field(init=False)
+    stub: jobstore_pb2_grpc.JobStoreServiceStub = field(init=False)
 
     def __post_init__(self) -> None:
         self.channel = grpc.insecure_channel(self.address)
-        self.stub = jobstore_pb2_grpc.JobStoreStub(self.channel)
+        self.stub = jobstore_pb2_grpc.JobStoreServiceStub(self.channel)
 
     def call(self, method: str, request: Any, token: str | None = SERVICE_TOKEN) -> Any:
         metadata = bearer(token) if token is not None else ()
@@ -91,7 +92,7 @@ class Client:
         return self.call("CreateJob", request)
 
     def get(self, job_id: str, owner: str = "") -> pb.Job:
-        return self.call("GetJob", store_pb.StoreGetJobRequest(owner=owner, job_id=job_id))
+        return self.call("GetJob", store_pb.GetJobRequest(owner=owner, job_id=job_id))
 
     def report_state(self, job_id: str, state: pb.JobState, **fields: Any) -> pb.Job:
         return self.call(

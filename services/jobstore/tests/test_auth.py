@@ -11,14 +11,14 @@ import pytest
 
 from services.jobstore.tests.conftest import Client, status_of
 from simlab.common.tokens import job_token
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 
 pytestmark = pytest.mark.integration
 
 
 def test_no_token_or_a_bad_one_is_unauthenticated(client: Client) -> None:
     job = client.create()
-    request = store_pb.StoreGetJobRequest(job_id=job.job_id)
+    request = store_pb.GetJobRequest(job_id=job.job_id)
     for token in (None, "not-the-token", job_token("another-secret", job.job_id)):
         assert status_of(partial(client.call, "GetJob", request, token))[0] is (
             grpc.StatusCode.UNAUTHENTICATED
@@ -37,7 +37,7 @@ def test_a_job_token_reports_on_its_own_job_only(
         grpc.StatusCode.PERMISSION_DENIED
     )
     # Not a worker's call, even for its own job.
-    get_mine = store_pb.StoreGetJobRequest(job_id=mine.job_id)
+    get_mine = store_pb.GetJobRequest(job_id=mine.job_id)
     assert status_of(lambda: client.call("GetJob", get_mine, token))[0] is (
         grpc.StatusCode.PERMISSION_DENIED
     )

@@ -13,7 +13,7 @@ from google.protobuf import struct_pb2
 
 from services.jobstore.tests.conftest import Client, InProcessJobStore, status_of
 from simlab.health.v1 import health_pb2, health_pb2_grpc
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def list_jobs(client: Client, owner: str = "ana", **query: Any) -> pb.ListJobsResponse:
     return client.call(
-        "ListJobs", store_pb.StoreListJobsRequest(owner=owner, query=pb.ListJobsRequest(**query))
+        "ListJobs", store_pb.ListJobsRequest(owner=owner, query=pb.ListJobsRequest(**query))
     )
 
 
@@ -51,7 +51,7 @@ def test_another_owners_job_is_not_found_like_an_unknown_one(client: Client) -> 
         code, details = status_of(partial(client.get, job_id, owner=owner))
         assert code is grpc.StatusCode.NOT_FOUND
         assert details == f"job {job_id} not found"
-    cancel = store_pb.StoreCancelJobRequest(owner="bob", job_id=job.job_id)
+    cancel = store_pb.CancelJobRequest(owner="bob", job_id=job.job_id)
     assert status_of(lambda: client.call("CancelJob", cancel))[0] is grpc.StatusCode.NOT_FOUND
     assert list_jobs(client, owner="bob").jobs == []
 
@@ -113,7 +113,7 @@ def test_list_is_newest_first_in_keyset_pages(client: Client) -> None:
 def test_list_filters_by_model_and_state(client: Client) -> None:
     pi = client.create(model="pi")
     option = client.create(model="european_option")
-    cancel = store_pb.StoreCancelJobRequest(owner="ana", job_id=option.job_id)
+    cancel = store_pb.CancelJobRequest(owner="ana", job_id=option.job_id)
     client.call("CancelJob", cancel)
     assert [j.job_id for j in list_jobs(client, model="pi").jobs] == [pi.job_id]
     cancelling = list_jobs(client, states=[pb.JOB_STATE_CANCELLING]).jobs
@@ -146,7 +146,7 @@ def test_a_bad_page_token_is_invalid_and_named(client: Client) -> None:
 
 def test_cancel_moves_to_cancelling_once_and_a_finished_job_refuses(client: Client) -> None:
     job = client.create()
-    request = store_pb.StoreCancelJobRequest(owner="ana", job_id=job.job_id)
+    request = store_pb.CancelJobRequest(owner="ana", job_id=job.job_id)
     cancelling = client.call("CancelJob", request)
     assert (cancelling.state, cancelling.seq) == (pb.JOB_STATE_CANCELLING, 2)
     assert client.call("CancelJob", request) == cancelling
@@ -184,12 +184,10 @@ def test_presets_upsert_list_and_delete(client: Client) -> None:
         parameters = struct_pb2.Struct()
         parameters.update({"samples": samples})
         preset = pb.Preset(name=name, model=model, parameters=parameters, seed=2**64 - 1, shards=2)
-        return client.call(
-            "SavePreset", store_pb.StoreSavePresetRequest(owner="ana", preset=preset)
-        )
+        return client.call("SavePreset", store_pb.SavePresetRequest(owner="ana", preset=preset))
 
     def names(owner: str = "ana", model: str = "") -> list[str]:
-        request = store_pb.StoreListPresetsRequest(owner=owner, model=model)
+        request = store_pb.ListPresetsRequest(owner=owner, model=model)
         return [p.name for p in client.call("ListPresets", request).presets]
 
     save("small")
@@ -200,11 +198,11 @@ def test_presets_upsert_list_and_delete(client: Client) -> None:
     assert names(model="pi") == ["small"]
     assert names(owner="bob") == []
     (small,) = client.call(
-        "ListPresets", store_pb.StoreListPresetsRequest(owner="ana", model="pi")
+        "ListPresets", store_pb.ListPresetsRequest(owner="ana", model="pi")
     ).presets
     assert (small.parameters["samples"], small.seed) == (20, 2**64 - 1)
 
-    delete = store_pb.StoreDeletePresetRequest(owner="ana", name="small")
+    delete = store_pb.DeletePresetRequest(owner="ana", name="small")
     client.call("DeletePreset", delete)
     assert names() == ["option"]
     assert status_of(lambda: client.call("DeletePreset", delete))[0] is grpc.StatusCode.NOT_FOUND

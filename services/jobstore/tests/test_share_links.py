@@ -12,7 +12,7 @@ import pytest
 
 from services.jobstore.tests.conftest import Client, status_of
 from simlab.common.tokens import is_share_token
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def create(
     client: Client, job_id: str, owner: str = "ana", ttl: int = 0
 ) -> pb.CreateShareLinkResponse:
-    request = store_pb.StoreCreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
+    request = store_pb.CreateShareLinkRequest(owner=owner, job_id=job_id, ttl_seconds=ttl)
     return client.call("CreateShareLink", request)
 
 
@@ -30,7 +30,7 @@ def resolve(client: Client, token: str) -> store_pb.ResolveShareTokenResponse:
 
 
 def revoke(client: Client, link_id: str, owner: str = "ana") -> pb.ShareLink:
-    request = store_pb.StoreRevokeShareLinkRequest(owner=owner, link_id=link_id)
+    request = store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id)
     return client.call("RevokeShareLink", request)
 
 
@@ -54,7 +54,7 @@ def test_the_owner_lists_and_revokes_and_a_revoked_link_stops_resolving(client: 
     job = client.create(owner="ana")
     first, second = create(client, job.job_id), create(client, job.job_id, ttl=3600)
     listing = client.call(
-        "ListShareLinks", store_pb.StoreListShareLinksRequest(owner="ana", job_id=job.job_id)
+        "ListShareLinks", store_pb.ListShareLinksRequest(owner="ana", job_id=job.job_id)
     )
     assert [link.link_id for link in listing.links] == [second.link.link_id, first.link.link_id]
     assert listing.links[0].expires_at.seconds - listing.links[0].created_at.seconds == 3600
@@ -75,7 +75,7 @@ def test_another_owner_can_neither_create_list_nor_revoke(client: Client) -> Non
     assert (
         status_of(lambda: create(client, job.job_id, owner="bob"))[0] is grpc.StatusCode.NOT_FOUND
     )
-    listing = store_pb.StoreListShareLinksRequest(owner="bob", job_id=job.job_id)
+    listing = store_pb.ListShareLinksRequest(owner="bob", job_id=job.job_id)
     assert status_of(lambda: client.call("ListShareLinks", listing))[0] is grpc.StatusCode.NOT_FOUND
     assert status_of(lambda: revoke(client, link.link_id, owner="bob")) == (
         grpc.StatusCode.NOT_FOUND,
@@ -108,7 +108,7 @@ def test_a_worker_token_cannot_touch_share_links(
     client: Client, worker_token: Callable[[str], str]
 ) -> None:
     job = client.create(owner="ana")
-    request = store_pb.StoreCreateShareLinkRequest(owner="ana", job_id=job.job_id)
+    request = store_pb.CreateShareLinkRequest(owner="ana", job_id=job.job_id)
     code, _ = status_of(
         lambda: client.call("CreateShareLink", request, token=worker_token(job.job_id))
     )

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from services.jobstore.tests.conftest import Client, EventReader, status_of
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
@@ -83,7 +83,7 @@ def test_a_job_runs_to_success_and_every_change_is_an_event_in_order(
     assert all(e.msg_id == e.event.event_id for e in stored)
     assert len({e.event.event_id for e in stored}) == 8
 
-    request = store_pb.StoreGetJobRequest(job_id=job_id)
+    request = store_pb.GetProgressHistoryRequest(job_id=job_id)
     points = client.call("GetProgressHistory", request).points
     assert [point.seq for point in points] == [4, 5, 6, 7]
     assert [point.samples_done for point in points] == [3, 5, 6, 10]
@@ -187,7 +187,7 @@ def test_while_cancelling_shards_stop_a_failure_is_ignored_and_success_refused(
     client.start_shard(job_id, 0)
     client.start_shard(job_id, 1)
     report_all(client, job_id)
-    client.call("CancelJob", store_pb.StoreCancelJobRequest(owner="ana", job_id=job_id))
+    client.call("CancelJob", store_pb.CancelJobRequest(owner="ana", job_id=job_id))
     assert client.start_shard(job_id, 0).stop
     assert client.report_blocks(job_id, 0, {0: [1.0]}).stop
     assert not client.finish_shard(job_id, 0).finalize

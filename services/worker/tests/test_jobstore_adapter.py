@@ -14,15 +14,16 @@ from google.protobuf import json_format, struct_pb2
 
 from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.core.stats import Moments, Stats
+from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab.transport.stats import from_proto
-from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc, simulation_pb2, stats_pb2
+from simlab.v1 import simulation_pb2, stats_pb2
 from simlab_worker.adapters.jobstore import GrpcJobStore
 from simlab_worker.core.shard import Exit, Failure, JobStoreRejected, JobStoreUnavailable
 
 TOKEN = "job.j-1.secret"
 
 
-class PlayedJobStore(jobstore_pb2_grpc.JobStoreServicer):
+class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
     """One job, one shard by default; records what the worker sends."""
 
     def __init__(self, parameters: dict, model: str = "pi", shards: int = 1) -> None:
@@ -75,7 +76,7 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServicer):
 def played():
     servicer = PlayedJobStore({"samples": 3_000_000.0})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    jobstore_pb2_grpc.add_JobStoreServicer_to_server(servicer, server)
+    jobstore_pb2_grpc.add_JobStoreServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     servicer.target = f"127.0.0.1:{port}"

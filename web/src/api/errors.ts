@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "../gen/google/rpc/error_details_pb";
 
 /** An error as the UI shows it: one line, and the request field it is about (if any). */
 export interface ApiError {
@@ -10,14 +11,13 @@ export interface ApiError {
   detail: string;
 }
 
-const FIELD_PREFIX = /^([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*): (.*)$/s;
-
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ConnectError) {
     const raw = err.rawMessage || err.message;
-    const m = err.code === Code.InvalidArgument ? FIELD_PREFIX.exec(raw) : null;
-    if (m && m[1] && m[2] !== undefined) {
-      return { code: err.code, message: raw, field: m[1], detail: m[2] };
+    // The gateway names the offending field in a google.rpc.BadRequest detail.
+    const violation = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0];
+    if (violation?.field) {
+      return { code: err.code, message: raw, field: violation.field, detail: violation.description };
     }
     return { code: err.code, message: describe(err.code, raw), detail: raw };
   }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "jotai";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { clientAtom } from "./client";
 import { editFormAtom, fieldErrorsAtom, presetsAtom, runFormAtom, savePresetAtom, submitFormAtom } from "./form";
+import { invalidArgument } from "../test/errors";
 import { fakeClient, flush, optionModel } from "../test/fake";
 
 function setup(over: Parameters<typeof fakeClient>[0] = {}) {
@@ -48,7 +48,7 @@ describe("the form atoms", () => {
   it("show a server error at the field it names until that field changes", async () => {
     const { store } = setup({
       submitJob: async () => {
-        throw new ConnectError("shards: must be <= 10: the run has 10 block(s) (got 50)", Code.InvalidArgument);
+        throw invalidArgument("shards", "must be <= 10: the run has 10 block(s) (got 50)");
       },
     });
     store.set(editFormAtom, { type: "field", name: "spot", value: "100" });

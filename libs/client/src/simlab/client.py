@@ -194,7 +194,7 @@ class Client:
 
     def progress_history(self, job_id: str) -> list[pb.ProgressPoint]:
         """Every progress point recorded so far, oldest first."""
-        request = pb.GetJobRequest(job_id=job_id)
+        request = pb.GetProgressHistoryRequest(job_id=job_id)
         return list(self._call(self.stub.GetProgressHistory, request).points)
 
     def artifacts(self, job_id: str) -> list[pb.Artifact]:

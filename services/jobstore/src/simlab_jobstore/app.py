@@ -21,7 +21,7 @@ from simlab.common.events import ensure_stream
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
 from simlab.health.v1 import health_pb2_grpc
-from simlab.v1 import jobstore_pb2_grpc
+from simlab.jobstore.v1 import jobstore_pb2_grpc
 
 from .adapters.migrate import migrate
 from .adapters.postgres import PostgresJobStore, open_pool
@@ -69,7 +69,7 @@ class App:
 
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
         self.service = JobStoreService(store, auth)
-        jobstore_pb2_grpc.add_JobStoreServicer_to_server(self.service, self.server)
+        jobstore_pb2_grpc.add_JobStoreServiceServicer_to_server(self.service, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         host = settings.listen.rpartition(":")[0]
         port = self.server.add_insecure_port(settings.listen)

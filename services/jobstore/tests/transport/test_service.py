@@ -14,7 +14,7 @@ import pytest
 from simlab.common.errors import not_found
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.core import jobs
 from simlab_jobstore.core.jobs import Job, JobSpec
@@ -74,7 +74,9 @@ class Context:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self.metadata
 
-    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+    async def abort(
+        self, code: grpc.StatusCode, details: str, trailing_metadata: object = ()
+    ) -> None:
         raise Aborted(code, details)
 
 
@@ -105,12 +107,12 @@ def refused(method: Method, request: Any, token: str | None = SERVICE_TOKEN) -> 
 
 
 def test_the_service_token_gets_the_stores_answer_in_protos(service: JobStoreService) -> None:
-    job = call(service.GetJob, store_pb.StoreGetJobRequest(job_id=JOB.job_id, owner="ana"))
+    job = call(service.GetJob, store_pb.GetJobRequest(job_id=JOB.job_id, owner="ana"))
     assert (job.job_id, job.state, job.seed) == (JOB.job_id, pb.JOB_STATE_QUEUED, 7)
 
 
 def test_a_store_refusal_keeps_its_code_and_message(service: JobStoreService) -> None:
-    aborted = refused(service.GetJob, store_pb.StoreGetJobRequest(job_id=JOB.job_id, owner="bob"))
+    aborted = refused(service.GetJob, store_pb.GetJobRequest(job_id=JOB.job_id, owner="bob"))
     assert (aborted.code, aborted.details) == (
         grpc.StatusCode.NOT_FOUND,
         f"job {JOB.job_id} not found",
@@ -120,7 +122,7 @@ def test_a_store_refusal_keeps_its_code_and_message(service: JobStoreService) ->
 def test_no_token_is_refused_before_the_store_is_asked(
     service: JobStoreService, store: FakeStore
 ) -> None:
-    request = store_pb.StoreGetJobRequest(job_id=JOB.job_id)
+    request = store_pb.GetJobRequest(job_id=JOB.job_id)
     for token in (None, "wrong", job_token("another-secret", JOB.job_id)):
         assert refused(service.GetJob, request, token).code is grpc.StatusCode.UNAUTHENTICATED
     assert store.calls == []
@@ -135,7 +137,7 @@ def test_a_job_token_may_make_worker_calls_for_its_own_job_only(
     assert call(service.StartShard, start, own).done_blocks == [0]
     denied = refused(service.StartShard, start, other)
     assert denied.code is grpc.StatusCode.PERMISSION_DENIED
-    get = store_pb.StoreGetJobRequest(job_id=JOB.job_id)
+    get = store_pb.GetJobRequest(job_id=JOB.job_id)
     assert refused(service.GetJob, get, own).code is grpc.StatusCode.PERMISSION_DENIED
     assert store.calls == ["start_shard"]
 
@@ -144,7 +146,7 @@ def test_an_unexpected_failure_is_internal_but_unavailable_once_draining(
     service: JobStoreService, store: FakeStore
 ) -> None:
     store.failure = RuntimeError("a bug")
-    request = store_pb.StoreGetJobRequest(job_id=JOB.job_id)
+    request = store_pb.GetJobRequest(job_id=JOB.job_id)
     aborted = refused(service.GetJob, request)
     assert (aborted.code, aborted.details) == (grpc.StatusCode.INTERNAL, "internal error")
     service.draining = True

@@ -6,6 +6,7 @@ import { EventKind, JobState } from "../../gen/simlab/v1/simulation_pb";
 import { clientAtom } from "../../state/client";
 import { resetJobFeeds } from "../../state/job";
 import { App } from "../../App";
+import { invalidArgument } from "../../test/errors";
 import { event, fakeClient, flush, job, optionModel, running, type FakeClient } from "../../test/fake";
 
 function renderAt(path: string, fake: FakeClient) {
@@ -26,7 +27,7 @@ describe("New simulation", () => {
   it("builds the form from the schema, validates, and shows server errors at the field", async () => {
     const fake = fakeClient({
       submitJob: async () => {
-        throw new ConnectError("parameters.volatility: must be <= 5 (got 6)", Code.InvalidArgument);
+        throw invalidArgument("parameters.volatility", "must be <= 5 (got 6)");
       },
     });
     renderAt("/new", fake);
@@ -121,7 +122,7 @@ describe("Runs list", () => {
       listJobs: async (req: never) => {
         const prefix = (req as { jobIdPrefix: string }).jobIdPrefix.toLowerCase();
         if (!/^[0-9a-f]*$/.test(prefix)) {
-          throw new ConnectError(`job_id_prefix: must be up to 16 hex digits of a job id, got '${prefix}'`, Code.InvalidArgument);
+          throw invalidArgument("job_id_prefix", `must be up to 16 hex digits of a job id, got '${prefix}'`);
         }
         return { jobs: jobs.filter((j) => j.jobId.startsWith(prefix)), nextPageToken: "" };
       },

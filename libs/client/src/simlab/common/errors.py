@@ -30,6 +30,11 @@ class SimlabError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def description(self) -> str:
+        """What is wrong with `field`: the message without its `field: ` prefix."""
+        return self.message.removeprefix(f"{self.field}: ") if self.field else self.message
+
 
 def invalid(field: str, message: str) -> SimlabError:
     """INVALID_ARGUMENT whose message starts with the field's name, e.g. `parameters.paths: ...`."""

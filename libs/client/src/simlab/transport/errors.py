@@ -1,5 +1,7 @@
 """SimlabError <-> gRPC status codes: the one mapping every service and the client use (the
-Connect side, for the gateway alone, is in connect.py)."""
+Connect side, for the gateway alone, is in connect.py). An INVALID_ARGUMENT also carries a
+google.rpc.BadRequest naming the field, so that a client reads the field from the status
+details instead of parsing it out of the message."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import logging
 from collections.abc import Callable
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from simlab.common.errors import Code, SimlabError
 
@@ -66,11 +70,45 @@ def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]
 
 
+def status_details(error: SimlabError) -> list[error_details_pb2.BadRequest]:
+    """The status details of `error`: a BadRequest with its field violation when it is an
+    INVALID_ARGUMENT about a field, else none."""
+    if error.code is not Code.INVALID_ARGUMENT or error.field is None:
+        return []
+    violation = error_details_pb2.BadRequest.FieldViolation(
+        field=error.field, description=error.description
+    )
+    return [error_details_pb2.BadRequest(field_violations=[violation])]
+
+
+def to_grpc_status(error: SimlabError) -> grpc.Status:
+    """The rich status a grpcio servicer aborts with: code, message and their details in the
+    grpc-status-details-bin trailer (`context.abort(status.code, status.details,
+    status.trailing_metadata)`)."""
+    status = status_pb2.Status(code=to_grpc(error.code).value[0], message=error.message)
+    for detail in status_details(error):
+        status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
 def from_grpc(error: grpc.RpcError) -> SimlabError:
-    """The SimlabError a gRPC call failed with; codes Simlab does not use become UNAVAILABLE
-    (transport trouble) or INTERNAL."""
+    """The SimlabError a gRPC call failed with, with the field a BadRequest detail names; codes
+    Simlab does not use become UNAVAILABLE (transport trouble) or INTERNAL."""
     status = error.code()
     details = error.details() or str(status)
     if status in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return SimlabError(Code.UNAVAILABLE, details)
-    return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details)
+    return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details, field=_violated_field(error))
+
+
+def _violated_field(error: grpc.RpcError) -> str | None:
+    """The field the call's BadRequest detail names, if it has one."""
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # a rich status that contradicts the call's own code or message
+        return None
+    for detail in status.details if status else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request) and bad_request.field_violations:
+            return bad_request.field_violations[0].field
+    return None

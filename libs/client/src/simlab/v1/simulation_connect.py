@@ -41,7 +41,7 @@ class SimulationService(Protocol):
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
-    async def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+    async def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
     def tail_logs(self, request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
@@ -155,7 +155,7 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                     method=MethodInfo(
                         name="GetProgressHistory",
                         service_name="simlab.v1.SimulationService",
-                        input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                        input=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
                         output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
@@ -406,7 +406,7 @@ class SimulationServiceClient(ConnectClient):
 
     async def get_progress_history(
         self,
-        request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+        request: simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
         *,
         headers: Headers | Mapping[str, str] | None = None,
         timeout_ms: int | None = None,
@@ -416,7 +416,7 @@ class SimulationServiceClient(ConnectClient):
             method=MethodInfo(
                 name="GetProgressHistory",
                 service_name="simlab.v1.SimulationService",
-                input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                input=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
@@ -582,7 +582,7 @@ class SimulationServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
-    def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
+    def get_progress_history(self, request: simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ProgressHistory:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def tail_logs(self, request: simlab_dot_v1_dot_simulation__pb2.TailLogsRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.LogChunk]:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
@@ -688,7 +688,7 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                     method=MethodInfo(
                         name="GetProgressHistory",
                         service_name="simlab.v1.SimulationService",
-                        input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                        input=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
                         output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
@@ -939,7 +939,7 @@ class SimulationServiceClientSync(ConnectClientSync):
 
     def get_progress_history(
         self,
-        request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+        request: simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
         *,
         headers: Headers | Mapping[str, str] | None = None,
         timeout_ms: int | None = None,
@@ -949,7 +949,7 @@ class SimulationServiceClientSync(ConnectClientSync):
             method=MethodInfo(
                 name="GetProgressHistory",
                 service_name="simlab.v1.SimulationService",
-                input=simlab_dot_v1_dot_simulation__pb2.GetJobRequest,
+                input=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ProgressHistory,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),

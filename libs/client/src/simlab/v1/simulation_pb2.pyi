@@ -288,6 +288,12 @@ class ProgressPoint(_message.Message):
     at: _timestamp_pb2.Timestamp
     def __init__(self, seq: _Optional[int] = ..., samples_done: _Optional[int] = ..., estimate: _Optional[float] = ..., stderr: _Optional[float] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class GetProgressHistoryRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
 class ProgressHistory(_message.Message):
     __slots__ = ("points",)
     POINTS_FIELD_NUMBER: _ClassVar[int]

@@ -76,7 +76,7 @@ class SimulationServiceStub:
                 _registered_method=True)
         self.GetProgressHistory = channel.unary_unary(
                 '/simlab.v1.SimulationService/GetProgressHistory',
-                request_serializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
                 _registered_method=True)
         self.TailLogs = channel.unary_stream(
@@ -273,7 +273,7 @@ def add_SimulationServiceServicer_to_server(servicer, server):
             ),
             'GetProgressHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProgressHistory,
-                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetJobRequest.FromString,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.SerializeToString,
             ),
             'TailLogs': grpc.unary_stream_rpc_method_handler(
@@ -553,7 +553,7 @@ class SimulationService:
             request,
             target,
             '/simlab.v1.SimulationService/GetProgressHistory',
-            simlab_dot_v1_dot_simulation__pb2.GetJobRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.GetProgressHistoryRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
             options,
             channel_credentials,

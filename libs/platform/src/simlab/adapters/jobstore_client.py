@@ -15,8 +15,8 @@ import grpc
 import stamina
 
 from simlab.common.grpc_util import aio_channel, bearer
+from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.transport.errors import call_name, from_grpc, retry_unless_refused
-from simlab.v1 import jobstore_pb2_grpc
 
 T = TypeVar("T")
 TIMEOUT_S = 30.0
@@ -28,7 +28,7 @@ class ServiceJobStoreClient:
 
     def __init__(self, target: str, service_token: str, *, retry_for_s: float) -> None:
         self.channel = aio_channel(target)
-        self.stub = jobstore_pb2_grpc.JobStoreStub(self.channel)
+        self.stub = jobstore_pb2_grpc.JobStoreServiceStub(self.channel)
         self.metadata = bearer(service_token)
         self.retry_for_s = retry_for_s
 

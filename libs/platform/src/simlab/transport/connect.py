@@ -7,7 +7,8 @@ from connectrpc.code import Code as ConnectCode
 from connectrpc.errors import ConnectError
 
 from simlab.common.errors import SimlabError
+from simlab.transport.errors import status_details
 
 
 def to_connect(error: SimlabError) -> ConnectError:
-    return ConnectError(getattr(ConnectCode, error.code.name), error.message)
+    return ConnectError(getattr(ConnectCode, error.code.name), error.message, status_details(error))

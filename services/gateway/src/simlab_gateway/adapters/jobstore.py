@@ -5,8 +5,8 @@ Its gRPC errors come back as SimlabError. Calls that would do their work twice i
 from __future__ import annotations
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.structs import dict_to_struct
-from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.submission import JobPlan
 
@@ -31,45 +31,46 @@ class JobStoreClient(ServiceJobStoreClient):
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(
-            self.stub.GetJob, store_pb.StoreGetJobRequest(owner=owner, job_id=job_id)
+            self.stub.GetJob, store_pb.GetJobRequest(owner=owner, job_id=job_id)
         )
 
     async def list_jobs(self, owner: str, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
         return await self._call(
-            self.stub.ListJobs, store_pb.StoreListJobsRequest(owner=owner, query=query)
+            self.stub.ListJobs, store_pb.ListJobsRequest(owner=owner, query=query)
         )
 
     async def cancel_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(
-            self.stub.CancelJob, store_pb.StoreCancelJobRequest(owner=owner, job_id=job_id)
+            self.stub.CancelJob, store_pb.CancelJobRequest(owner=owner, job_id=job_id)
         )
 
     async def progress_history(self, owner: str, job_id: str) -> pb.ProgressHistory:
         return await self._call(
-            self.stub.GetProgressHistory, store_pb.StoreGetJobRequest(owner=owner, job_id=job_id)
+            self.stub.GetProgressHistory,
+            store_pb.GetProgressHistoryRequest(owner=owner, job_id=job_id),
         )
 
     async def list_presets(self, owner: str, model: str) -> pb.ListPresetsResponse:
         return await self._call(
-            self.stub.ListPresets, store_pb.StoreListPresetsRequest(owner=owner, model=model)
+            self.stub.ListPresets, store_pb.ListPresetsRequest(owner=owner, model=model)
         )
 
     async def save_preset(self, owner: str, preset: pb.Preset) -> pb.Preset:
         return await self._call(
-            self.stub.SavePreset, store_pb.StoreSavePresetRequest(owner=owner, preset=preset)
+            self.stub.SavePreset, store_pb.SavePresetRequest(owner=owner, preset=preset)
         )
 
     async def delete_preset(self, owner: str, name: str) -> pb.DeletePresetResponse:
         return await self._call(
             self.stub.DeletePreset,
-            store_pb.StoreDeletePresetRequest(owner=owner, name=name),
+            store_pb.DeletePresetRequest(owner=owner, name=name),
             idempotent=False,
         )
 
     async def create_share_link(
         self, owner: str, job_id: str, ttl_seconds: int
     ) -> pb.CreateShareLinkResponse:
-        request = store_pb.StoreCreateShareLinkRequest(
+        request = store_pb.CreateShareLinkRequest(
             owner=owner, job_id=job_id, ttl_seconds=ttl_seconds
         )
         return await self._call(self.stub.CreateShareLink, request, idempotent=False)
@@ -77,13 +78,13 @@ class JobStoreClient(ServiceJobStoreClient):
     async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse:
         return await self._call(
             self.stub.ListShareLinks,
-            store_pb.StoreListShareLinksRequest(owner=owner, job_id=job_id),
+            store_pb.ListShareLinksRequest(owner=owner, job_id=job_id),
         )
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink:
         return await self._call(
             self.stub.RevokeShareLink,
-            store_pb.StoreRevokeShareLinkRequest(owner=owner, link_id=link_id),
+            store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id),
         )
 
     async def resolve_share_token(self, token: str) -> tuple[str, str]:

@@ -153,7 +153,7 @@ class SimulationService:
 
     @_connect_errors
     async def get_progress_history(
-        self, request: pb.GetJobRequest, ctx: Context
+        self, request: pb.GetProgressHistoryRequest, ctx: Context
     ) -> pb.ProgressHistory:
         return await self.jobs.progress_history(await self._caller(ctx), request.job_id)
 

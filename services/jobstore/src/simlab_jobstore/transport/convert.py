@@ -10,8 +10,8 @@ from google.protobuf import timestamp_pb2
 from simlab.common import events
 from simlab.common.errors import invalid
 from simlab.core.stats import Moments
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.structs import dict_to_struct, struct_to_dict
-from simlab.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 

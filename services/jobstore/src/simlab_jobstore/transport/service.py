@@ -1,4 +1,4 @@
-"""simlab.v1.JobStore over grpc.aio. Each method authenticates the caller, turns the request
+"""JobStoreService over grpc.aio. Each method authenticates the caller, turns the request
 into domain terms, calls the store and answers in protos; `rpc` maps SimlabError to its gRPC
 status in this one place."""
 
@@ -13,10 +13,11 @@ from typing import TypeVar
 import grpc
 
 from simlab.common.errors import Code, SimlabError, invalid
-from simlab.transport.errors import to_grpc
-from simlab.v1 import jobstore_pb2 as store_pb
-from simlab.v1 import jobstore_pb2_grpc, stats_pb2
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2_grpc
+from simlab.transport.errors import to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import stats_pb2
 
 from ..core.jobs import JobError
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
@@ -57,7 +58,8 @@ def rpc(
                     )
                 return await method(self, request, context)
             except SimlabError as error:
-                await context.abort(to_grpc(error.code), error.message)
+                status = to_grpc_status(error)
+                await context.abort(status.code, status.details, status.trailing_metadata)
             except Exception:
                 if self.draining:
                     # Half shut down (pool closing, ...): not an answer about this call.
@@ -72,7 +74,7 @@ def rpc(
     return decorate
 
 
-class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
+class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     def __init__(self, store: JobStore, auth: Authenticator) -> None:
         self.store = store
         self.auth = auth
@@ -90,13 +92,13 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
 
     @rpc()
     async def GetJob(
-        self, request: store_pb.StoreGetJobRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
         return convert.job_to_pb(await self.store.get_job(request.job_id, request.owner))
 
     @rpc()
     async def ListJobs(
-        self, request: store_pb.StoreListJobsRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
         if not request.owner:
             raise invalid("owner", "must not be empty")
@@ -116,41 +118,41 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
 
     @rpc()
     async def CancelJob(
-        self, request: store_pb.StoreCancelJobRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.CancelJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
         return convert.job_to_pb(await self.store.cancel_job(request.job_id, request.owner))
 
     @rpc()
     async def GetProgressHistory(
-        self, request: store_pb.StoreGetJobRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.GetProgressHistoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.ProgressHistory:
         points = await self.store.progress_history(request.job_id, request.owner)
         return pb.ProgressHistory(points=[convert.progress_point_to_pb(p) for p in points])
 
     @rpc()
     async def ListPresets(
-        self, request: store_pb.StoreListPresetsRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.ListPresetsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPresetsResponse:
         presets = await self.store.list_presets(_owner(request.owner), request.model)
         return pb.ListPresetsResponse(presets=[convert.preset_to_pb(p) for p in presets])
 
     @rpc()
     async def SavePreset(
-        self, request: store_pb.StoreSavePresetRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.SavePresetRequest, context: grpc.aio.ServicerContext
     ) -> pb.Preset:
         preset = convert.preset_from_pb(request.preset)
         return convert.preset_to_pb(await self.store.save_preset(_owner(request.owner), preset))
 
     @rpc()
     async def DeletePreset(
-        self, request: store_pb.StoreDeletePresetRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.DeletePresetRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeletePresetResponse:
         await self.store.delete_preset(_owner(request.owner), request.name)
         return pb.DeletePresetResponse()
 
     @rpc()
     async def CreateShareLink(
-        self, request: store_pb.StoreCreateShareLinkRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.CreateShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateShareLinkResponse:
         link, token = await self.store.create_share_link(
             _owner(request.owner), request.job_id, request.ttl_seconds
@@ -160,14 +162,14 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServicer):
 
     @rpc()
     async def ListShareLinks(
-        self, request: store_pb.StoreListShareLinksRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.ListShareLinksRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListShareLinksResponse:
         links = await self.store.list_share_links(_owner(request.owner), request.job_id)
         return pb.ListShareLinksResponse(links=[convert.share_link_to_pb(link) for link in links])
 
     @rpc()
     async def RevokeShareLink(
-        self, request: store_pb.StoreRevokeShareLinkRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb.RevokeShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.ShareLink:
         link = await self.store.revoke_share_link(_owner(request.owner), request.link_id)
         log.info("share link revoked", extra={"job_id": link.job_id, "link_id": link.link_id})

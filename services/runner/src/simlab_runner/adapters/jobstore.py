@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
-from simlab.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 
 
 class RunnerJobStore(ServiceJobStoreClient):
     async def get_job(self, job_id: str) -> pb.Job:
-        return await self._call(self.stub.GetJob, store_pb.StoreGetJobRequest(job_id=job_id))
+        return await self._call(self.stub.GetJob, store_pb.GetJobRequest(job_id=job_id))
 
     async def report(
         self,

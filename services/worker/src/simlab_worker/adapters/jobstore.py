@@ -1,4 +1,4 @@
-"""The job store over gRPC (simlab.v1.JobStore), with the worker's job-scoped token.
+"""The job store over gRPC (simlab.jobstore.v1.JobStoreService), with the worker's job-scoped token.
 
 Two kinds of answer end a call. A refusal (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION,
 PERMISSION_DENIED, ...: see simlab.transport.errors.REFUSALS) is the job store's verdict on
@@ -20,8 +20,8 @@ import stamina
 
 from simlab.common.grpc_util import MIB, bearer, channel
 from simlab.core.stats import Stats
+from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab.transport.errors import call_name, is_refusal, retry_unless_refused
-from simlab.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab_worker.core.shard import (
     Failure,
     JobStoreRejected,
@@ -54,7 +54,7 @@ class GrpcJobStore:
     ) -> None:
         self.target = target
         self._channel = channel(target, MAX_RECEIVE_BYTES)
-        self._stub = jobstore_pb2_grpc.JobStoreStub(self._channel)
+        self._stub = jobstore_pb2_grpc.JobStoreServiceStub(self._channel)
         self._metadata = bearer(token)
         self._retry_for_s = retry_for_s
         self._call_timeout_s = call_timeout_s

@@ -8,9 +8,10 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from simlab.core.stats import Stats
+from simlab.jobstore.v1 import jobstore_pb2
 from simlab.transport.stats import from_proto, to_proto
 from simlab.transport.structs import struct_to_dict
-from simlab.v1 import jobstore_pb2, simulation_pb2
+from simlab.v1 import simulation_pb2
 from simlab_worker.core.shard import Failure, JobSpec, ShardFinish, ShardStart
 
 

@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/simulation.proto.
  */
 export const file_simlab_v1_simulation: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAkinwEKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki7QMKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDIoABChBTdWJtaXRKb2JSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYAyABKAQSDgoGc2hhcmRzGAQgASgFEhIKCnJlcXVlc3RfaWQYBSABKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoMBCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbW9kZWwYASABKAkSIwoGc3RhdGVzGAIgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhUKDWpvYl9pZF9wcmVmaXgYBSABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMynAkKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEkYKCVN1Ym1pdEpvYhIbLnNpbWxhYi52MS5TdWJtaXRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlEjIKBkdldEpvYhIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJDCghMaXN0Sm9icxIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRI9CghXYXRjaEpvYhIaLnNpbWxhYi52MS5XYXRjaEpvYlJlcXVlc3QaEy5zaW1sYWIudjEuSm9iRXZlbnQwARI4CglDYW5jZWxKb2ISGy5zaW1sYWIudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISUgoNTGlzdEFydGlmYWN0cxIfLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBogLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USSAoLR2V0QXJ0aWZhY3QSHS5zaW1sYWIudjEuR2V0QXJ0aWZhY3RSZXF1ZXN0Ghguc2ltbGFiLnYxLkFydGlmYWN0Q2h1bmswARJKChJHZXRQcm9ncmVzc0hpc3RvcnkSGC5zaW1sYWIudjEuR2V0Sm9iUmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSPQoIVGFpbExvZ3MSGi5zaW1sYWIudjEuVGFpbExvZ3NSZXF1ZXN0GhMuc2ltbGFiLnYxLkxvZ0NodW5rMAESWAoPQ3JlYXRlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USVQoOTGlzdFNoYXJlTGlua3MSIC5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USSgoPUmV2b2tlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEkwKC0xpc3RQcmVzZXRzEh0uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0UHJlc2V0c1Jlc3BvbnNlEj0KClNhdmVQcmVzZXQSHC5zaW1sYWIudjEuU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0Ek8KDERlbGV0ZVByZXNldBIeLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAkinwEKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki7QMKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDIoABChBTdWJtaXRKb2JSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYAyABKAQSDgoGc2hhcmRzGAQgASgFEhIKCnJlcXVlc3RfaWQYBSABKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoMBCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbW9kZWwYASABKAkSIwoGc3RhdGVzGAIgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhUKDWpvYl9pZF9wcmVmaXgYBSABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiKwoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMyqAkKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEkYKCVN1Ym1pdEpvYhIbLnNpbWxhYi52MS5TdWJtaXRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlEjIKBkdldEpvYhIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJDCghMaXN0Sm9icxIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRI9CghXYXRjaEpvYhIaLnNpbWxhYi52MS5XYXRjaEpvYlJlcXVlc3QaEy5zaW1sYWIudjEuSm9iRXZlbnQwARI4CglDYW5jZWxKb2ISGy5zaW1sYWIudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISUgoNTGlzdEFydGlmYWN0cxIfLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBogLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USSAoLR2V0QXJ0aWZhY3QSHS5zaW1sYWIudjEuR2V0QXJ0aWZhY3RSZXF1ZXN0Ghguc2ltbGFiLnYxLkFydGlmYWN0Q2h1bmswARJWChJHZXRQcm9ncmVzc0hpc3RvcnkSJC5zaW1sYWIudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSPQoIVGFpbExvZ3MSGi5zaW1sYWIudjEuVGFpbExvZ3NSZXF1ZXN0GhMuc2ltbGFiLnYxLkxvZ0NodW5rMAESWAoPQ3JlYXRlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USVQoOTGlzdFNoYXJlTGlua3MSIC5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USSgoPUmV2b2tlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEkwKC0xpc3RQcmVzZXRzEh0uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0UHJlc2V0c1Jlc3BvbnNlEj0KClNhdmVQcmVzZXQSHC5zaW1sYWIudjEuU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0Ek8KDERlbGV0ZVByZXNldBIeLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message simlab.v1.Parameter
@@ -677,6 +677,23 @@ export const ProgressPointSchema: GenMessage<ProgressPoint> = /*@__PURE__*/
   messageDesc(file_simlab_v1_simulation, 17);
 
 /**
+ * @generated from message simlab.v1.GetProgressHistoryRequest
+ */
+export type GetProgressHistoryRequest = Message<"simlab.v1.GetProgressHistoryRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message simlab.v1.GetProgressHistoryRequest.
+ * Use `create(GetProgressHistoryRequestSchema)` to create a new message.
+ */
+export const GetProgressHistoryRequestSchema: GenMessage<GetProgressHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 18);
+
+/**
  * @generated from message simlab.v1.ProgressHistory
  */
 export type ProgressHistory = Message<"simlab.v1.ProgressHistory"> & {
@@ -691,7 +708,7 @@ export type ProgressHistory = Message<"simlab.v1.ProgressHistory"> & {
  * Use `create(ProgressHistorySchema)` to create a new message.
  */
 export const ProgressHistorySchema: GenMessage<ProgressHistory> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 18);
+  messageDesc(file_simlab_v1_simulation, 19);
 
 /**
  * @generated from message simlab.v1.Preset
@@ -733,7 +750,7 @@ export type Preset = Message<"simlab.v1.Preset"> & {
  * Use `create(PresetSchema)` to create a new message.
  */
 export const PresetSchema: GenMessage<Preset> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 19);
+  messageDesc(file_simlab_v1_simulation, 20);
 
 /**
  * @generated from message simlab.v1.ListPresetsRequest
@@ -752,7 +769,7 @@ export type ListPresetsRequest = Message<"simlab.v1.ListPresetsRequest"> & {
  * Use `create(ListPresetsRequestSchema)` to create a new message.
  */
 export const ListPresetsRequestSchema: GenMessage<ListPresetsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 20);
+  messageDesc(file_simlab_v1_simulation, 21);
 
 /**
  * @generated from message simlab.v1.ListPresetsResponse
@@ -769,7 +786,7 @@ export type ListPresetsResponse = Message<"simlab.v1.ListPresetsResponse"> & {
  * Use `create(ListPresetsResponseSchema)` to create a new message.
  */
 export const ListPresetsResponseSchema: GenMessage<ListPresetsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 21);
+  messageDesc(file_simlab_v1_simulation, 22);
 
 /**
  * @generated from message simlab.v1.SavePresetRequest
@@ -788,7 +805,7 @@ export type SavePresetRequest = Message<"simlab.v1.SavePresetRequest"> & {
  * Use `create(SavePresetRequestSchema)` to create a new message.
  */
 export const SavePresetRequestSchema: GenMessage<SavePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 22);
+  messageDesc(file_simlab_v1_simulation, 23);
 
 /**
  * @generated from message simlab.v1.DeletePresetRequest
@@ -805,7 +822,7 @@ export type DeletePresetRequest = Message<"simlab.v1.DeletePresetRequest"> & {
  * Use `create(DeletePresetRequestSchema)` to create a new message.
  */
 export const DeletePresetRequestSchema: GenMessage<DeletePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 23);
+  messageDesc(file_simlab_v1_simulation, 24);
 
 /**
  * @generated from message simlab.v1.DeletePresetResponse
@@ -818,7 +835,7 @@ export type DeletePresetResponse = Message<"simlab.v1.DeletePresetResponse"> & {
  * Use `create(DeletePresetResponseSchema)` to create a new message.
  */
 export const DeletePresetResponseSchema: GenMessage<DeletePresetResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 24);
+  messageDesc(file_simlab_v1_simulation, 25);
 
 /**
  * @generated from message simlab.v1.Artifact
@@ -845,7 +862,7 @@ export type Artifact = Message<"simlab.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 25);
+  messageDesc(file_simlab_v1_simulation, 26);
 
 /**
  * @generated from message simlab.v1.ListArtifactsRequest
@@ -862,7 +879,7 @@ export type ListArtifactsRequest = Message<"simlab.v1.ListArtifactsRequest"> & {
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 26);
+  messageDesc(file_simlab_v1_simulation, 27);
 
 /**
  * @generated from message simlab.v1.ListArtifactsResponse
@@ -879,7 +896,7 @@ export type ListArtifactsResponse = Message<"simlab.v1.ListArtifactsResponse"> &
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 27);
+  messageDesc(file_simlab_v1_simulation, 28);
 
 /**
  * @generated from message simlab.v1.GetArtifactRequest
@@ -901,7 +918,7 @@ export type GetArtifactRequest = Message<"simlab.v1.GetArtifactRequest"> & {
  * Use `create(GetArtifactRequestSchema)` to create a new message.
  */
 export const GetArtifactRequestSchema: GenMessage<GetArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 28);
+  messageDesc(file_simlab_v1_simulation, 29);
 
 /**
  * @generated from message simlab.v1.ArtifactChunk
@@ -925,7 +942,7 @@ export type ArtifactChunk = Message<"simlab.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 29);
+  messageDesc(file_simlab_v1_simulation, 30);
 
 /**
  * @generated from message simlab.v1.TailLogsRequest
@@ -956,7 +973,7 @@ export type TailLogsRequest = Message<"simlab.v1.TailLogsRequest"> & {
  * Use `create(TailLogsRequestSchema)` to create a new message.
  */
 export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 30);
+  messageDesc(file_simlab_v1_simulation, 31);
 
 /**
  * @generated from message simlab.v1.LogChunk
@@ -980,7 +997,7 @@ export type LogChunk = Message<"simlab.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 31);
+  messageDesc(file_simlab_v1_simulation, 32);
 
 /**
  * @generated from message simlab.v1.ShareLink
@@ -1021,7 +1038,7 @@ export type ShareLink = Message<"simlab.v1.ShareLink"> & {
  * Use `create(ShareLinkSchema)` to create a new message.
  */
 export const ShareLinkSchema: GenMessage<ShareLink> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 32);
+  messageDesc(file_simlab_v1_simulation, 33);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkRequest
@@ -1045,7 +1062,7 @@ export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest">
  * Use `create(CreateShareLinkRequestSchema)` to create a new message.
  */
 export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 33);
+  messageDesc(file_simlab_v1_simulation, 34);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkResponse
@@ -1069,7 +1086,7 @@ export type CreateShareLinkResponse = Message<"simlab.v1.CreateShareLinkResponse
  * Use `create(CreateShareLinkResponseSchema)` to create a new message.
  */
 export const CreateShareLinkResponseSchema: GenMessage<CreateShareLinkResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 34);
+  messageDesc(file_simlab_v1_simulation, 35);
 
 /**
  * @generated from message simlab.v1.ListShareLinksRequest
@@ -1086,7 +1103,7 @@ export type ListShareLinksRequest = Message<"simlab.v1.ListShareLinksRequest"> &
  * Use `create(ListShareLinksRequestSchema)` to create a new message.
  */
 export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 35);
+  messageDesc(file_simlab_v1_simulation, 36);
 
 /**
  * @generated from message simlab.v1.ListShareLinksResponse
@@ -1105,7 +1122,7 @@ export type ListShareLinksResponse = Message<"simlab.v1.ListShareLinksResponse">
  * Use `create(ListShareLinksResponseSchema)` to create a new message.
  */
 export const ListShareLinksResponseSchema: GenMessage<ListShareLinksResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 36);
+  messageDesc(file_simlab_v1_simulation, 37);
 
 /**
  * @generated from message simlab.v1.RevokeShareLinkRequest
@@ -1122,7 +1139,7 @@ export type RevokeShareLinkRequest = Message<"simlab.v1.RevokeShareLinkRequest">
  * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 37);
+  messageDesc(file_simlab_v1_simulation, 38);
 
 /**
  * @generated from enum simlab.v1.ParameterType
@@ -1334,7 +1351,7 @@ export const SimulationService: GenService<{
    */
   getProgressHistory: {
     methodKind: "unary";
-    input: typeof GetJobRequestSchema;
+    input: typeof GetProgressHistoryRequestSchema;
     output: typeof ProgressHistorySchema;
   },
   /**

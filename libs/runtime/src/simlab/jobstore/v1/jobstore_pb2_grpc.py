@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from simlab.v1 import jobstore_pb2 as simlab_dot_v1_dot_jobstore__pb2
+from simlab.jobstore.v1 import jobstore_pb2 as simlab_dot_jobstore_dot_v1_dot_jobstore__pb2
 from simlab.v1 import simulation_pb2 as simlab_dot_v1_dot_simulation__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -19,14 +19,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in simlab/v1/jobstore_pb2_grpc.py depends on'
+        + ' but the generated code in simlab/jobstore/v1/jobstore_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class JobStoreStub:
+class JobStoreServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -36,103 +36,103 @@ class JobStoreStub:
             channel: A grpc.Channel.
         """
         self.CreateJob = channel.unary_unary(
-                '/simlab.v1.JobStore/CreateJob',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/CreateJob',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
                 _registered_method=True)
         self.GetJob = channel.unary_unary(
-                '/simlab.v1.JobStore/GetJob',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/GetJob',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
         self.ListJobs = channel.unary_unary(
-                '/simlab.v1.JobStore/ListJobs',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreListJobsRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/ListJobs',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
         self.CancelJob = channel.unary_unary(
-                '/simlab.v1.JobStore/CancelJob',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/CancelJob',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
         self.GetProgressHistory = channel.unary_unary(
-                '/simlab.v1.JobStore/GetProgressHistory',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/GetProgressHistory',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetProgressHistoryRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
                 _registered_method=True)
         self.ListPresets = channel.unary_unary(
-                '/simlab.v1.JobStore/ListPresets',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/ListPresets',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListPresetsRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
                 _registered_method=True)
         self.SavePreset = channel.unary_unary(
-                '/simlab.v1.JobStore/SavePreset',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/SavePreset',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.SavePresetRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
                 _registered_method=True)
         self.DeletePreset = channel.unary_unary(
-                '/simlab.v1.JobStore/DeletePreset',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/DeletePreset',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.DeletePresetRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
                 _registered_method=True)
         self.CreateShareLink = channel.unary_unary(
-                '/simlab.v1.JobStore/CreateShareLink',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/CreateShareLink',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateShareLinkRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
                 _registered_method=True)
         self.ListShareLinks = channel.unary_unary(
-                '/simlab.v1.JobStore/ListShareLinks',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/ListShareLinks',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListShareLinksRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
                 _registered_method=True)
         self.RevokeShareLink = channel.unary_unary(
-                '/simlab.v1.JobStore/RevokeShareLink',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/RevokeShareLink',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RevokeShareLinkRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
                 _registered_method=True)
         self.ResolveShareToken = channel.unary_unary(
-                '/simlab.v1.JobStore/ResolveShareToken',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/ResolveShareToken',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
                 _registered_method=True)
         self.ReportState = channel.unary_unary(
-                '/simlab.v1.JobStore/ReportState',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/ReportState',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
         self.ListActiveJobs = channel.unary_unary(
-                '/simlab.v1.JobStore/ListActiveJobs',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/ListActiveJobs',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.FromString,
                 _registered_method=True)
         self.StartShard = channel.unary_unary(
-                '/simlab.v1.JobStore/StartShard',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.StartShardRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.StartShardResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/StartShard',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardResponse.FromString,
                 _registered_method=True)
         self.ReportBlocks = channel.unary_unary(
-                '/simlab.v1.JobStore/ReportBlocks',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/ReportBlocks',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.FromString,
                 _registered_method=True)
         self.FinishShard = channel.unary_unary(
-                '/simlab.v1.JobStore/FinishShard',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.FinishShardRequest.SerializeToString,
-                response_deserializer=simlab_dot_v1_dot_jobstore__pb2.FinishShardResponse.FromString,
+                '/simlab.jobstore.v1.JobStoreService/FinishShard',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardResponse.FromString,
                 _registered_method=True)
         self.CompleteJob = channel.unary_unary(
-                '/simlab.v1.JobStore/CompleteJob',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.CompleteJobRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/CompleteJob',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
         self.FailJob = channel.unary_unary(
-                '/simlab.v1.JobStore/FailJob',
-                request_serializer=simlab_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
+                '/simlab.jobstore.v1.JobStoreService/FailJob',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
 
 
-class JobStoreServicer:
+class JobStoreServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def CreateJob(self, request, context):
@@ -263,112 +263,112 @@ class JobStoreServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_JobStoreServicer_to_server(servicer, server):
+def add_JobStoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'CreateJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateJob,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.CreateJobRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.CreateJobResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
             ),
             'ListJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJobs,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreListJobsRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListJobsRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ListJobsResponse.SerializeToString,
             ),
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
             ),
             'GetProgressHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProgressHistory,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetProgressHistoryRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ProgressHistory.SerializeToString,
             ),
             'ListPresets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPresets,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListPresetsRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.SerializeToString,
             ),
             'SavePreset': grpc.unary_unary_rpc_method_handler(
                     servicer.SavePreset,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.SavePresetRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Preset.SerializeToString,
             ),
             'DeletePreset': grpc.unary_unary_rpc_method_handler(
                     servicer.DeletePreset,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.DeletePresetRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.SerializeToString,
             ),
             'CreateShareLink': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateShareLink,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateShareLinkRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.SerializeToString,
             ),
             'ListShareLinks': grpc.unary_unary_rpc_method_handler(
                     servicer.ListShareLinks,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListShareLinksRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.SerializeToString,
             ),
             'RevokeShareLink': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeShareLink,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RevokeShareLinkRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.SerializeToString,
             ),
             'ResolveShareToken': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveShareToken,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.SerializeToString,
             ),
             'ReportState': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportState,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
             ),
             'ListActiveJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListActiveJobs,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.SerializeToString,
             ),
             'StartShard': grpc.unary_unary_rpc_method_handler(
                     servicer.StartShard,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.StartShardRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.StartShardResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardResponse.SerializeToString,
             ),
             'ReportBlocks': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportBlocks,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.SerializeToString,
             ),
             'FinishShard': grpc.unary_unary_rpc_method_handler(
                     servicer.FinishShard,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.FinishShardRequest.FromString,
-                    response_serializer=simlab_dot_v1_dot_jobstore__pb2.FinishShardResponse.SerializeToString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardResponse.SerializeToString,
             ),
             'CompleteJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteJob,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.CompleteJobRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
             ),
             'FailJob': grpc.unary_unary_rpc_method_handler(
                     servicer.FailJob,
-                    request_deserializer=simlab_dot_v1_dot_jobstore__pb2.FailJobRequest.FromString,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'simlab.v1.JobStore', rpc_method_handlers)
+            'simlab.jobstore.v1.JobStoreService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('simlab.v1.JobStore', rpc_method_handlers)
+    server.add_registered_method_handlers('simlab.jobstore.v1.JobStoreService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class JobStore:
+class JobStoreService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
@@ -385,9 +385,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/CreateJob',
-            simlab_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/CreateJob',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -412,8 +412,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/GetJob',
-            simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/GetJob',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -439,8 +439,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ListJobs',
-            simlab_dot_v1_dot_jobstore__pb2.StoreListJobsRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/ListJobs',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListJobsRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
@@ -466,8 +466,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/CancelJob',
-            simlab_dot_v1_dot_jobstore__pb2.StoreCancelJobRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/CancelJob',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -493,8 +493,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/GetProgressHistory',
-            simlab_dot_v1_dot_jobstore__pb2.StoreGetJobRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/GetProgressHistory',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetProgressHistoryRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ProgressHistory.FromString,
             options,
             channel_credentials,
@@ -520,8 +520,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ListPresets',
-            simlab_dot_v1_dot_jobstore__pb2.StoreListPresetsRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/ListPresets',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListPresetsRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse.FromString,
             options,
             channel_credentials,
@@ -547,8 +547,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/SavePreset',
-            simlab_dot_v1_dot_jobstore__pb2.StoreSavePresetRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/SavePreset',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.SavePresetRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Preset.FromString,
             options,
             channel_credentials,
@@ -574,8 +574,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/DeletePreset',
-            simlab_dot_v1_dot_jobstore__pb2.StoreDeletePresetRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/DeletePreset',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.DeletePresetRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.DeletePresetResponse.FromString,
             options,
             channel_credentials,
@@ -601,8 +601,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/CreateShareLink',
-            simlab_dot_v1_dot_jobstore__pb2.StoreCreateShareLinkRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/CreateShareLink',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateShareLinkRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.CreateShareLinkResponse.FromString,
             options,
             channel_credentials,
@@ -628,8 +628,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ListShareLinks',
-            simlab_dot_v1_dot_jobstore__pb2.StoreListShareLinksRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/ListShareLinks',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListShareLinksRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse.FromString,
             options,
             channel_credentials,
@@ -655,8 +655,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/RevokeShareLink',
-            simlab_dot_v1_dot_jobstore__pb2.StoreRevokeShareLinkRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/RevokeShareLink',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RevokeShareLinkRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
             options,
             channel_credentials,
@@ -682,9 +682,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ResolveShareToken',
-            simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/ResolveShareToken',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -709,8 +709,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ReportState',
-            simlab_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/ReportState',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -736,9 +736,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ListActiveJobs',
-            simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/ListActiveJobs',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -763,9 +763,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/StartShard',
-            simlab_dot_v1_dot_jobstore__pb2.StartShardRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.StartShardResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/StartShard',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.StartShardResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -790,9 +790,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/ReportBlocks',
-            simlab_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/ReportBlocks',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportBlocksResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -817,9 +817,9 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/FinishShard',
-            simlab_dot_v1_dot_jobstore__pb2.FinishShardRequest.SerializeToString,
-            simlab_dot_v1_dot_jobstore__pb2.FinishShardResponse.FromString,
+            '/simlab.jobstore.v1.JobStoreService/FinishShard',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishShardResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -844,8 +844,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/CompleteJob',
-            simlab_dot_v1_dot_jobstore__pb2.CompleteJobRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/CompleteJob',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -871,8 +871,8 @@ class JobStore:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/simlab.v1.JobStore/FailJob',
-            simlab_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
+            '/simlab.jobstore.v1.JobStoreService/FailJob',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
             options,
             channel_credentials,

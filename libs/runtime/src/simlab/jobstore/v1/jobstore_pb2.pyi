@@ -39,7 +39,7 @@ class CreateJobResponse(_message.Message):
     created: bool
     def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
-class StoreGetJobRequest(_message.Message):
+class GetJobRequest(_message.Message):
     __slots__ = ("owner", "job_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -47,7 +47,15 @@ class StoreGetJobRequest(_message.Message):
     job_id: str
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
-class StoreListJobsRequest(_message.Message):
+class GetProgressHistoryRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
     __slots__ = ("owner", "query")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
@@ -55,7 +63,7 @@ class StoreListJobsRequest(_message.Message):
     query: _simulation_pb2.ListJobsRequest
     def __init__(self, owner: _Optional[str] = ..., query: _Optional[_Union[_simulation_pb2.ListJobsRequest, _Mapping]] = ...) -> None: ...
 
-class StoreCancelJobRequest(_message.Message):
+class CancelJobRequest(_message.Message):
     __slots__ = ("owner", "job_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,7 +71,7 @@ class StoreCancelJobRequest(_message.Message):
     job_id: str
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
-class StoreListPresetsRequest(_message.Message):
+class ListPresetsRequest(_message.Message):
     __slots__ = ("owner", "model")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -71,7 +79,7 @@ class StoreListPresetsRequest(_message.Message):
     model: str
     def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
-class StoreSavePresetRequest(_message.Message):
+class SavePresetRequest(_message.Message):
     __slots__ = ("owner", "preset")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
@@ -79,7 +87,7 @@ class StoreSavePresetRequest(_message.Message):
     preset: _simulation_pb2.Preset
     def __init__(self, owner: _Optional[str] = ..., preset: _Optional[_Union[_simulation_pb2.Preset, _Mapping]] = ...) -> None: ...
 
-class StoreDeletePresetRequest(_message.Message):
+class DeletePresetRequest(_message.Message):
     __slots__ = ("owner", "name")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -181,7 +189,7 @@ class FailJobRequest(_message.Message):
     error: _simulation_pb2.JobError
     def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
 
-class StoreCreateShareLinkRequest(_message.Message):
+class CreateShareLinkRequest(_message.Message):
     __slots__ = ("owner", "job_id", "ttl_seconds")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -191,7 +199,7 @@ class StoreCreateShareLinkRequest(_message.Message):
     ttl_seconds: int
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
-class StoreListShareLinksRequest(_message.Message):
+class ListShareLinksRequest(_message.Message):
     __slots__ = ("owner", "job_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -199,7 +207,7 @@ class StoreListShareLinksRequest(_message.Message):
     job_id: str
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
-class StoreRevokeShareLinkRequest(_message.Message):
+class RevokeShareLinkRequest(_message.Message):
     __slots__ = ("owner", "link_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
