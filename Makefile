@@ -86,7 +86,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy libs/*/src services/*/src deploy/helm
+	$(VENV)/bin/mypy libs/*/src services/*/src deploy/helm tools/k8s/localcluster
+	$(VENV)/bin/mypy services/jobstore/tests services/worker/tests
 
 test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest
