@@ -39,14 +39,23 @@ def run(args: list[str], cwd: Path, timeout: float = 300) -> str:
 
 
 @pytest.fixture(scope="module")
-def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("client-wheel")
-    run([*UV, "build", "--package", "simlab-client", "--wheel", "--out-dir", str(tmp)], ROOT)
-    [wheel] = tmp.glob("simlab_client-*.whl")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("client-wheel")
+    run([*UV, "build", "--package", "simlab-client", "--wheel", "--out-dir", str(out)], ROOT)
+    [built] = out.glob("simlab_client-*.whl")
+    return built
+
+
+def venv_with(requirement: str, tmp: Path) -> Path:
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", str(venv)], tmp)
-    run([*UV, "pip", "install", "--python", str(venv / "bin" / "python"), str(wheel)], tmp)
+    run([*UV, "pip", "install", "--python", str(venv / "bin" / "python"), requirement], tmp)
     return venv
+
+
+@pytest.fixture(scope="module")
+def client_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return venv_with(str(wheel), tmp_path_factory.mktemp("client"))
 
 
 def test_the_client_installs_alone(client_venv: Path) -> None:
@@ -95,3 +104,29 @@ def test_the_sdk_from_the_wheel_runs_a_job(client_venv: Path, stack: Stack) -> N
     result = json.loads(out)
     assert result["state"] == "SUCCEEDED"
     assert_near_pi(result["summary"])
+
+
+FRAME_SCRIPT = """
+import json, sys
+from simlab.client import Client
+
+with Client(sys.argv[1]) as sim:
+    job = sim.submit("pi", {"samples": 1_000_000}, seed=13)
+    sim.wait(job.job_id, progress=False)
+    frame = sim.frame(job.job_id, "convergence.csv")
+    print(json.dumps({"columns": list(frame.columns), "rows": len(frame),
+                      "last": frame.iloc[-1].to_dict(), "summary": sim.summary(job.job_id)}))
+"""
+
+
+def test_the_pandas_extra_gives_results_as_frames(
+    wheel: Path, stack: Stack, tmp_path: Path
+) -> None:
+    venv = venv_with(f"simlab-client[pandas] @ {wheel.as_uri()}", tmp_path)
+    result = json.loads(
+        run([str(venv / "bin" / "python"), "-c", FRAME_SCRIPT, stack.url], tmp_path)
+    )
+    assert {"samples", "estimate", "stderr"} <= set(result["columns"])
+    assert result["rows"] >= 1
+    assert result["last"]["samples"] == 1_000_000
+    assert result["last"]["estimate"] == pytest.approx(result["summary"]["estimate"])

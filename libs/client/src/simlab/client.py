@@ -261,5 +261,16 @@ class Client:
         with np.load(io.BytesIO(self.read(job_id, "data.npz"))) as npz:
             return {name: npz[name] for name in npz.files}
 
+    def frame(self, job_id: str, name: str = "data.csv") -> Any:
+        """A CSV result (data.csv, convergence.csv) as a pandas DataFrame. pandas is an extra:
+        `pip install 'simlab-client[pandas]'`."""
+        try:
+            import pandas  # optional: only this method needs it
+        except ImportError:
+            raise ImportError(
+                "Client.frame needs pandas: pip install 'simlab-client[pandas]'"
+            ) from None
+        return pandas.read_csv(io.BytesIO(self.read(job_id, name)))
+
 
 __all__ = ["Client", "SimlabError", "job_to_dict", "state_name"]
