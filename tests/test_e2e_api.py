@@ -233,7 +233,7 @@ def test_grpc_web_is_served_on_the_same_port(stack: Stack) -> None:
 
 
 def test_health_is_serving(stack: Stack) -> None:
-    from simlab.health.v1 import health_pb2, health_pb2_grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(stack.url.removeprefix("http://")) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(

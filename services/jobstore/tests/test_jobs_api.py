@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.jobstore.tests.conftest import Client, InProcessJobStore, status_of
-from simlab.health.v1 import health_pb2, health_pb2_grpc
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 

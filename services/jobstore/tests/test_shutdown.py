@@ -12,9 +12,9 @@ from typing import Any
 import grpc
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.jobstore.tests.conftest import Client, InProcessJobStore, JobStoreProcess
-from simlab.health.v1 import health_pb2, health_pb2_grpc
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import grpc
 import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health
 from nats.aio.client import Client as Nats
 from nats.errors import Error as NatsError
 from psycopg_pool import AsyncConnectionPool
@@ -20,8 +22,7 @@ from simlab.adapters.bus import connect_nats
 from simlab.common.events import ensure_stream
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
-from simlab.health.v1 import health_pb2_grpc
-from simlab.jobstore.v1 import jobstore_pb2_grpc
+from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 
 from .adapters.migrate import migrate
 from .adapters.postgres import PostgresJobStore, open_pool
@@ -29,19 +30,22 @@ from .adapters.relay import OutboxRelay
 from .settings import KILL_AFTER_COMMIT, Settings
 from .transport import convert
 from .transport.auth import Authenticator
-from .transport.health import HealthServicer
 from .transport.service import JobStoreService
 
 log = logging.getLogger("simlab_jobstore")
 
 RELAY_DRAIN_S = 5.0
 SERVER_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+# What a health check may name: the server ("", what the probes ask) or its one service.
+HEALTH_SERVICES = ("", jobstore_pb2.DESCRIPTOR.services_by_name["JobStoreService"].full_name)
 
 
 class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.health = HealthServicer()
+        # NOT_SERVING until migrations are applied and NATS is reached, and from the start of
+        # the drain on (enter_graceful_shutdown).
+        self.health = health.HealthServicer()
         self.address = ""
         self.pool: AsyncConnectionPool[Any]
         self.nats: Nats
@@ -70,14 +74,19 @@ class App:
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
         self.service = JobStoreService(store, auth)
         jobstore_pb2_grpc.add_JobStoreServiceServicer_to_server(self.service, self.server)
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         host = settings.listen.rpartition(":")[0]
         port = self.server.add_insecure_port(settings.listen)
         self.address = f"{host}:{port}"
         await self.server.start()
         self.relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
-        await self.health.set_serving(True)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("jobstore ready", extra={"address": self.address})
+
+    async def _set_health(self, status: int) -> None:
+        for service in HEALTH_SERVICES:
+            await self.health.set(service, status)
 
     def _on_commit(self) -> Callable[[], None]:
         if self.settings.fault == KILL_AFTER_COMMIT:
@@ -92,7 +101,7 @@ class App:
         are cancelled: UNAVAILABLE too), the outbox is relayed, and only then the database
         pool closes. Whatever fails meanwhile is answered UNAVAILABLE, never INTERNAL."""
         self.service.draining = True
-        await self.health.set_serving(False)
+        await self.health.enter_graceful_shutdown()
         await asyncio.sleep(self.settings.drain_delay_s)
         await self.server.stop(self.settings.drain_grace_s)
         self.relay.stop()

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import IO
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from simlab.devstack.servers import Nats, Postgres, start_nats, start_postgres
-from simlab.health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("jobstore", "runner", "gateway")
 _PR_SET_PDEATHSIG = 1

@@ -1,4 +1,5 @@
-"""grpc.health.v1.Health: SERVING while the gateway can reach NATS."""
+"""grpc.health.v1.Health: SERVING while the gateway can reach NATS. List is left
+UNIMPLEMENTED (the Health protocol's default)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from simlab.health.v1 import health_pb2 as health_pb
+from grpc_health.v1 import health_pb2 as health_pb
+
+from simlab.health.v1.health_connect import Health
 
 
-class HealthService:
+class HealthService(Health):
     def __init__(self, serving: Callable[[], bool]) -> None:
         self.serving = serving
 

@@ -1,1 +1,1 @@
-"""gRPC: the JobStore and Health servicers, proto <-> domain, auth, error mapping."""
+"""gRPC: the JobStore servicer, proto <-> domain, auth, error mapping."""
