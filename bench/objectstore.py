@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from simlab.adapters.objectstore_factory import from_env
+from simlab.adapters.objectstore_factory import object_store_settings, open_object_store
 from simlab.common.settings import Env
 from simlab.devstack.minio_server import minio_binary, start_minio
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def child(src: Path, dst: Path) -> None:
     """Times put_file, a streamed download and commit_prefix (hash + upload); prints JSON."""
-    store = from_env(Env("SIMLAB_BENCH"))
+    store = open_object_store(object_store_settings(Env("SIMLAB_BENCH")))
     timings = {}
     started = time.monotonic()
     store.put_file("bench/blob", src)

@@ -1,4 +1,5 @@
-"""How from_env chooses the adapter and reads the S3 settings (see objectstore_factory.py)."""
+"""How the object-store settings choose the adapter and read the S3 settings, and how the store
+is opened from them (see objectstore_factory.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simlab.adapters.local_store import LocalDirectoryStore
-from simlab.adapters.objectstore_factory import from_env
+from simlab.adapters.objectstore_factory import object_store_settings, open_object_store
 from simlab.adapters.s3_store import S3Config, S3Store
 from simlab.common.settings import Env, SettingsError
 from simlab.devstack.minio_server import MinioServer
@@ -25,11 +26,32 @@ def _config(environ: dict[str, str]) -> S3Config | None:
 
 
 def test_without_an_endpoint_the_local_directory_is_used(tmp_path: Path) -> None:
-    env = Env("SIMLAB_GATEWAY", {"SIMLAB_GATEWAY_OBJECTS_DIR": str(tmp_path)})
-    store = from_env(env)
-    assert isinstance(store, LocalDirectoryStore) and store.root == tmp_path.resolve()
-    with pytest.raises(SettingsError, match="SIMLAB_GATEWAY_OBJECTS_DIR"):
-        from_env(Env("SIMLAB_GATEWAY", {}))
+    env = Env("SIMLAB_GATEWAY", {"SIMLAB_GATEWAY_OBJECTS_DIR": str(tmp_path / "objects")})
+    settings = object_store_settings(env)
+    assert settings == tmp_path / "objects"
+    assert not settings.exists()  # reading the settings opens nothing
+    store = open_object_store(settings)
+    assert isinstance(store, LocalDirectoryStore) and store.root == settings.resolve()
+    assert settings.is_dir()
+
+
+def test_without_either_the_objects_dir_is_named() -> None:
+    with pytest.raises(SettingsError, match="SIMLAB_GATEWAY_OBJECTS_DIR is not set"):
+        object_store_settings(Env("SIMLAB_GATEWAY", {}))
+
+
+def test_an_endpoint_chooses_s3_over_the_objects_dir() -> None:
+    environ = {**SHARED, "SIMLAB_WORKER_OBJECTS_DIR": "/srv/objects"}
+    assert object_store_settings(Env("SIMLAB_WORKER", environ)) == _config(SHARED)
+
+
+def test_a_local_root_that_cannot_be_created_fails_when_opened(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    settings = object_store_settings(
+        Env("SIMLAB_WORKER", {"SIMLAB_WORKER_OBJECTS_DIR": str(tmp_path / "file" / "objects")})
+    )
+    with pytest.raises(OSError):
+        open_object_store(settings)
 
 
 def test_the_shared_variables_configure_every_service() -> None:
@@ -120,8 +142,9 @@ def test_bad_settings_fail_fast_naming_the_variable(name: str, value: str, messa
         _config({**SHARED, name: value})
 
 
-def test_from_env_gives_a_working_s3_store(minio_server: MinioServer) -> None:
-    store = from_env(Env("SIMLAB_WORKER", minio_server.env(bucket="from-env")))
+def test_the_settings_open_a_working_s3_store(minio_server: MinioServer) -> None:
+    env = Env("SIMLAB_WORKER", minio_server.env(bucket="from-env"))
+    store = open_object_store(object_store_settings(env))
     assert isinstance(store, S3Store)
     store.put_bytes("jobs/j/summary.json", b"{}")
     assert [o.key for o in store.list("jobs/j")] == ["jobs/j/summary.json"]

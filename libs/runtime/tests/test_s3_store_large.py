@@ -25,11 +25,11 @@ GiB = 1024 * MiB
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from simlab.adapters.objectstore_factory import from_env
+from simlab.adapters.objectstore_factory import object_store_settings, open_object_store
 from simlab.common.settings import Env
 
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-store = from_env(Env("SIMLAB_TEST"))
+store = open_object_store(object_store_settings(Env("SIMLAB_TEST")))
 started = time.monotonic()
 manifest = store.commit_prefix("jobs/big", {"data.npz": src})
 uploaded = time.monotonic()

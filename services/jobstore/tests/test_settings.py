@@ -17,6 +17,8 @@ GOOD = {
 def test_settings_read_their_prefix_with_defaults() -> None:
     settings = Settings.from_env(GOOD)
     assert (settings.listen, settings.pool_size, settings.fault) == ("127.0.0.1:50051", 10, "")
+    assert settings.log_level == "INFO"
+    assert Settings.from_env({**GOOD, "SIMLAB_JOBSTORE_LOG_LEVEL": "debug"}).log_level == "DEBUG"
 
 
 @pytest.mark.parametrize("name", [name.removeprefix("SIMLAB_JOBSTORE_") for name in GOOD])
@@ -28,7 +30,13 @@ def test_a_missing_setting_stops_the_start_and_is_named(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("LISTEN", "50051"), ("POOL_SIZE", "0"), ("POOL_SIZE", "many"), ("FAULT", "explode")],
+    [
+        ("LISTEN", "50051"),
+        ("POOL_SIZE", "0"),
+        ("POOL_SIZE", "many"),
+        ("FAULT", "explode"),
+        ("LOG_LEVEL", "loud"),
+    ],
 )
 def test_a_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"SIMLAB_JOBSTORE_{name}"):

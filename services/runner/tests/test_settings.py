@@ -34,7 +34,7 @@ def test_the_local_launcher_by_default_with_its_defaults() -> None:
     assert settings.log_level == "INFO"
     assert settings.jobstore_retry_s == 60.0
     assert settings.stop_workers_on_exit is True
-    assert settings.objects == Path("/srv/objects")
+    assert settings.object_store == Path("/srv/objects")
     launcher = settings.launcher
     assert isinstance(launcher, LocalLauncherSettings)
     assert launcher.state_dir == Path("/srv/runner/local")
@@ -61,7 +61,7 @@ def test_s3_wins_over_the_local_directory() -> None:
         "SIMLAB_S3_SECRET_KEY": "s",
         "SIMLAB_S3_BUCKET": "results",
     }
-    objects = Settings.from_env(environ).objects
+    objects = Settings.from_env(environ).object_store
     assert isinstance(objects, S3Config)
     assert (objects.endpoint, objects.bucket, objects.secure) == (
         "127.0.0.1:9000",

@@ -211,6 +211,16 @@ def test_the_worker_process_exits_2_when_misconfigured(tmp_path):
     assert "SIMLAB_WORKER_JOB_ID" in err
 
 
+def test_the_worker_process_exits_2_when_the_store_cannot_be_opened(tmp_path):
+    (tmp_path / "file").write_text("")
+    process = worker("127.0.0.1:9", tmp_path / "file" / "objects")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == Exit.INVALID_JOB
+    errors = [line for line in err.splitlines() if '"level": "error"' in line]
+    assert len(errors) == 1 and "bad configuration" in errors[0], err
+    assert "Traceback" not in err
+
+
 def test_sigterm_stops_the_worker_process_cleanly(played, tmp_path):
     played.job.parameters.update({"samples": 5e10})  # far more than the test waits for
     process = worker(played.target, tmp_path)

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import pytest
 
+from simlab.adapters.s3_store import S3Config
 from simlab.common.settings import SettingsError
 from simlab_worker.settings import Settings
 
@@ -8,6 +11,7 @@ BASE = {
     "SIMLAB_WORKER_SHARD": "2",
     "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:7001",
     "SIMLAB_WORKER_TOKEN": "job.j-1.abc",
+    "SIMLAB_WORKER_OBJECTS_DIR": "/srv/objects",
 }
 
 
@@ -19,6 +23,21 @@ def test_defaults():
     s = settings(BASE)
     assert (s.job_id, s.shard, s.jobstore, s.token) == ("j-1", 2, "127.0.0.1:7001", "job.j-1.abc")
     assert s.report_interval_s == 0.25
+    assert s.object_store == Path("/srv/objects")
+
+
+def test_s3_wins_over_the_objects_dir():
+    s3 = {
+        "SIMLAB_WORKER_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "SIMLAB_S3_ACCESS_KEY": "a",
+        "SIMLAB_S3_SECRET_KEY": "s",
+        "SIMLAB_S3_BUCKET": "results",
+    }
+    store = settings({**BASE, **s3}).object_store
+    assert isinstance(store, S3Config) and (store.endpoint, store.bucket) == (
+        "127.0.0.1:9000",
+        "results",
+    )
 
 
 def test_the_shard_falls_back_to_the_kubernetes_completion_index():
@@ -42,7 +61,13 @@ def test_the_token_can_come_from_a_mounted_secret(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("SIMLAB_WORKER_JOB_ID", ""), ("SIMLAB_WORKER_SHARD", "one"), ("SIMLAB_WORKER_SHARD", "-1")],
+    [
+        ("SIMLAB_WORKER_JOB_ID", ""),
+        ("SIMLAB_WORKER_SHARD", "one"),
+        ("SIMLAB_WORKER_SHARD", "-1"),
+        ("SIMLAB_WORKER_OBJECTS_DIR", ""),
+        ("SIMLAB_S3_ENDPOINT", "ftp://host"),
+    ],
 )
 def test_missing_or_malformed_settings_fail_fast(name, value):
     with pytest.raises(SettingsError):

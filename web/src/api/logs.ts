@@ -5,9 +5,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isTerminal } from "../lib/format";
 import type { SimulationClient } from "./client";
-import { toApiError, type ApiError } from "./errors";
-import { abortableSleep, retry, type Backoff, type Sleep } from "../lib/retry";
-import { Connectivity, type Connection } from "./watch";
+import type { ApiError } from "./errors";
+import type { Backoff, Sleep } from "../lib/retry";
+import { reconnecting, type Connection } from "./watch";
 
 /** Lines kept in memory (the oldest are dropped beyond it). */
 export const MAX_LOG_LINES = 5000;
@@ -107,11 +107,7 @@ export async function followLogs(
   signal: AbortSignal,
   opts: FollowLogsOptions = {},
 ): Promise<void> {
-  const sleep = opts.sleep ?? abortableSleep;
-  const net = new Connectivity(signal);
-  const tailOnce = async (healthy: () => void): Promise<void> => {
-    const attempt = net.newAttempt();
-    if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
+  const tailOnce = async (attempt: AbortSignal, healthy: () => void): Promise<void> => {
     cursor.restart();
     for await (const chunk of client.tailLogs({ jobId, follow: true }, { signal: attempt })) {
       const text = cursor.accept(chunk.shard, chunk.data);
@@ -133,22 +129,11 @@ export async function followLogs(
     }
     throw new ConnectError("the log stream closed while the job runs", Code.Unavailable);
   };
-  try {
-    await retry(tailOnce, {
-      signal,
-      backoff: opts.backoff,
-      sleep: (ms) => net.pause(ms, sleep),
-      onError: (err, failures) => {
-        const e = toApiError(err);
-        if (e.code !== undefined && FINAL.has(e.code)) {
-          update((l) => ({ ...l, connection: "ended", error: e }));
-          return "stop";
-        }
-        update((l) => ({ ...l, connection: "reconnecting", error: e, attempts: failures }));
-        return "retry";
-      },
-    });
-  } finally {
-    net.close();
-  }
+  await reconnecting(tailOnce, signal, {
+    backoff: opts.backoff,
+    sleep: opts.sleep,
+    final: FINAL,
+    onFinal: (e) => update((l) => ({ ...l, connection: "ended", error: e })),
+    onRetry: (e, failures) => update((l) => ({ ...l, connection: "reconnecting", error: e, attempts: failures })),
+  });
 }

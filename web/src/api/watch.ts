@@ -89,6 +89,56 @@ export class Connectivity {
   }
 }
 
+export interface ReconnectOptions {
+  backoff?: Backoff;
+  sleep?: Sleep;
+  /** Errors that another try would not fix. */
+  final: ReadonlySet<Code>;
+  /** After such an error: the retrying has stopped. */
+  onFinal: (e: ApiError) => void;
+  /** After another error: the next try follows the backoff. */
+  onRetry: (e: ApiError, failures: number, offline: boolean) => void;
+}
+
+/**
+ * A live stream's reconnect loop (the policy of lib/retry), each try tied to the browser's
+ * connectivity: runs `tryOnce` with the attempt's signal until it returns, a final error, or
+ * `signal` aborts.
+ */
+export async function reconnecting(
+  tryOnce: (attempt: AbortSignal, healthy: () => void) => Promise<void>,
+  signal: AbortSignal,
+  opts: ReconnectOptions,
+): Promise<void> {
+  const sleep = opts.sleep ?? abortableSleep;
+  const net = new Connectivity(signal);
+  try {
+    await retry(
+      async (healthy) => {
+        const attempt = net.newAttempt();
+        if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
+        await tryOnce(attempt, healthy);
+      },
+      {
+        signal,
+        backoff: opts.backoff,
+        sleep: (ms) => net.pause(ms, sleep),
+        onError: (err, failures) => {
+          const e = toApiError(err);
+          if (e.code !== undefined && opts.final.has(e.code)) {
+            opts.onFinal(e);
+            return "stop";
+          }
+          opts.onRetry(e, failures, net.offline);
+          return "retry";
+        },
+      },
+    );
+  } finally {
+    net.close();
+  }
+}
+
 /** Errors that another try would not fix. */
 const FINAL = new Set([Code.NotFound, Code.PermissionDenied, Code.Unauthenticated, Code.InvalidArgument]);
 
@@ -129,7 +179,6 @@ export async function followJob(
   signal: AbortSignal,
   opts: FollowOptions = {},
 ): Promise<void> {
-  const sleep = opts.sleep ?? abortableSleep;
   const wantHistory = opts.history ?? true;
   let lastSeq = 0n;
 
@@ -145,11 +194,8 @@ export async function followJob(
     }
   };
 
-  const net = new Connectivity(signal);
-  const watchOnce = async (healthy: () => void): Promise<void> => {
+  const watchOnce = async (attempt: AbortSignal, healthy: () => void): Promise<void> => {
     let terminal = false;
-    const attempt = net.newAttempt();
-    if (net.offline) throw new ConnectError("the browser is offline", Code.Unavailable);
     const stream = client.watchJob({ jobId, afterSeq: lastSeq }, { signal: attempt });
     let first = true;
     for await (const ev of stream) {
@@ -189,23 +235,14 @@ export async function followJob(
     throw new ConnectError("stream closed by the server", Code.Unavailable);
   };
 
-  try {
-    await retry(watchOnce, {
-      signal,
-      backoff: opts.backoff,
-      sleep: (ms) => net.pause(ms, sleep),
-      onError: (err, failures) => {
-        const e = toApiError(err);
-        if (e.code !== undefined && FINAL.has(e.code)) {
-          update((f) => ({ ...f, connection: "ended", error: e }));
-          return "stop";
-        }
-        const shown: ApiError = net.offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
-        update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: failures }));
-        return "retry";
-      },
-    });
-  } finally {
-    net.close();
-  }
+  await reconnecting(watchOnce, signal, {
+    backoff: opts.backoff,
+    sleep: opts.sleep,
+    final: FINAL,
+    onFinal: (e) => update((f) => ({ ...f, connection: "ended", error: e })),
+    onRetry: (e, failures, offline) => {
+      const shown: ApiError = offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
+      update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: failures }));
+    },
+  });
 }

@@ -10,14 +10,11 @@ import logging
 import os
 import socket
 import sys
-from pathlib import Path
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from simlab.adapters.local_store import LocalDirectoryStore
-from simlab.adapters.objectstore import ObjectStore
-from simlab.adapters.s3_store import S3Config, S3Store
+from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
 from simlab.health.v1.health_connect import HealthASGIApplication
@@ -61,7 +58,7 @@ class App:
         self.events = await JobEvents.connect(settings.nats_url)
         logs = JobLogs(self.events.client)
         await logs.ensure_stream()
-        objects = _object_store(settings.object_store)
+        objects = open_object_store(settings.object_store)
         artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
         service = SimulationService(
             auth,
@@ -112,7 +109,6 @@ class App:
 
 async def run(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT (or until the server fails), then shuts down."""
-    logging.getLogger().setLevel(settings.log_level)
     app = App(settings)
     try:
         await app.start()
@@ -145,7 +141,3 @@ async def _listening(sockets: list[socket.socket], server: asyncio.Task[None]) -
             await server
             raise RuntimeError("the server stopped before it listened")
         await asyncio.sleep(0.01)
-
-
-def _object_store(config: S3Config | Path) -> ObjectStore:
-    return S3Store(config) if isinstance(config, S3Config) else LocalDirectoryStore(config)

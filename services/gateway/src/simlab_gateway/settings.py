@@ -16,17 +16,16 @@ stops the gateway before it does anything.
                      (default true); false streams them through the gateway
 - WEB_DIR            the built web UI (default REPO_WEB_DIST)
 - LOG_LEVEL          DEBUG, INFO, WARNING or ERROR (default INFO)
-- OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store (see simlab.adapters.objectstore)
+- OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store (see simlab.adapters.objectstore_factory)
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlab.adapters.s3_store import S3Config
+from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 from simlab_gateway.core.auth import Authenticator
 
@@ -48,8 +47,7 @@ class Settings:
     redirect_downloads: bool
     web_dir: Path
     log_level: str
-    # The S3 store when S3_ENDPOINT is set, else the local directory OBJECTS_DIR.
-    object_store: S3Config | Path
+    object_store: ObjectStoreSettings
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,8 +67,8 @@ class Settings:
             jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0),
             redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
             web_dir=Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
-            log_level=env.str("LOG_LEVEL", "INFO").upper(),
-            object_store=S3Config.from_env(env) or Path(env.str("OBJECTS_DIR")),
+            log_level=env.log_level(),
+            object_store=object_store_settings(env),
         )
         if not settings.tokens and not settings.local_user:
             raise SettingsError(
@@ -83,9 +81,4 @@ class Settings:
             raise SettingsError(f"{env.key('MAX_SHARDS')} must be at least 1")
         if settings.jobstore_retry_s < 0:
             raise SettingsError(f"{env.key('JOBSTORE_RETRY_S')} must not be negative")
-        if settings.log_level not in logging.getLevelNamesMapping():
-            raise SettingsError(
-                f"{env.key('LOG_LEVEL')} must be DEBUG, INFO, WARNING or ERROR, "
-                f"got {settings.log_level!r}"
-            )
         return settings

@@ -15,10 +15,9 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health
 from nats.aio.client import Client as Nats
-from nats.errors import Error as NatsError
 from psycopg_pool import AsyncConnectionPool
 
-from simlab.adapters.bus import connect_nats
+from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common.events import ensure_stream
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
@@ -109,14 +108,8 @@ class App:
             await asyncio.wait_for(self.relay_task, RELAY_DRAIN_S)
         except TimeoutError:
             log.warning("outbox relay did not drain in time; the next start publishes the rest")
-        try:
-            if self.nats.is_connected:
-                await self.nats.drain()
-            else:
-                await self.nats.close()
-        except (NatsError, OSError) as error:
-            # NATS is away: what was not relayed stays in the outbox for the next start.
-            log.warning("could not close the NATS connection cleanly: %s", error)
+        # NATS away: what was not relayed stays in the outbox for the next start.
+        await close_nats(self.nats)
         await self.pool.close()
         log.info("jobstore stopped")
 

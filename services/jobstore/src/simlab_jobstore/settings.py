@@ -1,4 +1,6 @@
-"""Settings from SIMLAB_JOBSTORE_* variables; a missing or malformed one stops the start."""
+"""Settings from SIMLAB_JOBSTORE_* variables; a missing or malformed one stops the start.
+
+LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ class Settings:
     # ... then how long calls in flight may take to finish before they are cancelled.
     drain_grace_s: float
     fault: str
+    log_level: str
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             drain_delay_s=env.float("DRAIN_DELAY_S", 0.0),
             drain_grace_s=env.float("DRAIN_GRACE_S", 20.0),
             fault=env.environ.get(env.key("FAULT"), ""),
+            log_level=env.log_level(),
         )
         if settings.pool_size < 1:
             raise SettingsError(f"{env.key('POOL_SIZE')} must be at least 1")

@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 
-from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.adapters.objectstore import ObjectStore
-from simlab.adapters.s3_store import S3Store
+from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
@@ -51,7 +49,7 @@ class App:
         self.jobstore = RunnerJobStore(
             settings.jobstore, settings.service_token, retry_for_s=settings.jobstore_retry_s
         )
-        store_log = log_sink(object_store(settings))
+        store_log = log_sink(open_object_store(settings.object_store))
         self.log_shipper = await NatsLogShipper.connect(settings.nats_url)
         self.launcher = self._launcher(store_log)
         self.runner = Runner(
@@ -103,11 +101,6 @@ class App:
         log.info("runner stopped")
 
 
-def object_store(settings: Settings) -> ObjectStore:
-    objects = settings.objects
-    return LocalDirectoryStore(objects) if isinstance(objects, Path) else S3Store(objects)
-
-
 def log_sink(store: ObjectStore) -> LogSink:
     async def store_log(job_id: str, shard: int, data: bytes) -> None:
         await asyncio.to_thread(store.put_bytes, f"jobs/{job_id}/logs/shard-{shard}.log", data)
@@ -143,7 +136,6 @@ def kubernetes_launcher(
 async def run(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then stops: a local launcher's workers too, unless
     SIMLAB_RUNNER_STOP_WORKERS_ON_EXIT=false."""
-    logging.getLogger().setLevel(settings.log_level)
     # Listening from the start: the reconciliation may wait long for the job store, and a
     # stop asked for meanwhile still ends in a clean stop.
     stop = asyncio.ensure_future(stop_signal())

@@ -11,7 +11,7 @@ Both launchers:
 - JOBSTORE_RETRY_S       how long a failing (not refusing) job store is retried (default 60)
 - STOP_WORKERS_ON_EXIT   stop the workers on a clean shutdown (default true; only local
                          workers are stopped: pods are the cluster's)
-- OBJECTS_DIR or S3_*    where workers' logs are stored (see simlab.adapters.objectstore)
+- OBJECTS_DIR or S3_*    where workers' logs are stored (see simlab.adapters.objectstore_factory)
 local:
 - STATE_DIR              where the workers' pids, logs and exit codes are kept (under local/)
 - STOP_GRACE_S           how long a stopped worker has between SIGTERM and SIGKILL (default 10)
@@ -31,14 +31,13 @@ kubernetes:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from simlab.adapters.s3_store import S3Config
+from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 from simlab_runner.core.manifests import KubeSettings, Resources
 
@@ -76,8 +75,8 @@ class Settings:
     job_token_secret: str = field(repr=False)
     jobstore_retry_s: float
     nats_url: str
-    # Where workers' logs are stored: S3 when it is configured, else a local directory.
-    objects: S3Config | Path = field(repr=False)
+    # Where workers' logs are stored.
+    object_store: ObjectStoreSettings = field(repr=False)
     stop_workers_on_exit: bool
     launcher: LocalLauncherSettings | KubernetesLauncherSettings
 
@@ -86,13 +85,13 @@ class Settings:
         env = Env(PREFIX, environ)
         jobstore = env.str("JOBSTORE")
         return Settings(
-            log_level=_log_level(env),
+            log_level=env.log_level(),
             jobstore=jobstore,
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
             jobstore_retry_s=_seconds(env, "JOBSTORE_RETRY_S", 60.0),
             nats_url=env.str("NATS_URL"),
-            objects=S3Config.from_env(env) or Path(env.str("OBJECTS_DIR")),
+            object_store=object_store_settings(env),
             stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
             launcher=_launcher(env, jobstore),
         )
@@ -149,16 +148,6 @@ def kube_settings(env: Env) -> KubeSettings:
         limits=Resources(_quantity(env, "CPU_LIMIT", "1"), _quantity(env, "MEMORY_LIMIT", "1Gi")),
         env=worker_env,
     )
-
-
-def _log_level(env: Env) -> str:
-    level = env.str("LOG_LEVEL", "INFO")
-    if level not in logging.getLevelNamesMapping():
-        raise SettingsError(
-            f"{env.key('LOG_LEVEL')} must be a level name (DEBUG, INFO, WARNING, ERROR), "
-            f"got {level!r}"
-        )
-    return level
 
 
 def _quantity(env: Env, name: str, default: str) -> str:

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import sys
 
-from simlab.adapters import objectstore_factory
 from simlab.common import logs
-from simlab.common.errors import SimlabError
-from simlab.common.settings import Env, SettingsError
+from simlab.common.settings import SettingsError
 from simlab_worker.app import run
 from simlab_worker.core.shard import Exit
-from simlab_worker.settings import PREFIX, Settings
+from simlab_worker.settings import Settings
 
 
 def main() -> int:
     log = logs.setup("worker")
     try:
         settings = Settings.from_env()
-        # A store that cannot be opened (bad S3_* settings, no S3 after the retries, a root
-        # that cannot be created) is bad configuration too: the job can never run here.
-        objects = objectstore_factory.from_env(Env(PREFIX))
-    except (SettingsError, SimlabError, OSError) as exc:
+    except SettingsError as exc:
         log.error("bad configuration", extra={"error": str(exc)})
         return Exit.INVALID_JOB
-    return run(settings, objects)
+    return run(settings)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,9 @@ the worker before it does anything (exit 2).
 - TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
-
-Where results go is the object store's configuration, read when `__main__` opens the store by
-simlab.adapters.objectstore_factory.from_env (which documents it), not by Settings: OBJECTS_DIR, the
-local store's root, or S3_* (each falling back to the shared SIMLAB_S3_*), which win when
-S3_ENDPOINT is set.
+- OBJECTS_DIR or S3_*   where results go: the local store's root, or S3 (each S3_* falling back
+                        to the shared SIMLAB_S3_*), which wins when S3_ENDPOINT is set (see
+                        simlab.adapters.objectstore_factory)
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 
 PREFIX = "SIMLAB_WORKER"
@@ -34,6 +33,7 @@ class Settings:
     token: str
     report_interval_s: float
     retry_s: float
+    object_store: ObjectStoreSettings
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +45,7 @@ class Settings:
             token=_token(env),
             report_interval_s=env.float("REPORT_INTERVAL_S", 0.25),
             retry_s=env.float("RETRY_S", 60.0),
+            object_store=object_store_settings(env),
         )
 
 

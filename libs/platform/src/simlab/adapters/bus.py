@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
 log = logging.getLogger("nats")
 
@@ -33,3 +34,16 @@ async def connect_nats(url: str, name: str) -> Client:
         reconnected_cb=on_reconnected,
     )
     return client
+
+
+async def close_nats(client: Client, *, drain: bool = True) -> None:
+    """Closes the connection, draining it first (what is buffered is sent) when `drain` and
+    NATS is there. NATS already gone (a whole stack stopped at once, Ctrl-C reaching every
+    process) leaves nothing to deliver: one warning, not a traceback."""
+    try:
+        if drain and client.is_connected:
+            await client.drain()
+        else:
+            await client.close()
+    except (NatsError, OSError) as error:
+        log.warning("could not close the NATS connection cleanly: %s", error)

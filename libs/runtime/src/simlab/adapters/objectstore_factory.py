@@ -1,4 +1,6 @@
-"""The object store a service uses, chosen by configuration. The interface and the shared
+"""The object store a service uses, chosen by configuration in two halves: a service's Settings
+read `object_store_settings(env)` (so a bad setting stops it at start, naming the variable) and
+its app opens the store with `open_object_store(settings)`. The interface and the shared
 semantics are in objectstore.py; this module alone knows the adapters, so they can import the
 interface without a cycle.
 
@@ -20,16 +22,26 @@ directory P_OBJECTS_DIR (the embedded default of `make run`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 from simlab.adapters.local_store import LocalDirectoryStore
 from simlab.adapters.objectstore import ObjectStore
 from simlab.adapters.s3_store import S3Config, S3Store
 from simlab.common.settings import Env
 
+# The S3 store's configuration, or the local store's root directory.
+ObjectStoreSettings: TypeAlias = S3Config | Path
 
-def from_env(env: Env) -> ObjectStore:
-    """The S3 store when S3_ENDPOINT is set, else the local directory (see the module doc)."""
-    config = S3Config.from_env(env)
-    if config is not None:
-        return S3Store(config)
-    return LocalDirectoryStore(Path(env.str("OBJECTS_DIR")))
+
+def object_store_settings(env: Env) -> ObjectStoreSettings:
+    """S3 when S3_ENDPOINT is set, else the local directory OBJECTS_DIR (see the module doc);
+    raises SettingsError naming the variable that is missing or malformed."""
+    return S3Config.from_env(env) or Path(env.str("OBJECTS_DIR"))
+
+
+def open_object_store(settings: ObjectStoreSettings) -> ObjectStore:
+    """The store the settings name. The S3 store creates its bucket and the local store its
+    root: either may raise (SimlabError, OSError)."""
+    if isinstance(settings, S3Config):
+        return S3Store(settings)
+    return LocalDirectoryStore(settings)

@@ -4,6 +4,7 @@ variable is unset or malformed, so a misconfigured service never half-starts."""
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 from collections.abc import Mapping
 
@@ -51,3 +52,12 @@ class Env:
         if raw in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{self.key(name)} must be true or false, got {raw!r}")
+
+    def log_level(self) -> builtins.str:
+        """LOG_LEVEL, a level name in any case (default INFO), as logging spells it."""
+        level = self.str("LOG_LEVEL", "INFO").upper()
+        if level not in logging.getLevelNamesMapping():
+            raise SettingsError(
+                f"{self.key('LOG_LEVEL')} must be DEBUG, INFO, WARNING or ERROR, got {level!r}"
+            )
+        return level

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from nats.aio.client import Client
 
-from simlab.adapters.bus import connect_nats
+from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common import events
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -28,7 +28,7 @@ class JobEvents:
         return self.client.is_connected
 
     async def close(self) -> None:
-        await self.client.drain()
+        await close_nats(self.client)
 
     @asynccontextmanager
     async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:

@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from simlab.adapters.bus import connect_nats
+from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common import events
 from simlab.common.errors import SimlabError
 from simlab.transport.errors import is_refusal
@@ -76,4 +76,4 @@ class JobEventConsumer:
     async def close(self) -> None:
         # Every message was acknowledged synchronously, so nothing is in flight; drain()
         # would wait out its timeout on the pull subscription's pending request.
-        await self.client.close()
+        await close_nats(self.client, drain=False)

@@ -8,7 +8,7 @@ import logging
 
 from nats.aio.client import Client
 
-from simlab.adapters.bus import connect_nats
+from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common import logstream
 
 log = logging.getLogger("runner")
@@ -52,4 +52,4 @@ class NatsLogShipper:
             )
 
     async def close(self) -> None:
-        await self.client.drain()
+        await close_nats(self.client)
