@@ -11,24 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from services.jobstore.tests.specs import SPEC
 from simlab.common.errors import Code, SimlabError
 from simlab.core.stats import Moments
 from simlab_jobstore.core import jobs
-from simlab_jobstore.core.jobs import BlockReport, JobError, JobSpec
+from simlab_jobstore.core.jobs import BlockReport, JobError
 from simlab_jobstore.core.states import JobState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SPEC = JobSpec(
-    owner="ana",
-    request_id="r1",
-    model="pi",
-    parameters={"samples": 1000},
-    seed=7,
-    shards=2,
-    primary_output="estimate",
-    block_size=250,
-    samples_total=1000,
-)
 
 
 def new_job(**changes: Any) -> jobs.Job:

@@ -11,30 +11,20 @@ from typing import Any, cast
 import grpc
 import pytest
 
+from services.jobstore.tests.specs import SPEC
 from simlab.common.errors import not_found
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.core import jobs
-from simlab_jobstore.core.jobs import Job, JobSpec
+from simlab_jobstore.core.jobs import Job
 from simlab_jobstore.core.store import JobStore
 from simlab_jobstore.transport.auth import Authenticator
 from simlab_jobstore.transport.service import JobStoreService
 
 SERVICE_TOKEN = "service-token"
 SECRET = "job-secret"
-SPEC = JobSpec(
-    owner="ana",
-    request_id="",
-    model="pi",
-    parameters={"samples": 1000},
-    seed=7,
-    shards=2,
-    primary_output="estimate",
-    block_size=250,
-    samples_total=1000,
-)
 JOB = jobs.new_job(SPEC, "0123456789abcdef", 7, datetime(2026, 1, 1, tzinfo=UTC))
 
 
