@@ -57,14 +57,14 @@ class Settings:
         except ValueError as error:
             raise SettingsError(f"{env.key('TOKENS')}: {error}") from None
         settings = Settings(
-            listen=env.str("LISTEN", "127.0.0.1:8080"),
+            listen=env.address("LISTEN", "127.0.0.1:8080"),
             jobstore=env.str("JOBSTORE"),
             service_token=env.str("SERVICE_TOKEN"),
             nats_url=env.str("NATS_URL"),
             tokens=tokens,
             local_user=env.str("LOCAL_USER", "") or None,
-            max_shards=env.int("MAX_SHARDS", 64),
-            jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0),
+            max_shards=env.int("MAX_SHARDS", 64, minimum=1),
+            jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0, minimum=0),
             redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
             web_dir=Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
             log_level=env.log_level(),
@@ -74,11 +74,4 @@ class Settings:
             raise SettingsError(
                 f"set {env.key('TOKENS')} or {env.key('LOCAL_USER')}: nobody could sign in"
             )
-        host, _, port = settings.listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise SettingsError(f"{env.key('LISTEN')} must be host:port, got {settings.listen!r}")
-        if settings.max_shards < 1:
-            raise SettingsError(f"{env.key('MAX_SHARDS')} must be at least 1")
-        if settings.jobstore_retry_s < 0:
-            raise SettingsError(f"{env.key('JOBSTORE_RETRY_S')} must not be negative")
         return settings

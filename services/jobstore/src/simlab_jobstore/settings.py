@@ -39,26 +39,15 @@ class Settings:
         settings = Settings(
             database_url=env.str("DATABASE_URL"),
             nats_url=env.str("NATS_URL"),
-            listen=env.str("LISTEN"),
+            listen=env.address("LISTEN"),
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
-            pool_size=env.int("POOL_SIZE", 10),
-            drain_delay_s=env.float("DRAIN_DELAY_S", 0.0),
-            drain_grace_s=env.float("DRAIN_GRACE_S", 20.0),
+            pool_size=env.int("POOL_SIZE", 10, minimum=1),
+            drain_delay_s=env.float("DRAIN_DELAY_S", 0.0, minimum=0),
+            drain_grace_s=env.float("DRAIN_GRACE_S", 20.0, minimum=0),
             fault=env.environ.get(env.key("FAULT"), ""),
             log_level=env.log_level(),
         )
-        if settings.pool_size < 1:
-            raise SettingsError(f"{env.key('POOL_SIZE')} must be at least 1")
-        for name, value in (
-            ("DRAIN_DELAY_S", settings.drain_delay_s),
-            ("DRAIN_GRACE_S", settings.drain_grace_s),
-        ):
-            if value < 0:
-                raise SettingsError(f"{env.key(name)} must not be negative, got {value:g}")
         if settings.fault not in FAULTS:
             raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")
-        host, _, port = settings.listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise SettingsError(f"{env.key('LISTEN')} must be host:port, got {settings.listen!r}")
         return settings

@@ -89,7 +89,7 @@ class Settings:
             jobstore=jobstore,
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
-            jobstore_retry_s=_seconds(env, "JOBSTORE_RETRY_S", 60.0),
+            jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 60.0, minimum=0),
             nats_url=env.str("NATS_URL"),
             object_store=object_store_settings(env),
             stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
@@ -102,13 +102,13 @@ def _launcher(env: Env, jobstore: str) -> LocalLauncherSettings | KubernetesLaun
     if kind == LocalLauncherSettings.kind:
         return LocalLauncherSettings(
             state_dir=Path(env.str("STATE_DIR")) / "local",
-            stop_grace_s=_seconds(env, "STOP_GRACE_S", 10.0),
+            stop_grace_s=env.float("STOP_GRACE_S", 10.0, minimum=0),
             worker_env=worker_environment(env.environ, jobstore),
         )
     if kind == KubernetesLauncherSettings.kind:
         return KubernetesLauncherSettings(
             kubeconfig=env.str("KUBECONFIG", "") or None,
-            unschedulable_grace_s=_seconds(env, "UNSCHEDULABLE_GRACE_S", 120.0),
+            unschedulable_grace_s=env.float("UNSCHEDULABLE_GRACE_S", 120.0, minimum=0),
             manifests=kube_settings(env),
         )
     raise SettingsError(f"{env.key('LAUNCHER')}={kind!r}: use local or kubernetes")
@@ -140,8 +140,8 @@ def kube_settings(env: Env) -> KubeSettings:
         # The job store's address as pods see it (not the runner's loopback).
         jobstore=env.str("WORKER_JOBSTORE"),
         image_pull_policy=pull_policy,
-        backoff_limit_per_index=_count(env, "BACKOFF_LIMIT_PER_INDEX", 2),
-        ttl_seconds_after_finished=_count(env, "TTL_SECONDS_AFTER_FINISHED", 3600),
+        backoff_limit_per_index=env.int("BACKOFF_LIMIT_PER_INDEX", 2, minimum=0),
+        ttl_seconds_after_finished=env.int("TTL_SECONDS_AFTER_FINISHED", 3600, minimum=0),
         requests=Resources(
             _quantity(env, "CPU_REQUEST", "500m"), _quantity(env, "MEMORY_REQUEST", "512Mi")
         ),
@@ -156,18 +156,4 @@ def _quantity(env: Env, name: str, default: str) -> str:
         raise SettingsError(
             f"{env.key(name)} must be a Kubernetes quantity (500m, 1, 512Mi, ...), got {value!r}"
         )
-    return value
-
-
-def _seconds(env: Env, name: str, default: float) -> float:
-    value = env.float(name, default)
-    if value < 0:
-        raise SettingsError(f"{env.key(name)} must not be negative, got {value:g}")
-    return value
-
-
-def _count(env: Env, name: str, default: int) -> int:
-    value = env.int(name, default)
-    if value < 0:
-        raise SettingsError(f"{env.key(name)} must not be negative, got {value}")
     return value

@@ -7,6 +7,9 @@ import builtins
 import logging
 import os
 from collections.abc import Mapping
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
 class SettingsError(RuntimeError):
@@ -31,19 +34,45 @@ class Env:
             return default
         return value
 
-    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int | None = None,
+        minimum: builtins.int | None = None,
+    ) -> builtins.int:
         raw = self.str(name, None if default is None else str(default))
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise SettingsError(f"{self.key(name)} must be an integer, got {raw!r}") from None
+        return self._at_least(name, value, minimum)
 
-    def float(self, name: builtins.str, default: builtins.float | None = None) -> builtins.float:
+    def float(
+        self,
+        name: builtins.str,
+        default: builtins.float | None = None,
+        minimum: builtins.float | None = None,
+    ) -> builtins.float:
         raw = self.str(name, None if default is None else repr(default))
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             raise SettingsError(f"{self.key(name)} must be a number, got {raw!r}") from None
+        return self._at_least(name, value, minimum)
+
+    def _at_least(self, name: builtins.str, value: N, minimum: N | None) -> N:
+        if minimum is None or value >= minimum:
+            return value
+        bound = "not be negative" if minimum == 0 else f"be at least {minimum:g}"
+        raise SettingsError(f"{self.key(name)} must {bound}, got {value:g}")
+
+    def address(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
+        """A host:port to listen on or call (port 0: a free one)."""
+        value = self.str(name, default)
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(f"{self.key(name)} must be host:port, got {value!r}")
+        return value
 
     def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self.str(name, "true" if default else "false").lower()
