@@ -20,6 +20,15 @@ class SimulationService(Protocol):
     async def list_models(self, request: simlab_dot_v1_dot_simulation__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def get_model(self, request: simlab_dot_v1_dot_simulation__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_model_versions(self, request: simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def push_model(self, request: simlab_dot_v1_dot_simulation__pb2.PushModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.PushModelResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def submit_job(self, request: simlab_dot_v1_dot_simulation__pb2.SubmitJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -80,6 +89,36 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.list_models,
+                ),
+                "/simlab.v1.SimulationService/GetModel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetModel",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_model,
+                ),
+                "/simlab.v1.SimulationService/ListModelVersions": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListModelVersions",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_model_versions,
+                ),
+                "/simlab.v1.SimulationService/PushModel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="PushModel",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.PushModelResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.push_model,
                 ),
                 "/simlab.v1.SimulationService/SubmitJob": Endpoint.unary(
                     method=MethodInfo(
@@ -258,6 +297,66 @@ class SimulationServiceClient(ConnectClient):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.ListModelsRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def get_model(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetModel",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_model_versions(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModelVersions",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def push_model(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.PushModelResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="PushModel",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.PushModelResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,
@@ -568,6 +667,12 @@ class SimulationServiceClient(ConnectClient):
 class SimulationServiceSync(Protocol):
     def list_models(self, request: simlab_dot_v1_dot_simulation__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_model(self, request: simlab_dot_v1_dot_simulation__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_model_versions(self, request: simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def push_model(self, request: simlab_dot_v1_dot_simulation__pb2.PushModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.PushModelResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def submit_job(self, request: simlab_dot_v1_dot_simulation__pb2.SubmitJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_job(self, request: simlab_dot_v1_dot_simulation__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
@@ -613,6 +718,36 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.list_models,
+                ),
+                "/simlab.v1.SimulationService/GetModel": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetModel",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_model,
+                ),
+                "/simlab.v1.SimulationService/ListModelVersions": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListModelVersions",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_model_versions,
+                ),
+                "/simlab.v1.SimulationService/PushModel": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="PushModel",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.PushModelResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.push_model,
                 ),
                 "/simlab.v1.SimulationService/SubmitJob": EndpointSync.unary(
                     method=MethodInfo(
@@ -791,6 +926,66 @@ class SimulationServiceClientSync(ConnectClientSync):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.ListModelsRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_model(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetModel",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_model_versions(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModelVersions",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def push_model(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.PushModelResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="PushModel",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.PushModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.PushModelResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

@@ -19,6 +19,12 @@ class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PARAMETER_TYPE_CHOICE: _ClassVar[ParameterType]
     PARAMETER_TYPE_BOOL: _ClassVar[ParameterType]
 
+class ModelKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_KIND_UNSPECIFIED: _ClassVar[ModelKind]
+    MODEL_KIND_BLOCKS: _ClassVar[ModelKind]
+    MODEL_KIND_SCRIPT: _ClassVar[ModelKind]
+
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
@@ -29,6 +35,12 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class JobKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_KIND_UNSPECIFIED: _ClassVar[JobKind]
+    JOB_KIND_RUN: _ClassVar[JobKind]
+    JOB_KIND_REGISTRATION: _ClassVar[JobKind]
 
 class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,6 +53,9 @@ PARAMETER_TYPE_FLOAT: ParameterType
 PARAMETER_TYPE_INT: ParameterType
 PARAMETER_TYPE_CHOICE: ParameterType
 PARAMETER_TYPE_BOOL: ParameterType
+MODEL_KIND_UNSPECIFIED: ModelKind
+MODEL_KIND_BLOCKS: ModelKind
+MODEL_KIND_SCRIPT: ModelKind
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_QUEUED: JobState
 JOB_STATE_LAUNCHING: JobState
@@ -49,6 +64,9 @@ JOB_STATE_CANCELLING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+JOB_KIND_UNSPECIFIED: JobKind
+JOB_KIND_RUN: JobKind
+JOB_KIND_REGISTRATION: JobKind
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_STATE: EventKind
 EVENT_KIND_PROGRESS: EventKind
@@ -95,24 +113,106 @@ class Output(_message.Message):
     def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., unit: _Optional[str] = ..., help: _Optional[str] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("name", "title", "description", "parameters", "outputs", "primary_output")
+    __slots__ = ("name", "title", "description", "parameters", "outputs", "primary_output", "version", "owner", "public", "builtin", "kind", "code_sha256", "code_size", "entry", "files", "imports", "warnings", "reproducible", "runtime", "created_at", "block_size", "reference_output")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CODE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    REPRODUCIBLE_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     name: str
     title: str
     description: str
     parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
     outputs: _containers.RepeatedCompositeFieldContainer[Output]
     primary_output: str
-    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[Output, _Mapping]]] = ..., primary_output: _Optional[str] = ...) -> None: ...
+    version: int
+    owner: str
+    public: bool
+    builtin: bool
+    kind: ModelKind
+    code_sha256: str
+    code_size: int
+    entry: str
+    files: _containers.RepeatedScalarFieldContainer[str]
+    imports: _containers.RepeatedScalarFieldContainer[str]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    reproducible: bool
+    runtime: str
+    created_at: _timestamp_pb2.Timestamp
+    block_size: int
+    reference_output: str
+    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[Output, _Mapping]]] = ..., primary_output: _Optional[str] = ..., version: _Optional[int] = ..., owner: _Optional[str] = ..., public: _Optional[bool] = ..., builtin: _Optional[bool] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., code_sha256: _Optional[str] = ..., code_size: _Optional[int] = ..., entry: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., imports: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., reproducible: _Optional[bool] = ..., runtime: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., block_size: _Optional[int] = ..., reference_output: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetModelRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ListModelVersionsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListModelVersionsResponse(_message.Message):
+    __slots__ = ("versions",)
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[Model]
+    def __init__(self, versions: _Optional[_Iterable[_Union[Model, _Mapping]]] = ...) -> None: ...
+
+class BundleFile(_message.Message):
+    __slots__ = ("path", "data", "executable")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    data: bytes
+    executable: bool
+    def __init__(self, path: _Optional[str] = ..., data: _Optional[bytes] = ..., executable: _Optional[bool] = ...) -> None: ...
+
+class PushModelRequest(_message.Message):
+    __slots__ = ("name", "entry", "files", "sha256", "public")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    entry: str
+    files: _containers.RepeatedCompositeFieldContainer[BundleFile]
+    sha256: str
+    public: bool
+    def __init__(self, name: _Optional[str] = ..., entry: _Optional[str] = ..., files: _Optional[_Iterable[_Union[BundleFile, _Mapping]]] = ..., sha256: _Optional[str] = ..., public: _Optional[bool] = ...) -> None: ...
+
+class PushModelResponse(_message.Message):
+    __slots__ = ("model", "created")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    model: Model
+    created: bool
+    def __init__(self, model: _Optional[_Union[Model, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)
@@ -159,7 +259,7 @@ class JobError(_message.Message):
     def __init__(self, message: _Optional[str] = ..., traceback: _Optional[str] = ..., source: _Optional[str] = ..., log_tail: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size")
+    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size", "model_version", "code_sha256", "runtime", "args", "kind")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +277,11 @@ class Job(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     owner: str
     model: str
@@ -194,21 +299,28 @@ class Job(_message.Message):
     error: JobError
     primary_output: str
     block_size: int
-    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ...) -> None: ...
+    model_version: int
+    code_sha256: str
+    runtime: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    kind: JobKind
+    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., runtime: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[JobKind, str]] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("model", "parameters", "seed", "shards", "request_id")
+    __slots__ = ("model", "parameters", "seed", "shards", "request_id", "args")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
     model: str
     parameters: _struct_pb2.Struct
     seed: int
     shards: int
     request_id: str
-    def __init__(self, model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+    args: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job", "created")

@@ -39,6 +39,21 @@ class SimulationServiceStub:
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.GetModel = channel.unary_unary(
+                '/simlab.v1.SimulationService/GetModel',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+                _registered_method=True)
+        self.ListModelVersions = channel.unary_unary(
+                '/simlab.v1.SimulationService/ListModelVersions',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.PushModel = channel.unary_unary(
+                '/simlab.v1.SimulationService/PushModel',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.PushModelRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.PushModelResponse.FromString,
+                _registered_method=True)
         self.SubmitJob = channel.unary_unary(
                 '/simlab.v1.SimulationService/SubmitJob',
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.SubmitJobRequest.SerializeToString,
@@ -120,7 +135,31 @@ class SimulationServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListModels(self, request, context):
-        """The model catalogue, with each model's typed parameter schema.
+        """The models the caller may run (built-in, their own, and public ones), latest version of
+        each, with each model's typed parameter schema.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModel(self, request, context):
+        """One model version: "name" (the latest) or "name@vN".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModelVersions(self, request, context):
+        """Every version of one model, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PushModel(self, request, context):
+        """Registers the caller's code as a new version of a model, after a sandboxed worker has
+        imported it, inferred its schema and checked that it is deterministic. Code identical to
+        the latest version registers nothing and returns that version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -236,6 +275,21 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelsRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.SerializeToString,
             ),
+            'GetModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModel,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetModelRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Model.SerializeToString,
+            ),
+            'ListModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelVersions,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.SerializeToString,
+            ),
+            'PushModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushModel,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.PushModelRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.PushModelResponse.SerializeToString,
+            ),
             'SubmitJob': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitJob,
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.SubmitJobRequest.FromString,
@@ -339,6 +393,87 @@ class SimulationService:
             '/simlab.v1.SimulationService/ListModels',
             simlab_dot_v1_dot_simulation__pb2.ListModelsRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/GetModel',
+            simlab_dot_v1_dot_simulation__pb2.GetModelRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ListModelVersions',
+            simlab_dot_v1_dot_simulation__pb2.ListModelVersionsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/PushModel',
+            simlab_dot_v1_dot_simulation__pb2.PushModelRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.PushModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

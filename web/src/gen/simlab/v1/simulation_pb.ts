@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/simulation.proto.
  */
 export const file_simlab_v1_simulation: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAkinwEKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki7QMKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDIoABChBTdWJtaXRKb2JSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEisKCnBhcmFtZXRlcnMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYAyABKAQSDgoGc2hhcmRzGAQgASgFEhIKCnJlcXVlc3RfaWQYBSABKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoMBCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbW9kZWwYASABKAkSIwoGc3RhdGVzGAIgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhUKDWpvYl9pZF9wcmVmaXgYBSABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiKwoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMyqAkKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEkYKCVN1Ym1pdEpvYhIbLnNpbWxhYi52MS5TdWJtaXRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlEjIKBkdldEpvYhIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJDCghMaXN0Sm9icxIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRI9CghXYXRjaEpvYhIaLnNpbWxhYi52MS5XYXRjaEpvYlJlcXVlc3QaEy5zaW1sYWIudjEuSm9iRXZlbnQwARI4CglDYW5jZWxKb2ISGy5zaW1sYWIudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISUgoNTGlzdEFydGlmYWN0cxIfLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBogLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USSAoLR2V0QXJ0aWZhY3QSHS5zaW1sYWIudjEuR2V0QXJ0aWZhY3RSZXF1ZXN0Ghguc2ltbGFiLnYxLkFydGlmYWN0Q2h1bmswARJWChJHZXRQcm9ncmVzc0hpc3RvcnkSJC5zaW1sYWIudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSPQoIVGFpbExvZ3MSGi5zaW1sYWIudjEuVGFpbExvZ3NSZXF1ZXN0GhMuc2ltbGFiLnYxLkxvZ0NodW5rMAESWAoPQ3JlYXRlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USVQoOTGlzdFNoYXJlTGlua3MSIC5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USSgoPUmV2b2tlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEkwKC0xpc3RQcmVzZXRzEh0uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0UHJlc2V0c1Jlc3BvbnNlEj0KClNhdmVQcmVzZXQSHC5zaW1sYWIudjEuU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0Ek8KDERlbGV0ZVByZXNldBIeLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAki8gMKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDwoHdmVyc2lvbhgHIAEoBRINCgVvd25lchgIIAEoCRIOCgZwdWJsaWMYCSABKAgSDwoHYnVpbHRpbhgKIAEoCBIiCgRraW5kGAsgASgOMhQuc2ltbGFiLnYxLk1vZGVsS2luZBITCgtjb2RlX3NoYTI1NhgMIAEoCRIRCgljb2RlX3NpemUYDSABKAMSDQoFZW50cnkYDiABKAkSDQoFZmlsZXMYDyADKAkSDwoHaW1wb3J0cxgQIAMoCRIQCgh3YXJuaW5ncxgRIAMoCRIUCgxyZXByb2R1Y2libGUYEiABKAgSDwoHcnVudGltZRgTIAEoCRIuCgpjcmVhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpibG9ja19zaXplGBUgASgDEhgKEHJlZmVyZW5jZV9vdXRwdXQYFiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiIAoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIigKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBIMCgRuYW1lGAEgASgJIj8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USIgoIdmVyc2lvbnMYASADKAsyEC5zaW1sYWIudjEuTW9kZWwiPAoKQnVuZGxlRmlsZRIMCgRwYXRoGAEgASgJEgwKBGRhdGEYAiABKAwSEgoKZXhlY3V0YWJsZRgDIAEoCCJ1ChBQdXNoTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW50cnkYAiABKAkSJAoFZmlsZXMYAyADKAsyFS5zaW1sYWIudjEuQnVuZGxlRmlsZRIOCgZzaGEyNTYYBCABKAkSDgoGcHVibGljGAUgASgIIkUKEVB1c2hNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsEg8KB2NyZWF0ZWQYAiABKAgiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki2gQKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDEhUKDW1vZGVsX3ZlcnNpb24YEiABKAUSEwoLY29kZV9zaGEyNTYYEyABKAkSDwoHcnVudGltZRgUIAEoCRIMCgRhcmdzGBUgAygJEiAKBGtpbmQYFiABKA4yEi5zaW1sYWIudjEuSm9iS2luZCKOAQoQU3VibWl0Sm9iUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIrCgpwYXJhbWV0ZXJzGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAMgASgEEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEgwKBGFyZ3MYBiADKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoMBCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbW9kZWwYASABKAkSIwoGc3RhdGVzGAIgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhUKDWpvYl9pZF9wcmVmaXgYBSABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiKwoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqVQoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNT0RFTF9LSU5EX0JMT0NLUxABEhUKEU1PREVMX0tJTkRfU0NSSVBUEAIqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKlAKB0pvYktpbmQSGAoUSk9CX0tJTkRfVU5TUEVDSUZJRUQQABIQCgxKT0JfS0lORF9SVU4QARIZChVKT0JfS0lORF9SRUdJU1RSQVRJT04QAipvCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX0tJTkRfU1RBVEUQARIXChNFVkVOVF9LSU5EX1BST0dSRVNTEAISFwoTRVZFTlRfS0lORF9TTkFQU0hPVBADMooLChFTaW11bGF0aW9uU2VydmljZRJJCgpMaXN0TW9kZWxzEhwuc2ltbGFiLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh0uc2ltbGFiLnYxLkxpc3RNb2RlbHNSZXNwb25zZRI4CghHZXRNb2RlbBIaLnNpbWxhYi52MS5HZXRNb2RlbFJlcXVlc3QaEC5zaW1sYWIudjEuTW9kZWwSXgoRTGlzdE1vZGVsVmVyc2lvbnMSIy5zaW1sYWIudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiQuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USRgoJUHVzaE1vZGVsEhsuc2ltbGFiLnYxLlB1c2hNb2RlbFJlcXVlc3QaHC5zaW1sYWIudjEuUHVzaE1vZGVsUmVzcG9uc2USRgoJU3VibWl0Sm9iEhsuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlcXVlc3QaHC5zaW1sYWIudjEuU3VibWl0Sm9iUmVzcG9uc2USMgoGR2V0Sm9iEhguc2ltbGFiLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkMKCExpc3RKb2JzEhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEj0KCFdhdGNoSm9iEhouc2ltbGFiLnYxLldhdGNoSm9iUmVxdWVzdBoTLnNpbWxhYi52MS5Kb2JFdmVudDABEjgKCUNhbmNlbEpvYhIbLnNpbWxhYi52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJSCg1MaXN0QXJ0aWZhY3RzEh8uc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiAuc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXNwb25zZRJICgtHZXRBcnRpZmFjdBIdLnNpbWxhYi52MS5HZXRBcnRpZmFjdFJlcXVlc3QaGC5zaW1sYWIudjEuQXJ0aWZhY3RDaHVuazABElYKEkdldFByb2dyZXNzSGlzdG9yeRIkLnNpbWxhYi52MS5HZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRI9CghUYWlsTG9ncxIaLnNpbWxhYi52MS5UYWlsTG9nc1JlcXVlc3QaEy5zaW1sYWIudjEuTG9nQ2h1bmswARJYCg9DcmVhdGVTaGFyZUxpbmsSIS5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBoiLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXNwb25zZRJVCg5MaXN0U2hhcmVMaW5rcxIgLnNpbWxhYi52MS5MaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJKCg9SZXZva2VTaGFyZUxpbmsSIS5zaW1sYWIudjEuUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBoULnNpbWxhYi52MS5TaGFyZUxpbmsSTAoLTGlzdFByZXNldHMSHS5zaW1sYWIudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USPQoKU2F2ZVByZXNldBIcLnNpbWxhYi52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSTwoMRGVsZXRlUHJlc2V0Eh4uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message simlab.v1.Parameter
@@ -162,6 +162,113 @@ export type Model = Message<"simlab.v1.Model"> & {
    * @generated from field: string primary_output = 6;
    */
   primaryOutput: string;
+
+  /**
+   * ---- the version: registered code, content-addressed ----
+   * 1, 2, ...: "name@vN".
+   *
+   * @generated from field: int32 version = 7;
+   */
+  version: number;
+
+  /**
+   * Who pushed it; empty for built-in models.
+   *
+   * @generated from field: string owner = 8;
+   */
+  owner: string;
+
+  /**
+   * Built-in and public models are visible to everyone; others only to their owner.
+   *
+   * @generated from field: bool public = 9;
+   */
+  public: boolean;
+
+  /**
+   * @generated from field: bool builtin = 10;
+   */
+  builtin: boolean;
+
+  /**
+   * @generated from field: simlab.v1.ModelKind kind = 11;
+   */
+  kind: ModelKind;
+
+  /**
+   * sha256 (hex) of the deterministic archive of the code (the bundle).
+   *
+   * @generated from field: string code_sha256 = 12;
+   */
+  codeSha256: string;
+
+  /**
+   * Size of the bundle in bytes.
+   *
+   * @generated from field: int64 code_size = 13;
+   */
+  codeSize: bigint;
+
+  /**
+   * The file that holds simulate / MODEL, or the script that runs.
+   *
+   * @generated from field: string entry = 14;
+   */
+  entry: string;
+
+  /**
+   * Every file of the bundle.
+   *
+   * @generated from field: repeated string files = 15;
+   */
+  files: string[];
+
+  /**
+   * Top-level modules the code imports (from the runtime or the bundle).
+   *
+   * @generated from field: repeated string imports = 16;
+   */
+  imports: string[];
+
+  /**
+   * What registration noticed without refusing the code (e.g. not deterministic).
+   *
+   * @generated from field: repeated string warnings = 17;
+   */
+  warnings: string[];
+
+  /**
+   * Same seed, same result: checked at registration by running blocks twice.
+   *
+   * @generated from field: bool reproducible = 18;
+   */
+  reproducible: boolean;
+
+  /**
+   * The worker runtime the code was registered on (image, Python, NumPy, SciPy).
+   *
+   * @generated from field: string runtime = 19;
+   */
+  runtime: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 20;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Samples per block for registered code (0: the built-in model's code decides).
+   *
+   * @generated from field: int64 block_size = 21;
+   */
+  blockSize: bigint;
+
+  /**
+   * The summary entry holding a closed-form reference for the primary output, if any.
+   *
+   * @generated from field: string reference_output = 22;
+   */
+  referenceOutput: string;
 };
 
 /**
@@ -185,6 +292,164 @@ export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE_
   messageDesc(file_simlab_v1_simulation, 3);
 
 /**
+ * @generated from message simlab.v1.GetModelRequest
+ */
+export type GetModelRequest = Message<"simlab.v1.GetModelRequest"> & {
+  /**
+   * "name" (the latest version) or "name@vN".
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message simlab.v1.GetModelRequest.
+ * Use `create(GetModelRequestSchema)` to create a new message.
+ */
+export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 4);
+
+/**
+ * @generated from message simlab.v1.ListModelVersionsRequest
+ */
+export type ListModelVersionsRequest = Message<"simlab.v1.ListModelVersionsRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListModelVersionsRequest.
+ * Use `create(ListModelVersionsRequestSchema)` to create a new message.
+ */
+export const ListModelVersionsRequestSchema: GenMessage<ListModelVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 5);
+
+/**
+ * @generated from message simlab.v1.ListModelVersionsResponse
+ */
+export type ListModelVersionsResponse = Message<"simlab.v1.ListModelVersionsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated simlab.v1.Model versions = 1;
+   */
+  versions: Model[];
+};
+
+/**
+ * Describes the message simlab.v1.ListModelVersionsResponse.
+ * Use `create(ListModelVersionsResponseSchema)` to create a new message.
+ */
+export const ListModelVersionsResponseSchema: GenMessage<ListModelVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 6);
+
+/**
+ * One file of a bundle.
+ *
+ * @generated from message simlab.v1.BundleFile
+ */
+export type BundleFile = Message<"simlab.v1.BundleFile"> & {
+  /**
+   * Relative, "/"-separated, no "..".
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * Whether the file is executable (kept in the archive).
+   *
+   * @generated from field: bool executable = 3;
+   */
+  executable: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.BundleFile.
+ * Use `create(BundleFileSchema)` to create a new message.
+ */
+export const BundleFileSchema: GenMessage<BundleFile> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 7);
+
+/**
+ * @generated from message simlab.v1.PushModelRequest
+ */
+export type PushModelRequest = Message<"simlab.v1.PushModelRequest"> & {
+  /**
+   * Letters, digits, "_" and "-", starting with a letter; at most 64 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The entry file (one of files): the module with simulate / MODEL, or the script.
+   *
+   * @generated from field: string entry = 2;
+   */
+  entry: string;
+
+  /**
+   * The code. Empty to push a bundle the server already stores (named by sha256).
+   *
+   * @generated from field: repeated simlab.v1.BundleFile files = 3;
+   */
+  files: BundleFile[];
+
+  /**
+   * sha256 of the bundle the files make (simlab.bundle computes it). Required without files;
+   * with files, a mismatch is an error.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: bool public = 5;
+   */
+  public: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.PushModelRequest.
+ * Use `create(PushModelRequestSchema)` to create a new message.
+ */
+export const PushModelRequestSchema: GenMessage<PushModelRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 8);
+
+/**
+ * @generated from message simlab.v1.PushModelResponse
+ */
+export type PushModelResponse = Message<"simlab.v1.PushModelResponse"> & {
+  /**
+   * @generated from field: simlab.v1.Model model = 1;
+   */
+  model?: Model | undefined;
+
+  /**
+   * False when the code is the latest version's: nothing was registered.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.PushModelResponse.
+ * Use `create(PushModelResponseSchema)` to create a new message.
+ */
+export const PushModelResponseSchema: GenMessage<PushModelResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 9);
+
+/**
  * @generated from message simlab.v1.ListModelsResponse
  */
 export type ListModelsResponse = Message<"simlab.v1.ListModelsResponse"> & {
@@ -199,7 +464,7 @@ export type ListModelsResponse = Message<"simlab.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 4);
+  messageDesc(file_simlab_v1_simulation, 10);
 
 /**
  * @generated from message simlab.v1.Progress
@@ -244,7 +509,7 @@ export type Progress = Message<"simlab.v1.Progress"> & {
  * Use `create(ProgressSchema)` to create a new message.
  */
 export const ProgressSchema: GenMessage<Progress> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 5);
+  messageDesc(file_simlab_v1_simulation, 11);
 
 /**
  * @generated from message simlab.v1.StateChange
@@ -271,7 +536,7 @@ export type StateChange = Message<"simlab.v1.StateChange"> & {
  * Use `create(StateChangeSchema)` to create a new message.
  */
 export const StateChangeSchema: GenMessage<StateChange> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 6);
+  messageDesc(file_simlab_v1_simulation, 12);
 
 /**
  * @generated from message simlab.v1.JobError
@@ -309,7 +574,7 @@ export type JobError = Message<"simlab.v1.JobError"> & {
  * Use `create(JobErrorSchema)` to create a new message.
  */
 export const JobErrorSchema: GenMessage<JobError> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 7);
+  messageDesc(file_simlab_v1_simulation, 13);
 
 /**
  * @generated from message simlab.v1.Job
@@ -401,6 +666,35 @@ export type Job = Message<"simlab.v1.Job"> & {
    * @generated from field: int64 block_size = 17;
    */
   blockSize: bigint;
+
+  /**
+   * The code that ran: "model@vN", its bundle's sha256 and the runtime it ran on.
+   *
+   * @generated from field: int32 model_version = 18;
+   */
+  modelVersion: number;
+
+  /**
+   * @generated from field: string code_sha256 = 19;
+   */
+  codeSha256: string;
+
+  /**
+   * @generated from field: string runtime = 20;
+   */
+  runtime: string;
+
+  /**
+   * Command-line arguments of a script model.
+   *
+   * @generated from field: repeated string args = 21;
+   */
+  args: string[];
+
+  /**
+   * @generated from field: simlab.v1.JobKind kind = 22;
+   */
+  kind: JobKind;
 };
 
 /**
@@ -408,13 +702,15 @@ export type Job = Message<"simlab.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 8);
+  messageDesc(file_simlab_v1_simulation, 14);
 
 /**
  * @generated from message simlab.v1.SubmitJobRequest
  */
 export type SubmitJobRequest = Message<"simlab.v1.SubmitJobRequest"> & {
   /**
+   * "name" (the latest version) or "name@vN".
+   *
    * @generated from field: string model = 1;
    */
   model: string;
@@ -444,6 +740,13 @@ export type SubmitJobRequest = Message<"simlab.v1.SubmitJobRequest"> & {
    * @generated from field: string request_id = 5;
    */
   requestId: string;
+
+  /**
+   * Command-line arguments of a script model (sys.argv[1:]).
+   *
+   * @generated from field: repeated string args = 6;
+   */
+  args: string[];
 };
 
 /**
@@ -451,7 +754,7 @@ export type SubmitJobRequest = Message<"simlab.v1.SubmitJobRequest"> & {
  * Use `create(SubmitJobRequestSchema)` to create a new message.
  */
 export const SubmitJobRequestSchema: GenMessage<SubmitJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 9);
+  messageDesc(file_simlab_v1_simulation, 15);
 
 /**
  * @generated from message simlab.v1.SubmitJobResponse
@@ -475,7 +778,7 @@ export type SubmitJobResponse = Message<"simlab.v1.SubmitJobResponse"> & {
  * Use `create(SubmitJobResponseSchema)` to create a new message.
  */
 export const SubmitJobResponseSchema: GenMessage<SubmitJobResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 10);
+  messageDesc(file_simlab_v1_simulation, 16);
 
 /**
  * @generated from message simlab.v1.GetJobRequest
@@ -492,7 +795,7 @@ export type GetJobRequest = Message<"simlab.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 11);
+  messageDesc(file_simlab_v1_simulation, 17);
 
 /**
  * @generated from message simlab.v1.ListJobsRequest
@@ -535,7 +838,7 @@ export type ListJobsRequest = Message<"simlab.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 12);
+  messageDesc(file_simlab_v1_simulation, 18);
 
 /**
  * @generated from message simlab.v1.ListJobsResponse
@@ -557,7 +860,7 @@ export type ListJobsResponse = Message<"simlab.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 13);
+  messageDesc(file_simlab_v1_simulation, 19);
 
 /**
  * @generated from message simlab.v1.WatchJobRequest
@@ -581,7 +884,7 @@ export type WatchJobRequest = Message<"simlab.v1.WatchJobRequest"> & {
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema: GenMessage<WatchJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 14);
+  messageDesc(file_simlab_v1_simulation, 20);
 
 /**
  * One change of one job: what NATS carries and what WatchJob streams.
@@ -620,7 +923,7 @@ export type JobEvent = Message<"simlab.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 15);
+  messageDesc(file_simlab_v1_simulation, 21);
 
 /**
  * @generated from message simlab.v1.CancelJobRequest
@@ -637,7 +940,7 @@ export type CancelJobRequest = Message<"simlab.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 16);
+  messageDesc(file_simlab_v1_simulation, 22);
 
 /**
  * @generated from message simlab.v1.ProgressPoint
@@ -674,7 +977,7 @@ export type ProgressPoint = Message<"simlab.v1.ProgressPoint"> & {
  * Use `create(ProgressPointSchema)` to create a new message.
  */
 export const ProgressPointSchema: GenMessage<ProgressPoint> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 17);
+  messageDesc(file_simlab_v1_simulation, 23);
 
 /**
  * @generated from message simlab.v1.GetProgressHistoryRequest
@@ -691,7 +994,7 @@ export type GetProgressHistoryRequest = Message<"simlab.v1.GetProgressHistoryReq
  * Use `create(GetProgressHistoryRequestSchema)` to create a new message.
  */
 export const GetProgressHistoryRequestSchema: GenMessage<GetProgressHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 18);
+  messageDesc(file_simlab_v1_simulation, 24);
 
 /**
  * @generated from message simlab.v1.ProgressHistory
@@ -708,7 +1011,7 @@ export type ProgressHistory = Message<"simlab.v1.ProgressHistory"> & {
  * Use `create(ProgressHistorySchema)` to create a new message.
  */
 export const ProgressHistorySchema: GenMessage<ProgressHistory> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 19);
+  messageDesc(file_simlab_v1_simulation, 25);
 
 /**
  * @generated from message simlab.v1.Preset
@@ -750,7 +1053,7 @@ export type Preset = Message<"simlab.v1.Preset"> & {
  * Use `create(PresetSchema)` to create a new message.
  */
 export const PresetSchema: GenMessage<Preset> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 20);
+  messageDesc(file_simlab_v1_simulation, 26);
 
 /**
  * @generated from message simlab.v1.ListPresetsRequest
@@ -769,7 +1072,7 @@ export type ListPresetsRequest = Message<"simlab.v1.ListPresetsRequest"> & {
  * Use `create(ListPresetsRequestSchema)` to create a new message.
  */
 export const ListPresetsRequestSchema: GenMessage<ListPresetsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 21);
+  messageDesc(file_simlab_v1_simulation, 27);
 
 /**
  * @generated from message simlab.v1.ListPresetsResponse
@@ -786,7 +1089,7 @@ export type ListPresetsResponse = Message<"simlab.v1.ListPresetsResponse"> & {
  * Use `create(ListPresetsResponseSchema)` to create a new message.
  */
 export const ListPresetsResponseSchema: GenMessage<ListPresetsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 22);
+  messageDesc(file_simlab_v1_simulation, 28);
 
 /**
  * @generated from message simlab.v1.SavePresetRequest
@@ -805,7 +1108,7 @@ export type SavePresetRequest = Message<"simlab.v1.SavePresetRequest"> & {
  * Use `create(SavePresetRequestSchema)` to create a new message.
  */
 export const SavePresetRequestSchema: GenMessage<SavePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 23);
+  messageDesc(file_simlab_v1_simulation, 29);
 
 /**
  * @generated from message simlab.v1.DeletePresetRequest
@@ -822,7 +1125,7 @@ export type DeletePresetRequest = Message<"simlab.v1.DeletePresetRequest"> & {
  * Use `create(DeletePresetRequestSchema)` to create a new message.
  */
 export const DeletePresetRequestSchema: GenMessage<DeletePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 24);
+  messageDesc(file_simlab_v1_simulation, 30);
 
 /**
  * @generated from message simlab.v1.DeletePresetResponse
@@ -835,7 +1138,7 @@ export type DeletePresetResponse = Message<"simlab.v1.DeletePresetResponse"> & {
  * Use `create(DeletePresetResponseSchema)` to create a new message.
  */
 export const DeletePresetResponseSchema: GenMessage<DeletePresetResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 25);
+  messageDesc(file_simlab_v1_simulation, 31);
 
 /**
  * @generated from message simlab.v1.Artifact
@@ -862,7 +1165,7 @@ export type Artifact = Message<"simlab.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 26);
+  messageDesc(file_simlab_v1_simulation, 32);
 
 /**
  * @generated from message simlab.v1.ListArtifactsRequest
@@ -879,7 +1182,7 @@ export type ListArtifactsRequest = Message<"simlab.v1.ListArtifactsRequest"> & {
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 27);
+  messageDesc(file_simlab_v1_simulation, 33);
 
 /**
  * @generated from message simlab.v1.ListArtifactsResponse
@@ -896,7 +1199,7 @@ export type ListArtifactsResponse = Message<"simlab.v1.ListArtifactsResponse"> &
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 28);
+  messageDesc(file_simlab_v1_simulation, 34);
 
 /**
  * @generated from message simlab.v1.GetArtifactRequest
@@ -918,7 +1221,7 @@ export type GetArtifactRequest = Message<"simlab.v1.GetArtifactRequest"> & {
  * Use `create(GetArtifactRequestSchema)` to create a new message.
  */
 export const GetArtifactRequestSchema: GenMessage<GetArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 29);
+  messageDesc(file_simlab_v1_simulation, 35);
 
 /**
  * @generated from message simlab.v1.ArtifactChunk
@@ -942,7 +1245,7 @@ export type ArtifactChunk = Message<"simlab.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 30);
+  messageDesc(file_simlab_v1_simulation, 36);
 
 /**
  * @generated from message simlab.v1.TailLogsRequest
@@ -973,7 +1276,7 @@ export type TailLogsRequest = Message<"simlab.v1.TailLogsRequest"> & {
  * Use `create(TailLogsRequestSchema)` to create a new message.
  */
 export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 31);
+  messageDesc(file_simlab_v1_simulation, 37);
 
 /**
  * @generated from message simlab.v1.LogChunk
@@ -997,7 +1300,7 @@ export type LogChunk = Message<"simlab.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 32);
+  messageDesc(file_simlab_v1_simulation, 38);
 
 /**
  * @generated from message simlab.v1.ShareLink
@@ -1038,7 +1341,7 @@ export type ShareLink = Message<"simlab.v1.ShareLink"> & {
  * Use `create(ShareLinkSchema)` to create a new message.
  */
 export const ShareLinkSchema: GenMessage<ShareLink> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 33);
+  messageDesc(file_simlab_v1_simulation, 39);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkRequest
@@ -1062,7 +1365,7 @@ export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest">
  * Use `create(CreateShareLinkRequestSchema)` to create a new message.
  */
 export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 34);
+  messageDesc(file_simlab_v1_simulation, 40);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkResponse
@@ -1086,7 +1389,7 @@ export type CreateShareLinkResponse = Message<"simlab.v1.CreateShareLinkResponse
  * Use `create(CreateShareLinkResponseSchema)` to create a new message.
  */
 export const CreateShareLinkResponseSchema: GenMessage<CreateShareLinkResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 35);
+  messageDesc(file_simlab_v1_simulation, 41);
 
 /**
  * @generated from message simlab.v1.ListShareLinksRequest
@@ -1103,7 +1406,7 @@ export type ListShareLinksRequest = Message<"simlab.v1.ListShareLinksRequest"> &
  * Use `create(ListShareLinksRequestSchema)` to create a new message.
  */
 export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 36);
+  messageDesc(file_simlab_v1_simulation, 42);
 
 /**
  * @generated from message simlab.v1.ListShareLinksResponse
@@ -1122,7 +1425,7 @@ export type ListShareLinksResponse = Message<"simlab.v1.ListShareLinksResponse">
  * Use `create(ListShareLinksResponseSchema)` to create a new message.
  */
 export const ListShareLinksResponseSchema: GenMessage<ListShareLinksResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 37);
+  messageDesc(file_simlab_v1_simulation, 43);
 
 /**
  * @generated from message simlab.v1.RevokeShareLinkRequest
@@ -1139,7 +1442,7 @@ export type RevokeShareLinkRequest = Message<"simlab.v1.RevokeShareLinkRequest">
  * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 38);
+  messageDesc(file_simlab_v1_simulation, 44);
 
 /**
  * @generated from enum simlab.v1.ParameterType
@@ -1176,6 +1479,36 @@ export enum ParameterType {
  */
 export const ParameterTypeSchema: GenEnum<ParameterType> = /*@__PURE__*/
   enumDesc(file_simlab_v1_simulation, 0);
+
+/**
+ * @generated from enum simlab.v1.ModelKind
+ */
+export enum ModelKind {
+  /**
+   * @generated from enum value: MODEL_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Runs in blocks: a typed schema, shards, live convergence, bit-identical results.
+   *
+   * @generated from enum value: MODEL_KIND_BLOCKS = 1;
+   */
+  BLOCKS = 1,
+
+  /**
+   * Any script, run as `python FILE ARGS...` in one process; free-form parameters.
+   *
+   * @generated from enum value: MODEL_KIND_SCRIPT = 2;
+   */
+  SCRIPT = 2,
+}
+
+/**
+ * Describes the enum simlab.v1.ModelKind.
+ */
+export const ModelKindSchema: GenEnum<ModelKind> = /*@__PURE__*/
+  enumDesc(file_simlab_v1_simulation, 1);
 
 /**
  * @generated from enum simlab.v1.JobState
@@ -1226,7 +1559,37 @@ export enum JobState {
  * Describes the enum simlab.v1.JobState.
  */
 export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
-  enumDesc(file_simlab_v1_simulation, 1);
+  enumDesc(file_simlab_v1_simulation, 2);
+
+/**
+ * @generated from enum simlab.v1.JobKind
+ */
+export enum JobKind {
+  /**
+   * @generated from enum value: JOB_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A simulation run.
+   *
+   * @generated from enum value: JOB_KIND_RUN = 1;
+   */
+  RUN = 1,
+
+  /**
+   * The sandboxed inspection of pushed code (internal: never listed to users).
+   *
+   * @generated from enum value: JOB_KIND_REGISTRATION = 2;
+   */
+  REGISTRATION = 2,
+}
+
+/**
+ * Describes the enum simlab.v1.JobKind.
+ */
+export const JobKindSchema: GenEnum<JobKind> = /*@__PURE__*/
+  enumDesc(file_simlab_v1_simulation, 3);
 
 /**
  * @generated from enum simlab.v1.EventKind
@@ -1263,14 +1626,15 @@ export enum EventKind {
  * Describes the enum simlab.v1.EventKind.
  */
 export const EventKindSchema: GenEnum<EventKind> = /*@__PURE__*/
-  enumDesc(file_simlab_v1_simulation, 2);
+  enumDesc(file_simlab_v1_simulation, 4);
 
 /**
  * @generated from service simlab.v1.SimulationService
  */
 export const SimulationService: GenService<{
   /**
-   * The model catalogue, with each model's typed parameter schema.
+   * The models the caller may run (built-in, their own, and public ones), latest version of
+   * each, with each model's typed parameter schema.
    *
    * @generated from rpc simlab.v1.SimulationService.ListModels
    */
@@ -1278,6 +1642,38 @@ export const SimulationService: GenService<{
     methodKind: "unary";
     input: typeof ListModelsRequestSchema;
     output: typeof ListModelsResponseSchema;
+  },
+  /**
+   * One model version: "name" (the latest) or "name@vN".
+   *
+   * @generated from rpc simlab.v1.SimulationService.GetModel
+   */
+  getModel: {
+    methodKind: "unary";
+    input: typeof GetModelRequestSchema;
+    output: typeof ModelSchema;
+  },
+  /**
+   * Every version of one model, newest first.
+   *
+   * @generated from rpc simlab.v1.SimulationService.ListModelVersions
+   */
+  listModelVersions: {
+    methodKind: "unary";
+    input: typeof ListModelVersionsRequestSchema;
+    output: typeof ListModelVersionsResponseSchema;
+  },
+  /**
+   * Registers the caller's code as a new version of a model, after a sandboxed worker has
+   * imported it, inferred its schema and checked that it is deterministic. Code identical to
+   * the latest version registers nothing and returns that version.
+   *
+   * @generated from rpc simlab.v1.SimulationService.PushModel
+   */
+  pushModel: {
+    methodKind: "unary";
+    input: typeof PushModelRequestSchema;
+    output: typeof PushModelResponseSchema;
   },
   /**
    * Validates the parameters against the model's schema, then queues the job.

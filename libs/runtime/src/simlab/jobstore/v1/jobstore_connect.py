@@ -54,6 +54,21 @@ class JobStoreService(Protocol):
     async def resolve_share_token(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def get_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_models(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_model_versions(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def begin_registration(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def register_builtin_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def report_state(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -73,6 +88,18 @@ class JobStoreService(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
     async def fail_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def report_progress(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def complete_registration(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    def get_bundle(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def put_artifacts(self, request: AsyncIterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest], ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
 
@@ -201,6 +228,56 @@ class JobStoreServiceASGIApplication(ConnectASGIApplication[JobStoreService]):
                     ),
                     function=svc.resolve_share_token,
                 ),
+                "/simlab.jobstore.v1.JobStoreService/GetModel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetModel",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_model,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListModels": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListModels",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_models,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListModelVersions": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListModelVersions",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_model_versions,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/BeginRegistration": Endpoint.unary(
+                    method=MethodInfo(
+                        name="BeginRegistration",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.begin_registration,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/RegisterBuiltinModel": Endpoint.unary(
+                    method=MethodInfo(
+                        name="RegisterBuiltinModel",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.register_builtin_model,
+                ),
                 "/simlab.jobstore.v1.JobStoreService/ReportState": Endpoint.unary(
                     method=MethodInfo(
                         name="ReportState",
@@ -270,6 +347,46 @@ class JobStoreServiceASGIApplication(ConnectASGIApplication[JobStoreService]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.fail_job,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ReportProgress": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ReportProgress",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.report_progress,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CompleteRegistration": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CompleteRegistration",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Job,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.complete_registration,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/GetBundle": Endpoint.server_stream(
+                    method=MethodInfo(
+                        name="GetBundle",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_bundle,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/PutArtifacts": Endpoint.client_stream(
+                    method=MethodInfo(
+                        name="PutArtifacts",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.put_artifacts,
                 ),
             },
             interceptors=interceptors,
@@ -524,6 +641,106 @@ class JobStoreServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def get_model(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetModel",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_models(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModels",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_model_versions(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModelVersions",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def begin_registration(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="BeginRegistration",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def register_builtin_model(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RegisterBuiltinModel",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def report_state(
         self,
         request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest,
@@ -664,6 +881,86 @@ class JobStoreServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def report_progress(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ReportProgress",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def complete_registration(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CompleteRegistration",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Job,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_bundle(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> AsyncIterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="GetBundle",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def put_artifacts(
+        self,
+        request: AsyncIterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest],
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse:
+        return await self.execute_client_stream(
+            request=request,
+            method=MethodInfo(
+                name="PutArtifacts",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
 
 class JobStoreServiceSync(Protocol):
     def create_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse:
@@ -690,6 +987,16 @@ class JobStoreServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def resolve_share_token(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_models(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_model_versions(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def begin_registration(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def register_builtin_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def report_state(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_active_jobs(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListActiveJobsResponse:
@@ -703,6 +1010,14 @@ class JobStoreServiceSync(Protocol):
     def complete_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def fail_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def report_progress(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def complete_registration(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_bundle(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest, ctx: RequestContext) -> Iterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def put_artifacts(self, request: Iterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest], ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
 
@@ -830,6 +1145,56 @@ class JobStoreServiceWSGIApplication(ConnectWSGIApplication):
                     ),
                     function=service.resolve_share_token,
                 ),
+                "/simlab.jobstore.v1.JobStoreService/GetModel": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetModel",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_model,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListModels": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListModels",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_models,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListModelVersions": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListModelVersions",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_model_versions,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/BeginRegistration": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="BeginRegistration",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.begin_registration,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/RegisterBuiltinModel": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="RegisterBuiltinModel",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Model,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.register_builtin_model,
+                ),
                 "/simlab.jobstore.v1.JobStoreService/ReportState": EndpointSync.unary(
                     method=MethodInfo(
                         name="ReportState",
@@ -899,6 +1264,46 @@ class JobStoreServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.fail_job,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ReportProgress": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ReportProgress",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.report_progress,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CompleteRegistration": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CompleteRegistration",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Job,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.complete_registration,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/GetBundle": EndpointSync.server_stream(
+                    method=MethodInfo(
+                        name="GetBundle",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_bundle,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/PutArtifacts": EndpointSync.client_stream(
+                    method=MethodInfo(
+                        name="PutArtifacts",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.put_artifacts,
                 ),
             },
             interceptors=interceptors,
@@ -1153,6 +1558,106 @@ class JobStoreServiceClientSync(ConnectClientSync):
             timeout_ms=timeout_ms,
         )
 
+    def get_model(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetModel",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_models(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModels",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_model_versions(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListModelVersions",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def begin_registration(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="BeginRegistration",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def register_builtin_model(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Model:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RegisterBuiltinModel",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Model,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     def report_state(
         self,
         request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest,
@@ -1287,6 +1792,86 @@ class JobStoreServiceClientSync(ConnectClientSync):
                 service_name="simlab.jobstore.v1.JobStoreService",
                 input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.Job,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def report_progress(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ReportProgress",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def complete_registration(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Job:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CompleteRegistration",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Job,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_bundle(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> Iterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="GetBundle",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def put_artifacts(
+        self,
+        request: Iterator[simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest],
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse:
+        return self.execute_client_stream(
+            request=request,
+            method=MethodInfo(
+                name="PutArtifacts",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

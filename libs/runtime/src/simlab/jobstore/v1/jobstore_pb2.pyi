@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total")
+    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total", "model_version", "code_sha256", "args")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,9 @@ class CreateJobRequest(_message.Message):
     PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
     owner: str
     request_id: str
     model: str
@@ -29,7 +32,10 @@ class CreateJobRequest(_message.Message):
     primary_output: str
     block_size: int
     samples_total: int
-    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ...) -> None: ...
+    model_version: int
+    code_sha256: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateJobResponse(_message.Message):
     __slots__ = ("job", "created")
@@ -120,12 +126,14 @@ class ListActiveJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[_simulation_pb2.Job, _Mapping]]] = ...) -> None: ...
 
 class StartShardRequest(_message.Message):
-    __slots__ = ("job_id", "shard")
+    __slots__ = ("job_id", "shard", "runtime")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SHARD_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     shard: int
-    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ...) -> None: ...
+    runtime: str
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., runtime: _Optional[str] = ...) -> None: ...
 
 class StartShardResponse(_message.Message):
     __slots__ = ("job", "done_blocks", "stop")
@@ -228,3 +236,121 @@ class ResolveShareTokenResponse(_message.Message):
     owner: str
     job_id: str
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class GetModelRequest(_message.Message):
+    __slots__ = ("owner", "name", "version")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    name: str
+    version: int
+    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("owner",)
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    def __init__(self, owner: _Optional[str] = ...) -> None: ...
+
+class ListModelVersionsRequest(_message.Message):
+    __slots__ = ("owner", "name")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    name: str
+    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class BeginRegistrationRequest(_message.Message):
+    __slots__ = ("owner", "name", "public", "code_sha256", "code_size", "entry", "files", "request_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CODE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    name: str
+    public: bool
+    code_sha256: str
+    code_size: int
+    entry: str
+    files: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, owner: _Optional[str] = ..., name: _Optional[str] = ..., public: _Optional[bool] = ..., code_sha256: _Optional[str] = ..., code_size: _Optional[int] = ..., entry: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class BeginRegistrationResponse(_message.Message):
+    __slots__ = ("job", "existing")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    job: _simulation_pb2.Job
+    existing: _simulation_pb2.Model
+    def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., existing: _Optional[_Union[_simulation_pb2.Model, _Mapping]] = ...) -> None: ...
+
+class RegisterBuiltinModelRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: _simulation_pb2.Model
+    def __init__(self, model: _Optional[_Union[_simulation_pb2.Model, _Mapping]] = ...) -> None: ...
+
+class ReportProgressRequest(_message.Message):
+    __slots__ = ("job_id", "shard", "done", "total", "estimate", "stderr")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    shard: int
+    done: float
+    total: float
+    estimate: float
+    stderr: float
+    def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., done: _Optional[float] = ..., total: _Optional[float] = ..., estimate: _Optional[float] = ..., stderr: _Optional[float] = ...) -> None: ...
+
+class CompleteRegistrationRequest(_message.Message):
+    __slots__ = ("job_id", "model")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: _simulation_pb2.Model
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[_simulation_pb2.Model, _Mapping]] = ...) -> None: ...
+
+class GetBundleRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class BundleChunk(_message.Message):
+    __slots__ = ("sha256", "data")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    data: bytes
+    def __init__(self, sha256: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class PutArtifactsRequest(_message.Message):
+    __slots__ = ("job_id", "name", "data")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    name: str
+    data: bytes
+    def __init__(self, job_id: _Optional[str] = ..., name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class PutArtifactsResponse(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReportProgressResponse(_message.Message):
+    __slots__ = ("stop",)
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    stop: bool
+    def __init__(self, stop: _Optional[bool] = ...) -> None: ...

@@ -95,6 +95,31 @@ class JobStoreServiceStub:
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
                 response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
                 _registered_method=True)
+        self.GetModel = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/GetModel',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+                _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ListModels',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
+        self.ListModelVersions = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ListModelVersions',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.BeginRegistration = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/BeginRegistration',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse.FromString,
+                _registered_method=True)
+        self.RegisterBuiltinModel = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/RegisterBuiltinModel',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+                _registered_method=True)
         self.ReportState = channel.unary_unary(
                 '/simlab.jobstore.v1.JobStoreService/ReportState',
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest.SerializeToString,
@@ -129,6 +154,26 @@ class JobStoreServiceStub:
                 '/simlab.jobstore.v1.JobStoreService/FailJob',
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+                _registered_method=True)
+        self.ReportProgress = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ReportProgress',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse.FromString,
+                _registered_method=True)
+        self.CompleteRegistration = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/CompleteRegistration',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+                _registered_method=True)
+        self.GetBundle = channel.unary_stream(
+                '/simlab.jobstore.v1.JobStoreService/GetBundle',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk.FromString,
+                _registered_method=True)
+        self.PutArtifacts = channel.stream_unary(
+                '/simlab.jobstore.v1.JobStoreService/PutArtifacts',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse.FromString,
                 _registered_method=True)
 
 
@@ -210,6 +255,42 @@ class JobStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetModel(self, request, context):
+        """The model registry. Versions are immutable; a name belongs to its first pusher.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModelVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BeginRegistration(self, request, context):
+        """Starts the registration of pushed code (its bundle already stored): a job of kind
+        REGISTRATION that the runner launches like any job. ALREADY_EXISTS when another owner
+        has the name. When the code is the latest version's, returns that version instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterBuiltinModel(self, request, context):
+        """Records a built-in model's current code as its latest version (a new version only when
+        the code changed). Service token only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReportState(self, request, context):
         """---- runner ----
         Moves a job along the state machine; a late or duplicate report changes nothing.
@@ -257,6 +338,36 @@ class JobStoreServiceServicer:
 
     def FailJob(self, request, context):
         """Ends the job FAILED with the model's message and traceback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportProgress(self, request, context):
+        """Progress of a script model (no blocks): what simlab.report() said last.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteRegistration(self, request, context):
+        """Ends a REGISTRATION job SUCCEEDED and records the inspected model as the next version of
+        its name, in one transaction (the job's summary then holds {"model", "version"}).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBundle(self, request, context):
+        """The job's code bundle (a registered model's archive), in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutArtifacts(self, request_iterator, context):
+        """Stores the job's result files under jobs/<job_id>/ at once (a manifest commits them).
+        Workers hold no object-store credentials: they write through here.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,6 +436,31 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.FromString,
                     response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.SerializeToString,
             ),
+            'GetModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModel,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Model.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'ListModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelVersions,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.SerializeToString,
+            ),
+            'BeginRegistration': grpc.unary_unary_rpc_method_handler(
+                    servicer.BeginRegistration,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse.SerializeToString,
+            ),
+            'RegisterBuiltinModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterBuiltinModel,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Model.SerializeToString,
+            ),
             'ReportState': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportState,
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportStateRequest.FromString,
@@ -359,6 +495,26 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.FailJob,
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
+            ),
+            'ReportProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportProgress,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse.SerializeToString,
+            ),
+            'CompleteRegistration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteRegistration,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
+            ),
+            'GetBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetBundle,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk.SerializeToString,
+            ),
+            'PutArtifacts': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutArtifacts,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -696,6 +852,141 @@ class JobStoreService:
             _registered_method=True)
 
     @staticmethod
+    def GetModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/GetModel',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ListModels',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ListModelVersions',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelVersionsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BeginRegistration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/BeginRegistration',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BeginRegistrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterBuiltinModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/RegisterBuiltinModel',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.RegisterBuiltinModelRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ReportState(request,
             target,
             options=(),
@@ -874,6 +1165,114 @@ class JobStoreService:
             '/simlab.jobstore.v1.JobStoreService/FailJob',
             simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ReportProgress',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteRegistration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/CompleteRegistration',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CompleteRegistrationRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/GetBundle',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetBundleRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.BundleChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutArtifacts(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/PutArtifacts',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.PutArtifactsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,7 +10,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { CreateShareLinkResponseSchema, DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest as ListJobsRequest$1, ListJobsResponseSchema, ListPresetsResponseSchema, ListShareLinksResponseSchema, Preset, PresetSchema, ProgressHistorySchema, ShareLinkSchema } from "../../v1/simulation_pb";
+import type { CreateShareLinkResponseSchema, DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest as ListJobsRequest$1, ListJobsResponseSchema, ListModelsResponseSchema, ListModelVersionsResponseSchema, ListPresetsResponseSchema, ListShareLinksResponseSchema, Model, ModelSchema, Preset, PresetSchema, ProgressHistorySchema, ShareLinkSchema } from "../../v1/simulation_pb";
 import { file_simlab_v1_simulation } from "../../v1/simulation_pb";
 import type { BlockStats } from "../../v1/stats_pb";
 import { file_simlab_v1_stats } from "../../v1/stats_pb";
@@ -20,7 +20,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/jobstore/v1/jobstore.proto.
  */
 export const file_simlab_jobstore_v1_jobstore: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLSAQoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAyJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiLgoNR2V0Sm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiOgoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiSwoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEikKBXF1ZXJ5GAIgASgLMhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdCIxChBDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIyChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFb3duZXIYASABKAkSDQoFbW9kZWwYAiABKAkiRQoRU2F2ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSIQoGcHJlc2V0GAIgASgLMhEuc2ltbGFiLnYxLlByZXNldCIyChNEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiPAoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIjIKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJUChJTdGFydFNoYXJkUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhITCgtkb25lX2Jsb2NrcxgCIAMoAxIMCgRzdG9wGAMgASgIIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIiQKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiTAoWQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEwoLdHRsX3NlY29uZHMYAyABKAMiNgoVTGlzdFNoYXJlTGlua3NSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI4ChZSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjoKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJMvMMCg9Kb2JTdG9yZVNlcnZpY2USWAoJQ3JlYXRlSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlcXVlc3QaJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2USOwoGR2V0Sm9iEiEuc2ltbGFiLmpvYnN0b3JlLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkwKCExpc3RKb2JzEiMuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkEKCUNhbmNlbEpvYhIkLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJfChJHZXRQcm9ncmVzc0hpc3RvcnkSLS5zaW1sYWIuam9ic3RvcmUudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSVQoLTGlzdFByZXNldHMSJi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USRgoKU2F2ZVByZXNldBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSWAoMRGVsZXRlUHJlc2V0Eicuc2ltbGFiLmpvYnN0b3JlLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2USYQoPQ3JlYXRlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USXgoOTGlzdFNoYXJlTGlua3MSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USUwoPUmV2b2tlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEnAKEVJlc29sdmVTaGFyZVRva2VuEiwuc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5SZXNvbHZlU2hhcmVUb2tlblJlc3BvbnNlEkUKC1JlcG9ydFN0YXRlEiYuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFN0YXRlUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOTGlzdEFjdGl2ZUpvYnMSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USWwoKU3RhcnRTaGFyZBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVzcG9uc2USYQoMUmVwb3J0QmxvY2tzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0QmxvY2tzUmVzcG9uc2USXgoLRmluaXNoU2hhcmQSJi5zaW1sYWIuam9ic3RvcmUudjEuRmluaXNoU2hhcmRSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVzcG9uc2USRQoLQ29tcGxldGVKb2ISJi5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhI9CgdGYWlsSm9iEiIuc2ltbGFiLmpvYnN0b3JlLnYxLkZhaWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYmIGcHJvdG8z", [file_google_protobuf_struct, file_simlab_v1_simulation, file_simlab_v1_stats]);
+  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSKMAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkiQQoRQ3JlYXRlSm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIi4KDUdldEpvYlJlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIjoKGUdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIksKD0xpc3RKb2JzUmVxdWVzdBINCgVvd25lchgBIAEoCRIpCgVxdWVyeRgCIAEoCzIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QiMQoQQ2FuY2VsSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiMgoSTGlzdFByZXNldHNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg0KBW1vZGVsGAIgASgJIkUKEVNhdmVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiEKBnByZXNldBgCIAEoCzIRLnNpbWxhYi52MS5QcmVzZXQiMgoTRGVsZXRlUHJlc2V0UmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJInwKElJlcG9ydFN0YXRlUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSIgoFc3RhdGUYAiABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSDgoGcmVhc29uGAMgASgJEiIKBWVycm9yGAQgASgLMhMuc2ltbGFiLnYxLkpvYkVycm9yIjwKFUxpc3RBY3RpdmVKb2JzUmVxdWVzdBIjCgZzdGF0ZXMYASADKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUiNgoWTGlzdEFjdGl2ZUpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYiJDChFTdGFydFNoYXJkUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSDwoHcnVudGltZRgDIAEoCSJUChJTdGFydFNoYXJkUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhITCgtkb25lX2Jsb2NrcxgCIAMoAxIMCgRzdG9wGAMgASgIIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIiQKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiTAoWQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEwoLdHRsX3NlY29uZHMYAyABKAMiNgoVTGlzdFNoYXJlTGlua3NSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI4ChZSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjoKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIj8KD0dldE1vZGVsUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUiIgoRTGlzdE1vZGVsc1JlcXVlc3QSDQoFb3duZXIYASABKAkiNwoYTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkioQEKGEJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnB1YmxpYxgDIAEoCBITCgtjb2RlX3NoYTI1NhgEIAEoCRIRCgljb2RlX3NpemUYBSABKAMSDQoFZW50cnkYBiABKAkSDQoFZmlsZXMYByADKAkSEgoKcmVxdWVzdF9pZBgIIAEoCSJcChlCZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISIgoIZXhpc3RpbmcYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiPgobUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0Eh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsIpcBChVSZXBvcnRQcm9ncmVzc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEgwKBGRvbmUYAyABKAESDQoFdG90YWwYBCABKAESFQoIZXN0aW1hdGUYBSABKAFIAIgBARITCgZzdGRlcnIYBiABKAFIAYgBAUILCglfZXN0aW1hdGVCCQoHX3N0ZGVyciJOChtDb21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBW1vZGVsGAIgASgLMhAuc2ltbGFiLnYxLk1vZGVsIiIKEEdldEJ1bmRsZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIisKC0J1bmRsZUNodW5rEg4KBnNoYTI1NhgBIAEoCRIMCgRkYXRhGAIgASgMIkEKE1B1dEFydGlmYWN0c1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEZGF0YRgDIAEoDCIlChRQdXRBcnRpZmFjdHNSZXNwb25zZRINCgVuYW1lcxgBIAMoCSImChZSZXBvcnRQcm9ncmVzc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgyvRMKD0pvYlN0b3JlU2VydmljZRJYCglDcmVhdGVKb2ISJC5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVxdWVzdBolLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXNwb25zZRI7CgZHZXRKb2ISIS5zaW1sYWIuam9ic3RvcmUudjEuR2V0Sm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISTAoITGlzdEpvYnMSIy5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USQQoJQ2FuY2VsSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEl8KEkdldFByb2dyZXNzSGlzdG9yeRItLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRJVCgtMaXN0UHJlc2V0cxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRJGCgpTYXZlUHJlc2V0EiUuc2ltbGFiLmpvYnN0b3JlLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJYCgxEZWxldGVQcmVzZXQSJy5zaW1sYWIuam9ic3RvcmUudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZRJhCg9DcmVhdGVTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBoiLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXNwb25zZRJeCg5MaXN0U2hhcmVMaW5rcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJTCg9SZXZva2VTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBoULnNpbWxhYi52MS5TaGFyZUxpbmsScAoRUmVzb2x2ZVNoYXJlVG9rZW4SLC5zaW1sYWIuam9ic3RvcmUudjEuUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USQQoIR2V0TW9kZWwSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0TW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsElIKCkxpc3RNb2RlbHMSJS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEmcKEUxpc3RNb2RlbFZlcnNpb25zEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBokLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlEnAKEUJlZ2luUmVnaXN0cmF0aW9uEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlElkKFFJlZ2lzdGVyQnVpbHRpbk1vZGVsEi8uc2ltbGFiLmpvYnN0b3JlLnYxLlJlZ2lzdGVyQnVpbHRpbk1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJFCgtSZXBvcnRTdGF0ZRImLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRTdGF0ZVJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEmcKDkxpc3RBY3RpdmVKb2JzEikuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVxdWVzdBoqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0QWN0aXZlSm9ic1Jlc3BvbnNlElsKClN0YXJ0U2hhcmQSJS5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlcXVlc3QaJi5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlc3BvbnNlEmEKDFJlcG9ydEJsb2NrcxInLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRCbG9ja3NSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1Jlc3BvbnNlEl4KC0ZpbmlzaFNoYXJkEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5GaW5pc2hTaGFyZFJlc3BvbnNlEkUKC0NvbXBsZXRlSm9iEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBsZXRlSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISPQoHRmFpbEpvYhIiLnNpbWxhYi5qb2JzdG9yZS52MS5GYWlsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOUmVwb3J0UHJvZ3Jlc3MSKS5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFByb2dyZXNzUmVzcG9uc2USVwoUQ29tcGxldGVSZWdpc3RyYXRpb24SLy5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVSZWdpc3RyYXRpb25SZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJUCglHZXRCdW5kbGUSJC5zaW1sYWIuam9ic3RvcmUudjEuR2V0QnVuZGxlUmVxdWVzdBofLnNpbWxhYi5qb2JzdG9yZS52MS5CdW5kbGVDaHVuazABEmMKDFB1dEFydGlmYWN0cxInLnNpbWxhYi5qb2JzdG9yZS52MS5QdXRBcnRpZmFjdHNSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1Jlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_struct, file_simlab_v1_simulation, file_simlab_v1_stats]);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateJobRequest
@@ -70,6 +70,21 @@ export type CreateJobRequest = Message<"simlab.jobstore.v1.CreateJobRequest"> & 
    * @generated from field: int64 samples_total = 9;
    */
   samplesTotal: bigint;
+
+  /**
+   * @generated from field: int32 model_version = 10;
+   */
+  modelVersion: number;
+
+  /**
+   * @generated from field: string code_sha256 = 11;
+   */
+  codeSha256: string;
+
+  /**
+   * @generated from field: repeated string args = 12;
+   */
+  args: string[];
 };
 
 /**
@@ -340,6 +355,13 @@ export type StartShardRequest = Message<"simlab.jobstore.v1.StartShardRequest"> 
    * @generated from field: int32 shard = 2;
    */
   shard: number;
+
+  /**
+   * What the worker runs on (image, Python, NumPy, SciPy): recorded on the job.
+   *
+   * @generated from field: string runtime = 3;
+   */
+  runtime: string;
 };
 
 /**
@@ -637,6 +659,356 @@ export const ResolveShareTokenResponseSchema: GenMessage<ResolveShareTokenRespon
   messageDesc(file_simlab_jobstore_v1_jobstore, 24);
 
 /**
+ * @generated from message simlab.jobstore.v1.GetModelRequest
+ */
+export type GetModelRequest = Message<"simlab.jobstore.v1.GetModelRequest"> & {
+  /**
+   * The caller; empty only for internal callers that may see every model.
+   *
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * 0: the latest version.
+   *
+   * @generated from field: int32 version = 3;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.GetModelRequest.
+ * Use `create(GetModelRequestSchema)` to create a new message.
+ */
+export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 25);
+
+/**
+ * @generated from message simlab.jobstore.v1.ListModelsRequest
+ */
+export type ListModelsRequest = Message<"simlab.jobstore.v1.ListModelsRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ListModelsRequest.
+ * Use `create(ListModelsRequestSchema)` to create a new message.
+ */
+export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 26);
+
+/**
+ * @generated from message simlab.jobstore.v1.ListModelVersionsRequest
+ */
+export type ListModelVersionsRequest = Message<"simlab.jobstore.v1.ListModelVersionsRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ListModelVersionsRequest.
+ * Use `create(ListModelVersionsRequestSchema)` to create a new message.
+ */
+export const ListModelVersionsRequestSchema: GenMessage<ListModelVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 27);
+
+/**
+ * @generated from message simlab.jobstore.v1.BeginRegistrationRequest
+ */
+export type BeginRegistrationRequest = Message<"simlab.jobstore.v1.BeginRegistrationRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool public = 3;
+   */
+  public: boolean;
+
+  /**
+   * @generated from field: string code_sha256 = 4;
+   */
+  codeSha256: string;
+
+  /**
+   * @generated from field: int64 code_size = 5;
+   */
+  codeSize: bigint;
+
+  /**
+   * @generated from field: string entry = 6;
+   */
+  entry: string;
+
+  /**
+   * @generated from field: repeated string files = 7;
+   */
+  files: string[];
+
+  /**
+   * Idempotency key, unique per owner, as for CreateJob.
+   *
+   * @generated from field: string request_id = 8;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.BeginRegistrationRequest.
+ * Use `create(BeginRegistrationRequestSchema)` to create a new message.
+ */
+export const BeginRegistrationRequestSchema: GenMessage<BeginRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 28);
+
+/**
+ * @generated from message simlab.jobstore.v1.BeginRegistrationResponse
+ */
+export type BeginRegistrationResponse = Message<"simlab.jobstore.v1.BeginRegistrationResponse"> & {
+  /**
+   * The registration job, when one was started.
+   *
+   * @generated from field: simlab.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+
+  /**
+   * The latest version, when the code is unchanged (then no job is started).
+   *
+   * @generated from field: simlab.v1.Model existing = 2;
+   */
+  existing?: Model | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.BeginRegistrationResponse.
+ * Use `create(BeginRegistrationResponseSchema)` to create a new message.
+ */
+export const BeginRegistrationResponseSchema: GenMessage<BeginRegistrationResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 29);
+
+/**
+ * @generated from message simlab.jobstore.v1.RegisterBuiltinModelRequest
+ */
+export type RegisterBuiltinModelRequest = Message<"simlab.jobstore.v1.RegisterBuiltinModelRequest"> & {
+  /**
+   * Schema, kind, code_sha256, code_size, entry, files, runtime, ... (version, owner and
+   * created_at are the store's).
+   *
+   * @generated from field: simlab.v1.Model model = 1;
+   */
+  model?: Model | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.RegisterBuiltinModelRequest.
+ * Use `create(RegisterBuiltinModelRequestSchema)` to create a new message.
+ */
+export const RegisterBuiltinModelRequestSchema: GenMessage<RegisterBuiltinModelRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 30);
+
+/**
+ * @generated from message simlab.jobstore.v1.ReportProgressRequest
+ */
+export type ReportProgressRequest = Message<"simlab.jobstore.v1.ReportProgressRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: int32 shard = 2;
+   */
+  shard: number;
+
+  /**
+   * Units of work done and expected (0: unknown), in the script's own units.
+   *
+   * @generated from field: double done = 3;
+   */
+  done: number;
+
+  /**
+   * @generated from field: double total = 4;
+   */
+  total: number;
+
+  /**
+   * @generated from field: optional double estimate = 5;
+   */
+  estimate?: number | undefined;
+
+  /**
+   * @generated from field: optional double stderr = 6;
+   */
+  stderr?: number | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ReportProgressRequest.
+ * Use `create(ReportProgressRequestSchema)` to create a new message.
+ */
+export const ReportProgressRequestSchema: GenMessage<ReportProgressRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 31);
+
+/**
+ * @generated from message simlab.jobstore.v1.CompleteRegistrationRequest
+ */
+export type CompleteRegistrationRequest = Message<"simlab.jobstore.v1.CompleteRegistrationRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * What inspection found: title, description, parameters, outputs, primary_output, kind,
+   * block_size, imports, warnings, reproducible, runtime, reference_output. The rest comes
+   * from the registration.
+   *
+   * @generated from field: simlab.v1.Model model = 2;
+   */
+  model?: Model | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CompleteRegistrationRequest.
+ * Use `create(CompleteRegistrationRequestSchema)` to create a new message.
+ */
+export const CompleteRegistrationRequestSchema: GenMessage<CompleteRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 32);
+
+/**
+ * @generated from message simlab.jobstore.v1.GetBundleRequest
+ */
+export type GetBundleRequest = Message<"simlab.jobstore.v1.GetBundleRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.GetBundleRequest.
+ * Use `create(GetBundleRequestSchema)` to create a new message.
+ */
+export const GetBundleRequestSchema: GenMessage<GetBundleRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 33);
+
+/**
+ * @generated from message simlab.jobstore.v1.BundleChunk
+ */
+export type BundleChunk = Message<"simlab.jobstore.v1.BundleChunk"> & {
+  /**
+   * sha256 of the whole bundle, on the first chunk.
+   *
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.BundleChunk.
+ * Use `create(BundleChunkSchema)` to create a new message.
+ */
+export const BundleChunkSchema: GenMessage<BundleChunk> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 34);
+
+/**
+ * @generated from message simlab.jobstore.v1.PutArtifactsRequest
+ */
+export type PutArtifactsRequest = Message<"simlab.jobstore.v1.PutArtifactsRequest"> & {
+  /**
+   * On the first message only.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * A file starts with its name; data continues it until the next name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.PutArtifactsRequest.
+ * Use `create(PutArtifactsRequestSchema)` to create a new message.
+ */
+export const PutArtifactsRequestSchema: GenMessage<PutArtifactsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 35);
+
+/**
+ * @generated from message simlab.jobstore.v1.PutArtifactsResponse
+ */
+export type PutArtifactsResponse = Message<"simlab.jobstore.v1.PutArtifactsResponse"> & {
+  /**
+   * The stored names.
+   *
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.PutArtifactsResponse.
+ * Use `create(PutArtifactsResponseSchema)` to create a new message.
+ */
+export const PutArtifactsResponseSchema: GenMessage<PutArtifactsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 36);
+
+/**
+ * @generated from message simlab.jobstore.v1.ReportProgressResponse
+ */
+export type ReportProgressResponse = Message<"simlab.jobstore.v1.ReportProgressResponse"> & {
+  /**
+   * Cancellation was requested or the job ended: stop the script.
+   *
+   * @generated from field: bool stop = 1;
+   */
+  stop: boolean;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ReportProgressResponse.
+ * Use `create(ReportProgressResponseSchema)` to create a new message.
+ */
+export const ReportProgressResponseSchema: GenMessage<ReportProgressResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 37);
+
+/**
  * @generated from service simlab.jobstore.v1.JobStoreService
  */
 export const JobStoreService: GenService<{
@@ -742,6 +1114,55 @@ export const JobStoreService: GenService<{
     output: typeof ResolveShareTokenResponseSchema;
   },
   /**
+   * The model registry. Versions are immutable; a name belongs to its first pusher.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.GetModel
+   */
+  getModel: {
+    methodKind: "unary";
+    input: typeof GetModelRequestSchema;
+    output: typeof ModelSchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ListModels
+   */
+  listModels: {
+    methodKind: "unary";
+    input: typeof ListModelsRequestSchema;
+    output: typeof ListModelsResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ListModelVersions
+   */
+  listModelVersions: {
+    methodKind: "unary";
+    input: typeof ListModelVersionsRequestSchema;
+    output: typeof ListModelVersionsResponseSchema;
+  },
+  /**
+   * Starts the registration of pushed code (its bundle already stored): a job of kind
+   * REGISTRATION that the runner launches like any job. ALREADY_EXISTS when another owner
+   * has the name. When the code is the latest version's, returns that version instead.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.BeginRegistration
+   */
+  beginRegistration: {
+    methodKind: "unary";
+    input: typeof BeginRegistrationRequestSchema;
+    output: typeof BeginRegistrationResponseSchema;
+  },
+  /**
+   * Records a built-in model's current code as its latest version (a new version only when
+   * the code changed). Service token only.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.RegisterBuiltinModel
+   */
+  registerBuiltinModel: {
+    methodKind: "unary";
+    input: typeof RegisterBuiltinModelRequestSchema;
+    output: typeof ModelSchema;
+  },
+  /**
    * ---- runner ----
    * Moves a job along the state machine; a late or duplicate report changes nothing.
    *
@@ -813,6 +1234,48 @@ export const JobStoreService: GenService<{
     methodKind: "unary";
     input: typeof FailJobRequestSchema;
     output: typeof JobSchema;
+  },
+  /**
+   * Progress of a script model (no blocks): what simlab.report() said last.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ReportProgress
+   */
+  reportProgress: {
+    methodKind: "unary";
+    input: typeof ReportProgressRequestSchema;
+    output: typeof ReportProgressResponseSchema;
+  },
+  /**
+   * Ends a REGISTRATION job SUCCEEDED and records the inspected model as the next version of
+   * its name, in one transaction (the job's summary then holds {"model", "version"}).
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.CompleteRegistration
+   */
+  completeRegistration: {
+    methodKind: "unary";
+    input: typeof CompleteRegistrationRequestSchema;
+    output: typeof JobSchema;
+  },
+  /**
+   * The job's code bundle (a registered model's archive), in chunks.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.GetBundle
+   */
+  getBundle: {
+    methodKind: "server_streaming";
+    input: typeof GetBundleRequestSchema;
+    output: typeof BundleChunkSchema;
+  },
+  /**
+   * Stores the job's result files under jobs/<job_id>/ at once (a manifest commits them).
+   * Workers hold no object-store credentials: they write through here.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.PutArtifacts
+   */
+  putArtifacts: {
+    methodKind: "client_streaming";
+    input: typeof PutArtifactsRequestSchema;
+    output: typeof PutArtifactsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_simlab_jobstore_v1_jobstore, 0);
