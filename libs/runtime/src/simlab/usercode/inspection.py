@@ -1,0 +1,191 @@
+"""Registration's look at a bundle: load it, read its schema, check that blocks come out the
+same twice for the same seed, and record what it imports. Its result is the Model proto the
+job store registers (the worker adds the runtime)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import struct_pb2
+
+from simlab.bundle import Bundle
+from simlab.core.blocks import block_rng
+from simlab.core.stats import Stats, merge_in_order
+from simlab.models.base import Model, Param
+from simlab.usercode import source
+from simlab.usercode.errors import UserCodeError, at
+from simlab.usercode.loader import RUNTIME_LACKS, Loaded, call_user, load_bundle
+from simlab.usercode.schema import example_params
+from simlab.v1 import simulation_pb2 as pb
+
+# The determinism check: these blocks, of at most this many samples, run twice.
+CHECKED_BLOCKS = (0, 1)
+CHECK_SAMPLES = 1_000
+CHECK_SEED = 0
+
+_TYPES = {
+    "float": pb.PARAMETER_TYPE_FLOAT,
+    "int": pb.PARAMETER_TYPE_INT,
+    "choice": pb.PARAMETER_TYPE_CHOICE,
+    "bool": pb.PARAMETER_TYPE_BOOL,
+}
+
+
+@dataclass(frozen=True)
+class Inspection:
+    # title, description, parameters, outputs, primary_output, kind, block_size, imports,
+    # warnings, reproducible, reference_output; and name, entry, files, code_sha256, code_size
+    # from the bundle. runtime is left empty: the worker adds it.
+    model: pb.Model
+
+
+def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
+    """Loads the bundle (see load) and checks it; UserCodeError says what is wrong."""
+    loaded = load_bundle(bundle, directory, name)
+    imports = [
+        i
+        for path, tree in loaded.trees.items()
+        for i in source.imports(path, tree)
+        if i.module not in loaded.bundled
+    ]
+    message = pb.Model(
+        name=name,
+        entry=bundle.entry,
+        files=sorted(bundle.files),
+        code_sha256=bundle.sha256,
+        code_size=bundle.size,
+        imports=sorted({i.module for i in imports}),
+    )
+    model = loaded.code.model
+    if model is None:
+        _check_script_imports(imports)
+        docstring = source.docstring(loaded.trees[bundle.entry])
+        message.kind = pb.MODEL_KIND_SCRIPT
+        message.title = docstring.splitlines()[0].strip() if docstring else name
+        message.description = docstring
+        message.reproducible = False  # unknown: a script's randomness is its own business
+        return Inspection(message)
+
+    message.MergeFrom(model_to_proto(model))
+    message.kind = pb.MODEL_KIND_BLOCKS
+    params = example_params(model.parameters)
+    # The function form's rule is min(samples, BLOCK_SIZE); a MODEL's, its rule at the defaults.
+    message.block_size = loaded.block_size or model.block_size(params)
+    required = [p.name for p in model.parameters if p.default is None]
+    if required:
+        message.warnings.append(
+            f"not checked for determinism: {', '.join(required)} "
+            f"{'has' if len(required) == 1 else 'have'} no default"
+        )
+        message.reproducible = False
+    else:
+        warning = _determinism(loaded, model, params)
+        message.reproducible = warning is None
+        if warning:
+            message.warnings.append(warning)
+    return Inspection(message)
+
+
+def _check_script_imports(imports: Iterable[source.Import]) -> None:
+    for i in imports:
+        if i.optional:
+            continue
+        try:
+            found = importlib.util.find_spec(i.module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise UserCodeError(
+                f"{at(i.file, i.line)}: imports {i.module!r}, which the runtime does not have. "
+                + RUNTIME_LACKS,
+                line=i.line,
+            )
+
+
+def _run_checked_blocks(loaded: Loaded, model: Model, params: dict[str, Any]) -> list[Stats]:
+    """The checked blocks once, at `params`, with their summary and data (any failure or wrong
+    shape is a UserCodeError at the user's line)."""
+    n = min(model.block_size(params), CHECK_SAMPLES)
+    blocks = []
+    for block in CHECKED_BLOCKS:
+        stats = call_user(
+            functools.partial(model.simulate, params, block_rng(CHECK_SEED, block), n),
+            loaded.code.directory,
+            loaded.file,
+            f"simulate failed on block {block} at the default parameters",
+        )
+        if not isinstance(stats, Stats) or model.primary_output not in stats.moments:
+            raise UserCodeError(
+                f"{at(loaded.file, loaded.line)}: simulate must return Stats with "
+                f"moments[{model.primary_output!r}] (got {type(stats).__name__})",
+                line=loaded.line,
+            )
+        blocks.append(stats)
+    merged = merge_in_order(blocks)
+    call_user(
+        lambda: (model.summarize(params, merged), model.data(params, merged)),
+        loaded.code.directory,
+        loaded.file,
+        "summarize or data failed at the default parameters",
+    )
+    return blocks
+
+
+def _determinism(loaded: Loaded, model: Model, params: dict[str, Any]) -> str | None:
+    first = _run_checked_blocks(loaded, model, params)
+    second = _run_checked_blocks(loaded, model, params)
+    for block, (a, b) in zip(CHECKED_BLOCKS, zip(first, second, strict=True), strict=True):
+        # repr round-trips floats exactly (and NaN equals NaN), so this compares bit for bit.
+        if repr(a) != repr(b):
+            return (
+                f"not deterministic: block {block} gave different results for the same seed; "
+                "draw every random number from the rng argument (not np.random.* or random.*)"
+            )
+    return None
+
+
+def model_to_proto(model: Model) -> pb.Model:
+    return pb.Model(
+        name=model.name,
+        title=model.title,
+        description=model.description,
+        parameters=[_param(p) for p in model.parameters],
+        outputs=[
+            pb.Output(name=o.name, label=o.label, unit=o.unit, help=o.help) for o in model.outputs
+        ],
+        primary_output=model.primary_output,
+        reference_output=model.reference or "",
+    )
+
+
+def _param(param: Param) -> pb.Parameter:
+    out = pb.Parameter(
+        name=param.name,
+        label=param.label,
+        type=_TYPES[param.type],
+        exclusive_minimum=param.exclusive_minimum,
+        exclusive_maximum=param.exclusive_maximum,
+        unit=param.unit,
+        help=param.help,
+        choices=list(param.choices),
+        is_sample_count=param.sample_count,
+    )
+    if param.default is not None:
+        value = struct_pb2.Value()
+        if isinstance(param.default, bool):
+            value.bool_value = param.default
+        elif isinstance(param.default, int | float):
+            value.number_value = float(param.default)
+        else:
+            value.string_value = str(param.default)
+        out.default.CopyFrom(value)
+    if param.minimum is not None:
+        out.minimum = param.minimum
+    if param.maximum is not None:
+        out.maximum = param.maximum
+    return out
