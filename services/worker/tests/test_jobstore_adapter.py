@@ -1,26 +1,38 @@
 """The gRPC job-store adapter and the worker process, against an in-process gRPC server that
 plays the job store (the real one is exercised by the cross-service tests)."""
 
+import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
 
-from simlab.adapters.local_store import LocalDirectoryStore
+from simlab.bundle import from_source
 from simlab.core.stats import Moments, Stats
 from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
+from simlab.models import pi
 from simlab.transport.stats import from_proto
 from simlab.v1 import simulation_pb2, stats_pb2
 from simlab_worker.adapters.jobstore import GrpcJobStore
-from simlab_worker.core.shard import Exit, Failure, JobStoreRejected, JobStoreUnavailable
+from simlab_worker.core.ports import (
+    Failure,
+    JobStoreRejected,
+    JobStoreUnavailable,
+    ProgressReport,
+)
+from simlab_worker.core.shard import Exit
 
 TOKEN = "job.j-1.secret"
+# The built-in pi model as the gateway registers it: its module's source as the entry.
+PI_BUNDLE = from_source(Path(pi.__file__).read_text(), "pi.py")
+CHUNK = 1024 * 1024
 
 
 class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
@@ -30,14 +42,28 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
         struct = struct_pb2.Struct()
         struct.update(parameters)
         self.job = simulation_pb2.Job(
-            job_id="j-1", model=model, parameters=struct, seed=7, shards=shards
+            job_id="j-1",
+            model=model,
+            parameters=struct,
+            seed=7,
+            shards=shards,
+            code_sha256=PI_BUNDLE.sha256,
+            model_version=1,
+            kind=simulation_pb2.JOB_KIND_RUN,
         )
+        self.archive = PI_BUNDLE.archive()
         # Statuses the next calls are answered with, first to last, before answering normally.
         self.failures: list[grpc.StatusCode] = []
         self.tokens: list[str] = []
         self.blocks: dict[int, stats_pb2.BlockStats] = {}
         self.completed: dict | None = None
         self.error: simulation_pb2.JobError | None = None
+        self.runtime = ""
+        self.artifacts: dict[str, bytes] = {}
+        # Messages of the PutArtifacts streams, one list per call.
+        self.uploads: list[list[jobstore_pb2.PutArtifactsRequest]] = []
+        self.progress: list[jobstore_pb2.ReportProgressRequest] = []
+        self.registered: simulation_pb2.Model | None = None
         self.target = ""  # host:port, once the played server listens
 
     def _check(self, context: grpc.ServicerContext) -> None:
@@ -48,6 +74,7 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
 
     def StartShard(self, request, context):
         self._check(context)
+        self.runtime = request.runtime
         return jobstore_pb2.StartShardResponse(job=self.job, done_blocks=[])
 
     def ReportBlocks(self, request, context):
@@ -71,6 +98,36 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
         self.error = request.error
         return self.job
 
+    def GetBundle(self, request, context):
+        self._check(context)
+        sha256 = hashlib.sha256(self.archive).hexdigest()
+        for offset in range(0, len(self.archive), CHUNK):
+            yield jobstore_pb2.BundleChunk(
+                sha256=sha256 if offset == 0 else "", data=self.archive[offset : offset + CHUNK]
+            )
+
+    def PutArtifacts(self, request_iterator, context):
+        messages = list(request_iterator)
+        self.uploads.append(messages)
+        self._check(context)
+        files: dict[str, bytes] = {}
+        name = ""
+        for message in messages:
+            name = message.name or name
+            files[name] = files.get(name, b"") + message.data
+        self.artifacts = files
+        return jobstore_pb2.PutArtifactsResponse(names=list(files))
+
+    def ReportProgress(self, request, context):
+        self._check(context)
+        self.progress.append(request)
+        return jobstore_pb2.ReportProgressResponse(stop=request.done >= 10)
+
+    def CompleteRegistration(self, request, context):
+        self._check(context)
+        self.registered = request.model
+        return self.job
+
 
 @pytest.fixture
 def played():
@@ -90,9 +147,15 @@ def client(target: str, **kwargs) -> GrpcJobStore:
 
 def test_calls_carry_the_token_and_convert_both_ways(played):
     jobstore = client(played.target)
-    start = jobstore.start_shard("j-1", 0)
+    start = jobstore.start_shard("j-1", 0, "local (Python 3.11.9)")
+    assert played.runtime == "local (Python 3.11.9)"
     assert start.job.parameters == {"samples": 3_000_000.0}
     assert (start.job.model, start.job.seed, start.job.shards) == ("pi", 7, 1)
+    assert (start.job.kind, start.job.code_sha256, start.job.model_version) == (
+        "run",
+        PI_BUNDLE.sha256,
+        1,
+    )
 
     stats = Stats(10, {"estimate": Moments.of([4.0, 0.0, 4.0])}, counts={"inside": 2})
     assert jobstore.report_blocks("j-1", 0, [(3, stats)]) is False
@@ -105,8 +168,53 @@ def test_calls_carry_the_token_and_convert_both_ways(played):
     assert played.completed == {"estimate": 3.1, "best_x": [1.0, 2.0], "stderr": None}
     jobstore.fail_job("j-1", 0, Failure("ValueError: no", "Traceback ...", "model"))
     assert (played.error.message, played.error.source) == ("ValueError: no", "model")
+    assert jobstore.get_bundle("j-1") == PI_BUNDLE.archive()
+    assert jobstore.report_progress("j-1", 0, ProgressReport(done=3, estimate=1.5)) is False
+    assert jobstore.report_progress("j-1", 0, ProgressReport(done=10, total=10)) is True
+    first, last = played.progress
+    assert (first.done, first.total, first.estimate, first.HasField("stderr")) == (3, 0, 1.5, False)
+    assert (last.total, last.HasField("estimate")) == (10, False)
+    jobstore.complete_registration("j-1", simulation_pb2.Model(title="Pi", runtime="local"))
+    assert played.registered is not None and played.registered.title == "Pi"
     assert set(played.tokens) == {f"Bearer {TOKEN}"}
     jobstore.close()
+
+
+def test_a_job_carries_what_a_script_or_a_registration_needs(played):
+    played.job.kind = simulation_pb2.JOB_KIND_REGISTRATION
+    played.job.args.extend(["--steps", "12"])
+    job = client(played.target).start_shard("j-1", 0, "local").job
+    assert (job.kind, job.args) == ("registration", ("--steps", "12"))
+
+
+def test_a_big_bundle_comes_in_chunks(played):
+    played.archive = os.urandom(2 * CHUNK + 5)
+    assert client(played.target).get_bundle("j-1") == played.archive
+
+
+def test_artifacts_stream_in_chunks_the_job_first_and_each_file_from_its_name(played, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(2 * CHUNK + 1))
+    files = {"summary.json": b"{}", "empty.txt": b"", "plots/big.bin": big}
+    names = client(played.target).put_artifacts("j-1", files)
+    assert names == ["summary.json", "empty.txt", "plots/big.bin"]
+    assert played.artifacts == {
+        "summary.json": b"{}",
+        "empty.txt": b"",
+        "plots/big.bin": big.read_bytes(),
+    }
+    [messages] = played.uploads
+    assert [m.job_id for m in messages] == ["j-1"] + [""] * (len(messages) - 1)
+    assert [m.name for m in messages] == ["summary.json", "empty.txt", "plots/big.bin", "", ""]
+    assert max(len(m.data) for m in messages) == CHUNK
+
+
+def test_an_interrupted_upload_is_sent_again_whole(played, tmp_path):
+    played.failures = [grpc.StatusCode.UNAVAILABLE]
+    files = {"a.txt": b"a" * (CHUNK + 1)}
+    assert client(played.target).put_artifacts("j-1", files) == ["a.txt"]
+    assert len(played.uploads) == 2
+    assert played.artifacts == files
 
 
 def test_a_job_store_going_away_is_retried_whatever_it_answers(played):
@@ -121,7 +229,7 @@ def test_a_job_store_going_away_is_retried_whatever_it_answers(played):
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.ABORTED,
     ]
-    assert client(played.target).start_shard("j-1", 0).job.model == "pi"
+    assert client(played.target).start_shard("j-1", 0, "local").job.model == "pi"
     assert len(played.tokens) == 8
 
 
@@ -138,33 +246,36 @@ def test_a_job_store_going_away_is_retried_whatever_it_answers(played):
 def test_a_refusal_of_this_job_is_not_retried(played, code):
     played.failures = [code]
     with pytest.raises(JobStoreRejected, match=code.name):
-        client(played.target).start_shard("j-1", 0)
+        client(played.target).start_shard("j-1", 0, "local")
     assert len(played.tokens) == 1
 
 
 def test_a_job_store_failing_past_the_retry_window_is_unavailable_naming_the_status(played):
     played.failures = [grpc.StatusCode.INTERNAL] * 1000
     with pytest.raises(JobStoreUnavailable, match="INTERNAL: played INTERNAL"):
-        client(played.target, retry_for_s=0.3).start_shard("j-1", 0)
+        client(played.target, retry_for_s=0.3).start_shard("j-1", 0, "")
     assert len(played.tokens) > 1
 
 
 def test_an_absent_job_store_is_unavailable_after_the_retries():
     started = time.monotonic()
     with pytest.raises(JobStoreUnavailable):
-        client("127.0.0.1:9", retry_for_s=0.3, call_timeout_s=0.2).start_shard("j-1", 0)
+        client("127.0.0.1:9", retry_for_s=0.3, call_timeout_s=0.2).start_shard("j-1", 0, "")
     assert time.monotonic() - started < 5
 
 
-def worker(target: str, objects, **env) -> subprocess.Popen:
+def worker(target: str, tmp_path: Path, **env) -> subprocess.Popen:
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     environ = {
         **os.environ,
         "SIMLAB_WORKER_JOB_ID": "j-1",
         "SIMLAB_WORKER_SHARD": "0",
         "SIMLAB_WORKER_JOBSTORE": target,
         "SIMLAB_WORKER_TOKEN": TOKEN,
-        "SIMLAB_WORKER_OBJECTS_DIR": str(objects),
         "SIMLAB_WORKER_RETRY_S": "0.5",
+        "SIMLAB_WORKER_RUNTIME": "test-image",
+        # Where the worker's private directory goes: the tests check it is removed.
+        "TMPDIR": str(tmp_path / "tmp"),
         **env,
     }
     return subprocess.Popen(
@@ -182,9 +293,9 @@ def test_the_worker_process_runs_a_job_to_completion(played, tmp_path):
     assert process.returncode == Exit.OK, err
     assert played.completed is not None
     assert abs(played.completed["estimate"] - 3.14159) < 4 * played.completed["stderr"]
-    assert "jobs/j-1/summary.json" in {
-        o.key for o in LocalDirectoryStore(tmp_path).list("jobs/j-1")
-    }
+    assert {"summary.json", "plot.png", "chart.json"} <= played.artifacts.keys()
+    assert played.runtime.startswith("test-image (Python 3.")
+    assert list((tmp_path / "tmp").iterdir()) == []
     assert "complete" in out
     assert '"level": "info"' in err  # JSON log lines on stderr
 
@@ -211,14 +322,23 @@ def test_the_worker_process_exits_2_when_misconfigured(tmp_path):
     assert "SIMLAB_WORKER_JOB_ID" in err
 
 
-def test_the_worker_process_exits_2_when_the_store_cannot_be_opened(tmp_path):
-    (tmp_path / "file").write_text("")
-    process = worker("127.0.0.1:9", tmp_path / "file" / "objects")
+def test_the_worker_process_registers_code(played, tmp_path):
+    played.job.kind = simulation_pb2.JOB_KIND_REGISTRATION
+    process = worker(played.target, tmp_path)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == Exit.OK, err
+    assert played.registered is not None
+    assert played.registered.runtime == played.runtime
+    assert played.registered.kind == simulation_pb2.MODEL_KIND_BLOCKS
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_worker_process_refuses_code_that_is_not_the_jobs(played, tmp_path):
+    played.archive = from_source("# not pi\n", "pi.py").archive()
+    process = worker(played.target, tmp_path)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == Exit.INVALID_JOB
-    errors = [line for line in err.splitlines() if '"level": "error"' in line]
-    assert len(errors) == 1 and "bad configuration" in errors[0], err
-    assert "Traceback" not in err
+    assert process.returncode == Exit.INVALID_JOB, err
+    assert played.error is not None and played.error.source == "worker"
 
 
 def test_sigterm_stops_the_worker_process_cleanly(played, tmp_path):

@@ -1,8 +1,5 @@
-from pathlib import Path
-
 import pytest
 
-from simlab.adapters.s3_store import S3Config
 from simlab.common.settings import SettingsError
 from simlab_worker.settings import Settings
 
@@ -11,7 +8,6 @@ BASE = {
     "SIMLAB_WORKER_SHARD": "2",
     "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:7001",
     "SIMLAB_WORKER_TOKEN": "job.j-1.abc",
-    "SIMLAB_WORKER_OBJECTS_DIR": "/srv/objects",
 }
 
 
@@ -23,21 +19,19 @@ def test_defaults():
     s = settings(BASE)
     assert (s.job_id, s.shard, s.jobstore, s.token) == ("j-1", 2, "127.0.0.1:7001", "job.j-1.abc")
     assert s.report_interval_s == 0.25
-    assert s.object_store == Path("/srv/objects")
+    assert s.runtime == "local"
 
 
-def test_s3_wins_over_the_objects_dir():
-    s3 = {
-        "SIMLAB_WORKER_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "SIMLAB_S3_ACCESS_KEY": "a",
-        "SIMLAB_S3_SECRET_KEY": "s",
-        "SIMLAB_S3_BUCKET": "results",
-    }
-    store = settings({**BASE, **s3}).object_store
-    assert isinstance(store, S3Config) and (store.endpoint, store.bucket) == (
-        "127.0.0.1:9000",
-        "results",
+def test_the_runtime_names_the_image():
+    assert settings({**BASE, "SIMLAB_WORKER_RUNTIME": "simlab/worker:1.4"}).runtime == (
+        "simlab/worker:1.4"
     )
+
+
+def test_object_store_settings_are_not_read():
+    """Workers hold no object-store credentials: such variables change nothing."""
+    given = {"SIMLAB_WORKER_OBJECTS_DIR": "", "SIMLAB_S3_ENDPOINT": "ftp://host"}
+    assert settings({**BASE, **given}) == settings(BASE)
 
 
 def test_the_shard_falls_back_to_the_kubernetes_completion_index():
@@ -65,8 +59,7 @@ def test_the_token_can_come_from_a_mounted_secret(tmp_path):
         ("SIMLAB_WORKER_JOB_ID", ""),
         ("SIMLAB_WORKER_SHARD", "one"),
         ("SIMLAB_WORKER_SHARD", "-1"),
-        ("SIMLAB_WORKER_OBJECTS_DIR", ""),
-        ("SIMLAB_S3_ENDPOINT", "ftp://host"),
+        ("SIMLAB_WORKER_REPORT_INTERVAL_S", "often"),
     ],
 )
 def test_missing_or_malformed_settings_fail_fast(name, value):

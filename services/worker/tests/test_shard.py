@@ -1,28 +1,24 @@
-"""The shard flow against an in-memory job store that keeps the real one's contract: blocks
-recorded once each, the last shard to finish finalizes with every block in order."""
+"""The shard flow against an in-memory job store (tests/fakes.py): the job's code fetched and
+checked, registrations, blocks runs (the last shard finalizes and stores the artifacts)."""
 
 import json
-from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from simlab.adapters.local_store import LocalDirectoryStore
+from services.worker.tests.fakes import FakeJobStore
+from simlab import usercode
+from simlab.bundle import Bundle, from_source
 from simlab.core.params import validate
 from simlab.core.stats import Moments, Stats
 from simlab.models import european_option, pi
 from simlab.models.base import Model, Output, Param
+from simlab.usercode import Inspection, LoadedCode, UserCodeError
+from simlab.v1 import simulation_pb2
 from simlab_worker.core.engine import Run, finalize, run_blocks
-from simlab_worker.core.shard import (
-    Exit,
-    Failure,
-    JobSpec,
-    JobStoreRejected,
-    JobStoreUnavailable,
-    ShardFinish,
-    ShardRunner,
-    ShardStart,
-)
+from simlab_worker.core.ports import JobSpec, JobStoreRejected, JobStoreUnavailable, ShardStart
+from simlab_worker.core.shard import Exit, ShardRunner
 
 
 def explode(params, rng, n):
@@ -41,63 +37,58 @@ EXPLODING = Model(
     summarize=lambda params, stats: {},
 )
 CATALOGUE = {m.name: m for m in (european_option.MODEL, pi.MODEL, EXPLODING)}
+# What the fake job store serves as the job's code; the fake loader below hands out the
+# catalogue's models whatever it holds.
+BUNDLE = from_source("# the model's code\n", "model.py")
 
 # As the job store sends them: a Struct's numbers are all floats.
 OPTION = {"spot": 100.0, "strike": 95.0, "paths": 450_000.0}
+RUNTIME = "test (Python 3, NumPy 2, SciPy 1)"
 
 
-class FakeJobStore:
-    def __init__(self, job: JobSpec, stop_after_reports: int | None = None) -> None:
-        self.job = job
-        self.recorded: dict[int, Stats] = {}
-        self.reports: list[list[int]] = []
-        self.finished: set[int] = set()
-        self.completed: dict | None = None
-        self.failures: list[Failure] = []
-        self.stop_after_reports = stop_after_reports
-        self.ended = False
-
-    def start_shard(self, job_id: str, shard: int) -> ShardStart:
-        done = frozenset(b for b in self.recorded if b % self.job.shards == shard)
-        return ShardStart(self.job, done, stop=self.ended)
-
-    def report_blocks(self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]) -> bool:
-        self.reports.append([block for block, _ in blocks])
-        self.recorded.update(blocks)
-        return self.stop_after_reports is not None and len(self.reports) >= self.stop_after_reports
-
-    def finish_shard(self, job_id: str, shard: int) -> ShardFinish:
-        self.finished.add(shard)
-        if len(self.finished) < self.job.shards:
-            return ShardFinish(False)
-        return ShardFinish(True, sorted(self.recorded.items()))
-
-    def complete_job(self, job_id: str, summary: dict) -> None:
-        self.completed = summary
-
-    def fail_job(self, job_id: str, shard: int, failure: Failure) -> None:
-        self.failures.append(failure)
+def load_from_catalogue(bundle: Bundle, directory: Path, name: str) -> LoadedCode:
+    return LoadedCode("blocks", CATALOGUE[name], directory, directory / bundle.entry)
 
 
-def job(model: str = "european_option", parameters=None, shards: int = 1, seed: int = 7):
-    return JobSpec("j-1", model, OPTION if parameters is None else parameters, seed, shards)
+def not_inspected(bundle: Bundle, directory: Path, name: str) -> Inspection:
+    raise AssertionError("a run is not inspected")
+
+
+class NoScripts:
+    def run(self, script, poll):
+        raise AssertionError("no script runs here")
+
+
+def job(model: str = "european_option", parameters=None, shards: int = 1, seed: int = 7, **kw):
+    given = OPTION if parameters is None else parameters
+    return JobSpec("j-1", model, given, seed, shards, **{"code_sha256": BUNDLE.sha256, **kw})
+
+
+def store_for(spec: JobSpec, **kwargs) -> FakeJobStore:
+    return FakeJobStore(spec, BUNDLE, **kwargs)
 
 
 def runner(store, tmp_path, shard=0, interval=0.0, **kwargs) -> ShardRunner:
+    options = {
+        "load_code": load_from_catalogue,
+        "inspect_code": not_inspected,
+        "scripts": NoScripts(),
+        **kwargs,
+    }
     return ShardRunner(
         jobstore=store,
-        objects=LocalDirectoryStore(tmp_path),
         job_id="j-1",
         shard=shard,
         report_interval_s=interval,
-        load_catalogue=lambda: CATALOGUE,
+        runtime=RUNTIME,
+        workdir=tmp_path,
         say=lambda line: None,
-        **kwargs,
+        **options,
     )
 
 
 def test_every_shard_runs_its_blocks_and_the_last_one_finalizes(tmp_path):
-    store = FakeJobStore(job(shards=3))
+    store = store_for(job(shards=3))
     for shard in range(3):
         assert runner(store, tmp_path, shard).run() is Exit.OK
         assert (store.completed is None) == (shard < 2)
@@ -106,14 +97,13 @@ def test_every_shard_runs_its_blocks_and_the_last_one_finalizes(tmp_path):
     alone = Run.plan(european_option.MODEL, params, 7)
     expected = finalize(alone, list(run_blocks(alone, range(alone.blocks_total))))
     assert store.completed == expected.summary
-    objects = LocalDirectoryStore(tmp_path)
-    with objects.open("jobs/j-1/summary.json") as f:
-        assert json.load(f)["summary"] == expected.summary
-    assert "jobs/j-1/plot.png" in {o.key for o in objects.list("jobs/j-1")}
+    assert json.loads(store.artifacts["summary.json"])["summary"] == expected.summary
+    assert store.artifacts["plot.png"].startswith(b"\x89PNG")
+    assert store.runtimes == [RUNTIME] * 3
 
 
 def test_a_relaunched_shard_skips_the_blocks_already_recorded(tmp_path):
-    store = FakeJobStore(job("pi", {"samples": 6e6}, shards=3))
+    store = store_for(job("pi", {"samples": 6e6}, shards=3))
     store.recorded[0] = Stats(1_000_000, {"estimate": Moments.of([3.0, 3.2])})
     assert runner(store, tmp_path, shard=0).run() is Exit.OK
     assert store.reports == [[3]]
@@ -123,20 +113,20 @@ def test_a_relaunched_shard_skips_the_blocks_already_recorded(tmp_path):
     ("interval", "reports"), [(0.0, [[0], [1], [2], [3], [4]]), (1e9, [[0, 1, 2, 3, 4]])]
 )
 def test_blocks_are_reported_at_most_every_interval(tmp_path, interval, reports):
-    store = FakeJobStore(job())
+    store = store_for(job())
     assert runner(store, tmp_path, interval=interval).run() is Exit.OK
     assert store.reports == reports
 
 
 def test_a_stop_from_the_job_store_ends_the_shard_without_finishing(tmp_path):
-    store = FakeJobStore(job(), stop_after_reports=2)
+    store = store_for(job(), stop_after_reports=2)
     assert runner(store, tmp_path).run() is Exit.OK
     assert store.reports == [[0], [1]]
     assert store.finished == set()
 
 
 def test_sigterm_finishes_the_current_block_reports_it_and_exits(tmp_path):
-    store = FakeJobStore(job())
+    store = store_for(job())
     blocks_run: list[None] = []
 
     def stop_requested() -> bool:
@@ -150,14 +140,14 @@ def test_sigterm_finishes_the_current_block_reports_it_and_exits(tmp_path):
 
 
 def test_a_job_that_has_ended_is_not_run(tmp_path):
-    store = FakeJobStore(job())
+    store = store_for(job())
     store.ended = True
     assert runner(store, tmp_path).run() is Exit.OK
     assert store.reports == []
 
 
 def test_a_model_that_raises_fails_the_job_with_its_traceback(tmp_path):
-    store = FakeJobStore(job("exploding", {}))
+    store = store_for(job("exploding", {}))
     assert runner(store, tmp_path).run() is Exit.FAILED
     [failure] = store.failures
     assert failure.source == "model"
@@ -166,16 +156,8 @@ def test_a_model_that_raises_fails_the_job_with_its_traceback(tmp_path):
     assert "return 1 / 0" in failure.traceback
 
 
-def test_an_unknown_model_fails_the_job_for_good(tmp_path):
-    store = FakeJobStore(job("no_such_model", {}))
-    assert runner(store, tmp_path).run() is Exit.INVALID_JOB
-    [failure] = store.failures
-    assert failure.source == "worker"
-    assert "no_such_model" in failure.message
-
-
 def test_invalid_parameters_fail_the_job_naming_the_field(tmp_path):
-    store = FakeJobStore(job(parameters={**OPTION, "paths": 0.0}))
+    store = store_for(job(parameters={**OPTION, "paths": 0.0}))
     assert runner(store, tmp_path).run() is Exit.INVALID_JOB
     [failure] = store.failures
     assert failure.source == "worker"
@@ -183,12 +165,12 @@ def test_invalid_parameters_fail_the_job_naming_the_field(tmp_path):
 
 
 def test_a_shard_outside_the_job_is_invalid(tmp_path):
-    store = FakeJobStore(job(shards=2))
+    store = store_for(job(shards=2))
     assert runner(store, tmp_path, shard=2).run() is Exit.INVALID_JOB
 
 
 class Unreachable(FakeJobStore):
-    def start_shard(self, job_id: str, shard: int) -> ShardStart:
+    def start_shard(self, job_id: str, shard: int, runtime: str) -> ShardStart:
         raise JobStoreUnavailable("nobody home")
 
 
@@ -198,27 +180,144 @@ class Refusing(FakeJobStore):
 
 
 def test_an_unreachable_job_store_exits_3(tmp_path):
-    assert runner(Unreachable(job()), tmp_path).run() is Exit.JOBSTORE_UNAVAILABLE
+    assert runner(Unreachable(job(), BUNDLE), tmp_path).run() is Exit.JOBSTORE_UNAVAILABLE
 
 
 def test_a_refusing_job_store_exits_2(tmp_path):
-    assert runner(Refusing(job()), tmp_path).run() is Exit.INVALID_JOB
-
-
-def test_the_catalogue_failing_to_load_fails_the_job(tmp_path):
-    def load():
-        raise ImportError("analyst_models")
-
-    store = FakeJobStore(job())
-    shard = runner(store, tmp_path)
-    shard.load_catalogue = load
-    assert shard.run() is Exit.INVALID_JOB
-    assert "analyst_models" in store.failures[0].message
+    assert runner(Refusing(job(), BUNDLE), tmp_path).run() is Exit.INVALID_JOB
 
 
 def test_the_block_plan_recorded_on_the_job_wins(tmp_path):
-    store = FakeJobStore(JobSpec("j-1", "pi", {"samples": 3000.0}, 7, 1, 1000, 3000))
+    store = store_for(job("pi", {"samples": 3000.0}, block_size=1000, samples_total=3000))
     assert runner(store, tmp_path).run() is Exit.OK
     assert store.reports == [[0], [1], [2]]
     assert store.completed is not None
     assert np.isclose(store.completed["estimate"], np.pi, atol=0.3)
+
+
+def test_a_bundle_that_is_not_the_jobs_code_is_refused(tmp_path):
+    store = store_for(job())
+    store.archive = from_source("# other code\n", "model.py").archive()
+    assert runner(store, tmp_path).run() is Exit.INVALID_JOB
+    [failure] = store.failures
+    assert failure.source == "worker"
+    assert "bundle" in failure.message and store.completed is None
+
+
+def test_a_job_that_records_no_code_is_refused(tmp_path):
+    store = store_for(job(code_sha256=""))
+    assert runner(store, tmp_path).run() is Exit.INVALID_JOB
+    assert "code_sha256" in store.failures[0].message
+
+
+def test_code_that_cannot_load_fails_the_job_as_the_models_fault(tmp_path):
+    def load(bundle: Bundle, directory: Path, name: str) -> LoadedCode:
+        raise UserCodeError("model.py: imports 'quantlib', which the runtime does not have")
+
+    store = store_for(job())
+    assert runner(store, tmp_path, load_code=load).run() is Exit.FAILED
+    [failure] = store.failures
+    assert (failure.source, failure.message) == (
+        "model",
+        "model.py: imports 'quantlib', which the runtime does not have",
+    )
+
+
+def registration() -> JobSpec:
+    return job("asian", {}, kind="registration")
+
+
+def test_a_registration_records_the_inspected_model_with_the_runtime(tmp_path):
+    seen: list[tuple[str, Path, str]] = []
+
+    def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
+        seen.append((bundle.sha256, directory, name))
+        model = simulation_pb2.Model(
+            title="Asian option",
+            kind=simulation_pb2.MODEL_KIND_BLOCKS,
+            warnings=["not deterministic: block 0 differs"],
+        )
+        return Inspection(model=model)
+
+    store = store_for(registration())
+    assert runner(store, tmp_path, inspect_code=inspect).run() is Exit.OK
+    assert seen == [(BUNDLE.sha256, tmp_path / "code", "asian")]
+    assert store.registered is not None
+    assert (store.registered.title, store.registered.runtime) == ("Asian option", RUNTIME)
+    assert list(store.registered.warnings) == ["not deterministic: block 0 differs"]
+    assert store.failures == [] and store.reports == []
+
+
+def test_a_registration_of_code_that_fails_inspection_fails_with_its_message(tmp_path):
+    def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
+        raise UserCodeError(
+            "asian.py:12: parameter 'steps': annotation list[int] is not float, int, bool or "
+            "Literal",
+            line=12,
+            traceback="Traceback ...\n  File asian.py, line 12\n",
+        )
+
+    store = store_for(registration())
+    assert runner(store, tmp_path, inspect_code=inspect).run() is Exit.FAILED
+    assert store.registered is None
+    [failure] = store.failures
+    assert failure.source == "model"
+    assert failure.message.startswith("asian.py:12: parameter 'steps'")
+    assert "line 12" in failure.traceback
+
+
+def test_a_registration_whose_bundle_is_not_its_code_is_refused(tmp_path):
+    store = store_for(registration())
+    store.archive = from_source("# other code\n", "model.py").archive()
+    assert runner(store, tmp_path, inspect_code=not_inspected).run() is Exit.INVALID_JOB
+    assert store.registered is None
+
+
+FUNCTION_FORM = '''"""Uniform draws, scaled."""
+BLOCK_SIZE = 5_000
+
+
+def simulate(rng, n, *, scale: float = 1.0):
+    return rng.random(n) * scale
+'''
+
+
+def test_registered_function_form_code_runs_in_blocks_and_stores_its_artifacts(tmp_path):
+    """simlab.usercode itself: the code is loaded from the bundle the job store serves."""
+    bundle = from_source(FUNCTION_FORM, "uniform.py")
+    given = {"scale": 2.0, "samples": 30_000.0}
+    store = FakeJobStore(JobSpec("j-1", "uniform", given, 3, 2, code_sha256=bundle.sha256), bundle)
+    for shard in range(2):
+        workdir = tmp_path / f"shard{shard}"
+        code = runner(store, workdir, shard, load_code=usercode.load)
+        assert code.run() is Exit.OK, store.failures
+    assert store.reports == [[0], [2], [4], [1], [3], [5]]
+    assert store.completed is not None
+    assert store.completed["samples"] == 30_000
+    assert abs(store.completed["value"] - 1.0) < 4 * store.completed["value_stderr"]
+    assert {"summary.json", "plot.png", "data.csv", "chart.json"} <= store.artifacts.keys()
+
+
+def test_registering_function_form_code_records_its_schema(tmp_path):
+    bundle = from_source(FUNCTION_FORM, "uniform.py")
+    spec = JobSpec("j-1", "uniform", {}, 0, 1, kind="registration", code_sha256=bundle.sha256)
+    store = FakeJobStore(spec, bundle)
+    assert runner(store, tmp_path, inspect_code=usercode.inspect).run() is Exit.OK
+    model = store.registered
+    assert model is not None, store.failures
+    assert (model.kind, model.runtime, model.reproducible) == (
+        simulation_pb2.MODEL_KIND_BLOCKS,
+        RUNTIME,
+        True,
+    )
+    assert [p.name for p in model.parameters] == ["scale", "samples"]
+
+
+def test_registering_code_that_does_not_import_fails_naming_the_module(tmp_path):
+    bundle = from_source("import quantlib_absent\n\ndef simulate(rng, n):\n    return n\n")
+    spec = JobSpec("j-1", "q", {}, 0, 1, kind="registration", code_sha256=bundle.sha256)
+    store = FakeJobStore(spec, bundle)
+    assert runner(store, tmp_path, inspect_code=usercode.inspect).run() is Exit.FAILED
+    [failure] = store.failures
+    assert failure.source == "model" and "quantlib_absent" in failure.message
+    assert store.registered is None

@@ -1,8 +1,8 @@
 """`python -m simlab_worker`: run one shard of a job (app.run).
 
 Exit codes (core.shard.Exit): 0 done (or stopped), 1 the model failed, 2 the job can never run
-here (unknown model, invalid parameters, bad configuration, refused by the job store), 3 the
-job store kept failing (unreachable, restarting, without its database) for
+here (code that is not the job's, invalid parameters, bad configuration, refused by the job
+store), 3 the job store kept failing (unreachable, restarting, without its database) for
 SIMLAB_WORKER_RETRY_S."""
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
-"""Wiring: settings -> adapters (the job store over gRPC, the object store) -> core (one
+"""Wiring: settings -> adapters (the job store over gRPC, script processes) -> core (one
 ShardRunner). Synchronous: the worker runs one shard and ends with its exit code."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import platform
 import signal
+import tempfile
 import threading
+from pathlib import Path
 
-from simlab.adapters.objectstore_factory import open_object_store
-from simlab.common.errors import SimlabError
-from simlab.models.registry import catalogue
+from simlab import usercode
 from simlab_worker.adapters.jobstore import GrpcJobStore
+from simlab_worker.adapters.script import SubprocessScripts
 from simlab_worker.core.shard import Exit, ShardRunner
 from simlab_worker.settings import Settings
 
@@ -19,31 +22,38 @@ log = logging.getLogger("worker")
 
 def run(settings: Settings) -> Exit:
     """Runs the shard. SIGTERM (Kubernetes deleting the pod) and SIGINT (Ctrl-C): finish the
-    block, report it, exit 0."""
-    try:
-        objects = open_object_store(settings.object_store)
-    except (SimlabError, OSError) as exc:
-        # A store that cannot be opened (no S3 after the retries, a root that cannot be
-        # created) is bad configuration too: the job can never run here.
-        log.error("bad configuration", extra={"error": str(exc)})
-        return Exit.INVALID_JOB
+    block (or stop the script), report, exit 0."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
     log.info("starting", extra={"job_id": settings.job_id, "shard": settings.shard})
     jobstore = GrpcJobStore(settings.jobstore, settings.token, retry_for_s=settings.retry_s)
-    try:
-        code = ShardRunner(
-            jobstore=jobstore,
-            objects=objects,
-            job_id=settings.job_id,
-            shard=settings.shard,
-            report_interval_s=settings.report_interval_s,
-            load_catalogue=catalogue,
-            stop_requested=stop.is_set,
-        ).run()
-    finally:
-        jobstore.close()
+    # The job's code and a script's outputs live here, private to this worker, until it exits.
+    with tempfile.TemporaryDirectory(prefix="simlab-worker-") as workdir:
+        try:
+            code = ShardRunner(
+                jobstore=jobstore,
+                job_id=settings.job_id,
+                shard=settings.shard,
+                report_interval_s=settings.report_interval_s,
+                runtime=runtime(settings.runtime),
+                workdir=Path(workdir),
+                load_code=usercode.load,
+                inspect_code=usercode.inspect,
+                scripts=SubprocessScripts(),
+                stop_requested=stop.is_set,
+            ).run()
+        finally:
+            jobstore.close()
     log.info("exiting", extra={"job_id": settings.job_id, "code": int(code)})
     return code
+
+
+def runtime(name: str) -> str:
+    """E.g. "simlab/worker:1.4 (Python 3.11.9, NumPy 2.4.6, SciPy 1.17.1)"."""
+    versions = ", ".join(
+        f"{label} {importlib.metadata.version(package)}"
+        for label, package in (("NumPy", "numpy"), ("SciPy", "scipy"))
+    )
+    return f"{name} (Python {platform.python_version()}, {versions})"

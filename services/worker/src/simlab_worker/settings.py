@@ -8,9 +8,11 @@ the worker before it does anything (exit 2).
 - TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
-- OBJECTS_DIR or S3_*   where results go: the local store's root, or S3 (each S3_* falling back
-                        to the shared SIMLAB_S3_*), which wins when S3_ENDPOINT is set (see
-                        simlab.adapters.objectstore_factory)
+- RUNTIME               what this worker runs on, e.g. its image (default "local"); recorded on
+                        jobs and registered models with the Python, NumPy and SciPy versions
+
+The worker holds no object-store settings: it reads the job's code and writes its results
+through the job store.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 
 PREFIX = "SIMLAB_WORKER"
@@ -33,7 +34,7 @@ class Settings:
     token: str
     report_interval_s: float
     retry_s: float
-    object_store: ObjectStoreSettings
+    runtime: str
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,7 +46,7 @@ class Settings:
             token=_token(env),
             report_interval_s=env.float("REPORT_INTERVAL_S", 0.25),
             retry_s=env.float("RETRY_S", 60.0),
-            object_store=object_store_settings(env),
+            runtime=env.str("RUNTIME", "local"),
         )
 
 

@@ -7,12 +7,15 @@ job store or the way to it: a pod being replaced by `helm upgrade` refuses conne
 calls in flight, or loses its database for a moment, and may answer UNAVAILABLE, CANCELLED,
 INTERNAL or UNKNOWN while doing so. Those calls are made again with a growing delay for up to
 `retry_for_s` (the worker's calls are idempotent on the job store's side: a block is recorded
-once), then JobStoreUnavailable, and the worker exits 3."""
+once, and PutArtifacts commits its set of files once, at the end of the stream, so a stream cut
+short stores nothing and is sent again whole), then JobStoreUnavailable, and the worker
+exits 3."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -22,10 +25,12 @@ from simlab.common.grpc_util import MIB, bearer, channel
 from simlab.core.stats import Stats
 from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab.transport.errors import call_name, is_refusal, retry_unless_refused
-from simlab_worker.core.shard import (
+from simlab.v1 import simulation_pb2
+from simlab_worker.core.ports import (
     Failure,
     JobStoreRejected,
     JobStoreUnavailable,
+    ProgressReport,
     ShardFinish,
     ShardStart,
 )
@@ -47,6 +52,8 @@ class GrpcJobStore:
         *,
         retry_for_s: float = 60.0,
         call_timeout_s: float = 60.0,
+        # GetBundle and PutArtifacts move up to hundreds of MiB.
+        transfer_timeout_s: float = 600.0,
         first_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
         # Spreads the retries of many workers after a job-store restart.
@@ -58,6 +65,7 @@ class GrpcJobStore:
         self._metadata = bearer(token)
         self._retry_for_s = retry_for_s
         self._call_timeout_s = call_timeout_s
+        self._transfer_timeout_s = transfer_timeout_s
         self._first_backoff_s = first_backoff_s
         self._max_backoff_s = max_backoff_s
         self._jitter_s = jitter_s
@@ -65,8 +73,8 @@ class GrpcJobStore:
     def close(self) -> None:
         self._channel.close()
 
-    def start_shard(self, job_id: str, shard: int) -> ShardStart:
-        request = jobstore_pb2.StartShardRequest(job_id=job_id, shard=shard)
+    def start_shard(self, job_id: str, shard: int, runtime: str) -> ShardStart:
+        request = jobstore_pb2.StartShardRequest(job_id=job_id, shard=shard, runtime=runtime)
         return jobs.shard_start(self._call(self._stub.StartShard, request))
 
     def report_blocks(self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]) -> bool:
@@ -89,8 +97,44 @@ class GrpcJobStore:
         )
         self._call(self._stub.FailJob, request)
 
+    def get_bundle(self, job_id: str) -> bytes:
+        request = jobstore_pb2.GetBundleRequest(job_id=job_id)
+
+        def download() -> bytes:
+            chunks = self._stub.GetBundle(
+                request, metadata=self._metadata, timeout=self._transfer_timeout_s
+            )
+            return b"".join(chunk.data for chunk in chunks)
+
+        return self._retry("GetBundle", download)
+
+    def put_artifacts(self, job_id: str, files: Mapping[str, bytes | Path]) -> list[str]:
+        def upload() -> list[str]:
+            response = self._stub.PutArtifacts(
+                jobs.artifact_requests(job_id, files),
+                metadata=self._metadata,
+                timeout=self._transfer_timeout_s,
+            )
+            return list(response.names)
+
+        return self._retry("PutArtifacts", upload)
+
+    def report_progress(self, job_id: str, shard: int, report: ProgressReport) -> bool:
+        request = jobs.progress_request(job_id, shard, report)
+        return bool(self._call(self._stub.ReportProgress, request).stop)
+
+    def complete_registration(self, job_id: str, model: simulation_pb2.Model) -> None:
+        request = jobstore_pb2.CompleteRegistrationRequest(job_id=job_id, model=model)
+        self._call(self._stub.CompleteRegistration, request)
+
     def _call(self, method: Callable[..., T], request: Any) -> T:
-        name = call_name(request)
+        return self._retry(
+            call_name(request),
+            lambda: method(request, metadata=self._metadata, timeout=self._call_timeout_s),
+        )
+
+    def _retry(self, name: str, call: Callable[[], T]) -> T:
+        """Makes the call, again while the job store is failing (not refusing)."""
         try:
             for attempt in stamina.retry_context(
                 on=retry_unless_refused(log, name),
@@ -101,7 +145,7 @@ class GrpcJobStore:
                 wait_jitter=self._jitter_s,
             ):
                 with attempt:
-                    return method(request, metadata=self._metadata, timeout=self._call_timeout_s)
+                    return call()
         except grpc.RpcError as exc:
             code, details = exc.code(), exc.details()
             if is_refusal(exc):

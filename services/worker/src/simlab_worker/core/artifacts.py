@@ -1,4 +1,4 @@
-"""The files a finished run leaves under jobs/<job_id>/:
+"""The files a finished blocks run leaves under jobs/<job_id>/ (stored through the job store):
 
 - summary.json      the summary, with the job it came from (model, parameters, seed, ...)
 - plot.png          convergence and distribution (matplotlib)
@@ -14,7 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -25,12 +25,6 @@ from simlab_worker.core.plots import output_label, render_png
 # chart.json thins long convergence series to about this many points (log-spaced, as the
 # chart's sample axis is); convergence.csv keeps every block.
 CHART_POINTS = 2000
-
-
-class ArtifactStore(Protocol):
-    """The part of simlab.adapters.objectstore.ObjectStore the worker needs."""
-
-    def commit_prefix(self, prefix: str, files: Mapping[str, bytes]) -> object: ...
 
 
 def build(job_id: str, run: Run, shards: int, result: Result) -> dict[str, bytes]:
@@ -63,14 +57,6 @@ def build(job_id: str, run: Run, shards: int, result: Result) -> dict[str, bytes
             }
         ),
     }
-
-
-def save(store: ArtifactStore, job_id: str, files: Mapping[str, bytes]) -> list[str]:
-    """Publishes the files as one set: a reader sees all of them or none, and a finalizing
-    shard that is run again replaces the set whole. Returns the keys written."""
-    prefix = f"jobs/{job_id}"
-    store.commit_prefix(prefix, files)
-    return [f"{prefix}/{name}" for name in files]
 
 
 def _chart(job_id: str, run: Run, result: Result) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -12,7 +13,10 @@ from simlab.jobstore.v1 import jobstore_pb2
 from simlab.transport.stats import from_proto, to_proto
 from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2
-from simlab_worker.core.shard import Failure, JobSpec, ShardFinish, ShardStart
+from simlab_worker.core.ports import Failure, JobSpec, ProgressReport, ShardFinish, ShardStart
+
+# PutArtifacts sends files in pieces of this size.
+CHUNK_BYTES = 1024 * 1024
 
 
 def job_spec(job: simulation_pb2.Job) -> JobSpec:
@@ -24,6 +28,10 @@ def job_spec(job: simulation_pb2.Job) -> JobSpec:
         shards=job.shards,
         block_size=job.block_size,
         samples_total=job.progress.samples_total,
+        kind="registration" if job.kind == simulation_pb2.JOB_KIND_REGISTRATION else "run",
+        code_sha256=job.code_sha256,
+        model_version=job.model_version,
+        args=tuple(job.args),
     )
 
 
@@ -53,3 +61,42 @@ def job_error(failure: Failure) -> simulation_pb2.JobError:
     return simulation_pb2.JobError(
         message=failure.message, traceback=failure.traceback, source=failure.source
     )
+
+
+def progress_request(
+    job_id: str, shard: int, report: ProgressReport
+) -> jobstore_pb2.ReportProgressRequest:
+    return jobstore_pb2.ReportProgressRequest(
+        job_id=job_id,
+        shard=shard,
+        done=report.done,
+        total=report.total or 0.0,
+        estimate=report.estimate,
+        stderr=report.stderr,
+    )
+
+
+def artifact_requests(
+    job_id: str, files: Mapping[str, bytes | Path], chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[jobstore_pb2.PutArtifactsRequest]:
+    """The PutArtifacts stream: the job on the first message, each file starting with its name
+    and continued in chunks (a file on disk is read as it goes)."""
+    first = True
+    for name, content in files.items():
+        for index, data in enumerate(_chunks(content, chunk_bytes)):
+            yield jobstore_pb2.PutArtifactsRequest(
+                job_id=job_id if first else "", name=name if index == 0 else "", data=data
+            )
+            first = False
+
+
+def _chunks(content: bytes | Path, chunk_bytes: int) -> Iterator[bytes]:
+    if isinstance(content, bytes):
+        yield content[:chunk_bytes]
+        for offset in range(chunk_bytes, len(content), chunk_bytes):
+            yield content[offset : offset + chunk_bytes]
+        return
+    with content.open("rb") as f:
+        yield f.read(chunk_bytes)
+        while data := f.read(chunk_bytes):
+            yield data
