@@ -249,8 +249,9 @@ def collect(
     .gitignore files ignore are left out. Bundle.files lists exactly what is sent."""
     if not path.is_file():
         raise BundleError(f"{path}: no such file")
-    root = path.resolve().parent
-    entry = path.resolve().name
+    # Not resolved: a linked entry bundles the files beside the link, where the user put it.
+    absolute = Path(os.path.abspath(path))
+    root, entry = absolute.parent, absolute.name
     ignored = _GitIgnored(root)
     paths = {entry} | _imported_files(root, entry, ignored)
     for pattern in include:

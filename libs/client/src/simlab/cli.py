@@ -190,8 +190,10 @@ def print_model(model: pb.Model) -> None:
     table.add_row("runtime", model.runtime)
     out.print(table)
     if model.parameters:
+        out.print()
         print_parameters(model)
     if model.outputs:
+        out.print()
         outputs = Table("output", "label", "unit", "help", box=None)
         for o in model.outputs:
             primary = " (primary)" if o.name == model.primary_output else ""
