@@ -1,9 +1,14 @@
 import hashlib
+import importlib.util
 import io
 import re
+import sys
 import tarfile
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import numpy as np
 import pytest
 
 from simlab.bundle import (
@@ -12,7 +17,9 @@ from simlab.bundle import (
     Bundle,
     BundleError,
     check,
+    collect,
     extract,
+    from_function,
     from_source,
     read_archive,
 )
@@ -190,3 +197,238 @@ def test_extract_writes_the_files_and_returns_the_entry(tmp_path: Path) -> None:
     assert (tmp_path / "run.sh").stat().st_mode & 0o777 == 0o755
     assert entry.stat().st_mode & 0o777 == 0o644
     assert not (tmp_path / MANIFEST).exists()
+
+
+# ---- collect ---------------------------------------------------------------------------------
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_collect_takes_the_file_and_what_it_imports_transitively(tmp_path: Path) -> None:
+    _tree(
+        tmp_path,
+        {
+            "asian.py": "import numpy as np\nimport helpers\nfrom pricing import paths\n",
+            "helpers.py": "import os\ndef f():\n    import lazy\n",
+            "lazy.py": "",
+            "pricing/__init__.py": "from .core import drift\n",
+            "pricing/core.py": "from . import units\nfrom ..outside import x\n",
+            "pricing/units.py": "",
+            "pricing/paths.py": "from .maths.stats import mean\n",
+            "pricing/maths/stats.py": "",
+            "pricing/unused.py": "",
+            "unused.py": "",
+            "notes.txt": "",
+        },
+    )
+    bundle = collect(tmp_path / "asian.py")
+    assert bundle.entry == "asian.py"
+    assert sorted(bundle.files) == [
+        "asian.py",
+        "helpers.py",
+        "lazy.py",
+        "pricing/__init__.py",
+        "pricing/core.py",
+        "pricing/maths/stats.py",
+        "pricing/paths.py",
+        "pricing/units.py",
+    ]
+    assert bundle.files["helpers.py"] == b"import os\ndef f():\n    import lazy\n"
+
+
+def test_collect_from_a_subdirectory_bundles_only_that_tree(tmp_path: Path) -> None:
+    _tree(
+        tmp_path, {"sub/m.py": "import sibling\nimport top\n", "sub/sibling.py": "", "top.py": ""}
+    )
+    assert sorted(collect(tmp_path / "sub" / "m.py").files) == ["m.py", "sibling.py"]
+
+
+def test_collect_adds_included_globs_and_honours_gitignore(tmp_path: Path) -> None:
+    _tree(
+        tmp_path,
+        {
+            "m.py": "import gen\nimport kept\n",
+            "gen.py": "",
+            "kept.py": "",
+            "data/a.csv": "1",
+            "data/big.csv": "2",
+            "data/deep/b.csv": "3",
+            "data/.gitignore": "deep/\n",
+            ".gitignore": "gen.py\nbig.csv\n",
+            "configs/x.toml": "",
+            "configs/__pycache__/x.pyc": "",
+        },
+    )
+    bundle = collect(tmp_path / "m.py", include=["data/*.csv", "configs"])
+    assert sorted(bundle.files) == ["configs/x.toml", "data/a.csv", "kept.py", "m.py"]
+
+
+def test_collect_keeps_the_executable_bit(tmp_path: Path) -> None:
+    _tree(tmp_path, {"m.py": "", "run.sh": "#!/bin/sh\n"})
+    (tmp_path / "run.sh").chmod(0o755)
+    assert collect(tmp_path / "m.py", include=["run.sh"]).executable == {"run.sh"}
+
+
+def test_collect_refuses_what_it_cannot_bundle(tmp_path: Path) -> None:
+    _tree(
+        tmp_path, {"m.py": "import os\n", "broken.py": "def (:\n", ".env": "T=1", "x.txt": "data"}
+    )
+    with pytest.raises(BundleError, match="no such file"):
+        collect(tmp_path / "missing.py")
+    with pytest.raises(BundleError, match=re.escape("matches no file")):
+        collect(tmp_path / "m.py", include=["*.csv"])
+    with pytest.raises(BundleError, match="relative to"):
+        collect(tmp_path / "m.py", include=["../*"])
+    with pytest.raises(BundleError, match=re.escape(".env files hold secrets")):
+        collect(tmp_path / "m.py", include=[".env"])
+    with pytest.raises(BundleError, match=re.escape("broken.py:1")):
+        collect(tmp_path / "broken.py")
+    with pytest.raises(BundleError, match="more than the limit of 10"):
+        collect(tmp_path / "m.py", include=["x.txt"], max_bytes=10)
+    with pytest.raises(BundleError, match=re.escape("not a .py file")):
+        collect(tmp_path / "x.txt")
+
+
+# ---- from_function ---------------------------------------------------------------------------
+
+NOTEBOOK = '''
+"""Not the model's docstring: the function's is."""
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+import numpy.random as npr
+from numpy import exp
+
+import simlab
+
+SIGMA = 0.2
+LEVELS = (1, 2.5, "x", None, (True,))
+SAMPLES = 5000
+ROWS = [1, 2]
+UNUSED = object()
+
+
+class Payoff:
+    def __init__(self, strike):
+        self.strike = strike
+
+    def __call__(self, x):
+        return np.maximum(x - self.strike, 0.0)
+
+
+class Call(Payoff):
+    pass
+
+
+def helper(x):
+    return exp(x * SIGMA) * len(LEVELS) / len(LEVELS)
+
+
+def price(
+    rng,
+    n,
+    *,
+    strike: Annotated[float, simlab.Param(gt=0)] = 1.0,
+    kind: Literal["call"] = "call",
+):
+    """A call.
+
+    Priced the slow way."""
+    ROWS = 3  # a local: not the global list
+    x = rng.normal(size=n) * ROWS / ROWS
+    return Call(strike)(helper(x)) + 0 * math.pi
+
+
+def simulate(rng, n):
+    return npr.default_rng(0).random(n) + rng.random(n) * 0
+
+
+def uses_rows(rng, n):
+    return np.array(ROWS * n)
+
+
+def make_closure():
+    k = 2
+
+    def inner(rng, n):
+        return rng.random(n) * k
+
+    return inner
+
+
+lam = lambda rng, n: rng.random(n)  # noqa: E731
+'''
+
+
+@pytest.fixture
+def notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A module made from a generated file, as a notebook's functions live in one."""
+    path = tmp_path / "notebook_module.py"
+    path.write_text(NOTEBOOK)
+    spec = importlib.util.spec_from_file_location("notebook_module", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "notebook_module", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(bundle: Bundle) -> Any:
+    namespace: dict[str, Any] = {}
+    exec(compile(bundle.files[bundle.entry], bundle.entry, "exec"), namespace)
+    return namespace
+
+
+def test_a_function_ships_as_source_with_what_it_uses(notebook: ModuleType) -> None:
+    bundle = from_function(notebook.price)
+    assert (bundle.entry, list(bundle.files)) == ("model.py", ["model.py"])
+    source = bundle.files["model.py"].decode()
+    assert source.startswith('"""A call.\n\nPriced the slow way."""\n\nimport math\n')
+    for line in (
+        "import math",
+        "import numpy as np",
+        "import simlab",
+        "from numpy import exp",
+        "from typing import Annotated",
+        "from typing import Literal",
+        "SIGMA = 0.2",
+        "LEVELS = (1, 2.5, 'x', None, (True,))",
+        "SAMPLES = 5000",
+        "simulate = price",
+    ):
+        assert line in source.splitlines()
+    assert "ROWS = [" not in source and "UNUSED" not in source and "npr" not in source
+    assert source.index("class Payoff") < source.index("class Call(Payoff)")
+    namespace = _run(bundle)
+    rng = np.random.default_rng
+    assert np.array_equal(namespace["simulate"](rng(1), 5), notebook.price(rng(1), 5))
+    assert namespace["__doc__"] == "A call.\n\nPriced the slow way."
+
+
+def test_a_function_named_simulate_is_the_model(notebook: ModuleType) -> None:
+    source = from_function(notebook.simulate).files["model.py"].decode()
+    assert "import numpy.random as npr" in source
+    assert "simulate = " not in source
+    rng = np.random.default_rng
+    assert np.array_equal(_run(from_function(notebook.simulate))["simulate"](rng(2), 3),
+                          notebook.simulate(rng(2), 3))  # fmt: skip
+
+
+def test_the_same_function_makes_the_same_bundle(notebook: ModuleType) -> None:
+    assert from_function(notebook.price).sha256 == from_function(notebook.price).sha256
+
+
+def test_what_cannot_ship_as_source_is_named(notebook: ModuleType) -> None:
+    with pytest.raises(BundleError, match="uses_rows uses the global 'ROWS', a list"):
+        from_function(notebook.uses_rows)
+    with pytest.raises(BundleError, match=r"inner is a closure .*uses k"):
+        from_function(notebook.make_closure())
+    with pytest.raises(BundleError, match="is a lambda"):
+        from_function(notebook.lam)
+    with pytest.raises(BundleError, match="not a function"):
+        from_function(notebook.Call(1).__call__)

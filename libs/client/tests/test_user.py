@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,7 +39,8 @@ def test_reports_append_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = tmp_path / "report.jsonl"
     monkeypatch.setenv("SIMLAB_REPORT_FILE", str(path))
     simlab.report(done=10, total=100)
-    simlab.report(done=np.int64(20), total=100, estimate=np.float64(3.5), stderr=0.1)
+    count: Any = np.int64(20)  # NumPy's integers too
+    simlab.report(done=count, total=100, estimate=np.float64(3.5), stderr=0.1)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines == [
         {"done": 10, "total": 100, "estimate": None, "stderr": None},

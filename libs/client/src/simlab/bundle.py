@@ -8,16 +8,25 @@ naming the entry file."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib
+import inspect
 import io
 import json
+import math
+import os
 import re
 import tarfile
-from collections.abc import Iterable, Mapping
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from types import MappingProxyType
+from types import CodeType, MappingProxyType
+from typing import Any
+
+import pathspec
 
 MANIFEST = ".simlab-bundle.json"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -223,3 +232,280 @@ def extract(bundle: Bundle, directory: Path) -> Path:
         target.write_bytes(data)
         target.chmod(0o755 if path in bundle.executable else 0o644)
     return directory / bundle.entry
+
+
+# ---- collecting your files ------------------------------------------------------------------
+
+# Never bundled, not even by an --include glob: version control and Python's caches.
+SKIPPED_DIRECTORIES = frozenset({".git", "__pycache__"})
+
+
+def collect(
+    path: Path, *, include: Sequence[str] = (), max_bytes: int = DEFAULT_MAX_BYTES
+) -> Bundle:
+    """The bundle of the file at `path`: it, the modules and packages beside it (in its
+    directory tree) that it imports, and what those import in turn; plus the files matching
+    the `include` globs (relative to its directory, e.g. "data/*.csv"). Files the directory's
+    .gitignore files ignore are left out. Bundle.files lists exactly what is sent."""
+    if not path.is_file():
+        raise BundleError(f"{path}: no such file")
+    # Not resolved: a linked entry bundles the files beside the link, where the user put it.
+    absolute = Path(os.path.abspath(path))
+    root, entry = absolute.parent, absolute.name
+    ignored = _GitIgnored(root)
+    paths = {entry} | _imported_files(root, entry, ignored)
+    for pattern in include:
+        matched = _included(root, pattern, ignored)
+        if not matched:
+            raise BundleError(f"--include {pattern!r} matches no file under {root}")
+        paths |= matched
+    files = {rel: (root / rel).read_bytes() for rel in sorted(paths)}
+    executable = frozenset(rel for rel in files if os.access(root / rel, os.X_OK))
+    check(files, entry, max_bytes)
+    return Bundle(entry, files, executable)
+
+
+class _GitIgnored:
+    """Whether a path is ignored by the .gitignore files of the root and its subdirectories
+    (each one about the paths under its own directory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+        for gitignore in sorted(root.rglob(".gitignore")):
+            rel = gitignore.parent.relative_to(root).as_posix()
+            lines = gitignore.read_text(errors="replace").splitlines()
+            self.specs.append(
+                ("" if rel == "." else rel + "/", pathspec.GitIgnoreSpec.from_lines(lines))
+            )
+
+    def __call__(self, rel: str) -> bool:
+        return any(
+            rel.startswith(base) and spec.match_file(rel.removeprefix(base))
+            for base, spec in self.specs
+        )
+
+
+def _included(root: Path, pattern: str, ignored: _GitIgnored) -> set[str]:
+    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        raise BundleError(f"--include {pattern!r}: give a glob relative to {root}")
+    found: set[str] = set()
+    for match in root.glob(pattern):
+        for file in [match] if match.is_file() else [p for p in match.rglob("*") if p.is_file()]:
+            rel = file.relative_to(root).as_posix()
+            if not SKIPPED_DIRECTORIES & set(rel.split("/")) and not ignored(rel):
+                found.add(rel)
+    return found
+
+
+def _imported_files(root: Path, entry: str, ignored: _GitIgnored) -> set[str]:
+    """The files under root that `entry` imports, transitively."""
+    found: set[str] = set()
+    pending = [entry]
+    while pending:
+        module = pending.pop()
+        for rel in _imports_of(root, module):
+            if rel not in found and rel != entry and not ignored(rel):
+                found.add(rel)
+                pending.append(rel)
+    return found
+
+
+def _imports_of(root: Path, rel: str) -> set[str]:
+    """The files under root that the module file `rel` imports (the package __init__.py files
+    on the way too), from every import statement in it, function-level ones included."""
+    source = (root / rel).read_bytes()
+    try:
+        tree = ast.parse(source, filename=rel)
+    except SyntaxError as error:
+        raise BundleError(f"{rel}:{error.lineno}: {error.msg}") from None
+    package = rel.split("/")[:-1]  # the directory a relative import starts from
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found |= _module_files(root, alias.name.split("."))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.level - 1 > len(package):
+                    continue  # beyond the root: not ours to bundle
+                base = package[: len(package) - (node.level - 1)]
+            else:
+                base = []
+            parts = base + (node.module.split(".") if node.module else [])
+            found |= _module_files(root, parts)
+            for alias in node.names:  # `from package import module`
+                if alias.name != "*":
+                    found |= _module_files(root, [*parts, alias.name])
+    return found
+
+
+def _module_files(root: Path, parts: list[str]) -> set[str]:
+    """The files of the module `parts` under root and its packages' __init__.py files, or
+    nothing when it is not there (the runtime's or the standard library's)."""
+    if not parts:
+        return set()
+    *packages, name = parts
+    for candidate in (f"{name}.py", f"{name}/__init__.py"):
+        rel = "/".join([*packages, candidate])
+        if (root / rel).is_file():
+            inits = ("/".join([*packages[:i], "__init__.py"]) for i in range(1, len(parts)))
+            return {rel, *(init for init in inits if (root / init).is_file())}
+    return set()
+
+
+# ---- shipping a function ----------------------------------------------------------------------
+
+FUNCTION_ENTRY = "model.py"
+# Module constants the platform reads (samples per run, samples per block), shipped with the
+# function when its module defines them.
+PLATFORM_CONSTANTS = ("SAMPLES", "BLOCK_SIZE")
+_CONSTANT_TYPES = (int, float, str, bool, type(None))
+
+
+def from_function(fn: Callable[..., Any]) -> Bundle:
+    """A bundle of one module made from the SOURCE of `fn` (never a pickle): the imports it
+    and its helpers use, the plain constants they read, the helper functions and classes of
+    its module they call, then `fn` itself (and `simulate = fn`, unless that is its name).
+    Works for functions in a notebook as in any module."""
+    if not inspect.isfunction(fn):
+        raise BundleError(
+            f"{fn!r} is not a function; pass a function defined with def at module level"
+        )
+    module = fn.__module__
+    ship = _Shipment(fn.__globals__, module)
+    ship.add_definition(fn.__name__, fn)
+    for name in PLATFORM_CONSTANTS:
+        value = fn.__globals__.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            ship.constants.setdefault(name, repr(value))
+    # The function's docstring is the module's: the model's title and description.
+    header = [
+        _docstring(inspect.cleandoc(fn.__doc__)) if fn.__doc__ else "",
+        "\n".join(sorted(set(ship.imports), key=lambda line: (line.startswith("from"), line))),
+        "\n".join(f"{name} = {value}" for name, value in sorted(ship.constants.items())),
+    ]
+    chunks = ["\n\n".join(part for part in header if part), *ship.definitions]
+    if fn.__name__ != "simulate":
+        chunks.append(f"simulate = {fn.__name__}")
+    source = "\n\n\n".join(chunk for chunk in chunks if chunk) + "\n"
+    try:
+        compile(source, FUNCTION_ENTRY, "exec")
+    except SyntaxError as error:
+        raise BundleError(f"the source made from {fn.__name__} does not compile: {error}") from None
+    return from_source(source, FUNCTION_ENTRY)
+
+
+class _Shipment:
+    """What a function needs, gathered from the globals of its module."""
+
+    def __init__(self, namespace: Mapping[str, Any], module: str) -> None:
+        self.namespace = namespace
+        self.module = module
+        self.imports: list[str] = []
+        self.constants: dict[str, str] = {}
+        # Source of each helper, dependencies first (a base class before its subclass).
+        self.definitions: list[str] = []
+        self.seen: set[str] = set()
+
+    def add_definition(self, name: str, value: Any) -> None:
+        self.seen.add(name)
+        what = f"{'class' if inspect.isclass(value) else 'function'} {name}"
+        if inspect.isfunction(value):
+            if value.__name__ == "<lambda>":
+                raise BundleError(f"{name} is a lambda; define it with def to ship it")
+            if value.__closure__:
+                free = ", ".join(value.__code__.co_freevars)
+                raise BundleError(
+                    f"{name} is a closure (it uses {free} of an enclosing function); "
+                    "define it at module level and pass those as parameters or constants"
+                )
+        try:
+            source = textwrap.dedent(inspect.getsource(value))
+        except (OSError, TypeError):
+            raise BundleError(
+                f"the source of {what} cannot be found; define it in a file or cell"
+            ) from None
+        for global_name in sorted(_names_used(source, value)):
+            if global_name not in self.seen and global_name in self.namespace:
+                self.add_global(global_name, self.namespace[global_name], user=name)
+        self.definitions.append(source.rstrip())
+
+    def add_global(self, name: str, value: Any, *, user: str) -> None:
+        self.seen.add(name)
+        if inspect.ismodule(value):
+            module = value.__name__
+            self.imports.append(
+                f"import {module}" if module == name else f"import {module} as {name}"
+            )
+        elif _is_constant(value):
+            self.constants[name] = _literal(value)
+        elif (inspect.isfunction(value) or inspect.isclass(value)) and (
+            value.__module__ == self.module
+        ):
+            self.add_definition(name, value)
+        elif (origin := _importable(value)) is not None:
+            module, qualname = origin
+            alias = "" if qualname == name else f" as {name}"
+            self.imports.append(f"from {module} import {qualname}{alias}")
+        else:
+            raise BundleError(
+                f"{user} uses the global {name!r}, a {type(value).__name__}, which cannot be "
+                "shipped as source: create it inside the function, or make it a constant "
+                "(int, float, str, bool, None or a tuple of them)"
+            )
+
+
+def _docstring(text: str) -> str:
+    plain = '"""' not in text and not text.endswith(('"', "\\")) and "\\" not in text
+    return f'"""{text}"""' if plain else repr(text)
+
+
+def _names_used(source: str, value: Any) -> set[str]:
+    """The names a definition may read from its module's globals. Of a function's body only
+    those its code looks up by name (not its local variables); its signature and decorators
+    are evaluated in the module, so all of theirs."""
+    definition = ast.parse(source).body[0]
+    if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
+        return {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)}
+    outside = [definition.args, *definition.decorator_list]
+    outside += [definition.returns] if definition.returns else []
+    names = {node.id for part in outside for node in ast.walk(part) if isinstance(node, ast.Name)}
+    looked_up = _code_names(value.__code__)
+    body = (node for part in definition.body for node in ast.walk(part))
+    return names | {node.id for node in body if isinstance(node, ast.Name) and node.id in looked_up}
+
+
+def _code_names(code: CodeType) -> set[str]:
+    """The global (and attribute) names a code object and the code nested in it use."""
+    nested = (const for const in code.co_consts if isinstance(const, CodeType))
+    return set(code.co_names).union(*(_code_names(inner) for inner in nested))
+
+
+def _is_constant(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_constant(item) for item in value)
+    return type(value) in _CONSTANT_TYPES
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, tuple):
+        items = [_literal(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    return repr(value)
+
+
+def _importable(value: Any) -> tuple[str, str] | None:
+    """(module, name) that `from module import name` gives `value` back with, if any."""
+    module = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None) or getattr(value, "_name", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "." in qualname:
+        return None
+    if module in ("__main__", "builtins"):
+        return None
+    try:
+        found = getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError):
+        return None
+    return (module, qualname) if found is value else None
