@@ -117,6 +117,7 @@ def _run_checked_blocks(loaded: Loaded, model: Model, params: dict[str, Any]) ->
             functools.partial(model.simulate, params, block_rng(CHECK_SEED, block), n),
             loaded.code.directory,
             loaded.file,
+            loaded.line,
             f"simulate failed on block {block} at the default parameters",
         )
         if not isinstance(stats, Stats) or model.primary_output not in stats.moments:
@@ -131,6 +132,7 @@ def _run_checked_blocks(loaded: Loaded, model: Model, params: dict[str, Any]) ->
         lambda: (model.summarize(params, merged), model.data(params, merged)),
         loaded.code.directory,
         loaded.file,
+        loaded.line,
         "summarize or data failed at the default parameters",
     )
     return blocks

@@ -265,6 +265,7 @@ def _probe(
         lambda: function(rng, PROBE_SAMPLES, **arguments),
         directory,
         file,
+        line,
         f"simulate failed when called with n={PROBE_SAMPLES} at the default parameters",
     )
     try:
@@ -275,12 +276,15 @@ def _probe(
     return names
 
 
-def call_user(call: Callable[[], Any], directory: Path, file: str, what: str) -> Any:
-    """Runs user code; its exception becomes a UserCodeError at the user's line."""
+def call_user(
+    call: Callable[[], Any], directory: Path, file: str, line: int | None, what: str
+) -> Any:
+    """Runs user code; its exception becomes a UserCodeError at the user's line (a wrong
+    shape at `line`, simulate's own)."""
     try:
         return call()
     except function_form.ShapeError as exc:
-        raise UserCodeError(f"{file}: {exc}") from None
+        raise UserCodeError(f"{at(file, line)}: {exc}", line=line) from None
     except Exception as exc:
         frame_file, frame_line = user_frame(exc, directory)
         raise UserCodeError(

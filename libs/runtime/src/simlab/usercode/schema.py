@@ -21,6 +21,7 @@ _PLAIN_TYPES: dict[Any, ParamType] = {bool: "bool", int: "int", float: "float"}
 # by name and attributes, so neither package is needed to read them.
 _BOUND_CLASSES = {"Param", "Gt", "Ge", "Lt", "Le", "Interval"}
 _BOUNDS = ("gt", "ge", "lt", "le")
+_KIND_TEXT = {"bool": "True or False", "int": "an integer", "float": "a number"}
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _default(
         ok = not isinstance(default, bool) and isinstance(default, int | float)
         default = float(default) if ok else default
     if not ok:
-        expected = f"one of {', '.join(choices)}" if kind == "choice" else f"a {kind}"
+        expected = f"one of {', '.join(choices)}" if kind == "choice" else _KIND_TEXT[kind]
         raise fail(name, f"default {default!r} is not {expected}")
     return default
 
