@@ -38,7 +38,7 @@ JOB_TOKEN_SECRET = "job-secret-for-tests"
 T = TypeVar("T")
 
 
-def settings_env(pg_uri: str, nats_url: str, **extra: str) -> dict[str, str]:
+def settings_env(pg_uri: str, nats_url: str, objects_dir: Path, **extra: str) -> dict[str, str]:
     return {
         "SIMLAB_JOBSTORE_DATABASE_URL": pg_uri,
         "SIMLAB_JOBSTORE_NATS_URL": nats_url,
@@ -46,6 +46,7 @@ def settings_env(pg_uri: str, nats_url: str, **extra: str) -> dict[str, str]:
         "SIMLAB_JOBSTORE_SERVICE_TOKEN": SERVICE_TOKEN,
         "SIMLAB_JOBSTORE_JOB_TOKEN_SECRET": JOB_TOKEN_SECRET,
         "SIMLAB_JOBSTORE_POOL_SIZE": "4",
+        "SIMLAB_JOBSTORE_OBJECTS_DIR": str(objects_dir),
         **{f"SIMLAB_JOBSTORE_{name}": value for name, value in extra.items()},
     }
 
@@ -155,9 +156,17 @@ class InProcessJobStore:
 
 
 @pytest.fixture
-def jobstore_env(pg_uri: str, nats_server: Nats) -> Callable[..., dict[str, str]]:
+def objects_dir(tmp_path: Path) -> Path:
+    """The job store's object store: a local directory."""
+    return tmp_path / "objects"
+
+
+@pytest.fixture
+def jobstore_env(
+    pg_uri: str, nats_server: Nats, objects_dir: Path
+) -> Callable[..., dict[str, str]]:
     """jobstore_env(FAULT=...): the SIMLAB_JOBSTORE_* variables for this test's servers."""
-    return lambda **extra: settings_env(pg_uri, nats_server.url, **extra)
+    return lambda **extra: settings_env(pg_uri, nats_server.url, objects_dir, **extra)
 
 
 @pytest.fixture
