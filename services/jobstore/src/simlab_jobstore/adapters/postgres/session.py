@@ -107,7 +107,7 @@ class Session:
         event = self.encode(job, kind)
         await self.conn.execute(
             "WITH saved AS (UPDATE jobs SET state = %s, seq = %s, updated_at = %s,"
-            " history = %s, blocks_done = %s, samples_done = %s,"
+            " history = %s, blocks_done = %s, samples_done = %s, samples_total = %s,"
             " moments_count = %s, moments_mean = %s, moments_m2 = %s, summary = %s,"
             " error_message = %s, error_traceback = %s, error_source = %s,"
             " error_log_tail = %s, finalizer_shard = %s, runtime = %s,"
@@ -120,6 +120,7 @@ class Session:
                 Jsonb(history_to_json(job.history)),
                 job.blocks_done,
                 job.samples_done,
+                job.samples_total,
                 job.moments.count,
                 job.moments.mean,
                 job.moments.m2,
