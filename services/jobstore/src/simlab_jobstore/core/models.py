@@ -6,6 +6,7 @@ user code, so nothing in it is trusted to be well-formed."""
 from __future__ import annotations
 
 import enum
+import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -235,11 +236,16 @@ def model_not_found(name: str, version: int = 0) -> SimlabError:
 
 def _check_identifiers(field: str, names: Sequence[str]) -> None:
     for i, name in enumerate(names):
-        if not (name.isidentifier() and name.isascii() and len(name) <= MAX_IDENTIFIER_LENGTH):
+        if not (
+            name.isidentifier()
+            and name.isascii()
+            and not keyword.iskeyword(name)
+            and len(name) <= MAX_IDENTIFIER_LENGTH
+        ):
             raise invalid(
                 f"{field}[{i}].name",
-                f"{name[:MAX_IDENTIFIER_LENGTH]!r} is not an identifier of at most"
-                f" {MAX_IDENTIFIER_LENGTH} ASCII characters",
+                f"{name[:MAX_IDENTIFIER_LENGTH]!r} is not a Python identifier (nor keyword) of"
+                f" at most {MAX_IDENTIFIER_LENGTH} ASCII characters",
             )
     if len(set(names)) < len(names):
         raise invalid(field, "names must not repeat")
