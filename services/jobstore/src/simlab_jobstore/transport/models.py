@@ -5,6 +5,7 @@ reference_output); the version's own fields are added when it is read back."""
 from __future__ import annotations
 
 from simlab.common.errors import invalid
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 
 from ..core.models import Inspection, ModelKind, ModelVersion, Parameter, Registration
@@ -21,6 +22,18 @@ _PARAMETER_TYPES: dict[int, str] = {
     pb.PARAMETER_TYPE_CHOICE: "choice",
     pb.PARAMETER_TYPE_BOOL: "bool",
 }
+
+
+def registration_from_pb(request: store_pb.BeginRegistrationRequest) -> Registration:
+    return Registration(
+        owner=request.owner,
+        name=request.name,
+        public=request.public,
+        code_sha256=request.code_sha256,
+        code_size=request.code_size,
+        entry=request.entry,
+        files=tuple(request.files),
+    )
 
 
 def inspection_from_pb(model: pb.Model) -> Inspection:

@@ -25,7 +25,7 @@ from simlab.v1 import stats_pb2
 from ..core.artifacts import artifacts_prefix, bundle_key
 from ..core.jobs import JobError, ScriptProgress
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
-from ..core.models import ModelVersion, Registration
+from ..core.models import ModelVersion
 from ..core.states import JobState
 from ..core.store import JobStore, Objects
 from . import convert, models
@@ -221,15 +221,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def BeginRegistration(
         self, request: store_pb.BeginRegistrationRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.BeginRegistrationResponse:
-        registration = Registration(
-            owner=request.owner,
-            name=request.name,
-            public=request.public,
-            code_sha256=request.code_sha256,
-            code_size=request.code_size,
-            entry=request.entry,
-            files=tuple(request.files),
-        )
+        registration = models.registration_from_pb(request)
         started = await self.store.begin_registration(registration, request.request_id)
         if isinstance(started, ModelVersion):
             return store_pb.BeginRegistrationResponse(existing=models.model_to_pb(started))
