@@ -360,3 +360,17 @@ def test_only_the_platform_registers_built_ins(client: Client, worker_token: Any
         lambda: client.call("RegisterBuiltinModel", request, worker_token(job.job_id))
     )
     assert code is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_owners_racing_for_a_new_name_leave_it_to_one(client: Client) -> None:
+    def push(owner: str) -> str:
+        try:
+            return client.begin_registration(owner, "contested", sha(owner)).job.owner
+        except grpc.RpcError as error:
+            assert error.code() is grpc.StatusCode.ALREADY_EXISTS
+            return ""
+
+    with ThreadPoolExecutor(8) as pool:
+        winners = [owner for owner in pool.map(push, [f"user{i}" for i in range(8)]) if owner]
+    assert len(winners) == 1
+    assert client.register(winners[0], "contested", sha("again")).owner == winners[0]
