@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -38,7 +39,7 @@ JOB_TOKEN_SECRET = "job-secret-for-tests"
 T = TypeVar("T")
 
 
-def settings_env(pg_uri: str, nats_url: str, **extra: str) -> dict[str, str]:
+def settings_env(pg_uri: str, nats_url: str, objects_dir: Path, **extra: str) -> dict[str, str]:
     return {
         "SIMLAB_JOBSTORE_DATABASE_URL": pg_uri,
         "SIMLAB_JOBSTORE_NATS_URL": nats_url,
@@ -46,6 +47,7 @@ def settings_env(pg_uri: str, nats_url: str, **extra: str) -> dict[str, str]:
         "SIMLAB_JOBSTORE_SERVICE_TOKEN": SERVICE_TOKEN,
         "SIMLAB_JOBSTORE_JOB_TOKEN_SECRET": JOB_TOKEN_SECRET,
         "SIMLAB_JOBSTORE_POOL_SIZE": "4",
+        "SIMLAB_JOBSTORE_OBJECTS_DIR": str(objects_dir),
         **{f"SIMLAB_JOBSTORE_{name}": value for name, value in extra.items()},
     }
 
@@ -99,9 +101,11 @@ class Client:
             "ReportState", store_pb.ReportStateRequest(job_id=job_id, state=state, **fields)
         )
 
-    def start_shard(self, job_id: str, shard: int) -> store_pb.StartShardResponse:
+    def start_shard(
+        self, job_id: str, shard: int, runtime: str = ""
+    ) -> store_pb.StartShardResponse:
         return self.worker_call(
-            "StartShard", store_pb.StartShardRequest(job_id=job_id, shard=shard)
+            "StartShard", store_pb.StartShardRequest(job_id=job_id, shard=shard, runtime=runtime)
         )
 
     def report_blocks(
@@ -130,6 +134,44 @@ class Client:
         request = store_pb.FailJobRequest(job_id=job_id, shard=shard, error=pb.JobError(**error))
         return self.worker_call("FailJob", request)
 
+    # ---- the model registry -----------------------------------------------------------------
+
+    def begin_registration(
+        self, owner: str, name: str, code_sha256: str, **fields: Any
+    ) -> store_pb.BeginRegistrationResponse:
+        request = store_pb.BeginRegistrationRequest(
+            owner=owner,
+            name=name,
+            code_sha256=code_sha256,
+            code_size=fields.pop("code_size", 10240),
+            entry=fields.pop("entry", "model.py"),
+            files=fields.pop("files", ["model.py", "helpers.py"]),
+            **fields,
+        )
+        return self.call("BeginRegistration", request)
+
+    def complete_registration(self, job_id: str, model: pb.Model | None = None) -> pb.Job:
+        request = store_pb.CompleteRegistrationRequest(
+            job_id=job_id, model=model if model is not None else inspected()
+        )
+        return self.worker_call("CompleteRegistration", request)
+
+    def register(
+        self, owner: str, name: str, code_sha256: str, model: pb.Model | None = None, **fields: Any
+    ) -> pb.Model:
+        """Pushes code and runs its registration job as a worker would: the version made (or
+        the latest one, when the code is unchanged)."""
+        begun = self.begin_registration(owner, name, code_sha256, **fields)
+        if begun.HasField("existing"):
+            return begun.existing
+        self.start_shard(begun.job.job_id, 0)
+        done = self.complete_registration(begun.job.job_id, model)
+        return self.get_model("", name, registered_version(done))
+
+    def get_model(self, owner: str, name: str, version: int = 0) -> pb.Model:
+        request = store_pb.GetModelRequest(owner=owner, name=name, version=version)
+        return self.call("GetModel", request)
+
     def close(self) -> None:
         self.channel.close()
 
@@ -155,9 +197,17 @@ class InProcessJobStore:
 
 
 @pytest.fixture
-def jobstore_env(pg_uri: str, nats_server: Nats) -> Callable[..., dict[str, str]]:
+def objects_dir(tmp_path: Path) -> Path:
+    """The job store's object store: a local directory."""
+    return tmp_path / "objects"
+
+
+@pytest.fixture
+def jobstore_env(
+    pg_uri: str, nats_server: Nats, objects_dir: Path
+) -> Callable[..., dict[str, str]]:
     """jobstore_env(FAULT=...): the SIMLAB_JOBSTORE_* variables for this test's servers."""
-    return lambda **extra: settings_env(pg_uri, nats_server.url, **extra)
+    return lambda **extra: settings_env(pg_uri, nats_server.url, objects_dir, **extra)
 
 
 @pytest.fixture
@@ -309,6 +359,47 @@ def block_stats(index: int, samples: list[float], output: str = "estimate") -> s
         moments={output: stats_pb2.Moments(count=count, mean=mean, m2=m2)},
         counts={"hits": count},
     )
+
+
+def sha(seed: str) -> str:
+    """A code sha256 for tests (any 64 hex digits will do)."""
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def registered_version(job: pb.Job) -> int:
+    """The version a registration job's summary names."""
+    return int(job.summary.fields["version"].number_value)
+
+
+def inspected(**fields: Any) -> pb.Model:
+    """What a worker's inspection of function-form code reports (BLOCKS, one sample count)."""
+    model = pb.Model(
+        title="Asian option",
+        description="Prices an Asian call.",
+        parameters=[
+            pb.Parameter(
+                name="samples",
+                label="Samples",
+                type=pb.PARAMETER_TYPE_INT,
+                default=struct_pb2.Value(number_value=1_000_000),
+                minimum=1,
+                is_sample_count=True,
+            ),
+            pb.Parameter(name="spot", label="Spot", type=pb.PARAMETER_TYPE_FLOAT, minimum=0),
+            pb.Parameter(
+                name="style", label="Style", type=pb.PARAMETER_TYPE_CHOICE, choices=["a", "b"]
+            ),
+        ],
+        outputs=[pb.Output(name="value", label="Value"), pb.Output(name="payoff")],
+        primary_output="value",
+        kind=pb.MODEL_KIND_BLOCKS,
+        block_size=10_000,
+        imports=["numpy"],
+        reproducible=True,
+        runtime="local (Python 3.11.9, NumPy 2.1.0, SciPy 1.14.1)",
+    )
+    model.MergeFrom(pb.Model(**fields))
+    return model
 
 
 def status_of(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:

@@ -1,5 +1,6 @@
-"""Wiring: settings -> adapters (Postgres, NATS, the outbox relay) -> core -> transport (the
-gRPC server). `python -m simlab_jobstore` runs one App; tests start one in-process."""
+"""Wiring: settings -> adapters (Postgres, NATS, the outbox relay, the object store) -> core
+-> transport (the gRPC server). `python -m simlab_jobstore` runs one App; tests start one
+in-process."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from nats.aio.client import Client as Nats
 from psycopg_pool import AsyncConnectionPool
 
 from simlab.adapters.bus import close_nats, connect_nats
+from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.events import ensure_stream
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
@@ -69,9 +71,10 @@ class App:
         self.relay = OutboxRelay(settings.database_url, js)
         store = PostgresJobStore(self.pool, self._on_commit(), convert.encode_event)
         auth = Authenticator(settings.service_token, settings.job_token_secret)
+        objects = await asyncio.to_thread(open_object_store, settings.object_store)
 
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
-        self.service = JobStoreService(store, auth)
+        self.service = JobStoreService(store, auth, objects)
         jobstore_pb2_grpc.add_JobStoreServiceServicer_to_server(self.service, self.server)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

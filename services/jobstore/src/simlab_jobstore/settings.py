@@ -1,12 +1,15 @@
 """Settings from SIMLAB_JOBSTORE_* variables; a missing or malformed one stops the start.
 
-LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service."""
+LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service.
+OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store, where the job store reads code bundles
+and commits workers' results for them (see simlab.adapters.objectstore_factory)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 
 PREFIX = "SIMLAB_JOBSTORE"
@@ -32,6 +35,7 @@ class Settings:
     drain_grace_s: float
     fault: str
     log_level: str
+    object_store: ObjectStoreSettings
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +51,7 @@ class Settings:
             drain_grace_s=env.float("DRAIN_GRACE_S", 20.0, minimum=0),
             fault=env.environ.get(env.key("FAULT"), ""),
             log_level=env.log_level(),
+            object_store=object_store_settings(env),
         )
         if settings.fault not in FAULTS:
             raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")

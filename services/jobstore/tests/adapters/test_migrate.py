@@ -30,11 +30,14 @@ def test_migrations_apply_once_even_when_replicas_start_together(pg_uri: str) ->
                     "presets",
                     "outbox",
                     "share_links",
+                    "models",
+                    "model_names",
+                    "registrations",
                 ],
             ),
         ).fetchone()
     assert [version for (version,) in applied] == versions
-    assert tables == (7,)
+    assert tables == (10,)
 
 
 def test_a_failing_migration_leaves_nothing_behind(pg_uri: str) -> None:

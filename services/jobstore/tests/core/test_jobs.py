@@ -166,3 +166,88 @@ def test_a_spec_needs_positive_sizes(field: str) -> None:
         zero: dict[str, Any] = {field: 0}
         dataclasses.replace(SPEC, **zero).validate()
     assert refused.value.field == field
+
+
+# ---- registered code, scripts and registrations --------------------------------------------
+
+
+def script_job(**changes: Any) -> jobs.Job:
+    spec = dataclasses.replace(SPEC, shards=1, block_size=0, samples_total=0, primary_output="")
+    job = jobs.new_job(spec, "s1", 7, T0, script=True)
+    return dataclasses.replace(job, **changes)
+
+
+def test_a_script_validates_without_blocks_and_runs_as_one_shard() -> None:
+    spec = dataclasses.replace(SPEC, shards=1, block_size=0, samples_total=0, primary_output="")
+    spec.validate(script=True)
+    with pytest.raises(SimlabError, match=r"^primary_output:"):
+        spec.validate()
+    with pytest.raises(SimlabError, match=r"^shards: a script model runs as 1 shard"):
+        dataclasses.replace(spec, shards=2).validate(script=True)
+    job = script_job()
+    assert (job.script, job.blocks_total, job.samples_total, job.block_size) == (True, 0, 0, 0)
+    assert not new_job().script
+
+
+def test_a_script_succeeds_without_blocks_and_reports_progress() -> None:
+    job = script_job(state=JobState.RUNNING)
+    reported = jobs.record_progress(job, 0, jobs.ScriptProgress(2.6, 10, 1.5, 0.25), later())
+    assert reported is not None
+    assert (reported.seq, reported.samples_done, reported.samples_total) == (2, 3, 10)
+    assert (reported.estimate, reported.stderr) == (1.5, 0.25)
+    assert jobs.ProgressPoint.of(reported).estimate == 1.5
+    assert (
+        jobs.record_progress(reported, 0, jobs.ScriptProgress(2.6, 10, 1.5, 0.25), later(2)) is None
+    )
+    unknown_total = jobs.record_progress(reported, 0, jobs.ScriptProgress(4, 0, math.inf), later())
+    assert unknown_total is not None
+    assert (unknown_total.samples_total, unknown_total.estimate) == (10, None)
+    done = jobs.succeed(reported, {"rows": 1}, later())
+    assert done is not None and done.state is JobState.SUCCEEDED
+
+
+def test_progress_is_for_scripts_and_must_be_a_count() -> None:
+    with pytest.raises(SimlabError, match="reports blocks, not progress"):
+        jobs.record_progress(new_job(state=JobState.RUNNING), 0, jobs.ScriptProgress(1, 0), T0)
+    for bad in (jobs.ScriptProgress(-1, 0), jobs.ScriptProgress(math.nan, 0)):
+        with pytest.raises(SimlabError, match=r"^done:"):
+            jobs.record_progress(script_job(state=JobState.RUNNING), 0, bad, T0)
+    with pytest.raises(SimlabError, match=r"^total:"):
+        jobs.record_progress(
+            script_job(state=JobState.RUNNING), 0, jobs.ScriptProgress(1, 2.0**60), T0
+        )
+
+
+def test_the_first_runtime_reported_stays() -> None:
+    job = jobs.with_runtime(new_job(), "pod")
+    assert job.runtime == "pod"
+    assert jobs.with_runtime(job, "other") is job
+    assert jobs.with_runtime(new_job(), "") == new_job()
+    with pytest.raises(SimlabError, match=r"^runtime:"):
+        jobs.with_runtime(new_job(), "x" * 1001)
+
+
+def test_a_registration_succeeds_only_with_its_version() -> None:
+    registration = dataclasses.replace(
+        jobs.new_registration_job("ana", "", "asian", "ab" * 32, "r1", T0), state=JobState.RUNNING
+    )
+    assert (registration.kind, registration.shards, registration.blocks_total) == (
+        jobs.JobKind.REGISTRATION,
+        1,
+        0,
+    )
+    assert not registration.script
+    with pytest.raises(SimlabError, match="CompleteRegistration"):
+        jobs.succeed(registration, {}, later())
+    done = jobs.registered(registration, "asian", 3, later())
+    assert done is not None and done.summary == {"model": "asian", "version": 3}
+    assert done.history[-1].reason == "registered asian@v3"
+    with pytest.raises(SimlabError, match="not a registration"):
+        jobs.registered(new_job(state=JobState.RUNNING), "asian", 1, later())
+
+
+def test_a_resubmission_must_ask_for_the_same_version_and_arguments() -> None:
+    job = jobs.new_job(dataclasses.replace(SPEC, model_version=2, args=("a",)), "j1", 7, T0)
+    assert jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=2, args=("a",)))
+    assert not jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=3, args=("a",)))
+    assert not jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=2))

@@ -19,7 +19,7 @@ from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.core import jobs
 from simlab_jobstore.core.jobs import Job
-from simlab_jobstore.core.store import JobStore
+from simlab_jobstore.core.store import JobStore, Objects
 from simlab_jobstore.transport.auth import Authenticator
 from simlab_jobstore.transport.service import JobStoreService
 
@@ -43,7 +43,9 @@ class FakeStore:
             raise not_found(f"job {job_id}")
         return JOB
 
-    async def start_shard(self, job_id: str, shard: int) -> tuple[Job, list[int], bool]:
+    async def start_shard(
+        self, job_id: str, shard: int, runtime: str = ""
+    ) -> tuple[Job, list[int], bool]:
         self.calls.append("start_shard")
         return JOB, [0], False
 
@@ -77,7 +79,9 @@ def store() -> FakeStore:
 
 @pytest.fixture
 def service(store: FakeStore) -> JobStoreService:
-    return JobStoreService(cast(JobStore, store), Authenticator(SERVICE_TOKEN, SECRET))
+    return JobStoreService(
+        cast(JobStore, store), Authenticator(SERVICE_TOKEN, SECRET), cast(Objects, None)
+    )
 
 
 Method = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]

@@ -113,6 +113,7 @@ class Stack:
                 "DATABASE_URL": self.postgres.uri,
                 "LISTEN": self.jobstore_target,
                 "JOB_TOKEN_SECRET": self.secrets["job_token_secret"],
+                "OBJECTS_DIR": str(self.state_dir / "objects"),
             },
             "runner": {
                 "JOBSTORE": self.jobstore_target,

@@ -5,6 +5,8 @@ SimlabError when it must be refused."""
 from __future__ import annotations
 
 import dataclasses
+import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +19,17 @@ from simlab.core.stats import Moments
 from .states import TERMINAL, JobState, Verdict, decide
 
 MAX_UINT64 = 2**64 - 1
+MAX_ARGS = 256
+MAX_ARG_LENGTH = 4096
+MAX_RUNTIME_LENGTH = 1000
+# Progress counts beyond this are not whole numbers a float holds exactly.
+MAX_PROGRESS_COUNT = 2**53
+
+
+class JobKind(enum.Enum):
+    RUN = "run"
+    # The sandboxed inspection of pushed code: internal, never shown to users.
+    REGISTRATION = "registration"
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,8 @@ class JobError:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What a client asks for. seed 0 asks for a random seed."""
+    """What a client asks for. seed 0 asks for a random seed. model_version 0: code that is
+    not a registered version (a job of before the registry)."""
 
     owner: str
     request_id: str
@@ -47,14 +61,28 @@ class JobSpec:
     primary_output: str
     block_size: int
     samples_total: int
+    model_version: int = 0
+    code_sha256: str = ""
+    args: tuple[str, ...] = ()
 
-    def validate(self) -> None:
-        for name in ("owner", "model", "primary_output"):
+    def validate(self, *, script: bool = False) -> None:
+        """A script runs in one process and has no blocks: its block size, sample count and
+        primary output are not asked for."""
+        for name in ("owner", "model") if script else ("owner", "model", "primary_output"):
             if not getattr(self, name):
                 raise invalid(name, "must not be empty")
-        for name in ("shards", "block_size", "samples_total"):
+        for name in ("shards",) if script else ("shards", "block_size", "samples_total"):
             if getattr(self, name) < 1:
                 raise invalid(name, f"must be at least 1, got {getattr(self, name)}")
+        if script and self.shards != 1:
+            raise invalid("shards", f"a script model runs as 1 shard, got {self.shards}")
+        if self.model_version < 0:
+            raise invalid("model_version", f"must not be negative, got {self.model_version}")
+        if len(self.args) > MAX_ARGS:
+            raise invalid("args", f"at most {MAX_ARGS} arguments, got {len(self.args)}")
+        for i, arg in enumerate(self.args):
+            if len(arg) > MAX_ARG_LENGTH or "\0" in arg:
+                raise invalid(f"args[{i}]", f"must be at most {MAX_ARG_LENGTH} characters, no NUL")
 
 
 @dataclass(frozen=True)
@@ -85,14 +113,29 @@ class Job:
     error: JobError | None = None
     # The shard that claimed finalization once every shard was done.
     finalizer_shard: int | None = None
+    kind: JobKind = JobKind.RUN
+    # The code that runs: a registered version of `model` (0: none) and its bundle's sha256.
+    model_version: int = 0
+    code_sha256: str = ""
+    # What the first worker that said so runs on (image, Python, NumPy, SciPy).
+    runtime: str = ""
+    args: tuple[str, ...] = ()
+    # What a script said last (it has no blocks, hence no moments).
+    reported_estimate: float | None = None
+    reported_stderr: float | None = None
 
     @property
     def estimate(self) -> float | None:
-        return self.moments.mean if self.moments.count > 0 else None
+        return self.moments.mean if self.moments.count > 0 else self.reported_estimate
 
     @property
     def stderr(self) -> float | None:
-        return self.moments.stderr if self.moments.count > 1 else None
+        return self.moments.stderr if self.moments.count > 1 else self.reported_stderr
+
+    @property
+    def script(self) -> bool:
+        """A run without blocks: it reports progress, not blocks, and succeeds without any."""
+        return self.kind is JobKind.RUN and self.blocks_total == 0
 
     def shard_blocks(self, shard: int) -> range:
         return shard_blocks(shard, self.shards, self.blocks_total)
@@ -122,7 +165,19 @@ class ProgressPoint:
         return ProgressPoint(job.seq, job.samples_done, job.estimate, job.stderr, job.updated_at)
 
 
-def new_job(spec: JobSpec, job_id: str, seed: int, at: datetime) -> Job:
+@dataclass(frozen=True)
+class ScriptProgress:
+    """What a script reported with simlab.report(): units done and expected (0: unknown), in
+    its own units, and optionally its running estimate and standard error."""
+
+    done: float
+    total: float
+    estimate: float | None = None
+    stderr: float | None = None
+
+
+def new_job(spec: JobSpec, job_id: str, seed: int, at: datetime, *, script: bool = False) -> Job:
+    """A queued run; a script's has no blocks (its progress comes from its reports)."""
     return Job(
         job_id=job_id,
         owner=spec.owner,
@@ -133,25 +188,66 @@ def new_job(spec: JobSpec, job_id: str, seed: int, at: datetime) -> Job:
         requested_seed=spec.seed,
         shards=spec.shards,
         primary_output=spec.primary_output,
-        block_size=spec.block_size,
-        samples_total=spec.samples_total,
-        blocks_total=blocks_total(spec.samples_total, spec.block_size),
+        block_size=0 if script else spec.block_size,
+        samples_total=0 if script else spec.samples_total,
+        blocks_total=0 if script else blocks_total(spec.samples_total, spec.block_size),
         state=JobState.QUEUED,
         seq=1,
         created_at=at,
         updated_at=at,
         history=(StateChange(JobState.QUEUED, at, "submitted"),),
+        model_version=spec.model_version,
+        code_sha256=spec.code_sha256,
+        args=spec.args,
+    )
+
+
+def new_registration_job(
+    owner: str, request_id: str, name: str, code_sha256: str, job_id: str, at: datetime
+) -> Job:
+    """The hidden job that inspects pushed code: one shard, no blocks."""
+    return Job(
+        job_id=job_id,
+        owner=owner,
+        request_id=request_id,
+        model=name,
+        parameters={},
+        seed=0,
+        requested_seed=0,
+        shards=1,
+        primary_output="",
+        block_size=0,
+        samples_total=0,
+        blocks_total=0,
+        state=JobState.QUEUED,
+        seq=1,
+        created_at=at,
+        updated_at=at,
+        history=(StateChange(JobState.QUEUED, at, "code pushed"),),
+        kind=JobKind.REGISTRATION,
+        code_sha256=code_sha256,
     )
 
 
 def is_resubmission(job: Job, spec: JobSpec) -> bool:
     """Whether `spec` asks for exactly the job that its request_id already created."""
-    return (job.model, job.parameters, job.requested_seed, job.shards) == (
-        spec.model,
-        spec.parameters,
-        spec.seed,
-        spec.shards,
-    )
+    return job.kind is JobKind.RUN and (
+        job.model,
+        job.model_version,
+        job.parameters,
+        job.requested_seed,
+        job.shards,
+        job.args,
+    ) == (spec.model, spec.model_version, spec.parameters, spec.seed, spec.shards, spec.args)
+
+
+def with_runtime(job: Job, runtime: str) -> Job:
+    """The job with the runtime its first worker reported (later ones change nothing)."""
+    if len(runtime) > MAX_RUNTIME_LENGTH:
+        raise invalid("runtime", f"must be at most {MAX_RUNTIME_LENGTH} characters")
+    if job.runtime or not runtime:
+        return job
+    return dataclasses.replace(job, runtime=runtime)
 
 
 def transition(
@@ -187,14 +283,31 @@ def transition(
     )
 
 
+def succeed(job: Job, summary: dict[str, Any], at: datetime) -> Job | None:
+    """A run's success with its summary; a registration succeeds only with its version."""
+    if job.kind is JobKind.REGISTRATION:
+        raise _precondition(
+            f"job {job.job_id} is a registration: it completes with CompleteRegistration"
+        )
+    return transition(job, JobState.SUCCEEDED, at, "done", summary=summary)
+
+
+def registered(job: Job, name: str, version: int, at: datetime) -> Job | None:
+    """A registration's success: its code is `name`@v`version`."""
+    if job.kind is not JobKind.REGISTRATION:
+        raise _precondition(f"job {job.job_id} is not a registration")
+    summary = {"model": name, "version": version}
+    return transition(job, JobState.SUCCEEDED, at, f"registered {name}@v{version}", summary=summary)
+
+
 def check_shard(job: Job, shard: int) -> None:
     if not 0 <= shard < job.shards:
         raise invalid("shard", f"must be in [0, {job.shards}), got {shard}")
 
 
 def accepts_blocks(job: Job) -> bool:
-    """Whether a block report is recorded: False once the job has ended (the shard should
-    stop); refused before any shard started."""
+    """Whether a report (blocks, or a script's progress) is recorded: False once the job has
+    ended (the shard should stop); refused before any shard started."""
     if job.state in TERMINAL:
         return False
     if job.state in (JobState.QUEUED, JobState.LAUNCHING):
@@ -229,6 +342,33 @@ def record_blocks(job: Job, new_blocks: Sequence[BlockReport], at: datetime) -> 
         samples_done=job.samples_done + sum(report.samples for report in new_blocks),
         moments=moments,
     )
+
+
+def record_progress(job: Job, shard: int, progress: ScriptProgress, at: datetime) -> Job | None:
+    """The script job with its latest report, or None when the report changes nothing.
+    samples_total keeps its last known value while the script says it does not know."""
+    check_shard(job, shard)
+    if not job.script:
+        raise _precondition(f"job {job.job_id} runs in blocks: it reports blocks, not progress")
+    for name in ("done", "total"):
+        value = getattr(progress, name)
+        if not (math.isfinite(value) and 0 <= value <= MAX_PROGRESS_COUNT):
+            raise invalid(name, f"must be a number in [0, {MAX_PROGRESS_COUNT}], got {value}")
+    changed = dataclasses.replace(
+        job,
+        samples_done=round(progress.done),
+        samples_total=round(progress.total) if progress.total > 0 else job.samples_total,
+        # A NaN or an infinity is no estimate: shown as none rather than refused.
+        reported_estimate=_finite(progress.estimate),
+        reported_stderr=_finite(progress.stderr),
+    )
+    if changed == job:
+        return None
+    return dataclasses.replace(changed, seq=job.seq + 1, updated_at=at)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def claims_finalization(job: Job, shard: int, all_shards_done: bool) -> bool:

@@ -1,13 +1,16 @@
-"""The job store port: what the gRPC service asks of storage. adapters.postgres implements it;
-every change is decided by core (jobs.py) and written with its event atomically."""
+"""The ports: what the gRPC service asks of storage (JobStore: adapters.postgres implements it;
+every change is decided by core and written with its event atomically) and of the object store
+(Objects: simlab.adapters.objectstore's stores fit it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
-from .jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
+from .jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint, ScriptProgress
 from .listing import Cursor
+from .models import Inspection, ModelVersion, Registration
 from .presets import Preset
 from .shares import ShareLink
 from .states import JobState
@@ -49,8 +52,10 @@ class JobStore(Protocol):
 
     # ---- workers ------------------------------------------------------------------------------
 
-    async def start_shard(self, job_id: str, shard: int) -> tuple[Job, list[int], bool]:
-        """(job, the shard's recorded blocks, stop)."""
+    async def start_shard(
+        self, job_id: str, shard: int, runtime: str = ""
+    ) -> tuple[Job, list[int], bool]:
+        """(job, the shard's recorded blocks, stop); the first non-empty runtime is recorded."""
         ...
 
     async def report_blocks(self, job_id: str, shard: int, blocks: Sequence[BlockReport]) -> bool:
@@ -64,6 +69,42 @@ class JobStore(Protocol):
     async def complete_job(self, job_id: str, summary: dict[str, Any]) -> Job: ...
 
     async def fail_job(self, job_id: str, shard: int, error: JobError) -> Job: ...
+
+    async def report_progress(self, job_id: str, shard: int, progress: ScriptProgress) -> bool:
+        """Records a script's progress; the answer is whether it should stop."""
+        ...
+
+    async def complete_registration(self, job_id: str, inspection: Inspection) -> Job:
+        """Registers the inspected code as the next version of its name and ends the job
+        SUCCEEDED with {"model", "version"}, in one transaction."""
+        ...
+
+    # ---- the model registry (an empty owner: an internal caller, sees every model) -----------
+
+    async def get_model(self, owner: str, name: str, version: int = 0) -> ModelVersion:
+        """That version (0: the latest the owner sees); NOT_FOUND when the owner sees none."""
+        ...
+
+    async def list_models(self, owner: str) -> list[ModelVersion]:
+        """The latest version the owner sees of each model, by name."""
+        ...
+
+    async def list_model_versions(self, owner: str, name: str) -> list[ModelVersion]:
+        """The versions the owner sees, newest first; NOT_FOUND when none."""
+        ...
+
+    async def begin_registration(
+        self, registration: Registration, request_id: str
+    ) -> Job | ModelVersion:
+        """The registration job started (or the one `request_id` already started), or the
+        latest version when it has this code already."""
+        ...
+
+    async def register_builtin_model(
+        self, registration: Registration, inspection: Inspection
+    ) -> ModelVersion:
+        """The built-in's latest version: a new one only when its code changed."""
+        ...
 
     # ---- presets ------------------------------------------------------------------------------
 
@@ -88,3 +129,15 @@ class JobStore(Protocol):
         ...
 
     async def resolve_share_token(self, token: str) -> ShareLink: ...
+
+
+class Objects(Protocol):
+    """The object store, as far as the job store uses it."""
+
+    def iter_chunks(self, key: str, chunk_size: int = ...) -> Iterator[bytes]:
+        """Raises KeyError when there is no such object."""
+        ...
+
+    def commit_prefix(self, prefix: str, files: Mapping[str, bytes | Path]) -> object:
+        """Publishes `files` under `prefix` all at once."""
+        ...

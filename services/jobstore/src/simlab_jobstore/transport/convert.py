@@ -16,7 +16,7 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
 from ..core.events import EncodedEvent, EventKind
-from ..core.jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint
+from ..core.jobs import BlockReport, Job, JobError, JobKind, JobSpec, ProgressPoint
 from ..core.presets import Preset
 from ..core.shares import ShareLink
 from ..core.states import JobState
@@ -27,6 +27,10 @@ _STATE_TO_PB: dict[JobState, pb.JobState] = {
     state: getattr(pb, f"JOB_STATE_{state.value}") for state in JobState
 }
 _STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE_TO_PB.items()}
+_KIND_TO_PB: dict[JobKind, pb.JobKind] = {
+    JobKind.RUN: pb.JOB_KIND_RUN,
+    JobKind.REGISTRATION: pb.JOB_KIND_REGISTRATION,
+}
 
 
 def state_to_pb(state: JobState) -> pb.JobState:
@@ -57,6 +61,9 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
         primary_output=request.primary_output,
         block_size=request.block_size,
         samples_total=request.samples_total,
+        model_version=request.model_version,
+        code_sha256=request.code_sha256,
+        args=tuple(request.args),
     )
 
 
@@ -89,6 +96,11 @@ def job_to_pb(job: Job) -> pb.Job:
         ],
         primary_output=job.primary_output,
         block_size=job.block_size,
+        model_version=job.model_version,
+        code_sha256=job.code_sha256,
+        runtime=job.runtime,
+        args=job.args,
+        kind=_KIND_TO_PB[job.kind],
     )
     if job.summary is not None:
         message.summary.CopyFrom(dict_to_struct(job.summary))

@@ -4,11 +4,14 @@ status in this one place."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -19,11 +22,14 @@ from simlab.transport.errors import to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
-from ..core.jobs import JobError
+from ..core.artifacts import artifacts_prefix, bundle_key
+from ..core.jobs import JobError, ScriptProgress
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
+from ..core.models import ModelVersion
 from ..core.states import JobState
-from ..core.store import JobStore
-from . import convert
+from ..core.store import JobStore, Objects
+from . import convert, models
+from .artifacts import receive_artifacts, send_bundle
 from .auth import Authenticator
 
 log = logging.getLogger(__name__)
@@ -37,10 +43,10 @@ _REPORTABLE = frozenset({JobState.LAUNCHING, JobState.RUNNING, JobState.FAILED, 
 
 
 def rpc(
-    *, worker: bool = False
+    *, worker: bool = False, request_stream: bool = False
 ) -> Callable[[Handler[Request, Response]], Handler[Request, Response]]:
     """Wraps a method: the service token may call it; a job token only when `worker` and only
-    for its own job (the request's job_id)."""
+    for its own job (the request's job_id; a request stream's first message's)."""
 
     def decorate(method: Handler[Request, Response]) -> Handler[Request, Response]:
         @functools.wraps(method)
@@ -49,9 +55,12 @@ def rpc(
         ) -> Response:
             try:
                 caller = self.auth.caller(context.invocation_metadata())
-                if caller.job_id is not None and not (
-                    worker and caller.job_id == getattr(request, "job_id", None)
-                ):
+                job_id = getattr(request, "job_id", None)
+                if request_stream:
+                    first, rest = await _peek(cast(AsyncIterable[Any], request))
+                    job_id = getattr(first, "job_id", None)
+                    request = cast(Request, rest)
+                if caller.job_id is not None and not (worker and caller.job_id == job_id):
                     raise SimlabError(
                         Code.PERMISSION_DENIED,
                         f"a job token for job {caller.job_id} may only report on that job",
@@ -75,9 +84,10 @@ def rpc(
 
 
 class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
-    def __init__(self, store: JobStore, auth: Authenticator) -> None:
+    def __init__(self, store: JobStore, auth: Authenticator, objects: Objects) -> None:
         self.store = store
         self.auth = auth
+        self.objects = objects
         # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.
         self.draining = False
 
@@ -182,6 +192,50 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         link = await self.store.resolve_share_token(request.token)
         return store_pb.ResolveShareTokenResponse(owner=link.owner, job_id=link.job_id)
 
+    # ---- the model registry -------------------------------------------------------------------
+
+    @rpc()
+    async def GetModel(
+        self, request: store_pb.GetModelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Model:
+        if request.version < 0:
+            raise invalid("version", f"must not be negative, got {request.version}")
+        version = await self.store.get_model(request.owner, request.name, request.version)
+        return models.model_to_pb(version)
+
+    @rpc()
+    async def ListModels(
+        self, request: store_pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        found = await self.store.list_models(request.owner)
+        return pb.ListModelsResponse(models=[models.model_to_pb(m) for m in found])
+
+    @rpc()
+    async def ListModelVersions(
+        self, request: store_pb.ListModelVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelVersionsResponse:
+        found = await self.store.list_model_versions(request.owner, request.name)
+        return pb.ListModelVersionsResponse(versions=[models.model_to_pb(m) for m in found])
+
+    @rpc()
+    async def BeginRegistration(
+        self, request: store_pb.BeginRegistrationRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.BeginRegistrationResponse:
+        registration = models.registration_from_pb(request)
+        started = await self.store.begin_registration(registration, request.request_id)
+        if isinstance(started, ModelVersion):
+            return store_pb.BeginRegistrationResponse(existing=models.model_to_pb(started))
+        log.info("registration started", extra={"job_id": started.job_id, "model": started.model})
+        return store_pb.BeginRegistrationResponse(job=convert.job_to_pb(started))
+
+    @rpc()
+    async def RegisterBuiltinModel(
+        self, request: store_pb.RegisterBuiltinModelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Model:
+        registration, inspection = models.builtin_from_pb(request.model)
+        version = await self.store.register_builtin_model(registration, inspection)
+        return models.model_to_pb(version)
+
     # ---- the runner ---------------------------------------------------------------------------
 
     @rpc()
@@ -215,7 +269,9 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def StartShard(
         self, request: store_pb.StartShardRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.StartShardResponse:
-        job, done_blocks, stop = await self.store.start_shard(request.job_id, request.shard)
+        job, done_blocks, stop = await self.store.start_shard(
+            request.job_id, request.shard, request.runtime
+        )
         return store_pb.StartShardResponse(
             job=convert.job_to_pb(job), done_blocks=done_blocks, stop=stop
         )
@@ -255,6 +311,67 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             # Refusing would lose the failure itself: keep it, under a message that says so.
             error = dataclasses.replace(error, message=f"shard {request.shard} failed (no message)")
         return convert.job_to_pb(await self.store.fail_job(request.job_id, request.shard, error))
+
+    @rpc(worker=True)
+    async def ReportProgress(
+        self, request: store_pb.ReportProgressRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.ReportProgressResponse:
+        progress = ScriptProgress(
+            done=request.done,
+            total=request.total,
+            estimate=request.estimate if request.HasField("estimate") else None,
+            stderr=request.stderr if request.HasField("stderr") else None,
+        )
+        stop = await self.store.report_progress(request.job_id, request.shard, progress)
+        return store_pb.ReportProgressResponse(stop=stop)
+
+    @rpc(worker=True)
+    async def CompleteRegistration(
+        self, request: store_pb.CompleteRegistrationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        inspection = models.inspection_from_pb(request.model)
+        job = await self.store.complete_registration(request.job_id, inspection)
+        log.info("model registered", extra={"job_id": job.job_id, "summary": job.summary})
+        return convert.job_to_pb(job)
+
+    @rpc(worker=True)
+    async def GetBundle(
+        self, request: store_pb.GetBundleRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        job = await self.store.get_job(request.job_id)
+        await send_bundle(self.objects, bundle_key(job), job.code_sha256, context.write)
+
+    @rpc(worker=True, request_stream=True)
+    async def PutArtifacts(
+        self,
+        requests: AsyncIterator[store_pb.PutArtifactsRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> store_pb.PutArtifactsResponse:
+        first, messages = await _peek(requests)
+        if first is None or not first.job_id:
+            raise invalid("job_id", "the first message names the job")
+        # Checked before the bytes come: a job that ended takes no more results.
+        prefix = artifacts_prefix(await self.store.get_job(first.job_id))
+        with tempfile.TemporaryDirectory(prefix="simlab-artifacts-") as directory:
+            files = await receive_artifacts(messages, Path(directory))
+            # Again: the job may have ended while its files came.
+            prefix = artifacts_prefix(await self.store.get_job(first.job_id))
+            await asyncio.to_thread(self.objects.commit_prefix, prefix, files)
+        return store_pb.PutArtifactsResponse(names=list(files))
+
+
+async def _peek(stream: AsyncIterable[Any]) -> tuple[Any, AsyncIterator[Any]]:
+    """The stream's first message (None when empty) and the stream from that message on."""
+    messages = aiter(stream)
+    first = await anext(messages, None)
+
+    async def replay() -> AsyncIterator[Any]:
+        if first is not None:
+            yield first
+        async for message in messages:
+            yield message
+
+    return first, replay()
 
 
 def _owner(owner: str) -> str:

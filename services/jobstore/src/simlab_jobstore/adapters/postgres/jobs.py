@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Sequence
 
 from psycopg import sql
 
-from simlab.common.errors import Code, SimlabError
+from simlab.common.errors import Code, SimlabError, invalid
 
 from ...core import jobs as core
 from ...core.events import EncodedEvent, EventKind
 from ...core.jobs import Job, JobError, JobSpec, ProgressPoint
 from ...core.listing import Cursor
+from ...core.models import ModelKind, model_not_found
 from ...core.states import NOT_TERMINAL, JobState
 from ..coalesce import Coalescer
-from .rows import JOB_COLUMNS, insert_record, job_from_row
+from .rows import JOB_COLUMNS, job_from_row
 from .session import Database, now
 
 NewJob = tuple[Job, EncodedEvent]
+# Registered versions whose kind and code a process keeps in memory.
+MAX_KNOWN_VERSIONS = 10_000
 
 
 def new_job_id() -> str:
@@ -35,13 +38,16 @@ def random_seed() -> int:
 class Jobs:
     db: Database
     _inserts: Coalescer[NewJob, bool]  # of _insert_jobs
+    _versions: dict[tuple[str, int], tuple[ModelKind, str]]  # of _registered
 
     # ---- on behalf of an owner --------------------------------------------------------------
 
     async def create_job(self, spec: JobSpec) -> tuple[Job, bool]:
         """(job, created): a resubmitted request_id gives back its job with created=False."""
-        spec.validate()
-        job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now())
+        spec, kind = await self._with_registered_code(spec)
+        script = kind is ModelKind.SCRIPT
+        spec.validate(script=script)
+        job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now(), script=script)
         if await self._inserts.submit((job, self.db.encode(job, EventKind.STATE))):
             return job, True
         async with self.db.session() as db:
@@ -61,34 +67,42 @@ class Jobs:
             )
         return existing, False
 
+    async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, ModelKind]:
+        """The spec with its version's code, and the kind of that code: a version that is not
+        registered is refused, and a code_sha256 left empty is filled in. Without a version
+        (model_version 0), code of before the registry: blocks."""
+        if spec.model_version <= 0:
+            return spec, ModelKind.BLOCKS
+        kind, code_sha256 = await self._registered(spec.model, spec.model_version)
+        if spec.code_sha256 and spec.code_sha256 != code_sha256:
+            raise invalid(
+                "code_sha256",
+                f"is not the code of {spec.model}@v{spec.model_version} ({code_sha256})",
+            )
+        return dataclasses.replace(spec, code_sha256=code_sha256), kind
+
+    async def _registered(self, name: str, version: int) -> tuple[ModelKind, str]:
+        """(kind, code_sha256) of a registered version. Versions never change, so what was
+        read once is kept (up to a bound) and submissions of it need no query."""
+        key = (name, version)
+        if key not in self._versions:
+            async with self.db.session() as db:
+                row = await db.fetch_one(
+                    "SELECT kind, code_sha256 FROM models WHERE name = %s AND version = %s",
+                    key,
+                )
+            if row is None:
+                raise model_not_found(name, version)
+            if len(self._versions) >= MAX_KNOWN_VERSIONS:
+                self._versions.clear()
+            self._versions[key] = (ModelKind(row["kind"]), row["code_sha256"])
+        return self._versions[key]
+
     async def _insert_jobs(self, batch: list[NewJob]) -> list[bool]:
         """Inserts new jobs with their events in one statement (one round trip, one commit);
-        False for a job whose owner's request_id already names a job (nothing written).
-        The rows travel as one JSON array: far cheaper to encode than one array per column."""
-        rows = json.dumps([insert_record(job, event) for job, event in batch])
+        False for a job whose owner's request_id already names a job (nothing written)."""
         async with self.db.session() as db:
-            cursor = await db.conn.execute(
-                "WITH new AS (SELECT * FROM json_to_recordset(%s::json) AS new ("
-                " job_id text, owner text, request_id text, model text, parameters jsonb,"
-                " seed numeric, requested_seed numeric, shards integer, primary_output text,"
-                " block_size bigint, samples_total bigint, blocks_total bigint, state text,"
-                " seq bigint, created_at timestamptz, updated_at timestamptz, history jsonb,"
-                " event_id text, subject text, payload bytea)),"
-                " new_jobs AS (INSERT INTO jobs (job_id, owner, request_id, model, parameters,"
-                " seed, requested_seed, shards, primary_output, block_size, samples_total,"
-                " blocks_total, state, seq, created_at, updated_at, history)"
-                " SELECT job_id, owner, request_id, model, parameters, seed, requested_seed,"
-                " shards, primary_output, block_size, samples_total, blocks_total, state, seq,"
-                " created_at, updated_at, history FROM new"
-                " ON CONFLICT (owner, request_id) WHERE request_id <> '' DO NOTHING"
-                " RETURNING job_id),"
-                " events AS (INSERT INTO outbox (event_id, subject, payload)"
-                " SELECT event_id, subject, payload FROM new JOIN new_jobs USING (job_id))"
-                " SELECT job_id FROM new_jobs",
-                (rows,),
-            )
-            inserted = {job_id for (job_id,) in await cursor.fetchall()}
-            db.wrote_events = bool(inserted)
+            inserted = await db.insert_jobs(batch)
         return [job.job_id in inserted for job, _ in batch]
 
     async def get_job(self, job_id: str, owner: str = "") -> Job:
@@ -105,9 +119,10 @@ class Jobs:
         after: Cursor | None,
         id_prefix: str = "",
     ) -> tuple[list[Job], Cursor | None]:
-        """A page of the owner's jobs, newest first, and the cursor of the next page.
+        """A page of the owner's runs (registration jobs are internal), newest first, and the
+        cursor of the next page.
         `id_prefix` is hex digits only (core.listing.job_id_prefix), so LIKE needs no escaping."""
-        conditions = [sql.SQL("owner = {}").format(owner)]
+        conditions = [sql.SQL("owner = {} AND kind = 'run'").format(owner)]
         if model:
             conditions.append(sql.SQL("model = {}").format(model))
         if id_prefix:

@@ -9,7 +9,8 @@ from typing import Any
 from simlab.core.stats import Moments
 
 from ...core.events import EncodedEvent
-from ...core.jobs import Job, JobError, StateChange
+from ...core.jobs import Job, JobError, JobKind, StateChange
+from ...core.models import ModelKind, ModelVersion
 from ...core.presets import Preset
 from ...core.states import JobState
 
@@ -18,7 +19,12 @@ Row = dict[str, Any]
 JOB_COLUMNS = """job_id, owner, request_id, model, parameters, seed, requested_seed, shards,
     primary_output, block_size, samples_total, blocks_total, state, seq, created_at, updated_at,
     history, blocks_done, samples_done, moments_count, moments_mean, moments_m2, summary,
-    error_message, error_traceback, error_source, error_log_tail, finalizer_shard"""
+    error_message, error_traceback, error_source, error_log_tail, finalizer_shard, kind,
+    model_version, code_sha256, runtime, args, reported_estimate, reported_stderr"""
+
+MODEL_COLUMNS = """name, version, owner, public, builtin, kind, code_sha256, code_size, entry,
+    files, imports, warnings, reproducible, runtime, block_size, schema, created_at,
+    registration_job"""
 
 SHARE_COLUMNS = "link_id, owner, job_id, created_at, expires_at, revoked_at"
 
@@ -61,6 +67,13 @@ def job_from_row(row: Row) -> Job:
         summary=row["summary"],
         error=error,
         finalizer_shard=row["finalizer_shard"],
+        kind=JobKind(row["kind"]),
+        model_version=row["model_version"],
+        code_sha256=row["code_sha256"],
+        runtime=row["runtime"],
+        args=tuple(row["args"]),
+        reported_estimate=row["reported_estimate"],
+        reported_stderr=row["reported_stderr"],
     )
 
 
@@ -84,6 +97,10 @@ def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
         "history": history_to_json(job.history),
+        "kind": job.kind.value,
+        "model_version": job.model_version,
+        "code_sha256": job.code_sha256,
+        "args": list(job.args),
         "event_id": event.event_id,
         "subject": event.subject,
         "payload": "\\x" + event.payload.hex(),  # bytea's hex input format
@@ -105,4 +122,16 @@ def preset_from_row(row: Row) -> Preset:
         seed=int(row["seed"]),
         shards=row["shards"],
         updated_at=row["updated_at"],
+    )
+
+
+def model_from_row(row: Row) -> ModelVersion:
+    return ModelVersion(
+        **{
+            **row,
+            "kind": ModelKind(row["kind"]),
+            "files": tuple(row["files"]),
+            "imports": tuple(row["imports"]),
+            "warnings": tuple(row["warnings"]),
+        }
     )

@@ -4,6 +4,8 @@ lone statement commits by itself in one round trip; a change opens its transacti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,9 +18,34 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from simlab.common.errors import Code, SimlabError, not_found
 
-from ...core.events import EventEncoder, EventKind
-from ...core.jobs import Job
-from .rows import JOB_COLUMNS, Row, history_to_json, job_from_row
+from ...core.events import EncodedEvent, EventEncoder, EventKind
+from ...core.jobs import Job, ProgressPoint
+from .rows import JOB_COLUMNS, Row, history_to_json, insert_record, job_from_row
+
+# Inserts new jobs with their events; False (not returned) for a job whose owner's request_id
+# already names a job (nothing written). The rows travel as one JSON array: far cheaper to
+# encode than one array per column.
+INSERT_JOBS = (
+    "WITH new AS (SELECT * FROM json_to_recordset(%s::json) AS new ("
+    " job_id text, owner text, request_id text, model text, parameters jsonb,"
+    " seed numeric, requested_seed numeric, shards integer, primary_output text,"
+    " block_size bigint, samples_total bigint, blocks_total bigint, state text,"
+    " seq bigint, created_at timestamptz, updated_at timestamptz, history jsonb,"
+    " kind text, model_version integer, code_sha256 text, args jsonb,"
+    " event_id text, subject text, payload bytea)),"
+    " new_jobs AS (INSERT INTO jobs (job_id, owner, request_id, model, parameters,"
+    " seed, requested_seed, shards, primary_output, block_size, samples_total,"
+    " blocks_total, state, seq, created_at, updated_at, history, kind, model_version,"
+    " code_sha256, args)"
+    " SELECT job_id, owner, request_id, model, parameters, seed, requested_seed,"
+    " shards, primary_output, block_size, samples_total, blocks_total, state, seq,"
+    " created_at, updated_at, history, kind, model_version, code_sha256, args FROM new"
+    " ON CONFLICT (owner, request_id) WHERE request_id <> '' DO NOTHING"
+    " RETURNING job_id),"
+    " events AS (INSERT INTO outbox (event_id, subject, payload)"
+    " SELECT event_id, subject, payload FROM new JOIN new_jobs USING (job_id))"
+    " SELECT job_id FROM new_jobs"
+)
 
 
 def now() -> datetime:
@@ -56,10 +83,11 @@ class Session:
 
     async def find_job(self, job_id: str, owner: str = "", *, lock: bool = False) -> Job:
         """The job, locked until commit when `lock`. An empty owner (an internal caller) sees
-        every job; another owner's job is not found, exactly like an unknown one."""
+        every job; another owner's job, or a registration job (internal), is not found,
+        exactly like an unknown one."""
         row = await self.fetch_one(
-            f"SELECT {JOB_COLUMNS} FROM jobs"
-            " WHERE job_id = %(job_id)s AND (%(owner)s = '' OR owner = %(owner)s)"
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = %(job_id)s"
+            " AND (%(owner)s = '' OR (owner = %(owner)s AND kind = 'run'))"
             + (" FOR UPDATE" if lock else ""),
             {"job_id": job_id, "owner": owner},
         )
@@ -79,10 +107,11 @@ class Session:
         event = self.encode(job, kind)
         await self.conn.execute(
             "WITH saved AS (UPDATE jobs SET state = %s, seq = %s, updated_at = %s,"
-            " history = %s, blocks_done = %s, samples_done = %s,"
+            " history = %s, blocks_done = %s, samples_done = %s, samples_total = %s,"
             " moments_count = %s, moments_mean = %s, moments_m2 = %s, summary = %s,"
             " error_message = %s, error_traceback = %s, error_source = %s,"
-            " error_log_tail = %s, finalizer_shard = %s WHERE job_id = %s)"
+            " error_log_tail = %s, finalizer_shard = %s, runtime = %s,"
+            " reported_estimate = %s, reported_stderr = %s WHERE job_id = %s)"
             " INSERT INTO outbox (event_id, subject, payload) VALUES (%s, %s, %s)",
             (
                 job.state.value,
@@ -91,6 +120,7 @@ class Session:
                 Jsonb(history_to_json(job.history)),
                 job.blocks_done,
                 job.samples_done,
+                job.samples_total,
                 job.moments.count,
                 job.moments.mean,
                 job.moments.m2,
@@ -100,6 +130,9 @@ class Session:
                 error.source if error else None,
                 error.log_tail if error else None,
                 job.finalizer_shard,
+                job.runtime,
+                job.reported_estimate,
+                job.reported_stderr,
                 job.job_id,
                 event.event_id,
                 event.subject,
@@ -107,6 +140,23 @@ class Session:
             ),
         )
         self.wrote_events = True
+
+    async def save_progress(self, job: Job) -> None:
+        """Saves a job whose progress moved, with its PROGRESS event and progress point."""
+        await self.save(job, EventKind.PROGRESS)
+        await self.conn.execute(
+            "INSERT INTO progress_points (job_id, seq, samples_done, estimate, stderr, at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (job.job_id, *dataclasses.astuple(ProgressPoint.of(job))),
+        )
+
+    async def insert_jobs(self, batch: list[tuple[Job, EncodedEvent]]) -> set[str]:
+        """Inserts new jobs with their events (INSERT_JOBS); the ids of those inserted."""
+        rows = json.dumps([insert_record(job, event) for job, event in batch])
+        cursor = await self.conn.execute(INSERT_JOBS, (rows,))
+        inserted = {job_id for (job_id,) in await cursor.fetchall()}
+        self.wrote_events = self.wrote_events or bool(inserted)
+        return inserted
 
 
 class Database:

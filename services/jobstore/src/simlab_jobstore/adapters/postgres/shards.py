@@ -10,7 +10,7 @@ from simlab.common.errors import Code, SimlabError
 
 from ...core import jobs as core
 from ...core.events import EventKind
-from ...core.jobs import BlockReport, Job, JobError, ProgressPoint
+from ...core.jobs import BlockReport, Job, JobError, ScriptProgress
 from ...core.states import STOPPING, JobState
 from .session import Database, now
 
@@ -18,17 +18,26 @@ from .session import Database, now
 class Shards:
     db: Database
 
-    async def start_shard(self, job_id: str, shard: int) -> tuple[Job, list[int], bool]:
-        """(job, the shard's recorded blocks, stop)."""
+    async def start_shard(
+        self, job_id: str, shard: int, runtime: str = ""
+    ) -> tuple[Job, list[int], bool]:
+        """(job, the shard's recorded blocks, stop); the first non-empty runtime is recorded
+        (with the RUNNING it brings, or alone: no event of its own)."""
         async with self.db.transaction() as tx:
             job = await tx.find_job(job_id, lock=True)
             core.check_shard(job, shard)
             if job.state in STOPPING:
                 return job, [], True
-            running = core.transition(job, JobState.RUNNING, now(), f"shard {shard} started")
+            recorded = core.with_runtime(job, runtime)
+            running = core.transition(recorded, JobState.RUNNING, now(), f"shard {shard} started")
             if running is not None:
                 job = running
                 await tx.save(job, EventKind.STATE)
+            elif recorded is not job:
+                job = recorded
+                await tx.conn.execute(
+                    "UPDATE jobs SET runtime = %s WHERE job_id = %s", (job.runtime, job_id)
+                )
             await tx.conn.execute(
                 "INSERT INTO job_shards (job_id, shard) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (job_id, shard),
@@ -56,13 +65,20 @@ class Shards:
             inserted = {block for (block,) in await cursor.fetchall()}
             if inserted:
                 job = core.record_blocks(job, [r for r in unique if r.block in inserted], now())
-                await tx.save(job, EventKind.PROGRESS)
-                point = ProgressPoint.of(job)
-                await tx.conn.execute(
-                    "INSERT INTO progress_points (job_id, seq, samples_done, estimate, stderr, at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (job_id, *dataclasses.astuple(point)),
-                )
+                await tx.save_progress(job)
+        return job.state in STOPPING
+
+    async def report_progress(self, job_id: str, shard: int, progress: ScriptProgress) -> bool:
+        """Records a script's progress; the answer is whether it should stop."""
+        async with self.db.transaction() as tx:
+            job = await tx.find_job(job_id, lock=True)
+            core.check_shard(job, shard)
+            if not core.accepts_blocks(job):
+                return True
+            changed = core.record_progress(job, shard, progress, now())
+            if changed is not None:
+                job = changed
+                await tx.save_progress(job)
         return job.state in STOPPING
 
     async def finish_shard(self, job_id: str, shard: int) -> tuple[bool, list[bytes], Job]:
@@ -107,7 +123,7 @@ class Shards:
         return await self.db.change(
             job_id,
             "",
-            lambda job: core.transition(job, JobState.SUCCEEDED, now(), "done", summary=summary),
+            lambda job: core.succeed(job, summary, now()),
         )
 
     async def fail_job(self, job_id: str, shard: int, error: JobError) -> Job:

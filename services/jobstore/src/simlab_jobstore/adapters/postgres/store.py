@@ -10,13 +10,14 @@ from psycopg_pool import AsyncConnectionPool
 from ...core.events import EventEncoder
 from ..coalesce import Coalescer
 from .jobs import Jobs
+from .models import Models
 from .presets import Presets
 from .session import Database
 from .shards import Shards
 from .shares import Shares
 
 
-class PostgresJobStore(Jobs, Shards, Presets, Shares):
+class PostgresJobStore(Jobs, Shards, Models, Presets, Shares):
     def __init__(
         self,
         pool: AsyncConnectionPool[Any],
@@ -26,3 +27,4 @@ class PostgresJobStore(Jobs, Shards, Presets, Shares):
         """`encode` turns a change's event into the outbox row's id, subject and payload."""
         self.db = Database(pool, on_commit, encode)
         self._inserts = Coalescer(self._insert_jobs)
+        self._versions = {}
