@@ -40,7 +40,7 @@ LOG_TAIL_LINES = 40
 FOLLOW_INTERVAL_S = 0.2
 MAX_READ = 1024 * 1024
 WORKER_COMMAND = (sys.executable, "-m", "simlab_worker")
-# Past its CPU seconds a registration worker gets SIGXCPU (it ends, and says why), and
+# Past its CPU seconds a registration worker gets SIGXCPU (it ends; the runner says why), and
 # SIGKILL this much later if it handled that signal.
 CPU_GRACE_S = 5
 # A resource limit: (resource.RLIMIT_*, (soft, hard)).
