@@ -170,12 +170,17 @@ def ingress_peers(
     return peers, namespace_labels
 
 
-def simulation_pod(rendering: Rendering, runner_env: dict[str, str]) -> tuple[Pod, dict[str, str]]:
-    """A simulation pod as the runner with these settings creates it, and its configuration."""
-    job = indexed_job(
-        pb.Job(job_id="0" * 16, model="pi", shards=1),
+def simulation_job(runner_env: dict[str, str], kind: pb.JobKind = pb.JOB_KIND_RUN) -> Obj:
+    """The Kubernetes Job the runner with these settings creates for a job of this kind."""
+    return indexed_job(
+        pb.Job(job_id="0" * 16, model="pi", shards=1, kind=kind),
         kube_settings(Env("SIMLAB_RUNNER", runner_env)),
     )
+
+
+def simulation_pod(rendering: Rendering, runner_env: dict[str, str]) -> tuple[Pod, dict[str, str]]:
+    """A simulation pod as the runner with these settings creates it, and its configuration."""
+    job = simulation_job(runner_env)
     template = job["spec"]["template"]
     worker = Pod("simulation", job["metadata"]["namespace"], template["metadata"]["labels"])
     return worker, workload_config(template["spec"], rendering)

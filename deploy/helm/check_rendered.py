@@ -2,7 +2,8 @@
 a Kubernetes object; the expected kinds are there for the values used; every pod passes Pod
 Security `restricted` and has resources and a /tmp emptyDir; probes, checksum annotations,
 references to ConfigMaps and Secrets, the runner's settings and its Role (the same rules as
-runner_rbac() in simlab.devstack.kube), and a `helm test` run the gateway accepts.
+runner_rbac() in simlab.devstack.kube), simulation pods without object-store settings or
+credentials, and a `helm test` run the gateway accepts.
 With NetworkPolicies on, it also evaluates what they let through (check_netpol.py).
 
     check_rendered.py RENDERED.yaml [--values CI-VALUES.yaml]
@@ -20,11 +21,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from check_netpol import check_network_policies
+from check_netpol import check_network_policies, simulation_job, workload_config
 from rendering import NotARendering, Obj, Rendering, key_ref, merged_values, read_rendering
 
 from simlab.devstack.kube import runner_rbac
 from simlab.models.registry import catalogue
+from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.submission import plan_job
 
 SERVICES = ("gateway", "jobstore", "runner")
@@ -54,7 +56,11 @@ RUNNER_SETTINGS = (
     "NATS_URL",
     "SERVICE_TOKEN",
     "JOB_TOKEN_SECRET",
+    "REGISTRATION_CPU_S",
 )
+# The object-store credentials of the services, which no simulation pod may hold.
+OBJECT_STORE_CREDENTIALS = ("SIMLAB_S3_ACCESS_KEY", "SIMLAB_S3_SECRET_KEY")
+OBJECT_STORE_SETTINGS = ("SIMLAB_S3_ENDPOINT", "SIMLAB_S3_BUCKET", *OBJECT_STORE_CREDENTIALS)
 
 Check = Callable[[Rendering], Iterator[str]]
 
@@ -292,6 +298,46 @@ def check_runner_settings(r: Rendering) -> Iterator[str]:
             yield f"runner: SIMLAB_RUNNER_{key} missing"
 
 
+def check_object_store_settings(r: Rendering) -> Iterator[str]:
+    """The services have the object store: the gateway (downloads), the job store (bundles
+    and results, which workers send through it) and the runner (workers' logs)."""
+    for comp, template in service_pods(r):
+        config = workload_config(template["spec"], r)
+        env = {e["name"] for c in template["spec"]["containers"] for e in c.get("env", [])}
+        for key in OBJECT_STORE_SETTINGS:
+            if key not in config and key not in env:  # env: from a Secret of the user's
+                yield f"{comp}: {key} missing"
+
+
+def check_workers_hold_no_object_store_settings(r: Rendering) -> Iterator[str]:
+    """Simulation pods, as the runner makes them from its rendered settings (a run's and a
+    registration's), carry no object-store setting, Secret or credential: workers reach
+    bundles and results through the job store, with nothing but their job's token."""
+    runner = r.component("Deployment", "runner")
+    if runner is None:
+        return
+    runner_env = workload_config(runner["spec"]["template"]["spec"], r)
+    credentials = {runner_env[k] for k in OBJECT_STORE_CREDENTIALS if runner_env.get(k)}
+    for kind in (pb.JOB_KIND_RUN, pb.JOB_KIND_REGISTRATION):
+        where = f"simulation pod ({pb.JobKind.Name(kind)})"
+        job = simulation_job(runner_env, kind)
+        spec = job["spec"]["template"]["spec"]
+        token_secret = f"{job['metadata']['name']}-token"
+        for c in spec["containers"]:
+            if c.get("envFrom"):
+                yield f"{where}: envFrom"
+            for e in c.get("env", []):
+                if "S3_" in e["name"] or "OBJECTS_DIR" in e["name"]:
+                    yield f"{where}: {e['name']}"
+                if "valueFrom" in e:
+                    yield f"{where}: {e['name']} from {next(iter(e['valueFrom']))}"
+                if e.get("value") in credentials:
+                    yield f"{where}: {e['name']} holds an object-store credential"
+        for v in spec.get("volumes", []):
+            if "secret" in v and v["secret"]["secretName"] != token_secret:
+                yield f"{where}: Secret volume {v['secret']['secretName']}"
+
+
 def check_runner_rbac(r: Rendering) -> Iterator[str]:
     """The runner's Role and RoleBinding: in the simulation namespace, for its
     ServiceAccount, with the rules of runner_rbac()."""
@@ -349,6 +395,8 @@ CHECKS: tuple[Check, ...] = (
     check_config_checksums,
     check_grpc_servers,
     check_runner_settings,
+    check_object_store_settings,
+    check_workers_hold_no_object_store_settings,
     check_runner_rbac,
     check_helm_test_run,
 )

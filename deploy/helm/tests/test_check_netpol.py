@@ -45,11 +45,26 @@ def test_the_chart_allows_what_each_component_needs_and_nothing_else(
 
 
 def test_a_missing_peer_is_named_with_the_setting_that_needs_it(separate: Rendering) -> None:
-    found = problems(
-        separate, lambda docs: policy(docs, "-minio")["spec"]["ingress"][0]["from"].pop()
-    )
-    assert found == [
-        "NetworkPolicy blocks simulation -> minio:9000/TCP, needed for SIMLAB_WORKER_S3_ENDPOINT"
+    def without_jobstore(docs: Docs) -> None:
+        peers = policy(docs, "-minio")["spec"]["ingress"][0]["from"]
+        peers[:] = [p for p in peers if "jobstore" not in str(p)]
+
+    assert problems(separate, without_jobstore) == [
+        "NetworkPolicy blocks jobstore -> minio:9000/TCP, needed for SIMLAB_S3_ENDPOINT"
+    ]
+
+
+def test_workers_reaching_the_object_store_are_caught(separate: Rendering) -> None:
+    """Workers hold no object-store settings: a way to the store is a way for nobody's use."""
+
+    def open_the_store_to_workers(docs: Docs) -> None:
+        minio = policy(docs, "-minio")["spec"]["ingress"][0]["from"]
+        minio.append(policy(docs, "-jobstore")["spec"]["ingress"][0]["from"][-1])
+        egress = policy(docs, "-simulations")["spec"]["egress"]
+        egress.append({"ports": [{"port": 9000, "protocol": "TCP"}]})
+
+    assert problems(separate, open_the_store_to_workers) == [
+        "NetworkPolicy lets simulation -> minio:9000/TCP through, not needed"
     ]
 
 
@@ -106,6 +121,16 @@ def test_external_dependencies_are_reached_by_who_uses_them(render: Render) -> N
     found = problems(render(values_file), lambda docs: docs.remove(policy(docs, "-simulations")))
     assert "NetworkPolicy lets simulation reach nats.external, not needed" in found
     assert "NetworkPolicy lets simulation reach postgresql.external, not needed" in found
+    assert "NetworkPolicy lets simulation reach objectStore.external, not needed" in found
+
+    def jobstore_without_object_store(docs: Docs) -> None:
+        egress = policy(docs, "-jobstore")["spec"]["egress"]
+        egress[:] = [rule for rule in egress if rule["ports"][0]["port"] != 443]
+
+    assert problems(render(values_file), jobstore_without_object_store) == [
+        "NetworkPolicy blocks jobstore -> 10.20.0.30:443/TCP, needed for "
+        "objectStore.external (SIMLAB_S3_ENDPOINT)"
+    ]
 
 
 def test_an_external_store_fenced_by_its_cidr_is_only_for_its_users(external: Rendering) -> None:

@@ -9,8 +9,11 @@ from pathlib import Path
 import check_rendered as checks
 import pytest
 import yaml
+from check_netpol import simulation_job
 from check_rendered import CHECKS, main
 from rendering import CHART, NotARendering, Obj, Rendering, read_rendering
+
+from simlab.v1 import simulation_pb2 as pb
 
 Render = Callable[[str], Rendering]
 VALUES_FILES = sorted(path.name for path in (CHART / "ci").glob("*-values.yaml"))
@@ -216,6 +219,52 @@ def test_a_runner_not_configured_for_the_cluster(chart: Rendering) -> None:
         "runner: SIMLAB_RUNNER_WORKER_IMAGE",
         "runner: WORKER_JOBSTORE is the Service FQDN",
         "runner: SIMLAB_RUNNER_CPU_LIMIT missing",
+    ]
+
+
+def test_a_service_without_the_object_store(chart: Rendering) -> None:
+    data = named(chart, "ConfigMap", "simlab-jobstore")["data"]
+    del data["SIMLAB_S3_ENDPOINT"]
+    env = container(chart, "Deployment", "simlab-jobstore")["env"]
+    env[:] = [e for e in env if e["name"] != "SIMLAB_S3_SECRET_KEY"]
+    assert list(checks.check_object_store_settings(chart)) == [
+        "jobstore: SIMLAB_S3_ENDPOINT missing",
+        "jobstore: SIMLAB_S3_SECRET_KEY missing",
+    ]
+
+
+def test_simulation_pods_with_object_store_settings(
+    chart: Rendering, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pods are the runner's code's: a runner that handed workers the object store (as
+    it once did) is caught, whatever it hands them."""
+    secret_key = named(chart, "Secret", "simlab-minio")["stringData"]["secret-key"]
+
+    def leaky_job(runner_env: dict[str, str], kind: pb.JobKind = pb.JOB_KIND_RUN) -> Obj:
+        job = simulation_job(runner_env, kind)
+        spec = job["spec"]["template"]["spec"]
+        spec["containers"][0]["env"] += [
+            {"name": "SIMLAB_WORKER_S3_ENDPOINT", "value": "http://simlab-minio:9000"},
+            {"name": "AWS_SECRET", "value": secret_key},
+            {"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "simlab-minio", "key": "k"}}},
+        ]
+        if kind == pb.JOB_KIND_REGISTRATION:
+            spec["containers"][0]["envFrom"] = [{"secretRef": {"name": "simlab-minio"}}]
+            spec["volumes"].append({"name": "s3", "secret": {"secretName": "simlab-minio"}})
+        return job
+
+    monkeypatch.setattr(checks, "simulation_job", leaky_job)
+    run, registration = "simulation pod (JOB_KIND_RUN)", "simulation pod (JOB_KIND_REGISTRATION)"
+    leaks = [
+        "SIMLAB_WORKER_S3_ENDPOINT",
+        "AWS_SECRET holds an object-store credential",
+        "KEY from secretKeyRef",
+    ]
+    assert list(checks.check_workers_hold_no_object_store_settings(chart)) == [
+        *(f"{run}: {leak}" for leak in leaks),
+        f"{registration}: envFrom",
+        *(f"{registration}: {leak}" for leak in leaks),
+        f"{registration}: Secret volume simlab-minio",
     ]
 
 

@@ -40,5 +40,6 @@ def test_a_shard_lost_while_nobody_watched_is_relaunched_until_the_limit() -> No
 
 def test_exit_descriptions_are_in_words() -> None:
     assert describe_exit(-signal.SIGTERM) == "killed by SIGTERM"
+    assert describe_exit(-signal.SIGXCPU) == "killed by SIGXCPU (CPU time limit reached)"
     assert describe_exit(EXIT_MODEL_FAILED) == "the model raised an exception"
     assert describe_exit(42) == "exited with code 42"

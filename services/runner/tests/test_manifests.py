@@ -1,8 +1,11 @@
 """The Kubernetes objects of a simulation, checked as data."""
 
+import pytest
+
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
+    KIND_LABEL,
     KubeSettings,
     indexed_job,
     job_name,
@@ -10,9 +13,11 @@ from simlab_runner.core.manifests import (
     secret_name,
     token_secret,
 )
+from simlab_runner.core.registration import RegistrationLimits
 
 SETTINGS = KubeSettings(namespace="simlab-jobs", image="simlab/worker:dev", jobstore="10.0.0.1:5")
-JOB = pb.Job(job_id="abc123", model="european_option", shards=4)
+JOB = pb.Job(job_id="abc123", model="european_option", shards=4, kind=pb.JOB_KIND_RUN)
+REGISTRATION = pb.Job(job_id="reg456", model="asian", shards=1, kind=pb.JOB_KIND_REGISTRATION)
 
 
 def pod_spec() -> dict:  # type: ignore[type-arg]
@@ -34,6 +39,36 @@ def test_no_time_limit() -> None:
     job = indexed_job(JOB, SETTINGS)
     assert "activeDeadlineSeconds" not in job["spec"]
     assert "activeDeadlineSeconds" not in pod_spec()
+    assert job["metadata"]["labels"][KIND_LABEL] == "run"
+
+
+def test_a_registration_job_has_a_deadline_no_retry_and_its_kind_label() -> None:
+    settings = KubeSettings("ns", "img", "js", registration=RegistrationLimits(cpu_s=30))
+    job = indexed_job(REGISTRATION, settings)
+    spec = job["spec"]
+    assert spec["activeDeadlineSeconds"] == 60
+    assert spec["backoffLimitPerIndex"] == 0
+    assert spec["completions"] == spec["parallelism"] == 1
+    for labels in (job["metadata"]["labels"], spec["template"]["metadata"]["labels"]):
+        assert labels[KIND_LABEL] == "registration"
+        assert labels["app.kubernetes.io/managed-by"] == "simlab-runner"
+    # Everything else is a run's: the restricted pod, its token Secret volume, its failure
+    # policy (the worker's own verdict on the code ends it at once).
+    run = indexed_job(pb.Job(job_id="reg456", model="asian", shards=1), settings)["spec"]
+    assert spec["template"]["spec"] == run["template"]["spec"]
+    assert spec["podFailurePolicy"] == run["podFailurePolicy"]
+    assert KubeSettings("ns", "img", "js").registration.deadline_s == 240
+
+
+@pytest.mark.parametrize("job", [JOB, REGISTRATION], ids=["run", "registration"])
+def test_workers_get_no_object_store_settings(job: pb.Job) -> None:
+    (container,) = indexed_job(job, SETTINGS)["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert not [name for name in env if "S3" in name or "OBJECTS" in name]
+    assert "envFrom" not in container
+    assert all("value" in e for e in container["env"])  # nothing from a Secret
+    # What the worker records as the runtime its code ran on.
+    assert env["SIMLAB_WORKER_RUNTIME"] == "simlab/worker:dev"
 
 
 def test_labels_name_the_app_and_the_simulation() -> None:

@@ -7,6 +7,7 @@ import pytest
 from simlab.adapters.s3_store import S3Config
 from simlab.common.settings import Env, SettingsError
 from simlab_runner.core.manifests import Resources
+from simlab_runner.core.registration import RegistrationLimits
 from simlab_runner.settings import (
     KubernetesLauncherSettings,
     LocalLauncherSettings,
@@ -39,6 +40,19 @@ def test_the_local_launcher_by_default_with_its_defaults() -> None:
     assert isinstance(launcher, LocalLauncherSettings)
     assert launcher.state_dir == Path("/srv/runner/local")
     assert launcher.stop_grace_s == 10.0
+    assert launcher.registration == RegistrationLimits(cpu_s=120, memory_mb=2048)
+
+
+def test_registration_limits_are_set_for_both_launchers() -> None:
+    limits = {
+        "SIMLAB_RUNNER_REGISTRATION_CPU_S": "30",
+        "SIMLAB_RUNNER_REGISTRATION_MEMORY_MB": "512",
+    }
+    local = Settings.from_env({**BASE, **limits}).launcher
+    kubernetes = Settings.from_env({**BASE, **KUBERNETES, **limits}).launcher
+    assert isinstance(local, LocalLauncherSettings)
+    assert isinstance(kubernetes, KubernetesLauncherSettings)
+    assert local.registration == kubernetes.manifests.registration == RegistrationLimits(30, 512)
 
 
 def test_secrets_stay_out_of_the_settings_repr() -> None:
@@ -46,11 +60,28 @@ def test_secrets_stay_out_of_the_settings_repr() -> None:
     assert "job-secret" not in repr(Settings.from_env(BASE))
 
 
-def test_local_workers_get_the_environment_less_other_services_settings() -> None:
-    environ = {**BASE, "SIMLAB_JOBSTORE_DATABASE_URL": "pg", "SIMLAB_GATEWAY_X": "1", "PATH": "/b"}
+def test_local_workers_get_the_environment_less_other_services_and_object_store_settings() -> None:
+    environ = {
+        **BASE,
+        "SIMLAB_JOBSTORE_DATABASE_URL": "pg",
+        "SIMLAB_GATEWAY_X": "1",
+        "PATH": "/b",
+        # Workers reach bundles and results through the job store alone.
+        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "SIMLAB_S3_ACCESS_KEY": "a",
+        "SIMLAB_S3_SECRET_KEY": "s",
+        "SIMLAB_S3_BUCKET": "results",
+        "SIMLAB_WORKER_S3_SECRET_KEY": "w",
+        "SIMLAB_WORKER_OBJECTS_DIR": "/srv/objects",
+        "SIMLAB_WORKER_RUNTIME": "my laptop",
+    }
     launcher = Settings.from_env(environ).launcher
     assert isinstance(launcher, LocalLauncherSettings)
-    assert launcher.worker_env == {"PATH": "/b", "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:5"}
+    assert launcher.worker_env == {
+        "PATH": "/b",
+        "SIMLAB_WORKER_RUNTIME": "my laptop",
+        "SIMLAB_WORKER_JOBSTORE": "127.0.0.1:5",
+    }
 
 
 def test_s3_wins_over_the_local_directory() -> None:
@@ -96,23 +127,12 @@ def test_kubernetes_settings_from_the_runners_environment() -> None:
         "SIMLAB_RUNNER_K8S_NAMESPACE": "sims",
         "SIMLAB_RUNNER_CPU_LIMIT": "2",
         "SIMLAB_RUNNER_SERVICE_TOKEN": "never-for-workers",
-        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "SIMLAB_S3_BUCKET": "results",
     }
     settings = kube_settings(Env("SIMLAB_RUNNER", environ))
     assert (settings.namespace, settings.image) == ("sims", "simlab/worker:1")
     assert settings.jobstore == "simlab-jobstore.simlab.svc.cluster.local:50051"
     assert settings.limits == Resources("2", "1Gi")
-    # Workers get the object-store settings, at the runner's endpoint unless told otherwise...
-    assert settings.env == {
-        "SIMLAB_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "SIMLAB_S3_BUCKET": "results",
-        "SIMLAB_WORKER_S3_ENDPOINT": "http://127.0.0.1:9000",
-    }
-    # ...or at the address pods see it.
-    environ["SIMLAB_RUNNER_WORKER_S3_ENDPOINT"] = "http://simlab-minio.simlab.svc:9000"
-    pod_view = kube_settings(Env("SIMLAB_RUNNER", environ)).env["SIMLAB_WORKER_S3_ENDPOINT"]
-    assert pod_view == "http://simlab-minio.simlab.svc:9000"
+    assert settings.registration == RegistrationLimits()
     del environ["SIMLAB_RUNNER_WORKER_IMAGE"]
     with pytest.raises(SettingsError, match="SIMLAB_RUNNER_WORKER_IMAGE is not set"):
         kube_settings(Env("SIMLAB_RUNNER", environ))
@@ -130,6 +150,9 @@ def test_kubernetes_settings_from_the_runners_environment() -> None:
         ("SIMLAB_RUNNER_JOBSTORE_RETRY_S", "-1", BASE),
         ("SIMLAB_RUNNER_STOP_GRACE_S", "-1", BASE),
         ("SIMLAB_RUNNER_STOP_WORKERS_ON_EXIT", "maybe", BASE),
+        ("SIMLAB_RUNNER_REGISTRATION_CPU_S", "0", BASE),
+        ("SIMLAB_RUNNER_REGISTRATION_CPU_S", "2m", KUBERNETES),
+        ("SIMLAB_RUNNER_REGISTRATION_MEMORY_MB", "100", BASE),
         ("SIMLAB_RUNNER_WORKER_JOBSTORE", "", KUBERNETES),
         ("SIMLAB_RUNNER_UNSCHEDULABLE_GRACE_S", "soon", KUBERNETES),
         ("SIMLAB_RUNNER_BACKOFF_LIMIT_PER_INDEX", "-1", KUBERNETES),

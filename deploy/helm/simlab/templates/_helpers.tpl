@@ -167,7 +167,8 @@ bundled one's is in the service's ConfigMap. */}}
 {{- end }}
 {{- end }}
 
-{{/* The object-store credentials, shared SIMLAB_S3_* (the runner hands them to workers). */}}
+{{/* The object-store credentials, shared SIMLAB_S3_* of the gateway, the job store and the
+runner (never of simulation pods: workers reach bundles and results through the job store). */}}
 {{- define "simlab.s3Env" -}}
 {{- if .Values.minio.enabled }}
 - name: SIMLAB_S3_ACCESS_KEY

@@ -88,6 +88,7 @@ class App:
             store_log,
             self.log_shipper,
             grace_s=launcher.stop_grace_s,
+            registration=launcher.registration,
         )
 
     async def stop(self) -> None:

@@ -11,7 +11,11 @@ Both launchers:
 - JOBSTORE_RETRY_S       how long a failing (not refusing) job store is retried (default 60)
 - STOP_WORKERS_ON_EXIT   stop the workers on a clean shutdown (default true; only local
                          workers are stopped: pods are the cluster's)
-- OBJECTS_DIR or S3_*    where workers' logs are stored (see simlab.adapters.objectstore_factory)
+- OBJECTS_DIR or S3_*    where the runner stores workers' logs (see
+                         simlab.adapters.objectstore_factory); workers never get these
+- REGISTRATION_CPU_S     CPU seconds a registration job (the inspection of pushed code) may
+                         use (default 120); its pod's deadline is twice that
+- REGISTRATION_MEMORY_MB address space of a local registration worker, MiB (default 2048)
 local:
 - STATE_DIR              where the workers' pids, logs and exit codes are kept (under local/)
 - STOP_GRACE_S           how long a stopped worker has between SIGTERM and SIGKILL (default 10)
@@ -19,7 +23,6 @@ kubernetes:
 - KUBECONFIG             a kubeconfig file; unset: the in-cluster ServiceAccount
 - WORKER_IMAGE           the worker image
 - WORKER_JOBSTORE        the job store's address as pods reach it
-- WORKER_S3_ENDPOINT     the object store's address as pods reach it (default SIMLAB_S3_ENDPOINT)
 - K8S_NAMESPACE          where simulations run (default simlab-jobs)
 - IMAGE_PULL_POLICY      Always, IfNotPresent (default) or Never
 - CPU_REQUEST, MEMORY_REQUEST, CPU_LIMIT, MEMORY_LIMIT
@@ -40,10 +43,21 @@ from typing import ClassVar
 from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
 from simlab_runner.core.manifests import KubeSettings, Resources
+from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits
 
 PREFIX = "SIMLAB_RUNNER"
-# Other services' settings, secrets among them, never reach a worker.
-PRIVATE_PREFIXES = ("SIMLAB_RUNNER_", "SIMLAB_JOBSTORE_", "SIMLAB_GATEWAY_")
+# Other services' settings, secrets among them, never reach a worker; nor does any
+# object-store setting (workers read bundles and write results through the job store).
+PRIVATE_PREFIXES = (
+    "SIMLAB_RUNNER_",
+    "SIMLAB_JOBSTORE_",
+    "SIMLAB_GATEWAY_",
+    "SIMLAB_S3_",
+    "SIMLAB_WORKER_S3_",
+    "SIMLAB_WORKER_OBJECTS_DIR",
+)
+# The smallest address space a Python worker with NumPy starts in.
+MIN_REGISTRATION_MEMORY_MB = 256
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # A Kubernetes resource quantity: a decimal number with an SI or binary suffix or an exponent.
 QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
@@ -54,7 +68,8 @@ class LocalLauncherSettings:
     kind: ClassVar[str] = "local"
     state_dir: Path
     stop_grace_s: float
-    # The workers' environment: the runner's, less other services' settings.
+    registration: RegistrationLimits
+    # The workers' environment: the runner's, less other services' and object-store settings.
     worker_env: dict[str, str] = field(repr=False)
 
 
@@ -75,7 +90,7 @@ class Settings:
     job_token_secret: str = field(repr=False)
     jobstore_retry_s: float
     nats_url: str
-    # Where workers' logs are stored.
+    # Where the runner stores workers' logs.
     object_store: ObjectStoreSettings = field(repr=False)
     stop_workers_on_exit: bool
     launcher: LocalLauncherSettings | KubernetesLauncherSettings
@@ -103,6 +118,7 @@ def _launcher(env: Env, jobstore: str) -> LocalLauncherSettings | KubernetesLaun
         return LocalLauncherSettings(
             state_dir=Path(env.str("STATE_DIR")) / "local",
             stop_grace_s=env.float("STOP_GRACE_S", 10.0, minimum=0),
+            registration=registration_limits(env),
             worker_env=worker_environment(env.environ, jobstore),
         )
     if kind == KubernetesLauncherSettings.kind:
@@ -120,14 +136,17 @@ def worker_environment(environ: Mapping[str, str], jobstore: str) -> dict[str, s
     return env
 
 
+def registration_limits(env: Env) -> RegistrationLimits:
+    return RegistrationLimits(
+        cpu_s=env.int("REGISTRATION_CPU_S", DEFAULT_LIMITS.cpu_s, minimum=1),
+        memory_mb=env.int(
+            "REGISTRATION_MEMORY_MB", DEFAULT_LIMITS.memory_mb, minimum=MIN_REGISTRATION_MEMORY_MB
+        ),
+    )
+
+
 def kube_settings(env: Env) -> KubeSettings:
-    """What the Kubernetes manifests need, from the runner's environment (SIMLAB_RUNNER_*,
-    SIMLAB_S3_*)."""
-    # Pods reach the object store at their own address for it (WORKER_S3_ENDPOINT).
-    worker_env = {k: v for k, v in env.environ.items() if k.startswith("SIMLAB_S3_")}
-    pod_endpoint = env.str("WORKER_S3_ENDPOINT", env.environ.get("SIMLAB_S3_ENDPOINT", "")) or None
-    if pod_endpoint:
-        worker_env["SIMLAB_WORKER_S3_ENDPOINT"] = pod_endpoint
+    """What the Kubernetes manifests need, from the runner's SIMLAB_RUNNER_* variables."""
     pull_policy = env.str("IMAGE_PULL_POLICY", "IfNotPresent")
     if pull_policy not in PULL_POLICIES:
         raise SettingsError(
@@ -146,7 +165,7 @@ def kube_settings(env: Env) -> KubeSettings:
             _quantity(env, "CPU_REQUEST", "500m"), _quantity(env, "MEMORY_REQUEST", "512Mi")
         ),
         limits=Resources(_quantity(env, "CPU_LIMIT", "1"), _quantity(env, "MEMORY_LIMIT", "1Gi")),
-        env=worker_env,
+        registration=registration_limits(env),
     )
 
 

@@ -1,6 +1,10 @@
 """The embedded stack: PostgreSQL, NATS JetStream, jobstore, runner (local workers) and
 gateway on one machine, all state under one directory. `make run` and the end-to-end tests
-start it the same way; tests also kill and restart single services through it."""
+start it the same way; tests also kill and restart single services through it.
+
+The object store is a local directory shared by the gateway, the job store and the runner
+(or the S3 store the SIMLAB_S3_* variables name, e.g. `make minio`'s); workers get none: they
+read code and write results through the job store."""
 
 from __future__ import annotations
 
@@ -132,13 +136,13 @@ class Stack:
         }[name]
         prefix = f"SIMLAB_{name.upper()}_"
         env = {**os.environ, **{prefix + k: v for k, v in {**common, **specific}.items()}}
-        env.setdefault("SIMLAB_WORKER_OBJECTS_DIR", str(self.state_dir / "objects"))
         env.update(self.extra_env)
         return env
 
     def _kubernetes_runner_env(self) -> dict[str, str]:
         """The runner's settings for the local cluster: its own ServiceAccount's kubeconfig,
-        the worker image `make images` loaded, and addresses as pods see them."""
+        the worker image `make images` loaded, and the job store's address as pods see it
+        (the one service they reach)."""
         from simlab.devstack.kube import (
             cluster_info,
             loaded_image,
@@ -148,12 +152,6 @@ class Stack:
 
         kube_dir = self.kube_state_dir or self.state_dir
         info = cluster_info(kube_dir)
-        endpoint = {**os.environ, **self.extra_env}.get("SIMLAB_S3_ENDPOINT")
-        if not endpoint:
-            raise RuntimeError(
-                "the kubernetes launcher needs an object store that pods reach: set the "
-                "SIMLAB_S3_* variables (`make minio` prints them)"
-            )
         host = info["host_address"]
         kubeconfig = runner_kubeconfig(
             Path(info["kubeconfig"]), self.state_dir / "runner.kubeconfig"
@@ -163,7 +161,6 @@ class Stack:
             "WORKER_IMAGE": loaded_image("worker"),
             "WORKER_JOBSTORE": pod_reachable(self.jobstore_target, host),
             "IMAGE_PULL_POLICY": "Never",
-            "WORKER_S3_ENDPOINT": pod_reachable(endpoint, host),
         }
 
     def start_service(self, name: str, timeout: float = 60) -> None:

@@ -5,6 +5,9 @@ runner needs to find them again lives under its state directory, one folder per 
 shard-<i>.json (pid, start time, attempts), shard-<i>.log (the worker's output),
 shard-<i>.exit (exit code, when the runner reaped it).
 
+A registration job's worker (it imports pushed code) runs under resource limits set in the
+child before it execs: CPU seconds, address space, no core dump.
+
 While a shard runs, what it appends to its log is shipped to the live log every
 FOLLOW_INTERVAL_S (a short read of a local file; nothing to watch), and once more, with the
 end of the shard, when the process is gone."""
@@ -13,26 +16,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
 from simlab_runner.core.ports import ExitHandler, LiveLog, LogSink, ShardExit
+from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
 
 log = logging.getLogger("runner")
 LOG_TAIL_LINES = 40
 FOLLOW_INTERVAL_S = 0.2
 MAX_READ = 1024 * 1024
+WORKER_COMMAND = (sys.executable, "-m", "simlab_worker")
+# Past its CPU seconds a registration worker gets SIGXCPU (it ends; the runner says why), and
+# SIGKILL this much later if it handled that signal.
+CPU_GRACE_S = 5
+# A resource limit: (resource.RLIMIT_*, (soft, hard)).
+Rlimit = tuple[int, tuple[int, int]]
+# RLIMIT_AS bounds address space, not memory used: every BLAS thread (one per core, in NumPy
+# and in SciPy) reserves some 40 MiB and glibc 64 MiB per thread arena, so on a many-core
+# host importing NumPy alone would pass the limit. Inspecting code needs one thread.
+REGISTRATION_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "2",
+}
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -88,6 +109,53 @@ class LogFollower:
         await self.live.end(self.job_id, self.shard)
 
 
+def lowered(wanted: tuple[int, int], current: tuple[int, int]) -> tuple[int, int]:
+    """The (soft, hard) limits `wanted`, as far as a process may set them: lowering a limit
+    is allowed, raising one is not, so one already below stays as it is."""
+
+    def at_most(limit: int, now: int) -> int:
+        return limit if now == resource.RLIM_INFINITY else min(limit, now)
+
+    return at_most(wanted[0], current[0]), at_most(wanted[1], current[1])
+
+
+def registration_rlimits(limits: RegistrationLimits) -> list[Rlimit]:
+    """The limits of a registration worker, within the runner's own."""
+    memory = limits.memory_mb * 1024 * 1024
+    wanted = [
+        (resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        # A worker killed by SIGXCPU would otherwise dump up to its whole address space.
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+    return [(which, lowered(limit, resource.getrlimit(which))) for which, limit in wanted]
+
+
+def _apply_rlimits(rlimits: Sequence[Rlimit]) -> None:
+    # Runs in the child between fork and exec: computed beforehand, nothing but system calls.
+    for which, limit in rlimits:
+        resource.setrlimit(which, limit)
+
+
+async def spawn(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    out: IO[bytes],
+    rlimits: Sequence[Rlimit] = (),
+) -> asyncio.subprocess.Process:
+    """Starts a worker in a session of its own (it outlives the runner, as a pod would),
+    writing to `out`, under `rlimits`."""
+    return await asyncio.create_subprocess_exec(
+        *command,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
+        preexec_fn=functools.partial(_apply_rlimits, list(rlimits)) if rlimits else None,
+    )
+
+
 class LocalProcessLauncher:
     def __init__(
         self,
@@ -97,7 +165,8 @@ class LocalProcessLauncher:
         store_log: LogSink,
         live_log: LiveLog,
         grace_s: float = 10.0,
-        python: str = sys.executable,
+        registration: RegistrationLimits = DEFAULT_LIMITS,
+        command: Sequence[str] = WORKER_COMMAND,
     ) -> None:
         self.state_dir = state_dir
         self.worker_env = worker_env
@@ -105,7 +174,8 @@ class LocalProcessLauncher:
         self.store_log = store_log
         self.live_log = live_log
         self.grace_s = grace_s
-        self.python = python
+        self.registration = registration
+        self.command = command
         # (job_id, shard) -> the task that waits for that process to end
         self.watched: dict[tuple[str, int], asyncio.Task[None]] = {}
         self.pids: dict[tuple[str, int], int] = {}
@@ -135,7 +205,7 @@ class LocalProcessLauncher:
             key = (job.job_id, shard)
             if key in self.watched or self._exit_code(job.job_id, shard) == 0:
                 continue
-            await self._start(job.job_id, shard, token)
+            await self._start(job.job_id, shard, token, is_registration(job))
 
     async def resume(self, job: pb.Job, token: str) -> str | None:
         # A shard lost while the runner was away resumes from its recorded blocks, so a
@@ -149,13 +219,15 @@ class LocalProcessLauncher:
         await self.launch(job, token)
         return None
 
-    async def _start(self, job_id: str, shard: int, token: str) -> None:
+    async def _start(self, job_id: str, shard: int, token: str, registration: bool) -> None:
         attempts = int(self._record(job_id, shard).get("attempts", 0)) + 1
         self._file(job_id, shard, "exit").unlink(missing_ok=True)
         log_file = self.log_path(job_id, shard)
         log_file.parent.mkdir(parents=True, exist_ok=True)
+        rlimits = registration_rlimits(self.registration) if registration else []
         env = {
             **self.worker_env,
+            **(REGISTRATION_ENV if registration else {}),
             "SIMLAB_WORKER_JOB_ID": job_id,
             "SIMLAB_WORKER_SHARD": str(shard),
             "SIMLAB_WORKER_TOKEN": token,
@@ -163,11 +235,7 @@ class LocalProcessLauncher:
         with log_file.open("ab") as out:
             # Earlier attempts' output was shipped while they ran.
             offset = out.tell()
-            process = await asyncio.create_subprocess_exec(
-                self.python, "-m", "simlab_worker",
-                env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True,
-            )  # fmt: skip
+            process = await spawn(self.command, env, out, rlimits)
         self._follow(job_id, shard, offset)
         started = psutil.Process(process.pid).create_time()
         self._file(job_id, shard, "json").write_text(

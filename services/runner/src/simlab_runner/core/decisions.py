@@ -22,6 +22,12 @@ ACTIVE = (
 )
 # A shard whose process vanishes for unknown reasons is relaunched this many times at most.
 MAX_ATTEMPTS = 3
+# What a signal that ended a worker most likely means.
+SIGNAL_HINTS: dict[int, str] = {
+    signal.SIGKILL: " (out of memory?)",
+    # Sent at a registration worker's CPU-time limit.
+    signal.SIGXCPU: " (CPU time limit reached)",
+}
 
 
 def describe_exit(code: int) -> str:
@@ -30,7 +36,7 @@ def describe_exit(code: int) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        hint = SIGNAL_HINTS.get(-code, "")
         return f"killed by {name}{hint}"
     return {
         EXIT_MODEL_FAILED: "the model raised an exception",

@@ -1,18 +1,21 @@
-"""Kubernetes objects for one simulation, built by pure functions and tested as data: an
-Indexed Job (one pod per shard) and the Secret holding the job-scoped token."""
+"""Kubernetes objects for one job, built by pure functions and tested as data: an Indexed Job
+(one pod per shard) and the Secret holding the job-scoped token. A registration job (the
+inspection of pushed code) is a one-shard run with a deadline and no retry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
+from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
 
 CONTAINER = "worker"
 TOKEN_DIR = "/var/run/simlab"
 TOKEN_KEY = "token"
 JOB_ID_LABEL = "simlab.io/job-id"
+KIND_LABEL = "simlab.io/kind"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "simlab-runner"}
 # A restricted pod runs as a numeric non-root user; the worker image has this one.
 WORKER_UID = 10001
@@ -37,8 +40,7 @@ class KubeSettings:
     ttl_seconds_after_finished: int | None = 3600
     requests: Resources = Resources("500m", "512Mi")
     limits: Resources = Resources("1", "1Gi")
-    # Extra environment for workers (object-store settings, ...).
-    env: dict[str, str] = field(default_factory=dict)
+    registration: RegistrationLimits = DEFAULT_LIMITS
 
 
 def job_name(job_id: str) -> str:
@@ -56,6 +58,7 @@ def labels(job: pb.Job) -> dict[str, str]:
         "app.kubernetes.io/component": "simulation",
         **MANAGED_BY,
         JOB_ID_LABEL: job.job_id,
+        KIND_LABEL: "registration" if is_registration(job) else "run",
         "simlab.io/model": job.model.replace("_", "-")[:63],
     }
 
@@ -98,14 +101,16 @@ def owned_by(job_object: dict[str, Any]) -> dict[str, Any]:
 
 
 def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
+    # Workers talk to the job store alone: no object-store address or credentials here.
     env = {
         "SIMLAB_WORKER_JOB_ID": job.job_id,
         "SIMLAB_WORKER_JOBSTORE": settings.jobstore,
         "SIMLAB_WORKER_TOKEN_FILE": f"{TOKEN_DIR}/{TOKEN_KEY}",
+        # Recorded with each model version and run: what the code ran on.
+        "SIMLAB_WORKER_RUNTIME": settings.image,
         # The root filesystem is read-only: matplotlib and friends write under /tmp.
         "HOME": "/tmp",
         "MPLCONFIGDIR": "/tmp/matplotlib",
-        **settings.env,
     }
     pod_labels = labels(job)
     spec: dict[str, Any] = {
@@ -115,7 +120,7 @@ def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
         "backoffLimitPerIndex": settings.backoff_limit_per_index,
         # Any index that fails for good fails the whole run: no partial result is useful.
         "maxFailedIndexes": 0,
-        # No activeDeadlineSeconds: simulations have no time limit.
+        # No activeDeadlineSeconds for a run: simulations have no time limit.
         "podFailurePolicy": {
             "rules": [
                 {
@@ -188,6 +193,10 @@ def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
     }
     if settings.ttl_seconds_after_finished is not None:
         spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
+    if is_registration(job):
+        # Inspecting code is short and says the same on a second try: a deadline, no retry.
+        spec["activeDeadlineSeconds"] = settings.registration.deadline_s
+        spec["backoffLimitPerIndex"] = 0
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

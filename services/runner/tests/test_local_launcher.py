@@ -1,0 +1,130 @@
+"""The local launcher's registration workers really run under their limits: a child started
+through it reports its own rlimits, and one that exceeds them is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+from pathlib import Path
+
+import pytest
+
+from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.local_launcher import CPU_GRACE_S, LocalProcessLauncher, lowered
+from simlab_runner.core.ports import ShardExit
+from simlab_runner.core.registration import RegistrationLimits
+
+MiB = 1024 * 1024
+LIMITS = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_CORE")
+REPORT_LIMITS = (
+    "import json, os, resource; print(json.dumps({name: resource.getrlimit(getattr(resource, name))"
+    f" for name in {LIMITS}}} | {{'blas_threads': os.environ.get('OPENBLAS_NUM_THREADS')}}))"
+)
+
+
+class Recorder:
+    """The launcher's outside world: exits, stored logs, and a live log nobody reads."""
+
+    def __init__(self) -> None:
+        self.exits: list[ShardExit] = []
+        self.logs: dict[tuple[str, int], bytes] = {}
+        self.ended = asyncio.Event()
+
+    async def on_exit(self, exit_: ShardExit) -> None:
+        self.exits.append(exit_)
+        self.ended.set()
+
+    async def store_log(self, job_id: str, shard: int, data: bytes) -> None:
+        self.logs[(job_id, shard)] = data
+
+    async def publish(self, job_id: str, shard: int, data: bytes) -> None:
+        pass
+
+    async def end(self, job_id: str, shard: int) -> None:
+        pass
+
+
+def run_one(
+    tmp_path: Path, kind: pb.JobKind, code: str, limits: RegistrationLimits
+) -> tuple[ShardExit, bytes]:
+    """Launches a one-shard job of this kind whose worker is `python -c code`; waits for it."""
+
+    async def scenario() -> tuple[ShardExit, bytes]:
+        recorder = Recorder()
+        launcher = LocalProcessLauncher(
+            tmp_path / "state",
+            {"PATH": "/usr/bin:/bin"},
+            recorder.on_exit,
+            recorder.store_log,
+            recorder,
+            registration=limits,
+            command=(sys.executable, "-c", code),
+        )
+        await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), "token")
+        await asyncio.wait_for(recorder.ended.wait(), 30)
+        await launcher.close()
+        (exit_,) = recorder.exits
+        return exit_, recorder.logs[("j1", 0)]
+
+    return asyncio.run(scenario())
+
+
+def test_a_registration_worker_runs_under_its_limits(tmp_path: Path) -> None:
+    limits = RegistrationLimits(cpu_s=30, memory_mb=1024)
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, REPORT_LIMITS, limits)
+    assert exit_.exit_code == 0, log
+    assert json.loads(log) == {
+        "RLIMIT_CPU": [30, 30 + CPU_GRACE_S],
+        "RLIMIT_AS": [1024 * MiB, 1024 * MiB],
+        "RLIMIT_CORE": [0, 0],
+        "blas_threads": "1",
+    }
+
+
+def test_the_worker_and_its_libraries_start_within_the_default_limits(tmp_path: Path) -> None:
+    code = (
+        "import grpc, numpy, scipy.stats, simlab_worker; grpc.insecure_channel('127.0.0.1:1');"
+        " a = numpy.ones((300, 300)); print((a @ a).sum())"
+    )
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, code, RegistrationLimits())
+    assert exit_.exit_code == 0, log
+
+
+def test_a_run_keeps_the_runners_limits(tmp_path: Path) -> None:
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_RUN, REPORT_LIMITS, RegistrationLimits())
+    assert exit_.exit_code == 0, log
+    assert json.loads(log) == {
+        **{name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS},
+        "blas_threads": None,
+    }
+
+
+def test_a_registration_worker_that_spins_is_stopped_at_its_cpu_limit(tmp_path: Path) -> None:
+    limits = RegistrationLimits(cpu_s=1)
+    exit_, _ = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, "while True: pass", limits)
+    assert exit_.reason == "killed by SIGXCPU (CPU time limit reached)"
+
+
+def test_a_registration_worker_cannot_take_more_memory(tmp_path: Path) -> None:
+    code = "bytearray(512 * 1024 * 1024)"
+    limits = RegistrationLimits(memory_mb=256)
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, code, limits)
+    assert exit_.exit_code == 1
+    assert b"MemoryError" in log
+
+
+@pytest.mark.parametrize(
+    ("wanted", "current", "result"),
+    [
+        ((10, 15), (resource.RLIM_INFINITY, resource.RLIM_INFINITY), (10, 15)),
+        # Already lower: kept, since a process may not raise its limits.
+        ((10, 15), (5, 12), (5, 12)),
+        ((10, 15), (5, resource.RLIM_INFINITY), (5, 15)),
+    ],
+)
+def test_limits_are_only_ever_lowered(
+    wanted: tuple[int, int], current: tuple[int, int], result: tuple[int, int]
+) -> None:
+    assert lowered(wanted, current) == result
