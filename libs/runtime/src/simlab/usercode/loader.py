@@ -67,7 +67,6 @@ class Loaded:
     # Where a blocks model's simulate (or MODEL) is defined, for messages: file and line.
     file: str = ""
     line: int | None = None
-    signature: Signature | None = None
     block_size: int = 0  # the function form's BLOCK_SIZE
 
 
@@ -222,7 +221,7 @@ def _function_form(
         module, entry_tree, entry_file, "BLOCK_SIZE", function_form.DEFAULT_BLOCK_SIZE
     )
     docstring = source.docstring(entry_tree)
-    title = docstring.splitlines()[0].strip() if docstring else name
+    title = source.title(docstring, name)
 
     def build(outputs: list[str]) -> Model:
         return function_form.build(
@@ -248,7 +247,6 @@ def _function_form(
         bundled,
         file,
         def_line,
-        signature,
         block_size,
     )
 
@@ -302,7 +300,7 @@ def call_user(
         return call()
     except function_form.ShapeError as exc:
         raise UserCodeError(f"{at(file, line)}: {exc}", line=line) from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         frame_file, frame_line = user_frame(exc, directory)
         raise UserCodeError(
             f"{at(frame_file or file, frame_line)}: {what}: {type(exc).__name__}: {exc}",
