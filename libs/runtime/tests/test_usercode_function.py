@@ -13,6 +13,7 @@ from simlab.core.blocks import block_rng, block_samples, blocks_total, shard_blo
 from simlab.core.params import validate
 from simlab.core.stats import Stats, merge_in_order
 from simlab.models.base import Model
+from simlab.transport.stats import from_proto, to_proto
 from simlab.v1 import simulation_pb2 as pb
 
 if TYPE_CHECKING:
@@ -169,7 +170,8 @@ def test_data_is_the_histogram_of_the_primary_output(user_code: UserCode) -> Non
 
 def test_shards_give_bit_identical_statistics(user_code: UserCode) -> None:
     """Blocks in one order in one process, or dealt to two shards (each its own load, its own
-    pilot) in another order: the same merged Stats, bit for bit."""
+    pilot) in another order and sent through the wire format: the same merged Stats, bit for
+    bit."""
     code = ASIAN.replace("BLOCK_SIZE = 20_000", "BLOCK_SIZE = 7_000")
     one = user_code.load(code).model
     assert one is not None
@@ -183,7 +185,10 @@ def test_shards_give_bit_identical_statistics(user_code: UserCode) -> None:
         model = user_code.load(code).model  # another worker process: another pilot
         assert model is not None
         blocks = list(reversed(shard_blocks(shard, 2, total)))
-        by_block.update(zip(blocks, run_blocks(model, params, seed, blocks), strict=True))
+        for block, stats in zip(blocks, run_blocks(model, params, seed, blocks), strict=True):
+            # As reported to the job store and handed back to the finalizing shard.
+            index, received = from_proto(to_proto(block, stats))
+            by_block[index] = received
     sharded = merge_in_order(by_block[b] for b in sorted(by_block))
 
     assert repr(sharded) == repr(single)

@@ -3,11 +3,14 @@ with the file and line to fix."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simlab.core.blocks import block_rng
 from simlab.core.params import validate
 from simlab.core.stats import merge_in_order
+from simlab.models.registry import catalogue
 from simlab.v1 import simulation_pb2 as pb
 
 if TYPE_CHECKING:
@@ -264,3 +267,34 @@ def test_simulate_that_is_not_a_function(user_code: UserCode) -> None:
     assert (
         str(user_code.error("simulate = 3\n")) == "model.py:1: simulate is not a function (got int)"
     )
+
+
+def test_a_model_form_file_whose_made_up_values_fail_is_registered_with_a_warning(
+    user_code: UserCode,
+) -> None:
+    code = MODEL_FORM.replace(
+        "default=10_000, minimum=1, sample_count=True),)",
+        'default=10_000, minimum=1, sample_count=True), Param("k", "K", "float"))',
+    ).replace(
+        "def simulate(params, rng, n):",
+        "def simulate(params, rng, n):\n        1 / (params['k'] - 1)",
+    )
+    model = user_code.inspect(code)
+    assert not model.reproducible
+    assert model.warnings == [
+        "not checked for determinism: it failed at made-up values for k (no default): "
+        "model.py:7: simulate failed on block 0 at the default parameters: "
+        "ZeroDivisionError: float division by zero"
+    ]
+
+
+def test_every_built_in_model_passes_inspection_as_the_gateway_seeds_it(
+    user_code: UserCode,
+) -> None:
+    for name, model in catalogue().items():
+        path = Path(sys.modules[model.simulate.__module__].__file__ or "")
+        inspected = user_code.inspect(path.read_text(), name=name)
+        assert inspected.kind == pb.MODEL_KIND_BLOCKS, name
+        assert inspected.reproducible and not inspected.warnings, name
+        assert inspected.primary_output == model.primary_output, name
+        assert inspected.reference_output == (model.reference or ""), name

@@ -44,19 +44,37 @@ def test_plain_annotations_defaults_and_labels(user_code: UserCode) -> None:
     assert samples.is_sample_count and samples.default.number_value == 1_000_000
 
 
-def test_required_parameters_skip_the_determinism_check_with_a_warning(
-    user_code: UserCode,
-) -> None:
+def test_required_parameters_are_checked_at_made_up_values(user_code: UserCode) -> None:
     model = user_code.inspect(
         """
+        from typing import Annotated
         import numpy as np
+        import simlab
 
-        def simulate(rng, n, *, strike: float):
+        def simulate(rng, n, *, strike: Annotated[float, simlab.Param(gt=10)], count: int):
+            assert strike == 11.0 and count == 1, (strike, count)
             return rng.random(n) * strike
         """
     )
-    assert model.warnings == ["not checked for determinism: strike has no default"]
-    assert not model.reproducible
+    assert model.reproducible and not model.warnings
+    assert not model.parameters[0].HasField("default")
+
+
+def test_required_parameters_whose_made_up_values_fail(user_code: UserCode) -> None:
+    error = user_code.error(
+        """
+        import numpy as np
+
+        def simulate(rng, n, *, strike: float, steps: int = 3):
+            if strike < 50:
+                raise ValueError("strike below 50")
+            return rng.random(n)
+        """
+    )
+    assert str(error) == (
+        "model.py:5: simulate failed when called with n=16 at the default parameters "
+        "(strike=1.0: made up, no default): ValueError: strike below 50"
+    )
 
 
 def test_literal_is_a_choice(user_code: UserCode) -> None:

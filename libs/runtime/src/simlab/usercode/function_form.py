@@ -55,7 +55,7 @@ def outputs_of(result: Any, n: int) -> dict[str, np.ndarray]:
 
 
 def _column(value: Any, n: int, prefix: str) -> np.ndarray:
-    if not isinstance(value, np.ndarray | list | tuple):
+    if not isinstance(value, list | tuple) and not hasattr(value, "__array__"):
         raise _shape_error(f"{prefix}{type(value).__name__}")
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":

@@ -66,7 +66,7 @@ def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
         _check_script_imports(imports)
         docstring = source.docstring(loaded.trees[bundle.entry])
         message.kind = pb.MODEL_KIND_SCRIPT
-        message.title = docstring.splitlines()[0].strip() if docstring else name
+        message.title = source.title(docstring, name)
         message.description = docstring
         message.reproducible = False  # unknown: a script's randomness is its own business
         return Inspection(message)
@@ -75,19 +75,28 @@ def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
     message.kind = pb.MODEL_KIND_BLOCKS
     params = example_params(model.parameters)
     # The function form's rule is min(samples, BLOCK_SIZE); a MODEL's, its rule at the defaults.
-    message.block_size = loaded.block_size or model.block_size(params)
+    message.block_size = loaded.block_size or call_user(
+        functools.partial(model.block_size, params),
+        loaded.code.directory,
+        loaded.file,
+        loaded.line,
+        "block_size failed at the default parameters",
+    )
+    # Parameters without a default take made-up valid values (see example_params): if the
+    # code cannot run at those, the check is skipped with a warning rather than refusing it.
     required = [p.name for p in model.parameters if p.default is None]
-    if required:
-        message.warnings.append(
-            f"not checked for determinism: {', '.join(required)} "
-            f"{'has' if len(required) == 1 else 'have'} no default"
-        )
-        message.reproducible = False
-    else:
+    try:
         warning = _determinism(loaded, model, params)
-        message.reproducible = warning is None
-        if warning:
-            message.warnings.append(warning)
+    except UserCodeError as exc:
+        if not required:
+            raise
+        warning = (
+            f"not checked for determinism: it failed at made-up values for "
+            f"{', '.join(required)} (no default): {exc}"
+        )
+    message.reproducible = warning is None
+    if warning:
+        message.warnings.append(warning)
     return Inspection(message)
 
 

@@ -4,9 +4,11 @@ its source, import it (blocks) or only compile it (scripts), and build the Model
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import importlib.util
 import itertools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -39,6 +41,7 @@ FUNCTION_NAME = "simulate"
 PROBE_SAMPLES = 16
 PROBE_SPAWN_KEY = 2**63 + 1
 _module_numbers = itertools.count(1)
+_loaded_directories: list[str] = []
 RUNTIME_LACKS = (
     "No package is installed at run time: use what the runtime has, bundle the module with "
     'your code, or ask the platform team to add it to the worker image (README "Extending '
@@ -64,7 +67,6 @@ class Loaded:
     # Where a blocks model's simulate (or MODEL) is defined, for messages: file and line.
     file: str = ""
     line: int | None = None
-    signature: Signature | None = None
     block_size: int = 0  # the function form's BLOCK_SIZE
 
 
@@ -111,11 +113,9 @@ def _compile(file: str, text: bytes) -> None:
 
 
 def _import(entry: Path, directory: Path, entry_file: str, bundled: frozenset[str]) -> ModuleType:
-    # A module of an earlier bundle with the same name must not stand in for this one's.
-    for loaded in [m for m in sys.modules if m.split(".")[0] in bundled]:
-        del sys.modules[loaded]
-    if sys.path[:1] != [str(directory)]:
-        sys.path.insert(0, str(directory))
+    _forget_earlier_bundles()
+    _loaded_directories.append(str(directory))
+    sys.path.insert(0, str(directory))
     stem = re.sub(r"\W", "_", entry.stem)
     module_name = f"simlab_user_{next(_module_numbers)}_{stem}"
     spec = importlib.util.spec_from_file_location(module_name, entry)
@@ -138,6 +138,20 @@ def _import(entry: Path, directory: Path, entry_file: str, bundled: frozenset[st
             traceback=format_traceback(exc),
         ) from None
     return module
+
+
+def _forget_earlier_bundles() -> None:
+    """One bundle at a time per process (a worker runs one job): loading another takes the
+    earlier ones' directories off sys.path and their modules out of sys.modules, so that none
+    of them stands in for a module of the new bundle."""
+    for directory in _loaded_directories:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+        prefix = directory + os.sep
+        for name, module in list(sys.modules.items()):
+            if (getattr(module, "__file__", None) or "").startswith(prefix):
+                del sys.modules[name]
+    _loaded_directories.clear()
 
 
 def _missing_module(
@@ -207,7 +221,7 @@ def _function_form(
         module, entry_tree, entry_file, "BLOCK_SIZE", function_form.DEFAULT_BLOCK_SIZE
     )
     docstring = source.docstring(entry_tree)
-    title = docstring.splitlines()[0].strip() if docstring else name
+    title = source.title(docstring, name)
 
     def build(outputs: list[str]) -> Model:
         return function_form.build(
@@ -233,7 +247,6 @@ def _function_form(
         bundled,
         file,
         def_line,
-        signature,
         block_size,
     )
 
@@ -261,12 +274,14 @@ def _probe(
         np.random.PCG64(np.random.SeedSequence(0, spawn_key=(PROBE_SPAWN_KEY,)))
     )
     arguments = function_form.call_arguments(signature.parameters, params)
+    made_up = [f"{p.name}={params[p.name]!r}" for p in signature.parameters if p.default is None]
+    at_values = f" ({', '.join(made_up)}: made up, no default)" if made_up else ""
     result = call_user(
         lambda: function(rng, PROBE_SAMPLES, **arguments),
         directory,
         file,
         line,
-        f"simulate failed when called with n={PROBE_SAMPLES} at the default parameters",
+        f"simulate failed when called with n={PROBE_SAMPLES} at the default parameters" + at_values,
     )
     try:
         names = list(function_form.outputs_of(result, PROBE_SAMPLES))
@@ -285,7 +300,7 @@ def call_user(
         return call()
     except function_form.ShapeError as exc:
         raise UserCodeError(f"{at(file, line)}: {exc}", line=line) from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         frame_file, frame_line = user_frame(exc, directory)
         raise UserCodeError(
             f"{at(frame_file or file, frame_line)}: {what}: {type(exc).__name__}: {exc}",

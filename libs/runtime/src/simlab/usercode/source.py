@@ -69,6 +69,11 @@ def docstring(tree: ast.Module) -> str:
     return (ast.get_docstring(tree) or "").strip()
 
 
+def title(docstring: str, fallback: str) -> str:
+    """A model's title: its docstring's first line."""
+    return docstring.splitlines()[0].strip() if docstring else fallback
+
+
 def imports(file: str, tree: ast.Module) -> Iterator[Import]:
     """Absolute imports anywhere in the module (relative ones are the bundle's own)."""
     yield from _imports(file, tree.body, optional=False)
