@@ -142,7 +142,7 @@ class FakeJobStore:
         for model in self._visible(owner):
             if model.version > latest.get(model.name, pb.Model()).version:
                 latest[model.name] = model
-        return pb.ListModelsResponse(models=sorted(latest.values(), key=lambda m: m.name))
+        return pb.ListModelsResponse(models=[latest[name] for name in sorted(latest)])
 
     async def list_model_versions(self, owner: str, name: str) -> pb.ListModelVersionsResponse:
         found = sorted(self._visible(owner, name), key=lambda m: -m.version)

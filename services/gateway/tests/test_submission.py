@@ -69,7 +69,7 @@ def test_zero_shards_means_one() -> None:
     ],
 )
 def test_bad_input_names_the_field(overrides: dict[str, object], field: str) -> None:
-    assert field_of(**overrides) == field
+    assert field_of(TOY_V3, **overrides) == field
 
 
 def test_a_script_takes_any_json_object_and_arguments_in_one_process() -> None:
