@@ -1,5 +1,7 @@
-"""`simlab`: submit, watch and fetch simulations from a terminal.
+"""`simlab`: run your code, submit, watch and fetch simulations from a terminal.
 
+`simlab run FILE -p NAME=VALUE ... [-- ARGS]` pushes FILE (with the modules beside it that it
+imports) as a new version of a model and runs it; `simlab models push FILE` only pushes it.
 Every command takes --server (default $SIMLAB_SERVER, then http://127.0.0.1:8080), --token
 (default $SIMLAB_TOKEN) and --json (machine-readable output with stable field names). Exit
 code 0 on success; 1 with a one-line error otherwise (a failed or cancelled job under --wait
@@ -20,8 +22,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from simlab.client import Client, job_to_dict, state_name
-from simlab.common.errors import SimlabError
+from simlab.bundle import Bundle, BundleError
+from simlab.client import Client, bundle_of, job_to_dict, state_name
+from simlab.common.errors import Code, SimlabError
 from simlab.progress import describe, follow
 from simlab.v1 import simulation_pb2 as pb
 
@@ -110,26 +113,139 @@ def ended_badly(job: pb.Job) -> str | None:
     return None
 
 
-def cmd_models(client: Client, args: argparse.Namespace) -> int:
-    models = client.models()
-    if args.json:
-        from google.protobuf import json_format
+def model_to_dict(model: pb.Model) -> dict[str, Any]:
+    from google.protobuf import json_format  # only --json needs it
 
-        emit_json([json_format.MessageToDict(m, preserving_proto_field_name=True) for m in models])
+    return dict(json_format.MessageToDict(model, preserving_proto_field_name=True))
+
+
+def model_kind(model: pb.Model) -> str:
+    return pb.ModelKind.Name(model.kind).removeprefix("MODEL_KIND_").lower() if model.kind else ""
+
+
+def visibility(model: pb.Model) -> str:
+    return "public" if model.public or model.builtin else "private"
+
+
+def _when(model_or_job: pb.Model | pb.Job) -> str:
+    if not model_or_job.HasField("created_at"):
+        return ""
+    return model_or_job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_models(client: Client, args: argparse.Namespace) -> int:
+    models = client.list_models()
+    if args.json:
+        emit_json([model_to_dict(m) for m in models])
         return 0
-    for model in models:
-        out.print(f"[bold]{model.name}[/] — {model.title}")
-        out.print(f"  {model.description}", style="dim")
-        table = Table("parameter", "type", "default", "bounds", "unit", "help", box=None)
-        for p in model.parameters:
-            kind = pb.ParameterType.Name(p.type).removeprefix("PARAMETER_TYPE_").lower()
-            if p.choices:
-                kind += f" ({'|'.join(p.choices)})"
-            default = "[red]required[/]" if not p.HasField("default") else _value(p.default)
-            table.add_row(p.name, kind, default, _bounds(p), p.unit, p.help)
-        out.print(table)
-        out.print()
+    table = Table("model", "version", "kind", "owner", "visibility", "created", "title")
+    for m in models:
+        owner = "built-in" if m.builtin else m.owner
+        version = f"v{m.version}" if m.version else ""
+        table.add_row(m.name, version, model_kind(m), owner, visibility(m), _when(m), m.title)
+    out.print(table)
+    out.print("parameters and code of one: simlab models show NAME", style="dim")
     return 0
+
+
+def cmd_models_show(client: Client, args: argparse.Namespace) -> int:
+    if args.versions:
+        versions = client.list_model_versions(args.model.partition("@")[0])
+        if args.json:
+            emit_json({"versions": [model_to_dict(m) for m in versions]})
+            return 0
+        table = Table("version", "sha256", "kind", "reproducible", "warnings", "created")
+        for m in versions:
+            table.add_row(
+                f"{m.name}@v{m.version}", m.code_sha256[:12], model_kind(m),
+                "yes" if m.reproducible else "no", str(len(m.warnings)), _when(m),
+            )  # fmt: skip
+        out.print(table)
+        return 0
+    model = client.get_model(args.model)
+    if args.json:
+        emit_json(model_to_dict(model))
+    else:
+        print_model(model)
+    return 0
+
+
+def print_model(model: pb.Model) -> None:
+    out.print(f"[bold]{model.name}@v{model.version}[/] — {model.title}", highlight=False)
+    if model.description:
+        out.print(f"  {model.description}", style="dim", highlight=False)
+    table = Table(show_header=False, box=None)
+    table.add_row("kind", model_kind(model))
+    table.add_row("owner", "built-in" if model.builtin else model.owner)
+    table.add_row("visibility", visibility(model))
+    table.add_row("created", _when(model))
+    table.add_row("sha256", model.code_sha256)
+    table.add_row("size", f"{model.code_size:,} bytes")
+    table.add_row("entry", model.entry)
+    table.add_row("files", "\n".join(model.files))
+    table.add_row("imports", ", ".join(model.imports))
+    table.add_row("reproducible", "yes" if model.reproducible else "no")
+    for warning in model.warnings:
+        table.add_row("warning", f"[yellow]{warning}[/]")
+    table.add_row("runtime", model.runtime)
+    out.print(table)
+    if model.parameters:
+        out.print()
+        print_parameters(model)
+    if model.outputs:
+        out.print()
+        outputs = Table("output", "label", "unit", "help", box=None)
+        for o in model.outputs:
+            primary = " (primary)" if o.name == model.primary_output else ""
+            outputs.add_row(o.name + primary, o.label, o.unit, o.help)
+        out.print(outputs)
+
+
+def print_parameters(model: pb.Model) -> None:
+    table = Table("parameter", "type", "default", "bounds", "unit", "help", box=None)
+    for p in model.parameters:
+        kind = pb.ParameterType.Name(p.type).removeprefix("PARAMETER_TYPE_").lower()
+        if p.choices:
+            kind += f" ({'|'.join(p.choices)})"
+        default = "[red]required[/]" if not p.HasField("default") else _value(p.default)
+        table.add_row(p.name, kind, default, _bounds(p), p.unit, p.help)
+    out.print(table)
+
+
+def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, pb.PushModelResponse]:
+    """Bundles FILE, says what goes, pushes it and says which version it is."""
+    bundle, default_name = bundle_of(args.file, args.include)
+    if not args.json:
+        out.print(f"{args.file}: {len(bundle.files)} files, {bundle.size:,} bytes", highlight=False)
+        for path in sorted(bundle.files):
+            out.print(f"  {path}", style="dim", highlight=False)
+    pushed = client.push_bundle(bundle, args.name or default_name, public=args.public)
+    if not args.json:
+        model = pushed.model
+        out.print(
+            f"[bold]{model.name}@v{model.version}[/]  {model.code_sha256[:12]}  "
+            f"({'new version' if pushed.created else 'unchanged'})",
+            highlight=False,
+        )
+        for warning in model.warnings:
+            out.print(f"  warning: {warning}", style="yellow", highlight=False)
+    return bundle, pushed
+
+
+def cmd_models_push(client: Client, args: argparse.Namespace) -> int:
+    bundle, pushed = push(client, args)
+    if args.json:
+        emit_json(
+            {"model": model_to_dict(pushed.model), "created": pushed.created,
+             "files": sorted(bundle.files)}
+        )  # fmt: skip
+    return 0
+
+
+def cmd_run(client: Client, args: argparse.Namespace) -> int:
+    _, pushed = push(client, args)
+    model = pushed.model
+    return submitted(client, args, f"{model.name}@v{model.version}", model)
 
 
 def _value(v: Any) -> str:
@@ -152,18 +268,37 @@ def _bounds(p: pb.Parameter) -> str:
 
 
 def cmd_submit(client: Client, args: argparse.Namespace) -> int:
-    model = next((m for m in client.models() if m.name == args.model), None)
-    params = parse_params(args.param, model)
+    try:
+        model: pb.Model | None = client.get_model(args.model)
+    except SimlabError as error:
+        if error.code is not Code.NOT_FOUND:
+            raise
+        model = None  # SubmitJob says what is wrong with the name
+    return submitted(client, args, args.model, model)
+
+
+def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Model | None) -> int:
+    """Submits a run of `name` ("name" or "name@vN"), then says where to see it or (--wait)
+    follows it to its end."""
     job = client.submit(
-        args.model, params, seed=args.seed, shards=args.shards, request_id=args.request_id
+        name,
+        parse_params(args.param, model),
+        seed=args.seed,
+        shards=args.shards,
+        request_id=getattr(args, "request_id", None),
+        args=args.args,
     )
     if not args.wait:
         if args.json:
             emit_json(job_to_dict(job))
         else:
-            out.print(f"submitted [bold]{job.job_id}[/]  (simlab watch {job.job_id})")
+            out.print(
+                f"submitted [bold]{job.job_id}[/]  {client.run_url(job.job_id)}  "
+                f"(simlab watch {job.job_id})",
+                soft_wrap=True,
+            )
         return 0
-    err.print(f"submitted {job.job_id}")
+    err.print(f"submitted {job.job_id}  {client.run_url(job.job_id)}", soft_wrap=True)
     return _finish(client, job.job_id, args)
 
 
@@ -206,10 +341,9 @@ def cmd_list(client: Client, args: argparse.Namespace) -> int:
         p = job.progress
         done = f"{p.samples_done / p.samples_total:.0%}" if p.samples_total else ""
         estimate = f"{p.estimate:.6g}" if p.HasField("estimate") else ""
-        created = job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(
             job.job_id, job.model, f"[{STATE_STYLE.get(status, 'white')}]{status}[/]", done,
-            estimate, created,
+            estimate, _when(job),
         )  # fmt: skip
     out.print(table)
     if next_token:
@@ -371,6 +505,39 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+def _push_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the .py file with simulate / MODEL, or a script")
+    parser.add_argument("--name", help="the model's name (default: the file's name)")
+    parser.add_argument("--public", action="store_true", help="visible to everyone")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="also bundle these files (relative to FILE's directory), e.g. 'data/*.csv'",
+    )
+
+
+def _submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="0 draws a random seed")
+    parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line; what follows `--` is a script's own arguments (args.args), which
+    only run and submit take."""
+    words = list(argv)
+    script_args = words[words.index("--") + 1 :] if "--" in words else []
+    parser = build_parser()
+    args = parser.parse_args(words[: words.index("--")] if "--" in words else words)
+    if script_args and args.run not in (cmd_run, cmd_submit):
+        parser.error("only run and submit take -- ARGS")
+    args.args = script_args
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simlab", description=__doc__)
     _global_options(parser, None)
@@ -380,17 +547,34 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("models", parents=[common], help="the model catalogue").set_defaults(
-        run=cmd_models
+    models = sub.add_parser("models", parents=[common], help="the models you may run")
+    models.set_defaults(run=cmd_models)
+    models_sub = models.add_subparsers(dest="models_command")
+    pushing = models_sub.add_parser(
+        "push", parents=[common], help="push FILE as a new version of a model (not run it)"
     )
+    _push_options(pushing)
+    pushing.set_defaults(run=cmd_models_push)
+    show = models_sub.add_parser(
+        "show", parents=[common], help="a model version: parameters, outputs, code"
+    )
+    show.add_argument("model", metavar="NAME[@vN]")
+    show.add_argument("--versions", action="store_true", help="every version, newest first")
+    show.set_defaults(run=cmd_models_show)
 
-    submit = sub.add_parser("submit", parents=[common], help="submit a simulation")
-    submit.add_argument("model")
-    submit.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    submit.add_argument("--shards", type=int, default=1)
-    submit.add_argument("--seed", type=int, default=0, help="0 draws a random seed")
+    running = sub.add_parser(
+        "run", parents=[common], help="push FILE and run it (-- ARGS: a script's arguments)"
+    )
+    _push_options(running)
+    _submit_options(running)
+    running.set_defaults(run=cmd_run)
+
+    submit = sub.add_parser(
+        "submit", parents=[common], help="run a model (-- ARGS: a script's arguments)"
+    )
+    submit.add_argument("model", metavar="NAME[@vN]")
+    _submit_options(submit)
     submit.add_argument("--request-id", help="idempotency key (default: a fresh one)")
-    submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
     submit.set_defaults(run=cmd_submit)
 
     for name, helptext, run in (
@@ -437,11 +621,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         with Client(args.server, args.token) as client:
             return int(args.run(client, args))
-    except (SimlabError, CliError) as error:
+    except (SimlabError, CliError, BundleError) as error:
         err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:

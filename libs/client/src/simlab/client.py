@@ -6,6 +6,10 @@ job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
 job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
 sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
 sim.data(job.job_id)                  # {'column': numpy array, ...}
+
+Your own code (a file, or a function defined in a notebook) runs the same way:
+job = sim.run("asian.py", {"strike": 105}, wait=True)    # push the code, then submit it
+model = sim.push_model(simulate, name="asian")          # only push: a new version, or the same
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,7 +29,8 @@ import numpy as np
 import stamina
 from google.protobuf import struct_pb2
 
-from simlab.common.errors import SimlabError
+from simlab.bundle import Bundle, collect, from_function
+from simlab.common.errors import Code, SimlabError
 from simlab.progress import follow
 from simlab.states import state_name
 from simlab.transport.errors import from_grpc
@@ -34,6 +40,37 @@ from simlab.v1 import simulation_pb2_grpc
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
+# The gateway answers a push once a sandboxed worker has inspected the code (its own limit is
+# 300 s by default), so a push may take minutes.
+PUSH_TIMEOUT_S = 900
+NAME_LENGTH = 64
+
+
+def model_name(stem: str) -> str:
+    """A model name made from a file's stem or a function's name: characters a name cannot
+    hold become "_", and one that does not start with a letter gets "model_" in front."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", stem)
+    if not name[:1].isascii() or not name[:1].isalpha():
+        name = f"model_{name}"
+    return name[:NAME_LENGTH]
+
+
+def bundle_of(
+    code: str | os.PathLike[str] | Callable[..., Any], include: Sequence[str] = ()
+) -> tuple[Bundle, str]:
+    """The bundle of a file (and the modules beside it it imports, plus `include` globs) or of
+    a function, with the model name it has by default: the file's stem; the function's name,
+    or for one called `simulate` its module's (unless that is a notebook's __main__)."""
+    if callable(code):
+        if include:
+            raise ValueError("include= is for files; a function ships alone")
+        stem = getattr(code, "__name__", "model")
+        module = getattr(code, "__module__", None) or "__main__"
+        if stem == "simulate" and module != "__main__":
+            stem = module.rpartition(".")[2]
+        return from_function(code), model_name(stem)
+    path = Path(code)
+    return collect(path, include=include), model_name(path.stem)
 
 
 def _unavailable(error: Exception) -> bool:
@@ -52,6 +89,10 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
         "seed": job.seed,
         "shards": job.shards,
         "request_id": job.request_id,
+        "model_version": job.model_version,
+        "code_sha256": job.code_sha256,
+        "runtime": job.runtime,
+        "args": list(job.args),
         "seq": job.seq,
         "created_at": job.created_at.ToJsonString() if job.HasField("created_at") else None,
         "updated_at": job.updated_at.ToJsonString() if job.HasField("updated_at") else None,
@@ -111,8 +152,73 @@ class Client:
         except grpc.RpcError as error:
             raise from_grpc(error) from None
 
-    def models(self) -> list[pb.Model]:
+    def list_models(self) -> list[pb.Model]:
+        """The models you may run (built-in, yours, public ones), latest version of each."""
         return list(self._call(self.stub.ListModels, pb.ListModelsRequest()).models)
+
+    models = list_models
+
+    def get_model(self, model: str) -> pb.Model:
+        """One model version: "name" (the latest) or "name@vN"."""
+        return self._call(self.stub.GetModel, pb.GetModelRequest(model=model))
+
+    def list_model_versions(self, name: str) -> list[pb.Model]:
+        """Every version of a model, newest first."""
+        request = pb.ListModelVersionsRequest(name=name)
+        return list(self._call(self.stub.ListModelVersions, request).versions)
+
+    def push_bundle(
+        self, bundle: Bundle, name: str, *, public: bool = False
+    ) -> pb.PushModelResponse:
+        """Registers the bundle as a version of model `name` (or finds that it is the latest
+        one already: created False). Sends its sha256 alone first, and its files only if the
+        server does not store that bundle yet."""
+        request = pb.PushModelRequest(
+            name=name, entry=bundle.entry, sha256=bundle.sha256, public=public
+        )
+        try:
+            return self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+        except SimlabError as error:
+            if error.code is not Code.NOT_FOUND:
+                raise
+        request.files.extend(
+            pb.BundleFile(path=path, data=data, executable=path in bundle.executable)
+            for path, data in sorted(bundle.files.items())
+        )
+        return self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+
+    def push_model(
+        self,
+        code: str | os.PathLike[str] | Callable[..., Any],
+        *,
+        name: str | None = None,
+        public: bool = False,
+        include: Sequence[str] = (),
+    ) -> pb.Model:
+        """Pushes a file (with the modules beside it that it imports and the `include`
+        globs) or a function (its source, never a pickle) as a model version. Pushing code
+        identical to the latest version registers nothing and returns that version."""
+        bundle, default_name = bundle_of(code, include)
+        return self.push_bundle(bundle, name or default_name, public=public).model
+
+    def run(
+        self,
+        code: str | os.PathLike[str] | Callable[..., Any],
+        params: Mapping[str, Any] | None = None,
+        *,
+        shards: int = 1,
+        seed: int = 0,
+        name: str | None = None,
+        args: Sequence[str] = (),
+        wait: bool = False,
+    ) -> pb.Job:
+        """Pushes the code (see push_model) and runs that version: the job, finished when
+        `wait`. `args` are a script's command-line arguments."""
+        model = self.push_model(code, name=name)
+        job = self.submit(
+            f"{model.name}@v{model.version}", params or {}, seed=seed, shards=shards, args=args
+        )
+        return self.wait(job.job_id) if wait else job
 
     def submit(
         self,
@@ -122,8 +228,10 @@ class Client:
         seed: int = 0,
         shards: int = 1,
         request_id: str | None = None,
+        args: Sequence[str] = (),
     ) -> pb.Job:
-        """Queues a run. A fresh request_id makes retries of this call safe (idempotent)."""
+        """Queues a run of "name" (the latest version) or "name@vN"; `args` are a script's
+        command-line arguments. A fresh request_id makes retries of this call safe."""
         struct = struct_pb2.Struct()
         struct.update(dict(parameters))
         request = pb.SubmitJobRequest(
@@ -132,6 +240,7 @@ class Client:
             seed=seed,
             shards=shards,
             request_id=request_id or uuid.uuid4().hex,
+            args=args,
         )
         return self._call(self.stub.SubmitJob, request).job
 
@@ -241,10 +350,14 @@ class Client:
         request = pb.CreateShareLinkRequest(job_id=job_id, ttl_seconds=ttl_seconds)
         return self._call(self.stub.CreateShareLink, request)
 
+    def run_url(self, job_id: str) -> str:
+        """The run page's address in the web UI."""
+        base = self.server if "//" in self.server else f"http://{self.server}"
+        return f"{base.rstrip('/')}/runs/{job_id}"
+
     def share_url(self, job_id: str, token: str) -> str:
         """The run page's address that opens with the share token."""
-        base = self.server if "//" in self.server else f"http://{self.server}"
-        return f"{base.rstrip('/')}/runs/{job_id}?share={token}"
+        return f"{self.run_url(job_id)}?share={token}"
 
     def share_links(self, job_id: str) -> list[pb.ShareLink]:
         request = pb.ListShareLinksRequest(job_id=job_id)
@@ -273,4 +386,4 @@ class Client:
         return pandas.read_csv(io.BytesIO(self.read(job_id, name)))
 
 
-__all__ = ["Client", "SimlabError", "job_to_dict", "state_name"]
+__all__ = ["Client", "SimlabError", "bundle_of", "job_to_dict", "model_name", "state_name"]
