@@ -21,7 +21,6 @@ from simlab.common.startup import when_reachable
 from simlab.health.v1.health_connect import HealthASGIApplication
 from simlab.models.registry import catalogue
 from simlab.transport.errors import is_refusal
-from simlab.v1.simulation_connect import SimulationServiceASGIApplication
 
 from .adapters.builtins import builtin_models
 from .adapters.events import JobEvents
@@ -39,11 +38,9 @@ from .settings import Settings
 from .transport.health import HealthService
 from .transport.http import gateway_app
 from .transport.models import model_from_proto
-from .transport.service import SimulationService
+from .transport.service import SimulationService, simulation_app
 
 log = logging.getLogger("gateway")
-# A request's bytes beyond its bundle's files: paths, names, framing.
-MESSAGE_OVERHEAD = 1024 * 1024
 
 
 class App:
@@ -95,10 +92,7 @@ class App:
         events = self.events
         app = gateway_app(
             [
-                # A push carries its code in one message: room for the largest bundle.
-                SimulationServiceASGIApplication(
-                    service, read_max_bytes=settings.max_bundle_bytes + MESSAGE_OVERHEAD
-                ),
+                simulation_app(service, settings.max_bundle_bytes),
                 HealthASGIApplication(HealthService(lambda: events.connected)),
             ],
             auth,

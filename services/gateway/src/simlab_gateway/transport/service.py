@@ -14,6 +14,7 @@ from simlab.common.errors import SimlabError, invalid
 from simlab.transport.connect import to_connect
 from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1.simulation_connect import SimulationServiceASGIApplication
 from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.downloads import Artifacts
 from simlab_gateway.core.jobs import Jobs, Submission
@@ -21,6 +22,8 @@ from simlab_gateway.core.models import Models, Push
 from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.watch import JobFeeds
 
+# A push's bytes beyond its files' (paths, field tags, framing).
+PUSH_OVERHEAD_BYTES = 1024 * 1024
 P = ParamSpec("P")
 R = TypeVar("R")
 Context = RequestContext[Any, Any]
@@ -204,3 +207,14 @@ class SimulationService:
         self, request: pb.DeletePresetRequest, ctx: Context
     ) -> pb.DeletePresetResponse:
         return await self.jobs.delete_preset(await self._caller(ctx), request.name)
+
+
+def simulation_app(
+    service: SimulationService, max_bundle_bytes: int
+) -> SimulationServiceASGIApplication:
+    """The API as an ASGI application. connect-python has one request size limit per
+    application: a push carries its code in one message, so each request may be as large as
+    the largest bundle and its overhead."""
+    return SimulationServiceASGIApplication(
+        service, read_max_bytes=max_bundle_bytes + PUSH_OVERHEAD_BYTES
+    )
