@@ -77,7 +77,7 @@ def test_a_script_takes_any_json_object_and_arguments_in_one_process() -> None:
     job = plan(SCRIPT, given=given, shards=0, args=["--plot", "out.png"])
     assert (job.model, job.model_version, job.code_sha256) == ("fit", 2, "b" * 64)
     assert job.parameters == given and job.args == ("--plot", "out.png")
-    assert (job.shards, job.block_size, job.samples_total, job.primary_output) == (1, 1, 1, "")
+    assert (job.shards, job.block_size, job.samples_total, job.primary_output) == (1, 0, 0, "")
 
 
 @pytest.mark.parametrize(

@@ -92,10 +92,10 @@ def plan_job(
             parameters=parameters,
             seed=seed,
             shards=1,
+            # No blocks: its progress is what it reports (simlab.report).
             primary_output="",
-            # One unit of work until the script reports its own (simlab.report).
-            block_size=1,
-            samples_total=1,
+            block_size=0,
+            samples_total=0,
             model_version=runnable.version,
             code_sha256=runnable.code_sha256,
             args=tuple(args),
