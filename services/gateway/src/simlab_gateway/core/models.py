@@ -33,11 +33,11 @@ _REF = re.compile(rf"({_NAME})(?:@v([1-9][0-9]{{0,8}}))?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def parse_ref(ref: str, field: str = "model") -> tuple[str, int]:
-    """ "name" -> (name, 0: the latest); "name@vN" -> (name, N)."""
+def parse_ref(ref: str) -> tuple[str, int]:
+    """(name, version) of "name@vN", or of "name" with version 0: the latest."""
     match = _REF.fullmatch(ref)
     if match is None:
-        raise invalid(field, f"{ref!r} is not a model: write NAME or NAME@vN (e.g. pi@v2)")
+        raise invalid("model", f"{ref!r} is not a model: write NAME or NAME@vN (e.g. pi@v2)")
     return match[1], int(match[2] or 0)
 
 
