@@ -27,7 +27,7 @@ from rendering import NotARendering, Obj, Rendering, key_ref, merged_values, rea
 from simlab.devstack.kube import runner_rbac
 from simlab.models.registry import catalogue
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.submission import plan_job
+from simlab_gateway.core.submission import Runnable, plan_job
 
 SERVICES = ("gateway", "jobstore", "runner")
 DEPENDENCIES = ("postgresql", "nats", "minio")
@@ -366,10 +366,10 @@ def check_helm_test_run(r: Rendering) -> Iterator[str]:
     """The `helm test` run is one the gateway accepts (model, parameters, shards vs blocks)."""
     try:
         t = r.values["tests"]
+        model = catalogue()[t["model"]]
         plan_job(
-            catalogue(),
+            Runnable(model.name, 0, "", model),
             r.values["gateway"]["maxShards"],
-            t["model"],
             t["parameters"],
             1,
             t["shards"],

@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from simlab.common.errors import not_found
+from simlab.bundle import from_source
+from simlab.common.errors import Code, SimlabError, not_found
 from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Output, Param
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.logs import LogPiece
+from simlab_gateway.core.models import Builtin, Models, PushRules
+from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.submission import JobPlan
+from simlab_gateway.core.watch import JobFeeds
+from simlab_gateway.transport.models import model_from_proto, model_to_proto
 
 TOY = Model(
     name="toy",
@@ -31,6 +37,18 @@ TOY = Model(
     summarize=lambda params, stats: {},
 )
 CATALOGUE = {"toy": TOY}
+TOY_CODE = from_source("MODEL = ...\n", entry="toy.py")
+BUILTINS = {"toy": Builtin(TOY, TOY_CODE, model_to_proto(TOY, TOY_CODE))}
+
+
+def toy_version(version: int = 1, **fields: object) -> pb.Model:
+    """Version `version` of the built-in toy model, as the job store records it."""
+    model = pb.Model()
+    model.CopyFrom(BUILTINS["toy"].registration)
+    model.version = version
+    for name, value in fields.items():
+        setattr(model, name, value)
+    return model
 
 
 @dataclass
@@ -40,10 +58,23 @@ class FakeJobStore:
     jobs: dict[tuple[str, str], pb.Job] = field(default_factory=dict)
     plans: list[tuple[str, JobPlan]] = field(default_factory=list)
     presets: list[tuple[str, pb.Preset]] = field(default_factory=list)
+    # Every version of every model; each is visible to its owner, or to all when built-in or
+    # public, as in the job store.
+    models: list[pb.Model] = field(default_factory=list)
+    registrations: list[tuple[str, Registration]] = field(default_factory=list)
+    # What the next registration records (a Model: registered as the next version), or the
+    # error it fails with; `registration_ends`: False leaves its job queued, for a test to end
+    # it with an event.
+    registration_outcome: pb.Model | pb.JobError = field(default_factory=pb.Model)
+    registration_ends: bool = True
 
     def add(self, owner: str, job: pb.Job) -> pb.Job:
         self.jobs[owner, job.job_id] = job
         return job
+
+    def add_model(self, model: pb.Model) -> pb.Model:
+        self.models.append(model)
+        return model
 
     async def create_job(self, owner: str, request_id: str, plan: JobPlan) -> tuple[pb.Job, bool]:
         self.calls.append("create_job")
@@ -53,9 +84,11 @@ class FakeJobStore:
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         self.calls.append("get_job")
-        if (owner, job_id) not in self.jobs:
+        # The platform (owner "") sees every job; registration jobs are kept under "".
+        found = [j for (o, i), j in self.jobs.items() if i == job_id and owner in (o, "")]
+        if not found:
             raise not_found(f"job {job_id}")
-        return self.jobs[owner, job_id]
+        return found[0]
 
     async def list_jobs(self, owner: str, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
         return pb.ListJobsResponse(jobs=[j for (o, _), j in self.jobs.items() if o == owner])
@@ -88,6 +121,95 @@ class FakeJobStore:
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink:
         return pb.ShareLink()
+
+    def _visible(self, owner: str, name: str | None = None) -> list[pb.Model]:
+        return [
+            m
+            for m in self.models
+            if (name is None or m.name == name)
+            and (m.builtin or m.public or m.owner == owner or not owner)
+        ]
+
+    async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
+        self.calls.append("get_model")
+        found = [m for m in self._visible(owner, name) if version in (0, m.version)]
+        if not found:
+            raise not_found(f"model {name}")
+        return max(found, key=lambda m: m.version)
+
+    async def list_models(self, owner: str) -> pb.ListModelsResponse:
+        latest: dict[str, pb.Model] = {}
+        for model in self._visible(owner):
+            if model.version > latest.get(model.name, pb.Model()).version:
+                latest[model.name] = model
+        return pb.ListModelsResponse(models=[latest[name] for name in sorted(latest)])
+
+    async def list_model_versions(self, owner: str, name: str) -> pb.ListModelVersionsResponse:
+        found = sorted(self._visible(owner, name), key=lambda m: -m.version)
+        if not found:
+            raise not_found(f"model {name}")
+        return pb.ListModelVersionsResponse(versions=found)
+
+    async def begin_registration(self, owner: str, registration: Registration) -> pb.Job | pb.Model:
+        self.calls.append("begin_registration")
+        self.registrations.append((owner, registration))
+        versions = [m for m in self.models if m.name == registration.name]
+        if any(m.owner != owner for m in versions):
+            raise SimlabError(Code.ALREADY_EXISTS, f"the model name {registration.name} is taken")
+        latest = max(versions, key=lambda m: m.version, default=None)
+        if latest is not None and latest.code_sha256 == registration.code_sha256:
+            return latest
+        job = pb.Job(
+            job_id=f"reg{len(self.registrations)}",
+            owner=owner,
+            model=registration.name,
+            kind=pb.JOB_KIND_REGISTRATION,
+            state=pb.JOB_STATE_QUEUED,
+            seq=1,
+        )
+        if self.registration_ends:
+            job = self.end_registration(job, owner, registration)
+        return self.add("", job)
+
+    def end_registration(self, job: pb.Job, owner: str, registration: Registration) -> pb.Job:
+        """The registration job once it ended, as the job store records it."""
+        ended = pb.Job()
+        ended.CopyFrom(job)
+        ended.seq += 1
+        outcome = self.registration_outcome
+        if isinstance(outcome, pb.JobError):
+            ended.state = pb.JOB_STATE_FAILED
+            ended.error.CopyFrom(outcome)
+            return ended
+        model = pb.Model()
+        model.CopyFrom(outcome)
+        version = 1 + max((m.version for m in self.models if m.name == job.model), default=0)
+        model.MergeFrom(
+            pb.Model(
+                name=registration.name,
+                version=version,
+                owner=owner,
+                public=registration.public,
+                code_sha256=registration.code_sha256,
+                entry=registration.entry,
+                files=registration.files,
+            )
+        )
+        self.add_model(model)
+        ended.state = pb.JOB_STATE_SUCCEEDED
+        ended.summary.update({"model": job.model, "version": version})
+        return ended
+
+    async def register_builtin_model(self, model: pb.Model) -> pb.Model:
+        self.calls.append("register_builtin_model")
+        versions = [m for m in self.models if m.name == model.name]
+        latest = max(versions, key=lambda m: m.version, default=None)
+        if latest is not None and latest.code_sha256 == model.code_sha256:
+            return latest
+        registered = pb.Model()
+        registered.CopyFrom(model)
+        registered.version = latest.version + 1 if latest else 1
+        return self.add_model(registered)
 
 
 @dataclass
@@ -140,6 +262,11 @@ class FakeObjects:
     # Stores stream in pieces of their own size, whatever size was asked for.
     chunk: int = 4
     opened: list[io.BytesIO] = field(default_factory=list)
+    puts: list[str] = field(default_factory=list)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.puts.append(key)
+        self.objects[key] = data
 
     def list(self, prefix: str) -> list[Info]:
         return [
@@ -161,3 +288,19 @@ class FakeObjects:
         if key not in self.objects:
             raise KeyError(key)
         return f"https://objects.example/{key}?signature=x" if self.presigns else None
+
+
+def fake_models(
+    store: FakeJobStore,
+    objects: FakeObjects | None = None,
+    events: FakeEvents | None = None,
+    authors: frozenset[str] | None = None,
+    max_bundle_bytes: int = 1000,
+    registration_timeout_s: float = 5.0,
+) -> Models:
+    """The model use cases on fakes, with the toy model built in."""
+    objects = objects if objects is not None else FakeObjects()
+    events = events if events is not None else FakeEvents(store.calls)
+    feeds = JobFeeds(store, events, FakeLogs(), objects)
+    rules = PushRules(authors, max_bundle_bytes, registration_timeout_s)
+    return Models(store, BundleStore(objects), feeds, BUILTINS, model_from_proto, rules)

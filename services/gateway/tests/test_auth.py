@@ -62,13 +62,12 @@ def test_a_share_token_is_resolved_into_a_view_of_one_run() -> None:
 
 def test_a_share_link_reads_its_run_as_the_owner_and_nothing_else() -> None:
     shared = Principal("alice", shared_job="job1")
-    for method in ("GetJob", "WatchJob", "GetArtifact", "TailLogs", "download"):
+    for method in ("GetJob", "WatchJob", "GetArtifact", "TailLogs", "download", "code"):
         assert shared.owner_for(method, "job1") == "alice"
-    assert shared.owner_for("ListModels") == "alice"
     assert "for run job1 only" in refused(
         lambda: shared.owner_for("GetJob", "job2"), Code.PERMISSION_DENIED
     )
-    for method in ("ListJobs", "SubmitJob", "CancelJob", "SavePreset", "CreateShareLink"):
+    for method in ("ListJobs", "SubmitJob", "CancelJob", "SavePreset", "PushModel", "ListModels"):
         message = refused(lambda m=method: shared.owner_for(m, "job1"), Code.PERMISSION_DENIED)
         assert f"{method} needs a signed-in user" in message
 

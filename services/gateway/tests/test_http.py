@@ -13,10 +13,14 @@ import pytest
 from connectrpc.code import Code as ConnectCode
 from starlette.applications import Starlette
 
-from services.gateway.tests.fakes import FakeJobStore, FakeObjects
+from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models
+from simlab.bundle import Bundle
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.artifacts import bundle_key
 from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.bundles import BundleStore
+from simlab_gateway.core.code import CodeDownloads
 from simlab_gateway.core.downloads import Artifacts
 from simlab_gateway.transport.http import (
     HTTP_STATUS,
@@ -93,7 +97,9 @@ def app(
         store.add("alice", pb.Job(job_id="job1"))
     if objects is None:
         objects = FakeObjects({"jobs/job1/summary.json": b"{}", 'jobs/job1/résumé "v2".csv': b"a"})
-    return gateway_app(services, Authenticator(TOKENS), Artifacts(store, objects, True), web_dir)
+    code = CodeDownloads(store, BundleStore(objects), fake_models(store, objects))
+    auth = Authenticator(TOKENS)
+    return gateway_app(services, auth, Artifacts(store, objects, True), code, web_dir)
 
 
 def test_the_status_table_is_connects() -> None:
@@ -247,3 +253,29 @@ def test_the_web_ui_with_client_side_routes_and_cached_gzipped_assets(tmp_path: 
 def test_without_a_built_ui_every_page_says_so(tmp_path: Path) -> None:
     reply = call(app(web_dir=tmp_path), "GET", "/runs/abc")
     assert reply.status == 404 and b"make web-build" in reply.body
+
+
+def test_code_downloads_serve_the_bundle_or_one_file_of_it() -> None:
+    code = Bundle("fit.py", {"fit.py": b"print(1)\n", "data/x.csv": b"a,b\n"})
+    store = FakeJobStore()
+    store.add("alice", pb.Job(job_id="job1", model="fit", model_version=2, code_sha256=code.sha256))
+    store.add_model(pb.Model(name="fit", version=2, owner="alice", code_sha256=code.sha256))
+    gateway = app(store=store, objects=FakeObjects({bundle_key(code.sha256): code.archive()}))
+    alice = {"authorization": "Bearer alice-token"}
+    for path in ("/code/jobs/job1", "/code/models/fit@v2"):
+        tar = call(gateway, "GET", path, **alice)
+        assert (tar.status, tar.body) == (200, code.archive())
+        assert tar.headers["content-type"] == "application/x-tar"
+        assert tar.headers["content-disposition"] == content_disposition("attachment", "fit@v2.tar")
+        source = call(gateway, "GET", f"{path}/fit.py", "inline=1", **alice)
+        assert (source.status, source.body) == (200, b"print(1)\n")
+        assert source.headers["content-type"] == "text/plain; charset=utf-8"
+        assert source.headers["content-disposition"] == 'inline; filename="fit.py"'
+        data = call(gateway, "GET", f"{path}/data/x.csv", **alice)
+        assert (data.body, data.headers["content-type"]) == (b"a,b\n", "text/csv")
+        assert call(gateway, "GET", f"{path}/nope.py", **alice).status == 404
+        assert call(gateway, "GET", path, authorization="Bearer bob-token").status == 404
+        head = call(gateway, "HEAD", path, "access_token=alice-token")
+        assert (head.status, head.body) == (200, b"")
+    assert call(gateway, "GET", "/code/other/job1", **alice).status == 404
+    assert call(gateway, "GET", "/code/models/fit@2", **alice).status == 400

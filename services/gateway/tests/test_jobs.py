@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.gateway.tests.fakes import CATALOGUE, FakeJobStore
+from services.gateway.tests.fakes import FakeJobStore, fake_models, toy_version
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
@@ -29,6 +29,18 @@ def submission(**overrides: object) -> Submission:
     return Submission(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
+def store_with_toy() -> FakeJobStore:
+    """The toy model at v1 (its code since changed) and v2 (the code this gateway runs)."""
+    store = FakeJobStore()
+    store.add_model(toy_version(1, code_sha256="0" * 64, block_size=250))
+    store.add_model(toy_version(2))
+    return store
+
+
+def jobs(store: FakeJobStore) -> Jobs:
+    return Jobs(store, fake_models(store), 8)
+
+
 def refusal(call: object) -> SimlabError:
     with pytest.raises(SimlabError) as caught:
         asyncio.run(call)  # type: ignore[arg-type]
@@ -36,19 +48,56 @@ def refusal(call: object) -> SimlabError:
 
 
 def test_a_valid_submission_is_stored_as_its_plan_for_the_caller() -> None:
-    store = FakeJobStore()
-    answer = asyncio.run(Jobs(store, CATALOGUE, 8).submit(ALICE, submission()))
+    store = store_with_toy()
+    answer = asyncio.run(jobs(store).submit(ALICE, submission()))
     assert answer.created and answer.job.job_id == "job1"
     [(owner, plan)] = store.plans
     assert owner == "alice"
     assert (plan.model, plan.seed, plan.shards, plan.samples_total) == ("toy", 7, 2, 1000)
     assert plan.parameters == {"samples": 1000, "scale": 2.0}
+    # The latest version, run by the built-in code's own block rule.
+    assert (plan.model_version, plan.code_sha256, plan.block_size) == (
+        2,
+        toy_version().code_sha256,
+        100,
+    )
+
+
+def test_an_earlier_version_runs_as_it_was_recorded() -> None:
+    store = store_with_toy()
+    asyncio.run(jobs(store).submit(ALICE, submission(model="toy@v1", shards=1)))
+    [(_, plan)] = store.plans
+    assert (plan.model_version, plan.code_sha256, plan.block_size) == (1, "0" * 64, 250)
+
+
+def test_a_users_version_runs_in_its_recorded_block_size_or_fewer() -> None:
+    store = store_with_toy()
+    mine = toy_version(1, name="mine", owner="alice", builtin=False, public=False, block_size=400)
+    store.add_model(mine)
+    submit = jobs(store).submit
+    small = {"scale": 1.0, "samples": 300}
+    asyncio.run(submit(ALICE, submission(model="mine", parameters=small, shards=1)))
+    asyncio.run(submit(ALICE, submission(model="mine@v1", request_id="r2")))
+    assert [(p.block_size, p.samples_total) for _, p in store.plans] == [(300, 300), (400, 1000)]
+    assert refusal(submit(Principal("bob"), submission(model="mine"))).field == "model"
+
+
+def test_a_script_runs_with_its_arguments() -> None:
+    store = store_with_toy()
+    store.add_model(pb.Model(name="fit", version=1, owner="alice", kind=pb.MODEL_KIND_SCRIPT))
+    script = submission(model="fit", parameters={"x0": [1, 2]}, shards=1, args=("--plot",))
+    asyncio.run(jobs(store).submit(ALICE, script))
+    [(_, plan)] = store.plans
+    assert (plan.model, plan.parameters, plan.args) == ("fit", {"x0": [1, 2]}, ("--plot",))
 
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
         ({"model": "nope"}, "model"),
+        ({"model": "toy@v9"}, "model"),
+        ({"model": "toy@2"}, "model"),
+        ({"model": "toy@v0"}, "model"),
         ({"parameters": {"scale": -1.0}}, "parameters.scale"),
         # The configured limit (8 here), not only the run's block count.
         ({"shards": 9}, "shards"),
@@ -58,21 +107,21 @@ def test_a_valid_submission_is_stored_as_its_plan_for_the_caller() -> None:
 def test_an_invalid_submission_is_refused_before_anything_is_stored(
     overrides: dict[str, object], field: str
 ) -> None:
-    store = FakeJobStore()
-    error = refusal(Jobs(store, CATALOGUE, 8).submit(ALICE, submission(**overrides)))
+    store = store_with_toy()
+    error = refusal(jobs(store).submit(ALICE, submission(**overrides)))
     assert (error.code, error.field) == (Code.INVALID_ARGUMENT, field)
-    assert store.calls == []
+    assert "create_job" not in store.calls
 
 
 def test_a_share_link_cannot_submit_cancel_or_save() -> None:
-    store = FakeJobStore()
+    store = store_with_toy()
     store.add("alice", pb.Job(job_id="job1"))
-    jobs = Jobs(store, CATALOGUE, 8)
+    use = jobs(store)
     preset = pb.Preset(name="p", model="toy")
     for call in (
-        jobs.submit(VIEWER, submission()),
-        jobs.cancel(VIEWER, "job1"),
-        jobs.save_preset(VIEWER, preset, {"scale": 1.0}),
+        use.submit(VIEWER, submission()),
+        use.cancel(VIEWER, "job1"),
+        use.save_preset(VIEWER, preset, {"scale": 1.0}),
         ShareLinks(store).create(VIEWER, "job1", 60),
     ):
         assert refusal(call).code == Code.PERMISSION_DENIED
@@ -83,25 +132,26 @@ def test_a_share_link_reads_its_run_and_no_other() -> None:
     store = FakeJobStore()
     store.add("alice", pb.Job(job_id="job1"))
     store.add("alice", pb.Job(job_id="job2"))
-    jobs = Jobs(store, CATALOGUE, 8)
-    assert asyncio.run(jobs.get(VIEWER, "job1")).job_id == "job1"
-    assert [m.name for m in jobs.list_models(VIEWER)] == ["toy"]
-    assert refusal(jobs.get(VIEWER, "job2")).code == Code.PERMISSION_DENIED
-    assert refusal(jobs.list(VIEWER, pb.ListJobsRequest())).code == Code.PERMISSION_DENIED
+    use = jobs(store)
+    assert asyncio.run(use.get(VIEWER, "job1")).job_id == "job1"
+    assert refusal(use.get(VIEWER, "job2")).code == Code.PERMISSION_DENIED
+    assert refusal(use.list(VIEWER, pb.ListJobsRequest())).code == Code.PERMISSION_DENIED
 
 
 def test_another_users_job_is_not_found() -> None:
     store = FakeJobStore()
     store.add("alice", pb.Job(job_id="job1"))
-    assert refusal(Jobs(store, CATALOGUE, 8).get(Principal("bob"), "job1")).code == Code.NOT_FOUND
+    assert refusal(jobs(store).get(Principal("bob"), "job1")).code == Code.NOT_FOUND
 
 
 def test_a_preset_must_be_a_valid_submission_form() -> None:
-    store = FakeJobStore()
-    jobs = Jobs(store, CATALOGUE, 8)
+    store = store_with_toy()
+    use = jobs(store)
     good = pb.Preset(name="p", model="toy")
-    assert asyncio.run(jobs.save_preset(ALICE, good, {"scale": 1.0})) == good
-    assert refusal(jobs.save_preset(ALICE, good, {"scale": 0.0})).field == "parameters.scale"
+    assert asyncio.run(use.save_preset(ALICE, good, {"scale": 1.0})) == good
+    assert refusal(use.save_preset(ALICE, good, {"scale": 0.0})).field == "parameters.scale"
+    old = pb.Preset(name="o", model="toy@v1")
+    assert refusal(use.save_preset(ALICE, old, {"scale": 0.0})).field == "parameters.scale"
     unknown = pb.Preset(name="q", model="nope")
-    assert refusal(jobs.save_preset(ALICE, unknown, {})).field == "model"
+    assert refusal(use.save_preset(ALICE, unknown, {})).field == "model"
     assert store.presets == [("alice", good)]

@@ -34,6 +34,13 @@ def test_defaults() -> None:
     assert loaded.redirect_downloads and loaded.log_level == "INFO"
     assert (loaded.web_dir, loaded.object_store) == (REPO_WEB_DIST, Path("/tmp/objects"))
     assert (loaded.local_user, loaded.tokens) == ("me", {})
+    assert (loaded.authors, loaded.max_bundle_bytes) == (None, 20 * 1024 * 1024)
+    assert loaded.registration_timeout_s == 300.0
+
+
+def test_authors() -> None:
+    assert settings(AUTHORS=" alice, bob ,").authors == frozenset({"alice", "bob"})
+    assert settings(AUTHORS="*").authors is None
 
 
 def test_tokens_and_the_s3_store() -> None:
@@ -62,6 +69,10 @@ def test_tokens_and_the_s3_store() -> None:
         ({"LOG_LEVEL": "loud"}, "SIMLAB_GATEWAY_LOG_LEVEL must be DEBUG, INFO"),
         ({"TOKENS": "alice"}, "SIMLAB_GATEWAY_TOKENS: token list entry 'alice' is not"),
         ({"LOCAL_USER": ""}, "set SIMLAB_GATEWAY_TOKENS or SIMLAB_GATEWAY_LOCAL_USER"),
+        ({"AUTHORS": "*,alice"}, "SIMLAB_GATEWAY_AUTHORS: \\* \\(everyone\\) or a list"),
+        ({"AUTHORS": " , "}, "SIMLAB_GATEWAY_AUTHORS names nobody"),
+        ({"MAX_BUNDLE_BYTES": "0"}, "SIMLAB_GATEWAY_MAX_BUNDLE_BYTES must be at least 1"),
+        ({"REGISTRATION_TIMEOUT_S": "x"}, "SIMLAB_GATEWAY_REGISTRATION_TIMEOUT_S must be a"),
     ],
 )
 def test_a_bad_setting_names_its_variable(overrides: dict[str, str], message: str) -> None:

@@ -17,22 +17,28 @@ from hypercorn.config import Config
 from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
+from simlab.common.startup import when_reachable
 from simlab.health.v1.health_connect import HealthASGIApplication
 from simlab.models.registry import catalogue
-from simlab.v1.simulation_connect import SimulationServiceASGIApplication
+from simlab.transport.errors import is_refusal
 
+from .adapters.builtins import builtin_models
 from .adapters.events import JobEvents
 from .adapters.jobstore import JobStoreClient
 from .adapters.logs import JobLogs
 from .core.auth import Authenticator
+from .core.bundles import BundleStore
+from .core.code import CodeDownloads
 from .core.downloads import Artifacts
 from .core.jobs import Jobs
+from .core.models import Models, PushRules
 from .core.shares import ShareLinks
 from .core.watch import JobFeeds
 from .settings import Settings
 from .transport.health import HealthService
 from .transport.http import gateway_app
-from .transport.service import SimulationService
+from .transport.models import model_from_proto
+from .transport.service import SimulationService, simulation_app
 
 log = logging.getLogger("gateway")
 
@@ -60,21 +66,38 @@ class App:
         await logs.ensure_stream()
         objects = open_object_store(settings.object_store)
         artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
+        feeds = JobFeeds(self.jobstore, self.events, logs, objects)
+        bundles = BundleStore(objects)
+        rules = PushRules(
+            settings.authors, settings.max_bundle_bytes, settings.registration_timeout_s
+        )
+        models = Models(
+            self.jobstore, bundles, feeds, builtin_models(catalogue()), model_from_proto, rules
+        )
+        # Built-in models are registered versions too: workers load every model alike.
+        await when_reachable(
+            "the job store",
+            models.seed,
+            lambda error: isinstance(error, SimlabError) and not is_refusal(error),
+            log,
+        )
         service = SimulationService(
             auth,
-            Jobs(self.jobstore, catalogue(), settings.max_shards),
+            models,
+            Jobs(self.jobstore, models, settings.max_shards),
             ShareLinks(self.jobstore),
-            JobFeeds(self.jobstore, self.events, logs, objects),
+            feeds,
             artifacts,
         )
         events = self.events
         app = gateway_app(
             [
-                SimulationServiceASGIApplication(service),
+                simulation_app(service, settings.max_bundle_bytes),
                 HealthASGIApplication(HealthService(lambda: events.connected)),
             ],
             auth,
             artifacts,
+            CodeDownloads(self.jobstore, bundles, models),
             settings.web_dir,
         )
         config = _hypercorn_config()

@@ -10,6 +10,11 @@ stops the gateway before it does anything.
 - LOCAL_USER         the user signed in when a request carries no token (the embedded mode);
                      TOKENS or LOCAL_USER must be set, or nobody could sign in
 - MAX_SHARDS         the largest shard count a submission may ask for (default 64)
+- AUTHORS            who may push models: comma-separated users, or * for everyone signed in
+                     (default *); share links never may
+- MAX_BUNDLE_BYTES   the largest pushed code, all its files together (default 20 MiB)
+- REGISTRATION_TIMEOUT_S  how long a push waits for the sandboxed registration of its code
+                     (default 300)
 - JOBSTORE_RETRY_S   how long a call to a restarting job store is retried (default 5: a user is
                      waiting)
 - REDIRECT_DOWNLOADS redirect downloads to presigned URLs when the object store gives them
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
+from simlab.bundle import DEFAULT_MAX_BYTES
 from simlab.common.settings import Env, SettingsError
 from simlab_gateway.core.auth import Authenticator
 
@@ -43,6 +49,10 @@ class Settings:
     tokens: Mapping[str, str]
     local_user: str | None
     max_shards: int
+    # None: everyone signed in may push models.
+    authors: frozenset[str] | None
+    max_bundle_bytes: int
+    registration_timeout_s: float
     jobstore_retry_s: float
     redirect_downloads: bool
     web_dir: Path
@@ -64,6 +74,9 @@ class Settings:
             tokens=tokens,
             local_user=env.str("LOCAL_USER", "") or None,
             max_shards=env.int("MAX_SHARDS", 64, minimum=1),
+            authors=_authors(env),
+            max_bundle_bytes=env.int("MAX_BUNDLE_BYTES", DEFAULT_MAX_BYTES, minimum=1),
+            registration_timeout_s=env.float("REGISTRATION_TIMEOUT_S", 300.0, minimum=1),
             jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0, minimum=0),
             redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
             web_dir=Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
@@ -75,3 +88,14 @@ class Settings:
                 f"set {env.key('TOKENS')} or {env.key('LOCAL_USER')}: nobody could sign in"
             )
         return settings
+
+
+def _authors(env: Env) -> frozenset[str] | None:
+    users = frozenset(filter(None, (u.strip() for u in env.str("AUTHORS", "*").split(","))))
+    if "*" in users:
+        if len(users) > 1:
+            raise SettingsError(f"{env.key('AUTHORS')}: * (everyone) or a list of users, not both")
+        return None
+    if not users:
+        raise SettingsError(f"{env.key('AUTHORS')} names nobody; * lets everyone push")
+    return users

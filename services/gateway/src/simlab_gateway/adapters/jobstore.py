@@ -8,6 +8,7 @@ from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.submission import JobPlan
 
 
@@ -25,6 +26,9 @@ class JobStoreClient(ServiceJobStoreClient):
             primary_output=plan.primary_output,
             block_size=plan.block_size,
             samples_total=plan.samples_total,
+            model_version=plan.model_version,
+            code_sha256=plan.code_sha256,
+            args=plan.args,
         )
         created = await self._call(self.stub.CreateJob, request, idempotent=bool(request_id))
         return created.job, created.created
@@ -85,6 +89,38 @@ class JobStoreClient(ServiceJobStoreClient):
         return await self._call(
             self.stub.RevokeShareLink,
             store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id),
+        )
+
+    async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
+        return await self._call(
+            self.stub.GetModel, store_pb.GetModelRequest(owner=owner, name=name, version=version)
+        )
+
+    async def list_models(self, owner: str) -> pb.ListModelsResponse:
+        return await self._call(self.stub.ListModels, store_pb.ListModelsRequest(owner=owner))
+
+    async def list_model_versions(self, owner: str, name: str) -> pb.ListModelVersionsResponse:
+        return await self._call(
+            self.stub.ListModelVersions, store_pb.ListModelVersionsRequest(owner=owner, name=name)
+        )
+
+    async def begin_registration(self, owner: str, registration: Registration) -> pb.Job | pb.Model:
+        request = store_pb.BeginRegistrationRequest(
+            owner=owner,
+            name=registration.name,
+            public=registration.public,
+            code_sha256=registration.code_sha256,
+            code_size=registration.code_size,
+            entry=registration.entry,
+            files=registration.files,
+            request_id=registration.request_id,
+        )
+        begun = await self._call(self.stub.BeginRegistration, request)
+        return begun.existing if begun.HasField("existing") else begun.job
+
+    async def register_builtin_model(self, model: pb.Model) -> pb.Model:
+        return await self._call(
+            self.stub.RegisterBuiltinModel, store_pb.RegisterBuiltinModelRequest(model=model)
         )
 
     async def resolve_share_token(self, token: str) -> tuple[str, str]:

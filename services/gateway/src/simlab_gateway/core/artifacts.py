@@ -18,6 +18,11 @@ def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
 
 
+def bundle_key(sha256: str) -> str:
+    """Where a bundle (simlab.bundle) is stored: once, under its content's hash."""
+    return f"bundles/{sha256}.tar"
+
+
 def artifact_key(job_id: str, name: str) -> str:
     if not name or name.startswith("/") or ".." in name.split("/"):
         raise invalid("name", f"not an artifact name: {name!r}")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from simlab.common.errors import Code, SimlabError
 from simlab.common.tokens import is_share_token
 
-# What a share link may do, by RPC name; "download" is GET /files/<job>/<name>.
+# What a share link may do, by RPC name; "download" is GET /files/<job>/<name>, "code" is
+# GET /code/jobs/<job>[/<path>]. The model its run used it reads through core.models.
 SHARE_LINK_JOB_READS = frozenset(
     {
         "GetJob",
@@ -20,9 +21,9 @@ SHARE_LINK_JOB_READS = frozenset(
         "GetProgressHistory",
         "TailLogs",
         "download",
+        "code",
     }
 )
-SHARE_LINK_OPEN_READS = frozenset({"ListModels"})
 
 # token -> (owner, job_id); raises UNAUTHENTICATED for an unknown, revoked or expired link.
 ShareResolver = Callable[[str], Awaitable[tuple[str, str]]]
@@ -40,13 +41,13 @@ class Principal:
         """The owner to ask the job store as, for `method` on `job_id` (None: no job)."""
         if self.shared_job is None:
             return self.user
-        if method not in SHARE_LINK_JOB_READS | SHARE_LINK_OPEN_READS:
+        if method not in SHARE_LINK_JOB_READS:
             raise SimlabError(
                 Code.PERMISSION_DENIED,
                 f"a share link only gives a read-only view of run {self.shared_job}; "
                 f"{method} needs a signed-in user",
             )
-        if method in SHARE_LINK_JOB_READS and job_id != self.shared_job:
+        if job_id != self.shared_job:
             raise SimlabError(
                 Code.PERMISSION_DENIED, f"this share link is for run {self.shared_job} only"
             )

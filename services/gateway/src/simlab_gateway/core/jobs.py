@@ -1,19 +1,19 @@
 """Use cases on jobs and presets: each one asks the job store as the owner the caller may act
-for (core.auth) and checks what the store cannot (the model's schema, the shard limit)."""
+for (core.auth) and checks what the store cannot (the model version's schema, the shard
+limit)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simlab.core.params import validate
-from simlab.models.base import Model
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
+from simlab_gateway.core.models import Models
 from simlab_gateway.core.ports import JobStore
-from simlab_gateway.core.submission import find_model, plan_job
+from simlab_gateway.core.submission import check_parameters, plan_job
 
 log = logging.getLogger("gateway")
 
@@ -22,34 +22,32 @@ log = logging.getLogger("gateway")
 class Submission:
     """A SubmitJob request, its parameters decoded."""
 
+    # "name" (the latest version) or "name@vN".
     model: str
     parameters: Mapping[str, Any]
     seed: int
     shards: int
     request_id: str
+    args: Sequence[str] = ()
 
 
 class Jobs:
-    def __init__(self, store: JobStore, catalogue: Mapping[str, Model], max_shards: int) -> None:
+    def __init__(self, store: JobStore, models: Models, max_shards: int) -> None:
         self.store = store
-        self.catalogue = catalogue
+        self.models = models
         self.max_shards = max_shards
-
-    def list_models(self, caller: Principal) -> list[Model]:
-        caller.owner_for("ListModels")
-        return list(self.catalogue.values())
 
     async def submit(self, caller: Principal, submission: Submission) -> pb.SubmitJobResponse:
         """Nothing is stored unless the submission fits its model and the shard limit."""
         owner = caller.owner_for("SubmitJob")
         plan = plan_job(
-            self.catalogue,
+            await self.models.runnable(owner, submission.model),
             self.max_shards,
-            submission.model,
             submission.parameters,
             submission.seed,
             submission.shards,
             submission.request_id,
+            submission.args,
         )
         job, created = await self.store.create_job(owner, submission.request_id, plan)
         if created:
@@ -81,7 +79,7 @@ class Jobs:
         """`parameters`: the preset's, decoded. A preset is a form that can be submitted as it
         is: the same rules apply."""
         owner = caller.owner_for("SavePreset")
-        validate(find_model(self.catalogue, preset.model), parameters)
+        check_parameters(await self.models.runnable(owner, preset.model), parameters)
         return await self.store.save_preset(owner, preset)
 
     async def delete_preset(self, caller: Principal, name: str) -> pb.DeletePresetResponse:

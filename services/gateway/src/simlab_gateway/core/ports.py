@@ -5,11 +5,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from simlab.models.base import Model
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.logs import LogPiece
 from simlab_gateway.core.submission import JobPlan
+
+# A model version's schema as simlab.core.params validates it (transport.models reads it
+# from the message; its simulate and summarize run on workers only).
+SchemaReader = Callable[[pb.Model], Model]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Pushed code, its bundle stored, to be registered as the next version of `name`."""
+
+    name: str
+    public: bool
+    code_sha256: str
+    code_size: int
+    entry: str
+    files: tuple[str, ...]
+    request_id: str
 
 
 class JobStore(Protocol):
@@ -20,7 +39,9 @@ class JobStore(Protocol):
         request_id did)."""
         ...
 
-    async def get_job(self, owner: str, job_id: str) -> pb.Job: ...
+    async def get_job(self, owner: str, job_id: str) -> pb.Job:
+        """Owner "": as the platform, which also sees registration jobs."""
+        ...
 
     async def list_jobs(self, owner: str, query: pb.ListJobsRequest) -> pb.ListJobsResponse: ...
 
@@ -41,6 +62,24 @@ class JobStore(Protocol):
     async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse: ...
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink: ...
+
+    async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
+        """Version `version` of the model (0: the latest); NOT_FOUND when `owner` may not see
+        it."""
+        ...
+
+    async def list_models(self, owner: str) -> pb.ListModelsResponse: ...
+
+    async def list_model_versions(self, owner: str, name: str) -> pb.ListModelVersionsResponse: ...
+
+    async def begin_registration(self, owner: str, registration: Registration) -> pb.Job | pb.Model:
+        """The registration job it started, or the latest version when that has the same
+        code (nothing to register). ALREADY_EXISTS when another owner has the name."""
+        ...
+
+    async def register_builtin_model(self, model: pb.Model) -> pb.Model:
+        """Records a built-in model's code as its latest version (a new one if it changed)."""
+        ...
 
 
 class EventBus(Protocol):
@@ -71,6 +110,8 @@ class Objects(Protocol):
     use cases make in a thread."""
 
     def list(self, prefix: str) -> Sequence[StoredObject]: ...
+
+    def put_bytes(self, key: str, data: bytes) -> None: ...
 
     def open(self, key: str) -> BinaryIO:
         """Raises KeyError when there is no such object."""

@@ -1,10 +1,12 @@
-"""Turns a submission into a job the store can record: the model exists, the parameters fit
-its schema, the shard count fits the run. Nothing is stored before this passes."""
+"""Turns a submission into a job the store can record: the parameters fit the model version's
+schema (a script's are any JSON object), the shard count fits the run. Nothing is stored
+before this passes."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,9 @@ from simlab.core.params import validate
 from simlab.models.base import Model
 
 MAX_REQUEST_ID = 200
+# A script's parameters reach it as one environment variable (SIMLAB_PARAMS).
+MAX_SCRIPT_PARAMETERS_BYTES = 64 * 1024
+MAX_SCRIPT_ARGS = 256
 
 
 @dataclass(frozen=True)
@@ -25,27 +30,48 @@ class JobPlan:
     primary_output: str
     block_size: int
     samples_total: int
+    # The code that runs: version `model_version` of `model`, whose bundle is `code_sha256`.
+    model_version: int = 0
+    code_sha256: str = ""
+    args: tuple[str, ...] = ()
 
 
-def find_model(catalogue: Mapping[str, Model], name: str) -> Model:
-    model = catalogue.get(name)
-    if model is None:
-        known = ", ".join(catalogue) or "none"
-        raise invalid("model", f"unknown model {name!r} (known: {known})")
-    return model
+@dataclass(frozen=True)
+class Runnable:
+    """A model version resolved for a run."""
+
+    name: str
+    version: int
+    code_sha256: str
+    # What validates the parameters and decides the block size; None: a script, whose
+    # parameters are any JSON object.
+    schema: Model | None
+
+
+def check_parameters(runnable: Runnable, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The complete parameter set, or INVALID_ARGUMENT naming the field."""
+    if runnable.schema is not None:
+        return validate(runnable.schema, given)
+    size = len(json.dumps(given, separators=(",", ":")).encode())
+    if size > MAX_SCRIPT_PARAMETERS_BYTES:
+        raise invalid(
+            "parameters",
+            f"a script's parameters must be at most {MAX_SCRIPT_PARAMETERS_BYTES} bytes of JSON "
+            f"(got {size}); put larger inputs in files of the bundle (--include)",
+        )
+    return dict(given)
 
 
 def plan_job(
-    catalogue: Mapping[str, Model],
+    runnable: Runnable,
     max_shards: int,
-    model_name: str,
     given: Mapping[str, Any],
     seed: int,
     shards: int,
     request_id: str,
+    args: Sequence[str] = (),
 ) -> JobPlan:
-    model = find_model(catalogue, model_name)
-    parameters = validate(model, given)
+    parameters = check_parameters(runnable, given)
     if len(request_id) > MAX_REQUEST_ID:
         raise invalid("request_id", f"must be at most {MAX_REQUEST_ID} characters")
     shards = shards or 1
@@ -53,6 +79,29 @@ def plan_job(
         raise invalid("shards", f"must be >= 1 (got {shards})")
     if shards > max_shards:
         raise invalid("shards", f"must be <= {max_shards}, the configured maximum (got {shards})")
+    # A random seed is drawn here, so the job records the one it ran with.
+    seed = seed or secrets.randbits(63)
+    model = runnable.schema
+    if model is None:
+        if shards != 1:
+            raise invalid("shards", f"a script runs in one process: must be 1 (got {shards})")
+        if len(args) > MAX_SCRIPT_ARGS:
+            raise invalid("args", f"must be at most {MAX_SCRIPT_ARGS} (got {len(args)})")
+        return JobPlan(
+            model=runnable.name,
+            parameters=parameters,
+            seed=seed,
+            shards=1,
+            # No blocks: its progress is what it reports (simlab.report).
+            primary_output="",
+            block_size=0,
+            samples_total=0,
+            model_version=runnable.version,
+            code_sha256=runnable.code_sha256,
+            args=tuple(args),
+        )
+    if args:
+        raise invalid("args", f"only a script takes arguments; {runnable.name} runs in blocks")
     samples = int(parameters[model.sample_param.name])
     block_size = model.block_size(parameters)
     blocks = blocks_total(samples, block_size)
@@ -63,12 +112,13 @@ def plan_job(
             f"(got {shards})",
         )
     return JobPlan(
-        model=model.name,
+        model=runnable.name,
         parameters=parameters,
-        # A random seed is drawn here, so the job records the one it ran with.
-        seed=seed or secrets.randbits(63),
+        seed=seed,
         shards=shards,
         primary_output=model.primary_output,
         block_size=block_size,
         samples_total=samples,
+        model_version=runnable.version,
+        code_sha256=runnable.code_sha256,
     )

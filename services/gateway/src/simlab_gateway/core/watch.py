@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.artifacts import CHUNK, job_prefix, log_shard
@@ -32,6 +32,20 @@ class JobFeeds:
         """A snapshot of the job (unless the caller has seen its seq), then each newer event,
         until the job ends."""
         owner = caller.owner_for("WatchJob", job_id)
+        async with contextlib.aclosing(self._events(owner, job_id, after_seq)) as events:
+            async for event in events:
+                yield event
+
+    async def until_ended(self, job_id: str) -> pb.Job:
+        """The job once it has ended, read as the platform (a registration job is not its
+        owner's to read)."""
+        job = pb.Job()
+        async with contextlib.aclosing(self._events("", job_id, after_seq=0)) as events:
+            async for event in events:
+                job = event.job
+        return job
+
+    async def _events(self, owner: str, job_id: str, after_seq: int) -> AsyncGenerator[pb.JobEvent]:
         async with self.events.subscribe(job_id) as live:
             job = await self.store.get_job(owner, job_id)
             last = after_seq

@@ -1,5 +1,6 @@
 """The gateway's one ASGI application, routed by Starlette: the Connect/gRPC services mounted
-by path, plus plain HTTP for artifact downloads (/files/<job_id>/<name>) and the built web UI
+by path, plus plain HTTP for artifact downloads (/files/<job_id>/<name>), code downloads
+(/code/jobs/<job_id>[/<path>], /code/models/<name>@v<N>[/<path>]) and the built web UI
 (client-side routes fall back to index.html).
 
 A download names its caller by the Authorization header, or ?access_token= or ?share= (a
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import mimetypes
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from http import HTTPMethod
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from simlab.common.errors import SimlabError
+from simlab.common.errors import Code, SimlabError
 from simlab.transport.connect import to_connect
 from simlab_gateway.core.artifacts import CHUNK
-from simlab_gateway.core.auth import Authenticator
-from simlab_gateway.core.downloads import Artifacts, Redirect
+from simlab_gateway.core.auth import Authenticator, Principal
+from simlab_gateway.core.code import CodeDownloads
+from simlab_gateway.core.downloads import Artifacts, Redirect, Stream
 
 # The Connect protocol's HTTP status for each error code (connectrpc.com/docs/protocol).
 HTTP_STATUS = {
@@ -70,25 +72,58 @@ def content_disposition(disposition: str, filename: str) -> str:
 
 
 def gateway_app(
-    services: Sequence[Any], auth: Authenticator, artifacts: Artifacts, web_dir: Path | None
+    services: Sequence[Any],
+    auth: Authenticator,
+    artifacts: Artifacts,
+    code: CodeDownloads,
+    web_dir: Path | None,
 ) -> Starlette:
     """`services`: connect-python ASGI applications, each mounted at its `path`."""
+    downloads = Downloads(auth, artifacts, code)
     routes: list[BaseRoute] = [Mount(service.path, app=service) for service in services]
     routes += [
-        Route("/files/{target:path}", Downloads(auth, artifacts).get, methods=["GET", "HEAD"]),
+        Route("/files/{target:path}", downloads.artifact, methods=["GET", "HEAD"]),
+        Route("/code/{target:path}", downloads.code, methods=["GET", "HEAD"]),
         # Every method, so that a POST elsewhere is answered 404 like any unknown path.
         Route("/{path:path}", WebUI(web_dir).get, methods=list(HTTPMethod)),
     ]
     return Starlette(routes=routes)
 
 
+# What a download finds for its caller; the bool: whether it may answer with a redirect.
+Finder = Callable[[Principal, bool], Awaitable[Redirect | Stream]]
+
+
 class Downloads:
-    def __init__(self, auth: Authenticator, artifacts: Artifacts) -> None:
+    def __init__(self, auth: Authenticator, artifacts: Artifacts, code: CodeDownloads) -> None:
         self.auth = auth
         self.artifacts = artifacts
+        self.code_downloads = code
 
-    async def get(self, request: Request) -> Response:
+    async def artifact(self, request: Request) -> Response:
+        """/files/<job_id>/<name>"""
         job_id, _, name = request.path_params["target"].partition("/")
+
+        async def find(caller: Principal, may_redirect: bool) -> Redirect | Stream:
+            return await self.artifacts.download(caller, job_id, name, may_redirect)
+
+        return await self._serve(request, find)
+
+    async def code(self, request: Request) -> Response:
+        """/code/jobs/<job_id>[/<path>] or /code/models/<name>@v<N>[/<path>]"""
+        kind, _, rest = request.path_params["target"].partition("/")
+        target, _, path = rest.partition("/")
+
+        async def find(caller: Principal, may_redirect: bool) -> Redirect | Stream:
+            if kind == "jobs":
+                return await self.code_downloads.of_job(caller, target, path)
+            if kind == "models":
+                return await self.code_downloads.of_model(caller, target, path)
+            raise SimlabError(Code.NOT_FOUND, "not found: /code/jobs/... or /code/models/...")
+
+        return await self._serve(request, find)
+
+    async def _serve(self, request: Request, find: Finder) -> Response:
         authorization = request.headers.get("authorization")
         for parameter in ("access_token", "share"):
             if not authorization and (given := _query(request, parameter)):
@@ -97,7 +132,7 @@ class Downloads:
         try:
             caller = await self.auth.principal(authorization)
             # A presigned URL is signed for GET only: HEAD is answered here.
-            found = await self.artifacts.download(caller, job_id, name, may_redirect=not head)
+            found = await find(caller, not head)
         except SimlabError as error:
             return PlainTextResponse(f"{error.message}\n", status_code=http_status(error))
         if isinstance(found, Redirect):

@@ -10,17 +10,20 @@ from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
 
-from simlab.common.errors import SimlabError
+from simlab.common.errors import SimlabError, invalid
 from simlab.transport.connect import to_connect
 from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
+from simlab.v1.simulation_connect import SimulationServiceASGIApplication
 from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.downloads import Artifacts
 from simlab_gateway.core.jobs import Jobs, Submission
+from simlab_gateway.core.models import Models, Push
 from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.watch import JobFeeds
-from simlab_gateway.transport.models import model_to_proto
 
+# A push's bytes beyond its files' (paths, field tags, framing).
+PUSH_OVERHEAD_BYTES = 1024 * 1024
 P = ParamSpec("P")
 R = TypeVar("R")
 Context = RequestContext[Any, Any]
@@ -57,12 +60,14 @@ class SimulationService:
     def __init__(
         self,
         auth: Authenticator,
+        models: Models,
         jobs: Jobs,
         shares: ShareLinks,
         feeds: JobFeeds,
         artifacts: Artifacts,
     ) -> None:
         self.auth = auth
+        self.models = models
         self.jobs = jobs
         self.shares = shares
         self.feeds = feeds
@@ -75,8 +80,35 @@ class SimulationService:
     async def list_models(
         self, request: pb.ListModelsRequest, ctx: Context
     ) -> pb.ListModelsResponse:
-        models = self.jobs.list_models(await self._caller(ctx))
-        return pb.ListModelsResponse(models=[model_to_proto(m) for m in models])
+        return pb.ListModelsResponse(models=await self.models.visible(await self._caller(ctx)))
+
+    @_connect_errors
+    async def get_model(self, request: pb.GetModelRequest, ctx: Context) -> pb.Model:
+        return await self.models.get(await self._caller(ctx), request.model)
+
+    @_connect_errors
+    async def list_model_versions(
+        self, request: pb.ListModelVersionsRequest, ctx: Context
+    ) -> pb.ListModelVersionsResponse:
+        versions = await self.models.versions(await self._caller(ctx), request.name)
+        return pb.ListModelVersionsResponse(versions=versions)
+
+    @_connect_errors
+    async def push_model(self, request: pb.PushModelRequest, ctx: Context) -> pb.PushModelResponse:
+        caller = await self._caller(ctx)
+        files = {f.path: f.data for f in request.files}
+        if len(files) < len(request.files):
+            raise invalid("files", "each path may appear once")
+        push = Push(
+            name=request.name,
+            entry=request.entry,
+            files=files,
+            executable=frozenset(f.path for f in request.files if f.executable),
+            sha256=request.sha256,
+            public=request.public,
+        )
+        model, created = await self.models.push(caller, push)
+        return pb.PushModelResponse(model=model, created=created)
 
     @_connect_errors
     async def submit_job(self, request: pb.SubmitJobRequest, ctx: Context) -> pb.SubmitJobResponse:
@@ -86,6 +118,7 @@ class SimulationService:
             seed=request.seed,
             shards=request.shards,
             request_id=request.request_id,
+            args=tuple(request.args),
         )
         return await self.jobs.submit(await self._caller(ctx), submission)
 
@@ -174,3 +207,14 @@ class SimulationService:
         self, request: pb.DeletePresetRequest, ctx: Context
     ) -> pb.DeletePresetResponse:
         return await self.jobs.delete_preset(await self._caller(ctx), request.name)
+
+
+def simulation_app(
+    service: SimulationService, max_bundle_bytes: int
+) -> SimulationServiceASGIApplication:
+    """The API as an ASGI application. connect-python has one request size limit per
+    application: a push carries its code in one message, so each request may be as large as
+    the largest bundle and its overhead."""
+    return SimulationServiceASGIApplication(
+        service, read_max_bytes=max_bundle_bytes + PUSH_OVERHEAD_BYTES
+    )

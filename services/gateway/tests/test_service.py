@@ -1,0 +1,117 @@
+"""The API service as connect-python serves it, with fake ports: a push's files arrive in one
+message as large as the bundle limit allows, and model calls answer as the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models, toy_version
+from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.downloads import Artifacts
+from simlab_gateway.core.jobs import Jobs
+from simlab_gateway.core.shares import ShareLinks
+from simlab_gateway.transport.service import (
+    PUSH_OVERHEAD_BYTES,
+    SimulationService,
+    simulation_app,
+)
+
+LIMIT = 2 * 1024 * 1024
+INSPECTED = pb.Model(title="Big", kind=pb.MODEL_KIND_BLOCKS, block_size=100)
+
+
+def api(store: FakeJobStore) -> Any:
+    objects = FakeObjects()
+    models = fake_models(store, objects, max_bundle_bytes=LIMIT)
+    service = SimulationService(
+        Authenticator({}, local_user="alice"),
+        models,
+        Jobs(store, models, 8),
+        ShareLinks(store),
+        models.feeds,
+        Artifacts(store, objects, True),
+    )
+    return simulation_app(service, LIMIT)
+
+
+def post(app: Any, method: str, body: bytes) -> tuple[int, bytes]:
+    """A Connect unary call with a binary protobuf body, sent in 64 KiB pieces."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/simlab.v1.SimulationService/{method}",
+        "raw_path": f"/simlab.v1.SimulationService/{method}".encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/proto")],
+    }
+    pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        piece = pieces.pop(0)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def big_push(size: int) -> pb.PushModelRequest:
+    files = [
+        pb.BundleFile(path="big.py", data=b"def simulate(rng, n):\n    return rng.random(n)\n"),
+        pb.BundleFile(path="data.bin", data=b"x" * size),
+    ]
+    return pb.PushModelRequest(name="big", entry="big.py", files=files)
+
+
+def test_a_push_as_large_as_the_bundle_limit_is_read_whole() -> None:
+    store = FakeJobStore(registration_outcome=INSPECTED)
+    request = big_push(LIMIT - 100)
+    status, body = post(api(store), "PushModel", request.SerializeToString())
+    assert status == 200, body
+    answer = pb.PushModelResponse.FromString(body)
+    assert answer.created and (answer.model.name, answer.model.version) == ("big", 1)
+    [(owner, registration)] = store.registrations
+    assert owner == "alice" and registration.files == ("big.py", "data.bin")
+
+
+def test_a_bundle_over_the_limit_is_refused_naming_its_largest_files() -> None:
+    store = FakeJobStore()
+    status, body = post(api(store), "PushModel", big_push(LIMIT + 1).SerializeToString())
+    assert status == 400
+    assert "data.bin" in json.loads(body)["message"]
+    # Far over it, the request is not even read.
+    huge = big_push(LIMIT + PUSH_OVERHEAD_BYTES).SerializeToString()
+    assert post(api(store), "PushModel", huge)[0] == 429
+    assert store.registrations == []
+
+
+def test_a_path_sent_twice_is_refused() -> None:
+    request = big_push(10)
+    request.files.append(pb.BundleFile(path="big.py", data=b""))
+    status, body = post(api(FakeJobStore()), "PushModel", request.SerializeToString())
+    assert status == 400 and json.loads(body)["message"].startswith("files: ")
+
+
+def test_models_are_read_as_the_caller() -> None:
+    store = FakeJobStore()
+    store.add_model(toy_version(1))
+    store.add_model(pb.Model(name="mine", version=3, owner="alice"))
+    app = api(store)
+    status, body = post(app, "ListModels", b"")
+    assert status == 200
+    assert [m.name for m in pb.ListModelsResponse.FromString(body).models] == ["mine", "toy"]
+    request = pb.GetModelRequest(model="mine@v3").SerializeToString()
+    assert pb.Model.FromString(post(app, "GetModel", request)[1]).version == 3
+    request = pb.ListModelVersionsRequest(name="toy").SerializeToString()
+    versions = pb.ListModelVersionsResponse.FromString(post(app, "ListModelVersions", request)[1])
+    assert [v.version for v in versions.versions] == [1]
