@@ -127,11 +127,12 @@ def test_a_push_sends_the_files_only_when_the_server_lacks_them(gateway: FakeGat
     bundle = from_source(MODEL, "m.py")
     first = client.push_bundle(bundle, "m")
     assert (first.created, first.model.version) == (True, 1)
+    assert first.uploaded_bytes == len(MODEL.encode())
     assert [len(p.files) for p in gateway.pushes] == [0, 1]
     assert [p.sha256 for p in gateway.pushes] == [bundle.sha256] * 2
 
     again = client.push_bundle(bundle, "m")
-    assert (again.created, again.model.version) == (False, 1)
+    assert (again.created, again.model.version, again.uploaded_bytes) == (False, 1, 0)
     assert [len(p.files) for p in gateway.pushes] == [0, 1, 0]  # the sha256 was enough
 
 
@@ -161,7 +162,7 @@ def test_simlab_run_prints_the_files_the_version_and_the_run(
     sha = gateway.versions[0].code_sha256
     assert "2 files" in out and "  helpers.py" in out and "  my-asian.py" in out
     assert "unrelated.py" not in out
-    assert f"my-asian@v1  {sha[:12]}  (new version)" in out
+    assert f"my-asian@v1  {sha[:12]}  (new version, 86 bytes sent)" in out
     assert "submitted j1  http://simlab.test:8080/runs/j1" in out
     request = gateway.submits[0]
     assert request.model == "my-asian@v1"

@@ -134,7 +134,7 @@ def test_a_failing_script_fails_the_job_with_the_end_of_its_output(tmp_path):
     assert runner(store, tmp_path).run() is Exit.FAILED
     [failure] = store.failures
     assert (failure.message, failure.source) == ("script exited with code 3", "model")
-    assert failure.traceback.splitlines() == [f"line {i}" for i in range(10, 60)]
+    assert failure.log_tail.splitlines() == [f"line {i}" for i in range(10, 60)]
     assert store.completed is None and store.artifacts == {}
 
 
@@ -143,7 +143,7 @@ def test_a_script_that_raises_fails_with_its_traceback_in_the_tail(tmp_path):
     assert runner(store, tmp_path).run() is Exit.FAILED
     [failure] = store.failures
     assert failure.message == "script exited with code 1"
-    assert "ValueError: no convergence" in failure.traceback
+    assert "ValueError: no convergence" in failure.log_tail
 
 
 LOOPS_REPORTING = """
@@ -249,11 +249,11 @@ def test_progress_is_sent_at_most_every_interval_and_the_last_one_on_flush():
 
 
 def test_the_script_does_not_get_the_workers_settings(tmp_path):
-    script = Script(tmp_path, "run.py", (), "{}", tmp_path / "out", tmp_path / "report")
+    script = Script(tmp_path, "run.py", (), "{}", 7, tmp_path / "out", tmp_path / "report")
     env = child_environment(
         {"PATH": "/bin", "SIMLAB_WORKER_TOKEN": "secret", "SIMLAB_LOG_LEVEL": "info"}, script
     )
     assert "SIMLAB_WORKER_TOKEN" not in env
     assert env["PATH"] == "/bin" and env["SIMLAB_LOG_LEVEL"] == "info"
-    assert env["SIMLAB_PARAMS"] == "{}"
+    assert env["SIMLAB_PARAMS"] == "{}" and env["SIMLAB_SEED"] == "7"
     assert env["SIMLAB_REPORT_FILE"] == str(tmp_path / "report")

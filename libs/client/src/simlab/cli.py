@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simlab.bundle import Bundle, BundleError
-from simlab.client import Client, bundle_of, job_to_dict, state_name
+from simlab.client import Client, Pushed, bundle_of, job_to_dict, state_name
 from simlab.common.errors import Code, SimlabError
 from simlab.progress import describe, follow
 from simlab.v1 import simulation_pb2 as pb
@@ -212,7 +212,7 @@ def print_parameters(model: pb.Model) -> None:
     out.print(table)
 
 
-def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, pb.PushModelResponse]:
+def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, Pushed]:
     """Bundles FILE, says what goes, pushes it and says which version it is."""
     bundle, default_name = bundle_of(args.file, args.include)
     if not args.json:
@@ -224,7 +224,8 @@ def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, pb.PushModel
         model = pushed.model
         out.print(
             f"[bold]{model.name}@v{model.version}[/]  {model.code_sha256[:12]}  "
-            f"({'new version' if pushed.created else 'unchanged'})",
+            f"({'new version' if pushed.created else 'unchanged'}, "
+            f"{pushed.uploaded_bytes:,} bytes sent)",
             highlight=False,
         )
         for warning in model.warnings:
@@ -235,9 +236,11 @@ def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, pb.PushModel
 def cmd_models_push(client: Client, args: argparse.Namespace) -> int:
     bundle, pushed = push(client, args)
     if args.json:
+        model = pushed.model
         emit_json(
-            {"model": model_to_dict(pushed.model), "created": pushed.created,
-             "files": sorted(bundle.files)}
+            {"name": model.name, "version": model.version, "sha256": model.code_sha256,
+             "created": pushed.created, "uploaded_bytes": pushed.uploaded_bytes,
+             "files": sorted(bundle.files), "model": model_to_dict(model)}
         )  # fmt: skip
     return 0
 

@@ -20,6 +20,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -122,6 +123,16 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: the version it is, whether it is new, and the bytes of code sent
+    (0 when the server already had the bundle)."""
+
+    model: pb.Model
+    created: bool
+    uploaded_bytes: int
+
+
 class Client:
     def __init__(self, server: str | None = None, token: str | None = None) -> None:
         self.server = server or os.environ.get("SIMLAB_SERVER") or DEFAULT_SERVER
@@ -167,9 +178,7 @@ class Client:
         request = pb.ListModelVersionsRequest(name=name)
         return list(self._call(self.stub.ListModelVersions, request).versions)
 
-    def push_bundle(
-        self, bundle: Bundle, name: str, *, public: bool = False
-    ) -> pb.PushModelResponse:
+    def push_bundle(self, bundle: Bundle, name: str, *, public: bool = False) -> Pushed:
         """Registers the bundle as a version of model `name` (or finds that it is the latest
         one already: created False). Sends its sha256 alone first, and its files only if the
         server does not store that bundle yet."""
@@ -177,7 +186,8 @@ class Client:
             name=name, entry=bundle.entry, sha256=bundle.sha256, public=public
         )
         try:
-            return self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+            answer = self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+            return Pushed(answer.model, answer.created, uploaded_bytes=0)
         except SimlabError as error:
             if error.code is not Code.NOT_FOUND:
                 raise
@@ -185,7 +195,8 @@ class Client:
             pb.BundleFile(path=path, data=data, executable=path in bundle.executable)
             for path, data in sorted(bundle.files.items())
         )
-        return self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+        answer = self._call(self.stub.PushModel, request, timeout=PUSH_TIMEOUT_S)
+        return Pushed(answer.model, answer.created, sum(len(f.data) for f in request.files))
 
     def push_model(
         self,

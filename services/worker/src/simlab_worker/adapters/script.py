@@ -80,11 +80,12 @@ class SubprocessScripts:
 
 def child_environment(environ: Mapping[str, str], script: Script) -> dict[str, str]:
     """The worker's environment less its own settings (the job token is not the script's),
-    plus what simlab.params() and simlab.report() read, and unbuffered output so the logs
-    follow the script as it runs."""
+    plus the seed and what simlab.params() and simlab.report() read, and unbuffered output
+    so the logs follow the script as it runs."""
     env = {k: v for k, v in environ.items() if not k.startswith("SIMLAB_WORKER_")}
     env.update(
         SIMLAB_PARAMS=script.params_json,
+        SIMLAB_SEED=str(script.seed),
         SIMLAB_OUTPUT_DIR=str(script.output_dir),
         SIMLAB_REPORT_FILE=str(script.report_file),
         PYTHONUNBUFFERED="1",

@@ -51,6 +51,8 @@ class Failure:
     message: str
     traceback: str
     source: str
+    # The last lines of the model's output, when the worker has them (a script's).
+    log_tail: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,10 @@ class Script:
     # Relative to directory.
     entry: str
     args: tuple[str, ...]
-    # The run's parameters as JSON (SIMLAB_PARAMS), where files go (SIMLAB_OUTPUT_DIR) and
-    # the file simlab.report() appends to (SIMLAB_REPORT_FILE).
+    # The run's parameters as JSON (SIMLAB_PARAMS), its seed (SIMLAB_SEED), where files go
+    # (SIMLAB_OUTPUT_DIR) and the file simlab.report() appends to (SIMLAB_REPORT_FILE).
     params_json: str
+    seed: int
     output_dir: Path
     report_file: Path
 

@@ -172,6 +172,7 @@ class ShardRunner:
             entry=code.entry.relative_to(code.directory).as_posix(),
             args=job.args,
             params_json=json.dumps(job.parameters),
+            seed=job.seed,
             output_dir=output_dir,
             report_file=self.workdir / "report.jsonl",
         )
@@ -188,7 +189,7 @@ class ShardRunner:
             return Exit.OK
         progress.flush()
         if ended.code != 0:
-            failure = Failure(exit_message(ended.code), ended.log_tail, "model")
+            failure = Failure(exit_message(ended.code), "", "model", log_tail=ended.log_tail)
             return self._fail(failure, Exit.FAILED)
         files = output_files(output_dir)
         summary, problem = summary_of(files)

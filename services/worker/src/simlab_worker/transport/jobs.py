@@ -59,7 +59,10 @@ def summary_struct(summary: dict[str, Any]) -> struct_pb2.Struct:
 
 def job_error(failure: Failure) -> simulation_pb2.JobError:
     return simulation_pb2.JobError(
-        message=failure.message, traceback=failure.traceback, source=failure.source
+        message=failure.message,
+        traceback=failure.traceback,
+        source=failure.source,
+        log_tail=failure.log_tail,
     )
 
 
