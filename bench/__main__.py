@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import events, models, objectstore, submit
+from bench import events, models, objectstore, submit, usercode
 from simlab.devstack.stack import Stack, free_port
 
 
@@ -26,6 +26,8 @@ def main() -> None:
         try:
             print("== worker (one shard, through the stack) vs the same NumPy code bare")
             models.run(stack, quick=args.quick)
+            print("\n== users' own code")
+            usercode.run(stack, quick=args.quick)
             print(f"\n== submit through the gateway ({args.clients} concurrent clients)")
             submit.run(stack, args.submits, args.clients)
             print("\n== state change in the job store -> WatchJob")

@@ -13,11 +13,11 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.optimize import minimize, rosen  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.optimize import minimize, rosen
 
-import simlab  # noqa: E402
+import simlab
 
 params = simlab.params()
 starts = int(params.get("starts", 20))

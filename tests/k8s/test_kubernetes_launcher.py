@@ -190,3 +190,43 @@ def test_the_runner_account_may_do_only_what_it_needs(kstack: Stack) -> None:
         with pytest.raises(ApiException) as caught:
             call()
         assert caught.value.status == 403
+
+
+USER_MODEL = '''
+"""Mean of a log-normal (closed form exp(sigma^2 / 2))."""
+import numpy as np
+
+BLOCK_SIZE = 25_000
+
+
+def simulate(rng, n, *, sigma: float = 0.5):
+    return np.exp(sigma * rng.standard_normal(n))
+'''
+
+
+def test_a_user_model_registers_in_a_pod_and_runs_bit_identical_to_local(
+    stack: Stack, kstack: Stack, k8s_alice: Client, admin: client.BatchV1Api, tmp_path: Any
+) -> None:
+    entry = tmp_path / "lognormal.py"
+    entry.write_text(USER_MODEL)
+    # Registration runs the code in the simulation namespace, under the restricted pod.
+    model = k8s_alice.push_model(entry, name="k8s_lognormal")
+    assert model.reproducible and model.runtime
+    with Client(stack.url, token="alice-token") as local:
+        local.push_model(entry, name="k8s_lognormal")
+        expected = local.wait(
+            local.submit("k8s_lognormal", {"samples": 200_000}, shards=1, seed=4).job_id,
+            progress=False,
+        )
+        expected_summary = local.summary(expected.job_id)
+    job = k8s_alice.submit("k8s_lognormal", {"samples": 200_000}, shards=4, seed=4)
+    done = wait_state(k8s_alice, job.job_id, pb.JOB_STATE_SUCCEEDED)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+    assert done.code_sha256 == model.code_sha256 == expected.code_sha256
+    assert k8s_alice.summary(done.job_id) == expected_summary
+    pods = client.CoreV1Api(admin.api_client).list_namespaced_pod(
+        "simlab-jobs", label_selector=f"simlab.io/job-id={done.job_id}"
+    )
+    for pod in pods.items:
+        env = {e.name for c in pod.spec.containers for e in (c.env or [])}
+        assert not any("S3" in name or "OBJECTS" in name for name in env), env

@@ -170,7 +170,7 @@ def test_simlab_run_prints_the_files_the_version_and_the_run(
     assert list(request.args) == ["--steps", "3"]
 
     assert cli.main(["models", "push", entry, "--name", "other"]) == 0
-    assert f"my-asian@v1  {sha[:12]}  (unchanged)" in capsys.readouterr().out
+    assert f"my-asian@v1  {sha[:12]}  (unchanged, 0 bytes sent)" in capsys.readouterr().out
 
 
 def test_simlab_models_push_json(
