@@ -47,7 +47,9 @@ def test_models_lists_the_catalogue_with_typed_parameters(stack: Stack) -> None:
     assert volatility["type"] == "PARAMETER_TYPE_FLOAT"
     assert volatility["unit"] and volatility["help"]
     table = simlab(stack, "models").stdout
-    assert "european_option" in table and "volatility" in table
+    assert "european_option" in table and "built-in" in table
+    shown = simlab(stack, "models", "show", "european_option").stdout
+    assert "volatility" in shown and "european_option@v1" in shown
 
 
 def test_submit_wait_prices_the_option_and_downloads_results(stack: Stack, tmp_path: Path) -> None:
