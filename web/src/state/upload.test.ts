@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "jotai";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { clientAtom } from "./client";
 import { modelsAtom } from "./models";
 import { editUploadAtom, pushModelAtom, pushStateAtom, uploadDraftAtom, uploadErrorsAtom, uploadPathAtom } from "./upload";
@@ -77,6 +78,16 @@ describe("the upload atoms", () => {
       code: "x = 1\ndef f(\n",
       path: "model.py",
     });
+    // Without the detail naming the field, the message's "code: " prefix is not part of it.
+    const bare = setup({
+      pushModel: async () => {
+        throw new ConnectError("code: model.py:1: unexpected indent", Code.InvalidArgument);
+      },
+    });
+    bare.store.set(editUploadAtom, { type: "code", value: "  x = 1\n" });
+    bare.store.set(editUploadAtom, { type: "name", value: "indented" });
+    await bare.store.set(pushModelAtom);
+    expect(bare.store.get(pushStateAtom)).toMatchObject({ message: "model.py:1: unexpected indent", line: 1 });
     // Editing the code starts over.
     store.set(editUploadAtom, { type: "code", value: "x = 2\n" });
     expect(store.get(pushStateAtom)).toEqual({ status: "idle" });

@@ -122,8 +122,9 @@ export const pushModelAtom = atom(null, async (get, set): Promise<Model | null> 
     return res.model;
   } catch (err) {
     const error = toApiError(err);
-    // A registration failure comes back at the field "code"; its text is the worker's.
-    const message = error.field === "code" ? error.detail : error.message;
+    // A registration failure comes back at the field "code" (named in a BadRequest detail,
+    // and as the message's prefix); its text is the worker's.
+    const message = error.field === "code" ? error.detail : error.message.replace(/^code: /, "");
     const at = errorLocation(message);
     set(pushPrimAtom, {
       status: "failed",
