@@ -18,6 +18,7 @@ import {
 } from "../state/form";
 import { modelsLoadableAtom, reloadModelsAtom } from "../state/models";
 import { locationAtom } from "../state/router";
+import { Link } from "../components/Link";
 import { ParamField } from "../components/ParamField";
 import { PlainField } from "../components/PlainField";
 import { ScriptInputs } from "../components/ScriptInputs";
@@ -38,8 +39,8 @@ export function NewRunPage({ from, model: wanted }: { from?: string; model?: str
   if (models.data.length === 0)
     return (
       <Page>
-        <EmptyState title="No models installed">
-          Models are Python packages registered under the <code>simlab.models</code> entry point.
+        <EmptyState title="No models yet" action={<Link className="btn btn-primary" to="/models">Push a model</Link>}>
+          Push a <code>.py</code> file on the Models page to run your own code.
         </EmptyState>
       </Page>
     );

@@ -24,8 +24,13 @@ export function UploadCard() {
       setFileError(`${file.name} is not a Python file: drop a .py file.`);
       return;
     }
-    setFileError(null);
-    edit({ type: "file", name: file.name, code: await file.text() });
+    try {
+      const code = await file.text();
+      setFileError(null);
+      edit({ type: "file", name: file.name, code });
+    } catch (err) {
+      setFileError(`Could not read ${file.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();

@@ -153,3 +153,16 @@ describe("script models", () => {
     expect(screen.queryByTestId("plot-png")).toBeNull();
   });
 });
+
+describe("dropping a file", () => {
+  it("takes a .py file's code and names the model after it, and refuses other files", async () => {
+    renderAt("/models", fakeClient());
+    const card = await screen.findByTestId("upload");
+    fireEvent.drop(card, { dataTransfer: { files: [new File(["print('hi')\n"], "notes.txt")] } });
+    expect((await screen.findByRole("alert")).textContent).toContain("notes.txt is not a Python file");
+    fireEvent.drop(card, { dataTransfer: { files: [new File(["def simulate(rng, n):\n    return rng.random(n)\n"], "random walk.py")] } });
+    await waitFor(() => expect((screen.getByTestId("upload-code") as HTMLTextAreaElement).value).toContain("def simulate"));
+    expect((screen.getByTestId("upload-name") as HTMLInputElement).value).toBe("random_walk");
+    expect(screen.getByText("random walk.py")).toBeTruthy();
+  });
+});
