@@ -33,12 +33,21 @@ async function pushPasted(page, url, name, code) {
   await page.click('[data-testid="upload-submit"]');
 }
 
+/** Waits for the push to end; fails at once (with what the page says) if it ended the other
+ * way than `want` ("push-ref": registered, "push-error": refused). */
+async function pushOutcome(page, want) {
+  const el = await page.waitForSelector('[data-testid="push-ref"], [data-testid="push-error"]', { timeout: 180_000 });
+  const got = await el.getAttribute("data-testid");
+  if (got !== want) assert.fail(`the push ended with ${got}, not ${want}: ${await el.textContent()}`);
+  return el;
+}
+
 flow("models: push a function-form model, see v1 and its schema, run it from the page", async ({ page, url, note }) => {
   const name = uniqueName("e2e_scaled");
   const t0 = Date.now();
   await pushPasted(page, url, name, SCALED);
   // Registration runs a sandboxed worker: seconds, shown as progress meanwhile.
-  const ref = await page.waitForSelector('[data-testid="push-ref"]', { timeout: 180_000 });
+  const ref = await pushOutcome(page, "push-ref");
   note(`push to registered: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   assert.equal(await ref.textContent(), `${name}@v1`);
   assert.ok(await page.$('[data-testid="push-created"]'), "the push did not say it made a new version");
@@ -65,7 +74,8 @@ flow("models: push a function-form model, see v1 and its schema, run it from the
   await page.fill('[data-field="parameters.samples"]', "200000");
   await page.fill('[data-field="seed"]', "11");
   const jobId = await submitAndOpen(page);
-  await waitState(page, "SUCCEEDED", 180_000);
+  const state = await waitState(page, ["SUCCEEDED", "FAILED"], 180_000);
+  if (state !== "SUCCEEDED") assert.fail(`the run ${jobId} FAILED: ${await page.textContent('[data-testid="failure"]')}`);
   await noteLatency(page, note);
   const estimate = Number((await page.textContent('[data-testid="estimate"]')).replace(/,/g, ""));
   // Mean of 2 * U(0, 1) is 1; its standard error with 200 000 samples is about 0.0013.
@@ -87,7 +97,7 @@ flow("models: push a function-form model, see v1 and its schema, run it from the
 flow("models: code with a syntax error is refused with its line marked", async ({ page, url }) => {
   const name = uniqueName("e2e_broken");
   await pushPasted(page, url, name, BROKEN);
-  const err = await page.waitForSelector('[data-testid="push-error"]', { timeout: 180_000 });
+  const err = await pushOutcome(page, "push-error");
   const text = await err.textContent();
   assert.match(text, /model\.py:4:/, `the message was: ${text}`);
   const line = await page.waitForSelector('[data-testid="error-line"]');

@@ -168,8 +168,8 @@ function PushStatus({ onShowLine }: { onShowLine: (line: number) => void }) {
       const m = state.model;
       const ref = modelRef(m);
       return (
-        <div className="push-result" role="status" data-testid="push-result">
-          <div className="push-result-head">
+        <div className="push-result" data-testid="push-result">
+          <div className="push-result-head" role="status">
             <strong className="mono" data-testid="push-ref">
               {ref}
             </strong>

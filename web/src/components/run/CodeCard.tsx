@@ -43,7 +43,7 @@ export function CodeCard() {
           {job.runtime ? (
             <tr>
               <th scope="row">Runtime</th>
-              <td className="small-print">{job.runtime}</td>
+              <td>{job.runtime}</td>
             </tr>
           ) : null}
         </tbody>
