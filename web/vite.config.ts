@@ -2,7 +2,7 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
-// The gateway serves the API and /files on one port; in `npm run dev` Vite proxies both to it,
+// The gateway serves the API, /files and /code on one port; in `npm run dev` Vite proxies them to it,
 // so the browser still talks to a single origin (the gateway has no CORS).
 const gateway = process.env.SIMLAB_GATEWAY ?? `http://127.0.0.1:${process.env.SIMLAB_PORT ?? "8080"}`;
 
@@ -13,6 +13,7 @@ export default defineConfig({
     proxy: {
       "/simlab.v1.SimulationService": { target: gateway, changeOrigin: false },
       "/files": { target: gateway, changeOrigin: false },
+      "/code": { target: gateway, changeOrigin: false },
     },
   },
   build: {

@@ -9,6 +9,7 @@ import { RunsPage } from "./pages/RunsPage";
 import { NewRunPage } from "./pages/NewRunPage";
 import { RunPage } from "./pages/RunPage";
 import { ComparePage } from "./pages/ComparePage";
+import { ModelsPage } from "./pages/ModelsPage";
 
 function titleOf(route: Route): string {
   switch (route.page) {
@@ -20,6 +21,8 @@ function titleOf(route: Route): string {
       return `Run ${route.id.slice(0, 8)}`;
     case "compare":
       return "Compare runs";
+    case "models":
+      return "Models";
     default:
       return "Not found";
   }
@@ -57,6 +60,9 @@ export function App() {
               <NavLink to="/compare" active={route.page === "compare"}>
                 Compare
               </NavLink>
+              <NavLink to="/models" active={route.page === "models"}>
+                Models
+              </NavLink>
             </nav>
           )}
         </div>
@@ -86,6 +92,8 @@ function Page({ route }: { route: Route }) {
       return <RunPage key={route.id} />;
     case "compare":
       return <ComparePage key={route.ids.join(",")} ids={route.ids} />;
+    case "models":
+      return <ModelsPage />;
     default:
       return (
         <section className="page">

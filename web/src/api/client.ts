@@ -31,3 +31,13 @@ export function fileUrl(jobId: string, name: string, inline = false, shareToken?
   const path = `/files/${encodeURIComponent(jobId)}/${name.split("/").map(encodeURIComponent).join("/")}`;
   return withShare(inline ? `${path}?inline=1` : path, shareToken);
 }
+
+/** The code a run ran, as the bundle's tar (a shared view passes its token as for files). */
+export function jobCodeUrl(jobId: string, shareToken?: string): string {
+  return withShare(`/code/jobs/${encodeURIComponent(jobId)}`, shareToken);
+}
+
+/** The code of one model version, as the bundle's tar. */
+export function modelCodeUrl(name: string, version: number): string {
+  return `/code/models/${encodeURIComponent(name)}@v${version}`;
+}

@@ -22,10 +22,13 @@ export function ConvergenceChart({
   referenceLabel,
   height = 340,
   testId = "convergence-chart",
+  xLabel = "Samples",
 }: {
   series: Series[];
   label: string;
   unit?: string;
+  /** What the x axis counts (a script's progress is in its own units). */
+  xLabel?: string;
   reference?: number;
   referenceLabel?: string;
   height?: number;
@@ -93,10 +96,10 @@ export function ConvergenceChart({
   }, [series]);
   const layout = useMemo(
     () => ({
-      xaxis: { title: { text: log ? "Samples (log scale)" : "Samples" }, tickformat: "~s", type: log ? "log" : "linear" },
+      xaxis: { title: { text: log ? `${xLabel} (log scale)` : xLabel }, tickformat: "~s", type: log ? "log" : "linear" },
       yaxis: { title: { text: axisTitle(label, unit) } },
     }),
-    [label, unit, log],
+    [label, unit, log, xLabel],
   );
   return <PlotlyChart data={data} layout={layout} height={height} label={`Convergence of ${label}`} testId={testId} />;
 }

@@ -1,5 +1,5 @@
 import type { Progress } from "../gen/simlab/v1/simulation_pb";
-import { formatCount } from "../lib/format";
+import { formatCount, formatNumber } from "../lib/format";
 
 export function fraction(p: Progress | undefined): number {
   if (!p) return 0;
@@ -8,9 +8,22 @@ export function fraction(p: Progress | undefined): number {
   return 0;
 }
 
-export function ProgressBar({ progress, active, compact = false }: { progress: Progress | undefined; active: boolean; compact?: boolean }) {
+/** How far a run is. `script`: the progress is in the script's own units (what it passed to
+ * simlab.report), without blocks, and its total may be unknown. */
+export function ProgressBar({
+  progress,
+  active,
+  compact = false,
+  script = false,
+}: {
+  progress: Progress | undefined;
+  active: boolean;
+  compact?: boolean;
+  script?: boolean;
+}) {
   const f = fraction(progress);
   const pct = Math.round(f * 1000) / 10;
+  const unknownTotal = script && (progress?.samplesTotal ?? 0n) === 0n;
   return (
     <div className={`progress ${compact ? "progress-compact" : ""}`}>
       <div
@@ -19,7 +32,7 @@ export function ProgressBar({ progress, active, compact = false }: { progress: P
         aria-label="Progress"
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={pct}
+        aria-valuenow={unknownTotal ? undefined : pct}
         data-testid="progress"
       >
         <div className={`progress-fill ${active ? "progress-active" : ""}`} style={{ width: `${pct}%` }} />
@@ -27,8 +40,13 @@ export function ProgressBar({ progress, active, compact = false }: { progress: P
       {compact ? <span className="progress-pct mono">{Math.floor(pct)}%</span> : null}
       {!compact ? (
         <div className="progress-meta">
-          <span data-testid="progress-pct">{pct.toFixed(1)}%</span>
-          {progress ? (
+          <span data-testid="progress-pct">{unknownTotal ? "—" : `${pct.toFixed(1)}%`}</span>
+          {progress && script ? (
+            <span className="muted" data-testid="progress-samples">
+              {formatNumber(Number(progress.samplesDone))}
+              {unknownTotal ? "" : ` / ${formatNumber(Number(progress.samplesTotal))}`} done
+            </span>
+          ) : progress ? (
             <span className="muted" data-testid="progress-samples">
               {formatCount(progress.samplesDone)} / {formatCount(progress.samplesTotal)} samples · block{" "}
               {progress.blocksDone.toString()} of {progress.blocksTotal.toString()}

@@ -42,7 +42,7 @@ describe("the whole form", () => {
   it("fills defaults and reports errors by field path", () => {
     const values = defaultValues(model);
     expect(values).toEqual({ spot: "", volatility: "0.2", option_type: "call", paths: "1000000", antithetic: false });
-    const r = validateForm(model, { model: model.name, values, seed: "x", shards: "0" });
+    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "x", shards: "0" });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.errors).toEqual({
@@ -54,7 +54,7 @@ describe("the whole form", () => {
   });
   it("gives typed parameters, a bigint seed and shards", () => {
     const values = { ...defaultValues(model), spot: "100" };
-    const r = validateForm(model, { model: model.name, values, seed: "18446744073709551615", shards: "4" });
+    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551615", shards: "4" });
     expect(r).toEqual({
       ok: true,
       value: {
@@ -62,9 +62,10 @@ describe("the whole form", () => {
         parameters: { spot: 100, volatility: 0.2, option_type: "call", paths: 1000000, antithetic: false },
         seed: 18446744073709551615n,
         shards: 4,
+        args: [],
       },
     });
-    const over = validateForm(model, { model: model.name, values, seed: "18446744073709551616", shards: "" });
+    const over = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551616", shards: "" });
     expect(over.ok).toBe(false);
   });
   it("prefills from a previous run", () => {

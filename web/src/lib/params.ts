@@ -3,16 +3,24 @@
 import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ParameterType, type Model, type Parameter } from "../gen/simlab/v1/simulation_pb";
+import { isScript, modelRef } from "./models";
+import { parseParamRows, splitArgs, type ParamRow } from "./script";
 
 /** What a field holds while being edited: text for numbers, the choice, or a checkbox. */
 export type FieldValue = string | boolean;
 export type FormValues = Record<string, FieldValue>;
-/** Field path ("parameters.x", "seed", "shards", "model") -> message without the path. */
+/** Field path ("parameters.x", "seed", "shards", "model", "args"; "rows.<i>" for a row of a
+ * script's parameters) -> message without the path. */
 export type FieldErrors = Record<string, string>;
 
 export interface RunForm {
+  /** The version the form is for: "name@vN". */
   model: string;
+  /** A blocks model's parameters, by its schema. */
   values: FormValues;
+  /** A script model's free-form parameters and its command-line arguments. */
+  rows: ParamRow[];
+  args: string;
   seed: string;
   shards: string;
 }
@@ -97,6 +105,7 @@ export interface ValidForm {
   parameters: JsonObject;
   seed: bigint;
   shards: number;
+  args: string[];
 }
 
 /** Checks the whole form; errors are keyed by the server's field paths. */
@@ -105,11 +114,23 @@ export function validateForm(
   form: RunForm,
 ): { ok: true; value: ValidForm } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
-  const parameters: JsonObject = {};
-  for (const p of model.parameters) {
-    const r = parseField(p, form.values[p.name]);
-    if (r.error !== undefined) errors[`parameters.${p.name}`] = r.error;
-    else if (r.value !== undefined) parameters[p.name] = r.value;
+  let parameters: JsonObject = {};
+  let args: string[] = [];
+  const script = isScript(model);
+  if (script) {
+    // A script has no schema: any JSON object, and its arguments.
+    const rows = parseParamRows(form.rows);
+    if (rows.ok) parameters = rows.value;
+    else for (const [i, msg] of Object.entries(rows.errors)) errors[`rows.${i}`] = msg;
+    const split = splitArgs(form.args);
+    if (split.ok) args = split.args;
+    else errors.args = split.error;
+  } else {
+    for (const p of model.parameters) {
+      const r = parseField(p, form.values[p.name]);
+      if (r.error !== undefined) errors[`parameters.${p.name}`] = r.error;
+      else if (r.value !== undefined) parameters[p.name] = r.value;
+    }
   }
   let seed = 0n;
   const seedText = form.seed.trim();
@@ -120,13 +141,14 @@ export function validateForm(
   }
   let shards = 1;
   const shardText = form.shards.trim();
-  if (shardText !== "") {
+  // A script runs as one process.
+  if (!script && shardText !== "") {
     if (!/^[+-]?\d+$/.test(shardText)) errors.shards = `must be an integer (got '${shardText}')`;
     else if (Number(shardText) < 1) errors.shards = `must be >= 1 (got ${Number(shardText)})`;
     else shards = Number(shardText);
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, value: { model: model.name, parameters, seed, shards } };
+  return { ok: true, value: { model: modelRef(model), parameters, seed, shards, args } };
 }
 
 /** Number of samples the form asks for (the model's sample-count parameter). */

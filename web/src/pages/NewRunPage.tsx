@@ -1,5 +1,5 @@
 import { useAtomValue, useSetAtom } from "jotai";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import type { Model } from "../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../api/errors";
 import { clientAtom } from "../state/client";
@@ -18,9 +18,13 @@ import {
 } from "../state/form";
 import { modelsLoadableAtom, reloadModelsAtom } from "../state/models";
 import { locationAtom } from "../state/router";
-import { ParamField, fieldId } from "../components/ParamField";
+import { Link } from "../components/Link";
+import { ParamField } from "../components/ParamField";
+import { PlainField } from "../components/PlainField";
+import { ScriptInputs } from "../components/ScriptInputs";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { shortId } from "../lib/format";
+import { isScript, jobModelRef, modelRef, ownerLabel } from "../lib/models";
 
 export function NewRunPage({ from, model: wanted }: { from?: string; model?: string }) {
   const models = useAtomValue(modelsLoadableAtom);
@@ -35,8 +39,8 @@ export function NewRunPage({ from, model: wanted }: { from?: string; model?: str
   if (models.data.length === 0)
     return (
       <Page>
-        <EmptyState title="No models installed">
-          Models are Python packages registered under the <code>simlab.models</code> entry point.
+        <EmptyState title="No models yet" action={<Link className="btn btn-primary" to="/models">Push a model</Link>}>
+          Push a <code>.py</code> file on the Models page to run your own code.
         </EmptyState>
       </Page>
     );
@@ -61,40 +65,70 @@ function Page({ children }: { children: React.ReactNode }) {
   );
 }
 
-function NewRunForm({ models, from, wanted }: { models: Model[]; from?: string; wanted?: string }) {
+function NewRunForm({ models: catalogue, from, wanted }: { models: Model[]; from?: string; wanted?: string }) {
   const selected = useAtomValue(selectedModelAtom);
   const edit = useSetAtom(editFormAtom);
   const client = useAtomValue(clientAtom);
-  const [fromState, setFromState] = useState<{ loading: boolean; error?: ApiError; jobId?: string }>({ loading: !!from });
+  const models = useMemo(() => pickerOrder(catalogue), [catalogue]);
+  const [start, setStart] = useState<{ loading: boolean; error?: ApiError; errorTitle?: string; jobId?: string }>({ loading: !!from });
 
-  // Which model the form starts with: the run being repeated, ?model=, the last one used, or the first.
+  // Which model the form starts with: the run being repeated, ?model= (a name or "name@vN"),
+  // the last one used, or the first. A version the catalogue does not list (not the latest)
+  // is fetched.
   useEffect(() => {
     let cancelled = false;
+    const listed = (ref: string) => models.find((m) => modelRef(m) === ref || m.name === ref);
+    const resolve = async (ref: string) => listed(ref) ?? (await client.getModel({ model: ref }));
     if (from) {
-      setFromState({ loading: true });
+      setStart({ loading: true });
       client
         .getJob({ jobId: from })
-        .then((job) => {
+        .then(async (job) => {
+          const ref = jobModelRef(job);
+          const m = await resolve(ref).catch(() => {
+            throw new Error(`The model ${ref} of run ${from} is no longer available.`);
+          });
           if (cancelled) return;
-          const m = models.find((x) => x.name === job.model);
-          if (!m) throw new Error(`The model ${job.model} of run ${from} is no longer installed.`);
-          edit({ type: "load", model: m, ...(job.parameters ? { parameters: job.parameters } : {}), seed: job.seed, shards: job.shards });
-          setFromState({ loading: false, jobId: job.jobId });
+          edit({ type: "load", model: m, ...(job.parameters ? { parameters: job.parameters } : {}), seed: job.seed, shards: job.shards, args: job.args });
+          setStart({ loading: false, jobId: job.jobId });
         })
-        .catch((err) => !cancelled && setFromState({ loading: false, error: toApiError(err) }));
+        .catch((err) => !cancelled && setStart({ loading: false, error: toApiError(err), errorTitle: "Could not load the run to repeat" }));
       return () => {
         cancelled = true;
       };
     }
-    const byName = (n: string | undefined) => (n ? models.find((m) => m.name === n) : undefined);
-    const m = byName(wanted) ?? (selected ? byName(selected.name) : undefined) ?? models[0]!;
-    if (!selected || selected.name !== m.name) edit({ type: "selectModel", model: m });
+    if (wanted) {
+      const target = listed(wanted);
+      if (target) {
+        if (!selected || modelRef(selected) !== modelRef(target)) edit({ type: "selectModel", model: target });
+        return undefined;
+      }
+      setStart({ loading: true });
+      client
+        .getModel({ model: wanted })
+        .then((m) => {
+          if (cancelled) return;
+          edit({ type: "selectModel", model: m });
+          setStart({ loading: false });
+        })
+        .catch((err) => {
+          if (cancelled) return;
+          edit({ type: "selectModel", model: models[0]! });
+          setStart({ loading: false, error: toApiError(err), errorTitle: `Could not load the model ${wanted}` });
+        });
+      return () => {
+        cancelled = true;
+      };
+    }
+    // The model used last stays (at the version it was picked at) while it is listed.
+    if (!selected || !models.some((m) => m.name === selected.name)) edit({ type: "selectModel", model: models[0]! });
     return undefined;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [from, wanted, models]);
 
-  if (fromState.loading) return <Spinner label="Loading the run to repeat" />;
+  if (start.loading) return <Spinner label={from ? "Loading the run to repeat" : "Loading the model"} />;
 
+  const firstShared = models.findIndex((m) => !m.builtin);
   return (
     <div className="new-layout">
       <aside className="model-list" aria-label="Models">
@@ -113,47 +147,66 @@ function NewRunForm({ models, from, wanted }: { models: Model[]; from?: string; 
             (e.currentTarget.querySelector(`[data-model="${next.name}"]`) as HTMLElement | null)?.focus();
           }}
         >
-          {models.map((m) => {
+          {models.map((m, i) => {
             const active = selected?.name === m.name;
             return (
-              <button
-                key={m.name}
-                type="button"
-                role="radio"
-                aria-checked={active}
-                tabIndex={active ? 0 : -1}
-                className={`model-card ${active ? "active" : ""}`}
-                onClick={() => edit({ type: "selectModel", model: m })}
-                data-model={m.name}
-                aria-labelledby={`model-${m.name}-title`}
-                aria-describedby={`model-${m.name}-desc`}
-              >
-                <span className="model-title" id={`model-${m.name}-title`}>
-                  {m.title || m.name}
-                </span>
-                <span className="model-name mono">{m.name}</span>
-                <span className="model-desc" id={`model-${m.name}-desc`}>
-                  {m.description}
-                </span>
-              </button>
+              <Fragment key={m.name}>
+                {i === firstShared ? (
+                  <div className="model-group" aria-hidden="true">
+                    Pushed models
+                  </div>
+                ) : null}
+                <button
+                  type="button"
+                  role="radio"
+                  aria-checked={active}
+                  tabIndex={active ? 0 : -1}
+                  className={`model-card ${active ? "active" : ""}`}
+                  onClick={() => edit({ type: "selectModel", model: m })}
+                  data-model={m.name}
+                  aria-labelledby={`model-${m.name}-title`}
+                  aria-describedby={`model-${m.name}-desc`}
+                >
+                  <span className="model-title" id={`model-${m.name}-title`}>
+                    {m.title || m.name}
+                  </span>
+                  <span className="model-name mono">
+                    {m.name}
+                    {m.version > 0 ? ` · v${m.version}` : ""}
+                  </span>
+                  <span className="model-meta" data-testid={`model-meta-${m.name}`}>
+                    {ownerLabel(m)}
+                    {!m.builtin && !m.public ? " · private" : ""}
+                    {isScript(m) ? " · script" : ""}
+                  </span>
+                  <span className="model-desc" id={`model-${m.name}-desc`}>
+                    {m.description}
+                  </span>
+                </button>
+              </Fragment>
             );
           })}
         </div>
       </aside>
       <div className="form-col">
-        {fromState.error ? <ErrorState title="Could not load the run to repeat" error={fromState.error} /> : null}
-        {fromState.jobId ? (
+        {start.error ? <ErrorState title={start.errorTitle ?? "Something went wrong"} error={start.error} /> : null}
+        {start.jobId ? (
           <div className="notice">
-            Prefilled from run <span className="mono">{shortId(fromState.jobId)}</span>. Change anything, then submit.
+            Prefilled from run <span className="mono">{shortId(start.jobId)}</span>. Change anything, then submit.
           </div>
         ) : null}
-        {selected ? <RunFormCard model={selected} /> : <Spinner />}
+        {selected ? <RunFormCard model={selected} latest={models.find((m) => m.name === selected.name)} /> : <Spinner />}
       </div>
     </div>
   );
 }
 
-function RunFormCard({ model }: { model: Model }) {
+/** Built-in models first (as before versions), then the pushed ones by name. */
+function pickerOrder(models: readonly Model[]): Model[] {
+  return [...models].sort((a, b) => (a.builtin !== b.builtin ? (a.builtin ? -1 : 1) : 0) || (a.builtin ? 0 : a.name.localeCompare(b.name)));
+}
+
+function RunFormCard({ model, latest }: { model: Model; latest: Model | undefined }) {
   const form = useAtomValue(runFormAtom);
   const errors = useAtomValue(fieldErrorsAtom);
   const general = useAtomValue(formGeneralErrorAtom);
@@ -178,12 +231,20 @@ function RunFormCard({ model }: { model: Model }) {
   };
 
   const modelError = errors["model"];
+  const script = isScript(model);
   return (
-    <form ref={formRef} className="card form-card" onSubmit={onSubmit} noValidate aria-labelledby="form-title">
+    <form ref={formRef} className="card form-card" onSubmit={onSubmit} noValidate aria-labelledby="form-title" data-model-ref={modelRef(model)}>
       <div className="card-head">
         <div>
           <h2 id="form-title">{model.title || model.name}</h2>
           <p className="muted">{model.description}</p>
+        </div>
+        <div className="form-model">
+          <span className="mono" data-testid="form-model-ref">
+            {modelRef(model)}
+          </span>
+          <span className="muted">{ownerLabel(model)}</span>
+          {latest && latest.version > model.version ? <span className="badge badge-warn">latest is v{latest.version}</span> : null}
         </div>
       </div>
       <PresetBar model={model} />
@@ -192,6 +253,9 @@ function RunFormCard({ model }: { model: Model }) {
           {modelError}
         </div>
       ) : null}
+      {script ? (
+        <ScriptInputs />
+      ) : (
       <fieldset className="fields">
         <legend className="section-title">Parameters</legend>
         <div className="field-grid">
@@ -211,6 +275,7 @@ function RunFormCard({ model }: { model: Model }) {
           })}
         </div>
       </fieldset>
+      )}
       <fieldset className="fields">
         <legend className="section-title">Execution</legend>
         <div className="field-grid">
@@ -229,7 +294,8 @@ function RunFormCard({ model }: { model: Model }) {
             label="Shards"
             value={form.shards}
             placeholder="1"
-            help="Parallel workers; each processes a disjoint set of blocks."
+            help={script ? "A script runs as one process." : "Parallel workers; each processes a disjoint set of blocks."}
+            disabled={script}
             error={errors["shards"]}
             onChange={(v) => edit({ type: "shards", value: v })}
             onBlur={() => edit({ type: "blur", field: "shards" })}
@@ -246,47 +312,6 @@ function RunFormCard({ model }: { model: Model }) {
         </button>
       </div>
     </form>
-  );
-}
-
-function PlainField(props: {
-  path: string;
-  label: string;
-  value: string;
-  placeholder: string;
-  help: string;
-  error: string | undefined;
-  onChange: (v: string) => void;
-  onBlur: () => void;
-}) {
-  const id = fieldId(props.path);
-  return (
-    <div className={`field ${props.error ? "field-error" : ""}`} data-testid={`field-${props.path}`}>
-      <label className="field-label" htmlFor={id}>
-        {props.label}
-      </label>
-      <input
-        id={id}
-        className="input mono"
-        inputMode="numeric"
-        autoComplete="off"
-        value={props.value}
-        placeholder={props.placeholder}
-        onChange={(e) => props.onChange(e.target.value)}
-        onBlur={props.onBlur}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={`${id}-help${props.error ? ` ${id}-error` : ""}`}
-        data-field={props.path}
-      />
-      <div id={`${id}-help`} className="field-help">
-        {props.help}
-      </div>
-      {props.error ? (
-        <div id={`${id}-error`} className="field-msg" role="alert" data-testid={`error-${props.path}`}>
-          {props.error}
-        </div>
-      ) : null}
-    </div>
   );
 }
 

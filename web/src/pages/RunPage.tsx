@@ -8,6 +8,7 @@ import { Link } from "../components/Link";
 import { LogsPanel } from "../components/LogsPanel";
 import { EmptyState, Spinner } from "../components/States";
 import { ConnectionBanner } from "../components/run/ConnectionBanner";
+import { CodeCard } from "../components/run/CodeCard";
 import { ConvergenceCard } from "../components/run/ConvergenceCard";
 import { DownloadsCard } from "../components/run/DownloadsCard";
 import { FailureCard } from "../components/run/FailureCard";
@@ -88,6 +89,7 @@ function RunView() {
         <aside className="run-side">
           <TimelineCard />
           <ParamsCard />
+          <CodeCard />
         </aside>
       </div>
     </section>

@@ -16,6 +16,7 @@ import { ProgressBar } from "../components/Progress";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { FILTERABLE_STATES, formatCount, formatNumber, formatRelative, formatTime, isTerminal, shortId, stateLabel } from "../lib/format";
+import { jobModelRef } from "../lib/models";
 
 /** Streams open at once for live badges (browsers allow ~6 HTTP/1.1 connections per host). */
 const MAX_LIVE_ROWS = 4;
@@ -254,6 +255,7 @@ function Row({ job, model, selected, onToggle, live }: RowProps & { live: boolea
       </td>
       <td>
         <div className="cell-title">{model?.title || job.model}</div>
+        {job.modelVersion > 0 ? <div className="muted mono cell-ref">{jobModelRef(job)}</div> : null}
       </td>
       <td className="num mono">{job.progress ? formatCount(job.progress.samplesTotal) : "—"}</td>
       <td className="cell-progress">

@@ -3,7 +3,7 @@ import { createStore } from "jotai";
 import { clientAtom } from "./client";
 import { editFormAtom, fieldErrorsAtom, presetsAtom, runFormAtom, savePresetAtom, submitFormAtom } from "./form";
 import { invalidArgument } from "../test/errors";
-import { fakeClient, flush, optionModel } from "../test/fake";
+import { fakeClient, flush, optionModel, scriptModel } from "../test/fake";
 
 function setup(over: Parameters<typeof fakeClient>[0] = {}) {
   const fake = fakeClient(over);
@@ -77,5 +77,31 @@ describe("the form atoms", () => {
     expect(store.get(presetsAtom)?.presets.map((p) => p.name)).toEqual(["mine"]);
     expect(fake.fns.listPresets).toHaveBeenCalledWith({ model: "european_option" });
     unsub();
+  });
+
+  it("submit a script's rows and arguments to name@vN, on one shard, naming a bad row", async () => {
+    const { store, fake } = setup();
+    store.set(editFormAtom, { type: "selectModel", model: scriptModel() });
+    expect(store.get(runFormAtom)).toMatchObject({ model: "render@v2", rows: [{ key: "", value: "" }], args: "", shards: "1" });
+    store.set(editFormAtom, { type: "row", index: 0, key: "frames", value: "[1, 2" });
+    store.set(editFormAtom, { type: "addRow" });
+    store.set(editFormAtom, { type: "row", index: 1, key: "style", value: "dark" });
+    store.set(editFormAtom, { type: "args", value: "--out 'my dir'" });
+    expect(await store.set(submitFormAtom)).toBeNull();
+    expect(store.get(fieldErrorsAtom)["rows.0"]).toMatch(/^row 1 \('frames'\): the value is not JSON/);
+    store.set(editFormAtom, { type: "row", index: 0, value: "[1, 2]" });
+    expect((await store.set(submitFormAtom))?.jobId).toBe("job-new");
+    expect(fake.fns.submitJob!.mock.calls[0]![0]).toMatchObject({
+      model: "render@v2",
+      parameters: { frames: [1, 2], style: "dark" },
+      args: ["--out", "my dir"],
+      shards: 1,
+    });
+  });
+
+  it("load a script run to repeat with its parameters and arguments", () => {
+    const { store } = setup();
+    store.set(editFormAtom, { type: "load", model: scriptModel(), parameters: { n: 3 }, shards: 4, args: ["-v", "a b"] });
+    expect(store.get(runFormAtom)).toMatchObject({ rows: [{ key: "n", value: "3" }], args: "-v 'a b'", shards: "1" });
   });
 });

@@ -13,10 +13,12 @@ import {
   type FieldValue,
   type RunForm,
 } from "../lib/params";
+import { isScript, modelRef } from "../lib/models";
+import { joinArgs, rowsFrom, type ParamRow } from "../lib/script";
 import { clientAtom } from "./client";
 
 const modelPrimAtom = atom<Model | null>(null);
-const formPrimAtom = atom<RunForm>({ model: "", values: {}, seed: "", shards: "1" });
+const formPrimAtom = atom<RunForm>({ model: "", values: {}, rows: [], args: "", seed: "", shards: "1" });
 const touchedPrimAtom = atom<ReadonlySet<string>>(new Set<string>());
 const submittedPrimAtom = atom(false);
 const serverErrorsPrimAtom = atom<FieldErrors>({});
@@ -38,12 +40,29 @@ export type FormAction =
   | { type: "field"; name: string; value: FieldValue }
   | { type: "seed"; value: string }
   | { type: "shards"; value: string }
+  | { type: "args"; value: string }
+  | { type: "row"; index: number; key?: string; value?: string }
+  | { type: "addRow" }
+  | { type: "removeRow"; index: number }
   | { type: "blur"; field: string }
   | { type: "reset" }
-  | { type: "load"; model: Model; parameters?: JsonObject; seed?: bigint; shards?: number };
+  | { type: "load"; model: Model; parameters?: JsonObject; seed?: bigint; shards?: number; args?: readonly string[] };
 
-function fresh(model: Model, values = defaultValues(model), seed = "", shards = "1"): RunForm {
-  return { model: model.name, values, seed, shards };
+const EMPTY_ROW: ParamRow = { key: "", value: "" };
+
+/** The form of a model: a blocks model's schema defaults (or given values); a script's
+ * parameters as rows (one empty row to start with). */
+function fresh(model: Model, parameters?: JsonObject, seed = "", shards = "1", args: readonly string[] = []): RunForm {
+  const script = isScript(model);
+  const rows = script ? rowsFrom(parameters) : [];
+  return {
+    model: modelRef(model),
+    values: script ? {} : parameters ? valuesFrom(model, parameters) : defaultValues(model),
+    rows: rows.length ? rows : [EMPTY_ROW],
+    args: joinArgs(args),
+    seed,
+    shards: script ? "1" : shards,
+  };
 }
 
 /** Every change to the form goes through here. */
@@ -62,9 +81,9 @@ export const editFormAtom = atom(null, (get, set, action: FormAction) => {
   };
   switch (action.type) {
     case "selectModel":
-      if (form.model === action.model.name && get(modelPrimAtom)) return;
+      if (form.model === modelRef(action.model) && get(modelPrimAtom)) return;
       set(modelPrimAtom, action.model);
-      set(formPrimAtom, fresh(action.model, defaultValues(action.model), form.seed, form.shards));
+      set(formPrimAtom, fresh(action.model, undefined, form.seed, form.shards));
       set(touchedPrimAtom, new Set());
       set(submittedPrimAtom, false);
       set(serverErrorsPrimAtom, {});
@@ -76,9 +95,10 @@ export const editFormAtom = atom(null, (get, set, action: FormAction) => {
         formPrimAtom,
         fresh(
           action.model,
-          valuesFrom(action.model, action.parameters),
+          action.parameters ?? {},
           action.seed ? action.seed.toString() : "",
           action.shards ? String(action.shards) : "1",
+          action.args,
         ),
       );
       set(touchedPrimAtom, new Set());
@@ -115,6 +135,32 @@ export const editFormAtom = atom(null, (get, set, action: FormAction) => {
       clearServer("shards");
       changed();
       return;
+    case "args":
+      set(formPrimAtom, { ...form, args: action.value });
+      clearServer("args");
+      changed();
+      return;
+    case "row": {
+      const rows = form.rows.map((r, i) =>
+        i === action.index ? { key: action.key ?? r.key, value: action.value ?? r.value } : r,
+      );
+      set(formPrimAtom, { ...form, rows });
+      clearServer("parameters");
+      changed();
+      return;
+    }
+    case "addRow":
+      set(formPrimAtom, { ...form, rows: [...form.rows, EMPTY_ROW] });
+      return;
+    case "removeRow": {
+      const rows = form.rows.filter((_, i) => i !== action.index);
+      set(formPrimAtom, { ...form, rows: rows.length ? rows : [EMPTY_ROW] });
+      // Rows after it move up: what was touched no longer names the same row.
+      set(touchedPrimAtom, new Set([...get(touchedPrimAtom)].filter((k) => !k.startsWith("rows."))));
+      clearServer("parameters");
+      changed();
+      return;
+    }
     case "blur":
       set(touchedPrimAtom, new Set([...get(touchedPrimAtom), action.field]));
       return;
@@ -142,6 +188,9 @@ export const fieldErrorsAtom = atom((get): FieldErrors => {
 
 export const formValidAtom = atom((get) => get(validationAtom)?.ok ?? false);
 
+/** Fields the form shows server errors at ("parameters": a script's parameter editor). */
+const SHOWN_FIELDS = new Set(["seed", "shards", "model", "args", "parameters"]);
+
 /** Submits the form; resolves to the new job, or null with the errors set. */
 export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> => {
   set(submittedPrimAtom, true);
@@ -155,6 +204,7 @@ export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> =
       parameters: v.value.parameters,
       seed: v.value.seed,
       shards: v.value.shards,
+      args: v.value.args,
       requestId: get(requestIdPrimAtom),
     });
     set(requestIdPrimAtom, newRequestId());
@@ -163,7 +213,7 @@ export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> =
     const e = toApiError(err);
     if (e.field) set(serverErrorsPrimAtom, { ...get(serverErrorsPrimAtom), [e.field]: e.detail });
     // A field the form does not show (e.g. request_id) still needs a visible message.
-    const shown = e.field && (e.field === "seed" || e.field === "shards" || e.field.startsWith("parameters.") || e.field === "model");
+    const shown = e.field && (SHOWN_FIELDS.has(e.field) || e.field.startsWith("parameters."));
     if (!shown) set(generalErrorPrimAtom, e);
     return null;
   } finally {

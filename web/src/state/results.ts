@@ -11,7 +11,8 @@ import { clientAtom } from "./client";
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
-async function attempt<T>(fn: () => Promise<T>): Promise<Result<T>> {
+/** The value of `fn`, or the error it threw as the UI shows it. */
+export async function attempt<T>(fn: () => Promise<T>): Promise<Result<T>> {
   try {
     return { ok: true, value: await fn() };
   } catch (err) {

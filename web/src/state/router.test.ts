@@ -8,6 +8,8 @@ describe("routes", () => {
     expect(matchRoute({ pathname: "/runs/abc%20d", search: "" })).toEqual({ page: "run", id: "abc d" });
     expect(matchRoute({ pathname: "/new", search: "?from=j1" })).toEqual({ page: "new", from: "j1" });
     expect(matchRoute({ pathname: "/compare", search: "?ids=a,b,a,c,d,e" })).toEqual({ page: "compare", ids: ["a", "b", "c", "d"] });
+    expect(matchRoute({ pathname: "/models/", search: "" })).toEqual({ page: "models" });
+    expect(matchRoute({ pathname: "/new", search: "?model=mine%40v2" })).toEqual({ page: "new", model: "mine@v2" });
     expect(matchRoute({ pathname: "/nope", search: "" })).toEqual({ page: "notFound" });
   });
   it("navigates with the history API", () => {

@@ -11,6 +11,7 @@ export type Route =
   | { page: "new"; from?: string; model?: string }
   | { page: "run"; id: string }
   | { page: "compare"; ids: string[] }
+  | { page: "models" }
   | { page: "notFound" };
 
 function read(): Loc {
@@ -44,6 +45,7 @@ export function matchRoute(loc: Loc): Route {
     const model = q.get("model");
     return { page: "new", ...(from ? { from } : {}), ...(model ? { model } : {}) };
   }
+  if (path === "/models") return { page: "models" };
   const run = /^\/runs\/([^/]+)$/.exec(path);
   if (run && run[1]) return { page: "run", id: decodeURIComponent(run[1]) };
   if (path === "/compare") {

@@ -3,7 +3,8 @@ import { atom } from "jotai";
 import { emptyFeed, type Feed } from "../api/watch";
 import type { Job, Model } from "../gen/simlab/v1/simulation_pb";
 import { jobFeedAtom } from "./job";
-import { modelsLoadableAtom } from "./models";
+import { isScript, jobModelRef } from "../lib/models";
+import { modelsLoadableAtom, modelVersionAtom } from "./models";
 import { routeAtom } from "./router";
 import { shareAtom } from "./share";
 
@@ -21,11 +22,27 @@ export const runFeedAtom = atom((get): Feed => {
 
 export const runJobAtom = atom((get): Job | undefined => get(runFeedAtom).job);
 
-/** The model of the run shown (undefined until the catalogue and the job are loaded). */
+/** The model version the run shown ran (undefined until loaded): that version itself, or,
+ * for a run from before versions or when it cannot be read, the catalogue's model of its name. */
 export const runModelAtom = atom((get): Model | undefined => {
+  const job = get(runJobAtom);
+  if (!job) return undefined;
+  if (job.modelVersion > 0) {
+    const version = get(modelVersionAtom(jobModelRef(job)));
+    if (version === null) return undefined;
+    if (version.ok) return version.value;
+  }
   const models = get(modelsLoadableAtom);
-  const name = get(runJobAtom)?.model;
-  return models.state === "hasData" ? models.data.find((m) => m.name === name) : undefined;
+  return models.state === "hasData" ? models.data.find((m) => m.name === job.model) : undefined;
+});
+
+/** Whether the run shown is of a script model (one process, progress in its own units, no
+ * blocks). Before its model is known, progress without blocks says so. */
+export const runIsScriptAtom = atom((get): boolean => {
+  const model = get(runModelAtom);
+  if (model) return isScript(model);
+  const progress = get(runJobAtom)?.progress;
+  return progress !== undefined && progress.blocksTotal === 0n && progress.samplesDone > 0n;
 });
 
 /** The share token this page was opened with, when it is for the run shown: the page is

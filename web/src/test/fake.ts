@@ -9,6 +9,7 @@ import {
   JobSchema,
   JobState,
   LogChunkSchema,
+  ModelKind,
   ModelSchema,
   ParameterType,
   type Job,
@@ -75,6 +76,12 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
   const logStreams: Stream<LogChunk>[] = [];
   const fns: Record<string, ReturnType<typeof vi.fn>> = {
     listModels: vi.fn(async () => ({ models: [optionModel()] })),
+    getModel: vi.fn(async ({ model }: { model: string }) => {
+      const [name, version] = model.split("@v");
+      return create(ModelSchema, { ...optionModel(), name: name!, version: Number(version ?? 1) });
+    }),
+    listModelVersions: vi.fn(async () => ({ versions: [optionModel()] })),
+    pushModel: vi.fn(async ({ name }: { name: string }) => ({ model: create(ModelSchema, { ...optionModel(), name, version: 1 }), created: true })),
     submitJob: vi.fn(async () => ({ job: job({ jobId: "job-new" }), created: true })),
     getJob: vi.fn(async ({ jobId }: { jobId: string }) => job({ jobId })),
     listJobs: vi.fn(async () => ({ jobs: [], nextPageToken: "" })),
@@ -129,6 +136,20 @@ export function optionModel(): Model {
       { name: "paths", label: "Paths", type: ParameterType.INT, default: v(1000000), minimum: 1, maximum: 1e10, isSampleCount: true },
       { name: "antithetic", label: "Antithetic", type: ParameterType.BOOL },
     ],
+  });
+}
+
+/** A pushed script model (no schema), version 2 of alice's. */
+export function scriptModel(): Model {
+  return create(ModelSchema, {
+    name: "render",
+    title: "Render frames",
+    version: 2,
+    owner: "alice",
+    kind: ModelKind.SCRIPT,
+    codeSha256: "ab".repeat(32),
+    entry: "render.py",
+    files: ["render.py"],
   });
 }
 

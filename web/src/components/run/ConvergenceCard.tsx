@@ -2,15 +2,18 @@ import { useAtomValue } from "jotai";
 import { useMemo } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
 import { chartDataAtom } from "../../state/results";
-import { runFeedAtom, runJobAtom, runOutputAtom } from "../../state/run";
+import { runFeedAtom, runIsScriptAtom, runJobAtom, runOutputAtom } from "../../state/run";
 import { isTerminal } from "../../lib/format";
 import { ConvergenceChart } from "../Charts";
 
-/** The estimate against samples: live while the run goes, then the run's own chart data. */
+/** The estimate against samples: live while the run goes, then the run's own chart data. A
+ * script's estimate is drawn against its progress, in whatever units it reports. */
 export function ConvergenceCard() {
   const job = useAtomValue(runJobAtom);
   const feed = useAtomValue(runFeedAtom);
   const { label, unit } = useAtomValue(runOutputAtom);
+  const script = useAtomValue(runIsScriptAtom);
+  const against = script ? "progress" : "samples";
   const succeeded = job?.state === JobState.SUCCEEDED;
   const chart = useAtomValue(chartDataAtom(succeeded && job ? job.jobId : ""));
   const useFinal = succeeded && chart?.ok && chart.value.convergence;
@@ -43,18 +46,26 @@ export function ConvergenceCard() {
       <div className="card-head">
         <h2>Convergence</h2>
         <span className="muted">
-          {label} ± 1 standard error against samples{!done && feed.connection === "live" ? " · streaming" : ""}
+          {label} ± 1 standard error against {against}
+          {!done && feed.connection === "live" ? " · streaming" : ""}
         </span>
       </div>
       {empty ? (
         <div className="chart-empty" data-testid="convergence-empty">
-          {done ? "No progress was recorded for this run." : "Waiting for the first block to finish…"}
+          {done
+            ? script
+              ? "The script reported no estimate (simlab.report(done=…, estimate=…) draws one)."
+              : "No progress was recorded for this run."
+            : script
+              ? "Waiting for the script to report an estimate…"
+              : "Waiting for the first block to finish…"}
         </div>
       ) : (
         <ConvergenceChart
           series={series}
           label={conv?.label || label}
           unit={conv?.unit || unit}
+          {...(script ? { xLabel: "Progress" } : {})}
           {...(conv?.reference !== undefined ? { reference: conv.reference } : {})}
           {...(conv?.referenceLabel ? { referenceLabel: conv.referenceLabel } : {})}
         />

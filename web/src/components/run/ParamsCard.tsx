@@ -2,8 +2,10 @@ import { useAtomValue } from "jotai";
 import { runJobAtom, runModelAtom } from "../../state/run";
 import { formatNumber } from "../../lib/format";
 import { orderParams } from "../../lib/order";
+import { joinArgs } from "../../lib/script";
 
-/** The parameters, seed, shards and block size the run was submitted with. */
+/** The parameters, arguments (of a script), seed, shards and block size the run was
+ * submitted with. */
 export function ParamsCard() {
   const job = useAtomValue(runJobAtom);
   const model = useAtomValue(runModelAtom);
@@ -28,6 +30,14 @@ export function ParamsCard() {
               </tr>
             );
           })}
+          {job.args.length ? (
+            <tr>
+              <th scope="row">Arguments</th>
+              <td className="mono" data-testid="run-args">
+                {joinArgs(job.args)}
+              </td>
+            </tr>
+          ) : null}
           <tr>
             <th scope="row">Seed</th>
             <td className="mono num">{job.seed.toString()}</td>

@@ -1,7 +1,7 @@
 import { useAtomValue } from "jotai";
 import { useEffect, useState } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
-import { runFeedAtom, runJobAtom, runOutputAtom } from "../../state/run";
+import { runFeedAtom, runIsScriptAtom, runJobAtom, runOutputAtom } from "../../state/run";
 import { formatDuration, formatNumber, isTerminal, toDate } from "../../lib/format";
 import { ProgressBar } from "../Progress";
 
@@ -10,6 +10,7 @@ export function ProgressCard() {
   const job = useAtomValue(runJobAtom);
   const lastEventAt = useAtomValue(runFeedAtom).lastEventAt;
   const { label, unit } = useAtomValue(runOutputAtom);
+  const script = useAtomValue(runIsScriptAtom);
   const done = job ? isTerminal(job.state) : true;
   const now = useNow(done ? 0 : 1000);
   if (!job) return null;
@@ -24,7 +25,7 @@ export function ProgressCard() {
         <h2>Progress</h2>
         {elapsed !== undefined ? <span className="muted">{done ? "Ran for" : "Running for"} {formatDuration(elapsed)}</span> : null}
       </div>
-      <ProgressBar progress={progress} active={job.state === JobState.RUNNING} />
+      <ProgressBar progress={progress} active={job.state === JobState.RUNNING} script={script} />
       <div className="stat-row">
         <Stat label={`${label}${unit ? ` (${unit})` : ""}`} value={progress?.estimate} testId="estimate" />
         <Stat label="Standard error" value={progress?.stderr} />

@@ -1,22 +1,21 @@
 import { useAtomValue } from "jotai";
 import { useState } from "react";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { Model } from "../../gen/simlab/v1/simulation_pb";
+import { JobState, type Job, type Model } from "../../gen/simlab/v1/simulation_pb";
 import { fileUrl } from "../../api/client";
-import { chartDataAtom } from "../../state/results";
-import { runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
+import { artifactsAtom, chartDataAtom } from "../../state/results";
+import { runIsScriptAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
 import { formatNumber } from "../../lib/format";
 import { orderOutputs } from "../../lib/order";
 import { HistogramChart } from "../Charts";
 import { Spinner } from "../States";
 
-/** What a succeeded run computed: its summary, its distributions and its plot. */
+/** What a succeeded run computed: its summary, then a blocks model's distributions and plot,
+ * or the images a script wrote. */
 export function ResultCards() {
   const job = useAtomValue(runJobAtom);
   const model = useAtomValue(runModelAtom);
-  const shareToken = useAtomValue(runShareTokenAtom);
-  const chart = useAtomValue(chartDataAtom(job?.jobId ?? ""));
-  const [pngOk, setPngOk] = useState(true);
+  const script = useAtomValue(runIsScriptAtom);
   if (!job) return null;
   return (
     <>
@@ -26,6 +25,17 @@ export function ResultCards() {
         </div>
         <SummaryTable summary={job.summary} model={model} primary={job.primaryOutput} />
       </div>
+      {script ? <ArtifactImages job={job} /> : <BlocksResults job={job} />}
+    </>
+  );
+}
+
+function BlocksResults({ job }: { job: Job }) {
+  const shareToken = useAtomValue(runShareTokenAtom);
+  const chart = useAtomValue(chartDataAtom(job.jobId));
+  const [pngOk, setPngOk] = useState(true);
+  return (
+    <>
       {chart === null ? (
         <div className="card">
           <Spinner label="Loading charts" />
@@ -64,6 +74,41 @@ export function ResultCards() {
           <p className="muted">No plot image for this run.</p>
         )}
       </div>
+    </>
+  );
+}
+
+/** Every PNG a script left, shown as an image. */
+function ArtifactImages({ job }: { job: Job }) {
+  const shareToken = useAtomValue(runShareTokenAtom);
+  // The same key as the Files card's, so the list is fetched once.
+  const artifacts = useAtomValue(artifactsAtom(`${job.jobId}@${JobState[job.state]}`));
+  if (artifacts === null) {
+    return (
+      <div className="card">
+        <Spinner label="Loading images" />
+      </div>
+    );
+  }
+  if (!artifacts.ok) return null; // the Files card says why
+  return (
+    <>
+      {artifacts.value
+        .filter((a) => /\.png$/i.test(a.name))
+        .map((a) => {
+          const src = fileUrl(job.jobId, a.name, true, shareToken);
+          return (
+            <div className="card" key={a.name}>
+              <div className="card-head">
+                <h2 className="mono">{a.name}</h2>
+                <a className="muted" href={src} target="_blank" rel="noreferrer">
+                  Open full size
+                </a>
+              </div>
+              <img className="plot-png" src={src} alt={`${a.name} of run ${job.jobId}`} data-testid="artifact-image" data-name={a.name} />
+            </div>
+          );
+        })}
     </>
   );
 }

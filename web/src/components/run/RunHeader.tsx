@@ -5,6 +5,7 @@ import { toApiError, type ApiError } from "../../api/errors";
 import { cancelJobAtom } from "../../state/job";
 import { runFeedAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
 import { formatTime, isTerminal, shortId } from "../../lib/format";
+import { jobModelRef, ownerLabel } from "../../lib/models";
 import { runPath } from "../../lib/share";
 import { Link } from "../Link";
 import { SharePanel } from "../SharePanel";
@@ -58,6 +59,10 @@ export function RunHeader() {
           </div>
           <div className="head-meta muted">
             <span className="mono" title="Run id">{job.jobId}</span>
+            <span className="mono" title="The model version this run ran" data-testid="run-model">
+              {jobModelRef(job)}
+              {model ? ` · ${ownerLabel(model)}` : ""}
+            </span>
             <CopyLinkButton />
             <span>Submitted {formatTime(job.createdAt)}</span>
             {job.owner ? <span>by {job.owner}</span> : null}

@@ -1,25 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { createStore, Provider } from "jotai";
+import { act, fireEvent, screen, waitFor } from "@testing-library/react";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EventKind, JobState } from "../../gen/simlab/v1/simulation_pb";
-import { clientAtom } from "../../state/client";
 import { resetJobFeeds } from "../../state/job";
-import { App } from "../../App";
+import { renderAt } from "../../test/render";
 import { invalidArgument } from "../../test/errors";
-import { event, fakeClient, flush, job, optionModel, running, type FakeClient } from "../../test/fake";
-
-function renderAt(path: string, fake: FakeClient) {
-  window.history.replaceState(null, "", path);
-  const store = createStore();
-  store.set(clientAtom, fake.client);
-  render(
-    <Provider store={store}>
-      <App />
-    </Provider>,
-  );
-  return store;
-}
+import { event, fakeClient, flush, job, optionModel, running } from "../../test/fake";
 
 beforeEach(() => resetJobFeeds());
 

@@ -1,28 +1,14 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { createStore, Provider } from "jotai";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { EventKind, JobState, type ShareLinkSchema } from "../../gen/simlab/v1/simulation_pb";
-import { clientAtom } from "../../state/client";
 import { resetJobFeeds } from "../../state/job";
 import { resetLogFeeds } from "../../state/logs";
 import { shareLinksAtom } from "../../state/share";
-import { App } from "../../App";
+import { renderAt } from "../../test/render";
 import { event, fakeClient, flush, job, logChunk, running, type FakeClient } from "../../test/fake";
-
-function renderAt(path: string, fake: FakeClient) {
-  window.history.replaceState(null, "", path);
-  const store = createStore();
-  store.set(clientAtom, fake.client);
-  render(
-    <Provider store={store}>
-      <App />
-    </Provider>,
-  );
-  return store;
-}
 
 async function snapshot(fake: FakeClient, j = running(3n, 500000, 10.4, 0.02), end = false) {
   await act(flush);
