@@ -13,6 +13,7 @@ from simlab.bundle import from_source
 from simlab.common.errors import Code, SimlabError, not_found
 from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Output, Param
+from simlab.transport.models import schema_from_proto
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.logs import LogPiece
@@ -20,7 +21,7 @@ from simlab_gateway.core.models import Builtin, Models, PushRules
 from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.submission import JobPlan
 from simlab_gateway.core.watch import JobFeeds
-from simlab_gateway.transport.models import model_from_proto, model_to_proto
+from simlab_gateway.transport.models import model_to_proto
 
 TOY = Model(
     name="toy",
@@ -303,4 +304,4 @@ def fake_models(
     events = events if events is not None else FakeEvents(store.calls)
     feeds = JobFeeds(store, events, FakeLogs(), objects)
     rules = PushRules(authors, max_bundle_bytes, registration_timeout_s)
-    return Models(store, BundleStore(objects), feeds, BUILTINS, model_from_proto, rules)
+    return Models(store, BundleStore(objects), feeds, BUILTINS, schema_from_proto, rules)

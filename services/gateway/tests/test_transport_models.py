@@ -7,8 +7,9 @@ import pytest
 
 from services.gateway.tests.fakes import TOY, TOY_CODE
 from simlab.models.registry import catalogue
+from simlab.transport.models import schema_from_proto
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.transport.models import model_from_proto, model_to_proto
+from simlab_gateway.transport.models import model_to_proto
 
 
 def test_a_builtin_is_recorded_with_its_code() -> None:
@@ -23,7 +24,7 @@ def test_a_builtin_is_recorded_with_its_code() -> None:
 @pytest.mark.parametrize("name", sorted(catalogue()))
 def test_a_recorded_schema_is_the_models(name: str) -> None:
     model = catalogue()[name]
-    schema = model_from_proto(model_to_proto(model, TOY_CODE))
+    schema = schema_from_proto(model_to_proto(model, TOY_CODE))
     assert schema.parameters == model.parameters
     assert (schema.outputs, schema.primary_output) == (model.outputs, model.primary_output)
     assert schema.reference == model.reference
@@ -33,7 +34,7 @@ def test_a_recorded_schema_is_the_models(name: str) -> None:
 
 
 def test_the_recorded_block_size_and_no_code() -> None:
-    schema = model_from_proto(pb.Model(name="x", block_size=123))
+    schema = schema_from_proto(pb.Model(name="x", block_size=123))
     assert schema.block_size({}) == 123
     with pytest.raises(RuntimeError, match="runs on workers"):
         schema.simulate({}, None, 1)  # type: ignore[arg-type]

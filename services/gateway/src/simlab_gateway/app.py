@@ -21,6 +21,7 @@ from simlab.common.startup import when_reachable
 from simlab.health.v1.health_connect import HealthASGIApplication
 from simlab.models.registry import catalogue
 from simlab.transport.errors import is_refusal
+from simlab.transport.models import schema_from_proto
 
 from .adapters.builtins import builtin_models
 from .adapters.events import JobEvents
@@ -37,7 +38,6 @@ from .core.watch import JobFeeds
 from .settings import Settings
 from .transport.health import HealthService
 from .transport.http import gateway_app
-from .transport.models import model_from_proto
 from .transport.service import SimulationService, simulation_app
 
 log = logging.getLogger("gateway")
@@ -72,7 +72,7 @@ class App:
             settings.authors, settings.max_bundle_bytes, settings.registration_timeout_s
         )
         models = Models(
-            self.jobstore, bundles, feeds, builtin_models(catalogue()), model_from_proto, rules
+            self.jobstore, bundles, feeds, builtin_models(catalogue()), schema_from_proto, rules
         )
         # Built-in models are registered versions too: workers load every model alike.
         await when_reachable(

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import struct_pb2
-
 from simlab.bundle import Bundle
 from simlab.core.blocks import block_rng
 from simlab.core.stats import Stats, merge_in_order
-from simlab.models.base import Model, Param
+from simlab.models.base import Model
+from simlab.transport.models import schema_to_proto
 from simlab.usercode import source
 from simlab.usercode.errors import UserCodeError, at
 from simlab.usercode.loader import RUNTIME_LACKS, Loaded, call_user, load_bundle
@@ -27,13 +26,6 @@ from simlab.v1 import simulation_pb2 as pb
 CHECKED_BLOCKS = (0, 1)
 CHECK_SAMPLES = 1_000
 CHECK_SEED = 0
-
-_TYPES = {
-    "float": pb.PARAMETER_TYPE_FLOAT,
-    "int": pb.PARAMETER_TYPE_INT,
-    "choice": pb.PARAMETER_TYPE_CHOICE,
-    "bool": pb.PARAMETER_TYPE_BOOL,
-}
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,7 @@ def inspect(bundle: Bundle, directory: Path, name: str) -> Inspection:
         message.reproducible = False  # unknown: a script's randomness is its own business
         return Inspection(message)
 
-    message.MergeFrom(model_to_proto(model))
+    message.MergeFrom(schema_to_proto(model))
     message.kind = pb.MODEL_KIND_BLOCKS
     params = example_params(model.parameters)
     # The function form's rule is min(samples, BLOCK_SIZE); a MODEL's, its rule at the defaults.
@@ -158,45 +150,3 @@ def _determinism(loaded: Loaded, model: Model, params: dict[str, Any]) -> str | 
                 "draw every random number from the rng argument (not np.random.* or random.*)"
             )
     return None
-
-
-def model_to_proto(model: Model) -> pb.Model:
-    return pb.Model(
-        name=model.name,
-        title=model.title,
-        description=model.description,
-        parameters=[_param(p) for p in model.parameters],
-        outputs=[
-            pb.Output(name=o.name, label=o.label, unit=o.unit, help=o.help) for o in model.outputs
-        ],
-        primary_output=model.primary_output,
-        reference_output=model.reference or "",
-    )
-
-
-def _param(param: Param) -> pb.Parameter:
-    out = pb.Parameter(
-        name=param.name,
-        label=param.label,
-        type=_TYPES[param.type],
-        exclusive_minimum=param.exclusive_minimum,
-        exclusive_maximum=param.exclusive_maximum,
-        unit=param.unit,
-        help=param.help,
-        choices=list(param.choices),
-        is_sample_count=param.sample_count,
-    )
-    if param.default is not None:
-        value = struct_pb2.Value()
-        if isinstance(param.default, bool):
-            value.bool_value = param.default
-        elif isinstance(param.default, int | float):
-            value.number_value = float(param.default)
-        else:
-            value.string_value = str(param.default)
-        out.default.CopyFrom(value)
-    if param.minimum is not None:
-        out.minimum = param.minimum
-    if param.maximum is not None:
-        out.maximum = param.maximum
-    return out
