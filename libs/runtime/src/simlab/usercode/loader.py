@@ -114,6 +114,7 @@ def _compile(file: str, text: bytes) -> None:
 
 def _import(entry: Path, directory: Path, entry_file: str, bundled: frozenset[str]) -> ModuleType:
     _forget_earlier_bundles()
+    _shadow_imported(bundled)
     _loaded_directories.append(str(directory))
     sys.path.insert(0, str(directory))
     stem = re.sub(r"\W", "_", entry.stem)
@@ -152,6 +153,14 @@ def _forget_earlier_bundles() -> None:
             if (getattr(module, "__file__", None) or "").startswith(prefix):
                 del sys.modules[name]
     _loaded_directories.clear()
+
+
+def _shadow_imported(bundled: frozenset[str]) -> None:
+    """The bundle's own modules win: a module of the same name imported before (a `tools` or
+    `utils` of the process's own) must not stand in for the bundle's."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in bundled:
+            del sys.modules[name]
 
 
 def _missing_module(
