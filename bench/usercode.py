@@ -1,0 +1,107 @@
+"""Users' own code: `simlab run` of an unchanged file to its first progress event, the time a
+push takes to register (sandboxed inspection included), and a user model's samples/s in a
+worker against the same function run bare over the same blocks."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simlab.client import Client
+from simlab.core.blocks import block_rng, block_samples, blocks_total
+from simlab.devstack.stack import Stack
+from simlab.v1 import simulation_pb2 as pb
+
+MODEL = '''
+"""Terminal value of a geometric Brownian motion (a European call's payoff, discounted)."""
+import numpy as np
+
+BLOCK_SIZE = 200_000
+
+
+def simulate(rng, n, *, spot: float = 100.0, strike: float = 105.0, rate: float = 0.05,
+             volatility: float = 0.2, maturity: float = 1.0):
+    z = rng.standard_normal(n)
+    terminal = spot * np.exp((rate - volatility**2 / 2) * maturity
+                             + volatility * np.sqrt(maturity) * z)
+    return np.exp(-rate * maturity) * np.maximum(terminal - strike, 0.0)
+'''
+
+
+def first_progress_s(stack: Stack, path: Path) -> float:
+    """Seconds from starting `simlab run FILE` to the job's first progress event."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "simlab.cli", "--server", stack.url, "run", str(path),
+         "-p", "samples=2000000", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    job_id = _job_id(out.stdout)
+    with Client(stack.url) as client:
+        for event in client.watch(job_id):
+            if event.kind == pb.EVENT_KIND_PROGRESS or event.job.progress.blocks_done:
+                return time.perf_counter() - started
+    raise RuntimeError(f"job {job_id} ended without progress")
+
+
+def _job_id(stdout: str) -> str:
+    import json
+
+    return str(json.loads(stdout)["job_id"])
+
+
+def bare_rate(simulate: object, samples: int, block: int, seed: int) -> float:
+    fn = simulate  # the user's function, called exactly as the worker calls it
+    started = time.perf_counter()
+    for i in range(blocks_total(samples, block)):
+        np.asarray(fn(block_rng(seed, i), block_samples(i, samples, block)))  # type: ignore[operator]
+    return samples / (time.perf_counter() - started)
+
+
+def run(stack: Stack, quick: bool = False) -> None:
+    samples = 4_000_000 if quick else 40_000_000
+    with (
+        tempfile.TemporaryDirectory(prefix="simlab-bench-code-") as tmp,
+        Client(stack.url) as client,
+    ):
+        path = Path(tmp) / "gbm_call.py"
+        path.write_text(MODEL)
+
+        registrations = []
+        for i in range(2 if quick else 5):
+            path.write_text(MODEL + f"\nVARIANT = {i}\n")
+            started = time.perf_counter()
+            client.push_model(path)
+            registrations.append(time.perf_counter() - started)
+        print(
+            f"registration (push of changed code, sandboxed inspection)  "
+            f"median {statistics.median(registrations):.2f} s over {len(registrations)}"
+        )
+
+        firsts = [first_progress_s(stack, path) for _ in range(2 if quick else 5)]
+        print(
+            f"`simlab run` of an unchanged file to its first progress event  "
+            f"median {statistics.median(firsts):.2f} s over {len(firsts)} (target <= 3 s)"
+        )
+
+        namespace: dict[str, object] = {}
+        exec(compile(MODEL, str(path), "exec"), namespace)
+        reference = bare_rate(namespace["simulate"], samples, 200_000, seed=1)
+        job = client.wait(
+            client.submit("gbm_call", {"samples": samples}, seed=1).job_id, progress=False
+        )
+        if job.state != pb.JOB_STATE_SUCCEEDED:
+            raise RuntimeError(f"gbm_call ended {job.state}: {job.error.message}")
+        points = client.progress_history(job.job_id)
+        span = points[-1].at.ToDatetime().timestamp() - points[0].at.ToDatetime().timestamp()
+        rate = (points[-1].samples_done - points[0].samples_done) / span
+        print(
+            f"user model gbm_call  bare {reference:>14,.0f}/s   worker {rate:>14,.0f}/s "
+            f"({rate / reference:6.1%} of bare; target >= 95 %)"
+        )
