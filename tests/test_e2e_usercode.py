@@ -158,6 +158,12 @@ def test_a_script_gets_its_arguments_and_fails_with_its_log_tail(
     script.write_text(
         textwrap.dedent("""
         import sys
+
+        import matplotlib
+        import pandas
+        import scipy
+        # The runtime has what analysts use, with no install at run time.
+        print("versions:", pandas.__version__, scipy.__version__, matplotlib.__version__)
         print("args:", sys.argv[1:], flush=True)
         raise SystemExit(3 if "--fail" in sys.argv else 0)
     """)
