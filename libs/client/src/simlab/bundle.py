@@ -266,23 +266,33 @@ def collect(
 
 
 class _GitIgnored:
-    """Whether a path is ignored by the .gitignore files of the root and its subdirectories
-    (each one about the paths under its own directory)."""
+    """Whether a path is ignored by the .gitignore files of the root and of the directories
+    on the way to it (each about the paths under its own directory). Read when first needed:
+    the root may be a large tree (a home directory)."""
 
     def __init__(self, root: Path) -> None:
-        self.specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
-        for gitignore in sorted(root.rglob(".gitignore")):
-            rel = gitignore.parent.relative_to(root).as_posix()
-            lines = gitignore.read_text(errors="replace").splitlines()
-            self.specs.append(
-                ("" if rel == "." else rel + "/", pathspec.GitIgnoreSpec.from_lines(lines))
+        self.root = root
+        self.specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, directory: str) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self.specs:
+            gitignore = self.root / directory / ".gitignore"
+            self.specs[directory] = (
+                pathspec.GitIgnoreSpec.from_lines(
+                    gitignore.read_text(errors="replace").splitlines()
+                )
+                if gitignore.is_file()
+                else None
             )
+        return self.specs[directory]
 
     def __call__(self, rel: str) -> bool:
-        return any(
-            rel.startswith(base) and spec.match_file(rel.removeprefix(base))
-            for base, spec in self.specs
-        )
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            spec = self._spec("/".join(parts[:depth]))
+            if spec is not None and spec.match_file("/".join(parts[depth:])):
+                return True
+        return False
 
 
 def _included(root: Path, pattern: str, ignored: _GitIgnored) -> set[str]:
