@@ -154,9 +154,14 @@ def test_the_sdk_runs_a_file_as_its_pushed_version(gateway: FakeGateway, project
 
 
 def test_simlab_run_prints_the_files_the_version_and_the_run(
-    gateway: FakeGateway, project: Path, capsys: pytest.CaptureFixture[str]
+    gateway: FakeGateway,
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entry = str(project / "my-asian.py")
+    # A terminal narrower than the path: lines with paths must not wrap.
+    monkeypatch.setattr(cli.out, "width", 40)
     assert cli.main(["run", entry, "-p", "strike=2.5", "--", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     sha = gateway.versions[0].code_sha256

@@ -216,9 +216,14 @@ def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, Pushed]:
     """Bundles FILE, says what goes, pushes it and says which version it is."""
     bundle, default_name = bundle_of(args.file, args.include)
     if not args.json:
-        out.print(f"{args.file}: {len(bundle.files)} files, {bundle.size:,} bytes", highlight=False)
+        # Paths are copied from here: never wrapped, whatever the terminal's width.
+        out.print(
+            f"{args.file}: {len(bundle.files)} files, {bundle.size:,} bytes",
+            highlight=False,
+            soft_wrap=True,
+        )
         for path in sorted(bundle.files):
-            out.print(f"  {path}", style="dim", highlight=False)
+            out.print(f"  {path}", style="dim", highlight=False, soft_wrap=True)
     pushed = client.push_bundle(bundle, args.name or default_name, public=args.public)
     if not args.json:
         model = pushed.model
@@ -227,6 +232,7 @@ def push(client: Client, args: argparse.Namespace) -> tuple[Bundle, Pushed]:
             f"({'new version' if pushed.created else 'unchanged'}, "
             f"{pushed.uploaded_bytes:,} bytes sent)",
             highlight=False,
+            soft_wrap=True,
         )
         for warning in model.warnings:
             out.print(f"  warning: {warning}", style="yellow", highlight=False)
