@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from simlab.bundle import Bundle, BundleError, check
 from simlab.common.errors import Code, SimlabError, invalid
 from simlab.models.base import Model, Params
+from simlab.models.names import NAME_PATTERN, SHA256, check_name
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.bundles import BundleStore
@@ -27,10 +28,7 @@ from simlab_gateway.core.watch import TERMINAL, JobFeeds
 
 log = logging.getLogger("gateway")
 
-NAME_RULE = "letters, digits, '_' and '-', starting with a letter, at most 64 characters"
-_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,63}"
-_REF = re.compile(rf"({_NAME})(?:@v([1-9][0-9]{{0,8}}))?")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_REF = re.compile(rf"({NAME_PATTERN})(?:@v([1-9][0-9]{{0,8}}))?")
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -143,8 +141,7 @@ class Models:
                 f"{owner} may not push models; the platform team names who may "
                 "(SIMLAB_GATEWAY_AUTHORS)",
             )
-        if not re.fullmatch(_NAME, push.name):
-            raise invalid("name", f"{push.name!r} is not a model name: {NAME_RULE}")
+        check_name(push.name)
         bundle = await (self._built(push) if push.files else self._stored(push.sha256))
         registration = Registration(
             name=push.name,
@@ -204,7 +201,7 @@ class Models:
         return bundle
 
     async def _stored(self, sha256: str) -> Bundle:
-        if not _SHA256.fullmatch(sha256):
+        if not SHA256.fullmatch(sha256):
             raise invalid("sha256", "send the files, or the sha256 (64 hex digits) of a bundle")
         if await self.bundles.size(sha256) is None:
             raise SimlabError(Code.NOT_FOUND, f"bundle {sha256} is not stored; send its files")

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import enum
 import keyword
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from simlab.common.errors import Code, SimlabError, invalid, not_found
+from simlab.models.names import SHA256, check_name
 
-MAX_NAME_LENGTH = 64
-_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{0,{MAX_NAME_LENGTH - 1}}}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_FILES = 10_000
 MAX_PATH_LENGTH = 1024
 # The typed interface (labels, help, choices ...) as stored: a schema is a form, not a file.
@@ -52,7 +49,7 @@ class Registration:
 
     def validate(self) -> None:
         check_name(self.name)
-        if not _SHA256.fullmatch(self.code_sha256):
+        if not SHA256.fullmatch(self.code_sha256):
             raise invalid("code_sha256", "must be 64 lowercase hex digits")
         if self.code_size < 1:
             raise invalid("code_size", f"must be at least 1, got {self.code_size}")
@@ -202,15 +199,6 @@ def new_version(
         created_at=at,
         registration_job=registration_job,
     )
-
-
-def check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
-        raise invalid(
-            "name",
-            f"{name!r} is not a model name: letters, digits, '_' and '-', starting with a letter,"
-            f" at most {MAX_NAME_LENGTH} characters",
-        )
 
 
 def check_owner(name: str, name_owner: str, owner: str) -> None:
