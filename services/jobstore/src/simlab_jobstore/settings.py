@@ -2,7 +2,9 @@
 
 LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service.
 OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store, where the job store reads code bundles
-and commits workers' results for them (see simlab.adapters.objectstore_factory)."""
+and commits workers' results for them (see simlab.adapters.objectstore_factory).
+MAX_ACTIVE_JOBS_PER_USER (1000), MAX_PRESETS_PER_USER (200), MAX_SHARE_LINKS_PER_USER (500):
+what one user may hold at once (see core.quotas)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 
 from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_store_settings
 from simlab.common.settings import Env, SettingsError
+
+from .core.quotas import Quotas
 
 PREFIX = "SIMLAB_JOBSTORE"
 # Test hook, never for production: SIMLAB_JOBSTORE_FAULT=kill-after-commit makes the process
@@ -36,6 +40,7 @@ class Settings:
     fault: str
     log_level: str
     object_store: ObjectStoreSettings
+    quotas: Quotas
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +57,11 @@ class Settings:
             fault=env.environ.get(env.key("FAULT"), ""),
             log_level=env.log_level(),
             object_store=object_store_settings(env),
+            quotas=Quotas(
+                active_jobs=env.int("MAX_ACTIVE_JOBS_PER_USER", Quotas.active_jobs, minimum=1),
+                presets=env.int("MAX_PRESETS_PER_USER", Quotas.presets, minimum=1),
+                share_links=env.int("MAX_SHARE_LINKS_PER_USER", Quotas.share_links, minimum=1),
+            ),
         )
         if settings.fault not in FAULTS:
             raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")

@@ -16,7 +16,8 @@ from ...core.events import EncodedEvent, EventKind
 from ...core.jobs import Job, JobError, JobSpec, ProgressPoint
 from ...core.listing import Cursor
 from ...core.models import ModelKind, model_not_found
-from ...core.states import NOT_TERMINAL, JobState
+from ...core.quotas import Quotas
+from ...core.states import NOT_TERMINAL, TERMINAL, JobState
 from ..coalesce import Coalescer
 from .rows import JOB_COLUMNS, job_from_row
 from .session import Database, now
@@ -37,6 +38,7 @@ def random_seed() -> int:
 
 class Jobs:
     db: Database
+    quotas: Quotas
     _inserts: Coalescer[NewJob, bool]  # of _insert_jobs
     _versions: dict[tuple[str, int], tuple[ModelKind, str]]  # of _registered
 
@@ -47,6 +49,7 @@ class Jobs:
         spec, kind = await self._with_registered_code(spec)
         script = kind is ModelKind.SCRIPT
         spec.validate(script=script)
+        await self._check_active_jobs(spec)
         job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now(), script=script)
         if await self._inserts.submit((job, self.db.encode(job, EventKind.STATE))):
             return job, True
@@ -66,6 +69,26 @@ class Jobs:
                 field="request_id",
             )
         return existing, False
+
+    async def _check_active_jobs(self, spec: JobSpec) -> None:
+        """Refuses a new job past the owner's active-jobs quota; a resubmission gets its job
+        back as always. Concurrent submissions may pass the limit by as many as are in flight
+        (the count and the batched insert are not one transaction)."""
+        terminal = [state.value for state in TERMINAL]
+        async with self.db.session() as db:
+            active = await db.count(
+                "SELECT count(*) FROM jobs WHERE owner = %s AND state <> ALL(%s)",
+                (spec.owner, terminal),
+            )
+            if active < self.quotas.active_jobs or (
+                spec.request_id
+                and await db.count(
+                    "SELECT count(*) FROM jobs WHERE owner = %s AND request_id = %s",
+                    (spec.owner, spec.request_id),
+                )
+            ):
+                return
+        self.quotas.check_active_jobs(active)
 
     async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, ModelKind]:
         """The spec with its version's code, and the kind of that code: a version that is not

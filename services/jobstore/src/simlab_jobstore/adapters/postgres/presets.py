@@ -9,12 +9,14 @@ from psycopg.types.json import Jsonb
 from simlab.common.errors import not_found
 
 from ...core.presets import Preset
+from ...core.quotas import Quotas
 from .rows import preset_from_row
 from .session import Database, now
 
 
 class Presets:
     db: Database
+    quotas: Quotas
 
     async def list_presets(self, owner: str, model: str) -> list[Preset]:
         async with self.db.session() as db:
@@ -28,7 +30,16 @@ class Presets:
     async def save_preset(self, owner: str, preset: Preset) -> Preset:
         preset.validate()
         saved = dataclasses.replace(preset, updated_at=now())
-        async with self.db.session() as db:
+        async with self.db.transaction() as db:
+            # One saver per owner at a time: the count below stays true until the insert.
+            await db.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", ("presets:" + owner,)
+            )
+            others = await db.count(
+                "SELECT count(*) FROM presets WHERE owner = %s AND name <> %s",
+                (owner, saved.name),
+            )
+            self.quotas.check_presets(others)
             await db.conn.execute(
                 "INSERT INTO presets (owner, name, model, parameters, seed, shards, updated_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (owner, name) DO UPDATE SET"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simlab.common.errors import Code, SimlabError, not_found
 
+from ...core.quotas import Quotas
 from ...core.shares import ShareLink, new_share_link, new_token, token_hash
 from .rows import SHARE_COLUMNS
 from .session import Database, now
@@ -11,6 +12,7 @@ from .session import Database, now
 
 class Shares:
     db: Database
+    quotas: Quotas
 
     async def create_share_link(
         self, owner: str, job_id: str, ttl_seconds: int
@@ -18,8 +20,18 @@ class Shares:
         """(link, token): the token exists only in this answer; the row keeps its hash."""
         link = new_share_link(owner, job_id, ttl_seconds, now())
         token = new_token()
-        async with self.db.session() as db:
+        async with self.db.transaction() as db:
             await db.find_job(job_id, owner)
+            # One creator per owner at a time: the count below stays true until the insert.
+            await db.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", ("share_links:" + owner,)
+            )
+            live = await db.count(
+                "SELECT count(*) FROM share_links WHERE owner = %s AND revoked_at IS NULL"
+                " AND (expires_at IS NULL OR expires_at > %s)",
+                (owner, link.created_at),
+            )
+            self.quotas.check_share_links(live)
             await db.conn.execute(
                 "INSERT INTO share_links (link_id, token_sha256, owner, job_id, created_at,"
                 " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from ...core.events import EventEncoder
+from ...core.quotas import Quotas
 from ..coalesce import Coalescer
 from .jobs import Jobs
 from .models import Models
@@ -23,8 +24,11 @@ class PostgresJobStore(Jobs, Shards, Models, Presets, Shares):
         pool: AsyncConnectionPool[Any],
         on_commit: Callable[[], None],
         encode: EventEncoder,
+        quotas: Quotas | None = None,
     ) -> None:
-        """`encode` turns a change's event into the outbox row's id, subject and payload."""
+        """`encode` turns a change's event into the outbox row's id, subject and payload;
+        `quotas` bounds what one owner holds (defaults: core.quotas.Quotas)."""
         self.db = Database(pool, on_commit, encode)
+        self.quotas = quotas or Quotas()
         self._inserts = Coalescer(self._insert_jobs)
         self._versions = {}

@@ -1,0 +1,43 @@
+"""Per-user quotas of the job store: what one user may hold at once. Reaching one is refused
+with RESOURCE_EXHAUSTED naming the quota, its limit and the setting that raises it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simlab.common.errors import exhausted
+
+ACTIVE_JOBS_SETTING = "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER"
+PRESETS_SETTING = "SIMLAB_JOBSTORE_MAX_PRESETS_PER_USER"
+SHARE_LINKS_SETTING = "SIMLAB_JOBSTORE_MAX_SHARE_LINKS_PER_USER"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    # Jobs not yet terminal (queued, launching, running, cancelling).
+    active_jobs: int = 1000
+    presets: int = 200
+    # Links neither revoked nor expired.
+    share_links: int = 500
+
+    def check_active_jobs(self, held: int) -> None:
+        if held >= self.active_jobs:
+            raise exhausted(
+                "active jobs per user",
+                self.active_jobs,
+                ACTIVE_JOBS_SETTING,
+                "wait for some to finish or cancel some",
+            )
+
+    def check_presets(self, held: int) -> None:
+        if held >= self.presets:
+            raise exhausted("presets per user", self.presets, PRESETS_SETTING, "delete one first")
+
+    def check_share_links(self, held: int) -> None:
+        if held >= self.share_links:
+            raise exhausted(
+                "share links per user",
+                self.share_links,
+                SHARE_LINKS_SETTING,
+                "revoke one first",
+            )
