@@ -251,3 +251,24 @@ def test_a_resubmission_must_ask_for_the_same_version_and_arguments() -> None:
     assert jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=2, args=("a",)))
     assert not jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=3, args=("a",)))
     assert not jobs.is_resubmission(job, dataclasses.replace(SPEC, model_version=2))
+
+
+def test_a_queued_job_takes_the_runners_reason_for_waiting_once() -> None:
+    job = new_job()
+    waiting = jobs.transition(job, JobState.QUEUED, later(), "waiting: all 4 workers are busy")
+    assert waiting is not None
+    assert (waiting.state, waiting.seq) == (JobState.QUEUED, 2)
+    assert [change.reason for change in waiting.history] == [
+        "submitted",
+        "waiting: all 4 workers are busy",
+    ]
+    # The same reason again, or none, changes nothing (no event for the runner to act on).
+    assert (
+        jobs.transition(waiting, JobState.QUEUED, later(2), "waiting: all 4 workers are busy")
+        is None
+    )
+    assert jobs.transition(waiting, JobState.QUEUED, later(2), "") is None
+    # A job that has left the queue keeps its state: a late QUEUED report is ignored.
+    launching = jobs.transition(waiting, JobState.LAUNCHING, later(3), "launch recorded")
+    assert launching is not None
+    assert jobs.transition(launching, JobState.QUEUED, later(4), "waiting") is None

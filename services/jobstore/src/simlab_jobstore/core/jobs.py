@@ -259,7 +259,15 @@ def transition(
     error: JobError | None = None,
     summary: dict[str, Any] | None = None,
 ) -> Job | None:
-    """The job moved to `target`, or None for a late or duplicate report."""
+    """The job moved to `target`, or None for a late or duplicate report. A queued job
+    reported QUEUED with a new reason gets that reason as its latest entry: why it waits."""
+    if job.state is target is JobState.QUEUED and reason and reason != job.history[-1].reason:
+        return dataclasses.replace(
+            job,
+            seq=job.seq + 1,
+            updated_at=at,
+            history=(*job.history, StateChange(target, at, reason)),
+        )
     verdict = decide(job.state, target)
     if verdict is Verdict.IGNORE:
         return None

@@ -39,7 +39,10 @@ Response = TypeVar("Response")
 Handler = Callable[["JobStoreService", Request, grpc.aio.ServicerContext], Awaitable[Response]]
 
 # What the runner may report; CANCELLING comes only from a user's CancelJob.
-_REPORTABLE = frozenset({JobState.LAUNCHING, JobState.RUNNING, JobState.FAILED, JobState.CANCELLED})
+# QUEUED: the runner says why a queued job waits (its reason becomes the job's message).
+_REPORTABLE = frozenset(
+    {JobState.QUEUED, JobState.LAUNCHING, JobState.RUNNING, JobState.FAILED, JobState.CANCELLED}
+)
 
 
 def rpc(
