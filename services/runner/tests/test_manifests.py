@@ -35,6 +35,12 @@ def test_one_indexed_job_per_simulation_one_index_per_shard() -> None:
     assert pod_spec()["restartPolicy"] == "Never"
 
 
+def test_the_runners_fair_share_bounds_how_many_shards_run_at_once() -> None:
+    assert indexed_job(JOB, SETTINGS, parallelism=2)["spec"]["parallelism"] == 2
+    assert indexed_job(JOB, SETTINGS, parallelism=2)["spec"]["completions"] == 4
+    assert indexed_job(JOB, SETTINGS, parallelism=64)["spec"]["parallelism"] == 4
+
+
 def test_no_time_limit() -> None:
     job = indexed_job(JOB, SETTINGS)
     assert "activeDeadlineSeconds" not in job["spec"]

@@ -14,6 +14,7 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import MAX_ATTEMPTS, TERMINAL
 from simlab_runner.core.ports import ShardExit
 from simlab_runner.core.runner import Runner
+from simlab_runner.core.scheduler import Admission, FairScheduler
 
 QUEUED, LAUNCHING, RUNNING = pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING
 CANCELLING, CANCELLED = pb.JOB_STATE_CANCELLING, pb.JOB_STATE_CANCELLED
@@ -76,14 +77,18 @@ class FakeLauncher:
         self.live = live or {}
         self.problems = problems or {}
         self.launch_error = launch_error
+        # The parallelism of each job's latest launch or resume.
+        self.parallelism: dict[str, int] = {}
 
-    async def launch(self, job: pb.Job, token: str) -> None:
+    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
         self.calls.append(("launch", job.job_id, token))
+        self.parallelism[job.job_id] = parallelism
         if self.launch_error is not None:
             raise self.launch_error
 
-    async def resume(self, job: pb.Job, token: str) -> str | None:
+    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
         self.calls.append(("resume", job.job_id, token))
+        self.parallelism[job.job_id] = parallelism
         return self.problems.get(job.job_id)
 
     async def stop(self, job_id: str) -> None:
@@ -110,8 +115,13 @@ def job(job_id: str, state: pb.JobState) -> pb.Job:
     return pb.Job(job_id=job_id, model="pi", shards=2, state=state)
 
 
-def runner(store: FakeJobStore, launcher: FakeLauncher) -> Runner:
-    return Runner(store, launcher, lambda job_id: f"token-{job_id}")
+def runner(
+    store: FakeJobStore, launcher: FakeLauncher, scheduler: FairScheduler | None = None
+) -> Runner:
+    """A runner; unless told, its workers are as many as these tests ever need."""
+    return Runner(
+        store, launcher, lambda job_id: f"token-{job_id}", scheduler or FairScheduler(100, 100)
+    )
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -149,8 +159,10 @@ def test_a_redelivered_event_launches_again_without_a_second_record() -> None:
 def test_a_job_cancelled_before_its_launch_was_recorded_is_not_launched() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", CANCELLING))
-    run(runner(store, FakeLauncher(calls)).launch(job("j1", QUEUED)))
-    assert calls == [("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded")]
+    subject = runner(store, FakeLauncher(calls))
+    run(subject.enqueue(job("j1", QUEUED)))  # it was queued when the event was read
+    assert calls == []
+    assert not subject.scheduler.knows("j1")
 
 
 def test_a_launch_failure_fails_the_job_with_its_message_and_stops_what_started() -> None:
@@ -172,7 +184,8 @@ def test_a_failed_launch_of_a_job_that_ended_meanwhile_still_stops_its_workers()
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", CANCELLED))
     launcher = FakeLauncher(calls, launch_error=RuntimeError("namespace is terminating"))
-    run(runner(store, launcher).launch(job("j1", LAUNCHING)))  # the refusal is not an error
+    admission = Admission("j1", "", 2, 2)
+    run(runner(store, launcher).launch(job("j1", LAUNCHING), admission))  # refusal: no error
     assert calls[-1] == ("stop", "j1")
     assert store.jobs["j1"].state == CANCELLED
 
@@ -243,12 +256,13 @@ def test_a_crashed_shard_fails_the_job_and_the_finished_job_is_forgotten() -> No
     assert (error.source, error.log_tail) == ("runner", "last words")
 
 
-def test_a_shard_that_succeeded_ends_nothing_until_the_job_has() -> None:
+def test_a_finished_shard_makes_room_for_the_next_and_the_job_ends_when_it_has() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", RUNNING))
     subject = runner(store, FakeLauncher(calls))
     run(subject.on_shard_exit(ShardExit("j1", 0, 0, "exited with code 0", "", 1)))
-    assert calls == []
+    assert calls == [("launch", "j1", "token-j1")]
+    calls.clear()
     store.jobs["j1"].state = SUCCEEDED  # the last shard finalized the job
     run(subject.on_shard_exit(ShardExit("j1", 1, 0, "exited with code 0", "", 1)))
     assert calls == [("forget", "j1")]
@@ -304,9 +318,113 @@ def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orph
         ("stop", "cancelling"),
         ("report", "cancelling", "JOB_STATE_CANCELLED", "workers stopped"),
         ("forget", "cancelling"),
-        # QUEUED jobs are left to their unacknowledged events.
         ("stop", "orphan"),
         ("forget", "orphan"),
+        # The queue is rebuilt from the job store, and what may start starts.
+        ("report", "queued", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "queued", "token-queued"),
     ]
     assert (store.errors["lost"].source, store.jobs["lost"].state) == ("runner", FAILED)
     assert store.jobs["running"].state == RUNNING
+
+
+# ---- the fair share of workers -----------------------------------------------------------
+
+
+def owned(job_id: str, owner: str, state: pb.JobState, shards: int = 2) -> pb.Job:
+    return pb.Job(job_id=job_id, owner=owner, model="pi", shards=shards, state=state)
+
+
+def test_queued_jobs_past_the_cap_wait_say_why_and_start_as_others_end() -> None:
+    calls: list[Call] = []
+    jobs = [owned(f"j{i}", "ana", QUEUED, shards=16) for i in range(3)]
+    store = FakeJobStore(calls, *jobs)
+    launcher = FakeLauncher(calls)
+    subject = runner(store, launcher, FairScheduler(4, 4))
+    for i in range(3):
+        run(subject.handle_event(event(f"j{i}")))
+    reason = (
+        "waiting for a worker: all 4 workers are in use (SIMLAB_RUNNER_MAX_WORKERS);"
+        " its 16 shards will run 4 at a time"
+    )
+    assert calls == [
+        ("report", "j0", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "j0", "token-j0"),
+        ("report", "j1", "JOB_STATE_QUEUED", reason),
+        ("report", "j2", "JOB_STATE_QUEUED", reason),
+    ]
+    assert launcher.parallelism == {"j0": 4}
+    calls.clear()
+    store.jobs["j0"].state = SUCCEEDED
+    run(subject.on_shard_exit(ShardExit("j0", 15, 0, "exited with code 0", "", 1)))
+    assert calls == [
+        ("forget", "j0"),
+        ("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "j1", "token-j1"),
+    ]
+
+
+def test_a_job_cancelled_while_it_waits_is_never_launched() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, owned("a", "ana", QUEUED), owned("b", "ana", QUEUED))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(2, 2))
+    run(subject.handle_event(event("a")))
+    run(subject.handle_event(event("b")))
+    store.jobs["b"].state = CANCELLING
+    run(subject.handle_event(event("b")))
+    assert not subject.scheduler.knows("b")
+    store.jobs["a"].state = SUCCEEDED
+    calls.clear()
+    run(subject.release_ended())
+    assert calls == [("forget", "a")]
+    assert subject.scheduler.in_use == 0
+
+
+def test_the_queue_is_rebuilt_oldest_first_after_a_restart_and_nothing_starts_twice() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(
+        calls,
+        owned("run", "ana", RUNNING),
+        owned("old", "bob", QUEUED),
+        owned("new", "ana", QUEUED),
+    )
+    store.jobs["old"].history.add(reason="waiting for a worker: ...")
+    subject = runner(store, FakeLauncher(calls, live={"run": {0, 1}}), FairScheduler(2, 2))
+    run(subject.reconcile())
+    assert calls[2:] == [
+        ("resume", "run", "token-run"),
+        # "old" said why it waits already; "new" says it now.
+        (
+            "report",
+            "new",
+            "JOB_STATE_QUEUED",
+            "waiting for a worker: all 2 workers are in use (SIMLAB_RUNNER_MAX_WORKERS)",
+        ),
+    ]
+    # The redelivered "queued" events change nothing.
+    calls.clear()
+    run(subject.handle_event(event("old")))
+    run(subject.handle_event(event("new")))
+    assert calls == []
+    store.jobs["run"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert calls == [
+        ("forget", "run"),
+        ("report", "old", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "old", "token-old"),
+    ]
+
+
+def test_a_start_the_job_store_could_not_record_waits_first_in_line() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, owned("a", "ana", QUEUED), owned("b", "bob", QUEUED))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(4, 4))
+    subject.scheduler.enqueue("a", "ana", 2)
+    subject.scheduler.enqueue("b", "bob", 2)
+    store.unavailable = True
+    with pytest.raises(SimlabError):
+        run(subject.dispatch())
+    assert (subject.scheduler.waiting, subject.scheduler.in_use) == (2, 0)
+    store.unavailable = False
+    run(subject.dispatch())
+    assert [c[1] for c in calls if c[0] == "launch"] == ["a", "b"]

@@ -28,9 +28,12 @@ from simlab_runner.core.ports import (
     ShardExit,
 )
 from simlab_runner.core.runner import Runner
+from simlab_runner.core.scheduler import FairScheduler
 from simlab_runner.settings import KubernetesLauncherSettings, Settings
 
 log = logging.getLogger("runner")
+# How often the jobs holding workers are checked for an end the runner did not see.
+RELEASE_INTERVAL_S = 5.0
 
 
 class App:
@@ -43,6 +46,7 @@ class App:
         self.runner: Runner
         self.events: JobEvents
         self.consuming: asyncio.Task[None]
+        self.releasing: asyncio.Task[None]
 
     async def start(self) -> None:
         settings = self.settings
@@ -56,6 +60,7 @@ class App:
             self.jobstore,
             self.launcher,
             lambda job_id: job_token(settings.job_token_secret, job_id),
+            FairScheduler(settings.max_workers, settings.max_workers_per_user),
         )
         self.events = await JobEventConsumer.connect(settings.nats_url)
         await when_reachable(
@@ -68,6 +73,20 @@ class App:
         self.consuming = asyncio.create_task(
             self.events.run(self.runner.handle_event, self.stopping), name="job-events"
         )
+        self.releasing = asyncio.create_task(self._release_ended(), name="release-ended")
+
+    async def _release_ended(self) -> None:
+        """Every RELEASE_INTERVAL_S: frees the workers of jobs that ended unseen (Kubernetes
+        reports no shard exits) and starts what waited on a job store that was away."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), RELEASE_INTERVAL_S)
+            if self.stopping.is_set():
+                return
+            try:
+                await self.runner.release_ended()
+            except SimlabError as error:
+                log.warning("checking running jobs failed: %s", error)
 
     def _launcher(self, store_log: LogSink) -> Launcher:
         # The launcher reports to the runner, which drives the launcher: built first, it
@@ -80,7 +99,9 @@ class App:
 
         launcher = self.settings.launcher
         if isinstance(launcher, KubernetesLauncherSettings):
-            return kubernetes_launcher(launcher, on_failure, store_log, self.log_shipper)
+            return kubernetes_launcher(
+                launcher, on_failure, store_log, self.log_shipper, self.settings.max_workers
+            )
         return LocalProcessLauncher(
             launcher.state_dir,
             launcher.worker_env,
@@ -95,6 +116,7 @@ class App:
         self.stopping.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self.consuming
+            await self.releasing
         await self.events.close()
         await self.launcher.close(stop_workers=self.settings.stop_workers_on_exit)
         await self.log_shipper.close()
@@ -114,6 +136,7 @@ def kubernetes_launcher(
     on_failure: FailureHandler,
     store_log: LogSink,
     live_log: LiveLog,
+    max_workers: int,
 ) -> Launcher:
     # Imported here: the local launcher (`make run`) does without the Kubernetes client.
     from kubernetes import client, config
@@ -131,6 +154,8 @@ def kubernetes_launcher(
         store_log,
         live_log,
         unschedulable_grace_s=settings.unschedulable_grace_s,
+        # One follower per running pod, and the runner runs at most this many.
+        max_log_followers=max_workers,
     )
 
 

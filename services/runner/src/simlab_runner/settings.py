@@ -16,6 +16,9 @@ Both launchers:
 - REGISTRATION_CPU_S     CPU seconds a registration job (the inspection of pushed code) may
                          use (default 120); its pod's deadline is twice that
 - REGISTRATION_MEMORY_MB address space of a local registration worker, MiB (default 2048)
+- MAX_WORKERS            shards running at once, all jobs together (default: local, the
+                         number of CPUs; kubernetes, 64); queued jobs wait their turn
+- MAX_WORKERS_PER_USER   shards of one user's jobs running at once (default MAX_WORKERS)
 local:
 - STATE_DIR              where the workers' pids, logs and exit codes are kept (under local/)
 - STOP_GRACE_S           how long a stopped worker has between SIGTERM and SIGKILL (default 10)
@@ -34,6 +37,7 @@ kubernetes:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +63,8 @@ PRIVATE_PREFIXES = (
 # The smallest address space a Python worker with NumPy starts in.
 MIN_REGISTRATION_MEMORY_MB = 256
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+# Simulation pods running at once on Kubernetes, unless SIMLAB_RUNNER_MAX_WORKERS says.
+KUBERNETES_MAX_WORKERS = 64
 # A Kubernetes resource quantity: a decimal number with an SI or binary suffix or an exponent.
 QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
 
@@ -94,11 +100,21 @@ class Settings:
     object_store: ObjectStoreSettings = field(repr=False)
     stop_workers_on_exit: bool
     launcher: LocalLauncherSettings | KubernetesLauncherSettings
+    # Shards running at once: all jobs together, and one user's (see core.scheduler).
+    max_workers: int
+    max_workers_per_user: int
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
         jobstore = env.str("JOBSTORE")
+        launcher = _launcher(env, jobstore)
+        default_workers = (
+            KUBERNETES_MAX_WORKERS
+            if isinstance(launcher, KubernetesLauncherSettings)
+            else len(os.sched_getaffinity(0))
+        )
+        max_workers = env.int("MAX_WORKERS", default_workers, minimum=1)
         return Settings(
             log_level=env.log_level(),
             jobstore=jobstore,
@@ -108,7 +124,9 @@ class Settings:
             nats_url=env.str("NATS_URL"),
             object_store=object_store_settings(env),
             stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
-            launcher=_launcher(env, jobstore),
+            launcher=launcher,
+            max_workers=max_workers,
+            max_workers_per_user=env.int("MAX_WORKERS_PER_USER", max_workers, minimum=1),
         )
 
 

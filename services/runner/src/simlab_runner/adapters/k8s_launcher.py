@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,32 @@ from simlab_runner.core.ports import FailureHandler, LiveLog, LogSink
 log = logging.getLogger("runner")
 # How long a pod-log follower waits for a piece to be published before giving up on it.
 PUBLISH_WAIT_S = 30.0
+# Pod logs followed at once when the launcher is not told (the runner passes its worker cap).
+DEFAULT_LOG_FOLLOWERS = 64
+
+
+class FollowerPool:
+    """At most `size` daemon threads, each following one pod's log at a time (the client's
+    follow is a blocking read); a pod beyond them waits for one to be free. Daemon threads:
+    a follow blocks until its pod ends, and must not hold the runner's exit."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, task: Callable[[], None]) -> None:
+        self.tasks.put(task)
+        if len(self.threads) < self.size:
+            thread = threading.Thread(
+                target=self._work, name=f"pod-logs-{len(self.threads)}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            self.tasks.get()()
 
 
 class KubernetesLauncher:
@@ -43,6 +70,7 @@ class KubernetesLauncher:
         store_log: LogSink,
         live_log: LiveLog,
         unschedulable_grace_s: float = 120.0,
+        max_log_followers: int = DEFAULT_LOG_FOLLOWERS,
     ) -> None:
         self.settings = settings
         self.api = api
@@ -62,16 +90,19 @@ class KubernetesLauncher:
         self._threads: list[threading.Thread] = []
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue()
         self._consumer: asyncio.Task[None] | None = None
+        self._log_followers = FollowerPool(max_log_followers)
 
     # ---- the Launcher interface --------------------------------------------------------
 
-    async def launch(self, job: pb.Job, token: str) -> None:
+    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
         namespace = self.settings.namespace
         await _create(
             self.core.create_namespaced_secret, namespace, token_secret(job, token, self.settings)
         )
         created = await _create(
-            self.batch.create_namespaced_job, namespace, indexed_job(job, self.settings)
+            self.batch.create_namespaced_job,
+            namespace,
+            indexed_job(job, self.settings, parallelism),
         )
         if created is None:  # 409: launched before (a redelivered event)
             return
@@ -85,7 +116,7 @@ class KubernetesLauncher:
             )
         log.info("kubernetes job created", extra={"job_id": job.job_id, "shards": job.shards})
 
-    async def resume(self, job: pb.Job, token: str) -> str | None:
+    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
         try:
             existing = await asyncio.to_thread(
                 self.batch.read_namespaced_job, job_name(job.job_id), self.settings.namespace
@@ -94,7 +125,8 @@ class KubernetesLauncher:
             if error.status != 404:
                 raise
             if job.state == pb.JOB_STATE_LAUNCHING:
-                await self.launch(job, token)  # the runner died between record and create
+                # The runner died between record and create.
+                await self.launch(job, token, parallelism)
                 return None
             return f"Kubernetes Job {job_name(job.job_id)} was deleted while the runner was away"
         return job_failure(self.api.sanitize_for_serialization(existing))
@@ -160,13 +192,12 @@ class KubernetesLauncher:
         return True
 
     def _start_watches(self) -> None:
-        # The official client blocks, so each watch (and each followed pod log) runs in a
-        # thread and hands events to the loop. kubernetes-asyncio was weighed (issue 10) and
-        # not taken: the list/watch/relist loop here would stay the same, while its aiohttp
-        # transport changes timeouts, errors, TLS and token refresh under code that only a
-        # real cluster tests (tests/k8s), and the devstack and those tests would keep the
-        # official client: two clients for one API. Revisit if one runner follows the logs of
-        # hundreds of pods at once (one thread each).
+        # The official client blocks, so each watch runs in a thread and hands events to the
+        # loop, and pod logs are followed in a bounded pool of threads (FollowerPool).
+        # kubernetes-asyncio was weighed (issue 10) and not taken: the list/watch/relist loop
+        # here would stay the same, while its aiohttp transport changes timeouts, errors, TLS
+        # and token refresh under code that only a real cluster tests (tests/k8s), and the
+        # devstack and those tests would keep the official client: two clients for one API.
         if self._threads:
             return
         loop = asyncio.get_running_loop()
@@ -281,9 +312,9 @@ class KubernetesLauncher:
                 await self.store_log(job_id, shard, data)
 
     def _follow(self, job_id: str, pod: dict[str, Any], adopted: bool) -> None:
-        """Ships the pod's output to the live log as Kubernetes streams it, in a thread (the
-        client's follow is a blocking read). A pod found running when the runner (re)started
-        is followed from then on: what it printed before is in the log stored when it ends."""
+        """Ships the pod's output to the live log as Kubernetes streams it, in a thread of the
+        follower pool. A pod found running when the runner (re)started is followed from then
+        on: what it printed before is in the log stored when it ends."""
         shard = shard_of(pod)
         if shard is None:
             return
@@ -294,6 +325,8 @@ class KubernetesLauncher:
             asyncio.run_coroutine_threadsafe(coroutine, loop).result(PUBLISH_WAIT_S)
 
         def follow() -> None:
+            if self._closing.is_set():
+                return
             try:
                 # Unparsed (_preload_content=False): a urllib3 response, read as it comes.
                 response: Any = self.core.read_namespaced_pod_log(
@@ -317,7 +350,7 @@ class KubernetesLauncher:
                     extra={"job_id": job_id, "pod": name, "error": str(error)},
                 )
 
-        threading.Thread(target=follow, name=f"log-{name}", daemon=True).start()
+        self._log_followers.submit(follow)
 
     async def _pod_log(self, pod_name: str) -> bytes | None:
         try:

@@ -200,14 +200,18 @@ class LocalProcessLauncher:
     def log_path(self, job_id: str, shard: int) -> Path:
         return self._file(job_id, shard, "log")
 
-    async def launch(self, job: pb.Job, token: str) -> None:
+    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
+        live = sum(1 for key in self.watched if key[0] == job.job_id)
         for shard in range(job.shards):
+            if live >= parallelism:
+                return
             key = (job.job_id, shard)
             if key in self.watched or self._exit_code(job.job_id, shard) == 0:
                 continue
             await self._start(job.job_id, shard, token, is_registration(job))
+            live += 1
 
-    async def resume(self, job: pb.Job, token: str) -> str | None:
+    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
         # A shard lost while the runner was away resumes from its recorded blocks, so a
         # relaunch reproduces the same result; one lost too often is given up.
         for shard in range(job.shards):
@@ -216,7 +220,7 @@ class LocalProcessLauncher:
             attempts = self.attempts(job.job_id, shard)
             if attempts >= MAX_ATTEMPTS:
                 return f"shard {shard} was lost {attempts} times; giving up"
-        await self.launch(job, token)
+        await self.launch(job, token, parallelism)
         return None
 
     async def _start(self, job_id: str, shard: int, token: str, registration: bool) -> None:

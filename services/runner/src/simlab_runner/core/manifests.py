@@ -100,7 +100,11 @@ def owned_by(job_object: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
+def indexed_job(
+    job: pb.Job, settings: KubeSettings, parallelism: int | None = None
+) -> dict[str, Any]:
+    """The Job of a simulation: one index per shard, `parallelism` of them running at once
+    (the runner's fair share for it; None: every shard)."""
     # Workers talk to the job store alone: no object-store address or credentials here.
     env = {
         "SIMLAB_WORKER_JOB_ID": job.job_id,
@@ -116,7 +120,7 @@ def indexed_job(job: pb.Job, settings: KubeSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "completionMode": "Indexed",
         "completions": job.shards,
-        "parallelism": job.shards,
+        "parallelism": min(parallelism or job.shards, job.shards),
         "backoffLimitPerIndex": settings.backoff_limit_per_index,
         # Any index that fails for good fails the whole run: no partial result is useful.
         "maxFailedIndexes": 0,

@@ -1,5 +1,6 @@
-"""The runner's logic, over its ports (job store, launcher): launch queued jobs,
-stop cancelled ones, turn shard exits into job states, and reconcile after a restart."""
+"""The runner's logic, over its ports (job store, launcher): queue jobs and start them as the
+fair scheduler allows, stop cancelled ones, turn shard exits into job states, and reconcile
+(rebuilding the queue from the job store) after a restart."""
 
 from __future__ import annotations
 
@@ -8,10 +9,21 @@ from collections.abc import Callable
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.decisions import ACTIVE, TERMINAL, Fail, Relaunch, on_shard_exit
+from simlab_runner.core.decisions import (
+    ACTIVE,
+    EXIT_OK,
+    TERMINAL,
+    Fail,
+    Relaunch,
+    on_shard_exit,
+)
 from simlab_runner.core.ports import JobStore, Launcher, ShardExit
+from simlab_runner.core.scheduler import Admission, FairScheduler
 
 log = logging.getLogger("runner")
+# A queued job's latest reason starting with this was said by the runner: it says why the job
+# waits, and is not said again after a restart.
+WAITING = "waiting"
 
 
 class Runner:
@@ -20,26 +32,63 @@ class Runner:
         jobstore: JobStore,
         launcher: Launcher,
         token_for: Callable[[str], str],
+        scheduler: FairScheduler,
     ) -> None:
         self.jobstore = jobstore
         self.launcher = launcher
         self.token_for = token_for
+        self.scheduler = scheduler
 
     async def handle_event(self, event: pb.JobEvent) -> None:
         # The event may be old (redelivery): act on the job as it is now.
         job = await self.jobstore.get_job(event.job_id)
         if job.state == pb.JOB_STATE_CANCELLING:
             await self.cancel(job)
-        elif job.state in (pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING):
-            await self.launch(job)
+        elif job.state == pb.JOB_STATE_QUEUED:
+            await self.enqueue(job)
+        elif job.state == pb.JOB_STATE_LAUNCHING:
+            # Recorded, then the runner stopped before it launched: it holds its slots.
+            admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
+            await self.launch(job, admission)
 
-    async def launch(self, job: pb.Job) -> None:
-        if job.state == pb.JOB_STATE_QUEUED:
-            job = await self.jobstore.report(job.job_id, pb.JOB_STATE_LAUNCHING, "launch recorded")
+    async def enqueue(self, job: pb.Job) -> None:
+        """Queues the job (once), starts what may start, and tells a job that waits why."""
+        if not self.scheduler.enqueue(job.job_id, job.owner, job.shards):
+            return
+        await self.dispatch()
+        if self.scheduler.is_waiting(job.job_id) and not _says_why_it_waits(job):
+            reason = self.scheduler.why_waiting(job.job_id)
+            await self.jobstore.report(job.job_id, pb.JOB_STATE_QUEUED, reason)
+
+    async def dispatch(self) -> None:
+        """Starts every waiting job the scheduler admits now. When a start cannot be recorded
+        (the job store away), that job and those after it go back to the front of the line
+        for the next dispatch."""
+        admitted = self.scheduler.admit()
+        for i, admission in enumerate(admitted):
+            try:
+                job = await self.jobstore.get_job(admission.job_id)
+                if job.state == pb.JOB_STATE_QUEUED:
+                    job = await self.jobstore.report(
+                        job.job_id, pb.JOB_STATE_LAUNCHING, "launch recorded"
+                    )
+            except SimlabError as error:
+                if error.code != Code.UNAVAILABLE:
+                    log.warning("not starting a job: %s", error, extra={"job_id": admission.job_id})
+                    self.scheduler.release(admission.job_id)
+                    continue
+                for later in reversed(admitted[i:]):
+                    self.scheduler.put_back(later)
+                raise
             if job.state != pb.JOB_STATE_LAUNCHING:
-                return
+                # Cancelled or ended while it waited.
+                self.scheduler.release(job.job_id)
+                continue
+            await self.launch(job, admission)
+
+    async def launch(self, job: pb.Job, admission: Admission) -> None:
         try:
-            await self.launcher.launch(job, self.token_for(job.job_id))
+            await self.launcher.launch(job, self.token_for(job.job_id), admission.slots)
         except Exception as error:
             log.exception("launch failed", extra={"job_id": job.job_id})
             await self._fail(job.job_id, f"could not start the workers: {error}", "launcher")
@@ -67,28 +116,50 @@ class Runner:
             log.warning(
                 "relaunching a lost shard", extra={"job_id": job.job_id, "shard": decision.shard}
             )
-            await self.launcher.launch(job, self.token_for(job.job_id))
+            await self._launch_more(job)
         job = await self.jobstore.get_job(exit_.job_id)
         if job.state in TERMINAL:
             await self._finish(job.job_id)
+        elif exit_.exit_code == EXIT_OK and job.state == pb.JOB_STATE_RUNNING:
+            # A slot of the job is free: its next shard, if any, takes it.
+            await self._launch_more(job)
+
+    async def _launch_more(self, job: pb.Job) -> None:
+        admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
+        await self.launcher.launch(job, self.token_for(job.job_id), admission.slots)
 
     async def reconcile(self) -> None:
         """At start-up: adopt the workers still running, relaunch shards lost while the runner
-        was away (the work resumes from recorded blocks), finish cancellations, stop orphans."""
+        was away (the work resumes from recorded blocks), finish cancellations, stop orphans,
+        and queue the queued jobs again, oldest first."""
         live = await self.launcher.adopt()
         active = {job.job_id: job for job in await self.jobstore.active_jobs(ACTIVE)}
         for job in active.values():
             if job.state == pb.JOB_STATE_CANCELLING:
                 await self.cancel(job)
             elif job.state in (pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING):
-                problem = await self.launcher.resume(job, self.token_for(job.job_id))
+                admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
+                problem = await self.launcher.resume(
+                    job, self.token_for(job.job_id), admission.slots
+                )
                 if problem:
                     await self._fail(job.job_id, problem, "runner")
-            # QUEUED jobs have an unacknowledged event: the consumer launches them.
         for job_id in live.keys() - active.keys():
             log.info("stopping workers of a job that is no longer active", extra={"job_id": job_id})
             await self.launcher.stop(job_id)
             await self._finish(job_id)
+        for job in active.values():
+            if job.state == pb.JOB_STATE_QUEUED:
+                await self.enqueue(job)
+
+    async def release_ended(self) -> None:
+        """Frees the slots of running jobs that ended without a shard exit telling the runner
+        (a launcher that reports no exits, like Kubernetes'), then starts what may start."""
+        for job_id in self.scheduler.running_jobs():
+            job = await self.jobstore.get_job(job_id)
+            if job.state in TERMINAL:
+                await self._finish(job_id)
+        await self.dispatch()
 
     async def _fail(self, job_id: str, message: str, source: str, log_tail: str = "") -> None:
         error = pb.JobError(message=message, source=source, log_tail=log_tail)
@@ -101,3 +172,9 @@ class Runner:
 
     async def _finish(self, job_id: str) -> None:
         await self.launcher.forget(job_id)
+        self.scheduler.release(job_id)
+        await self.dispatch()
+
+
+def _says_why_it_waits(job: pb.Job) -> bool:
+    return bool(job.history) and job.history[-1].reason.startswith(WAITING)
