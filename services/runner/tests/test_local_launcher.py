@@ -1,5 +1,6 @@
 """The local launcher's registration workers really run under their limits: a child started
-through it reports its own rlimits, and one that exceeds them is stopped."""
+through it reports its own rlimits, and one that exceeds them is stopped. A job's shards run
+no more than its parallelism at once."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def run_one(
             registration=limits,
             command=(sys.executable, "-c", code),
         )
-        await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), "token")
+        await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), "token", 1)
         await asyncio.wait_for(recorder.ended.wait(), 30)
         await launcher.close()
         (exit_,) = recorder.exits
@@ -128,3 +129,40 @@ def test_limits_are_only_ever_lowered(
     wanted: tuple[int, int], current: tuple[int, int], result: tuple[int, int]
 ) -> None:
     assert lowered(wanted, current) == result
+
+
+def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) -> None:
+    """Launching again after a shard ended starts the next one; a finished shard never runs
+    again, and a launch with every slot taken starts nothing."""
+
+    async def scenario() -> list[list[int]]:
+        recorder = Recorder()
+        launcher = LocalProcessLauncher(
+            tmp_path / "state",
+            {"PATH": "/usr/bin:/bin"},
+            recorder.on_exit,
+            recorder.store_log,
+            recorder,
+            command=(sys.executable, "-c", "import time; time.sleep(0.5)"),
+        )
+        job = pb.Job(job_id="j1", model="m", shards=3)
+        running = []
+        await launcher.launch(job, "token", 2)
+        running.append(sorted(shard for _, shard in launcher.watched))
+        await launcher.launch(job, "token", 2)
+        running.append(sorted(shard for _, shard in launcher.watched))
+        await asyncio.wait_for(recorder.ended.wait(), 30)
+        await launcher.launch(job, "token", 2)
+        running.append(sorted(shard for _, shard in launcher.watched))
+        while len(recorder.exits) < 3:
+            recorder.ended.clear()
+            await asyncio.wait_for(recorder.ended.wait(), 30)
+        await launcher.launch(job, "token", 2)
+        running.append(sorted(shard for _, shard in launcher.watched))
+        await launcher.close()
+        return running
+
+    first, again, after_one, after_all = asyncio.run(scenario())
+    assert first == again == [0, 1]
+    assert len(after_one) == 2 and 2 in after_one
+    assert after_all == []

@@ -294,6 +294,9 @@ class LocalProcessLauncher:
         self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
     ) -> None:
         log.info("shard ended", extra={"job_id": job_id, "shard": shard, "exit_code": code})
+        # The process is gone: its slot is free for the launch that its exit may cause.
+        self.watched.pop((job_id, shard), None)
+        self.pids.pop((job_id, shard), None)
         follower = self.followers.pop((job_id, shard), None)
         if follower is not None:
             await follower.finish()
