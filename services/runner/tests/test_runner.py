@@ -77,6 +77,8 @@ class FakeLauncher:
         self.live = live or {}
         self.problems = problems or {}
         self.launch_error = launch_error
+        # The shards whose processes are alive, by job.
+        self.running: dict[str, set[int]] = {}
         # The parallelism of each job's latest launch or resume.
         self.parallelism: dict[str, int] = {}
 
@@ -97,6 +99,9 @@ class FakeLauncher:
     async def adopt(self) -> dict[str, set[int]]:
         self.calls.append(("adopt",))
         return self.live
+
+    def live_shards(self, job_id: str) -> int:
+        return len(self.running.get(job_id, ()))
 
     async def forget(self, job_id: str) -> None:
         self.calls.append(("forget", job_id))
@@ -428,3 +433,27 @@ def test_a_start_the_job_store_could_not_record_waits_first_in_line() -> None:
     store.unavailable = False
     run(subject.dispatch())
     assert [c[1] for c in calls if c[0] == "launch"] == ["a", "b"]
+
+
+def test_the_workers_of_an_ended_job_are_given_to_waiting_jobs_once_its_processes_are_gone() -> (
+    None
+):
+    calls: list[Call] = []
+    store = FakeJobStore(calls, owned("a", "ana", RUNNING), owned("b", "bob", QUEUED))
+    launcher = FakeLauncher(calls, live={"a": {0, 1}})
+    subject = runner(store, launcher, FairScheduler(2, 2))
+    run(subject.reconcile())
+    store.jobs["a"].state = SUCCEEDED  # shard 1 finalized the job, and is exiting
+    launcher.running["a"] = {1}
+    calls.clear()
+    run(subject.on_shard_exit(ShardExit("a", 0, 0, "exited with code 0", "", 1)))
+    run(subject.release_ended())
+    assert calls == [("forget", "a"), ("forget", "a")]
+    launcher.running["a"] = set()
+    calls.clear()
+    run(subject.on_shard_exit(ShardExit("a", 1, 0, "exited with code 0", "", 1)))
+    assert calls == [
+        ("forget", "a"),
+        ("report", "b", "JOB_STATE_LAUNCHING", "launch recorded"),
+        ("launch", "b", "token-b"),
+    ]

@@ -166,6 +166,11 @@ class KubernetesLauncher:
             if not item["metadata"].get("deletionTimestamp")
         }
 
+    def live_shards(self, job_id: str) -> int:
+        # A Job is complete or failed once its pods have ended (a pod that lingers is the
+        # cluster's to bound, with the namespace's ResourceQuota).
+        return 0
+
     async def forget(self, job_id: str) -> None:
         # ttlSecondsAfterFinished removes finished Jobs; the Secret goes with its Job.
         self.last_problem.pop(job_id, None)

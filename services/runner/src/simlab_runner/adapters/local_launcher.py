@@ -201,7 +201,7 @@ class LocalProcessLauncher:
         return self._file(job_id, shard, "log")
 
     async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
-        live = sum(1 for key in self.watched if key[0] == job.job_id)
+        live = self.live_shards(job.job_id)
         for shard in range(job.shards):
             if live >= parallelism:
                 return
@@ -360,6 +360,9 @@ class LocalProcessLauncher:
                 for key in keys:
                     _signal(self.pids.get(key), signal.SIGKILL)
                 await asyncio.wait(pending, timeout=5)
+
+    def live_shards(self, job_id: str) -> int:
+        return sum(1 for key in self.watched if key[0] == job_id)
 
     async def forget(self, job_id: str) -> None:
         if not any(key[0] == job_id for key in self.watched):

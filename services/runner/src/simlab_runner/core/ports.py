@@ -98,6 +98,11 @@ class Launcher(Protocol):
         """After a restart: the live shards of every job found, now watched again."""
         ...
 
+    def live_shards(self, job_id: str) -> int:
+        """How many of the job's worker processes are still alive (a shard that finished the
+        job exits a moment after the job ended): their workers are still in use."""
+        ...
+
     async def forget(self, job_id: str) -> None:
         """Drops what is kept about a finished job (after its logs were saved)."""
         ...

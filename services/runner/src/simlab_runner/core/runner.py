@@ -171,9 +171,12 @@ class Runner:
         await self.launcher.stop(job_id)
 
     async def _finish(self, job_id: str) -> None:
+        """The job has ended: forgotten, and its workers given to waiting jobs once its last
+        process is gone (the exit of each calls this again)."""
         await self.launcher.forget(job_id)
-        self.scheduler.release(job_id)
-        await self.dispatch()
+        if self.launcher.live_shards(job_id) == 0:
+            self.scheduler.release(job_id)
+            await self.dispatch()
 
 
 def _says_why_it_waits(job: pb.Job) -> bool:
