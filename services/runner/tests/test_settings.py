@@ -1,5 +1,6 @@
 """The runner's settings: defaults, both launchers, and one named variable per mistake."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,17 @@ def test_the_local_launcher_by_default_with_its_defaults() -> None:
     assert launcher.state_dir == Path("/srv/runner/local")
     assert launcher.stop_grace_s == 10.0
     assert launcher.registration == RegistrationLimits(cpu_s=120, memory_mb=2048)
+
+
+def test_the_worker_caps_default_to_the_cpus_locally_and_64_on_kubernetes() -> None:
+    local = Settings.from_env(BASE)
+    assert local.max_workers == local.max_workers_per_user == len(os.sched_getaffinity(0))
+    kubernetes = Settings.from_env({**BASE, **KUBERNETES})
+    assert kubernetes.max_workers == kubernetes.max_workers_per_user == 64
+    capped = Settings.from_env({**BASE, "SIMLAB_RUNNER_MAX_WORKERS": "8"})
+    assert (capped.max_workers, capped.max_workers_per_user) == (8, 8)
+    per_user = {"SIMLAB_RUNNER_MAX_WORKERS": "8", "SIMLAB_RUNNER_MAX_WORKERS_PER_USER": "2"}
+    assert Settings.from_env({**BASE, **per_user}).max_workers_per_user == 2
 
 
 def test_registration_limits_are_set_for_both_launchers() -> None:
@@ -160,6 +172,8 @@ def test_kubernetes_settings_from_the_runners_environment() -> None:
         ("SIMLAB_RUNNER_IMAGE_PULL_POLICY", "Sometimes", KUBERNETES),
         ("SIMLAB_RUNNER_CPU_REQUEST", "half", KUBERNETES),
         ("SIMLAB_RUNNER_MEMORY_LIMIT", "1GB", KUBERNETES),
+        ("SIMLAB_RUNNER_MAX_WORKERS", "0", BASE),
+        ("SIMLAB_RUNNER_MAX_WORKERS_PER_USER", "many", KUBERNETES),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str, launcher: dict[str, str]) -> None:
