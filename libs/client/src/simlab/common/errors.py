@@ -14,6 +14,8 @@ class Code(enum.Enum):
     FAILED_PRECONDITION = "failed_precondition"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
+    # A quota or limit is reached: the message names it, its limit and the setting.
+    RESOURCE_EXHAUSTED = "resource_exhausted"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -43,3 +45,9 @@ def invalid(field: str, message: str) -> SimlabError:
 
 def not_found(what: str) -> SimlabError:
     return SimlabError(Code.NOT_FOUND, f"{what} not found")
+
+
+def exhausted(quota: str, limit: int, setting: str, advice: str = "") -> SimlabError:
+    """RESOURCE_EXHAUSTED for a quota: says which, its limit and the setting that raises it."""
+    message = f"quota exceeded: at most {limit} {quota} ({setting})"
+    return SimlabError(Code.RESOURCE_EXHAUSTED, f"{message}; {advice}" if advice else message)

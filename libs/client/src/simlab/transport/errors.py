@@ -31,6 +31,8 @@ REFUSALS = frozenset(
         grpc.StatusCode.UNAUTHENTICATED,
         grpc.StatusCode.OUT_OF_RANGE,
         grpc.StatusCode.UNIMPLEMENTED,
+        # A quota: the same call is refused until the caller frees something.
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
 )
 
