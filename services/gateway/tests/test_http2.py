@@ -71,7 +71,8 @@ def test_one_connection_carries_more_than_a_thousand_open_streams() -> None:
             port = probe.getsockname()[1]
         config.bind = [f"127.0.0.1:{port}"]
         stop = asyncio.Event()
-        server = asyncio.create_task(serve(open_stream_app, config, shutdown_trigger=stop.wait))
+        serving = serve(open_stream_app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        server = asyncio.create_task(serving)
         try:
             for _ in range(200):
                 try:

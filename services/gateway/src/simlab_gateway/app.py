@@ -33,7 +33,9 @@ from .core.downloads import Artifacts
 from .core.jobs import Jobs
 from .core.models import Models, PushRules
 from .core.shares import ShareLinks
+from .core.streams import StreamLimits
 from .core.watch import JobFeeds
+from .settings import PREFIX as SETTINGS_PREFIX
 from .settings import Settings
 from .transport.health import HealthService
 from .transport.http import gateway_app
@@ -66,7 +68,10 @@ class App:
         await logs.ensure_stream()
         objects = open_object_store(settings.object_store)
         artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
-        feeds = JobFeeds(self.jobstore, self.events, logs, objects)
+        limits = StreamLimits(
+            settings.max_streams_per_user, f"{SETTINGS_PREFIX}_MAX_STREAMS_PER_USER"
+        )
+        feeds = JobFeeds(self.jobstore, self.events, logs, objects, limits)
         bundles = BundleStore(objects)
         rules = PushRules(
             settings.authors, settings.max_bundle_bytes, settings.registration_timeout_s
