@@ -1,13 +1,17 @@
 """Many watchers of one job: N WatchJob streams spread over C gRPC connections (C = 1: the
 way a service watching its jobs over one channel does it), then state changes driven by hand
 in the job store, one at a time. Prints how many watchers got their first event and how
-long after each change every watcher saw it (p50/p99 over all watchers and changes)."""
+long after each change every watcher saw it (p50/p99 over all watchers and changes).
+`make bench` runs it; alone: python -m bench.watchers --watchers 1000,2000 --connections 1,50"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
@@ -15,7 +19,7 @@ from bench.stats import latency_line
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
-from simlab.devstack.stack import Stack
+from simlab.devstack.stack import Stack, free_port
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
@@ -43,7 +47,7 @@ class Outcome:
         lines = [
             f"{self.watchers} watchers on {self.connections} connection(s): "
             f"{self.first_events} got their first event in {self.first_events_s:.2f} s; "
-            f"{delivered} of {self.watchers * len(self.sent)} changes delivered"
+            f"{delivered} of {self.first_events * len(self.sent)} changes delivered"
         ]
         if self.errors:
             lines.append(f"errors: {len(self.errors)}, e.g. {self.errors[0]}")
@@ -52,13 +56,18 @@ class Outcome:
         return lines
 
 
-def run(stack: Stack, watchers: int, changes: int, connections: tuple[int, ...] = (1, 50)) -> None:
+def run(
+    stack: Stack, watchers: int | list[int], changes: int, connections: tuple[int, ...] = (1, 50)
+) -> None:
     # With the runner away each job stays QUEUED, and this benchmark plays its worker.
     stack.stop_service("runner")
     try:
-        for count in connections:
-            outcome = asyncio.run(measure(stack, watchers, count, changes))
-            print("\n".join(outcome.lines()))
+        for count in [watchers] if isinstance(watchers, int) else watchers:
+            for connection_count in connections:
+                # The stack's token once local mode is token-based; the local user before.
+                token = getattr(stack, "token", None)
+                outcome = asyncio.run(measure(stack, count, connection_count, changes, token))
+                print("\n".join(outcome.lines()), flush=True)
     finally:
         stack.start_service("runner")
 
@@ -68,12 +77,12 @@ async def measure(
     watchers: int,
     connections: int,
     changes: int,
+    token: str | None,
     first_event_timeout_s: float = 60.0,
     change_timeout_s: float = 30.0,
 ) -> Outcome:
-    """Needs the runner stopped (the caller plays the job's worker)."""
-    # The stack's token once local mode is token-based; before that, the local user.
-    token = getattr(stack, "token", None)
+    """Needs the runner stopped (the caller plays the job's worker). Watchers refused at the
+    start (a stream limit) are counted in `errors`; the changes are timed for the others."""
     with Client(stack.url, token=token) as client:
         job = client.submit("pi", {"samples": BLOCK_SIZE * changes}, seed=1)
     worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
@@ -95,7 +104,8 @@ async def measure(
     ]
     metadata = bearer(token) if token else ()
     outcome = Outcome(watchers, connections, 0, 0.0)
-    first = asyncio.Semaphore(0)
+    # Released once per watcher, on its first event or on its failure.
+    started_or_failed = asyncio.Semaphore(0)
     progressed: dict[int, asyncio.Event] = {n: asyncio.Event() for n in range(1, changes + 1)}
 
     async def watch(index: int) -> None:
@@ -108,29 +118,31 @@ async def measure(
                 now = time.perf_counter()
                 if not got_first:
                     got_first = True
-                    first.release()
+                    outcome.first_events += 1
+                    started_or_failed.release()
                 if event.kind == pb.EVENT_KIND_PROGRESS:
                     done = event.job.progress.blocks_done
                     times = outcome.seen.setdefault(done, [])
                     times.append(now)
-                    if len(times) == watchers:
+                    if len(times) == outcome.first_events:
                         progressed[done].set()
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
                 outcome.errors.append(f"{error.code().name}: {error.details()}")
+                if not got_first:
+                    started_or_failed.release()
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
     try:
         deadline = started + first_event_timeout_s
-        while outcome.first_events < watchers and time.perf_counter() < deadline:
+        for _ in range(watchers):
             try:
-                await asyncio.wait_for(first.acquire(), deadline - time.perf_counter())
+                await asyncio.wait_for(started_or_failed.acquire(), deadline - time.perf_counter())
             except TimeoutError:
                 break
-            outcome.first_events += 1
         outcome.first_events_s = time.perf_counter() - started
-        if outcome.first_events == watchers:
+        if outcome.first_events + len(outcome.errors) == watchers:
             for block in range(changes):
                 stats = stats_pb2.BlockStats(block=block, samples=BLOCK_SIZE)
                 stats.moments["estimate"].CopyFrom(
@@ -156,3 +168,27 @@ async def measure(
         with Client(stack.url, token=token) as client:
             client.cancel(job.job_id)
     return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.watchers", description=__doc__)
+    parser.add_argument("--watchers", default="1000", help="comma-separated stream counts")
+    parser.add_argument("--connections", default="1,50", help="comma-separated")
+    parser.add_argument("--changes", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
+        stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
+        stack.start()
+        try:
+            run(
+                stack,
+                [int(n) for n in args.watchers.split(",")],
+                args.changes,
+                tuple(int(n) for n in args.connections.split(",")),
+            )
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
