@@ -213,3 +213,23 @@ def test_a_lost_bus_connection_ends_every_watcher_with_unavailable() -> None:
         await fresh.aclose()
 
     run(scenario)
+
+
+def test_a_subscription_that_breaks_unexpectedly_fails_its_watchers_with_unavailable() -> None:
+    class BrokenBus(LiveBus):
+        @contextlib.asynccontextmanager
+        async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:
+            raise RuntimeError("connection reset")
+            yield  # an async generator, as a subscription is
+
+    async def scenario() -> None:
+        store = FakeJobStore()
+        store.add("alice", pb.Job(job_id="job1", seq=1, state=RUNNING))
+        limits = StreamLimits(10, "MAX_STREAMS")
+        feeds = JobFeeds(store, BrokenBus(), FakeLogs(), FakeObjects(), limits)
+        with pytest.raises(SimlabError) as caught:
+            await anext(feeds.watch(ALICE, "job1", after_seq=0))
+        assert caught.value.code == Code.UNAVAILABLE
+        assert feeds.hub.subscriptions() == 0 and limits.open_streams(ALICE) == 0
+
+    run(scenario)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from simlab_gateway.core.ports import EventBus
 
 # Events a watcher may have waiting before it is given a fresh snapshot instead.
 WATCHER_QUEUE = 64
+
+log = logging.getLogger("gateway")
 
 
 class Watcher:
@@ -114,6 +117,10 @@ class JobEventHub:
             failure = SimlabError(Code.UNAVAILABLE, "event bus connection lost; retry shortly")
         except SimlabError as error:
             failure = error
+        except Exception:
+            # Whatever broke the subscription, its watchers must hear of it, not wait on.
+            log.exception("job event subscription failed", extra={"job_id": job.job_id})
+            failure = SimlabError(Code.UNAVAILABLE, "event bus unavailable; retry shortly")
         # The subscription is gone: its watchers fail (clients resume after their last seq)
         # and the next watcher of this job subscribes anew.
         if self._jobs.get(job.job_id) is job:
