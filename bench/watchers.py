@@ -178,7 +178,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
         stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
-        stack.start()
+        # A loaded machine starts Python services slowly.
+        stack.start(timeout=300)
         try:
             run(
                 stack,
