@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import events, models, objectstore, submit, usercode
+from bench import events, models, objectstore, submit, usercode, watchers
 from simlab.devstack.stack import Stack, free_port
 
 
@@ -15,10 +15,11 @@ def main() -> None:
     parser.add_argument("--submits", type=int, default=4000, help="submissions in the run")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--events", type=int, default=200, help="state changes timed")
+    parser.add_argument("--watchers", type=int, default=1000, help="WatchJob streams on one job")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.submits, args.clients, args.events = 300, 8, 30
+        args.submits, args.clients, args.events, args.watchers = 300, 8, 30, 100
 
     with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
         stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
@@ -32,6 +33,8 @@ def main() -> None:
             submit.run(stack, args.submits, args.clients)
             print("\n== state change in the job store -> WatchJob")
             events.run(stack, args.events)
+            print(f"\n== {args.watchers} watchers of one job, 10 changes, 1 vs 50 connections")
+            watchers.run(stack, args.watchers, changes=10)
         finally:
             stack.stop()
     print("\n== object store: S3 on a local MinIO")

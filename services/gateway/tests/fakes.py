@@ -19,6 +19,7 @@ from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.logs import LogPiece
 from simlab_gateway.core.models import Builtin, Models, PushRules
 from simlab_gateway.core.ports import Registration
+from simlab_gateway.core.streams import StreamLimits
 from simlab_gateway.core.submission import JobPlan
 from simlab_gateway.core.watch import JobFeeds
 from simlab_gateway.transport.models import model_to_proto
@@ -302,6 +303,6 @@ def fake_models(
     """The model use cases on fakes, with the toy model built in."""
     objects = objects if objects is not None else FakeObjects()
     events = events if events is not None else FakeEvents(store.calls)
-    feeds = JobFeeds(store, events, FakeLogs(), objects)
+    feeds = JobFeeds(store, events, FakeLogs(), objects, StreamLimits(10, "MAX_STREAMS"))
     rules = PushRules(authors, max_bundle_bytes, registration_timeout_s)
     return Models(store, BundleStore(objects), feeds, BUILTINS, schema_from_proto, rules)

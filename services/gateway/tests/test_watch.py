@@ -14,6 +14,7 @@ from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.logs import LogPiece
+from simlab_gateway.core.streams import StreamLimits
 from simlab_gateway.core.watch import JobFeeds
 
 T = TypeVar("T")
@@ -41,7 +42,8 @@ def feeds(
     store.add("alice", job)
     logs = FakeLogs([LogPiece(0, b"live 0\n"), LogPiece(1, b"live 1\n")])
     events = FakeEvents(store.calls, list(published))
-    return JobFeeds(store, events, logs, objects or FakeObjects()), store, logs
+    limits = StreamLimits(2, "MAX_STREAMS")
+    return JobFeeds(store, events, logs, objects or FakeObjects(), limits), store, logs
 
 
 def test_watch_subscribes_then_sends_the_snapshot_then_newer_events_until_the_end() -> None:
@@ -107,3 +109,27 @@ def test_a_running_jobs_logs_come_from_the_live_stream_as_asked() -> None:
     assert pieces == [LogPiece(1, b"live 1\n")]
     assert logs.tails == [("job1", 1, True)]
     assert store.calls == ["subscribe", "get_job"]
+
+
+@pytest.mark.parametrize("job_id", ["", "*", "job1.>", "JOB1", "a" * 65, "job\x00"])
+def test_a_malformed_job_id_is_refused_before_subscribing(job_id: str) -> None:
+    feed, store, _ = feeds(pb.Job(job_id="job1", seq=1))
+    for stream in (
+        feed.watch(ALICE, job_id, after_seq=0),
+        feed.tail_logs(ALICE, job_id, shard=None, follow=False),
+    ):
+        with pytest.raises(SimlabError) as caught:
+            collect(stream)
+        assert caught.value.code == Code.INVALID_ARGUMENT
+        assert caught.value.field == "job_id"
+    assert store.calls == []
+
+
+@pytest.mark.parametrize("shard", [-1, 2])
+def test_tail_logs_refuses_a_shard_the_job_does_not_have(shard: int) -> None:
+    feed, _, logs = feeds(pb.Job(job_id="job1", state=RUNNING, shards=2))
+    with pytest.raises(SimlabError) as caught:
+        collect(feed.tail_logs(ALICE, "job1", shard=shard, follow=False))
+    assert caught.value.code == Code.INVALID_ARGUMENT
+    assert caught.value.field == "shard"
+    assert logs.tails == []

@@ -12,7 +12,6 @@ import socket
 import sys
 
 from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
@@ -34,10 +33,13 @@ from .core.downloads import Artifacts
 from .core.jobs import Jobs
 from .core.models import Models, PushRules
 from .core.shares import ShareLinks
+from .core.streams import StreamLimits
 from .core.watch import JobFeeds
+from .settings import PREFIX as SETTINGS_PREFIX
 from .settings import Settings
 from .transport.health import HealthService
 from .transport.http import gateway_app
+from .transport.http2 import hypercorn_config
 from .transport.service import SimulationService, simulation_app
 
 log = logging.getLogger("gateway")
@@ -66,7 +68,10 @@ class App:
         await logs.ensure_stream()
         objects = open_object_store(settings.object_store)
         artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
-        feeds = JobFeeds(self.jobstore, self.events, logs, objects)
+        limits = StreamLimits(
+            settings.max_streams_per_user, f"{SETTINGS_PREFIX}_MAX_STREAMS_PER_USER"
+        )
+        feeds = JobFeeds(self.jobstore, self.events, logs, objects, limits)
         bundles = BundleStore(objects)
         rules = PushRules(
             settings.authors, settings.max_bundle_bytes, settings.registration_timeout_s
@@ -100,7 +105,7 @@ class App:
             CodeDownloads(self.jobstore, bundles, models),
             settings.web_dir,
         )
-        config = _hypercorn_config()
+        config = hypercorn_config(settings.max_streams_per_user)
         # hypercorn tells no one when it listens: bind here, hand it a duplicate of each
         # socket, and watch ours for the listen() it makes once it serves.
         config.bind = [settings.listen]
@@ -143,18 +148,6 @@ async def run(settings: Settings) -> None:
     await asyncio.wait({signal, app.server}, return_when=asyncio.FIRST_COMPLETED)
     signal.cancel()
     await app.stop()
-
-
-def _hypercorn_config() -> Config:
-    config = Config()
-    config.accesslog = None
-    config.graceful_timeout = 5.0
-    # gRPC clients keep one HTTP/2 connection for thousands of calls: hypercorn's defaults
-    # (GOAWAY after 1,000 requests, 100 streams, 5 s idle) would cut busy clients off.
-    config.keep_alive_max_requests = 2**31
-    config.h2_max_concurrent_streams = 1000
-    config.keep_alive_timeout = 300.0
-    return config
 
 
 async def _listening(sockets: list[socket.socket], server: asyncio.Task[None]) -> None:

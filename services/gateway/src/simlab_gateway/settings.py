@@ -17,6 +17,9 @@ stops the gateway before it does anything.
                      (default 300)
 - JOBSTORE_RETRY_S   how long a call to a restarting job store is retried (default 5: a user is
                      waiting)
+- MAX_STREAMS_PER_USER  open WatchJob/TailLogs streams per user (a share link counts apart from
+                     its owner) in one gateway process (default 2000); beyond it
+                     RESOURCE_EXHAUSTED
 - REDIRECT_DOWNLOADS redirect downloads to presigned URLs when the object store gives them
                      (default true); false streams them through the gateway
 - WEB_DIR            the built web UI (default REPO_WEB_DIST)
@@ -55,6 +58,7 @@ class Settings:
     registration_timeout_s: float
     jobstore_retry_s: float
     redirect_downloads: bool
+    max_streams_per_user: int
     web_dir: Path
     log_level: str
     object_store: ObjectStoreSettings
@@ -79,6 +83,7 @@ class Settings:
             registration_timeout_s=env.float("REGISTRATION_TIMEOUT_S", 300.0, minimum=1),
             jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 5.0, minimum=0),
             redirect_downloads=env.bool("REDIRECT_DOWNLOADS", True),
+            max_streams_per_user=env.int("MAX_STREAMS_PER_USER", 2000, minimum=1),
             web_dir=Path(env.str("WEB_DIR", str(REPO_WEB_DIST))),
             log_level=env.log_level(),
             object_store=object_store_settings(env),

@@ -1,5 +1,6 @@
-"""Job events from NATS for WatchJob: a core subscription to one job's subjects. JetStream
-stores the events, and also delivers them to plain subscribers as they are published."""
+"""Job events from NATS for WatchJob: a core subscription to one job's subjects, which
+core.fanout shares among all of that job's watchers in this process. JetStream stores the
+events, and also delivers them to plain subscribers as they are published."""
 
 from __future__ import annotations
 

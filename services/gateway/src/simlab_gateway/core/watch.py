@@ -1,6 +1,7 @@
 """Live feeds of one job: its events (WatchJob) and its workers' output (TailLogs). Each
-subscribes to the job's events before it reads the job, so nothing falls between the snapshot
-and what follows."""
+joins the job's events (one bus subscription per job in this process, see core.fanout)
+before it reads the job, so nothing falls between the snapshot and what follows. A job id is
+checked before anything is subscribed to, and each caller holds a bounded number of feeds."""
 
 from __future__ import annotations
 
@@ -8,33 +9,44 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
+from simlab.common.errors import invalid
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.artifacts import CHUNK, job_prefix, log_shard
 from simlab_gateway.core.auth import Principal
+from simlab_gateway.core.fanout import CoalescedReads, JobEventHub, Watcher
+from simlab_gateway.core.ids import check_job_id
 from simlab_gateway.core.logs import LogPiece
 from simlab_gateway.core.ports import EventBus, JobStore, LogStream, Objects
+from simlab_gateway.core.streams import StreamLimits
 
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
 
 
 class JobFeeds:
     def __init__(
-        self, store: JobStore, events: EventBus, logs: LogStream, objects: Objects
+        self,
+        store: JobStore,
+        events: EventBus,
+        logs: LogStream,
+        objects: Objects,
+        limits: StreamLimits,
     ) -> None:
-        self.store = store
-        self.events = events
+        self.hub = JobEventHub(events)
+        self.snapshots = CoalescedReads(store.get_job)
         self.logs = logs
         self.objects = objects
+        self.limits = limits
 
     async def watch(
         self, caller: Principal, job_id: str, after_seq: int
-    ) -> AsyncIterator[pb.JobEvent]:
+    ) -> AsyncGenerator[pb.JobEvent]:
         """A snapshot of the job (unless the caller has seen its seq), then each newer event,
         until the job ends."""
-        owner = caller.owner_for("WatchJob", job_id)
-        async with contextlib.aclosing(self._events(owner, job_id, after_seq)) as events:
-            async for event in events:
-                yield event
+        owner = caller.owner_for("WatchJob", check_job_id(job_id))
+        with self.limits.hold(caller):
+            async with contextlib.aclosing(self._events(owner, job_id, after_seq)) as events:
+                async for event in events:
+                    yield event
 
     async def until_ended(self, job_id: str) -> pb.Job:
         """The job once it has ended, read as the platform (a registration job is not its
@@ -46,9 +58,22 @@ class JobFeeds:
         return job
 
     async def _events(self, owner: str, job_id: str, after_seq: int) -> AsyncGenerator[pb.JobEvent]:
-        async with self.events.subscribe(job_id) as live:
-            job = await self.store.get_job(owner, job_id)
-            last = after_seq
+        async with (
+            self.hub.watch(job_id) as watcher,
+            contextlib.aclosing(self._newer(owner, job_id, after_seq, watcher)) as newer,
+        ):
+            async for event in newer:
+                yield event
+
+    async def _newer(
+        self, owner: str, job_id: str, last: int, watcher: Watcher, read: pb.Job | None = None
+    ) -> AsyncGenerator[pb.JobEvent]:
+        """A snapshot newer than `last` (`read`, if the caller has just read one), then each
+        newer event until the job ends; a fresh snapshot whenever the watcher fell behind and
+        its events were dropped."""
+        while True:
+            job = read if read is not None else await self.snapshots.get(owner, job_id)
+            read = None
             if job.seq > last:
                 yield pb.JobEvent(
                     job_id=job.job_id, seq=job.seq, kind=pb.EVENT_KIND_SNAPSHOT, job=job
@@ -56,8 +81,8 @@ class JobFeeds:
                 last = job.seq
             if job.state in TERMINAL:
                 return
-            async for event in live:
-                # The snapshot already covers anything at or before its seq.
+            while (event := await watcher.next()) is not None:
+                # A snapshot already covers anything at or before its seq.
                 if event.seq <= last:
                     continue
                 yield event
@@ -67,38 +92,49 @@ class JobFeeds:
 
     async def tail_logs(
         self, caller: Principal, job_id: str, shard: int | None, follow: bool
-    ) -> AsyncIterator[LogPiece]:
+    ) -> AsyncGenerator[LogPiece]:
         """An ended job's stored logs (each shard's, once the runner kept it), else the live
         stream: what it holds, then, with `follow`, new output until the job's is complete."""
-        owner = caller.owner_for("TailLogs", job_id)
-        async with self.events.subscribe(job_id) as live:
-            job = await self.store.get_job(owner, job_id)
-            if job.state in TERMINAL:
-                stored = await self._stored_logs(job.job_id)
-                wanted = {shard} if shard is not None else set(range(job.shards))
-                if wanted <= stored.keys():
-                    for number in sorted(wanted):
-                        async for piece in self._read_log(number, stored[number]):
-                            yield piece
-                    return
-                # The runner stores a shard's log just after its process ends, which can be a
-                # moment after the job ended: until then the live stream has the output.
-                async for piece in self.logs.tail(
-                    job.job_id, shard, follow=True, job_ended=lambda: True
-                ):
+        owner = caller.owner_for("TailLogs", check_job_id(job_id))
+        if shard is not None and shard < 0:
+            raise invalid("shard", f"must be 0 or more, got {shard}")
+        with self.limits.hold(caller):
+            async with self.hub.watch(job_id) as watcher:
+                job = await self.snapshots.get(owner, job_id)
+                if shard is not None and shard >= job.shards:
+                    raise invalid("shard", f"run {job_id} has shards 0 to {job.shards - 1}")
+                async for piece in self._logs(owner, job, shard, follow, watcher):
                     yield piece
+
+    async def _logs(
+        self, owner: str, job: pb.Job, shard: int | None, follow: bool, watcher: Watcher
+    ) -> AsyncIterator[LogPiece]:
+        if job.state in TERMINAL:
+            stored = await self._stored_logs(job.job_id)
+            wanted = {shard} if shard is not None else set(range(job.shards))
+            if wanted <= stored.keys():
+                for number in sorted(wanted):
+                    async for piece in self._read_log(number, stored[number]):
+                        yield piece
                 return
-            ended = asyncio.Event()
-            watcher = asyncio.create_task(_set_when_terminal(live, ended))
-            try:
-                async for piece in self.logs.tail(
-                    job.job_id, shard, follow, job_ended=ended.is_set
-                ):
-                    yield piece
-            finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            # The runner stores a shard's log just after its process ends, which can be a
+            # moment after the job ended: until then the live stream has the output.
+            async for piece in self.logs.tail(
+                job.job_id, shard, follow=True, job_ended=lambda: True
+            ):
+                yield piece
+            return
+        ended = asyncio.Event()
+        newer = self._newer(owner, job.job_id, job.seq, watcher, read=job)
+        until_ended = asyncio.create_task(_set_when_ended(newer, ended))
+        try:
+            async for piece in self.logs.tail(job.job_id, shard, follow, job_ended=ended.is_set):
+                yield piece
+        finally:
+            until_ended.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await until_ended
+            await newer.aclose()
 
     async def _stored_logs(self, job_id: str) -> dict[int, str]:
         """shard -> the key of the log the runner kept when that shard ended."""
@@ -116,8 +152,7 @@ class JobFeeds:
             yield LogPiece(shard, chunk)
 
 
-async def _set_when_terminal(live: AsyncIterator[pb.JobEvent], ended: asyncio.Event) -> None:
-    async for event in live:
-        if event.job.state in TERMINAL:
-            ended.set()
-            return
+async def _set_when_ended(events: AsyncIterator[pb.JobEvent], ended: asyncio.Event) -> None:
+    async for _ in events:
+        pass
+    ended.set()

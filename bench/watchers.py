@@ -1,0 +1,195 @@
+"""Many watchers of one job: N WatchJob streams spread over C gRPC connections (C = 1: the
+way a service watching its jobs over one channel does it), then state changes driven by hand
+in the job store, one at a time. Prints how many watchers got their first event and how
+long after each change every watcher saw it (p50/p99 over all watchers and changes).
+`make bench` runs it; alone: python -m bench.watchers --watchers 1000,2000 --connections 1,50"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from bench.stats import latency_line
+from simlab.client import Client
+from simlab.common.grpc_util import bearer
+from simlab.common.tokens import job_token
+from simlab.devstack.stack import Stack, free_port
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.jobstore.v1 import jobstore_pb2_grpc
+from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import simulation_pb2_grpc, stats_pb2
+
+BLOCK_SIZE = 1_000_000  # the pi model's block
+
+
+@dataclass
+class Outcome:
+    watchers: int
+    connections: int
+    first_events: int
+    first_events_s: float
+    # blocks_done -> when each watcher saw it
+    seen: dict[int, list[float]] = field(default_factory=dict)
+    sent: dict[int, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def latencies(self) -> list[float]:
+        return [t - self.sent[n] for n, times in self.seen.items() for t in times]
+
+    def lines(self) -> list[str]:
+        delivered = sum(len(times) for times in self.seen.values())
+        lines = [
+            f"{self.watchers} watchers on {self.connections} connection(s): "
+            f"{self.first_events} got their first event in {self.first_events_s:.2f} s; "
+            f"{delivered} of {self.first_events * len(self.sent)} changes delivered"
+        ]
+        if self.errors:
+            lines.append(f"errors: {len(self.errors)}, e.g. {self.errors[0]}")
+        if delivered:
+            lines.append(latency_line("state change -> every watcher", self.latencies()))
+        return lines
+
+
+def run(
+    stack: Stack, watchers: int | list[int], changes: int, connections: tuple[int, ...] = (1, 50)
+) -> None:
+    # With the runner away each job stays QUEUED, and this benchmark plays its worker.
+    stack.stop_service("runner")
+    try:
+        for count in [watchers] if isinstance(watchers, int) else watchers:
+            for connection_count in connections:
+                # The stack's token once local mode is token-based; the local user before.
+                token = getattr(stack, "token", None)
+                outcome = asyncio.run(measure(stack, count, connection_count, changes, token))
+                print("\n".join(outcome.lines()), flush=True)
+    finally:
+        stack.start_service("runner")
+
+
+async def measure(
+    stack: Stack,
+    watchers: int,
+    connections: int,
+    changes: int,
+    token: str | None,
+    first_event_timeout_s: float = 60.0,
+    change_timeout_s: float = 30.0,
+) -> Outcome:
+    """Needs the runner stopped (the caller plays the job's worker). Watchers refused at the
+    start (a stream limit) are counted in `errors`; the changes are timed for the others."""
+    with Client(stack.url, token=token) as client:
+        job = client.submit("pi", {"samples": BLOCK_SIZE * changes}, seed=1)
+    worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
+    store_channel = grpc.aio.insecure_channel(stack.jobstore_target)
+    store = jobstore_pb2_grpc.JobStoreServiceStub(store_channel)
+    await store.ReportState(
+        store_pb.ReportStateRequest(job_id=job.job_id, state=pb.JOB_STATE_LAUNCHING),
+        metadata=bearer(stack.secrets["service_token"]),
+    )
+    await store.StartShard(
+        store_pb.StartShardRequest(job_id=job.job_id, shard=0), metadata=worker_md
+    )
+
+    target = stack.url.removeprefix("http://")
+    # A local subchannel pool each: separate TCP connections, not one shared by equal channels.
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(connections)
+    ]
+    metadata = bearer(token) if token else ()
+    outcome = Outcome(watchers, connections, 0, 0.0)
+    # Released once per watcher, on its first event or on its failure.
+    started_or_failed = asyncio.Semaphore(0)
+    progressed: dict[int, asyncio.Event] = {n: asyncio.Event() for n in range(1, changes + 1)}
+
+    async def watch(index: int) -> None:
+        stub = simulation_pb2_grpc.SimulationServiceStub(channels[index % connections])
+        got_first = False
+        try:
+            async for event in stub.WatchJob(
+                pb.WatchJobRequest(job_id=job.job_id), metadata=metadata
+            ):
+                now = time.perf_counter()
+                if not got_first:
+                    got_first = True
+                    outcome.first_events += 1
+                    started_or_failed.release()
+                if event.kind == pb.EVENT_KIND_PROGRESS:
+                    done = event.job.progress.blocks_done
+                    times = outcome.seen.setdefault(done, [])
+                    times.append(now)
+                    if len(times) == outcome.first_events:
+                        progressed[done].set()
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                outcome.errors.append(f"{error.code().name}: {error.details()}")
+                if not got_first:
+                    started_or_failed.release()
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
+    try:
+        deadline = started + first_event_timeout_s
+        for _ in range(watchers):
+            try:
+                await asyncio.wait_for(started_or_failed.acquire(), deadline - time.perf_counter())
+            except TimeoutError:
+                break
+        outcome.first_events_s = time.perf_counter() - started
+        if outcome.first_events + len(outcome.errors) == watchers:
+            for block in range(changes):
+                stats = stats_pb2.BlockStats(block=block, samples=BLOCK_SIZE)
+                stats.moments["estimate"].CopyFrom(
+                    stats_pb2.Moments(count=BLOCK_SIZE, mean=3.14, m2=1.0)
+                )
+                outcome.sent[block + 1] = time.perf_counter()
+                await store.ReportBlocks(
+                    store_pb.ReportBlocksRequest(job_id=job.job_id, shard=0, blocks=[stats]),
+                    metadata=worker_md,
+                )
+                # One change at a time: the fan-out's latency, not a queue of changes.
+                try:
+                    await asyncio.wait_for(progressed[block + 1].wait(), change_timeout_s)
+                except TimeoutError:
+                    break
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels:
+            await channel.close()
+        await store_channel.close()
+        with Client(stack.url, token=token) as client:
+            client.cancel(job.job_id)
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.watchers", description=__doc__)
+    parser.add_argument("--watchers", default="1000", help="comma-separated stream counts")
+    parser.add_argument("--connections", default="1,50", help="comma-separated")
+    parser.add_argument("--changes", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="simlab-bench-") as tmp:
+        stack = Stack(Path(tmp) / "state", free_port(), log_dir=Path(tmp) / "logs")
+        # A loaded machine starts Python services slowly.
+        stack.start(timeout=300)
+        try:
+            run(
+                stack,
+                [int(n) for n in args.watchers.split(",")],
+                args.changes,
+                tuple(int(n) for n in args.connections.split(",")),
+            )
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
