@@ -108,6 +108,11 @@ class Stack:
                 out.write(json.dumps(values))
         return values
 
+    @property
+    def nats_passwords(self) -> dict[str, str]:
+        """What start_nats needs to admit the services' NATS users (and no one else)."""
+        return {user: self.secrets[f"nats_{user}_password"] for user in NATS_USERS}
+
     def nats_url_for(self, user: str) -> str:
         """The URL that connects to this stack's NATS as `user` (jobstore, runner, gateway)."""
         assert self.nats is not None
@@ -117,10 +122,7 @@ class Stack:
         if self.launcher == "kubernetes":
             self.runner_kube_env = self._kubernetes_runner_env()
         self.postgres = start_postgres(self.state_dir / "postgres")
-        self.nats = start_nats(
-            self.state_dir / "nats",
-            passwords={user: self.secrets[f"nats_{user}_password"] for user in NATS_USERS},
-        )
+        self.nats = start_nats(self.state_dir / "nats", passwords=self.nats_passwords)
         for name in SERVICES:
             self.start_service(name, timeout)
 
