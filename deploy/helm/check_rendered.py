@@ -202,6 +202,7 @@ def known_secrets(r: Rendering) -> set[str]:
         values["gateway"]["existingTokensSecret"],
         values["postgresql"]["external"]["existingSecret"],
         values["nats"]["external"]["existingSecret"],
+        values["nats"]["auth"]["existingSecret"],
         values["objectStore"]["external"]["existingSecret"],
     )
     return r.names("Secret") | {s for s in declared if s}

@@ -296,7 +296,7 @@ def test_main_reports_every_problem_and_fails(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("sys.argv", ["check_rendered.py", str(rendered), "--values", values_file])
         assert main() == 0
-        assert "35 objects OK" in capsys.readouterr().out
+        assert "36 objects OK" in capsys.readouterr().out
         container(r, "Deployment", "simlab-gateway")["image"] = "untagged"
         r.docs.remove(named(r, "NetworkPolicy", "simlab-default-deny"))
         rendered.write_text(yaml.safe_dump_all(r.docs))

@@ -63,8 +63,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- printf "%s.%s.svc.%s:%d" (include "simlab.jobstoreHost" .) .Release.Namespace .Values.clusterDomain (int .Values.jobstore.port) }}
 {{- end }}
 
-{{- define "simlab.natsURL" -}}
-{{- printf "nats://%s-nats.%s.svc.%s:4222" (include "simlab.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{/* The bundled NATS's address, without credentials. */}}
+{{- define "simlab.natsAddress" -}}
+{{- printf "%s-nats.%s.svc.%s:4222" (include "simlab.fullname" .) .Release.Namespace .Values.clusterDomain }}
 {{- end }}
 
 {{- define "simlab.s3Endpoint" -}}
@@ -114,6 +115,10 @@ on upgrades, read back from the Secret that holds it, so it never changes by its
 {{- printf "%s-postgresql" (include "simlab.fullname" .) }}
 {{- end }}
 
+{{- define "simlab.natsSecret" -}}
+{{- default (printf "%s-nats" (include "simlab.fullname" .)) .Values.nats.auth.existingSecret }}
+{{- end }}
+
 {{- define "simlab.minioSecret" -}}
 {{- printf "%s-minio" (include "simlab.fullname" .) }}
 {{- end }}
@@ -145,6 +150,15 @@ tokens: {{ join "," $pairs | quote }}
 {{- include "simlab.keep" (list . (include "simlab.postgresqlSecret" .) "password" .Values.postgresql.password) }}
 {{- end }}
 
+{{/* The bundled NATS's users' passwords, one key per user of files/nats-auth.conf. */}}
+{{- define "simlab.natsData" -}}
+{{- include "simlab.init" . }}
+{{- $name := include "simlab.natsSecret" . }}
+{{- range list "jobstore" "runner" "gateway" }}
+{{ . }}-password: {{ include "simlab.keep" (list $ $name (printf "%s-password" .) "") | quote }}
+{{- end }}
+{{- end }}
+
 {{- define "simlab.minioData" -}}
 {{- include "simlab.init" . }}
 {{- $name := include "simlab.minioSecret" . -}}
@@ -153,11 +167,18 @@ secret-key: {{ include "simlab.keep" (list . $name "secret-key" .Values.minio.ro
 {{- end }}
 
 {{/* Environment ------------------------------------------------------------------------ */}}
-{{/* NATS URL of an external NATS for a service prefix: (list $ "SIMLAB_GATEWAY"); the
-bundled one's is in the service's ConfigMap. */}}
+{{/* The NATS URL of a service prefix: (list $ "SIMLAB_GATEWAY"). The bundled NATS: the
+service's own user (gateway), its password from the Secret, put into the URL by Kubernetes'
+$(VAR) expansion so that no rendered object holds it. An external NATS: its URL. */}}
 {{- define "simlab.natsEnv" -}}
 {{- $root := index . 0 }}{{ $prefix := index . 1 }}
-{{- if not $root.Values.nats.enabled }}
+{{- if $root.Values.nats.enabled }}
+{{- $user := $prefix | trimPrefix "SIMLAB_" | lower }}
+- name: NATS_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ include "simlab.natsSecret" $root }}, key: {{ $user }}-password}}
+- name: {{ $prefix }}_NATS_URL
+  value: {{ printf "nats://%s:$(NATS_PASSWORD)@%s" $user (include "simlab.natsAddress" $root) | quote }}
+{{- else }}
 - name: {{ $prefix }}_NATS_URL
 {{- if $root.Values.nats.external.existingSecret }}
   valueFrom: {secretKeyRef: {name: {{ $root.Values.nats.external.existingSecret }}, key: {{ $root.Values.nats.external.urlKey }}}}
@@ -187,10 +208,11 @@ runner (never of simulation pods: workers reach bundles and results through the 
 {{/* Rolls pods when configuration or credentials the chart manages change. Credentials in
 Secrets of your own roll nothing: restart the Deployments after changing them. */}}
 {{- define "simlab.checksums" -}}
-{{- $secrets := list .Values.auth.existingSecret .Values.gateway.existingTokensSecret .Values.postgresql.external .Values.nats.external .Values.objectStore.external }}
+{{- $secrets := list .Values.auth.existingSecret .Values.gateway.existingTokensSecret .Values.postgresql.external .Values.nats.external .Values.nats.auth .Values.objectStore.external }}
 {{- if not .Values.auth.existingSecret }}{{ $secrets = append $secrets (include "simlab.platformData" .) }}{{ end }}
 {{- if not .Values.gateway.existingTokensSecret }}{{ $secrets = append $secrets (include "simlab.tokensData" .) }}{{ end }}
 {{- if .Values.minio.enabled }}{{ $secrets = append $secrets (include "simlab.minioData" .) }}{{ end }}
+{{- if and .Values.nats.enabled (not .Values.nats.auth.existingSecret) }}{{ $secrets = append $secrets (include "simlab.natsData" .) }}{{ end }}
 {{- if .Values.postgresql.enabled }}{{ $secrets = append $secrets (include "simlab.postgresqlPassword" .) }}{{ end -}}
 checksum/config: {{ include (print .Template.BasePath "/configmaps.yaml") . | sha256sum }}
 checksum/secrets: {{ $secrets | toJson | sha256sum }}

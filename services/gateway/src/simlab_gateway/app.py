@@ -65,7 +65,6 @@ class App:
         )
         self.events = await JobEvents.connect(settings.nats_url)
         logs = JobLogs(self.events.client)
-        await logs.ensure_stream()
         objects = open_object_store(settings.object_store)
         artifacts = Artifacts(self.jobstore, objects, settings.redirect_downloads)
         limits = StreamLimits(

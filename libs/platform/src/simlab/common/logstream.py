@@ -1,7 +1,8 @@
 """Where workers' live output travels on NATS JetStream: stream SIMLAB_LOGS, subjects
 simlab.logs.<job_id>.<shard>. The runner (which owns the worker processes or pods) publishes
 each new piece of a shard's output as raw bytes, and a message with the END header once that
-shard's process is gone; the gateway's TailLogs replays and follows them. The stream is
+shard's process is gone; the gateway's TailLogs replays and follows them. The job store
+creates the stream (the one service whose NATS user manages streams). The stream is
 bounded by age and size: it is for watching runs, while the complete logs are kept in the
 object store (jobs/<id>/logs/shard-<i>.log) when each shard ends."""
 

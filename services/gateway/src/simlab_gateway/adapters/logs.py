@@ -23,9 +23,6 @@ class JobLogs:
         self.client = client
         self.js = client.jetstream()
 
-    async def ensure_stream(self) -> None:
-        await logstream.ensure_stream(self.js)
-
     async def tail(
         self, job_id: str, shard: int | None, follow: bool, job_ended: Callable[[], bool]
     ) -> AsyncIterator[LogPiece]:

@@ -1,6 +1,12 @@
 """The runner's durable JetStream consumer of "job queued" and "cancel requested" events.
 A message is acknowledged only after the runner recorded what it did about it, so a crash
-in between means redelivery, never a lost job."""
+in between means redelivery, never a lost job.
+
+A message that cannot be handled is not retried forever: one that is not a JobEvent at all
+is terminated at once; one whose handling keeps failing is delivered at most MAX_DELIVER
+times, and terminated (logged as an error) on its last delivery. The job store being away
+is no failure of the message: it is held (kept in progress) and tried again until the job
+store answers, so an outage costs no event its deliveries."""
 
 from __future__ import annotations
 
@@ -8,19 +14,28 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from google.protobuf.message import DecodeError
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common import events
-from simlab.common.errors import SimlabError
+from simlab.common.errors import Code, SimlabError
+from simlab.common.startup import when_reachable
 from simlab.transport.errors import is_refusal
 from simlab.v1 import simulation_pb2 as pb
 
 log = logging.getLogger("runner")
 DURABLE = "runner"
 SUBJECTS = [events.subject("*", "queued"), events.subject("*", "cancelling")]
+# Deliveries of one message at most (each failed handling or runner crash is one).
+MAX_DELIVER = 10
+ACK_WAIT_S = 60.0
+RETRY_DELAY_S = 5.0
+UNAVAILABLE_RETRY_S = 2.0
 Handler = Callable[[pb.JobEvent], Awaitable[None]]
 
 
@@ -33,7 +48,13 @@ class JobEventConsumer:
     async def connect(url: str) -> JobEventConsumer:
         client = await connect_nats(url, "simlab-runner")
         consumer = JobEventConsumer(client)
-        await events.ensure_stream(consumer.js)
+        # The job store creates the stream; the runner may only read its state.
+        await when_reachable(
+            f"stream {events.STREAM}",
+            lambda: consumer.js.stream_info(events.STREAM),
+            lambda error: isinstance(error, NotFoundError),
+            log,
+        )
         await consumer.js.add_consumer(
             events.STREAM,
             ConsumerConfig(
@@ -41,8 +62,9 @@ class JobEventConsumer:
                 filter_subjects=SUBJECTS,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=60.0,
+                ack_wait=ACK_WAIT_S,
                 max_ack_pending=1000,
+                max_deliver=MAX_DELIVER,
             ),
         )
         return consumer
@@ -58,20 +80,51 @@ class JobEventConsumer:
                 log.exception("fetching events failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            for message in messages:
-                try:
-                    await handle(pb.JobEvent.FromString(message.data))
-                except SimlabError as error:
-                    if not is_refusal(error):
-                        # The job store is away or failing: try this event again shortly.
-                        await message.nak(delay=2.0)
-                        continue
-                    log.warning("event rejected: %s", error, extra={"subject": message.subject})
-                except Exception:
-                    log.exception("handling an event failed", extra={"subject": message.subject})
-                    await message.nak(delay=5.0)
+            for index, message in enumerate(messages):
+                await self._deliver(message, messages[index + 1 :], handle, stop)
+
+    async def _deliver(
+        self, message: Msg, waiting: list[Msg], handle: Handler, stop: asyncio.Event
+    ) -> None:
+        """Handles `message`; `waiting` are the fetched messages after it, held with it while
+        the job store is away (else their ack wait would run out and count deliveries)."""
+        context = {"subject": message.subject, "delivery": message.metadata.num_delivered}
+        try:
+            event = pb.JobEvent.FromString(message.data)
+        except DecodeError:
+            log.error("not a job event: terminated, never redelivered", extra=context)
+            await message.term()
+            return
+        while True:
+            try:
+                await handle(event)
+            except SimlabError as error:
+                if error.code == Code.UNAVAILABLE and not stop.is_set():
+                    # The job store is away: hold the messages and try again.
+                    for held in (message, *waiting):
+                        await held.in_progress()
+                    await asyncio.sleep(UNAVAILABLE_RETRY_S)
                     continue
-                await message.ack_sync()
+                if not is_refusal(error):
+                    await self._failed(message, context)
+                    return
+                log.warning("event rejected: %s", error, extra=context)
+            except Exception:
+                log.exception("handling an event failed", extra=context)
+                await self._failed(message, context)
+                return
+            await message.ack_sync()
+            return
+
+    async def _failed(self, message: Msg, context: dict[str, object]) -> None:
+        if message.metadata.num_delivered >= MAX_DELIVER:
+            log.error(
+                "event failed on every delivery: terminated, never redelivered",
+                extra={**context, "max_deliver": MAX_DELIVER},
+            )
+            await message.term()
+        else:
+            await message.nak(delay=RETRY_DELAY_S)
 
     async def close(self) -> None:
         # Every message was acknowledged synchronously, so nothing is in flight; drain()

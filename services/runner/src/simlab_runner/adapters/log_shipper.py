@@ -22,10 +22,8 @@ class NatsLogShipper:
 
     @staticmethod
     async def connect(url: str) -> NatsLogShipper:
-        client = await connect_nats(url, "simlab-runner-logs")
-        shipper = NatsLogShipper(client)
-        await logstream.ensure_stream(shipper.js)
-        return shipper
+        # The job store creates the stream (the runner's NATS user may not).
+        return NatsLogShipper(await connect_nats(url, "simlab-runner-logs"))
 
     async def publish(self, job_id: str, shard: int, data: bytes) -> None:
         for start in range(0, len(data), logstream.MAX_CHUNK):
