@@ -62,6 +62,9 @@ RUNNER_SETTINGS = (
 OBJECT_STORE_CREDENTIALS = ("SIMLAB_S3_ACCESS_KEY", "SIMLAB_S3_SECRET_KEY")
 OBJECT_STORE_SETTINGS = ("SIMLAB_S3_ENDPOINT", "SIMLAB_S3_BUCKET", *OBJECT_STORE_CREDENTIALS)
 
+# Verbs that read a Secret's data: the runner only writes its per-job token Secrets.
+SECRET_READS = {"get", "list", "watch", "*"}
+
 Check = Callable[[Rendering], Iterator[str]]
 
 
@@ -360,6 +363,9 @@ def check_runner_rbac(r: Rendering) -> Iterator[str]:
     expected = next(o for o in runner_rbac(sim_ns) if o["kind"] == "Role")["rules"]
     if not (role and role["rules"] == expected):
         yield f"runner Role rules differ from runner_rbac(): {role and role['rules']}"
+    for rule in (role or {}).get("rules", []):
+        if {"secrets", "*"} & set(rule["resources"]) and SECRET_READS & set(rule["verbs"]):
+            yield f"runner Role reads Secrets: {sorted(SECRET_READS & set(rule['verbs']))}"
 
 
 def check_helm_test_run(r: Rendering) -> Iterator[str]:

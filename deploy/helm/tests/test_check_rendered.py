@@ -278,6 +278,17 @@ def test_a_runner_role_out_of_step_with_the_runner(chart: Rendering) -> None:
     ]
 
 
+def test_the_runner_role_reads_no_secret(chart: Rendering) -> None:
+    """The runner writes its per-job token Secrets and never reads one back (item 10)."""
+    secrets = [
+        r for r in named(chart, "Role", "simlab-runner")["rules"] if "secrets" in r["resources"]
+    ]
+    assert [sorted(r["verbs"]) for r in secrets] == [["create", "delete", "patch"]]
+    secrets[0]["verbs"].append("get")
+    problems = list(checks.check_runner_rbac(chart))
+    assert problems[-1] == "runner Role reads Secrets: ['get']"
+
+
 def test_a_helm_test_run_the_gateway_refuses(chart: Rendering) -> None:
     chart.values["tests"]["shards"] = chart.values["gateway"]["maxShards"] + 1
     found = list(checks.check_helm_test_run(chart))
