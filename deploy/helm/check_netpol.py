@@ -196,6 +196,14 @@ def cluster(rendering: Rendering) -> Cluster:
         pods.append(pod)
         config[pod.name] = workload_config(template["spec"], rendering)
         secrets[pod.name] = secret_refs(template["spec"])
+    pg = rendering.values["postgresql"]
+    if pg["enabled"] and pg["existingSecret"]:
+        # The bundled database's URL is in a Secret of the user's: at the address the values
+        # document for it.
+        service = rendering.component("Service", "postgresql")
+        assert service is not None
+        url = f"postgresql://{pg['username']}@{service['metadata']['name']}:5432/{pg['database']}"
+        config["jobstore"].setdefault("SIMLAB_JOBSTORE_DATABASE_URL", url)
     worker, config_of_worker = simulation_pod(rendering, config["runner"])
     config[worker.name] = config_of_worker
     # The runner's own addresses are its; those for workers are the worker's.

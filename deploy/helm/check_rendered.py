@@ -20,6 +20,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from check_netpol import check_network_policies, simulation_job, workload_config
 from rendering import NotARendering, Obj, Rendering, key_ref, merged_values, read_rendering
@@ -43,6 +44,8 @@ KNOWN_KINDS = {
     "StatefulSet",
     "Pod",
     "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
 }
 # Objects without a namespace are counted in the release's.
 DEFAULT_NAMESPACE = "simlab"
@@ -57,10 +60,15 @@ RUNNER_SETTINGS = (
     "SERVICE_TOKEN",
     "JOB_TOKEN_SECRET",
     "REGISTRATION_CPU_S",
+    "MAX_WORKERS",
+    "WORKER_TOKEN_TTL_S",
 )
 # The object-store credentials of the services, which no simulation pod may hold.
 OBJECT_STORE_CREDENTIALS = ("SIMLAB_S3_ACCESS_KEY", "SIMLAB_S3_SECRET_KEY")
 OBJECT_STORE_SETTINGS = ("SIMLAB_S3_ENDPOINT", "SIMLAB_S3_BUCKET", *OBJECT_STORE_CREDENTIALS)
+
+# Verbs that read a Secret's data: the runner only writes its per-job token Secrets.
+SECRET_READS = {"get", "list", "watch", "*"}
 
 Check = Callable[[Rendering], Iterator[str]]
 
@@ -92,7 +100,8 @@ def check_expected_objects(r: Rendering) -> Iterator[str]:
     for comp in deps:
         if not r.component("StatefulSet", comp):
             yield f"StatefulSet {comp} missing"
-    for kind in ("ServiceAccount", "Role", "RoleBinding", "Secret"):
+    # Secrets: every one may be the user's own (check_references finds those missing).
+    for kind in ("ServiceAccount", "Role", "RoleBinding"):
         if r.kinds[kind] < 1:
             yield f"no {kind}"
     if r.kinds["StatefulSet"] != len(deps):
@@ -200,6 +209,9 @@ def known_secrets(r: Rendering) -> set[str]:
     declared = (
         values["auth"]["existingSecret"],
         values["gateway"]["existingTokensSecret"],
+        values["gateway"]["existingSessionSecret"],
+        values["postgresql"]["existingSecret"],
+        values["minio"]["existingSecret"],
         values["postgresql"]["external"]["existingSecret"],
         values["nats"]["external"]["existingSecret"],
         values["nats"]["auth"]["existingSecret"],
@@ -254,14 +266,70 @@ def check_config_checksums(r: Rendering) -> Iterator[str]:
 
 
 def check_grpc_servers(r: Rendering) -> Iterator[str]:
-    """The gRPC servers have gRPC health probes and no Kubernetes API token."""
+    """The gRPC servers are ready by their gRPC health and have no Kubernetes API token."""
     for comp, template in service_pods(r, ("gateway", "jobstore")):
         c = template["spec"]["containers"][0]
-        for probe in ("readinessProbe", "livenessProbe"):
-            if "grpc" not in (c.get(probe) or {}):
-                yield f"{comp}: gRPC {probe}"
+        if "grpc" not in (c.get("readinessProbe") or {}):
+            yield f"{comp}: gRPC readinessProbe"
+        if not c.get("livenessProbe"):
+            yield f"{comp}: livenessProbe"
         if template["spec"].get("automountServiceAccountToken") is not False:
             yield f"{comp}: no API token"
+
+
+def check_gateway_liveness(r: Rendering) -> Iterator[str]:
+    """The gateway's gRPC health follows NATS (readiness): its liveness must ask the process
+    alone, or a NATS outage restarts every gateway."""
+    for comp, template in service_pods(r, ("gateway",)):
+        c = template["spec"]["containers"][0]
+        liveness = c.get("livenessProbe") or {}
+        if "grpc" in liveness or liveness == c.get("readinessProbe"):
+            yield f"{comp}: liveness must not be the health that follows NATS (readiness)"
+
+
+def check_generated_secrets_kept(r: Rendering) -> Iterator[str]:
+    """Every Secret the chart generates outlives `helm uninstall` (a reinstall reads its values
+    back, and a kept database volume still has the password in it)."""
+    for secret in r.of_kind("Secret"):
+        annotations = secret["metadata"].get("annotations") or {}
+        if annotations.get("helm.sh/resource-policy") != "keep":
+            yield f"Secret {secret['metadata']['name']}: helm.sh/resource-policy keep"
+
+
+def check_database_url(r: Rendering) -> Iterator[str]:
+    """The bundled database's URL carries its password URL-encoded, as the job store's user."""
+    pg = r.values["postgresql"]
+    secret = r.component("Secret", "postgresql")
+    if not (pg["enabled"] and secret):
+        return
+    data = secret["stringData"]
+    url = urlsplit(data["database-url"])
+    if url.username != pg["username"] or unquote(url.password or "") != data["password"]:
+        yield "postgresql: database-url does not carry the user and password (URL-encoded)"
+
+
+def check_simulation_limits(r: Rendering) -> Iterator[str]:
+    """A ResourceQuota and a LimitRange in a simulation namespace of its own, the LimitRange
+    letting through the pods the runner makes (its limits are the runner's)."""
+    found = runner_config(r)
+    if found is None:
+        return
+    _, env = found
+    sim_ns = env.get("SIMLAB_RUNNER_K8S_NAMESPACE")
+    sim = r.values["simulations"]
+    if sim_ns == DEFAULT_NAMESPACE:
+        if r.kinds["ResourceQuota"] or r.kinds["LimitRange"]:
+            yield "ResourceQuota/LimitRange in the release namespace"
+        return
+    for kind, key in (("ResourceQuota", "quota"), ("LimitRange", "limitRange")):
+        objs = [o for o in r.of_kind(kind) if o["metadata"]["namespace"] == sim_ns]
+        if sim[key]["enabled"] and not objs:
+            yield f"{kind} missing in the simulation namespace {sim_ns}"
+    for limit_range in r.of_kind("LimitRange"):
+        for limit in limit_range["spec"]["limits"]:
+            pods = {k: env.get(f"SIMLAB_RUNNER_{k.upper()}_LIMIT") for k in ("cpu", "memory")}
+            if limit.get("max") != pods:
+                yield f"LimitRange max {limit.get('max')} is not the simulation pods' {pods}"
 
 
 def runner_config(r: Rendering) -> tuple[Obj, Obj] | None:
@@ -361,6 +429,9 @@ def check_runner_rbac(r: Rendering) -> Iterator[str]:
     expected = next(o for o in runner_rbac(sim_ns) if o["kind"] == "Role")["rules"]
     if not (role and role["rules"] == expected):
         yield f"runner Role rules differ from runner_rbac(): {role and role['rules']}"
+    for rule in (role or {}).get("rules", []):
+        if {"secrets", "*"} & set(rule["resources"]) and SECRET_READS & set(rule["verbs"]):
+            yield f"runner Role reads Secrets: {sorted(SECRET_READS & set(rule['verbs']))}"
 
 
 def check_helm_test_run(r: Rendering) -> Iterator[str]:
@@ -395,6 +466,10 @@ CHECKS: tuple[Check, ...] = (
     check_entrypoints,
     check_config_checksums,
     check_grpc_servers,
+    check_gateway_liveness,
+    check_generated_secrets_kept,
+    check_database_url,
+    check_simulation_limits,
     check_runner_settings,
     check_object_store_settings,
     check_workers_hold_no_object_store_settings,

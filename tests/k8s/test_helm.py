@@ -5,7 +5,8 @@ StatefulSet ready -> `helm test` -> a simulation submitted through the installed
 SUCCEEDS -> `kill -9` of the job store, then a restart of PostgreSQL, each under a running
 simulation that still SUCCEEDS -> `helm upgrade` with a changed value rolls the gateway,
 jobstore and runner pods while a simulation runs, and that simulation still SUCCEEDS with every
-sample -> `helm uninstall` leaves nothing but the database volume it was told to keep.
+sample -> `helm uninstall` leaves nothing but the database volume it was told to keep and the
+generated Secrets (kept, so that a reinstall matches that volume).
 
 The local cluster has no storage provisioner: the test makes one hostPath PersistentVolume per
 claim in its temp dir (what kind's and minikube's default StorageClasses do by themselves).
@@ -47,6 +48,8 @@ OUTPUT = ROOT / "test-output" / "helm"
 RELEASE = "simlab"
 # The three claims of the bundled dependencies, each bound to a volume made here.
 CLAIMS = ("postgresql", "nats", "minio")
+# The Secrets the chart generates, `<release>-<name>`, which `helm uninstall` leaves.
+KEPT_SECRETS = ("platform", "gateway-tokens", "gateway-session", "postgresql", "minio")
 
 
 @dataclass
@@ -282,6 +285,61 @@ def test_install_is_ready_and_helm_test_passes(release: Release) -> None:
     assert "SUCCEEDED" in p.stdout, p.stdout
 
 
+def test_the_installed_release_is_least_privilege(release: Release) -> None:
+    """Item 10 and the chart side of 4 and 7, on the installed release: the runner's account
+    may write Secrets in the simulation namespace but read none; the job store connects to
+    PostgreSQL as a plain role; NetworkPolicies, a ResourceQuota and a LimitRange are there
+    by default; the generated Secrets are kept on uninstall."""
+    kube, ns, sim_ns = release.kube, release.namespace, release.sim_namespace
+    runner = f"system:serviceaccount:{ns}:{release.full}-runner"
+    for verb, allowed in (
+        ("get", "no"),
+        ("list", "no"),
+        ("watch", "no"),
+        ("create", "yes"),
+        ("patch", "yes"),
+        ("delete", "yes"),
+    ):
+        out = kube.kubectl(
+            "auth", "can-i", verb, "secrets", "-n", sim_ns, f"--as={runner}", check=False
+        )
+        assert out.stdout.strip() == allowed, (verb, out.stdout, out.stderr)
+    [pg] = release.pods("postgresql")
+    query = (
+        "select r.rolname, r.rolsuper, r.rolcreatedb, r.rolcreaterole from pg_stat_activity a"
+        " join pg_roles r on r.rolname = a.usename where a.client_addr is not null"
+        " group by 1, 2, 3, 4"
+    )
+    out = kube.kubectl(
+        "exec",
+        "-n",
+        ns,
+        pg["metadata"]["name"],
+        "--",
+        "psql",
+        "-h",
+        "/tmp",
+        "-U",
+        "postgres",
+        "-d",
+        "simlab",
+        "-Atc",
+        query,
+    )
+    # Everyone on TCP (the job store's pool) is the job store's user, and it is no superuser.
+    assert out.stdout.split() == ["simlab|f|f|f"], out.stdout
+    policies = kube.kubectl("get", "networkpolicies", "-n", ns, "-o", "name").stdout.split()
+    assert f"networkpolicy/{release.full}-default-deny" in policies, policies
+    sim_policies = kube.kubectl("get", "networkpolicies", "-n", sim_ns, "-o", "name").stdout
+    assert f"networkpolicy/{release.full}-simulations" in sim_policies.split()
+    for kind in ("resourcequota", "limitrange"):
+        out = kube.kubectl("get", kind, "-n", sim_ns, "-o", "name").stdout.split()
+        assert out == [f"{kind}/{release.full}-simulations"], out
+    for name in KEPT_SECRETS:
+        secret = kube.get("secret", f"{release.full}-{name}", ns)
+        assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", name
+
+
 def test_a_simulation_through_the_installed_gateway_succeeds(release: Release) -> None:
     with release.gateway() as sim:
         assert {"pi", "european_option"} <= {m.name for m in sim.models()}
@@ -440,6 +498,34 @@ def test_a_restart_of_postgresql_loses_no_running_simulation(release: Release) -
         check_succeeded(release, sim, job, samples, "postgresql-restart")
 
 
+def test_a_nats_outage_takes_gateways_out_of_service_but_restarts_none(
+    release: Release,
+) -> None:
+    """Item 10: readiness follows NATS, liveness does not. With NATS away for longer than the
+    liveness probe tolerates (6 x 10 s), the gateway turns not-ready and is not restarted; it
+    is ready again once NATS is back."""
+    [gateway] = release.pods("gateway")
+    nats = f"statefulset/{release.full}-nats"
+    release.kube.kubectl("scale", "-n", release.namespace, nats, "--replicas=0")
+    try:
+        deadline = time.monotonic() + 120
+        while ready(release.pods("gateway")[0]):
+            assert time.monotonic() < deadline, "the gateway stayed ready without NATS"
+            time.sleep(2)
+        time.sleep(90)  # beyond failureThreshold x periodSeconds of the liveness probe
+        [still] = release.pods("gateway")
+        assert still["metadata"]["uid"] == gateway["metadata"]["uid"]
+        assert restarts(still) == restarts(gateway), still["status"]["containerStatuses"]
+        assert not ready(still)
+    finally:
+        release.kube.kubectl("scale", "-n", release.namespace, nats, "--replicas=1")
+    deadline = time.monotonic() + 180
+    while not ready(release.pods("gateway")[0]):
+        assert time.monotonic() < deadline, "the gateway did not come back after NATS"
+        time.sleep(2)
+    assert restarts(release.pods("gateway")[0]) == restarts(gateway)
+
+
 def ready(pod: dict[str, Any]) -> bool:
     conditions = pod.get("status", {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
@@ -490,18 +576,23 @@ def test_upgrade_rolls_the_pods_without_losing_a_running_simulation(
     assert mid.state == pb.JOB_STATE_RUNNING, (mid.state, mid.progress, rolled_out, ended)
 
 
-def test_uninstall_leaves_only_the_database_volume(release: Release) -> None:
+def test_uninstall_leaves_only_the_database_volume_and_its_secrets(release: Release) -> None:
     kube = release.kube
     release.helm("uninstall", RELEASE, "--wait", "--timeout", "5m")
     release.uninstalled = True
     pvc = f"data-{release.full}-postgresql-0"
+    # The generated Secrets stay (helm.sh/resource-policy: keep): a reinstall reads them back,
+    # and the kept database volume still matches its password.
+    kept = sorted(
+        [f"persistentvolumeclaim/{pvc}"] + [f"secret/{release.full}-{s}" for s in KEPT_SECRETS]
+    )
     deadline = time.monotonic() + 120
     while True:
         left = namespaced_objects(kube, release.namespace)
-        if left == [f"persistentvolumeclaim/{pvc}"] or time.monotonic() > deadline:
+        if left == kept or time.monotonic() > deadline:
             break
         time.sleep(2)
-    assert left == [f"persistentvolumeclaim/{pvc}"], left
+    assert left == kept, left
     # Its volume is still bound to it, with the database in it.
     volume = kube.get("pv", f"{release.storage_class}-postgresql")
     assert volume["status"]["phase"] == "Bound", volume["status"]

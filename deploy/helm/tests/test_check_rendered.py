@@ -11,7 +11,7 @@ import pytest
 import yaml
 from check_netpol import simulation_job
 from check_rendered import CHECKS, main
-from rendering import CHART, NotARendering, Obj, Rendering, read_rendering
+from rendering import CHART, NotARendering, Obj, Rendering, key_ref, read_rendering
 
 from simlab.v1 import simulation_pb2 as pb
 
@@ -88,10 +88,19 @@ def test_no_helm_test_pod(chart: Rendering) -> None:
     assert list(checks.check_helm_test_pod(chart)) == ["one helm test hook Pod"]
 
 
+def test_network_policies_are_rendered_by_default(chart: Rendering) -> None:
+    """Item 4: default-deny and the policies of every component without any value set."""
+    assert chart.values["networkPolicy"]["enabled"] is True
+    assert chart.kinds["NetworkPolicy"] >= 6
+    assert "simlab-default-deny" in chart.names("NetworkPolicy")
+    assert list(checks.check_network_policy_objects(chart)) == []
+
+
 def test_network_policies_rendered_while_disabled(chart: Rendering, render: Render) -> None:
-    with_policies = render("networkpolicies-values.yaml")
-    chart.docs.append(with_policies.of_kind("NetworkPolicy")[0])
-    assert list(checks.check_network_policy_objects(chart)) == [
+    without = render("no-networkpolicies-values.yaml")
+    assert without.kinds["NetworkPolicy"] == 0
+    without.docs.append(chart.of_kind("NetworkPolicy")[0])
+    assert list(checks.check_network_policy_objects(without)) == [
         "NetworkPolicies rendered while disabled"
     ]
 
@@ -196,12 +205,109 @@ def test_a_service_that_does_not_roll_on_configuration_changes(chart: Rendering)
 
 def test_a_grpc_server_without_grpc_probes_or_with_an_api_token(chart: Rendering) -> None:
     spec = pod(chart, "Deployment", "simlab-jobstore")
-    spec["containers"][0]["livenessProbe"] = {"tcpSocket": {"port": 50051}}
+    spec["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 50051}}
+    del spec["containers"][0]["livenessProbe"]
     spec["automountServiceAccountToken"] = True
     assert list(checks.check_grpc_servers(chart)) == [
-        "jobstore: gRPC livenessProbe",
+        "jobstore: gRPC readinessProbe",
+        "jobstore: livenessProbe",
         "jobstore: no API token",
     ]
+
+
+def test_the_gateways_liveness_does_not_follow_nats(chart: Rendering) -> None:
+    """Item 10: readiness is the gRPC health (SERVING while NATS is reached); liveness asks the
+    process alone, so a NATS outage takes gateways out of the Service but restarts none."""
+    gateway = container(chart, "Deployment", "simlab-gateway")
+    assert "grpc" in gateway["readinessProbe"]
+    assert "exec" in gateway["livenessProbe"]
+    assert list(checks.check_gateway_liveness(chart)) == []
+    gateway["livenessProbe"] = dict(gateway["readinessProbe"])
+    assert list(checks.check_gateway_liveness(chart)) == [
+        "gateway: liveness must not be the health that follows NATS (readiness)"
+    ]
+
+
+def test_generated_secrets_are_kept_and_existing_ones_replace_them(
+    chart: Rendering, render: Render
+) -> None:
+    """Item 10: every generated Secret is kept on uninstall; with every existingSecret set the
+    chart generates none, and the pods read the Secrets named."""
+    assert chart.names("Secret") == {
+        "simlab-platform",
+        "simlab-gateway-tokens",
+        "simlab-gateway-session",
+        "simlab-postgresql",
+        "simlab-minio",
+        "simlab-nats",
+    }
+    assert list(checks.check_generated_secrets_kept(chart)) == []
+    del named(chart, "Secret", "simlab-minio")["metadata"]["annotations"]
+    assert list(checks.check_generated_secrets_kept(chart)) == [
+        "Secret simlab-minio: helm.sh/resource-policy keep"
+    ]
+    own = render("existing-secrets-values.yaml")
+    assert not {"simlab-platform", "simlab-gateway-tokens", "simlab-gateway-session"} & own.names(
+        "Secret"
+    )
+    assert not {"simlab-postgresql", "simlab-minio", "simlab-nats"} & own.names("Secret")
+    refs = {
+        ref["name"]
+        for _, template in own.workloads()
+        for c in template["spec"]["containers"]
+        for e in c.get("env", [])
+        if (found := key_ref(e)) and found[0] == "Secret"
+        for ref in [found[1]]
+    }
+    assert {
+        "my-platform",
+        "my-tokens",
+        "my-session",
+        "my-postgresql",
+        "my-minio",
+        "my-nats",
+    } <= refs
+    volumes = {
+        v["secret"]["secretName"]
+        for _, template in own.workloads()
+        for v in template["spec"].get("volumes", [])
+        if "secret" in v
+    }
+    assert "my-postgresql" in volumes
+
+
+def test_the_database_url_carries_the_password_url_encoded(render: Render) -> None:
+    """Item 10: a password with URL delimiters in it still makes a URL of the same password."""
+    r = render("existing-secrets-values.yaml")
+    assert r.component("Secret", "postgresql") is None
+    chart = render("default-values.yaml")
+    secret = named(chart, "Secret", "simlab-postgresql")["stringData"]
+    assert list(checks.check_database_url(chart)) == []
+    secret["password"] = "p@ss:/w rd%+'"
+    assert list(checks.check_database_url(chart)) == [
+        "postgresql: database-url does not carry the user and password (URL-encoded)"
+    ]
+
+
+def test_simulation_namespace_quota_and_limits(chart: Rendering, render: Render) -> None:
+    """Item 7: a ResourceQuota and a LimitRange in the simulation namespace, the LimitRange's
+    max the simulation pods' limits; none when simulations share the release namespace."""
+    [quota] = chart.of_kind("ResourceQuota")
+    [limits] = chart.of_kind("LimitRange")
+    assert quota["metadata"]["namespace"] == limits["metadata"]["namespace"] == "simlab-jobs"
+    assert quota["spec"]["hard"]["pods"] == "80"
+    assert list(checks.check_simulation_limits(chart)) == []
+    limits["spec"]["limits"][0]["max"]["cpu"] = "500m"
+    assert list(checks.check_simulation_limits(chart)) == [
+        "LimitRange max {'cpu': '500m', 'memory': '1Gi'} is not the simulation pods' "
+        "{'cpu': '1', 'memory': '1Gi'}"
+    ]
+    shared = render("networkpolicies-one-namespace-values.yaml")
+    assert shared.kinds["ResourceQuota"] == shared.kinds["LimitRange"] == 0
+    chart.docs.remove(quota)
+    assert "ResourceQuota missing in the simulation namespace simlab-jobs" in list(
+        checks.check_simulation_limits(chart)
+    )
 
 
 def test_a_runner_not_configured_for_the_cluster(chart: Rendering) -> None:
@@ -278,6 +384,17 @@ def test_a_runner_role_out_of_step_with_the_runner(chart: Rendering) -> None:
     ]
 
 
+def test_the_runner_role_reads_no_secret(chart: Rendering) -> None:
+    """The runner writes its per-job token Secrets and never reads one back (item 10)."""
+    secrets = [
+        r for r in named(chart, "Role", "simlab-runner")["rules"] if "secrets" in r["resources"]
+    ]
+    assert [sorted(r["verbs"]) for r in secrets] == [["create", "delete", "patch"]]
+    secrets[0]["verbs"].append("get")
+    problems = list(checks.check_runner_rbac(chart))
+    assert problems[-1] == "runner Role reads Secrets: ['get']"
+
+
 def test_a_helm_test_run_the_gateway_refuses(chart: Rendering) -> None:
     chart.values["tests"]["shards"] = chart.values["gateway"]["maxShards"] + 1
     found = list(checks.check_helm_test_run(chart))
@@ -296,7 +413,7 @@ def test_main_reports_every_problem_and_fails(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("sys.argv", ["check_rendered.py", str(rendered), "--values", values_file])
         assert main() == 0
-        assert "36 objects OK" in capsys.readouterr().out
+        assert "39 objects OK" in capsys.readouterr().out
         container(r, "Deployment", "simlab-gateway")["image"] = "untagged"
         r.docs.remove(named(r, "NetworkPolicy", "simlab-default-deny"))
         rendered.write_text(yaml.safe_dump_all(r.docs))

@@ -63,6 +63,15 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- printf "%s.%s.svc.%s:%d" (include "simlab.jobstoreHost" .) .Release.Namespace .Values.clusterDomain (int .Values.jobstore.port) }}
 {{- end }}
 
+{{/* The Host names the gateway answers to: its Service's in-cluster names, `localhost` (kubectl
+port-forward) and gateway.allowedHosts (the pod's IP is added in the pod, for the probes). */}}
+{{- define "simlab.gatewayHosts" -}}
+{{- $svc := printf "%s-gateway" (include "simlab.fullname" .) }}
+{{- $ns := .Release.Namespace }}
+{{- $hosts := list "localhost" "127.0.0.1" "::1" $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain) }}
+{{- join "," (concat $hosts .Values.gateway.allowedHosts | uniq) }}
+{{- end }}
+
 {{/* The bundled NATS's address, without credentials. */}}
 {{- define "simlab.natsAddress" -}}
 {{- printf "%s-nats.%s.svc.%s:4222" (include "simlab.fullname" .) .Release.Namespace .Values.clusterDomain }}
@@ -77,8 +86,10 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end }}
 
 {{/* Generated secrets ------------------------------------------------------------------
-Every generated value is made once per render (memoised in .Values._memo) and,
-on upgrades, read back from the Secret that holds it, so it never changes by itself. */}}
+Every generated value is made once per render (memoised in .Values._memo) and, on upgrades,
+read back from the Secret that holds it (kept on uninstall: `simlab.keptSecret`), so it never
+changes by itself. Rendering without cluster access (Argo CD, `helm template`) cannot read it
+back: there every `existingSecret` value must be set instead. */}}
 {{- define "simlab.keep" -}}
 {{- $root := index . 0 }}{{ $secret := index . 1 }}{{ $key := index . 2 }}{{ $given := index . 3 }}
 {{- $memo := $root.Values._memo }}
@@ -107,12 +118,16 @@ on upgrades, read back from the Secret that holds it, so it never changes by its
 {{- default (printf "%s-platform" (include "simlab.fullname" .)) .Values.auth.existingSecret }}
 {{- end }}
 
+{{- define "simlab.sessionSecret" -}}
+{{- default (printf "%s-gateway-session" (include "simlab.fullname" .)) .Values.gateway.existingSessionSecret }}
+{{- end }}
+
 {{- define "simlab.tokensSecret" -}}
 {{- default (printf "%s-gateway-tokens" (include "simlab.fullname" .)) .Values.gateway.existingTokensSecret }}
 {{- end }}
 
 {{- define "simlab.postgresqlSecret" -}}
-{{- printf "%s-postgresql" (include "simlab.fullname" .) }}
+{{- default (printf "%s-postgresql" (include "simlab.fullname" .)) .Values.postgresql.existingSecret }}
 {{- end }}
 
 {{- define "simlab.natsSecret" -}}
@@ -120,7 +135,24 @@ on upgrades, read back from the Secret that holds it, so it never changes by its
 {{- end }}
 
 {{- define "simlab.minioSecret" -}}
-{{- printf "%s-minio" (include "simlab.fullname" .) }}
+{{- default (printf "%s-minio" (include "simlab.fullname" .)) .Values.minio.existingSecret }}
+{{- end }}
+
+{{/* The metadata of a Secret the chart generates: (dict "root" $ "name" ... "component" ...).
+Kept on `helm uninstall`, so that a reinstall (whose kept database volume holds the old
+password) reads the same values back; `kubectl delete secret` removes it for good. */}}
+{{- define "simlab.keptSecret" -}}
+name: {{ .name }}
+namespace: {{ .root.Release.Namespace }}
+labels: {{- include "simlab.labels" (dict "root" .root "component" .component) | nindent 2 }}
+annotations:
+  helm.sh/resource-policy: keep
+{{- end }}
+
+{{/* Percent-encoding for the userinfo of a URL: urlquery escapes everything but
+[A-Za-z0-9-_.~] and writes a space as "+", which a URL's userinfo would read as a plus. */}}
+{{- define "simlab.urlEncode" -}}
+{{- urlquery . | replace "+" "%20" }}
 {{- end }}
 
 {{- define "simlab.platformData" -}}
@@ -143,6 +175,11 @@ job-token-secret: {{ include "simlab.keep" (list . $name "job-token-secret" .Val
 {{ . }}: {{ $token | quote }}
 {{- end }}
 tokens: {{ join "," $pairs | quote }}
+{{- end }}
+
+{{- define "simlab.sessionData" -}}
+{{- include "simlab.init" . -}}
+session-secret: {{ include "simlab.keep" (list . (include "simlab.sessionSecret" .) "session-secret" .Values.gateway.sessionSecret) | quote }}
 {{- end }}
 
 {{- define "simlab.postgresqlPassword" -}}
@@ -208,12 +245,13 @@ runner (never of simulation pods: workers reach bundles and results through the 
 {{/* Rolls pods when configuration or credentials the chart manages change. Credentials in
 Secrets of your own roll nothing: restart the Deployments after changing them. */}}
 {{- define "simlab.checksums" -}}
-{{- $secrets := list .Values.auth.existingSecret .Values.gateway.existingTokensSecret .Values.postgresql.external .Values.nats.external .Values.nats.auth .Values.objectStore.external }}
+{{- $secrets := list .Values.auth.existingSecret .Values.gateway.existingTokensSecret .Values.gateway.existingSessionSecret .Values.postgresql.existingSecret .Values.minio.existingSecret .Values.postgresql.external .Values.nats.external .Values.nats.auth .Values.objectStore.external }}
 {{- if not .Values.auth.existingSecret }}{{ $secrets = append $secrets (include "simlab.platformData" .) }}{{ end }}
 {{- if not .Values.gateway.existingTokensSecret }}{{ $secrets = append $secrets (include "simlab.tokensData" .) }}{{ end }}
-{{- if .Values.minio.enabled }}{{ $secrets = append $secrets (include "simlab.minioData" .) }}{{ end }}
+{{- if not .Values.gateway.existingSessionSecret }}{{ $secrets = append $secrets (include "simlab.sessionData" .) }}{{ end }}
+{{- if and .Values.minio.enabled (not .Values.minio.existingSecret) }}{{ $secrets = append $secrets (include "simlab.minioData" .) }}{{ end }}
 {{- if and .Values.nats.enabled (not .Values.nats.auth.existingSecret) }}{{ $secrets = append $secrets (include "simlab.natsData" .) }}{{ end }}
-{{- if .Values.postgresql.enabled }}{{ $secrets = append $secrets (include "simlab.postgresqlPassword" .) }}{{ end -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.existingSecret) }}{{ $secrets = append $secrets (include "simlab.postgresqlPassword" .) }}{{ end -}}
 checksum/config: {{ include (print .Template.BasePath "/configmaps.yaml") . | sha256sum }}
 checksum/secrets: {{ $secrets | toJson | sha256sum }}
 {{- end }}

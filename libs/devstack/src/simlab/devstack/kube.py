@@ -50,7 +50,7 @@ RUNNER_ACCOUNT = "simlab-runner"
 def runner_rbac(namespace: str) -> list[dict[str, Any]]:
     """The runner's ServiceAccount and a Role in the simulation namespace with only the verbs
     it uses: Jobs it creates, watches and deletes; pods and their logs it reads; token
-    Secrets it creates and hands to its Jobs."""
+    Secrets it creates, patches and deletes, never reads."""
     meta = {
         "name": RUNNER_ACCOUNT,
         "namespace": namespace,
@@ -73,7 +73,8 @@ def runner_rbac(namespace: str) -> list[dict[str, Any]]:
                 {
                     "apiGroups": [""],
                     "resources": ["secrets"],
-                    "verbs": ["create", "get", "patch", "delete"],
+                    # Writes only: the runner never reads a Secret back.
+                    "verbs": ["create", "patch", "delete"],
                 },
             ],
         },
