@@ -5,7 +5,7 @@ names its caller from the request's bearer token, decodes the request, runs its 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
@@ -21,6 +21,7 @@ from simlab_gateway.core.jobs import Jobs, Submission
 from simlab_gateway.core.models import Models, Push
 from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.watch import JobFeeds
+from simlab_gateway.transport.limits import READ_MAX_BYTES, BoundedGzip, RequestGate
 
 # A push's bytes beyond its files' (paths, field tags, framing).
 PUSH_OVERHEAD_BYTES = 1024 * 1024
@@ -73,8 +74,12 @@ class SimulationService:
         self.feeds = feeds
         self.artifacts = artifacts
 
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller the request's headers name; UNAUTHENTICATED when they name nobody."""
+        return await self.auth.principal(headers.get("authorization"))
+
     async def _caller(self, ctx: Context) -> Principal:
-        return await self.auth.principal(ctx.request_headers().get("authorization"))
+        return await self.authenticate(ctx.request_headers())
 
     @_connect_errors
     async def list_models(
@@ -209,12 +214,23 @@ class SimulationService:
         return await self.jobs.delete_preset(await self._caller(ctx), request.name)
 
 
-def simulation_app(
-    service: SimulationService, max_bundle_bytes: int
-) -> SimulationServiceASGIApplication:
-    """The API as an ASGI application. connect-python has one request size limit per
-    application: a push carries its code in one message, so each request may be as large as
-    the largest bundle and its overhead."""
-    return SimulationServiceASGIApplication(
-        service, read_max_bytes=max_bundle_bytes + PUSH_OVERHEAD_BYTES
+def simulation_app(service: SimulationService, max_bundle_bytes: int) -> RequestGate:
+    """The API as an ASGI application: callers authenticated before their bodies are read,
+    each method's body capped at its read limit, compressed or not. A push carries its code in
+    one message: it may be as large as the largest bundle and its overhead; every other
+    request gets READ_MAX_BYTES."""
+    push_limit = max_bundle_bytes + PUSH_OVERHEAD_BYTES
+
+    def app(limit: int) -> SimulationServiceASGIApplication:
+        return SimulationServiceASGIApplication(
+            service, read_max_bytes=limit, compressions=[BoundedGzip(limit)]
+        )
+
+    default = app(READ_MAX_BYTES)
+    return RequestGate(
+        default.path,
+        default,
+        {"PushModel": (app(push_limit), push_limit)},
+        READ_MAX_BYTES,
+        service.authenticate,
     )
