@@ -24,8 +24,8 @@ from simlab_gateway.transport.service import SimulationService, simulation_app
 LIMIT = 2 * 1024 * 1024
 
 
-def api() -> Any:
-    store = FakeJobStore()
+def api(store: FakeJobStore | None = None) -> Any:
+    store = store or FakeJobStore()
     objects = FakeObjects()
     models = fake_models(store, objects, max_bundle_bytes=LIMIT)
     service = SimulationService(
@@ -52,6 +52,7 @@ def call(
     body: bytes,
     headers: dict[str, str],
     chunk: int = 65536,
+    app: Any = None,
 ) -> tuple[int, dict[str, Any], int]:
     """A Connect unary POST; returns the status, the JSON error body and how many body bytes
     the application read."""
@@ -81,7 +82,7 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(api()(scope, receive, send))
+    asyncio.run((app or api())(scope, receive, send))
     payload = b"".join(m.get("body", b"") for m in sent[1:])
     return sent[0]["status"], json.loads(payload or b"{}"), read
 
