@@ -53,13 +53,14 @@ def call(
     headers: dict[str, str],
     chunk: int = 65536,
     app: Any = None,
+    http_version: str = "1.1",
 ) -> tuple[int, dict[str, Any], int]:
     """A Connect unary POST; returns the status, the JSON error body and how many body bytes
     the application read."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
-        "http_version": "1.1",
+        "http_version": http_version,
         "method": "POST",
         "scheme": "http",
         "path": f"/simlab.v1.SimulationService/{method}",
@@ -95,6 +96,15 @@ def test_a_wrong_token_is_refused_before_the_body_is_read() -> None:
     status, error, read = call("ListModels", bomb, JSON | {"authorization": "Bearer wrong"})
     assert (status, error["code"]) == (401, "unauthenticated")
     assert read == 0
+
+
+def test_over_http2_a_refused_body_is_read_and_dropped_before_the_answer() -> None:
+    """hypercorn drops the whole HTTP/2 connection when a stream's data arrives after its
+    answer: the refused body is drained, kept nowhere, never inflated."""
+    bomb = zeros_gzipped(64 * 1024 * 1024)
+    headers = JSON | {"authorization": "Bearer wrong"}
+    status, error, read = call("ListModels", bomb, headers, http_version="2")
+    assert (status, error["code"], read) == (401, "unauthenticated", len(bomb))
 
 
 def test_no_token_and_no_local_user_is_refused_before_the_body_is_read() -> None:

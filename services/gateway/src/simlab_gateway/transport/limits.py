@@ -142,18 +142,19 @@ class RequestGate:
         method = scope["path"].rstrip("/").rsplit("/", 1)[-1]
         app, limit = self.apps.get(method, (self.default, self.default_limit))
         headers = Headers(scope=scope)
+        http2 = scope.get("http_version") == "2"
         try:
             await self.authenticate(headers)
         except SimlabError as error:
             # The application answers in the call's protocol; it never sees the body.
-            await app(scope, _refusing(to_connect(error)), send)
+            await app(scope, await _refusing(to_connect(error), receive, http2), send)
             return
         max_body = limit + FRAMING_BYTES
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body:
-            await app(scope, _refusing(_too_large(max_body)), send)
+            await app(scope, await _refusing(_too_large(max_body), receive, http2), send)
             return
-        await app(scope, _capped(receive, max_body), send)
+        await app(scope, _capped(receive, max_body, http2), send)
 
 
 def _too_large(max_body: int) -> ConnectError:
@@ -162,14 +163,20 @@ def _too_large(max_body: int) -> ConnectError:
     )
 
 
-def _refusing(error: ConnectError) -> Receive:
-    async def receive() -> dict[str, Any]:
+async def _refusing(error: ConnectError, receive: Receive, http2: bool) -> Receive:
+    """A receive that raises `error`. Over HTTP/2 the body is first read and dropped, piece by
+    piece: hypercorn (0.18) drops the connection, with every other call on it, when a
+    stream's data arrives after its answer."""
+    if http2:
+        await _drain(receive)
+
+    async def refuse() -> dict[str, Any]:
         raise error
 
-    return receive
+    return refuse
 
 
-def _capped(receive: Receive, max_body: int) -> Receive:
+def _capped(receive: Receive, max_body: int, http2: bool) -> Receive:
     """`receive`, refusing once the body passes `max_body` bytes (a body of unknown length)."""
     seen = 0
 
@@ -179,7 +186,17 @@ def _capped(receive: Receive, max_body: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > max_body:
+                if http2 and message.get("more_body", False):
+                    await _drain(receive)
                 raise _too_large(max_body)
         return message
 
     return capped
+
+
+async def _drain(receive: Receive) -> None:
+    """Reads the rest of the request body, keeping none of it."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
