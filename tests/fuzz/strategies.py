@@ -213,6 +213,9 @@ def _fill(data: st.DataObject, message: Message, known: Known, depth: int) -> No
         count = 1
         if field.is_repeated:
             count = data.draw(st.one_of(st.integers(0, 6), st.sampled_from([500, 5000])))
+        if count > 6:
+            _many(message, field, count)
+            continue
         for _ in range(count):
             if field.type == T.TYPE_MESSAGE:
                 target = getattr(message, field.name)
@@ -227,9 +230,17 @@ def _fill(data: st.DataObject, message: Message, known: Known, depth: int) -> No
                 getattr(message, field.name).append(value)
             else:
                 setattr(message, field.name, value)
-            if count > 6:  # a long list of one value: no need to draw each
-                getattr(message, field.name).extend([value] * (count - 1))
-                break
+
+
+def _many(message: Message, field: FieldDescriptor, count: int) -> None:
+    """`count` small items in a repeated field: a long list, not a huge message."""
+    target = getattr(message, field.name)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        for _ in range(count):
+            target.add()
+        return
+    small = {FieldDescriptor.TYPE_STRING: "x", FieldDescriptor.TYPE_BYTES: b"x"}
+    target.extend([small.get(field.type, 1)] * count)
 
 
 def _proto_scalar(field: FieldDescriptor, known: Known) -> st.SearchStrategy[Any]:
