@@ -9,12 +9,13 @@ PY := $(VENV)/bin/python
 STATE_DIR ?= .simlab
 export SIMLAB_PORT ?= 8080
 
-.PHONY: help venv generate check-generated buf-lint buf-breaking lint typecheck test test-python run bench bench-k8s clean
+.PHONY: help venv generate check-generated buf-lint buf-breaking lint typecheck test test-python run bench bench-k8s clean fuzz fuzz-quick
 
 help:
 	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
 	@echo "make test    lint, type-check, check generated code, run every test"
 	@echo "make bench   throughput, latency and worker-speed benchmarks"
+	@echo "make fuzz    12,000 hostile requests over every API protocol; prints the codes seen"
 	@echo "make generate  regenerate code from protos/"
 
 # Each part of the tree owns its own targets.
@@ -91,6 +92,16 @@ typecheck: venv
 
 test-python: venv minio-bin k8s-bin images helm-bin
 	$(VENV)/bin/pytest
+
+# The fuzz suite (tests/fuzz) against the embedded stack. A quick run of it (1,000 requests,
+# SIMLAB_FUZZ_REQUESTS's default) is part of test-python's pytest run; `make fuzz` is the long
+# one. Both print the table protocol x RPC -> requests, codes, and the gateway's RSS.
+FUZZ_REQUESTS ?= 12000
+fuzz: venv
+	SIMLAB_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(VENV)/bin/pytest -p no:cacheprovider tests/fuzz
+
+fuzz-quick: venv
+	SIMLAB_FUZZ_REQUESTS=1000 $(VENV)/bin/pytest -p no:cacheprovider tests/fuzz
 
 test: check-generated buf-lint buf-breaking lint typecheck helm-lint web-check web-test test-python web-e2e
 

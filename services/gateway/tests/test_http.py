@@ -279,3 +279,11 @@ def test_code_downloads_serve_the_bundle_or_one_file_of_it() -> None:
         assert (head.status, head.body) == (200, b"")
     assert call(gateway, "GET", "/code/other/job1", **alice).status == 404
     assert call(gateway, "GET", "/code/models/fit@2", **alice).status == 400
+
+
+def test_a_web_path_no_file_can_have_is_a_client_side_route(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_bytes(INDEX)
+    web = app(web_dir=tmp_path)
+    for path in ("/runs/" + "x" * 5000, "/a/" + "b" * 300 + "/c", "/runs/a\0b"):
+        assert call(web, "GET", path).body == INDEX
+    assert call(web, "GET", "/assets/" + "x" * 5000).status == 404

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -47,3 +48,29 @@ def test_a_job_id_prefix_as_pasted() -> None:
 def test_a_prefix_that_cannot_start_a_job_id_is_invalid_and_named(prefix: str) -> None:
     with pytest.raises(SimlabError, match="job_id_prefix: must be up to 16 hex digits"):
         job_id_prefix(prefix)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        b'[1e400, "x"]',
+        b'[1, "x", 3]',
+        b"\0\0\0",
+        b'[1, "\\u0000"]',
+        b'[1, "' + b"a" * 100 + b'"]',
+        b'[99999999999999999999999, "ab"]',
+    ],
+)
+def test_a_page_token_of_any_shape_is_invalid_page_token(raw: bytes) -> None:
+    token = base64.urlsafe_b64encode(raw).decode()
+    with pytest.raises(SimlabError) as caught:
+        decode_page_token(token)
+    assert caught.value.code is Code.INVALID_ARGUMENT and caught.value.field == "page_token"
+
+
+def test_a_huge_page_token_is_refused_before_it_is_decoded() -> None:
+    with pytest.raises(SimlabError) as caught:
+        decode_page_token("A" * 10_000_000)
+    assert caught.value.field == "page_token"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from simlab.adapters.objectstore import ManifestStore, ObjectInfo
+from simlab.adapters.objectstore import ManifestStore, ObjectInfo, check_key
 
 
 class LocalDirectoryStore(ManifestStore):
@@ -33,7 +33,7 @@ class LocalDirectoryStore(ManifestStore):
             shutil.copyfileobj(src, out, 1024 * 1024)
 
     def _writer(self, key: str) -> _AtomicWriter:
-        return _AtomicWriter(self._path(key))
+        return _AtomicWriter(self._path(check_key(key)))
 
     def _open_raw(self, key: str) -> BinaryIO:
         try:

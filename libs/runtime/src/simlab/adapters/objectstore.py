@@ -17,6 +17,11 @@ the whole set at once, then deletes the previous staging directory (a reader sti
 an old file may be cut off). A writer that dies before its manifest leaves a staging directory
 that no reader sees. Both adapters get this from `ManifestStore`, so they behave the same.
 
+Keys are bounded (`valid_key`): at most MAX_KEY_LENGTH characters and MAX_KEY_DEPTH segments,
+no empty, "." or ".." segment, no NUL. Readers treat any other name as missing (KeyError, an
+empty list), writers refuse it (ValueError); so a name resolves in at most MAX_KEY_DEPTH manifest
+reads however it was made up.
+
 The adapter is chosen by configuration in objectstore_factory.py.
 """
 
@@ -36,6 +41,27 @@ from simlab.common.errors import Code, SimlabError
 
 MANIFEST = "manifest.json"
 STAGING = ".staging-"
+# S3's own limit on a key's length; depth far beyond any result set's layout.
+MAX_KEY_LENGTH = 1024
+MAX_KEY_DEPTH = 32
+
+
+def valid_key(key: str) -> bool:
+    """Whether `key` may name an object (see the module's doc)."""
+    if not key or len(key) > MAX_KEY_LENGTH or "\0" in key:
+        return False
+    parts = key.split("/")
+    return len(parts) <= MAX_KEY_DEPTH and all(p not in ("", ".", "..") for p in parts)
+
+
+def check_key(key: str) -> str:
+    """`key`, or ValueError for a writer given a name that cannot be a key."""
+    if not valid_key(key):
+        raise ValueError(
+            f"{key[:100]!r} is not an object key: at most {MAX_KEY_LENGTH} characters and "
+            f"{MAX_KEY_DEPTH} segments, none empty, '.' or '..', no NUL"
+        )
+    return key
 
 
 class ObjectStoreUnavailable(SimlabError):
@@ -142,6 +168,8 @@ class ManifestStore(ABC):
     def _presign(self, key: str, expires_s: int | None) -> str | None: ...
 
     def open(self, key: str) -> BinaryIO:
+        if not valid_key(key):
+            raise KeyError(key)
         return self._open_raw(self._resolve(key))
 
     def iter_chunks(self, key: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
@@ -150,6 +178,8 @@ class ManifestStore(ABC):
         return _chunks(f, chunk_size)
 
     def presigned_url(self, key: str, expires_s: int | None = None) -> str | None:
+        if not valid_key(key):
+            raise KeyError(key)
         resolved = self._resolve(key)
         if resolved == key and not self._exists(key):
             raise KeyError(key)
@@ -157,6 +187,8 @@ class ManifestStore(ABC):
 
     def read_manifest(self, prefix: str) -> Manifest | None:
         prefix = prefix.strip("/")
+        if not valid_key(f"{prefix}/{MANIFEST}"):
+            return None
         try:
             f = self._open_raw(f"{prefix}/{MANIFEST}")
         except KeyError:
@@ -166,6 +198,8 @@ class ManifestStore(ABC):
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         prefix = prefix.strip("/")
+        if prefix and not valid_key(prefix):
+            return []
         visible: dict[str, ObjectInfo] = {}
         manifest_dirs = set(_parents(prefix))
         for info in self._list_raw(prefix):
@@ -186,11 +220,10 @@ class ManifestStore(ABC):
         return sorted(visible.values(), key=lambda o: o.key)
 
     def commit_prefix(self, prefix: str, files: Mapping[str, bytes | Path]) -> Manifest:
-        prefix = prefix.strip("/")
-        if not prefix:
-            raise ValueError("commit_prefix needs a non-empty prefix")
+        prefix = check_key(prefix.strip("/"))
         for name in files:
             _check_name(name)
+            check_key(f"{prefix}/{STAGING}{uuid.UUID(int=0).hex}/{name}")
         previous = self.read_manifest(prefix)
         manifest = Manifest(prefix, f"{STAGING}{uuid.uuid4().hex}", ())
         entries = []
@@ -219,8 +252,9 @@ class ManifestStore(ABC):
         return manifest
 
     def _resolve(self, key: str) -> str:
-        """The stored key behind `key`: its staged object if a committed manifest above it
-        names it (the nearest manifest wins), else `key` itself."""
+        """The stored key behind `key` (a valid one): its staged object if a committed manifest
+        above it names it (the nearest manifest wins), else `key` itself. At most one manifest
+        read per segment, and MAX_KEY_DEPTH segments at most."""
         parts = key.strip("/").split("/")
         if any(p.startswith(STAGING) for p in parts) or parts[-1] == MANIFEST:
             return key

@@ -34,6 +34,7 @@ from simlab.adapters.objectstore import (
     ManifestStore,
     ObjectInfo,
     ObjectStoreUnavailable,
+    check_key,
     in_prefix,
 )
 from simlab.common.settings import Env, SettingsError
@@ -170,6 +171,7 @@ class S3Store(ManifestStore):
                 raise
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        check_key(key)
         self._retrying(
             f"PUT {key}",
             lambda: self._client.put_object(
@@ -178,6 +180,7 @@ class S3Store(ManifestStore):
         )
 
     def put_file(self, key: str, path: Path) -> None:
+        check_key(key)
         size = path.stat().st_size
 
         def upload() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import re
 
+from simlab.adapters.objectstore import MAX_KEY_DEPTH, MAX_KEY_LENGTH, valid_key
 from simlab.common.errors import invalid
 
 # What one read from the object store brings, and one message or HTTP chunk carries.
@@ -24,9 +25,17 @@ def bundle_key(sha256: str) -> str:
 
 
 def artifact_key(job_id: str, name: str) -> str:
-    if not name or name.startswith("/") or ".." in name.split("/"):
-        raise invalid("name", f"not an artifact name: {name!r}")
-    return job_prefix(job_id) + name
+    """The key of artifact `name`; INVALID_ARGUMENT for a name no object can have (too long,
+    too deep, NUL, an empty, '.' or '..' segment)."""
+    key = job_prefix(job_id) + name
+    if not valid_key(key):
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        raise invalid(
+            "name",
+            f"not an artifact name: {shown!r} (at most {MAX_KEY_DEPTH - 2} segments and "
+            f"{MAX_KEY_LENGTH - len(job_prefix(job_id))} characters, none empty, '.' or '..')",
+        )
+    return key
 
 
 def content_type(name: str) -> str:

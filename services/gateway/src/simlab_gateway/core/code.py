@@ -11,6 +11,7 @@ from simlab_gateway.core.artifacts import content_type
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.downloads import Stream
+from simlab_gateway.core.ids import check_job_id
 from simlab_gateway.core.models import Models
 from simlab_gateway.core.ports import JobStore
 
@@ -22,7 +23,7 @@ class CodeDownloads:
         self.models = models
 
     async def of_job(self, caller: Principal, job_id: str, path: str) -> Stream:
-        job = await self.store.get_job(caller.owner_for("code", job_id), job_id)
+        job = await self.store.get_job(caller.owner_for("code", job_id), check_job_id(job_id))
         if not job.code_sha256:
             raise SimlabError(Code.NOT_FOUND, f"run {job_id} ran before code was recorded")
         return await self._serve(job.code_sha256, f"{job.model}@v{job.model_version}", path)

@@ -13,6 +13,7 @@ from simlab.common.errors import Code, SimlabError, not_found
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.artifacts import CHUNK, artifact_key, content_type, job_prefix
 from simlab_gateway.core.auth import Principal
+from simlab_gateway.core.ids import check_job_id
 from simlab_gateway.core.ports import JobStore, Objects
 
 
@@ -41,6 +42,7 @@ class Artifacts:
         self.redirect_downloads = redirect_downloads
 
     async def list(self, caller: Principal, job_id: str) -> pb.ListArtifactsResponse:
+        check_job_id(job_id)
         await self.store.get_job(caller.owner_for("ListArtifacts", job_id), job_id)
         prefix = job_prefix(job_id)
         found = await asyncio.to_thread(self.objects.list, prefix)
@@ -57,8 +59,8 @@ class Artifacts:
         self, caller: Principal, job_id: str, name: str
     ) -> AsyncIterator[pb.ArtifactChunk]:
         """The artifact in chunks, the first with its metadata (an empty one: only that)."""
+        key = artifact_key(check_job_id(job_id), name)
         await self.store.get_job(caller.owner_for("GetArtifact", job_id), job_id)
-        key = artifact_key(job_id, name)
         size = await self._size(key)
         if size is None:
             raise not_found(f"artifact {name!r} of job {job_id}")
@@ -76,8 +78,8 @@ class Artifacts:
     ) -> Redirect | Stream:
         """A redirect when the caller `may_redirect`, downloads are redirected and the store
         presigns URLs (S3); otherwise the open artifact, to stream."""
+        key = artifact_key(check_job_id(job_id), name)
         await self.store.get_job(caller.owner_for("download", job_id), job_id)
-        key = artifact_key(job_id, name)
         try:
             if self.redirect_downloads and may_redirect:
                 url = await asyncio.to_thread(self.objects.presigned_url, key)

@@ -5,6 +5,7 @@ before this passes."""
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ MAX_REQUEST_ID = 200
 # A script's parameters reach it as one environment variable (SIMLAB_PARAMS).
 MAX_SCRIPT_PARAMETERS_BYTES = 64 * 1024
 MAX_SCRIPT_ARGS = 256
+# Far deeper than any form; a bound for every walk over the values.
+MAX_PARAMETER_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,29 @@ class Runnable:
     schema: Model | None
 
 
+def check_values(value: Any, field: str = "parameters", depth: int = 0) -> None:
+    """INVALID_ARGUMENT naming the parameter if `value` holds what JSON (and the job store's
+    JSON columns) cannot: NaN, an infinity (1e400 parses as one), a NUL character, or
+    nesting deeper than MAX_PARAMETER_DEPTH."""
+    if depth > MAX_PARAMETER_DEPTH:
+        raise invalid(field, f"nested more than {MAX_PARAMETER_DEPTH} levels deep")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise invalid(field, f"must be a finite number, got {value}")
+    if isinstance(value, str) and "\0" in value:
+        raise invalid(field, "must not contain NUL characters")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if "\0" in key:
+                raise invalid(field, "a name must not contain NUL characters")
+            check_values(item, f"{field}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_values(item, f"{field}[{i}]", depth + 1)
+
+
 def check_parameters(runnable: Runnable, given: Mapping[str, Any]) -> dict[str, Any]:
     """The complete parameter set, or INVALID_ARGUMENT naming the field."""
+    check_values(given)
     if runnable.schema is not None:
         return validate(runnable.schema, given)
     size = len(json.dumps(given, separators=(",", ":")).encode())
@@ -74,6 +98,8 @@ def plan_job(
     parameters = check_parameters(runnable, given)
     if len(request_id) > MAX_REQUEST_ID:
         raise invalid("request_id", f"must be at most {MAX_REQUEST_ID} characters")
+    if "\0" in request_id:
+        raise invalid("request_id", "must not contain NUL characters")
     shards = shards or 1
     if shards < 1:
         raise invalid("shards", f"must be >= 1 (got {shards})")

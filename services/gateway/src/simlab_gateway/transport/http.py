@@ -168,8 +168,8 @@ class WebUI:
                 "The web UI is not built: run `make web-build`.\n", status_code=404
             )
         path = "/" + request.path_params["path"]
-        target = (self.web_dir / path.lstrip("/")).resolve()
-        if not target.is_relative_to(self.web_dir) or not target.is_file():
+        target = _resolved(self.web_dir / path.lstrip("/"))
+        if target is None or not target.is_relative_to(self.web_dir) or not target.is_file():
             if path.startswith("/assets/"):
                 return PlainTextResponse("not found\n", status_code=404)
             # A client-side route such as /runs/<id>: the app decides what to show.
@@ -191,6 +191,16 @@ class WebUI:
         if stamp not in self._gzip_cache:
             self._gzip_cache[stamp] = gzip.compress(body, compresslevel=9, mtime=0)
         return self._gzip_cache[stamp]
+
+
+def _resolved(path: Path) -> Path | None:
+    """The real path, or None when no file can have it (a name too long, a NUL)."""
+    try:
+        resolved = path.resolve()
+        resolved.is_file()
+    except (OSError, ValueError):
+        return None
+    return resolved
 
 
 def _query(request: Request, name: str) -> list[str]:

@@ -5,10 +5,12 @@ names its caller from the request's bearer token, decodes the request, runs its 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+import math
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
+from google.protobuf import struct_pb2
 
 from simlab.common.errors import SimlabError, invalid
 from simlab.transport.connect import to_connect
@@ -17,10 +19,12 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1.simulation_connect import SimulationServiceASGIApplication
 from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.downloads import Artifacts
+from simlab_gateway.core.ids import check_job_id, check_text
 from simlab_gateway.core.jobs import Jobs, Submission
 from simlab_gateway.core.models import Models, Push
 from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.watch import JobFeeds
+from simlab_gateway.transport.limits import READ_MAX_BYTES, BoundedGzip, RequestGate
 
 # A push's bytes beyond its files' (paths, field tags, framing).
 PUSH_OVERHEAD_BYTES = 1024 * 1024
@@ -73,8 +77,12 @@ class SimulationService:
         self.feeds = feeds
         self.artifacts = artifacts
 
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller the request's headers name; UNAUTHENTICATED when they name nobody."""
+        return await self.auth.principal(headers.get("authorization"))
+
     async def _caller(self, ctx: Context) -> Principal:
-        return await self.auth.principal(ctx.request_headers().get("authorization"))
+        return await self.authenticate(ctx.request_headers())
 
     @_connect_errors
     async def list_models(
@@ -84,13 +92,15 @@ class SimulationService:
 
     @_connect_errors
     async def get_model(self, request: pb.GetModelRequest, ctx: Context) -> pb.Model:
-        return await self.models.get(await self._caller(ctx), request.model)
+        caller = await self._caller(ctx)
+        return await self.models.get(caller, check_text(request.model, "model", 200))
 
     @_connect_errors
     async def list_model_versions(
         self, request: pb.ListModelVersionsRequest, ctx: Context
     ) -> pb.ListModelVersionsResponse:
-        versions = await self.models.versions(await self._caller(ctx), request.name)
+        caller = await self._caller(ctx)
+        versions = await self.models.versions(caller, check_text(request.name, "name", 200))
         return pb.ListModelVersionsResponse(versions=versions)
 
     @_connect_errors
@@ -114,7 +124,7 @@ class SimulationService:
     async def submit_job(self, request: pb.SubmitJobRequest, ctx: Context) -> pb.SubmitJobResponse:
         submission = Submission(
             model=request.model,
-            parameters=struct_to_dict(request.parameters),
+            parameters=_decoded(request.parameters, "parameters"),
             seed=request.seed,
             shards=request.shards,
             request_id=request.request_id,
@@ -135,7 +145,8 @@ class SimulationService:
         self, request: pb.WatchJobRequest, ctx: Context
     ) -> AsyncIterator[pb.JobEvent]:
         caller = await self._caller(ctx)
-        async for event in self.feeds.watch(caller, request.job_id, request.after_seq):
+        job_id = check_job_id(request.job_id)
+        async for event in self.feeds.watch(caller, job_id, request.after_seq):
             yield event
 
     @_connect_errors
@@ -161,8 +172,11 @@ class SimulationService:
         self, request: pb.TailLogsRequest, ctx: Context
     ) -> AsyncIterator[pb.LogChunk]:
         caller = await self._caller(ctx)
+        job_id = check_job_id(request.job_id)
         shard = request.shard if request.HasField("shard") else None
-        async for piece in self.feeds.tail_logs(caller, request.job_id, shard, request.follow):
+        if shard is not None and shard < 0:
+            raise invalid("shard", f"must not be negative, got {shard}")
+        async for piece in self.feeds.tail_logs(caller, job_id, shard, request.follow):
             yield pb.LogChunk(shard=piece.shard, data=piece.data)
 
     @_connect_errors
@@ -170,19 +184,22 @@ class SimulationService:
         self, request: pb.CreateShareLinkRequest, ctx: Context
     ) -> pb.CreateShareLinkResponse:
         caller = await self._caller(ctx)
-        return await self.shares.create(caller, request.job_id, request.ttl_seconds)
+        job_id = check_job_id(request.job_id)
+        return await self.shares.create(caller, job_id, request.ttl_seconds)
 
     @_connect_errors
     async def list_share_links(
         self, request: pb.ListShareLinksRequest, ctx: Context
     ) -> pb.ListShareLinksResponse:
-        return await self.shares.list(await self._caller(ctx), request.job_id)
+        caller = await self._caller(ctx)
+        return await self.shares.list(caller, check_job_id(request.job_id))
 
     @_connect_errors
     async def revoke_share_link(
         self, request: pb.RevokeShareLinkRequest, ctx: Context
     ) -> pb.ShareLink:
-        return await self.shares.revoke(await self._caller(ctx), request.link_id)
+        caller = await self._caller(ctx)
+        return await self.shares.revoke(caller, check_job_id(request.link_id, "link_id"))
 
     @_connect_errors
     async def get_progress_history(
@@ -200,7 +217,8 @@ class SimulationService:
     async def save_preset(self, request: pb.SavePresetRequest, ctx: Context) -> pb.Preset:
         preset = request.preset
         caller = await self._caller(ctx)
-        return await self.jobs.save_preset(caller, preset, struct_to_dict(preset.parameters))
+        parameters = _decoded(preset.parameters, "parameters")
+        return await self.jobs.save_preset(caller, preset, parameters)
 
     @_connect_errors
     async def delete_preset(
@@ -209,12 +227,46 @@ class SimulationService:
         return await self.jobs.delete_preset(await self._caller(ctx), request.name)
 
 
-def simulation_app(
-    service: SimulationService, max_bundle_bytes: int
-) -> SimulationServiceASGIApplication:
-    """The API as an ASGI application. connect-python has one request size limit per
-    application: a push carries its code in one message, so each request may be as large as
-    the largest bundle and its overhead."""
-    return SimulationServiceASGIApplication(
-        service, read_max_bytes=max_bundle_bytes + PUSH_OVERHEAD_BYTES
+def _decoded(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
+    """The Struct as a dict; INVALID_ARGUMENT naming the value JSON cannot hold (NaN, an
+    infinity: JSON's 1e400 parses as one)."""
+    try:
+        return struct_to_dict(struct)
+    except ValueError:  # protobuf raises a plain ValueError for these
+        raise invalid(_non_finite(struct, field) or field, "must be a finite number") from None
+
+
+def _non_finite(value: struct_pb2.Struct | struct_pb2.Value, path: str) -> str | None:
+    """The path of the first non-finite number in `value`, if any."""
+    if isinstance(value, struct_pb2.Struct):
+        items = [(f"{path}.{key}", item) for key, item in value.fields.items()]
+    elif value.HasField("struct_value"):
+        return _non_finite(value.struct_value, path)
+    elif value.HasField("list_value"):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value.list_value.values)]
+    else:
+        finite = not value.HasField("number_value") or math.isfinite(value.number_value)
+        return None if finite else path
+    return next(filter(None, (_non_finite(item, where) for where, item in items)), None)
+
+
+def simulation_app(service: SimulationService, max_bundle_bytes: int) -> RequestGate:
+    """The API as an ASGI application: callers authenticated before their bodies are read,
+    each method's body capped at its read limit, compressed or not. A push carries its code in
+    one message: it may be as large as the largest bundle and its overhead; every other
+    request gets READ_MAX_BYTES."""
+    push_limit = max_bundle_bytes + PUSH_OVERHEAD_BYTES
+
+    def app(limit: int) -> SimulationServiceASGIApplication:
+        return SimulationServiceASGIApplication(
+            service, read_max_bytes=limit, compressions=[BoundedGzip(limit)]
+        )
+
+    default = app(READ_MAX_BYTES)
+    return RequestGate(
+        default.path,
+        default,
+        {"PushModel": (app(push_limit), push_limit)},
+        READ_MAX_BYTES,
+        service.authenticate,
     )

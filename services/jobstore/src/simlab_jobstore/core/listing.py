@@ -18,6 +18,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Job ids are 16 lowercase hex digits (see new_job_id).
 JOB_ID_LENGTH = 16
 _HEX = re.compile(r"[0-9a-f]*")
+# Issued tokens are about 40 characters.
+MAX_PAGE_TOKEN = 256
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,19 @@ def encode_page_token(cursor: Cursor) -> str:
 
 
 def decode_page_token(token: str) -> Cursor | None:
-    """None for an empty token (the first page)."""
+    """None for an empty token (the first page); INVALID_ARGUMENT page_token for anything this
+    service did not issue, whatever its shape (too long, nested, not JSON)."""
     if not token:
         return None
+    if len(token) > MAX_PAGE_TOKEN:
+        raise invalid("page_token", "not a token this service issued")
     try:
         micros, job_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(micros, int) or not isinstance(job_id, str):
             raise ValueError("unexpected fields")
+        # The id goes into the query: only what new_job_id makes.
+        if len(job_id) > JOB_ID_LENGTH or not _HEX.fullmatch(job_id):
+            raise ValueError("not a job id")
         return Cursor(_EPOCH + timedelta(microseconds=micros), job_id)
-    except (ValueError, TypeError, binascii.Error, OverflowError):
+    except (ValueError, TypeError, binascii.Error, OverflowError, RecursionError):
         raise invalid("page_token", "not a token this service issued") from None
