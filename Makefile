@@ -15,6 +15,8 @@ help:
 	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
 	@echo "make test    lint, type-check, check generated code, run every test"
 	@echo "make bench   throughput, latency and worker-speed benchmarks"
+	@echo "make chaos   kill -9 every part in turn under 100 jobs (embedded stack, then Kubernetes)"
+	@echo "make load    a 10,000-job burst under the runner's worker cap"
 	@echo "make generate  regenerate code from protos/"
 
 # Each part of the tree owns its own targets.
@@ -22,6 +24,7 @@ include web/web.mk
 include tools/minio.mk
 include tools/k8s.mk
 include deploy/helm/helm.mk
+include tests/chaos/chaos.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from simlab.client import Client
@@ -132,7 +133,9 @@ class Monitor:
     which state with how many samples done. Polls that fail (the platform down) are skipped."""
 
     def __init__(self, client: Client, job_ids: Iterable[str], interval: float = 0.5) -> None:
-        self.client = client
+        self.server = client.server
+        self.metadata = client.metadata
+        self.client = self._connect()
         self.job_ids = set(job_ids)
         self.interval = interval
         self.seen: dict[str, list[Seen]] = {job_id: [] for job_id in self.job_ids}
@@ -148,13 +151,17 @@ class Monitor:
     def __exit__(self, *_: object) -> None:
         self.stopping.set()
         self.thread.join()
+        self.client.close()
 
     def _run(self) -> None:
         while not self.stopping.wait(self.interval):
             try:
                 jobs = list_all(self.client)
             except SimlabError:
+                # A fresh channel connects at once, where the old one would back off.
                 self.errors += 1
+                self.client.close()
+                self.client = self._connect()
                 continue
             now = time.monotonic()
             with self.lock:
@@ -162,6 +169,11 @@ class Monitor:
                     if job.job_id in self.seen:
                         seen = Seen(job.state, job.progress.samples_done, now)
                         self.seen[job.job_id].append(seen)
+
+    def _connect(self) -> Client:
+        client = Client(self.server)
+        client.metadata = self.metadata
+        return client
 
     def watch(self, job_id: str) -> None:
         with self.lock:
@@ -269,11 +281,16 @@ def service_fault(stack: Stack, name: str) -> Fault:
 
 
 def local_worker_fault(stack: Stack) -> Fault:
-    """kill -9 of one worker process of a running job (found through the runner's records)."""
+    """kill -9 of the worker process of a running job (found through the runner's records),
+    one of a single shard if there is one, so that the job moves again only once its worker
+    was launched again."""
+
+    def shards(job_id: str) -> list[Path]:
+        return sorted((stack.state_dir / "runner" / "local" / job_id).glob("shard-*.json"))
 
     def strike(monitor: Monitor) -> set[str]:
-        for job_id in sorted(monitor.running()):
-            for record in sorted((stack.state_dir / "runner" / "local" / job_id).glob("*.json")):
+        for job_id in sorted(monitor.running(), key=lambda j: len(shards(j))):
+            for record in shards(job_id):
                 if record.with_suffix(".exit").exists():
                     continue
                 with contextlib.suppress(OSError, ValueError, KeyError, ProcessLookupError):
