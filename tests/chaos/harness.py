@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,7 @@ def fault_table(results: list[FaultResult]) -> str:
     return render(rows)
 
 
-def render(rows: list[tuple[str, ...]]) -> str:
+def render(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -308,8 +309,9 @@ def kill_pid(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def stack_faults(stack: Stack) -> list[Fault]:
-    """Every part of the embedded stack, in turn."""
+def stack_faults(stack: Stack, worker: Fault | None = None) -> list[Fault]:
+    """Every part of the embedded stack, in turn; `worker` kills a worker (by default one of
+    the local launcher's processes)."""
 
     def nats(_: Monitor) -> None:
         stack.restart_nats()
@@ -321,7 +323,7 @@ def stack_faults(stack: Stack) -> list[Fault]:
         service_fault(stack, "gateway"),
         service_fault(stack, "jobstore"),
         service_fault(stack, "runner"),
-        local_worker_fault(stack),
+        worker or local_worker_fault(stack),
         Fault("nats-server", nats),
         Fault("postgresql", postgres),
     ]
@@ -552,7 +554,8 @@ def run_undisturbed(
     deadline = time.monotonic() + timeout
     summaries = {}
     for request_id, job in submitted.items():
-        while (done := retry(lambda j=job: client.get(j.job_id))).state not in TERMINAL:
+        get: Callable[[], pb.Job] = functools.partial(client.get, job.job_id)
+        while (done := retry(get)).state not in TERMINAL:
             assert time.monotonic() < deadline, f"reference run {request_id} did not end"
             time.sleep(0.5)
         if done.state == pb.JOB_STATE_SUCCEEDED:
