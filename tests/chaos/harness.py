@@ -62,11 +62,19 @@ class JobSpec:
         )
 
 
-def job_specs(count: int, slow_seconds: float, mix_seed: int = 12) -> list[JobSpec]:
+def job_specs(
+    count: int, slow_seconds: float, work: float = 1.0, mix_seed: int = 12
+) -> list[JobSpec]:
     """`count` jobs of every built-in model and shard counts 1 to 4, fixed seeds. Half are the
     test model that sleeps per block, so that jobs stay in flight for about `slow_seconds`
-    while the faults strike without needing many CPUs; the others compute for real."""
+    while the faults strike without needing many CPUs; the others compute for real, their
+    sizes scaled by `work`."""
     rng = random.Random(mix_seed)
+
+    def size(low: int, high: int, block: int) -> int:
+        """Between low and high blocks (times `work`), and at least one per shard."""
+        return max(shards, round(rng.randint(low, high) * work)) * block
+
     specs = []
     for i in range(count):
         shards = rng.choice((1, 1, 2, 3, 4))
@@ -79,21 +87,21 @@ def job_specs(count: int, slow_seconds: float, mix_seed: int = 12) -> list[JobSp
             }
             model = "test_slow"
         elif kind == 5:
-            model, params = "pi", {"samples": rng.randint(2, 6) * 1_000_000}
+            model, params = "pi", {"samples": size(2, 6, 1_000_000)}
         elif kind == 6:
             model = "european_option"
-            params = {**OPTION, "paths": rng.randint(2, 6) * 100_000}
+            params = {**OPTION, "paths": size(2, 6, 100_000)}
         elif kind == 7:
             model = "mm1_queue"
-            params = {"customers": rng.randint(2, 5) * 100_000, "arrival_rate": 0.8}
+            params = {"customers": size(20, 50, 10_000), "arrival_rate": 0.8}
         elif kind == 8:
             model, params = (
                 "rosenbrock_multistart",
-                {"starts": rng.randint(4, 12) * 8, "dimensions": 3},
+                {"starts": size(4, 12, 8), "dimensions": 3},
             )
         else:
             model = "european_option"
-            params = {**OPTION, "option_type": "put", "paths": rng.randint(1, 3) * 100_000}
+            params = {**OPTION, "option_type": "put", "paths": size(1, 3, 100_000)}
         specs.append(JobSpec(f"chaos-{mix_seed}-{i}", model, params, shards, seed=1000 + i))
     return specs
 
@@ -213,6 +221,7 @@ class FaultResult:
     fault: str
     affected: set[str]  # the jobs in flight when it struck (or the one whose worker died)
     seconds: float | None  # None: the platform did not work again in time
+    restart_seconds: float  # how long the kill and the restart took
     recovered: int = 0  # of `affected`, those that ended as expected with the right result
 
 
@@ -242,6 +251,7 @@ def inflict(
     running = monitor.running()
     struck = time.monotonic()
     hit = fault.strike(monitor)
+    restarted = time.monotonic() - struck
     affected = {j: running[j] for j in (running if hit is None else hit) if j in running}
     spec = probe(fault.name.replace(" ", "-"))
     submitted = spec.submit(client)
@@ -252,7 +262,7 @@ def inflict(
         if all(moved):
             seconds = max(filter(None, moved), default=time.monotonic()) - struck
         time.sleep(0.1)
-    return FaultResult(fault.name, set(affected), seconds), spec, submitted
+    return FaultResult(fault.name, set(affected), seconds, restarted), spec, submitted
 
 
 def fault_table(results: list[FaultResult]) -> str:
@@ -381,12 +391,15 @@ class Problems:
 
 
 def check_history(job: pb.Job, problems: Problems) -> None:
-    states = [h.state for h in job.history]
-    if len(set(states)) != len(states):
-        problems.add(job.job_id, f"a state entered twice: {[pb.JobState.Name(s) for s in states]}")
-    order = [STATE_ORDER[s] for s in states]
+    """Each state entered once, in order. QUEUED may come back with a new reason (a job
+    waiting for workers says why it waits), never twice with the same one."""
+    changes = [(h.state, h.reason if h.state == pb.JOB_STATE_QUEUED else "") for h in job.history]
+    names = [pb.JobState.Name(state) for state, _ in changes]
+    if len(set(changes)) != len(changes):
+        problems.add(job.job_id, f"a state entered twice: {names}")
+    order = [STATE_ORDER[state] for state, _ in changes]
     if order != sorted(order):
-        problems.add(job.job_id, f"states out of order: {[pb.JobState.Name(s) for s in states]}")
+        problems.add(job.job_id, f"states out of order: {names}")
 
 
 def check_events(events: list[pb.JobEvent], job_ids: set[str], problems: Problems) -> int:
@@ -394,7 +407,7 @@ def check_events(events: list[pb.JobEvent], job_ids: set[str], problems: Problem
     no job entering a state in two events. Returns how many events were read for the jobs."""
     by_id: dict[str, int] = {}
     by_seq: dict[tuple[str, int], str] = {}
-    states: dict[tuple[str, int], int] = {}
+    states: dict[tuple[str, int, str], int] = {}
     count = 0
     for event in events:
         if event.job_id not in job_ids:
@@ -409,7 +422,9 @@ def check_events(events: list[pb.JobEvent], job_ids: set[str], problems: Problem
         if by_seq.setdefault(key, event.event_id) != event.event_id:
             problems.add(event.job_id, f"two different events with seq {event.seq}")
         if event.kind == pb.EVENT_KIND_STATE:
-            state_key = (event.job_id, event.job.state)
+            queued = event.job.state == pb.JOB_STATE_QUEUED and event.job.history
+            reason = event.job.history[-1].reason if queued else ""
+            state_key = (event.job_id, event.job.state, reason)
             if states.setdefault(state_key, event.seq) != event.seq:
                 problems.add(
                     event.job_id,
@@ -612,8 +627,8 @@ def chaos(
             jobs[spec.request_id] = job
             monitor.watch(job.job_id)
             say(
-                f"{fault.name}: {len(result.affected)} jobs in flight, "
-                f"back after {result.seconds} s"
+                f"{fault.name}: {len(result.affected)} jobs running, restarted in "
+                f"{result.restart_seconds:.1f} s, all moving again after {result.seconds} s"
             )
         wait_terminal(monitor, end_timeout)
     say("every job ended" if monitor.all_terminal() else "some jobs did not end")

@@ -18,9 +18,12 @@ from tests.chaos.harness import chaos, job_specs, stack_faults
 from tests.conftest import running_stack
 
 pytestmark = pytest.mark.e2e
-JOBS = int(os.environ.get("SIMLAB_CHAOS_JOBS", "16"))
+FULL = "SIMLAB_CHAOS_JOBS" in os.environ  # make chaos
+JOBS = int(os.environ.get("SIMLAB_CHAOS_JOBS", "10"))
 # How long the slow half of the jobs runs undisturbed: long enough to span the faults.
-SLOW_SECONDS = float(os.environ.get("SIMLAB_CHAOS_SLOW_SECONDS", "25"))
+SLOW_SECONDS = float(os.environ.get("SIMLAB_CHAOS_SLOW_SECONDS", "60" if FULL else "40"))
+# The size of the computing half (1: seconds of CPU per job).
+WORK = 1.0 if FULL else 0.2
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,9 @@ def test_every_job_survives_every_part_killed_in_turn(
 ) -> None:
     with Client(chaos_stack.url, token="alice-token") as alice, capsys.disabled():
         print()
-        report = chaos(chaos_stack, alice, job_specs(JOBS, SLOW_SECONDS), stack_faults(chaos_stack))
+        report = chaos(
+            chaos_stack, alice, job_specs(JOBS, SLOW_SECONDS, WORK), stack_faults(chaos_stack)
+        )
         text = report.text(f"chaos, embedded stack: {JOBS} jobs")
         print(f"\n{text}")
     verdict = report.verdict
