@@ -283,10 +283,14 @@ def render(rows: Sequence[tuple[str, ...]]) -> str:
 # ---- faults of the embedded stack ----------------------------------------------------------
 
 
+# A restart waits this long for health: a loaded shared machine starts Python slowly.
+START_TIMEOUT_S = 300
+
+
 def service_fault(stack: Stack, name: str) -> Fault:
     def strike(_: Monitor) -> None:
         stack.kill(name)
-        stack.start_service(name)
+        stack.start_service(name, timeout=START_TIMEOUT_S)
 
     return Fault(name, strike)
 
