@@ -28,7 +28,8 @@ WORK = 1.0 if FULL else 0.2
 
 @pytest.fixture(scope="module")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory.mktemp("chaos"))
+    # Room for every shard of the quick run; the full run's jobs partly wait their turn.
+    yield from running_stack(tmp_path_factory.mktemp("chaos"), SIMLAB_RUNNER_MAX_WORKERS="24")
 
 
 @pytest.mark.timeout(3600)
