@@ -388,10 +388,17 @@ def stream_events(stack: Stack) -> list[pb.JobEvent]:
 class Problems:
     lines: list[str] = field(default_factory=list)
     jobs: set[str] = field(default_factory=set)
+    # How many of the problems were doubled state changes, doubled artifacts.
+    doubled_states: int = 0
+    doubled_artifacts: int = 0
 
     def add(self, job_id: str, what: str) -> None:
         self.lines.append(f"{job_id}: {what}")
         self.jobs.add(job_id)
+
+    def doubled_state(self, job_id: str, what: str) -> None:
+        self.doubled_states += 1
+        self.add(job_id, what)
 
 
 def check_history(job: pb.Job, problems: Problems) -> None:
@@ -400,7 +407,7 @@ def check_history(job: pb.Job, problems: Problems) -> None:
     changes = [(h.state, h.reason if h.state == pb.JOB_STATE_QUEUED else "") for h in job.history]
     names = [pb.JobState.Name(state) for state, _ in changes]
     if len(set(changes)) != len(changes):
-        problems.add(job.job_id, f"a state entered twice: {names}")
+        problems.doubled_state(job.job_id, f"a state entered twice: {names}")
     order = [STATE_ORDER[state] for state, _ in changes]
     if order != sorted(order):
         problems.add(job.job_id, f"states out of order: {names}")
@@ -419,18 +426,18 @@ def check_events(events: list[pb.JobEvent], job_ids: set[str], problems: Problem
         count += 1
         by_id[event.event_id] = by_id.get(event.event_id, 0) + 1
         if by_id[event.event_id] == 2:
-            problems.add(
+            problems.doubled_state(
                 event.job_id, f"event {event.event_id} (seq {event.seq}) in the stream twice"
             )
         key = (event.job_id, event.seq)
         if by_seq.setdefault(key, event.event_id) != event.event_id:
-            problems.add(event.job_id, f"two different events with seq {event.seq}")
+            problems.doubled_state(event.job_id, f"two different events with seq {event.seq}")
         if event.kind == pb.EVENT_KIND_STATE:
             queued = event.job.state == pb.JOB_STATE_QUEUED and event.job.history
             reason = event.job.history[-1].reason if queued else ""
             state_key = (event.job_id, event.job.state, reason)
             if states.setdefault(state_key, event.seq) != event.seq:
-                problems.add(
+                problems.doubled_state(
                     event.job_id,
                     f"entered {pb.JobState.Name(event.job.state)} twice "
                     f"(seq {states[state_key]} and {event.seq})",
@@ -451,6 +458,7 @@ def check_progress(client: Client, job_id: str, problems: Problems) -> None:
 def check_artifacts(client: Client, job_id: str, problems: Problems) -> None:
     names = [a.name for a in retry(lambda: client.artifacts(job_id))]
     if len(set(names)) != len(names):
+        problems.doubled_artifacts += 1
         problems.add(job_id, f"an artifact listed twice: {sorted(names)}")
     if not names:
         problems.add(job_id, "no artifacts")
@@ -467,7 +475,9 @@ class Verdict:
     jobs: int
     terminal: int
     lost: int
-    duplicated: int
+    doubled_jobs: int  # more than one job for one request id
+    doubled_states: int
+    doubled_artifacts: int
     succeeded: int
     identical: int
     events: int
@@ -475,22 +485,18 @@ class Verdict:
     bad_jobs: set[str]
 
     def table(self) -> str:
-        rows = [
-            ("jobs", "terminal", "lost", "duplicated", "succeeded", "bit-identical", "events"),
-            tuple(
-                str(v)
-                for v in (
-                    self.jobs,
-                    self.terminal,
-                    self.lost,
-                    self.duplicated,
-                    self.succeeded,
-                    self.identical,
-                    self.events,
-                )
-            ),
-        ]
-        return render(rows)
+        columns = {
+            "jobs": self.jobs,
+            "terminal": self.terminal,
+            "lost": self.lost,
+            "doubled jobs": self.doubled_jobs,
+            "doubled state changes": self.doubled_states,
+            "doubled artifacts": self.doubled_artifacts,
+            "succeeded": self.succeeded,
+            "bit-identical": self.identical,
+            "events read": self.events,
+        }
+        return render([tuple(columns), tuple(str(v) for v in columns.values())])
 
 
 def verify(
@@ -549,6 +555,8 @@ def verify(
         terminal,
         lost,
         duplicated,
+        problems.doubled_states,
+        problems.doubled_artifacts,
         succeeded,
         identical,
         events,

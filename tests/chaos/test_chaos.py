@@ -46,4 +46,4 @@ def test_every_job_survives_every_part_killed_in_turn(
     verdict = report.verdict
     assert not verdict.problems, text
     assert all(r.seconds is not None for r in report.faults), text
-    assert verdict.terminal == verdict.jobs and verdict.lost == 0 and verdict.duplicated == 0
+    assert verdict.terminal == verdict.jobs and verdict.lost == 0 and verdict.doubled_jobs == 0
