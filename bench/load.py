@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="simlab-load-") as tmp:
         stack = load_stack(Path(tmp), args.max_workers)
-        stack.start()
+        stack.start(timeout=300)
         try:
             result = burst(stack, args.jobs, args.max_workers, args.clients)
         finally:
