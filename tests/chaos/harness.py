@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
+
+import psutil
 
 from simlab.client import Client
 from simlab.common.errors import SimlabError
@@ -296,31 +299,35 @@ def service_fault(stack: Stack, name: str) -> Fault:
 
 
 def local_worker_fault(stack: Stack) -> Fault:
-    """kill -9 of the worker process of a running job (found through the runner's records),
-    one of a single shard if there is one, so that the job moves again only once its worker
-    was launched again."""
+    """kill -9 of a worker process of a running job (found through the runner's records):
+    preferably one the running runner launched itself (it sees the exit code; one it adopted
+    after a restart it does not), of a single-shard job (which moves again only once its
+    worker was launched again)."""
 
-    def shards(job_id: str) -> list[Path]:
-        return sorted((stack.state_dir / "runner" / "local" / job_id).glob("shard-*.json"))
+    def workers(job_id: str) -> list[psutil.Process]:
+        found = []
+        for record in (stack.state_dir / "runner" / "local" / job_id).glob("shard-*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, psutil.Error):
+                process = psutil.Process(int(json.loads(record.read_text())["pid"]))
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    found.append(process)
+        return found
 
     def strike(monitor: Monitor) -> set[str]:
-        for job_id in sorted(monitor.running(), key=lambda j: len(shards(j))):
-            for record in shards(job_id):
-                if record.with_suffix(".exit").exists():
-                    continue
-                with contextlib.suppress(OSError, ValueError, KeyError, ProcessLookupError):
-                    kill_pid(int(json.loads(record.read_text())["pid"]))
-                    return {job_id}
+        runner = stack.processes["runner"].pid
+        candidates = [
+            (process.ppid() != runner, len(found), job_id, process.pid)
+            for job_id in monitor.running()
+            for found in [workers(job_id)]
+            for process in found
+        ]
+        for *_, job_id, pid in sorted(candidates):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                return {job_id}
         raise AssertionError("no running worker process to kill")
 
     return Fault("worker process", strike)
-
-
-def kill_pid(pid: int) -> None:
-    import os
-    import signal
-
-    os.kill(pid, signal.SIGKILL)
 
 
 def stack_faults(stack: Stack, worker: Fault | None = None) -> list[Fault]:
