@@ -16,6 +16,8 @@ help:
 	@echo "make test    lint, type-check, check generated code, run every test"
 	@echo "make bench   throughput, latency and worker-speed benchmarks"
 	@echo "make fuzz    12,000 hostile requests over every API protocol; prints the codes seen"
+	@echo "make chaos   kill -9 every part in turn under 100 jobs (embedded stack, then Kubernetes)"
+	@echo "make load    a 10,000-job burst under the runner's worker cap"
 	@echo "make generate  regenerate code from protos/"
 
 # Each part of the tree owns its own targets.
@@ -23,6 +25,7 @@ include web/web.mk
 include tools/minio.mk
 include tools/k8s.mk
 include deploy/helm/helm.mk
+include tests/chaos/chaos.mk
 
 # ---- set-up ------------------------------------------------------------------------------
 

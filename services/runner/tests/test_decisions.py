@@ -28,9 +28,18 @@ def test_a_clean_exit_changes_nothing() -> None:
 
 
 def test_a_crash_fails_the_job_with_the_reason() -> None:
-    decision = on_shard_exit(pb.JOB_STATE_RUNNING, 2, -9, describe_exit(-9), 1)
+    decision = on_shard_exit(pb.JOB_STATE_RUNNING, 2, -11, describe_exit(-11), 1)
     assert isinstance(decision, Fail)
-    assert decision.message == "shard 2 killed by SIGKILL (out of memory?)"
+    assert decision.message == "shard 2 killed by SIGSEGV"
+
+
+def test_a_shard_killed_from_outside_is_relaunched_until_the_limit() -> None:
+    """kill -9 of a worker the runner watches (the chaos suite): relaunched like a lost one,
+    not failed at once; an OOM kill that comes back every time fails it in the end."""
+    assert on_shard_exit(pb.JOB_STATE_RUNNING, 2, -9, describe_exit(-9), 1) == Relaunch(2)
+    decision = on_shard_exit(pb.JOB_STATE_RUNNING, 2, -9, describe_exit(-9), MAX_ATTEMPTS)
+    assert isinstance(decision, Fail)
+    assert decision.message == "shard 2 killed by SIGKILL (out of memory?), 3 times; giving up"
 
 
 def test_a_shard_lost_while_nobody_watched_is_relaunched_until_the_limit() -> None:

@@ -249,9 +249,9 @@ def test_a_launcher_failure_of_a_job_ending_or_ended_is_ignored(state: pb.JobSta
 def test_a_crashed_shard_fails_the_job_and_the_finished_job_is_forgotten() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", RUNNING))
-    exit_ = ShardExit("j1", 1, -9, "killed by SIGKILL (out of memory?)", "last words", 1)
+    exit_ = ShardExit("j1", 1, -11, "killed by SIGSEGV", "last words", 1)
     run(runner(store, FakeLauncher(calls)).on_shard_exit(exit_))
-    message = "shard 1 killed by SIGKILL (out of memory?)"
+    message = "shard 1 killed by SIGSEGV"
     assert calls == [
         ("report", "j1", "JOB_STATE_FAILED", message),
         ("stop", "j1"),

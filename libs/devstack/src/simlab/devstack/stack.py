@@ -8,6 +8,7 @@ read code and write results through the job store."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import getpass
 import json
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 import grpc
+import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from simlab.devstack.servers import NATS_USERS, Nats, Postgres, start_nats, start_postgres
@@ -57,6 +59,19 @@ def wait_serving(target: str, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{target} did not become healthy in {timeout:.0f} s")
             time.sleep(0.05)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL to a process and all its descendants at once, and waits until they are gone."""
+    try:
+        root = psutil.Process(pid)
+        victims = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for victim in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victim.kill()
+    psutil.wait_procs(victims, timeout=30)
 
 
 @dataclass
@@ -222,6 +237,21 @@ class Stack:
         process = self.processes.pop(name)
         process.kill()
         process.wait()
+
+    def restart_postgres(self) -> None:
+        """kill -9 of the database server and every backend (a crashed host or container),
+        then a start on the same data directory: crash recovery, same socket, same URI."""
+        assert self.postgres is not None
+        kill_tree(int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0]))
+        self.postgres = start_postgres(self.postgres.data_dir)
+
+    def restart_nats(self) -> None:
+        """kill -9 of nats-server, then a start on the same port and JetStream store, so that
+        the services' reconnect loops find it again."""
+        assert self.nats is not None
+        self.nats.kill()
+        port = int(self.nats.url.rsplit(":", 1)[1])
+        self.nats = start_nats(self.state_dir / "nats", port=port)
 
     def stop_service(self, name: str, timeout: float = 20) -> None:
         process = self.processes.pop(name, None)

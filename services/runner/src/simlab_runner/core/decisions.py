@@ -69,12 +69,15 @@ def on_shard_exit(
     """A shard's process has gone; `attempts` counts its launches so far."""
     if state in TERMINAL or state == pb.JOB_STATE_CANCELLING or exit_code == EXIT_OK:
         return Nothing()
-    if exit_code is None:
-        # Lost while nobody watched (runner restart): the work resumes from recorded blocks,
-        # so a relaunch reproduces the same result.
-        if attempts >= MAX_ATTEMPTS:
+    if exit_code is None or exit_code == -signal.SIGKILL:
+        # Lost while nobody watched (runner restart), or killed from outside (kill -9, a lost
+        # node, the OOM killer): the work resumes from recorded blocks, so a relaunch
+        # reproduces the same result. Whatever kills it every time fails the job in the end.
+        if attempts < MAX_ATTEMPTS:
+            return Relaunch(shard)
+        if exit_code is None:
             return Fail(f"shard {shard} was lost {attempts} times; giving up")
-        return Relaunch(shard)
+        return Fail(f"shard {shard} {reason}, {attempts} times; giving up")
     # The worker reports model errors and bad input itself (that report wins in the job
     # store); this message covers crashes it could not report.
     return Fail(f"shard {shard} {reason}")

@@ -1,0 +1,190 @@
+"""`make load`: a burst of small jobs, all submitted at once, processed to the end while the
+runner's worker cap (SIMLAB_RUNNER_MAX_WORKERS) holds. A sampler counts the stack's running
+worker processes the whole time; the run prints jobs/s and the most workers seen at once.
+
+    python -m bench.load --jobs 10000 --max-workers 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import psutil
+from google.protobuf import struct_pb2
+
+from simlab.client import Client
+from simlab.devstack.stack import Stack, free_port
+from simlab.v1 import simulation_pb2 as pb
+from simlab.v1 import simulation_pb2_grpc
+
+TOKEN = "load-token"
+ACTIVE = [pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING]
+
+
+class WorkerSampler:
+    """Counts, every `interval`, the worker processes of one stack (those talking to its job
+    store), and keeps the largest count."""
+
+    def __init__(self, jobstore_target: str, interval: float = 0.05) -> None:
+        self.jobstore_target = jobstore_target
+        self.interval = interval
+        self.max_seen = 0
+        self.samples = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WorkerSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def count(self) -> int:
+        running = 0
+        for process in psutil.process_iter(["cmdline"]):
+            if process.info["cmdline"][-2:] != ["-m", "simlab_worker"]:
+                continue
+            try:
+                ours = process.environ().get("SIMLAB_WORKER_JOBSTORE") == self.jobstore_target
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            running += ours
+        return running
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self.max_seen = max(self.max_seen, self.count())
+            self.samples += 1
+
+
+@dataclass
+class LoadResult:
+    jobs: int
+    submit_seconds: float
+    seconds: float
+    succeeded: int
+    max_workers_seen: int
+    samples: int
+    cap: int
+
+    @property
+    def jobs_per_second(self) -> float:
+        return self.jobs / self.seconds
+
+    def text(self) -> str:
+        return (
+            f"load: {self.jobs} jobs submitted in {self.submit_seconds:.1f} s, all ended "
+            f"after {self.seconds:.1f} s = {self.jobs_per_second:.1f} jobs/s; "
+            f"{self.succeeded} succeeded\n"
+            f"worker cap (SIMLAB_RUNNER_MAX_WORKERS) {self.cap}: at most "
+            f"{self.max_workers_seen} worker processes running at once "
+            f"({self.samples} samples) -> {'held' if self.cap_held else 'EXCEEDED'}"
+        )
+
+    @property
+    def cap_held(self) -> bool:
+        return self.max_workers_seen <= self.cap
+
+
+async def _submit_all(target: str, jobs: int, clients: int) -> list[str]:
+    params = struct_pb2.Struct()
+    params.update({"samples": 10_000})
+    metadata = (("authorization", f"Bearer {TOKEN}"),)
+    ids: list[str] = []
+
+    async def client(count: int) -> None:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = simulation_pb2_grpc.SimulationServiceStub(channel)
+            for _ in range(count):
+                request = pb.SubmitJobRequest(
+                    model="pi", parameters=params, seed=len(ids) + 1, request_id=uuid.uuid4().hex
+                )
+                reply = await stub.SubmitJob(request, metadata=metadata, timeout=60)
+                ids.append(reply.job.job_id)
+
+    share, extra = divmod(jobs, clients)
+    await asyncio.gather(*(client(share + (i < extra)) for i in range(clients)))
+    return ids
+
+
+def count_active(client: Client) -> int:
+    total, token = 0, ""
+    while True:
+        page, token = client.list_jobs(states=ACTIVE, page_size=500, page_token=token)
+        total += len(page)
+        if not token:
+            return total
+
+
+def count_succeeded(client: Client) -> int:
+    total, token = 0, ""
+    while True:
+        states = [pb.JOB_STATE_SUCCEEDED]
+        page, token = client.list_jobs(states=states, page_size=500, page_token=token)
+        total += len(page)
+        if not token:
+            return total
+
+
+def burst(
+    stack: Stack, jobs: int, cap: int, clients: int = 16, timeout: float = 7200
+) -> LoadResult:
+    """Submits `jobs` small pi jobs at once on `stack` (started with the cap `cap` and the
+    gateway token TOKEN) and waits until every one ended, sampling the workers meanwhile."""
+    with WorkerSampler(stack.jobstore_target) as sampler, Client(stack.url, TOKEN) as client:
+        started = time.monotonic()
+        asyncio.run(_submit_all(stack.url.removeprefix("http://"), jobs, clients))
+        submitted = time.monotonic() - started
+        deadline = started + timeout
+        while count_active(client) and time.monotonic() < deadline:
+            time.sleep(1)
+        seconds = time.monotonic() - started
+        succeeded = count_succeeded(client)
+    return LoadResult(jobs, submitted, seconds, succeeded, sampler.max_seen, sampler.samples, cap)
+
+
+def load_stack(state: Path, cap: int) -> Stack:
+    return Stack(
+        state / "state",
+        free_port(),
+        log_dir=state / "logs",
+        extra_env={
+            "SIMLAB_GATEWAY_TOKENS": f"{TOKEN}=load",
+            "SIMLAB_RUNNER_MAX_WORKERS": str(cap),
+            "SIMLAB_RUNNER_MAX_WORKERS_PER_USER": str(cap),
+            # The burst is one user's: let all of it in.
+            "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER": "1000000",
+        },
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10_000, help="jobs in the burst")
+    parser.add_argument("--max-workers", type=int, default=8, help="SIMLAB_RUNNER_MAX_WORKERS")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent submitting clients")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="simlab-load-") as tmp:
+        stack = load_stack(Path(tmp), args.max_workers)
+        stack.start(timeout=300)
+        try:
+            result = burst(stack, args.jobs, args.max_workers, args.clients)
+        finally:
+            stack.stop()
+    print(result.text())
+    if result.succeeded != result.jobs or not result.cap_held:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
