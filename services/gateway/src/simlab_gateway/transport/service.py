@@ -74,7 +74,7 @@ class SimulationService:
         self.artifacts = artifacts
 
     async def _caller(self, ctx: Context) -> Principal:
-        return await self.auth.principal(ctx.request_headers().get("authorization"))
+        return await self.auth.principal_of(ctx.request_headers())
 
     @_connect_errors
     async def list_models(
