@@ -79,6 +79,7 @@ def test_grpc_gets_permission_denied_in_its_trailers() -> None:
     )
     assert reached == []
     assert sent[0]["status"] == 200 and sent[0]["trailers"] is True
+    assert not sent[1].get("more_body")  # then the trailers (ASGI's order)
     assert headers_of(sent[2])["grpc-status"] == "7"
     assert "evil.example" in headers_of(sent[2])["grpc-message"]
 

@@ -67,7 +67,7 @@ async def _refuse(scope: Scope, send: Send, content_type: str, message: str) -> 
                 "trailers": trailers,
             }
         )
-        await send({"type": "http.response.body", "body": b"", "more_body": trailers})
+        await send({"type": "http.response.body", "body": b""})
         if trailers:
             await send({"type": "http.response.trailers", "headers": status})
         return
