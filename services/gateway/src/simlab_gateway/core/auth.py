@@ -109,7 +109,9 @@ class Authenticator:
             scheme, _, token = authorization.partition(" ")
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
-                raise SimlabError(Code.UNAUTHENTICATED, "the Authorization header is not Bearer")
+                raise SimlabError(
+                    Code.UNAUTHENTICATED, "the Authorization header is not `Bearer <token>`"
+                )
             if is_share_token(token) and self.resolve_share:
                 owner, job_id = await self.resolve_share(token)
                 return Principal(owner, shared_job=job_id)
@@ -122,7 +124,10 @@ class Authenticator:
             session = self.sessions.session(value)
             if session and self._session_tokens.get(session.token_id) == session.user:
                 return Principal(session.user)
-            raise SimlabError(Code.UNAUTHENTICATED, "the browser session ended: sign in again")
+            raise SimlabError(
+                Code.UNAUTHENTICATED,
+                "the browser session ended: sign in again (`simlab login --web`)",
+            )
         raise SimlabError(
             Code.UNAUTHENTICATED,
             "missing bearer token (set SIMLAB_TOKEN, or sign the browser in with "
