@@ -8,14 +8,26 @@ import { tokenFor } from "./support/stack.mjs";
 
 const flow = e2eFile(import.meta.url);
 
-/** The gRPC-Web calls a page makes: method, whether the cookie went along, grpc-status. */
+/** The grpc-status of a finished gRPC-Web response: in its headers (trailers-only) or in the
+ * trailer frame (flag 0x80) that ends its body. */
+async function grpcStatus(response) {
+  const inHeaders = (await response.allHeaders())["grpc-status"];
+  if (inHeaders !== undefined) return inHeaders;
+  const body = await response.body();
+  for (let at = 0; at + 5 <= body.length; at += 5 + body.readUInt32BE(at + 1)) {
+    if (body[at] & 0x80) return /grpc-status:\s*(\d+)/i.exec(body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1)).toString())?.[1] ?? "?";
+  }
+  return "?";
+}
+
+/** The unary gRPC-Web calls a page makes: method, whether the cookie went along, grpc-status. */
 function recordCalls(page) {
   const calls = [];
   page.on("requestfinished", (r) => {
     if (!r.url().includes("/simlab.v1.SimulationService/")) return;
     calls.push(
-      Promise.all([r.allHeaders(), r.response().then((res) => res?.allHeaders())])
-        .then(([sent, got]) => ({ method: r.url().split("/").pop(), cookie: sent.cookie ?? "", status: got?.["grpc-status"] ?? "0" }))
+      Promise.all([r.allHeaders(), r.response().then(grpcStatus)])
+        .then(([sent, status]) => ({ method: r.url().split("/").pop(), cookie: sent.cookie ?? "", status }))
         .catch(() => null),
     );
   });
