@@ -54,7 +54,8 @@ def running_stack(
         user=LOCAL_USER,
     )
     try:
-        stack.start()
+        # A busy machine (parallel test runs) may take minutes to import and seed a service.
+        stack.start(timeout=240)
     except Exception:
         _dump_logs(stack)
         stack.stop()

@@ -41,7 +41,7 @@ def test_a_local_token_is_not_sent_to_another_machine(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_token_file_says_which(tmp_path: Path) -> None:
-    with pytest.raises(SimlabError, match="SIMLAB_TOKEN_FILE .*missing"):
+    with pytest.raises(SimlabError, match=r"SIMLAB_TOKEN_FILE .*missing"):
         find_token(LOCAL, {"SIMLAB_TOKEN_FILE": str(tmp_path / "missing")}, tmp_path)
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(SimlabError, match="empty"):
