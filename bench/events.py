@@ -30,7 +30,7 @@ def run(stack: Stack, changes: int) -> None:
 
 
 def _measure(stack: Stack, changes: int) -> None:
-    client = Client(stack.url)
+    client = Client(stack.url, token=stack.token)
     block_size = 1_000_000  # the pi model's block
     job = client.submit("pi", {"samples": block_size * changes}, seed=1)
     store = jobstore_pb2_grpc.JobStoreServiceStub(grpc.insecure_channel(stack.jobstore_target))

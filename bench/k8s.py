@@ -33,7 +33,7 @@ def main() -> None:
         stack.start()
         try:
             runner_s, start_s = [], []
-            with Client(stack.url) as client:
+            with Client(stack.url, token=stack.token) as client:
                 for seed in range(1, args.jobs + 1):
                     job = client.submit("pi", {"samples": 1_000_000}, seed=seed)
                     done = client.wait(job.job_id, progress=False)

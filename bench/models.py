@@ -53,7 +53,7 @@ def in_worker(
 
 
 def run(stack: Stack, quick: bool = False) -> None:
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         for name, given in SIZES.items():
             sized = {k: (v // 10 if quick and k in ("paths", "samples", "customers") else v)
                      for k, v in given.items()}  # fmt: skip

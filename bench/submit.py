@@ -17,7 +17,7 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
 
 
-async def _client(target: str, count: int, latencies: list[float]) -> None:
+async def _client(target: str, token: str, count: int, latencies: list[float]) -> None:
     params = struct_pb2.Struct()
     params.update({"samples": 1000})
     async with grpc.aio.insecure_channel(target) as channel:
@@ -27,23 +27,28 @@ async def _client(target: str, count: int, latencies: list[float]) -> None:
                 model="pi", parameters=params, seed=1, request_id=uuid.uuid4().hex
             )
             started = time.perf_counter()
-            await stub.SubmitJob(request, timeout=30)
+            await stub.SubmitJob(
+                request, timeout=30, metadata=(("authorization", f"Bearer {token}"),)
+            )
             latencies.append(time.perf_counter() - started)
 
 
-async def _run(target: str, total: int, clients: int) -> tuple[float, list[float]]:
+async def _run(target: str, token: str, total: int, clients: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     # Warm the connections and the pool first; the measured run starts after.
-    await asyncio.gather(*(_client(target, 5, []) for _ in range(clients)))
+    await asyncio.gather(*(_client(target, token, 5, []) for _ in range(clients)))
     started = time.perf_counter()
-    await asyncio.gather(*(_client(target, total // clients, latencies) for _ in range(clients)))
+    await asyncio.gather(
+        *(_client(target, token, total // clients, latencies) for _ in range(clients))
+    )
     return time.perf_counter() - started, latencies
 
 
 def run(stack: Stack, total: int, clients: int) -> None:
     stack.stop_service("runner")
     try:
-        elapsed, latencies = asyncio.run(_run(stack.url.removeprefix("http://"), total, clients))
+        target = stack.url.removeprefix("http://")
+        elapsed, latencies = asyncio.run(_run(target, stack.token, total, clients))
     finally:
         stack.start_service("runner")
     rate = len(latencies) / elapsed

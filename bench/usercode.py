@@ -43,7 +43,7 @@ def first_progress_s(stack: Stack, path: Path) -> float:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     job_id = _job_id(out.stdout)
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         for event in client.watch(job_id):
             if event.kind == pb.EVENT_KIND_PROGRESS or event.job.progress.blocks_done:
                 return time.perf_counter() - started
@@ -68,7 +68,7 @@ def run(stack: Stack, quick: bool = False) -> None:
     samples = 4_000_000 if quick else 40_000_000
     with (
         tempfile.TemporaryDirectory(prefix="simlab-bench-code-") as tmp,
-        Client(stack.url) as client,
+        Client(stack.url, token=stack.token) as client,
     ):
         path = Path(tmp) / "gbm_call.py"
         path.write_text(MODEL)

@@ -12,8 +12,10 @@ from simlab.client import Client
 from simlab.devstack.stack import Stack, free_port
 
 SUPPORT = Path(__file__).parent / "support"
-# Two users with tokens, besides the automatically signed-in local user.
-TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+# Users with tokens, besides the local user of the stack's own token (stack.token, as
+# `make run`'s .simlab/token). carol's ends in '=' like base64 padding.
+TOKENS = {"alice-token": "alice", "bob-token": "bob", "Y2Fyb2w=": "carol"}
+LOCAL_USER = "local"
 # A stand-in for the built UI (web/dist), so the gateway's static serving is tested alone.
 INDEX_HTML = "<!doctype html><title>Simlab</title><script src=/assets/app-1234.js></script>"
 APP_JS = "console.log('simlab');\n" * 200
@@ -43,16 +45,17 @@ def running_stack(
             ),
             "SIMLAB_MODEL_MODULES": "simlab_test_models",
             "SIMLAB_GATEWAY_TOKENS": ",".join(f"{t}={u}" for t, u in TOKENS.items()),
-            "SIMLAB_GATEWAY_LOCAL_USER": "local",
             "SIMLAB_GATEWAY_MAX_SHARDS": "16",
             "SIMLAB_GATEWAY_WEB_DIR": str(web),
             **more_env,
         },
         launcher=launcher,
         kube_state_dir=kube_state_dir,
+        user=LOCAL_USER,
     )
     try:
-        stack.start()
+        # A busy machine (parallel test runs) may take minutes to import and seed a service.
+        stack.start(timeout=240)
     except Exception:
         _dump_logs(stack)
         stack.stop()
@@ -69,7 +72,7 @@ def _dump_logs(stack: Stack) -> None:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[Client]:
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         yield client
 
 

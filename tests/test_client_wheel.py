@@ -27,9 +27,12 @@ SERVER_SIDE = {
 }  # fmt: skip
 
 
-def run(args: list[str], cwd: Path, timeout: float = 300) -> str:
-    """stdout of `args`, run without the workspace on the path."""
+def run(args: list[str], cwd: Path, timeout: float = 300, stack: Stack | None = None) -> str:
+    """stdout of `args`, run without the workspace on the path (signed in to `stack` by its
+    token file, as a user points SIMLAB_TOKEN_FILE at one)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    if stack is not None:
+        env["SIMLAB_TOKEN_FILE"] = str(stack.state_dir / "token")
     result = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -82,6 +85,7 @@ def test_the_cli_from_the_wheel_runs_a_job(client_venv: Path, stack: Stack) -> N
         [str(client_venv / "bin" / "simlab"), "--server", stack.url, "submit", "pi",
          "-p", "samples=200000", "--seed", "11", "--wait", "--json"],
         client_venv,
+        stack=stack,
     )  # fmt: skip
     job = json.loads(out)
     assert job["status"] == "SUCCEEDED"
@@ -100,7 +104,9 @@ with Client(sys.argv[1]) as sim:
 
 
 def test_the_sdk_from_the_wheel_runs_a_job(client_venv: Path, stack: Stack) -> None:
-    out = run([str(client_venv / "bin" / "python"), "-c", SDK_SCRIPT, stack.url], client_venv)
+    out = run(
+        [str(client_venv / "bin" / "python"), "-c", SDK_SCRIPT, stack.url], client_venv, stack=stack
+    )
     result = json.loads(out)
     assert result["state"] == "SUCCEEDED"
     assert_near_pi(result["summary"])
@@ -124,7 +130,7 @@ def test_the_pandas_extra_gives_results_as_frames(
 ) -> None:
     venv = venv_with(f"simlab-client[pandas] @ {wheel.as_uri()}", tmp_path)
     result = json.loads(
-        run([str(venv / "bin" / "python"), "-c", FRAME_SCRIPT, stack.url], tmp_path)
+        run([str(venv / "bin" / "python"), "-c", FRAME_SCRIPT, stack.url], tmp_path, stack=stack)
     )
     assert {"samples", "estimate", "stderr"} <= set(result["columns"])
     assert result["rows"] >= 1

@@ -24,9 +24,11 @@ from simlab.devstack.stack import Stack
 from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
+from tests.conftest import LOCAL_USER
 
 pytestmark = pytest.mark.e2e
 OPTION = {"spot": 100, "strike": 105, "volatility": 0.2, "maturity": 1, "rate": 0.05}
+ALICE = (("authorization", "Bearer alice-token"),)
 
 
 def count_jobs(client: Client) -> int:
@@ -87,7 +89,9 @@ def test_an_invalid_submit_names_the_field_in_its_status_details(
         grpc.insecure_channel(stack.url.removeprefix("http://")) as channel,
         pytest.raises(grpc.RpcError) as caught,
     ):
-        simulation_pb2_grpc.SimulationServiceStub(channel).SubmitJob(request, timeout=10)
+        simulation_pb2_grpc.SimulationServiceStub(channel).SubmitJob(
+            request, timeout=10, metadata=ALICE
+        )
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     message = caught.value.details()
     assert message.startswith("parameters.samples: ")
@@ -143,9 +147,102 @@ def test_unknown_and_other_users_jobs_are_not_found(alice: Client, bob: Client) 
 
 
 def test_a_missing_or_forged_token_is_unauthenticated(stack: Stack) -> None:
-    # The local user only exists for requests without a token; a forged one is refused.
+    # No anonymous local user: a request without a token is nobody's, on every protocol.
     with Client(stack.url, token="forged") as forged:
         refused(forged.models, Code.UNAUTHENTICATED)
+    with grpc.insecure_channel(stack.url.removeprefix("http://")) as channel:
+        stub = simulation_pb2_grpc.SimulationServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListModels(pb.ListModelsRequest(), timeout=10)
+        assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    listing = f"{stack.url}/simlab.v1.SimulationService/ListJobs"
+    status, _, body = _post(listing, b"{}", "application/json", Authorization="")
+    assert status == 401 and json.loads(body)["code"] == "unauthenticated"
+
+
+def test_the_local_token_signs_in_the_local_user(client: Client) -> None:
+    job = client.submit("pi", {"samples": 1000}, seed=3)
+    assert job.owner == LOCAL_USER
+
+
+def test_a_token_ending_in_equals_is_its_own_users(stack: Stack) -> None:
+    # base64 padding: "Y2Fyb2w==carol" is split at the last '='.
+    with Client(stack.url, token="Y2Fyb2w=") as carol:
+        assert carol.submit("pi", {"samples": 1000}, seed=3).owner == "carol"
+    with Client(stack.url, token="Y2Fyb2w") as cut:
+        refused(cut.models, Code.UNAUTHENTICATED)
+
+
+def test_another_host_is_refused_on_every_protocol(stack: Stack) -> None:
+    """DNS rebinding: a page elsewhere that points its own name at this address."""
+    target = stack.url.removeprefix("http://")
+    # gRPC (the :authority), with a valid token.
+    options = [("grpc.default_authority", "evil.example")]
+    with grpc.insecure_channel(target, options=options) as channel:
+        stub = simulation_pb2_grpc.SimulationServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListModels(pb.ListModelsRequest(), timeout=10, metadata=ALICE)
+        assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert "SIMLAB_GATEWAY_ALLOWED_HOSTS" in (caught.value.details() or "")
+    with grpc.insecure_channel(target, options=[("grpc.default_authority", "localhost")]) as ok:
+        assert (
+            simulation_pb2_grpc.SimulationServiceStub(ok)
+            .ListModels(pb.ListModelsRequest(), timeout=10, metadata=ALICE)
+            .models
+        )
+    # Connect.
+    listing = f"{stack.url}/simlab.v1.SimulationService/ListModels"
+    status, _, body = _post(listing, b"{}", "application/json", Host="evil.example")
+    assert status == 403 and json.loads(body)["code"] == "permission_denied"
+    # gRPC-Web.
+    frame = struct.pack(">BI", 0, 0)
+    status, headers, _ = _post(listing, frame, "application/grpc-web+proto", Host="evil.example")
+    assert (status, headers.get("grpc-status")) == (200, "7")
+    # The web UI and downloads.
+    for path in ("/", "/files/x/summary.json"):
+        request = urllib.request.Request(f"{stack.url}{path}", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused_page:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused_page.value.code == 403
+    with urllib.request.urlopen(f"http://localhost:{stack.port}/", timeout=10) as page:
+        assert page.status == 200
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_a_browser_signs_in_once_by_login_link_and_then_by_cookie(
+    stack: Stack, alice: Client
+) -> None:
+    url = alice.login_link()
+    assert url.startswith(f"{stack.url}/auth/login?code=")
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as opened:
+        opener.open(url, timeout=10)
+    assert (opened.value.code, opened.value.headers["location"]) == (303, "/")
+    set_cookie = opened.value.headers["set-cookie"]
+    flags = {part.strip().lower() for part in set_cookie.split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/"} <= flags
+    cookie = set_cookie.split(";")[0]
+    # The cookie signs in the API (as the web UI calls it) and downloads.
+    listing = f"{stack.url}/simlab.v1.SimulationService/ListModels"
+    status, _, _ = _post(listing, b"{}", "application/json", Authorization="", Cookie=cookie)
+    assert status == 200
+    job = alice.wait(alice.submit("pi", {"samples": 1000}, seed=4).job_id, progress=False)
+    summary = f"{stack.url}/files/{job.job_id}/summary.json"
+    request = urllib.request.Request(summary, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert "estimate" in json.loads(response.read())["summary"]
+    # Once only.
+    with pytest.raises(urllib.error.HTTPError) as again:
+        opener.open(url, timeout=10)
+    assert again.value.code == 401
+    # A token in the URL no longer signs anyone in.
+    with pytest.raises(urllib.error.HTTPError) as in_url:
+        urllib.request.urlopen(f"{summary}?access_token=alice-token", timeout=10)
+    assert in_url.value.code == 401
 
 
 def test_idempotent_submission_by_request_id(alice: Client) -> None:
@@ -197,8 +294,13 @@ def test_watch_streams_a_snapshot_then_every_change_in_order(alice: Client) -> N
     assert history and history[-1].samples_done == 20_000_000
 
 
-def _post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, body, {"Content-Type": content_type}, method="POST")
+def _post(
+    url: str, body: bytes, content_type: str, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """POSTs as alice unless `headers` say otherwise."""
+    headers = {"Content-Type": content_type, "Authorization": "Bearer alice-token", **headers}
+    sent = {name: value for name, value in headers.items() if value}
+    request = urllib.request.Request(url, body, sent, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()

@@ -27,7 +27,7 @@ def simlab(stack: Stack, *args: str, check: bool = True) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "SIMLAB_TOKEN": stack.token},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"simlab {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -102,12 +102,12 @@ def test_simlab_logs_follows_with_shard_labels_and_filters_by_shard(stack: Stack
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "COLUMNS": "200"},
+            env={**os.environ, "COLUMNS": "200", "SIMLAB_TOKEN": stack.token},
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    with Client(stack.url) as local:
+    with Client(stack.url, token=stack.token) as local:
         job = local.submit("test_slow", {**SLOW, "samples": 2000}, shards=2, seed=6)
     followed = simlab("logs", job.job_id, "-f").splitlines()
     assert any(line.startswith("[shard 0] shard 0: 10/10 blocks") for line in followed)

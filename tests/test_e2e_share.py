@@ -153,7 +153,7 @@ def simlab(stack: Stack, *args: str) -> Any:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "SIMLAB_TOKEN": stack.token},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

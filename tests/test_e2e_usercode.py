@@ -90,7 +90,7 @@ def test_run_a_file_sharded_bit_identical_and_correct(stack: Stack, project: Pat
     assert abs(summary["squared"] - 18.0) < 4 * summary["squared_stderr"]
     assert summary["samples"] == 400_000
 
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         job = client.get(one["job_id"])
         model = client.get_model("exponential")
     assert job.model == "exponential" and job.model_version == model.version
@@ -119,7 +119,7 @@ def test_push_unchanged_is_the_same_version_and_a_change_is_a_new_one(
     changed = as_json(simlab(stack, "models", "push", str(entry), "--name", "versioned", "--json"))
     assert changed["version"] == first["version"] + 1 and changed["created"] is True
     assert changed["sha256"] != first["sha256"]
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         assert client.get(old_run["job_id"]).model_version == first["version"]
         latest = client.get_model("versioned")
         assert latest.version == changed["version"]
@@ -142,7 +142,7 @@ def test_the_rosenbrock_script_runs_unchanged(stack: Stack, tmp_path: Path) -> N
     assert done["status"] == "SUCCEEDED", done
     assert done["summary"]["starts"] == 6
     assert done["summary"]["distance_to_optimum"] < 1e-3
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         names = {a.name for a in client.artifacts(done["job_id"])}
         assert {"plot.png", "summary.json"} <= names
         assert client.read(done["job_id"], "plot.png").startswith(b"\x89PNG")
@@ -193,7 +193,7 @@ def test_a_script_gets_its_arguments_and_fails_with_its_log_tail(
 def test_registration_refuses_bad_code_with_a_precise_message(
     stack: Stack, tmp_path: Path, source: str, message: str
 ) -> None:
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         before = {m.name for m in client.list_models()}
         with pytest.raises(SimlabError) as refused:
             # As the web page sends it: the server's sandbox finds what is wrong.
@@ -215,7 +215,7 @@ def test_non_deterministic_code_registers_with_a_warning(stack: Stack, tmp_path:
     entry.write_text(
         "import numpy as np\n\ndef simulate(rng, n):\n    return np.random.random(n)\n"
     )
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         model = client.push_model(entry)
     assert not model.reproducible
     assert any("determin" in w for w in model.warnings)
@@ -251,7 +251,7 @@ def test_a_notebook_function_ships_as_source(stack: Stack) -> None:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     cell = types.ModuleType("__main__")
     exec(compile(source, filename, "exec"), cell.__dict__)
-    with Client(stack.url) as client:
+    with Client(stack.url, token=stack.token) as client:
         job = client.run(cell.my_model, {"samples": 100_000}, seed=9, name="notebook_fn", wait=True)
         assert job.state == pb.JOB_STATE_SUCCEEDED, job.error.message
         summary: dict[str, Any] = client.summary(job.job_id)

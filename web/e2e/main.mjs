@@ -4,7 +4,8 @@
 // /usr/bin/chromium driven by playwright-core. Screenshots of every page go to --out.
 //
 //   node e2e/main.mjs [--out DIR] [--python PATH] [--keep] [node --test options] [files]
-//   SIMLAB_E2E_URL=http://127.0.0.1:8080 node e2e/main.mjs   # against a stack already running
+//   SIMLAB_E2E_URL=http://127.0.0.1:8080 SIMLAB_E2E_TOKEN=$(cat .simlab/token) node e2e/main.mjs
+//                                                            # against a stack already running
 //   node --test e2e/share.test.mjs                           # one file, with a stack of its own
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -29,7 +30,7 @@ mkdirSync(OUT, { recursive: true });
 for (const f of readdirSync(OUT)) if (f.endsWith(".png")) rmSync(join(OUT, f), { force: true });
 
 const t0 = Date.now();
-let stack = { url: process.env.SIMLAB_E2E_URL, stop: async () => {} };
+let stack = { url: process.env.SIMLAB_E2E_URL, token: process.env.SIMLAB_E2E_TOKEN, stop: async () => {} };
 const ownStack = !stack.url;
 if (ownStack) {
   stack = await startStack({ keep: args.includes("--keep") });
@@ -44,7 +45,7 @@ const nodeTest = (testArgs, env = {}) => {
   // SIMLAB_E2E_CONCURRENCY=n runs n files at once on a bigger one.
   const concurrency = process.env.SIMLAB_E2E_CONCURRENCY ?? "1";
   const child = spawn(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...testArgs], {
-    env: { ...process.env, SIMLAB_E2E_URL: stack.url, ...env },
+    env: { ...process.env, SIMLAB_E2E_URL: stack.url, SIMLAB_E2E_TOKEN: stack.token ?? "", ...env },
     stdio: "inherit",
   });
   return new Promise((res) => child.once("exit", (c, sig) => res(c ?? (sig ? 1 : 0))));

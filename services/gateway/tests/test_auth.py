@@ -5,6 +5,7 @@ import pytest
 from simlab.common.errors import Code, SimlabError
 from simlab.common.tokens import SHARE_TOKEN_PREFIX
 from simlab_gateway.core.auth import Authenticator, Principal
+from simlab_gateway.core.sessions import Sessions
 
 SHARE = SHARE_TOKEN_PREFIX + "abc"
 
@@ -30,10 +31,44 @@ def test_token_list_is_parsed() -> None:
     assert Authenticator.parse_tokens(" a=alice, b=bob ,") == {"a": "alice", "b": "bob"}
 
 
-@pytest.mark.parametrize("spec", ["a", "=alice", "a="])
-def test_malformed_token_list_is_refused(spec: str) -> None:
-    with pytest.raises(ValueError, match="TOKEN=USER"):
+def test_a_token_ending_in_equals_signs_maps_to_its_user() -> None:
+    # base64 padding: split at the last '=', not the first.
+    assert Authenticator.parse_tokens("YWJjZA===alice,eHk==bob") == {
+        "YWJjZA==": "alice",
+        "eHk=": "bob",
+    }
+    auth = Authenticator(Authenticator.parse_tokens("YWJjZA===alice"))
+    assert principal(auth, "Bearer YWJjZA==") == Principal("alice")
+    refused(lambda: principal(auth, "Bearer YWJjZA"), Code.UNAUTHENTICATED)
+
+
+@pytest.mark.parametrize("spec", ["a", "=alice", "a=", "secret-token"])
+def test_malformed_token_list_is_refused_without_showing_the_token(spec: str) -> None:
+    with pytest.raises(ValueError, match="TOKEN=USER") as caught:
         Authenticator.parse_tokens(spec)
+    assert "secret" not in str(caught.value)
+
+
+def test_a_token_given_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="a token appears twice"):
+        Authenticator.parse_tokens("t=alice,t=bob")
+
+
+def test_every_configured_token_is_compared_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compared: list[tuple[bytes, bytes]] = []
+
+    def compare(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return a == b
+
+    monkeypatch.setattr("simlab_gateway.core.auth.hmac.compare_digest", compare)
+    auth = Authenticator({"t1": "alice", "t2": "bob", "t3": "carol"})
+    assert auth.user_of_token("t1") == "alice"
+    # Every token compared, not only up to the match; equal-length digests, never the tokens.
+    assert len(compared) == 3
+    assert all(len(a) == len(b) == 32 for a, b in compared)
 
 
 def test_bearer_token_names_the_user() -> None:
@@ -47,15 +82,14 @@ def test_without_a_valid_token_nobody_is_signed_in(header: str | None) -> None:
     refused(lambda: principal(Authenticator({"t1": "alice"}), header), Code.UNAUTHENTICATED)
 
 
-def test_local_mode_signs_in_the_local_user_but_still_checks_tokens() -> None:
-    auth = Authenticator({"t1": "alice"}, local_user="dev")
-    assert principal(auth, None) == Principal("dev")
-    assert principal(auth, "Bearer t1") == Principal("alice")
-    refused(lambda: principal(auth, "Bearer forged"), Code.UNAUTHENTICATED)
+def test_without_a_token_nobody_is_signed_in_even_locally() -> None:
+    auth = Authenticator({"t1": "alice"}, sessions=Sessions("s" * 32))
+    message = refused(lambda: principal(auth, None), Code.UNAUTHENTICATED)
+    assert "simlab login --web" in message
 
 
 def test_a_share_token_is_resolved_into_a_view_of_one_run() -> None:
-    auth = Authenticator({}, local_user="dev", resolve_share=resolve)
+    auth = Authenticator({}, resolve_share=resolve)
     assert principal(auth, f"Bearer {SHARE}") == Principal("alice", shared_job="job1")
     refused(lambda: principal(auth, f"Bearer {SHARE}x"), Code.UNAUTHENTICATED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from simlab_gateway.core.auth import Authenticator
 from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.code import CodeDownloads
 from simlab_gateway.core.downloads import Artifacts
+from simlab_gateway.core.sessions import COOKIE, Sessions
 from simlab_gateway.transport.http import (
     HTTP_STATUS,
     content_disposition,
@@ -30,6 +32,7 @@ from simlab_gateway.transport.http import (
 )
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+SESSIONS = Sessions("s" * 32)
 INDEX = b"<!doctype html><title>Simlab</title>"
 APP_JS = b"console.log('simlab');\n" * 100
 
@@ -91,6 +94,7 @@ def app(
     objects: FakeObjects | None = None,
     web_dir: Path | None = None,
     services: tuple[FakeService, ...] = (),
+    sessions: Sessions | None = SESSIONS,
 ) -> Starlette:
     if store is None:
         store = FakeJobStore()
@@ -98,7 +102,7 @@ def app(
     if objects is None:
         objects = FakeObjects({"jobs/job1/summary.json": b"{}", 'jobs/job1/résumé "v2".csv': b"a"})
     code = CodeDownloads(store, BundleStore(objects), fake_models(store, objects))
-    auth = Authenticator(TOKENS)
+    auth = Authenticator(TOKENS, sessions=sessions)
     return gateway_app(services, auth, Artifacts(store, objects, True), code, web_dir)
 
 
@@ -189,11 +193,62 @@ def test_a_download_streams_with_its_headers() -> None:
     assert inline.headers["content-disposition"] == 'inline; filename="summary.json"'
 
 
-def test_a_link_names_its_caller_in_the_query() -> None:
-    for query in ("access_token=alice-token", "share=alice-token"):
-        assert call(app(), "GET", "/files/job1/summary.json", query).status == 200
-    assert call(app(), "GET", "/files/job1/summary.json", "access_token=bob-token").status == 404
+def test_a_link_names_its_caller_by_share_token_or_session_cookie_never_access_token() -> None:
+    assert call(app(), "GET", "/files/job1/summary.json", "share=alice-token").status == 200
+    # A long-lived token in a URL ends up in logs and histories: not accepted any more.
+    assert call(app(), "GET", "/files/job1/summary.json", "access_token=alice-token").status == 401
     assert call(app(), "GET", "/files/job1/summary.json").status == 401
+    cookie = f"{COOKIE}={SESSIONS.redeem(SESSIONS.login_code('alice', 'alice-token'))}"
+    assert call(app(), "GET", "/files/job1/summary.json", cookie=cookie).status == 200
+    bobs = f"{COOKIE}={SESSIONS.redeem(SESSIONS.login_code('bob', 'bob-token'))}"
+    assert call(app(), "GET", "/files/job1/summary.json", cookie=bobs).status == 404
+
+
+def test_a_login_link_is_given_to_a_token_and_opens_a_session_once() -> None:
+    gateway = app()
+    link = call(
+        gateway,
+        "POST",
+        "/auth/login-link",
+        authorization="Bearer alice-token",
+        host="127.0.0.1:8080",
+    )
+    assert (link.status, link.headers["cache-control"]) == (200, "no-store")
+    url = json.loads(link.body)["url"]
+    base, _, code = url.partition("/auth/login?code=")
+    assert base == "http://127.0.0.1:8080" and code
+    opened = call(gateway, "GET", "/auth/login", f"code={code}")
+    assert (opened.status, opened.headers["location"]) == (303, "/")
+    cookie = opened.headers["set-cookie"]
+    name, _, rest = cookie.partition("=")
+    value, *flags = [part.strip() for part in rest.split(";")]
+    assert name == COOKIE
+    assert {f.lower() for f in flags} >= {"httponly", "samesite=strict", "path=/", "max-age=604800"}
+    assert "secure" not in {f.lower() for f in flags}  # plain http: the browser would drop it
+    files = call(gateway, "GET", "/files/job1/summary.json", cookie=f"{COOKIE}={value}")
+    assert files.status == 200
+    again = call(gateway, "GET", "/auth/login", f"code={code}")
+    assert again.status == 401 and b"already used" in again.body
+    assert "set-cookie" not in again.headers
+
+
+def test_only_a_configured_token_gets_a_login_link() -> None:
+    gateway = app()
+    for headers in ({}, {"authorization": "Bearer nope"}, {"authorization": "Basic alice-token"}):
+        assert call(gateway, "POST", "/auth/login-link", **headers).status == 401
+    cookie = f"{COOKIE}={SESSIONS.redeem(SESSIONS.login_code('alice', 'alice-token'))}"
+    assert call(gateway, "POST", "/auth/login-link", cookie=cookie).status == 401
+    assert (
+        call(gateway, "GET", "/auth/login-link", authorization="Bearer alice-token").status == 404
+    )
+    for query in ("", "code=", "code=forged.x"):
+        assert call(gateway, "GET", "/auth/login", query).status in (401, 404)
+
+
+def test_without_a_session_secret_browsers_cannot_sign_in() -> None:
+    gateway = app(sessions=None)
+    link = call(gateway, "POST", "/auth/login-link", authorization="Bearer alice-token")
+    assert link.status == 404 and b"SIMLAB_GATEWAY_SESSION_SECRET" in link.body
 
 
 def test_head_answers_the_headers_and_closes_the_artifact() -> None:
@@ -275,7 +330,7 @@ def test_code_downloads_serve_the_bundle_or_one_file_of_it() -> None:
         assert (data.body, data.headers["content-type"]) == (b"a,b\n", "text/csv")
         assert call(gateway, "GET", f"{path}/nope.py", **alice).status == 404
         assert call(gateway, "GET", path, authorization="Bearer bob-token").status == 404
-        head = call(gateway, "HEAD", path, "access_token=alice-token")
+        head = call(gateway, "HEAD", path, **alice)
         assert (head.status, head.body) == (200, b"")
     assert call(gateway, "GET", "/code/other/job1", **alice).status == 404
     assert call(gateway, "GET", "/code/models/fit@2", **alice).status == 400

@@ -27,7 +27,7 @@ def api(store: FakeJobStore) -> Any:
     objects = FakeObjects()
     models = fake_models(store, objects, max_bundle_bytes=LIMIT)
     service = SimulationService(
-        Authenticator({}, local_user="alice"),
+        Authenticator({"alice-token": "alice"}),
         models,
         Jobs(store, models, 8),
         ShareLinks(store),
@@ -49,7 +49,10 @@ def post(app: Any, method: str, body: bytes) -> tuple[int, bytes]:
         "raw_path": f"/simlab.v1.SimulationService/{method}".encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"content-type", b"application/proto")],
+        "headers": [
+            (b"content-type", b"application/proto"),
+            (b"authorization", b"Bearer alice-token"),
+        ],
     }
     pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
     sent: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { chromium } from "playwright-core";
-import { OUT, startStack } from "./stack.mjs";
+import { OUT, signIn, startStack } from "./stack.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 export const VIEWPORT = { width: 1280, height: 800 };
@@ -51,7 +51,8 @@ export async function newPage(ctx, pageErrors) {
 
 /**
  * Sets up this test file (stack, chromium) and returns `flow(name, fn)`, which declares a
- * test that gets `{ page, browser, url, pageErrors, note }` with a page of its own, fails
+ * test that gets `{ page, browser, url, pageErrors, note }` with a page of its own, signed
+ * in through a login link (a fresh context of its own is not: a share link's view), fails
  * on an uncaught page error, and leaves a FAILED-<name>.png screenshot when it fails.
  * `pristine`: this file needs a stack nobody has submitted to (main.mjs runs it first;
  * otherwise it starts its own).
@@ -76,6 +77,7 @@ export function e2eFile(fileUrl, { pristine = false } = {}) {
       const ctx = await env.browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
       const page = await newPage(ctx, pageErrors);
       try {
+        await signIn(page, env.stack.url);
         await fn({ page, browser: env.browser, url: env.stack.url, pageErrors, note: (s) => t.diagnostic(s) });
         if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join("; ")}`);
       } catch (err) {

@@ -2,7 +2,7 @@
 // and check on pages.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { OUT } from "./stack.mjs";
+import { OUT, tokenFor } from "./stack.mjs";
 import { VIEWPORT, newPage } from "./flow.mjs";
 
 // ---- API (Connect JSON over HTTP, as the gateway serves it) ------------------------------
@@ -10,7 +10,7 @@ import { VIEWPORT, newPage } from "./flow.mjs";
 async function rpc(url, method, body) {
   const r = await fetch(`${url}/simlab.v1.SimulationService/${method}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${tokenFor(url)}` },
     body: JSON.stringify(body),
   });
   const answer = await r.json();

@@ -1,8 +1,10 @@
 // Starts and stops the real embedded stack (python -m simlab.devstack: PostgreSQL, NATS,
 // jobstore, runner with local workers, gateway serving web/dist) on a free port with a
-// temporary state dir.
+// temporary state dir, and knows each stack's token (its state dir's `token`, as `make run`'s
+// .simlab/token): the API calls of the flows send it, and each browser context signs in
+// through a one-time login link, as a person does.
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -12,6 +14,27 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 /** Where screenshots, downloads and stack logs go. */
 export const OUT = resolve(process.env.SIMLAB_E2E_OUT ?? join(repo, "test-output/web"));
 const PYTHON = resolve(repo, process.env.PYTHON ?? ".venv/bin/python");
+
+// url -> the local user's token, for the stacks started here.
+const tokens = new Map();
+
+/** The local user's token of the stack at `url`: one started here, or the one running at
+ * SIMLAB_E2E_URL (SIMLAB_E2E_TOKEN, which e2e/main.mjs passes on). */
+export function tokenFor(url) {
+  const token = tokens.get(url) ?? (url === process.env.SIMLAB_E2E_URL ? process.env.SIMLAB_E2E_TOKEN : undefined);
+  if (!token) throw new Error(`no token for ${url}: set SIMLAB_E2E_TOKEN (the stack's .simlab/token)`);
+  return token;
+}
+
+/** Signs `page`'s browser context in: asks for a one-time login link with the token and opens
+ * it (the gateway sets the session cookie and redirects to the UI). */
+export async function signIn(page, url) {
+  const r = await fetch(`${url}/auth/login-link`, { method: "POST", headers: { authorization: `Bearer ${tokenFor(url)}` } });
+  if (!r.ok) throw new Error(`POST /auth/login-link answered ${r.status}: ${await r.text()}`);
+  const { url: link } = await r.json();
+  await page.goto(link);
+  if (new URL(page.url()).pathname !== "/") throw new Error(`the login link led to ${page.url()}`);
+}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -88,6 +111,7 @@ export async function startStack({ logName = "stack.log", keep = false } = {}) {
   const url = `http://127.0.0.1:${port}`;
   try {
     await ready;
+    tokens.set(url, readFileSync(join(state, "state", "token"), "utf8").trim());
     // "ready" may be logged just before the socket accepts: wait until / answers.
     const until = Date.now() + 30_000;
     for (;;) {
@@ -104,5 +128,5 @@ export async function startStack({ logName = "stack.log", keep = false } = {}) {
     await stop();
     throw e;
   }
-  return { url, stop };
+  return { url, token: tokens.get(url), stop };
 }

@@ -3,7 +3,9 @@
 `simlab run FILE -p NAME=VALUE ... [-- ARGS]` pushes FILE (with the modules beside it that it
 imports) as a new version of a model and runs it; `simlab models push FILE` only pushes it.
 Every command takes --server (default $SIMLAB_SERVER, then http://127.0.0.1:8080), --token
-(default $SIMLAB_TOKEN) and --json (machine-readable output with stable field names). Exit
+(default $SIMLAB_TOKEN, then the file $SIMLAB_TOKEN_FILE, then for a server on this machine
+.simlab/token in this directory or a parent: `make run`'s) and --json (machine-readable
+output with stable field names). `simlab login --web` prints a link that signs a browser in. Exit
 code 0 on success; 1 with a one-line error otherwise (a failed or cancelled job under --wait
 or watch counts as a failure)."""
 
@@ -499,13 +501,29 @@ def cmd_share(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_login(client: Client, args: argparse.Namespace) -> int:
+    url = client.login_link()
+    if args.json:
+        emit_json({"url": url})
+        return 0
+    out.print(url, highlight=False, soft_wrap=True)
+    err.print(
+        "open it in your browser within 2 minutes; it works once", style="dim", highlight=False
+    )
+    return 0
+
+
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--server",
         default=default,
         help="gateway URL (default $SIMLAB_SERVER or http://127.0.0.1:8080)",
     )
-    parser.add_argument("--token", default=default, help="bearer token (default $SIMLAB_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=default,
+        help="bearer token (default $SIMLAB_TOKEN, $SIMLAB_TOKEN_FILE, or .simlab/token)",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -626,6 +644,14 @@ def build_parser() -> argparse.ArgumentParser:
     share.add_argument("--list", action="store_true", help="the job's links")
     share.add_argument("--revoke", metavar="LINK_ID", help="revoke a link")
     share.set_defaults(run=cmd_share)
+
+    login = sub.add_parser(
+        "login", parents=[common], help="sign a browser in: prints a one-time link"
+    )
+    login.add_argument(
+        "--web", action="store_true", required=True, help="a link for the web UI (valid 2 min)"
+    )
+    login.set_defaults(run=cmd_login)
     return parser
 
 

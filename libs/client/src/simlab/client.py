@@ -1,7 +1,8 @@
 """The Python client of Simlab: what the CLI is built on, and what a notebook uses.
 
 from simlab.client import Client
-sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:8080
+sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:8080; the token:
+                                      # SIMLAB_TOKEN, SIMLAB_TOKEN_FILE, else .simlab/token
 job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
 job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
 sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
@@ -15,9 +16,12 @@ model = sim.push_model(simulate, name="asian")          # only push: a new versi
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 import re
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +49,48 @@ TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_
 # 300 s by default), so a push may take minutes.
 PUSH_TIMEOUT_S = 900
 NAME_LENGTH = 64
+# Where `make run` keeps the local stack's token, looked for in the working directory and
+# its parents.
+LOCAL_TOKEN_FILE = Path(".simlab", "token")
+HTTP_CODES = {401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED, 404: Code.NOT_FOUND}
+
+
+def find_token(
+    server: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str | None:
+    """The token to send when none is given: $SIMLAB_TOKEN, then the file $SIMLAB_TOKEN_FILE
+    names, then (for a server on this machine only: a local stack's token is no credential
+    elsewhere) .simlab/token in the working directory or a parent."""
+    environ = os.environ if environ is None else environ
+    if token := environ.get("SIMLAB_TOKEN", "").strip():
+        return token
+    if named := environ.get("SIMLAB_TOKEN_FILE", "").strip():
+        return _read_token(Path(named), "SIMLAB_TOKEN_FILE")
+    if not _on_this_machine(server):
+        return None
+    here = (cwd or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / LOCAL_TOKEN_FILE).is_file():
+            return _read_token(directory / LOCAL_TOKEN_FILE, "the local stack's token")
+    return None
+
+
+def _read_token(path: Path, what: str) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as error:
+        raise SimlabError(Code.UNAUTHENTICATED, f"{what} ({path}): {error.strerror}") from None
+    if not token:
+        raise SimlabError(Code.UNAUTHENTICATED, f"{what} ({path}) is empty")
+    return token
+
+
+def _on_this_machine(server: str) -> bool:
+    host = urlparse(server if "//" in server else f"http://{server}").hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def model_name(stem: str) -> str:
@@ -145,8 +191,8 @@ class Client:
             else grpc.insecure_channel(target)
         )
         self.stub = simulation_pb2_grpc.SimulationServiceStub(self.channel)
-        token = token or os.environ.get("SIMLAB_TOKEN")
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.token = token or find_token(self.server)
+        self.metadata = (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
     def close(self) -> None:
         self.channel.close()
@@ -363,8 +409,28 @@ class Client:
 
     def run_url(self, job_id: str) -> str:
         """The run page's address in the web UI."""
+        return f"{self._base_url()}/runs/{job_id}"
+
+    def login_link(self) -> str:
+        """A one-time link (valid two minutes) that signs a browser in as this client's user."""
+        request = urllib.request.Request(
+            f"{self._base_url()}/auth/login-link",
+            method="POST",
+            headers=dict(self.metadata),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read())["url"])
+        except urllib.error.HTTPError as error:
+            message = error.read().decode(errors="replace").strip() or error.reason
+            code = HTTP_CODES.get(error.code, Code.UNAVAILABLE)
+            raise SimlabError(code, f"no login link: {message}") from None
+        except urllib.error.URLError as error:
+            raise SimlabError(Code.UNAVAILABLE, f"{self.server}: {error.reason}") from None
+
+    def _base_url(self) -> str:
         base = self.server if "//" in self.server else f"http://{self.server}"
-        return f"{base.rstrip('/')}/runs/{job_id}"
+        return base.rstrip("/")
 
     def share_url(self, job_id: str, token: str) -> str:
         """The run page's address that opens with the share token."""
@@ -397,4 +463,12 @@ class Client:
         return pandas.read_csv(io.BytesIO(self.read(job_id, name)))
 
 
-__all__ = ["Client", "SimlabError", "bundle_of", "job_to_dict", "model_name", "state_name"]
+__all__ = [
+    "Client",
+    "SimlabError",
+    "bundle_of",
+    "find_token",
+    "job_to_dict",
+    "model_name",
+    "state_name",
+]

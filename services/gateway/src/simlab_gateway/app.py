@@ -32,12 +32,14 @@ from .core.code import CodeDownloads
 from .core.downloads import Artifacts
 from .core.jobs import Jobs
 from .core.models import Models, PushRules
+from .core.sessions import Sessions
 from .core.shares import ShareLinks
 from .core.streams import StreamLimits
 from .core.watch import JobFeeds
 from .settings import PREFIX as SETTINGS_PREFIX
 from .settings import Settings
 from .transport.health import HealthService
+from .transport.hosts import AllowedHosts
 from .transport.http import gateway_app
 from .transport.http2 import hypercorn_config
 from .transport.service import SimulationService, simulation_app
@@ -61,7 +63,9 @@ class App:
             settings.jobstore, settings.service_token, retry_for_s=settings.jobstore_retry_s
         )
         auth = Authenticator(
-            dict(settings.tokens), settings.local_user, self.jobstore.resolve_share_token
+            settings.tokens,
+            self.jobstore.resolve_share_token,
+            Sessions(settings.session_secret) if settings.session_secret else None,
         )
         self.events = await JobEvents.connect(settings.nats_url)
         logs = JobLogs(self.events.client)
@@ -94,15 +98,18 @@ class App:
             artifacts,
         )
         events = self.events
-        app = gateway_app(
-            [
-                simulation_app(service, settings.max_bundle_bytes),
-                HealthASGIApplication(HealthService(lambda: events.connected)),
-            ],
-            auth,
-            artifacts,
-            CodeDownloads(self.jobstore, bundles, models),
-            settings.web_dir,
+        app = AllowedHosts(
+            gateway_app(
+                [
+                    simulation_app(service, settings.max_bundle_bytes),
+                    HealthASGIApplication(HealthService(lambda: events.connected)),
+                ],
+                auth,
+                artifacts,
+                CodeDownloads(self.jobstore, bundles, models),
+                settings.web_dir,
+            ),
+            settings.allowed_hosts,
         )
         config = hypercorn_config(settings.max_streams_per_user)
         # hypercorn tells no one when it listens: bind here, hand it a duplicate of each
@@ -120,7 +127,11 @@ class App:
                 sock.close()
         log.info(
             "gateway ready",
-            extra={"url": f"http://{settings.listen}", "local_user": settings.local_user},
+            extra={
+                "url": f"http://{settings.listen}",
+                "allowed_hosts": sorted(settings.allowed_hosts or ["*"]),
+                "browser_sign_in": settings.session_secret is not None,
+            },
         )
 
     async def stop(self) -> None:

@@ -6,9 +6,13 @@ stops the gateway before it does anything.
 - JOBSTORE           host:port of the job store's gRPC server
 - SERVICE_TOKEN      the platform's token toward the job store
 - NATS_URL           the event bus
-- TOKENS             token=user,...: who may call the API
-- LOCAL_USER         the user signed in when a request carries no token (the embedded mode);
-                     TOKENS or LOCAL_USER must be set, or nobody could sign in
+- TOKENS             token=user,...: who may call the API (split at the last '=', so base64
+                     tokens may end in '='); required: nobody is signed in without a token
+- SESSION_SECRET     signs browser sign-in links and session cookies (32+ characters, the
+                     same in every gateway process); unset: browsers cannot sign in
+- ALLOWED_HOSTS      host names (port ignored) that requests may address, comma-separated,
+                     or * for any (default localhost,127.0.0.1,::1 and the LISTEN host): other
+                     Host headers are refused before routing (DNS rebinding)
 - MAX_SHARDS         the largest shard count a submission may ask for (default 64)
 - AUTHORS            who may push models: comma-separated users, or * for everyone signed in
                      (default *); share links never may
@@ -37,6 +41,8 @@ from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_stor
 from simlab.bundle import DEFAULT_MAX_BYTES
 from simlab.common.settings import Env, SettingsError
 from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.sessions import MIN_SECRET_CHARS
+from simlab_gateway.transport.hosts import host_name
 
 PREFIX = "SIMLAB_GATEWAY"
 # web/dist of the checkout, or of the venv's prefix in the service image.
@@ -50,7 +56,9 @@ class Settings:
     service_token: str
     nats_url: str
     tokens: Mapping[str, str]
-    local_user: str | None
+    session_secret: str | None
+    # None: any host (*).
+    allowed_hosts: frozenset[str] | None
     max_shards: int
     # None: everyone signed in may push models.
     authors: frozenset[str] | None
@@ -70,13 +78,17 @@ class Settings:
             tokens = Authenticator.parse_tokens(env.str("TOKENS", ""))
         except ValueError as error:
             raise SettingsError(f"{env.key('TOKENS')}: {error}") from None
-        settings = Settings(
-            listen=env.address("LISTEN", "127.0.0.1:8080"),
+        if not tokens:
+            raise SettingsError(f"{env.key('TOKENS')} is not set: nobody could sign in")
+        listen = env.address("LISTEN", "127.0.0.1:8080")
+        return Settings(
+            listen=listen,
             jobstore=env.str("JOBSTORE"),
             service_token=env.str("SERVICE_TOKEN"),
             nats_url=env.str("NATS_URL"),
             tokens=tokens,
-            local_user=env.str("LOCAL_USER", "") or None,
+            session_secret=_session_secret(env),
+            allowed_hosts=_allowed_hosts(env, listen),
             max_shards=env.int("MAX_SHARDS", 64, minimum=1),
             authors=_authors(env),
             max_bundle_bytes=env.int("MAX_BUNDLE_BYTES", DEFAULT_MAX_BYTES, minimum=1),
@@ -88,11 +100,32 @@ class Settings:
             log_level=env.log_level(),
             object_store=object_store_settings(env),
         )
-        if not settings.tokens and not settings.local_user:
-            raise SettingsError(
-                f"set {env.key('TOKENS')} or {env.key('LOCAL_USER')}: nobody could sign in"
-            )
-        return settings
+
+
+def _session_secret(env: Env) -> str | None:
+    secret = env.str("SESSION_SECRET", "") or None
+    if secret is not None and len(secret) < MIN_SECRET_CHARS:
+        raise SettingsError(
+            f"{env.key('SESSION_SECRET')} is too short: use at least {MIN_SECRET_CHARS} random "
+            "characters"
+        )
+    return secret
+
+
+def _allowed_hosts(env: Env, listen: str) -> frozenset[str] | None:
+    given = env.str("ALLOWED_HOSTS", "")
+    hosts = {host_name(h) for h in given.split(",") if h.strip()}
+    if "*" in hosts:
+        return None
+    if not given.strip():
+        hosts = {"localhost", "127.0.0.1", "::1"}
+        listen_host = host_name(listen)
+        # A wildcard address is where it listens, not a name anyone addresses it by.
+        if listen_host not in ("0.0.0.0", "::", ""):
+            hosts.add(listen_host)
+    if not hosts:
+        raise SettingsError(f"{env.key('ALLOWED_HOSTS')} names no host; * allows any")
+    return frozenset(hosts)
 
 
 def _authors(env: Env) -> frozenset[str] | None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from simlab.common.errors import SimlabError
 from simlab.devstack.stack import Stack
 
 
@@ -36,13 +37,19 @@ def main() -> None:
             f"(state in {stack.state_dir}); Ctrl-C stops it",
             flush=True,
         )
+        print(
+            f"sign in the web UI (one-time link, valid 2 minutes; `simlab login --web` "
+            f"prints another): {stack.login_link()}\n"
+            f"the CLI and Client() find the token in {stack.state_dir / 'token'}",
+            flush=True,
+        )
         while not stopping:
             for name, process in stack.processes.items():
                 if process.poll() is not None:
                     print(f"simlab: {name} exited with code {process.returncode}", file=sys.stderr)
                     stopping = True
             time.sleep(0.2)
-    except RuntimeError as error:
+    except (RuntimeError, SimlabError) as error:
         print(f"simlab: {error}", file=sys.stderr)
         stack.stop()
         sys.exit(1)

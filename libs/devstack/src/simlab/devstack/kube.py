@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from simlab.devstack.files import write_private
+
 NAMESPACE = "simlab-jobs"
 IMAGES_LIST = Path(__file__).resolve().parents[5] / ".tools" / "images" / "current"
 
@@ -135,6 +137,5 @@ def runner_kubeconfig(admin_kubeconfig: Path, out: Path, namespace: str = NAMESP
         "current-context": RUNNER_ACCOUNT,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(kubeconfig))
-    out.chmod(0o600)
+    write_private(out, yaml.safe_dump(kubeconfig))
     return out

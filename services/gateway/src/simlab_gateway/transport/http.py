@@ -1,11 +1,13 @@
 """The gateway's one ASGI application, routed by Starlette: the Connect/gRPC services mounted
 by path, plus plain HTTP for artifact downloads (/files/<job_id>/<name>), code downloads
 (/code/jobs/<job_id>[/<path>], /code/models/<name>@v<N>[/<path>]) and the built web UI
-(client-side routes fall back to index.html).
+(client-side routes fall back to index.html), and browser sign-in (/auth/login-link,
+/auth/login: core.sessions).
 
-A download names its caller by the Authorization header, or ?access_token= or ?share= (a
-link in a browser cannot set headers); core.downloads decides whether it is allowed, and
-whether it is redirected (302) to a short-lived presigned URL or streamed from here."""
+A download names its caller by the Authorization header, a share link's ?share= (a link in a
+browser cannot set headers), or the browser's session cookie; tokens never go in URLs.
+core.downloads decides whether it is allowed, and whether it is redirected (302) to a
+short-lived presigned URL or streamed from here."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from urllib.parse import quote
 from connectrpc.code import Code as ConnectCode
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from simlab.common.errors import Code, SimlabError
@@ -30,6 +32,7 @@ from simlab_gateway.core.artifacts import CHUNK
 from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.code import CodeDownloads
 from simlab_gateway.core.downloads import Artifacts, Redirect, Stream
+from simlab_gateway.core.sessions import COOKIE, SESSION_TTL_S
 
 # The Connect protocol's HTTP status for each error code (connectrpc.com/docs/protocol).
 HTTP_STATUS = {
@@ -81,7 +84,10 @@ def gateway_app(
     """`services`: connect-python ASGI applications, each mounted at its `path`."""
     downloads = Downloads(auth, artifacts, code)
     routes: list[BaseRoute] = [Mount(service.path, app=service) for service in services]
+    sign_in = SignIn(auth)
     routes += [
+        Route("/auth/login-link", sign_in.login_link, methods=["POST"]),
+        Route("/auth/login", sign_in.login, methods=["GET"]),
         Route("/files/{target:path}", downloads.artifact, methods=["GET", "HEAD"]),
         Route("/code/{target:path}", downloads.code, methods=["GET", "HEAD"]),
         # Every method, so that a POST elsewhere is answered 404 like any unknown path.
@@ -125,12 +131,11 @@ class Downloads:
 
     async def _serve(self, request: Request, find: Finder) -> Response:
         authorization = request.headers.get("authorization")
-        for parameter in ("access_token", "share"):
-            if not authorization and (given := _query(request, parameter)):
-                authorization = f"Bearer {given[0]}"
+        if not authorization and (share := _query(request, "share")):
+            authorization = f"Bearer {share[0]}"
         head = request.method == "HEAD"
         try:
-            caller = await self.auth.principal(authorization)
+            caller = await self.auth.principal(authorization, request.headers.get("cookie"))
             # A presigned URL is signed for GET only: HEAD is answered here.
             found = await find(caller, not head)
         except SimlabError as error:
@@ -150,6 +155,67 @@ class Downloads:
             found.handle.close()
             return Response(headers=headers)
         return StreamingResponse(_chunks(found.handle), headers=headers)
+
+
+class SignIn:
+    """POST /auth/login-link (a configured bearer token) answers {"url": a one-time link};
+    GET /auth/login?code= opens a browser session (cookie) and goes to the UI."""
+
+    def __init__(self, auth: Authenticator) -> None:
+        self.auth = auth
+
+    async def login_link(self, request: Request) -> Response:
+        sessions = self.auth.sessions
+        if sessions is None:
+            return PlainTextResponse(
+                "browser sign-in is off: the gateway has no SIMLAB_GATEWAY_SESSION_SECRET\n",
+                status_code=404,
+            )
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        # A configured token only: neither a share link nor a browser session may mint one.
+        user = self.auth.user_of_token(token) if scheme.lower() == "bearer" else None
+        if user is None:
+            return PlainTextResponse(
+                "a login link needs a valid bearer token\n",
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+        code = sessions.login_code(user, token)
+        return JSONResponse(
+            {"url": f"{base}/auth/login?code={code}"}, headers={"cache-control": "no-store"}
+        )
+
+    async def login(self, request: Request) -> Response:
+        sessions = self.auth.sessions
+        code = _query(request, "code")
+        if sessions is None or not code:
+            return PlainTextResponse("not found\n", status_code=404)
+        try:
+            session = sessions.redeem(code[0])
+        except SimlabError as error:
+            message = f"{error.message} (`simlab login --web` prints one)\n"
+            return PlainTextResponse(message, status_code=http_status(error))
+        # No-referrer: the used code must not leak to the next page's requests.
+        response = Response(
+            status_code=303,
+            headers={
+                "location": "/",
+                "cache-control": "no-store",
+                "referrer-policy": "no-referrer",
+            },
+        )
+        response.set_cookie(
+            COOKIE,
+            session,
+            max_age=SESSION_TTL_S,
+            path="/",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
 
 
 class WebUI:

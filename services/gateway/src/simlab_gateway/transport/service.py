@@ -79,7 +79,7 @@ class SimulationService:
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller the request's headers name; UNAUTHENTICATED when they name nobody."""
-        return await self.auth.principal(headers.get("authorization"))
+        return await self.auth.principal_of(headers)
 
     async def _caller(self, ctx: Context) -> Principal:
         return await self.authenticate(ctx.request_headers())
