@@ -279,7 +279,7 @@ class Stack:
         assert self.nats is not None
         self.nats.kill()
         port = int(self.nats.url.rsplit(":", 1)[1])
-        self.nats = start_nats(self.state_dir / "nats", port=port)
+        self.nats = start_nats(self.state_dir / "nats", port=port, passwords=self.nats_passwords)
 
     def stop_service(self, name: str, timeout: float = 20) -> None:
         process = self.processes.pop(name, None)
