@@ -206,15 +206,16 @@ secret-key: {{ include "simlab.keep" (list . $name "secret-key" .Values.minio.ro
 {{/* Environment ------------------------------------------------------------------------ */}}
 {{/* The NATS URL of a service prefix: (list $ "SIMLAB_GATEWAY"). The bundled NATS: the
 service's own user (gateway), its password from the Secret, put into the URL by Kubernetes'
-$(VAR) expansion so that no rendered object holds it. An external NATS: its URL. */}}
+$(VAR) expansion so that no rendered object holds it (the service's prefix keeps it out of
+workers' environments). An external NATS: its URL. */}}
 {{- define "simlab.natsEnv" -}}
 {{- $root := index . 0 }}{{ $prefix := index . 1 }}
 {{- if $root.Values.nats.enabled }}
 {{- $user := $prefix | trimPrefix "SIMLAB_" | lower }}
-- name: NATS_PASSWORD
+- name: {{ $prefix }}_NATS_PASSWORD
   valueFrom: {secretKeyRef: {name: {{ include "simlab.natsSecret" $root }}, key: {{ $user }}-password}}
 - name: {{ $prefix }}_NATS_URL
-  value: {{ printf "nats://%s:$(NATS_PASSWORD)@%s" $user (include "simlab.natsAddress" $root) | quote }}
+  value: {{ printf "nats://%s:$(%s_NATS_PASSWORD)@%s" $user $prefix (include "simlab.natsAddress" $root) | quote }}
 {{- else }}
 - name: {{ $prefix }}_NATS_URL
 {{- if $root.Values.nats.external.existingSecret }}

@@ -136,12 +136,16 @@ def start_nats(
     log.close()
     ports_file = ports_dir / f"nats-server_{process.pid}.ports"
     deadline = time.monotonic() + timeout
-    while not ports_file.exists():
+    while True:
+        # The file appears before its content on a busy machine: read until it parses.
+        try:
+            ports = json.loads(ports_file.read_text())
+            break
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"nats-server did not start; see {state_dir / 'nats.log'}")
         time.sleep(0.01)
-    time.sleep(0.01)  # the file is written whole, but give the writer a moment to close it
-    ports = json.loads(ports_file.read_text())
     ports_file.unlink()
     return Nats(ports["nats"][0], process, dict(passwords or {}))
