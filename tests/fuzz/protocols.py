@@ -41,8 +41,11 @@ HTTP_CODES = {
     404: "not_found",
     408: "deadline_exceeded",
     409: "already_exists",
+    # A URL or headers too large for the server: refused before routing.
+    414: "resource_exhausted",
     421: "permission_denied",
     429: "resource_exhausted",
+    431: "resource_exhausted",
     500: "internal",
     501: "unimplemented",
     503: "unavailable",
