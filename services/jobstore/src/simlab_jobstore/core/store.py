@@ -52,6 +52,13 @@ class JobStore(Protocol):
 
     # ---- workers ------------------------------------------------------------------------------
 
+    async def admit_worker(self, job_id: str, shard: int, attempt: int) -> Job:
+        """The job, when a worker of that shard's launch `attempt` may call for it: the job
+        exists (else NOT_FOUND), the shard is one of its own, and `attempt` is the shard's
+        highest yet (recorded; a lower one is FAILED_PRECONDITION: that launch was
+        superseded)."""
+        ...
+
     async def start_shard(
         self, job_id: str, shard: int, runtime: str = ""
     ) -> tuple[Job, list[int], bool]:
