@@ -77,13 +77,13 @@ class FakeLauncher:
         self.problems = problems or {}
         self.launch_error = launch_error
 
-    async def launch(self, job: pb.Job, token: str) -> None:
-        self.calls.append(("launch", job.job_id, token))
+    async def launch(self, job: pb.Job) -> None:
+        self.calls.append(("launch", job.job_id))
         if self.launch_error is not None:
             raise self.launch_error
 
-    async def resume(self, job: pb.Job, token: str) -> str | None:
-        self.calls.append(("resume", job.job_id, token))
+    async def resume(self, job: pb.Job) -> str | None:
+        self.calls.append(("resume", job.job_id))
         return self.problems.get(job.job_id)
 
     async def stop(self, job_id: str) -> None:
@@ -111,7 +111,7 @@ def job(job_id: str, state: pb.JobState) -> pb.Job:
 
 
 def runner(store: FakeJobStore, launcher: FakeLauncher) -> Runner:
-    return Runner(store, launcher, lambda job_id: f"token-{job_id}")
+    return Runner(store, launcher)
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -125,13 +125,13 @@ def event(job_id: str) -> pb.JobEvent:
 # ---- events ----------------------------------------------------------------------------
 
 
-def test_a_queued_job_is_recorded_launching_then_launched_with_its_own_token() -> None:
+def test_a_queued_job_is_recorded_launching_then_launched() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", QUEUED))
     run(runner(store, FakeLauncher(calls)).handle_event(event("j1")))
     assert calls == [
         ("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "j1", "token-j1"),
+        ("launch", "j1"),
     ]
     assert store.jobs["j1"].state == LAUNCHING
 
@@ -160,7 +160,7 @@ def test_a_launch_failure_fails_the_job_with_its_message_and_stops_what_started(
     run(runner(store, launcher).handle_event(event("j1")))
     message = "could not start the workers: quota exceeded"
     assert calls[1:] == [
-        ("launch", "j1", "token-j1"),
+        ("launch", "j1"),
         ("report", "j1", "JOB_STATE_FAILED", message),
         ("stop", "j1"),
     ]
@@ -185,7 +185,7 @@ def test_a_failure_that_could_not_be_recorded_is_raised_for_the_event_to_come_ag
     with pytest.raises(SimlabError, match="restarting"):
         run(runner(store, launcher).handle_event(event("j1")))
     # Nothing is stopped before the failure is on record.
-    assert calls == [("launch", "j1", "token-j1")]
+    assert calls == [("launch", "j1")]
 
 
 def test_a_cancel_request_stops_the_workers_then_records_cancelled_then_forgets() -> None:
@@ -260,7 +260,7 @@ def test_a_shard_lost_while_nobody_watched_is_relaunched_then_given_up() -> None
     subject = runner(store, FakeLauncher(calls))
     lost = "process vanished while the runner was away"
     run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", 1)))
-    assert calls == [("launch", "j1", "token-j1")]
+    assert calls == [("launch", "j1")]
     calls.clear()
     run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", MAX_ATTEMPTS)))
     message = f"shard 0 was lost {MAX_ATTEMPTS} times; giving up"
@@ -296,11 +296,11 @@ def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orph
     # The workers found are watched again before the job store is asked what is active.
     assert calls[:2] == [("adopt",), ("active_jobs",)]
     assert calls[2:] == [
-        ("resume", "running", "token-running"),
-        ("resume", "lost", "token-lost"),
+        ("resume", "running"),
+        ("resume", "lost"),
         ("report", "lost", "JOB_STATE_FAILED", gone),
         ("stop", "lost"),
-        ("resume", "launching", "token-launching"),
+        ("resume", "launching"),
         ("stop", "cancelling"),
         ("report", "cancelling", "JOB_STATE_CANCELLED", "workers stopped"),
         ("forget", "cancelling"),

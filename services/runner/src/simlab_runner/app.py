@@ -13,7 +13,6 @@ from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
-from simlab.common.tokens import job_token
 from simlab.transport.errors import is_refusal
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
@@ -28,6 +27,7 @@ from simlab_runner.core.ports import (
     ShardExit,
 )
 from simlab_runner.core.runner import Runner
+from simlab_runner.core.tokens import WorkerTokens
 from simlab_runner.settings import KubernetesLauncherSettings, Settings
 
 log = logging.getLogger("runner")
@@ -52,11 +52,7 @@ class App:
         store_log = log_sink(open_object_store(settings.object_store))
         self.log_shipper = await NatsLogShipper.connect(settings.nats_url)
         self.launcher = self._launcher(store_log)
-        self.runner = Runner(
-            self.jobstore,
-            self.launcher,
-            lambda job_id: job_token(settings.job_token_secret, job_id),
-        )
+        self.runner = Runner(self.jobstore, self.launcher)
         self.events = await JobEventConsumer.connect(settings.nats_url)
         await when_reachable(
             "the job store",
@@ -79,14 +75,16 @@ class App:
             await self.runner.on_job_failure(job_id, message, log_tail)
 
         launcher = self.settings.launcher
+        tokens = WorkerTokens(self.settings.job_token_secret, self.settings.worker_token_ttl_s)
         if isinstance(launcher, KubernetesLauncherSettings):
-            return kubernetes_launcher(launcher, on_failure, store_log, self.log_shipper)
+            return kubernetes_launcher(launcher, on_failure, store_log, self.log_shipper, tokens)
         return LocalProcessLauncher(
             launcher.state_dir,
             launcher.worker_env,
             on_exit,
             store_log,
             self.log_shipper,
+            tokens,
             grace_s=launcher.stop_grace_s,
             registration=launcher.registration,
         )
@@ -114,6 +112,7 @@ def kubernetes_launcher(
     on_failure: FailureHandler,
     store_log: LogSink,
     live_log: LiveLog,
+    tokens: WorkerTokens,
 ) -> Launcher:
     # Imported here: the local launcher (`make run`) does without the Kubernetes client.
     from kubernetes import client, config
@@ -130,6 +129,7 @@ def kubernetes_launcher(
         on_failure,
         store_log,
         live_log,
+        tokens,
         unschedulable_grace_s=settings.unschedulable_grace_s,
     )
 

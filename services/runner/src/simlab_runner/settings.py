@@ -4,7 +4,10 @@ missing or malformed one stops the runner before it connects to anything.
 Both launchers:
 - JOBSTORE               host:port of the job store
 - SERVICE_TOKEN          the runner's token for the job store
-- JOB_TOKEN_SECRET       signs the workers' job-scoped tokens
+- JOB_TOKEN_SECRET       signs the workers' tokens (one per shard launch)
+- WORKER_TOKEN_TTL_S     how long a worker's token is valid (default 3600); renewed at a third
+                         of that while the shard runs (Kubernetes: at least 300, for the
+                         kubelet's delay in updating a mounted Secret)
 - NATS_URL               NATS JetStream (job events in, live worker output out)
 - LAUNCHER               local (default) or kubernetes
 - LOG_LEVEL              DEBUG, INFO (default), WARNING, ERROR
@@ -58,6 +61,8 @@ PRIVATE_PREFIXES = (
 )
 # The smallest address space a Python worker with NumPy starts in.
 MIN_REGISTRATION_MEMORY_MB = 256
+# A mounted Secret reaches a pod's files a minute or so after the runner renews it.
+MIN_WORKER_TOKEN_TTL_S = {"local": 1.0, "kubernetes": 300.0}
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # A Kubernetes resource quantity: a decimal number with an SI or binary suffix or an exponent.
 QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?")
@@ -88,6 +93,7 @@ class Settings:
     jobstore: str
     service_token: str = field(repr=False)
     job_token_secret: str = field(repr=False)
+    worker_token_ttl_s: float
     jobstore_retry_s: float
     nats_url: str
     # Where the runner stores workers' logs.
@@ -99,16 +105,20 @@ class Settings:
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
         jobstore = env.str("JOBSTORE")
+        launcher = _launcher(env, jobstore)
         return Settings(
             log_level=env.log_level(),
             jobstore=jobstore,
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
+            worker_token_ttl_s=env.float(
+                "WORKER_TOKEN_TTL_S", 3600.0, minimum=MIN_WORKER_TOKEN_TTL_S[launcher.kind]
+            ),
             jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 60.0, minimum=0),
             nats_url=env.str("NATS_URL"),
             object_store=object_store_settings(env),
             stop_workers_on_exit=env.bool("STOP_WORKERS_ON_EXIT", True),
-            launcher=_launcher(env, jobstore),
+            launcher=launcher,
         )
 
 

@@ -78,12 +78,13 @@ class LiveLog(Protocol):
 
 
 class Launcher(Protocol):
-    async def launch(self, job: pb.Job, token: str) -> None:
-        """Starts every shard of the job that has no live process and has not finished.
-        Idempotent: launching a launched job changes nothing."""
+    async def launch(self, job: pb.Job) -> None:
+        """Starts every shard of the job that has no live process and has not finished, each
+        with a token of its own (core.tokens), renewed while it runs. Idempotent: launching a
+        launched job changes nothing."""
         ...
 
-    async def resume(self, job: pb.Job, token: str) -> str | None:
+    async def resume(self, job: pb.Job) -> str | None:
         """After a restart, for a job the store has as LAUNCHING or RUNNING: starts what is
         missing, or returns why the job cannot go on (it then fails with that reason)."""
         ...

@@ -4,7 +4,6 @@ stop cancelled ones, turn shard exits into job states, and reconcile after a res
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -15,15 +14,9 @@ log = logging.getLogger("runner")
 
 
 class Runner:
-    def __init__(
-        self,
-        jobstore: JobStore,
-        launcher: Launcher,
-        token_for: Callable[[str], str],
-    ) -> None:
+    def __init__(self, jobstore: JobStore, launcher: Launcher) -> None:
         self.jobstore = jobstore
         self.launcher = launcher
-        self.token_for = token_for
 
     async def handle_event(self, event: pb.JobEvent) -> None:
         # The event may be old (redelivery): act on the job as it is now.
@@ -39,7 +32,7 @@ class Runner:
             if job.state != pb.JOB_STATE_LAUNCHING:
                 return
         try:
-            await self.launcher.launch(job, self.token_for(job.job_id))
+            await self.launcher.launch(job)
         except Exception as error:
             log.exception("launch failed", extra={"job_id": job.job_id})
             await self._fail(job.job_id, f"could not start the workers: {error}", "launcher")
@@ -67,7 +60,7 @@ class Runner:
             log.warning(
                 "relaunching a lost shard", extra={"job_id": job.job_id, "shard": decision.shard}
             )
-            await self.launcher.launch(job, self.token_for(job.job_id))
+            await self.launcher.launch(job)
         job = await self.jobstore.get_job(exit_.job_id)
         if job.state in TERMINAL:
             await self._finish(job.job_id)
@@ -81,7 +74,7 @@ class Runner:
             if job.state == pb.JOB_STATE_CANCELLING:
                 await self.cancel(job)
             elif job.state in (pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING):
-                problem = await self.launcher.resume(job, self.token_for(job.job_id))
+                problem = await self.launcher.resume(job)
                 if problem:
                     await self._fail(job.job_id, problem, "runner")
             # QUEUED jobs have an unacknowledged event: the consumer launches them.
