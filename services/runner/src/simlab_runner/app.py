@@ -18,6 +18,7 @@ from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
 from simlab_runner.adapters.log_shipper import NatsLogShipper
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.ports import (
     FailureHandler,
     JobEvents,
@@ -27,7 +28,6 @@ from simlab_runner.core.ports import (
     ShardExit,
 )
 from simlab_runner.core.runner import Runner
-from simlab_runner.core.tokens import WorkerTokens
 from simlab_runner.settings import KubernetesLauncherSettings, Settings
 
 log = logging.getLogger("runner")

@@ -16,6 +16,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
     KubeSettings,
@@ -29,7 +30,6 @@ from simlab_runner.core.manifests import (
 )
 from simlab_runner.core.pod_status import explain_pod, job_complete, job_failure, shard_of
 from simlab_runner.core.ports import FailureHandler, LiveLog, LogSink
-from simlab_runner.core.tokens import WorkerTokens
 
 log = logging.getLogger("runner")
 # How long a pod-log follower waits for a piece to be published before giving up on it.

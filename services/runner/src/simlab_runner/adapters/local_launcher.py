@@ -32,10 +32,10 @@ from typing import IO, Any
 import psutil
 
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
 from simlab_runner.core.ports import ExitHandler, LiveLog, LogSink, ShardExit
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
-from simlab_runner.core.tokens import WorkerTokens
 
 log = logging.getLogger("runner")
 LOG_TAIL_LINES = 40

@@ -80,8 +80,8 @@ class LiveLog(Protocol):
 class Launcher(Protocol):
     async def launch(self, job: pb.Job) -> None:
         """Starts every shard of the job that has no live process and has not finished, each
-        with a token of its own (core.tokens), renewed while it runs. Idempotent: launching a
-        launched job changes nothing."""
+        with a token of its own (adapters.worker_tokens), renewed while it runs. Idempotent:
+        launching a launched job changes nothing."""
         ...
 
     async def resume(self, job: pb.Job) -> str | None:
