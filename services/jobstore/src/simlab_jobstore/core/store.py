@@ -124,9 +124,10 @@ class JobStore(Protocol):
     # ---- share links --------------------------------------------------------------------------
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
+        self, owner: str, job_id: str, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
-        """(link, token): the token exists only in this answer."""
+        """(link, token), the link expiring `ttl_s` from now (None: never): the token exists
+        only in this answer."""
         ...
 
     async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]: ...

@@ -27,6 +27,7 @@ from ..core.artifacts import artifacts_prefix, bundle_key
 from ..core.jobs import Job, JobError, ScriptProgress, check_worker_may_read
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
 from ..core.models import ModelVersion
+from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, link_ttl_s
 from ..core.states import JobState
 from ..core.store import JobStore, Objects
 from . import convert, models
@@ -94,10 +95,18 @@ def rpc(
 
 
 class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
-    def __init__(self, store: JobStore, auth: Authenticator, objects: Objects) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        auth: Authenticator,
+        objects: Objects,
+        share_link_default_ttl_s: int = DEFAULT_TTL_DAYS * DAY_S,
+    ) -> None:
         self.store = store
         self.auth = auth
         self.objects = objects
+        # A share link's lifetime when its creator did not say.
+        self.share_link_default_ttl_s = share_link_default_ttl_s
         # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.
         self.draining = False
 
@@ -189,8 +198,9 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def CreateShareLink(
         self, request: store_pb.CreateShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateShareLinkResponse:
+        ttl_s = link_ttl_s(request.ttl_seconds, self.share_link_default_ttl_s)
         link, token = await self.store.create_share_link(
-            _owner(request.owner), request.job_id, request.ttl_seconds
+            _owner(request.owner), request.job_id, ttl_s
         )
         log.info("share link created", extra={"job_id": link.job_id, "link_id": link.link_id})
         return pb.CreateShareLinkResponse(link=convert.share_link_to_pb(link), token=token)
