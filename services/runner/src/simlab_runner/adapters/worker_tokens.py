@@ -5,6 +5,7 @@ for as long as the shard runs; a worker re-reads its file when it changes."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -21,7 +22,8 @@ class WorkerTokens:
         self.clock = clock
 
     def mint(self, job_id: str, shard: int, attempt: int) -> str:
-        expires_at = int(self.clock() + self.ttl_s)
+        # Rounded up to whole seconds: a token is never shorter-lived than the TTL.
+        expires_at = math.ceil(self.clock() + self.ttl_s)
         return worker_token(self.secret, WorkerClaims(job_id, shard, attempt, expires_at))
 
     @property
