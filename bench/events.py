@@ -12,7 +12,7 @@ import grpc
 from bench.stats import latency_line
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
-from simlab.common.tokens import job_token
+from simlab.common.tokens import WorkerClaims, worker_token
 from simlab.devstack.stack import Stack
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
@@ -35,7 +35,8 @@ def _measure(stack: Stack, changes: int) -> None:
     job = client.submit("pi", {"samples": block_size * changes}, seed=1)
     store = jobstore_pb2_grpc.JobStoreServiceStub(grpc.insecure_channel(stack.jobstore_target))
     runner_md = bearer(stack.secrets["service_token"])
-    worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
+    shard_0 = WorkerClaims(job.job_id, shard=0, attempt=1, expires_at=int(time.time()) + 3600)
+    worker_md = bearer(worker_token(stack.secrets["job_token_secret"], shard_0))
     store.ReportState(
         store_pb.ReportStateRequest(job_id=job.job_id, state=pb.JOB_STATE_LAUNCHING),
         metadata=runner_md,

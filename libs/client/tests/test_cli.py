@@ -4,13 +4,14 @@ from simlab.cli import CliError, ShardLines, build_parser, next_page_command, pa
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800), ("never", 0)]
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800), ("never", -1), (None, 0)],
 )
-def test_share_expiry_durations(text: str, seconds: int) -> None:
+def test_share_expiry_durations(text: str | None, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["7", "7 days", "-1d", "1y"])
+@pytest.mark.parametrize("text", ["7", "7 days", "-1d", "1y", "0", "0d"])
 def test_a_bad_duration_is_refused(text: str) -> None:
     with pytest.raises(CliError, match="--expires"):
         parse_duration(text)

@@ -25,7 +25,8 @@ from google.protobuf import struct_pb2
 
 from simlab.common import events
 from simlab.common.grpc_util import bearer
-from simlab.common.tokens import job_token
+from simlab.common.tokens import WorkerClaims
+from simlab.common.tokens import worker_token as signed_worker_token
 from simlab.devstack.servers import Nats
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
@@ -52,6 +53,12 @@ def settings_env(pg_uri: str, nats_url: str, objects_dir: Path, **extra: str) ->
     }
 
 
+def mint(job_id: str, shard: int = 0, attempt: int = 1, expires_in_s: float = 3600) -> str:
+    """A worker token as the runner mints it, for that shard's launch `attempt`."""
+    expires_at = int(time.time() + expires_in_s)
+    return signed_worker_token(JOB_TOKEN_SECRET, WorkerClaims(job_id, shard, attempt, expires_at))
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
@@ -73,7 +80,7 @@ class Client:
         return getattr(self.stub, method)(request, metadata=metadata, timeout=10)
 
     def worker_call(self, method: str, request: Any) -> Any:
-        return self.call(method, request, job_token(JOB_TOKEN_SECRET, request.job_id))
+        return self.call(method, request, mint(request.job_id, getattr(request, "shard", 0)))
 
     def create(self, owner: str = "ana", **fields: Any) -> pb.Job:
         return self.create_response(owner, **fields).job
@@ -223,9 +230,9 @@ def client(jobstore: InProcessJobStore) -> Client:
 
 
 @pytest.fixture
-def worker_token() -> Callable[[str], str]:
-    """The token a worker of the given job holds."""
-    return lambda job_id: job_token(JOB_TOKEN_SECRET, job_id)
+def worker_token() -> Callable[..., str]:
+    """The token a worker of the given job holds: mint(job_id, shard=0, attempt=1)."""
+    return mint
 
 
 class JobStoreProcess:

@@ -10,9 +10,8 @@ from typing import Any
 import grpc
 import pytest
 
-from services.jobstore.tests.conftest import JOB_TOKEN_SECRET, Client, sha, status_of
+from services.jobstore.tests.conftest import Client, mint, sha, status_of
 from simlab.adapters.local_store import LocalDirectoryStore
-from simlab.common.tokens import job_token
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.core.artifacts import CHUNK_BYTES
@@ -46,7 +45,7 @@ def put_artifacts(
                 job_id=job_id if i == 0 else "", name=name, data=data
             )
 
-    response = client.call("PutArtifacts", requests(), token or job_token(JOB_TOKEN_SECRET, job_id))
+    response = client.call("PutArtifacts", requests(), token or mint(job_id))
     return list(response.names)
 
 

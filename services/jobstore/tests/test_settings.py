@@ -42,3 +42,13 @@ def test_a_missing_setting_stops_the_start_and_is_named(name: str) -> None:
 def test_a_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"SIMLAB_JOBSTORE_{name}"):
         Settings.from_env({**GOOD, f"SIMLAB_JOBSTORE_{name}": value})
+
+
+def test_share_links_expire_after_30_days_unless_configured() -> None:
+    assert Settings.from_env(GOOD).share_link_default_ttl_s == 30 * 86400
+    week = {**GOOD, "SIMLAB_JOBSTORE_SHARE_LINK_DEFAULT_TTL_DAYS": "7"}
+    assert Settings.from_env(week).share_link_default_ttl_s == 7 * 86400
+    for days in ("0", "-1", "400", "nan", "inf", "soon"):
+        environ = {**GOOD, "SIMLAB_JOBSTORE_SHARE_LINK_DEFAULT_TTL_DAYS": days}
+        with pytest.raises(SettingsError, match="SIMLAB_JOBSTORE_SHARE_LINK_DEFAULT_TTL_DAYS"):
+            Settings.from_env(environ)

@@ -1,5 +1,6 @@
 """Share links against a running job store: only the token's hash is stored, the owner lists
-and revokes, nobody else can, and a revoked or expired token resolves to nothing."""
+and revokes, nobody else can, a revoked or expired token resolves to nothing, and a link
+expires after 30 days unless its creator said otherwise."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.jobstore.tests.conftest import Client, status_of
 from simlab.common.tokens import is_share_token
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
+from simlab_jobstore.core.shares import NEVER_EXPIRES
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +43,7 @@ def test_a_link_resolves_to_its_owner_and_job_and_only_its_hash_is_stored(
     created = create(client, job.job_id)
     assert is_share_token(created.token) and len(created.token) > 40
     assert created.link.job_id == job.job_id
-    assert not created.link.HasField("expires_at") and not created.link.HasField("revoked_at")
+    assert not created.link.HasField("revoked_at")
     assert resolve(client, created.token) == store_pb.ResolveShareTokenResponse(
         owner="ana", job_id=job.job_id
     )
@@ -97,7 +99,21 @@ def test_an_expired_or_unknown_token_is_unauthenticated(client: Client) -> None:
     assert code is grpc.StatusCode.UNAUTHENTICATED
 
 
-@pytest.mark.parametrize("ttl", [-1, 400 * 24 * 3600])
+def test_a_link_expires_after_30_days_by_default_and_never_only_when_asked(
+    client: Client,
+) -> None:
+    job = client.create(owner="ana")
+    unsaid = create(client, job.job_id).link
+    assert unsaid.expires_at.seconds - unsaid.created_at.seconds == 30 * 24 * 3600
+    never = create(client, job.job_id, ttl=NEVER_EXPIRES).link
+    assert not never.HasField("expires_at")
+    listing = client.call(
+        "ListShareLinks", store_pb.ListShareLinksRequest(owner="ana", job_id=job.job_id)
+    )
+    assert [link.HasField("expires_at") for link in listing.links] == [False, True]
+
+
+@pytest.mark.parametrize("ttl", [-2, 400 * 24 * 3600])
 def test_a_ttl_out_of_range_is_invalid(client: Client, ttl: int) -> None:
     job = client.create(owner="ana")
     code, details = status_of(lambda: create(client, job.job_id, ttl=ttl))

@@ -1,6 +1,7 @@
 """The local launcher's registration workers really run under their limits: a child started
 through it reports its own rlimits, and one that exceeds them is stopped. A job's shards run
-no more than its parallelism at once."""
+no more than its parallelism at once. Each worker gets its token as a private file, renewed
+while it runs."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from simlab.common.tokens import verify_worker_token
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.adapters.local_launcher import CPU_GRACE_S, LocalProcessLauncher, lowered
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.ports import ShardExit
-from simlab_runner.core.registration import RegistrationLimits
+from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits
 
 MiB = 1024 * 1024
 LIMITS = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_CORE")
@@ -47,8 +50,15 @@ class Recorder:
         pass
 
 
+SECRET = "secret"
+
+
 def run_one(
-    tmp_path: Path, kind: pb.JobKind, code: str, limits: RegistrationLimits
+    tmp_path: Path,
+    kind: pb.JobKind,
+    code: str,
+    limits: RegistrationLimits = DEFAULT_LIMITS,
+    token_ttl_s: float = 3600,
 ) -> tuple[ShardExit, bytes]:
     """Launches a one-shard job of this kind whose worker is `python -c code`; waits for it."""
 
@@ -60,10 +70,11 @@ def run_one(
             recorder.on_exit,
             recorder.store_log,
             recorder,
+            WorkerTokens(SECRET, token_ttl_s),
             registration=limits,
             command=(sys.executable, "-c", code),
         )
-        await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), "token", 1)
+        await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), 1)
         await asyncio.wait_for(recorder.ended.wait(), 30)
         await launcher.close()
         (exit_,) = recorder.exits
@@ -89,12 +100,12 @@ def test_the_worker_and_its_libraries_start_within_the_default_limits(tmp_path: 
         "import grpc, numpy, scipy.stats, simlab_worker; grpc.insecure_channel('127.0.0.1:1');"
         " a = numpy.ones((300, 300)); print((a @ a).sum())"
     )
-    exit_, log = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, code, RegistrationLimits())
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_REGISTRATION, code)
     assert exit_.exit_code == 0, log
 
 
 def test_a_run_keeps_the_runners_limits(tmp_path: Path) -> None:
-    exit_, log = run_one(tmp_path, pb.JOB_KIND_RUN, REPORT_LIMITS, RegistrationLimits())
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_RUN, REPORT_LIMITS)
     assert exit_.exit_code == 0, log
     assert json.loads(log) == {
         **{name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS},
@@ -143,21 +154,22 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
             recorder.on_exit,
             recorder.store_log,
             recorder,
+            WorkerTokens(SECRET, 3600),
             command=(sys.executable, "-c", "import time; time.sleep(0.5)"),
         )
         job = pb.Job(job_id="j1", model="m", shards=3)
         running = []
-        await launcher.launch(job, "token", 2)
+        await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))
-        await launcher.launch(job, "token", 2)
+        await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))
         await asyncio.wait_for(recorder.ended.wait(), 30)
-        await launcher.launch(job, "token", 2)
+        await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))
         while len(recorder.exits) < 3:
             recorder.ended.clear()
             await asyncio.wait_for(recorder.ended.wait(), 30)
-        await launcher.launch(job, "token", 2)
+        await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))
         await launcher.close()
         return running
@@ -166,3 +178,51 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
     assert first == again == [0, 1]
     assert len(after_one) == 2 and 2 in after_one
     assert after_all == []
+
+
+# Prints each token it reads from its file (when it changed), over 2.5 s, then its env.
+READ_TOKENS = """
+import json, os, time
+path, seen = os.environ["SIMLAB_WORKER_TOKEN_FILE"], []
+for _ in range(50):
+    token = open(path).read()
+    if not seen or seen[-1][0] != token:
+        seen.append((token, time.time(), oct(os.stat(path).st_mode & 0o777)))
+    time.sleep(0.05)
+print(json.dumps({"seen": seen, "env": sorted(os.environ)}))
+"""
+
+
+def test_a_worker_reads_its_token_from_a_private_file_renewed_before_it_expires(
+    tmp_path: Path,
+) -> None:
+    exit_, log = run_one(tmp_path, pb.JOB_KIND_RUN, READ_TOKENS, token_ttl_s=1.5)
+    assert exit_.exit_code == 0, log
+    out = json.loads(log)
+    assert "SIMLAB_WORKER_TOKEN" not in out["env"] and "SIMLAB_WORKER_TOKEN_FILE" in out["env"]
+    assert len(out["seen"]) >= 3  # renewed every 0.5 s
+    for token, read_at, mode in out["seen"]:
+        claims = verify_worker_token(SECRET, token, read_at)  # never seen expired
+        assert (claims.job_id, claims.shard, claims.attempt) == ("j1", 0, 1)
+        assert mode == "0o600"
+
+
+def test_each_launch_of_a_shard_gets_a_later_attempt_that_a_restart_does_not_lower(
+    tmp_path: Path,
+) -> None:
+    code = "import os; print(open(os.environ['SIMLAB_WORKER_TOKEN_FILE']).read())"
+
+    def attempt() -> int:
+        exit_, log = run_one(tmp_path, pb.JOB_KIND_RUN, code)
+        assert exit_.exit_code == 0, log
+        return verify_worker_token(SECRET, log.decode().splitlines()[-1], 0).attempt
+
+    assert attempt() == 1
+    (tmp_path / "state" / "j1" / "shard-0.exit").unlink()  # lost: launched again
+    assert attempt() == 2
+    record_file = tmp_path / "state" / "j1" / "shard-0.json"
+    # A clean shutdown does not count the attempt it interrupted; the fence still moves on.
+    record = json.loads(record_file.read_text())
+    record_file.write_text(json.dumps({**record, "attempts": 1}))
+    (tmp_path / "state" / "j1" / "shard-0.exit").unlink()
+    assert attempt() == 3

@@ -4,6 +4,7 @@ import pytest
 
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.manifests import (
+    COMPLETION_INDEX,
     JOB_ID_LABEL,
     KIND_LABEL,
     KubeSettings,
@@ -11,6 +12,7 @@ from simlab_runner.core.manifests import (
     job_name,
     owned_by,
     secret_name,
+    token_data,
     token_secret,
 )
 from simlab_runner.core.registration import RegistrationLimits
@@ -69,10 +71,13 @@ def test_a_registration_job_has_a_deadline_no_retry_and_its_kind_label() -> None
 @pytest.mark.parametrize("job", [JOB, REGISTRATION], ids=["run", "registration"])
 def test_workers_get_no_object_store_settings(job: pb.Job) -> None:
     (container,) = indexed_job(job, SETTINGS)["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     assert not [name for name in env if "S3" in name or "OBJECTS" in name]
     assert "envFrom" not in container
-    assert all("value" in e for e in container["env"])  # nothing from a Secret
+    # Nothing from a Secret: besides literals, only the pod's own completion index.
+    assert [e["valueFrom"] for e in container["env"] if "value" not in e] == [
+        {"fieldRef": {"fieldPath": COMPLETION_INDEX}}
+    ]
     # What the worker records as the runtime its code ran on.
     assert env["SIMLAB_WORKER_RUNTIME"] == "simlab/worker:dev"
 
@@ -117,19 +122,36 @@ def test_resources_are_set() -> None:
     assert resources["limits"] == {"cpu": "1", "memory": "1Gi"}
 
 
-def test_the_token_is_a_secret_volume_never_in_the_command_or_env() -> None:
-    secret = token_secret(JOB, "job.abc123.mac", SETTINGS)
+def test_each_shards_token_is_a_key_of_a_secret_volume_never_in_the_command_or_env() -> None:
+    tokens = {shard: f"w1.abc123.{shard}.1.99.mac{shard}" for shard in range(4)}
+    secret = token_secret(JOB, tokens, SETTINGS)
     assert secret["metadata"]["name"] == secret_name("abc123")
-    assert secret["stringData"] == {"token": "job.abc123.mac"}
+    assert secret["stringData"] == {str(shard): token for shard, token in tokens.items()}
+    assert token_data({2: "t"}) == {"2": "t"}  # the renewal's patch has the same keys
     container = pod_spec()["containers"][0]
-    flat = repr(container["command"]) + repr(container["env"])
-    assert "job.abc123.mac" not in flat
-    env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["SIMLAB_WORKER_TOKEN_FILE"] == "/var/run/simlab/token"
+    flat = repr(container["command"]) + repr(container.get("args", ""))
+    flat += repr(container["env"])
+    assert not any(token in flat for token in tokens.values())
+    assert not any("secretKeyRef" in repr(e.get("valueFrom")) for e in container["env"])
+    # Each pod reads the file of its own index: SIMLAB_WORKER_SHARD comes first, from the
+    # completion index, so that $(SIMLAB_WORKER_SHARD) expands in the path after it.
+    names = [e["name"] for e in container["env"]]
+    assert names.index("SIMLAB_WORKER_SHARD") < names.index("SIMLAB_WORKER_TOKEN_FILE")
+    shard = next(e for e in container["env"] if e["name"] == "SIMLAB_WORKER_SHARD")
+    assert shard["valueFrom"] == {
+        "fieldRef": {
+            "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+        }
+    }
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    assert env["SIMLAB_WORKER_TOKEN_FILE"] == "/var/run/simlab/$(SIMLAB_WORKER_SHARD)"
     assert env["SIMLAB_WORKER_JOB_ID"] == "abc123"
     assert env["SIMLAB_WORKER_JOBSTORE"] == "10.0.0.1:5"
     volume = next(v for v in pod_spec()["volumes"] if v["name"] == "token")
     assert volume["secret"]["secretName"] == secret_name("abc123")
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "token")
+    # Mounted as a directory (no subPath): the kubelet updates renewed tokens in place.
+    assert mount == {"name": "token", "mountPath": "/var/run/simlab", "readOnly": True}
 
 
 def test_the_secret_is_owned_by_its_job() -> None:

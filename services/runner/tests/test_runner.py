@@ -82,14 +82,14 @@ class FakeLauncher:
         # The parallelism of each job's latest launch or resume.
         self.parallelism: dict[str, int] = {}
 
-    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
-        self.calls.append(("launch", job.job_id, token))
+    async def launch(self, job: pb.Job, parallelism: int) -> None:
+        self.calls.append(("launch", job.job_id))
         self.parallelism[job.job_id] = parallelism
         if self.launch_error is not None:
             raise self.launch_error
 
-    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
-        self.calls.append(("resume", job.job_id, token))
+    async def resume(self, job: pb.Job, parallelism: int) -> str | None:
+        self.calls.append(("resume", job.job_id))
         self.parallelism[job.job_id] = parallelism
         return self.problems.get(job.job_id)
 
@@ -124,9 +124,7 @@ def runner(
     store: FakeJobStore, launcher: FakeLauncher, scheduler: FairScheduler | None = None
 ) -> Runner:
     """A runner; unless told, its workers are as many as these tests ever need."""
-    return Runner(
-        store, launcher, lambda job_id: f"token-{job_id}", scheduler or FairScheduler(100, 100)
-    )
+    return Runner(store, launcher, scheduler or FairScheduler(100, 100))
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -140,13 +138,13 @@ def event(job_id: str) -> pb.JobEvent:
 # ---- events ----------------------------------------------------------------------------
 
 
-def test_a_queued_job_is_recorded_launching_then_launched_with_its_own_token() -> None:
+def test_a_queued_job_is_recorded_launching_then_launched() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", QUEUED))
     run(runner(store, FakeLauncher(calls)).handle_event(event("j1")))
     assert calls == [
         ("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "j1", "token-j1"),
+        ("launch", "j1"),
     ]
     assert store.jobs["j1"].state == LAUNCHING
 
@@ -177,7 +175,7 @@ def test_a_launch_failure_fails_the_job_with_its_message_and_stops_what_started(
     run(runner(store, launcher).handle_event(event("j1")))
     message = "could not start the workers: quota exceeded"
     assert calls[1:] == [
-        ("launch", "j1", "token-j1"),
+        ("launch", "j1"),
         ("report", "j1", "JOB_STATE_FAILED", message),
         ("stop", "j1"),
     ]
@@ -203,7 +201,7 @@ def test_a_failure_that_could_not_be_recorded_is_raised_for_the_event_to_come_ag
     with pytest.raises(SimlabError, match="restarting"):
         run(runner(store, launcher).handle_event(event("j1")))
     # Nothing is stopped before the failure is on record.
-    assert calls == [("launch", "j1", "token-j1")]
+    assert calls == [("launch", "j1")]
 
 
 def test_a_cancel_request_stops_the_workers_then_records_cancelled_then_forgets() -> None:
@@ -266,7 +264,7 @@ def test_a_finished_shard_makes_room_for_the_next_and_the_job_ends_when_it_has()
     store = FakeJobStore(calls, job("j1", RUNNING))
     subject = runner(store, FakeLauncher(calls))
     run(subject.on_shard_exit(ShardExit("j1", 0, 0, "exited with code 0", "", 1)))
-    assert calls == [("launch", "j1", "token-j1")]
+    assert calls == [("launch", "j1")]
     calls.clear()
     store.jobs["j1"].state = SUCCEEDED  # the last shard finalized the job
     run(subject.on_shard_exit(ShardExit("j1", 1, 0, "exited with code 0", "", 1)))
@@ -279,7 +277,7 @@ def test_a_shard_lost_while_nobody_watched_is_relaunched_then_given_up() -> None
     subject = runner(store, FakeLauncher(calls))
     lost = "process vanished while the runner was away"
     run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", 1)))
-    assert calls == [("launch", "j1", "token-j1")]
+    assert calls == [("launch", "j1")]
     calls.clear()
     run(subject.on_shard_exit(ShardExit("j1", 0, None, lost, "", MAX_ATTEMPTS)))
     message = f"shard 0 was lost {MAX_ATTEMPTS} times; giving up"
@@ -315,11 +313,11 @@ def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orph
     # The workers found are watched again before the job store is asked what is active.
     assert calls[:2] == [("adopt",), ("active_jobs",)]
     assert calls[2:] == [
-        ("resume", "running", "token-running"),
-        ("resume", "lost", "token-lost"),
+        ("resume", "running"),
+        ("resume", "lost"),
         ("report", "lost", "JOB_STATE_FAILED", gone),
         ("stop", "lost"),
-        ("resume", "launching", "token-launching"),
+        ("resume", "launching"),
         ("stop", "cancelling"),
         ("report", "cancelling", "JOB_STATE_CANCELLED", "workers stopped"),
         ("forget", "cancelling"),
@@ -327,7 +325,7 @@ def test_reconcile_adopts_resumes_fails_the_lost_finishes_cancels_and_stops_orph
         ("forget", "orphan"),
         # The queue is rebuilt from the job store, and what may start starts.
         ("report", "queued", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "queued", "token-queued"),
+        ("launch", "queued"),
     ]
     assert (store.errors["lost"].source, store.jobs["lost"].state) == ("runner", FAILED)
     assert store.jobs["running"].state == RUNNING
@@ -354,7 +352,7 @@ def test_queued_jobs_past_the_cap_wait_say_why_and_start_as_others_end() -> None
     )
     assert calls == [
         ("report", "j0", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "j0", "token-j0"),
+        ("launch", "j0"),
         ("report", "j1", "JOB_STATE_QUEUED", reason),
         ("report", "j2", "JOB_STATE_QUEUED", reason),
     ]
@@ -365,7 +363,7 @@ def test_queued_jobs_past_the_cap_wait_say_why_and_start_as_others_end() -> None
     assert calls == [
         ("forget", "j0"),
         ("report", "j1", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "j1", "token-j1"),
+        ("launch", "j1"),
     ]
 
 
@@ -397,7 +395,7 @@ def test_the_queue_is_rebuilt_oldest_first_after_a_restart_and_nothing_starts_tw
     subject = runner(store, FakeLauncher(calls, live={"run": {0, 1}}), FairScheduler(2, 2))
     run(subject.reconcile())
     assert calls[2:] == [
-        ("resume", "run", "token-run"),
+        ("resume", "run"),
         # "old" said why it waits already; "new" says it now.
         (
             "report",
@@ -416,7 +414,7 @@ def test_the_queue_is_rebuilt_oldest_first_after_a_restart_and_nothing_starts_tw
     assert calls == [
         ("forget", "run"),
         ("report", "old", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "old", "token-old"),
+        ("launch", "old"),
     ]
 
 
@@ -455,5 +453,5 @@ def test_the_workers_of_an_ended_job_are_given_to_waiting_jobs_once_its_processe
     assert calls == [
         ("forget", "a"),
         ("report", "b", "JOB_STATE_LAUNCHING", "launch recorded"),
-        ("launch", "b", "token-b"),
+        ("launch", "b"),
     ]

@@ -187,3 +187,14 @@ def test_kubernetes_quantities_are_accepted(quantity: str) -> None:
     launcher = Settings.from_env(environ).launcher
     assert isinstance(launcher, KubernetesLauncherSettings)
     assert launcher.manifests.requests.memory == quantity
+
+
+def test_worker_tokens_expire_after_an_hour_by_default_and_not_too_soon_on_kubernetes() -> None:
+    assert Settings.from_env(BASE).worker_token_ttl_s == 3600.0
+    short = {"SIMLAB_RUNNER_WORKER_TOKEN_TTL_S": "3"}
+    assert Settings.from_env({**BASE, **short}).worker_token_ttl_s == 3.0
+    # A renewed Secret reaches the pods' files only after the kubelet's sync.
+    with pytest.raises(SettingsError, match="SIMLAB_RUNNER_WORKER_TOKEN_TTL_S"):
+        Settings.from_env({**BASE, **KUBERNETES, **short})
+    with pytest.raises(SettingsError, match="SIMLAB_RUNNER_WORKER_TOKEN_TTL_S"):
+        Settings.from_env({**BASE, "SIMLAB_RUNNER_WORKER_TOKEN_TTL_S": "0"})

@@ -142,7 +142,7 @@ def played():
 
 
 def client(target: str, **kwargs) -> GrpcJobStore:
-    return GrpcJobStore(target, TOKEN, first_backoff_s=0.01, jitter_s=0.01, **kwargs)
+    return GrpcJobStore(target, lambda: TOKEN, first_backoff_s=0.01, jitter_s=0.01, **kwargs)
 
 
 def test_calls_carry_the_token_and_convert_both_ways(played):

@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
 from simlab.common.settings import SettingsError
+from simlab_worker.adapters.token_file import TokenFile
 from simlab_worker.settings import Settings
 
 BASE = {
@@ -41,16 +44,32 @@ def test_the_shard_falls_back_to_the_kubernetes_completion_index():
         settings(environ)
 
 
-def test_the_token_can_come_from_a_mounted_secret(tmp_path):
-    (tmp_path / "token").write_text("job.j-1.fromfile\n")
+def test_the_token_can_come_from_a_file_the_runner_renews(tmp_path):
+    (tmp_path / "token").write_text("w1.j-1.2.1.99.fromfile\n")
     environ = {k: v for k, v in BASE.items() if k != "SIMLAB_WORKER_TOKEN"}
-    assert settings({**environ, "SIMLAB_WORKER_TOKEN_FILE": str(tmp_path / "token")}).token == (
-        "job.j-1.fromfile"
-    )
+    from_file = settings({**environ, "SIMLAB_WORKER_TOKEN_FILE": str(tmp_path / "token")})
+    assert (from_file.token, from_file.token_file) == ("w1.j-1.2.1.99.fromfile", tmp_path / "token")
+    assert settings(BASE).token_file is None
     with pytest.raises(SettingsError, match="TOKEN_FILE"):
         settings({**environ, "SIMLAB_WORKER_TOKEN_FILE": str(tmp_path / "missing")})
     with pytest.raises(SettingsError, match="SIMLAB_WORKER_TOKEN or SIMLAB_WORKER_TOKEN_FILE"):
         settings(environ)
+    assert "fromfile" not in repr(from_file)
+
+
+def test_a_renewed_token_file_is_read_again_and_a_file_caught_empty_keeps_the_last(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("first")
+    token = TokenFile(path, "first")
+    assert token() == "first"
+    # Replaced whole, as the runner renews it.
+    (tmp_path / "new").write_text("second\n")
+    os.replace(tmp_path / "new", path)
+    assert token() == "second"
+    path.write_text("")
+    assert token() == "second"
+    path.unlink()
+    assert token() == "second"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 import { useAtomValue, useSetAtom } from "jotai";
 import { useRef, useState } from "react";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ShareLink } from "../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../api/errors";
 import { formatTime, toDate } from "../lib/format";
@@ -41,7 +42,7 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
   const [ttl, setTtl] = useState(SHARE_EXPIRY_CHOICES[1]!.seconds);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const [created, setCreated] = useState<{ url: string; linkId: string } | null>(null);
+  const [created, setCreated] = useState<{ url: string; linkId: string; expiresAt?: Timestamp } | null>(null);
   const [copied, setCopied] = useState<"yes" | "select" | null>(null);
   const urlInput = useRef<HTMLInputElement>(null);
 
@@ -51,7 +52,11 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
     setCopied(null);
     try {
       const res = await create(jobId, ttl);
-      setCreated({ url: shareUrl(window.location.origin, jobId, res.token), linkId: res.link?.linkId ?? "" });
+      setCreated({
+        url: shareUrl(window.location.origin, jobId, res.token),
+        linkId: res.link?.linkId ?? "",
+        expiresAt: res.link?.expiresAt,
+      });
     } catch (err) {
       setError(toApiError(err));
     } finally {
@@ -121,6 +126,9 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
               </button>
             </div>
           </label>
+          <p className="hint" data-testid="share-new-expiry">
+            {created.expiresAt ? `Expires ${formatTime(created.expiresAt)}.` : "Never expires: revoke it when it is no longer needed."}
+          </p>
           {copied === "select" ? <p className="hint">Press Ctrl+C (⌘C) to copy the selected link.</p> : null}
         </div>
       ) : null}

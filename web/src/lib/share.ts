@@ -102,10 +102,14 @@ export function shareUrl(origin: string, jobId: string, token: string): string {
   return `${origin.replace(/\/+$/, "")}${runPath(jobId, token)}`;
 }
 
-/** Choices of the Share dialog; 0 means the link does not expire. */
+/** CreateShareLink's ttlSeconds for a link that never expires (0 takes the server's default
+ * expiry, 30 days unless configured): never-expiring links are only made when asked for. */
+export const SHARE_NEVER_EXPIRES = -1;
+
+/** Choices of the Share dialog. */
 export const SHARE_EXPIRY_CHOICES: { label: string; seconds: number }[] = [
   { label: "1 day", seconds: 86_400 },
   { label: "7 days", seconds: 7 * 86_400 },
   { label: "30 days", seconds: 30 * 86_400 },
-  { label: "Never", seconds: 0 },
+  { label: "Never", seconds: SHARE_NEVER_EXPIRES },
 ];

@@ -32,7 +32,8 @@ export const shareLinksAtom = family((jobId: string): WritableAtom<LinksResult |
   );
 });
 
-/** Creates a link (0 s: never expires) and reloads the list; the response has the token. */
+/** Creates a link (SHARE_NEVER_EXPIRES: it never expires) and reloads the list; the response
+ * has the token. */
 export const createShareLinkAtom = atom(null, async (get, set, jobId: string, ttlSeconds: number): Promise<CreateShareLinkResponse> => {
   const res = await get(clientAtom).createShareLink({ jobId, ttlSeconds: BigInt(ttlSeconds) });
   set(shareLinksAtom(jobId));

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simlab.bundle import Bundle, BundleError
-from simlab.client import Client, Pushed, bundle_of, job_to_dict, state_name
+from simlab.client import SHARE_NEVER_EXPIRES, Client, Pushed, bundle_of, job_to_dict, state_name
 from simlab.common.errors import Code, SimlabError
 from simlab.progress import describe, follow
 from simlab.v1 import simulation_pb2 as pb
@@ -435,12 +435,15 @@ _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(text: str) -> int:
-    """'90s', '30m', '12h', '7d', '2w' -> seconds; 'never' or '0' -> 0 (no expiry)."""
-    if text in ("never", "0"):
+def parse_duration(text: str | None) -> int:
+    """'90s', '30m', '12h', '7d', '2w' -> seconds; 'never' -> SHARE_NEVER_EXPIRES; None (not
+    given) -> 0, the server's default expiry."""
+    if text is None:
         return 0
+    if text == "never":
+        return SHARE_NEVER_EXPIRES
     match = _DURATION.fullmatch(text.strip())
-    if not match:
+    if not match or not int(match.group(1)):
         raise CliError(f"--expires expects e.g. 30m, 12h, 7d or never, got {text!r}")
     return int(match.group(1)) * _UNIT_S[match.group(2)]
 
@@ -639,7 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     share.add_argument("job_id")
     share.add_argument(
-        "--expires", default="never", help="e.g. 30m, 12h, 7d (default: never expires)"
+        "--expires",
+        help="e.g. 30m, 12h, 7d, or never (default: the server's default, 30 days)",
     )
     share.add_argument("--list", action="store_true", help="the job's links")
     share.add_argument("--revoke", metavar="LINK_ID", help="revoke a link")

@@ -43,6 +43,8 @@ from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
 
+# CreateShareLink's ttl_seconds for a link that never expires (0 is the server's default).
+SHARE_NEVER_EXPIRES = -1
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
 # The gateway answers a push once a sandboxed worker has inspected the code (its own limit is
@@ -403,7 +405,9 @@ class Client:
             raise from_grpc(error) from None
 
     def share(self, job_id: str, ttl_seconds: int = 0) -> pb.CreateShareLinkResponse:
-        """A read-only link to the run (0: no expiry). The token is only in this answer."""
+        """A read-only link to the run, expiring after `ttl_seconds` (0: the server's default,
+        30 days unless configured; SHARE_NEVER_EXPIRES: never). The token is only in this
+        answer."""
         request = pb.CreateShareLinkRequest(job_id=job_id, ttl_seconds=ttl_seconds)
         return self._call(self.stub.CreateShareLink, request)
 

@@ -79,7 +79,9 @@ class App:
         objects = await asyncio.to_thread(open_object_store, settings.object_store)
 
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
-        self.service = JobStoreService(store, auth, objects)
+        self.service = JobStoreService(
+            store, auth, objects, share_link_default_ttl_s=settings.share_link_default_ttl_s
+        )
         jobstore_pb2_grpc.add_JobStoreServiceServicer_to_server(self.service, self.server)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -4,7 +4,9 @@ LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service.
 OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store, where the job store reads code bundles
 and commits workers' results for them (see simlab.adapters.objectstore_factory).
 MAX_ACTIVE_JOBS_PER_USER (1000), MAX_PRESETS_PER_USER (200), MAX_SHARE_LINKS_PER_USER (500):
-what one user may hold at once (see core.quotas)."""
+what one user may hold at once (see core.quotas).
+SHARE_LINK_DEFAULT_TTL_DAYS: when a share link expires if its creator did not say (default
+30; a link that never expires must be asked for explicitly)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from simlab.adapters.objectstore_factory import ObjectStoreSettings, object_stor
 from simlab.common.settings import Env, SettingsError
 
 from .core.quotas import Quotas
+from .core.shares import DAY_S, DEFAULT_TTL_DAYS, MAX_TTL_S
 
 PREFIX = "SIMLAB_JOBSTORE"
 # Test hook, never for production: SIMLAB_JOBSTORE_FAULT=kill-after-commit makes the process
@@ -41,6 +44,7 @@ class Settings:
     log_level: str
     object_store: ObjectStoreSettings
     quotas: Quotas
+    share_link_default_ttl_s: int
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,7 +66,19 @@ class Settings:
                 presets=env.int("MAX_PRESETS_PER_USER", Quotas.presets, minimum=1),
                 share_links=env.int("MAX_SHARE_LINKS_PER_USER", Quotas.share_links, minimum=1),
             ),
+            share_link_default_ttl_s=_share_link_default_ttl_s(env),
         )
         if settings.fault not in FAULTS:
             raise SettingsError(f"{env.key('FAULT')} must be {KILL_AFTER_COMMIT!r} or unset")
         return settings
+
+
+def _share_link_default_ttl_s(env: Env) -> int:
+    name = "SHARE_LINK_DEFAULT_TTL_DAYS"
+    days = env.float(name, float(DEFAULT_TTL_DAYS))
+    if not 0 < days * DAY_S <= MAX_TTL_S:
+        raise SettingsError(
+            f"{env.key(name)} must be more than 0 and at most {MAX_TTL_S // DAY_S} days,"
+            f" got {days:g}"
+        )
+    return round(days * DAY_S)

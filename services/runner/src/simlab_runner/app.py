@@ -13,12 +13,12 @@ from simlab.adapters.objectstore_factory import open_object_store
 from simlab.common.errors import SimlabError
 from simlab.common.service import stop_signal
 from simlab.common.startup import when_reachable
-from simlab.common.tokens import job_token
 from simlab.transport.errors import is_refusal
 from simlab_runner.adapters.consumer import JobEventConsumer
 from simlab_runner.adapters.jobstore import RunnerJobStore
 from simlab_runner.adapters.local_launcher import LocalProcessLauncher
 from simlab_runner.adapters.log_shipper import NatsLogShipper
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.ports import (
     FailureHandler,
     JobEvents,
@@ -59,7 +59,6 @@ class App:
         self.runner = Runner(
             self.jobstore,
             self.launcher,
-            lambda job_id: job_token(settings.job_token_secret, job_id),
             FairScheduler(settings.max_workers, settings.max_workers_per_user),
         )
         self.events = await JobEventConsumer.connect(settings.nats_url)
@@ -98,9 +97,10 @@ class App:
             await self.runner.on_job_failure(job_id, message, log_tail)
 
         launcher = self.settings.launcher
+        tokens = WorkerTokens(self.settings.job_token_secret, self.settings.worker_token_ttl_s)
         if isinstance(launcher, KubernetesLauncherSettings):
             return kubernetes_launcher(
-                launcher, on_failure, store_log, self.log_shipper, self.settings.max_workers
+                launcher, on_failure, store_log, self.log_shipper, tokens, self.settings.max_workers
             )
         return LocalProcessLauncher(
             launcher.state_dir,
@@ -108,6 +108,7 @@ class App:
             on_exit,
             store_log,
             self.log_shipper,
+            tokens,
             grace_s=launcher.stop_grace_s,
             registration=launcher.registration,
         )
@@ -136,6 +137,7 @@ def kubernetes_launcher(
     on_failure: FailureHandler,
     store_log: LogSink,
     live_log: LiveLog,
+    tokens: WorkerTokens,
     max_workers: int,
 ) -> Launcher:
     # Imported here: the local launcher (`make run`) does without the Kubernetes client.
@@ -153,6 +155,7 @@ def kubernetes_launcher(
         on_failure,
         store_log,
         live_log,
+        tokens,
         unschedulable_grace_s=settings.unschedulable_grace_s,
         # One follower per running pod, and the runner runs at most this many.
         max_log_followers=max_workers,

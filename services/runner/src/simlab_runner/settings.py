@@ -4,7 +4,10 @@ missing or malformed one stops the runner before it connects to anything.
 Both launchers:
 - JOBSTORE               host:port of the job store
 - SERVICE_TOKEN          the runner's token for the job store
-- JOB_TOKEN_SECRET       signs the workers' job-scoped tokens
+- JOB_TOKEN_SECRET       signs the workers' tokens (one per shard launch)
+- WORKER_TOKEN_TTL_S     how long a worker's token is valid (default 3600); renewed at a third
+                         of that while the shard runs (Kubernetes: at least 300, for the
+                         kubelet's delay in updating a mounted Secret)
 - NATS_URL               NATS JetStream (job events in, live worker output out)
 - LAUNCHER               local (default) or kubernetes
 - LOG_LEVEL              DEBUG, INFO (default), WARNING, ERROR
@@ -62,6 +65,8 @@ PRIVATE_PREFIXES = (
 )
 # The smallest address space a Python worker with NumPy starts in.
 MIN_REGISTRATION_MEMORY_MB = 256
+# A mounted Secret reaches a pod's files a minute or so after the runner renews it.
+MIN_WORKER_TOKEN_TTL_S = {"local": 1.0, "kubernetes": 300.0}
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # Simulation pods running at once on Kubernetes, unless SIMLAB_RUNNER_MAX_WORKERS says.
 KUBERNETES_MAX_WORKERS = 64
@@ -94,6 +99,7 @@ class Settings:
     jobstore: str
     service_token: str = field(repr=False)
     job_token_secret: str = field(repr=False)
+    worker_token_ttl_s: float
     jobstore_retry_s: float
     nats_url: str
     # Where the runner stores workers' logs.
@@ -120,6 +126,9 @@ class Settings:
             jobstore=jobstore,
             service_token=env.str("SERVICE_TOKEN"),
             job_token_secret=env.str("JOB_TOKEN_SECRET"),
+            worker_token_ttl_s=env.float(
+                "WORKER_TOKEN_TTL_S", 3600.0, minimum=MIN_WORKER_TOKEN_TTL_S[launcher.kind]
+            ),
             jobstore_retry_s=env.float("JOBSTORE_RETRY_S", 60.0, minimum=0),
             nats_url=env.str("NATS_URL"),
             object_store=object_store_settings(env),

@@ -9,11 +9,13 @@ import platform
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from simlab import usercode
 from simlab_worker.adapters.jobstore import GrpcJobStore
 from simlab_worker.adapters.script import SubprocessScripts
+from simlab_worker.adapters.token_file import TokenFile
 from simlab_worker.core.shard import Exit, ShardRunner
 from simlab_worker.settings import Settings
 
@@ -28,7 +30,12 @@ def run(settings: Settings) -> Exit:
         signal.signal(signum, lambda *_: stop.set())
 
     log.info("starting", extra={"job_id": settings.job_id, "shard": settings.shard})
-    jobstore = GrpcJobStore(settings.jobstore, settings.token, retry_for_s=settings.retry_s)
+    token: Callable[[], str] = (
+        TokenFile(settings.token_file, settings.token)
+        if settings.token_file
+        else lambda: settings.token
+    )
+    jobstore = GrpcJobStore(settings.jobstore, token, retry_for_s=settings.retry_s)
     # The job's code and a script's outputs live here, private to this worker, until it exits.
     with tempfile.TemporaryDirectory(prefix="simlab-worker-") as workdir:
         try:

@@ -5,7 +5,9 @@ the worker before it does anything (exit 2).
 - SHARD                 this worker's shard index; when unset, Kubernetes' JOB_COMPLETION_INDEX
                         (an Indexed Job gives each pod its index there)
 - JOBSTORE              host:port of the job store's gRPC server
-- TOKEN or TOKEN_FILE   the job-scoped token; the file form is for a mounted Kubernetes Secret
+- TOKEN_FILE or TOKEN   the worker's token (bound to its job, shard and launch; it expires):
+                        a file the runner renews (read again whenever it changes), or the
+                        token itself (a test's or a one-off run's: it is not renewed)
 - REPORT_INTERVAL_S     report finished blocks at most this often (default 0.25)
 - RETRY_S               keep retrying a failing (not refusing) job store this long (default 60)
 - RUNTIME               what this worker runs on, e.g. its image (default "local"); recorded on
@@ -18,7 +20,7 @@ through the job store.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from simlab.common.settings import Env, SettingsError
@@ -31,7 +33,9 @@ class Settings:
     job_id: str
     shard: int
     jobstore: str
-    token: str
+    # As read at start; from token_file, when set, renewed tokens follow.
+    token: str = field(repr=False)
+    token_file: Path | None
     report_interval_s: float
     retry_s: float
     runtime: str
@@ -44,6 +48,9 @@ class Settings:
             shard=_shard(env),
             jobstore=env.str("JOBSTORE"),
             token=_token(env),
+            token_file=Path(env.str("TOKEN_FILE"))
+            if env.environ.get(env.key("TOKEN_FILE"))
+            else None,
             report_interval_s=env.float("REPORT_INTERVAL_S", 0.25),
             retry_s=env.float("RETRY_S", 60.0),
             runtime=env.str("RUNTIME", "local"),
@@ -64,9 +71,9 @@ def _shard(env: Env) -> int:
 
 
 def _token(env: Env) -> str:
-    if env.environ.get(env.key("TOKEN")):
-        return env.str("TOKEN")
     if not env.environ.get(env.key("TOKEN_FILE")):
+        if env.environ.get(env.key("TOKEN")):
+            return env.str("TOKEN")
         raise SettingsError(f"{env.key('TOKEN')} or {env.key('TOKEN_FILE')} must be set")
     path = Path(env.str("TOKEN_FILE"))
     try:

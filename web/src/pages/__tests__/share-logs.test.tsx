@@ -7,6 +7,8 @@ import { EventKind, JobState, type ShareLinkSchema } from "../../gen/simlab/v1/s
 import { resetJobFeeds } from "../../state/job";
 import { resetLogFeeds } from "../../state/logs";
 import { shareLinksAtom } from "../../state/share";
+import { formatTime } from "../../lib/format";
+import { SHARE_NEVER_EXPIRES } from "../../lib/share";
 import { renderAt } from "../../test/render";
 import { event, fakeClient, flush, job, logChunk, running, type FakeClient } from "../../test/fake";
 
@@ -122,6 +124,8 @@ describe("Share panel", () => {
     const url = (await within(panel).findByTestId("share-url")) as HTMLInputElement;
     expect(url.value).toBe(`${window.location.origin}/runs/job-1?share=simlab_share_fresh`);
     expect(fake.fns.createShareLink).toHaveBeenCalledWith({ jobId: "job-1", ttlSeconds: 86400n });
+    // The new link says when it expires.
+    expect(within(panel).getByTestId("share-new-expiry").textContent).toBe(`Expires ${formatTime(timestampFromMs(now + 86_400_000))}.`);
     fireEvent.click(within(panel).getByTestId("share-copy"));
     await waitFor(() => expect(writeText).toHaveBeenCalledWith(url.value));
     expect(await within(panel).findByText("Copied")).toBeTruthy();
@@ -134,15 +138,16 @@ describe("Share panel", () => {
     expect(within(panel).queryByTestId("share-url")).toBeNull();
   });
 
-  it("creates links that never expire", async () => {
+  it("creates links that never expire only when asked, and says so", async () => {
     const fake = fakeClient();
     renderAt("/runs/job-1", fake);
     await snapshot(fake);
     fireEvent.click(screen.getByTestId("share"));
-    fireEvent.change(await screen.findByTestId("share-expiry"), { target: { value: "0" } });
+    fireEvent.change(await screen.findByTestId("share-expiry"), { target: { value: String(SHARE_NEVER_EXPIRES) } });
     fireEvent.click(screen.getByTestId("share-create"));
     await screen.findByTestId("share-url");
-    expect(fake.fns.createShareLink).toHaveBeenCalledWith({ jobId: "job-1", ttlSeconds: 0n });
+    expect(fake.fns.createShareLink).toHaveBeenCalledWith({ jobId: "job-1", ttlSeconds: -1n });
+    expect(screen.getByTestId("share-new-expiry").textContent).toMatch(/^Never expires/);
   });
 });
 

@@ -313,6 +313,23 @@ def check_shard(job: Job, shard: int) -> None:
         raise invalid("shard", f"must be in [0, {job.shards}), got {shard}")
 
 
+def check_worker_may_read(job: Job) -> None:
+    """A worker reads (the job's code) or writes (its results) only while the job runs."""
+    if job.state in TERMINAL:
+        raise _precondition(f"job {job.job_id} already {job.state.value}: its workers are done")
+
+
+def check_attempt(job: Job, shard: int, attempt: int, highest: int) -> None:
+    """Fencing: only the shard's latest launch may write. FAILED_PRECONDITION, not
+    PERMISSION_DENIED: the token is genuine and was valid for this shard; what refuses the
+    call is the state (a later launch exists), and the caller should stop, not re-auth."""
+    if attempt < highest:
+        raise _precondition(
+            f"attempt {attempt} of shard {shard} of job {job.job_id} was superseded by"
+            f" attempt {highest}"
+        )
+
+
 def accepts_blocks(job: Job) -> bool:
     """Whether a report (blocks, or a script's progress) is recorded: False once the job has
     ended (the shard should stop); refused before any shard started."""

@@ -1,5 +1,8 @@
 """Share links: a read-only bearer token for one run. The token is random and shown once;
-only its sha256 is stored, so the store can resolve a token but never reproduce one."""
+only its sha256 is stored, so the store can resolve a token but never reproduce one. A link
+expires after the TTL asked for, after the job store's default when none was asked for
+(CreateShareLink's ttl_seconds 0, the field unset), and never only when asked explicitly
+(ttl_seconds NEVER_EXPIRES)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ from datetime import datetime, timedelta
 from simlab.common.errors import Code, SimlabError, invalid
 from simlab.common.tokens import SHARE_TOKEN_PREFIX
 
-MAX_TTL_S = 366 * 24 * 3600
+DAY_S = 24 * 3600
+MAX_TTL_S = 366 * DAY_S
+DEFAULT_TTL_DAYS = 30
+# CreateShareLink's ttl_seconds for a link that never expires.
+NEVER_EXPIRES = -1
 
 
 @dataclass(frozen=True)
@@ -32,10 +39,24 @@ class ShareLink:
             raise SimlabError(Code.UNAUTHENTICATED, "this share link has expired")
 
 
-def new_share_link(owner: str, job_id: str, ttl_seconds: int, now: datetime) -> ShareLink:
-    if not 0 <= ttl_seconds <= MAX_TTL_S:
-        raise invalid("ttl_seconds", f"must be 0 (no expiry) to {MAX_TTL_S}, got {ttl_seconds}")
-    expires_at = now + timedelta(seconds=ttl_seconds) if ttl_seconds else None
+def link_ttl_s(requested: int, default_s: int) -> int | None:
+    """The lifetime of a link asked for with ttl_seconds `requested`; None: it never expires."""
+    if requested == NEVER_EXPIRES:
+        return None
+    if requested == 0:
+        return default_s
+    if not 0 < requested <= MAX_TTL_S:
+        raise invalid(
+            "ttl_seconds",
+            f"must be 1 to {MAX_TTL_S}, 0 (the default expiry) or {NEVER_EXPIRES} (never),"
+            f" got {requested}",
+        )
+    return requested
+
+
+def new_share_link(owner: str, job_id: str, ttl_s: int | None, now: datetime) -> ShareLink:
+    """A link expiring `ttl_s` after `now` (None: never)."""
+    expires_at = None if ttl_s is None else now + timedelta(seconds=ttl_s)
     return ShareLink(uuid.uuid4().hex[:16], owner, job_id, now, expires_at)
 
 

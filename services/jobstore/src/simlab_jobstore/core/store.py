@@ -52,6 +52,13 @@ class JobStore(Protocol):
 
     # ---- workers ------------------------------------------------------------------------------
 
+    async def admit_worker(self, job_id: str, shard: int, attempt: int) -> Job:
+        """The job, when a worker of that shard's launch `attempt` may call for it: the job
+        exists (else NOT_FOUND), the shard is one of its own, and `attempt` is the shard's
+        highest yet (recorded; a lower one is FAILED_PRECONDITION: that launch was
+        superseded)."""
+        ...
+
     async def start_shard(
         self, job_id: str, shard: int, runtime: str = ""
     ) -> tuple[Job, list[int], bool]:
@@ -117,9 +124,10 @@ class JobStore(Protocol):
     # ---- share links --------------------------------------------------------------------------
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
+        self, owner: str, job_id: str, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
-        """(link, token): the token exists only in this answer."""
+        """(link, token), the link expiring `ttl_s` from now (None: never): the token exists
+        only in this answer."""
         ...
 
     async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]: ...

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import grpc
 
 from simlab.common.errors import Code, SimlabError, invalid
+from simlab.common.tokens import WorkerClaims
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.transport.errors import to_grpc_status
@@ -23,9 +24,10 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
 from ..core.artifacts import artifacts_prefix, bundle_key
-from ..core.jobs import JobError, ScriptProgress
+from ..core.jobs import Job, JobError, ScriptProgress, check_worker_may_read
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
 from ..core.models import ModelVersion
+from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, link_ttl_s
 from ..core.states import JobState
 from ..core.store import JobStore, Objects
 from . import convert, models
@@ -46,10 +48,13 @@ _REPORTABLE = frozenset(
 
 
 def rpc(
-    *, worker: bool = False, request_stream: bool = False
+    *, worker: bool = False, request_stream: bool = False, after_end: bool = False
 ) -> Callable[[Handler[Request, Response]], Handler[Request, Response]]:
-    """Wraps a method: the service token may call it; a job token only when `worker` and only
-    for its own job (the request's job_id; a request stream's first message's)."""
+    """Wraps a method: the service token may call it; a worker token only when `worker`, for
+    its own job and shard (the request's job_id and shard; a request stream's first
+    message's), as JobStoreService._admit says, and once the job ended only when
+    `after_end`: a method that then writes nothing and answers "stop" or "done" (a worker
+    still running learns that the job ended; a retried completion gets its answer)."""
 
     def decorate(method: Handler[Request, Response]) -> Handler[Request, Response]:
         @functools.wraps(method)
@@ -58,16 +63,22 @@ def rpc(
         ) -> Response:
             try:
                 caller = self.auth.caller(context.invocation_metadata())
-                job_id = getattr(request, "job_id", None)
+                message: Any = request
                 if request_stream:
-                    first, rest = await _peek(cast(AsyncIterable[Any], request))
-                    job_id = getattr(first, "job_id", None)
+                    message, rest = await _peek(cast(AsyncIterable[Any], request))
                     request = cast(Request, rest)
-                if caller.job_id is not None and not (worker and caller.job_id == job_id):
-                    raise SimlabError(
-                        Code.PERMISSION_DENIED,
-                        f"a job token for job {caller.job_id} may only report on that job",
+                if caller.worker is not None:
+                    if not worker:
+                        raise SimlabError(
+                            Code.PERMISSION_DENIED, "a worker token may not call this method"
+                        )
+                    job = await self._admit(
+                        caller.worker,
+                        getattr(message, "job_id", None),
+                        getattr(message, "shard", None),
                     )
+                    if not after_end:
+                        check_worker_may_read(job)
                 return await method(self, request, context)
             except SimlabError as error:
                 status = to_grpc_status(error)
@@ -87,12 +98,35 @@ def rpc(
 
 
 class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
-    def __init__(self, store: JobStore, auth: Authenticator, objects: Objects) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        auth: Authenticator,
+        objects: Objects,
+        share_link_default_ttl_s: int = DEFAULT_TTL_DAYS * DAY_S,
+    ) -> None:
         self.store = store
         self.auth = auth
         self.objects = objects
+        # A share link's lifetime when its creator did not say.
+        self.share_link_default_ttl_s = share_link_default_ttl_s
         # Set once shutdown begins: failures are then the shutdown's, answered UNAVAILABLE.
         self.draining = False
+
+    async def _admit(self, worker: WorkerClaims, job_id: str | None, shard: int | None) -> Job:
+        """A worker's token holds for its own job and shard (a call naming no shard: any of
+        its job's calls), and for the shard's latest launch only."""
+        if worker.job_id != job_id:
+            raise SimlabError(
+                Code.PERMISSION_DENIED,
+                f"a worker token for job {worker.job_id} may only report on that job",
+            )
+        if shard is not None and shard != worker.shard:
+            raise SimlabError(
+                Code.PERMISSION_DENIED,
+                f"a worker token for shard {worker.shard} may only report on that shard",
+            )
+        return await self.store.admit_worker(worker.job_id, worker.shard, worker.attempt)
 
     # ---- the gateway, on behalf of an owner --------------------------------------------------
 
@@ -167,8 +201,9 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def CreateShareLink(
         self, request: store_pb.CreateShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateShareLinkResponse:
+        ttl_s = link_ttl_s(request.ttl_seconds, self.share_link_default_ttl_s)
         link, token = await self.store.create_share_link(
-            _owner(request.owner), request.job_id, request.ttl_seconds
+            _owner(request.owner), request.job_id, ttl_s
         )
         log.info("share link created", extra={"job_id": link.job_id, "link_id": link.link_id})
         return pb.CreateShareLinkResponse(link=convert.share_link_to_pb(link), token=token)
@@ -268,7 +303,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
 
     # ---- workers ----------------------------------------------------------------------------
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def StartShard(
         self, request: store_pb.StartShardRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.StartShardResponse:
@@ -279,7 +314,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             job=convert.job_to_pb(job), done_blocks=done_blocks, stop=stop
         )
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def ReportBlocks(
         self, request: store_pb.ReportBlocksRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ReportBlocksResponse:
@@ -287,7 +322,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         stop = await self.store.report_blocks(request.job_id, request.shard, blocks)
         return store_pb.ReportBlocksResponse(stop=stop)
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def FinishShard(
         self, request: store_pb.FinishShardRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.FinishShardResponse:
@@ -298,14 +333,14 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             job=convert.job_to_pb(job),
         )
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def CompleteJob(
         self, request: store_pb.CompleteJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
         summary = convert.struct_to_dict(request.summary)
         return convert.job_to_pb(await self.store.complete_job(request.job_id, summary))
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def FailJob(
         self, request: store_pb.FailJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
@@ -315,7 +350,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             error = dataclasses.replace(error, message=f"shard {request.shard} failed (no message)")
         return convert.job_to_pb(await self.store.fail_job(request.job_id, request.shard, error))
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def ReportProgress(
         self, request: store_pb.ReportProgressRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ReportProgressResponse:
@@ -328,7 +363,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         stop = await self.store.report_progress(request.job_id, request.shard, progress)
         return store_pb.ReportProgressResponse(stop=stop)
 
-    @rpc(worker=True)
+    @rpc(worker=True, after_end=True)
     async def CompleteRegistration(
         self, request: store_pb.CompleteRegistrationRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:

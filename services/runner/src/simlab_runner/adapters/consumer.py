@@ -74,7 +74,7 @@ class JobEventConsumer:
         while not stop.is_set():
             try:
                 messages = await subscription.fetch(batch=20, timeout=1.0)
-            except (NatsTimeout, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeout):
                 # No event within the wait (nats-py raises either, depending on where the
                 # wait ran out): nothing to do, not an error.
                 continue

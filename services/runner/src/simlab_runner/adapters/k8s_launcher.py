@@ -17,6 +17,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.manifests import (
     JOB_ID_LABEL,
     KubeSettings,
@@ -25,6 +26,7 @@ from simlab_runner.core.manifests import (
     owned_by,
     secret_name,
     selector,
+    token_data,
     token_secret,
 )
 from simlab_runner.core.pod_status import explain_pod, job_complete, job_failure, shard_of
@@ -33,6 +35,8 @@ from simlab_runner.core.ports import FailureHandler, LiveLog, LogSink
 log = logging.getLogger("runner")
 # How long a pod-log follower waits for a piece to be published before giving up on it.
 PUBLISH_WAIT_S = 30.0
+# A Job's pods are Kubernetes' to retry within the one Job the runner creates: one attempt.
+ATTEMPT = 1
 # Pod logs followed at once when the launcher is not told (the runner passes its worker cap).
 DEFAULT_LOG_FOLLOWERS = 64
 
@@ -69,6 +73,7 @@ class KubernetesLauncher:
         on_failure: FailureHandler,
         store_log: LogSink,
         live_log: LiveLog,
+        tokens: WorkerTokens,
         unschedulable_grace_s: float = 120.0,
         max_log_followers: int = DEFAULT_LOG_FOLLOWERS,
     ) -> None:
@@ -79,6 +84,11 @@ class KubernetesLauncher:
         self.on_failure = on_failure
         self.store_log = store_log
         self.live_log = live_log
+        self.tokens = tokens
+        # job_id -> shards: the jobs whose tokens are renewed (launched or resumed, not
+        # stopped or forgotten).
+        self.running: dict[str, int] = {}
+        self._renewing: asyncio.Task[None] | None = None
         self.followed: set[str] = set()  # pods whose log is being (or was) followed
         self.unschedulable_grace_s = unschedulable_grace_s
         self.stopping: dict[str, asyncio.Event] = {}
@@ -94,11 +104,43 @@ class KubernetesLauncher:
 
     # ---- the Launcher interface --------------------------------------------------------
 
-    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
+    def _tokens(self, job_id: str, shards: int) -> dict[int, str]:
+        return {shard: self.tokens.mint(job_id, shard, ATTEMPT) for shard in range(shards)}
+
+    def _keep_renewed(self, job: pb.Job) -> None:
+        self.running[job.job_id] = job.shards
+        if self._renewing is None:
+            self._renewing = asyncio.create_task(self._renew_tokens())
+
+    async def _renew(self, job_id: str, shards: int) -> None:
+        """Patches fresh tokens into the job's Secret (the kubelet updates the pods' files)."""
+        body = {"stringData": token_data(self._tokens(job_id, shards))}
+        try:
+            await asyncio.to_thread(
+                self.core.patch_namespaced_secret,
+                secret_name(job_id),
+                self.settings.namespace,
+                body,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            self.running.pop(job_id, None)  # gone with its Job
+
+    async def _renew_tokens(self) -> None:
+        while True:
+            await asyncio.sleep(self.tokens.renew_every_s)
+            for job_id, shards in list(self.running.items()):
+                try:
+                    await self._renew(job_id, shards)
+                except Exception:
+                    log.exception("renewing workers' tokens failed", extra={"job_id": job_id})
+
+    async def launch(self, job: pb.Job, parallelism: int) -> None:
         namespace = self.settings.namespace
-        await _create(
-            self.core.create_namespaced_secret, namespace, token_secret(job, token, self.settings)
-        )
+        secret = token_secret(job, self._tokens(job.job_id, job.shards), self.settings)
+        await _create(self.core.create_namespaced_secret, namespace, secret)
+        self._keep_renewed(job)
         created = await _create(
             self.batch.create_namespaced_job,
             namespace,
@@ -116,7 +158,7 @@ class KubernetesLauncher:
             )
         log.info("kubernetes job created", extra={"job_id": job.job_id, "shards": job.shards})
 
-    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
+    async def resume(self, job: pb.Job, parallelism: int) -> str | None:
         try:
             existing = await asyncio.to_thread(
                 self.batch.read_namespaced_job, job_name(job.job_id), self.settings.namespace
@@ -125,16 +167,21 @@ class KubernetesLauncher:
             if error.status != 404:
                 raise
             if job.state == pb.JOB_STATE_LAUNCHING:
-                # The runner died between record and create.
-                await self.launch(job, token, parallelism)
+                await self.launch(job, parallelism)  # the runner died between record and create
                 return None
             return f"Kubernetes Job {job_name(job.job_id)} was deleted while the runner was away"
-        return job_failure(self.api.sanitize_for_serialization(existing))
+        failure = job_failure(self.api.sanitize_for_serialization(existing))
+        if failure is None:
+            # The tokens may have expired while the runner was away.
+            await self._renew(job.job_id, job.shards)
+            self._keep_renewed(job)
+        return failure
 
     async def stop(self, job_id: str) -> None:
         """Deletes the Job in the foreground and returns once Kubernetes has removed it,
         that is once its pods are gone."""
         gone = self.stopping.setdefault(job_id, asyncio.Event())
+        self.running.pop(job_id, None)
         try:
             await asyncio.to_thread(
                 self.batch.delete_namespaced_job,
@@ -174,10 +221,13 @@ class KubernetesLauncher:
     async def forget(self, job_id: str) -> None:
         # ttlSecondsAfterFinished removes finished Jobs; the Secret goes with its Job.
         self.last_problem.pop(job_id, None)
+        self.running.pop(job_id, None)
 
     async def close(self, stop_workers: bool = False) -> None:
         # Pods are the cluster's: they go on without the runner.
         self._closing.set()
+        if self._renewing is not None:
+            self._renewing.cancel()
         if self._consumer is not None:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -281,6 +331,8 @@ class KubernetesLauncher:
                 )
             return
         failure = job_failure(job_object)
+        if failure or job_complete(job_object):
+            self.running.pop(job_id, None)  # its workers need no more tokens
         if failure:
             problem = self.last_problem.get(job_id)
             await self._fail(job_id, f"{problem}; {failure}" if problem else failure)

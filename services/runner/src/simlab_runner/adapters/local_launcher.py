@@ -2,8 +2,9 @@
 
 Workers run in their own sessions, so they outlive a crashed runner like pods do; what the
 runner needs to find them again lives under its state directory, one folder per job:
-shard-<i>.json (pid, start time, attempts), shard-<i>.log (the worker's output),
-shard-<i>.exit (exit code, when the runner reaped it).
+shard-<i>.json (pid, start time, attempts, launches), shard-<i>.log (the worker's output),
+shard-<i>.exit (exit code, when the runner reaped it), shard-<i>.token (the worker's token,
+0600, replaced whole every WorkerTokens.renew_every_s while the shard runs).
 
 A registration job's worker (it imports pushed code) runs under resource limits set in the
 child before it execs: CPU seconds, address space, no core dump.
@@ -31,6 +32,7 @@ from typing import IO, Any
 import psutil
 
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
 from simlab_runner.core.ports import ExitHandler, LiveLog, LogSink, ShardExit
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
@@ -164,6 +166,7 @@ class LocalProcessLauncher:
         on_exit: ExitHandler,
         store_log: LogSink,
         live_log: LiveLog,
+        tokens: WorkerTokens,
         grace_s: float = 10.0,
         registration: RegistrationLimits = DEFAULT_LIMITS,
         command: Sequence[str] = WORKER_COMMAND,
@@ -173,6 +176,7 @@ class LocalProcessLauncher:
         self.on_exit = on_exit
         self.store_log = store_log
         self.live_log = live_log
+        self.tokens = tokens
         self.grace_s = grace_s
         self.registration = registration
         self.command = command
@@ -180,6 +184,7 @@ class LocalProcessLauncher:
         self.watched: dict[tuple[str, int], asyncio.Task[None]] = {}
         self.pids: dict[tuple[str, int], int] = {}
         self.followers: dict[tuple[str, int], LogFollower] = {}
+        self.renewing: asyncio.Task[None] | None = None
         state_dir.mkdir(parents=True, exist_ok=True)
 
     def _file(self, job_id: str, shard: int, suffix: str) -> Path:
@@ -200,7 +205,7 @@ class LocalProcessLauncher:
     def log_path(self, job_id: str, shard: int) -> Path:
         return self._file(job_id, shard, "log")
 
-    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
+    async def launch(self, job: pb.Job, parallelism: int) -> None:
         live = self.live_shards(job.job_id)
         for shard in range(job.shards):
             if live >= parallelism:
@@ -208,10 +213,10 @@ class LocalProcessLauncher:
             key = (job.job_id, shard)
             if key in self.watched or self._exit_code(job.job_id, shard) == 0:
                 continue
-            await self._start(job.job_id, shard, token, is_registration(job))
+            await self._start(job.job_id, shard, is_registration(job))
             live += 1
 
-    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
+    async def resume(self, job: pb.Job, parallelism: int) -> str | None:
         # A shard lost while the runner was away resumes from its recorded blocks, so a
         # relaunch reproduces the same result; one lost too often is given up.
         for shard in range(job.shards):
@@ -220,21 +225,49 @@ class LocalProcessLauncher:
             attempts = self.attempts(job.job_id, shard)
             if attempts >= MAX_ATTEMPTS:
                 return f"shard {shard} was lost {attempts} times; giving up"
-        await self.launch(job, token, parallelism)
+        await self.launch(job, parallelism)
         return None
 
-    async def _start(self, job_id: str, shard: int, token: str, registration: bool) -> None:
-        attempts = int(self._record(job_id, shard).get("attempts", 0)) + 1
+    def _write_token(self, job_id: str, shard: int, launch: int) -> Path:
+        """The token of this launch of the shard, replacing the file whole: a worker reading
+        it meanwhile sees the old token or the new one. Private to the runner's user."""
+        path = self._file(job_id, shard, "token")
+        draft = path.with_suffix(".token-new")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.tokens.mint(job_id, shard, launch))
+        os.replace(draft, path)
+        return path
+
+    async def _renew_tokens(self) -> None:
+        """While shards run, their tokens are renewed long before they expire."""
+        while True:
+            await asyncio.sleep(self.tokens.renew_every_s)
+            for job_id, shard in list(self.watched):
+                launch = self._launches(self._record(job_id, shard))
+                with contextlib.suppress(FileNotFoundError):  # forgotten meanwhile
+                    self._write_token(job_id, shard, launch)
+
+    @staticmethod
+    def _launches(record: dict[str, int | float]) -> int:
+        # Never lowered (unlike attempts): the job store fences off every earlier launch.
+        return int(record.get("launches", record.get("attempts", 0)))
+
+    async def _start(self, job_id: str, shard: int, registration: bool) -> None:
+        record = self._record(job_id, shard)
+        attempts = int(record.get("attempts", 0)) + 1
+        launch = self._launches(record) + 1
         self._file(job_id, shard, "exit").unlink(missing_ok=True)
         log_file = self.log_path(job_id, shard)
         log_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file = self._write_token(job_id, shard, launch)
         rlimits = registration_rlimits(self.registration) if registration else []
         env = {
             **self.worker_env,
             **(REGISTRATION_ENV if registration else {}),
             "SIMLAB_WORKER_JOB_ID": job_id,
             "SIMLAB_WORKER_SHARD": str(shard),
-            "SIMLAB_WORKER_TOKEN": token,
+            "SIMLAB_WORKER_TOKEN_FILE": str(token_file),
         }
         with log_file.open("ab") as out:
             # Earlier attempts' output was shipped while they ran.
@@ -243,7 +276,9 @@ class LocalProcessLauncher:
         self._follow(job_id, shard, offset)
         started = psutil.Process(process.pid).create_time()
         self._file(job_id, shard, "json").write_text(
-            json.dumps({"pid": process.pid, "started": started, "attempts": attempts})
+            json.dumps(
+                {"pid": process.pid, "started": started, "attempts": attempts, "launches": launch}
+            )
         )
         log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": process.pid})
         self._watch(job_id, shard, process.pid, self._reap(job_id, shard, process, attempts))
@@ -253,6 +288,8 @@ class LocalProcessLauncher:
         self.followers[(job_id, shard)] = LogFollower(path, offset, job_id, shard, self.live_log)
 
     def _watch(self, job_id: str, shard: int, pid: int, waiter: Coroutine[Any, Any, None]) -> None:
+        if self.renewing is None:
+            self.renewing = asyncio.ensure_future(self._renew_tokens())
         key = (job_id, shard)
         self.pids[key] = pid
         task = asyncio.ensure_future(waiter)
@@ -321,6 +358,8 @@ class LocalProcessLauncher:
             if self._alive(record):
                 pid = int(record["pid"])
                 attempts = int(record.get("attempts", 1))
+                # Its token may have expired while the runner was away.
+                self._write_token(job_id, shard, self._launches(record))
                 # What it wrote while the runner was away is in the stored log at its end.
                 log_file = self.log_path(job_id, shard)
                 self._follow(job_id, shard, log_file.stat().st_size if log_file.exists() else 0)
@@ -371,6 +410,8 @@ class LocalProcessLauncher:
     async def close(self, stop_workers: bool = False) -> None:
         """Stops watching. With stop_workers (the embedded mode's clean shutdown) the workers
         are stopped too, and that interrupted attempt is not counted against the shard."""
+        if self.renewing is not None:
+            self.renewing.cancel()
         keys = list(self.watched)
         if stop_workers:
             for job_id, shard in keys:

@@ -1,9 +1,12 @@
 """Kubernetes objects for one job, built by pure functions and tested as data: an Indexed Job
-(one pod per shard) and the Secret holding the job-scoped token. A registration job (the
+(one pod per shard) and the Secret holding the workers' tokens, one key per shard index (each
+pod reads its own index's file; the runner patches the Secret to renew them). A registration
+job (the
 inspection of pushed code) is a one-shard run with a deadline and no retry."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +16,8 @@ from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, 
 
 CONTAINER = "worker"
 TOKEN_DIR = "/var/run/simlab"
-TOKEN_KEY = "token"
+# Set on each pod of an Indexed Job by Kubernetes: the pod's shard.
+COMPLETION_INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 JOB_ID_LABEL = "simlab.io/job-id"
 KIND_LABEL = "simlab.io/kind"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "simlab-runner"}
@@ -67,8 +71,13 @@ def selector() -> str:
     return ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
 
 
-def token_secret(job: pb.Job, token: str, settings: KubeSettings) -> dict[str, Any]:
-    """The worker's token travels as a Secret volume, never on the command line."""
+def token_data(tokens: Mapping[int, str]) -> dict[str, str]:
+    """The Secret's keys: each shard's token under its index."""
+    return {str(shard): token for shard, token in tokens.items()}
+
+
+def token_secret(job: pb.Job, tokens: Mapping[int, str], settings: KubeSettings) -> dict[str, Any]:
+    """The workers' tokens travel as a Secret volume, never in the env or command line."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -78,7 +87,7 @@ def token_secret(job: pb.Job, token: str, settings: KubeSettings) -> dict[str, A
             "labels": labels(job),
         },
         "type": "Opaque",
-        "stringData": {TOKEN_KEY: token},
+        "stringData": token_data(tokens),
     }
 
 
@@ -109,7 +118,8 @@ def indexed_job(
     env = {
         "SIMLAB_WORKER_JOB_ID": job.job_id,
         "SIMLAB_WORKER_JOBSTORE": settings.jobstore,
-        "SIMLAB_WORKER_TOKEN_FILE": f"{TOKEN_DIR}/{TOKEN_KEY}",
+        # $(...) expands SIMLAB_WORKER_SHARD, set before it: the file of this pod's index.
+        "SIMLAB_WORKER_TOKEN_FILE": f"{TOKEN_DIR}/$(SIMLAB_WORKER_SHARD)",
         # Recorded with each model version and run: what the code ran on.
         "SIMLAB_WORKER_RUNTIME": settings.image,
         # The root filesystem is read-only: matplotlib and friends write under /tmp.
@@ -163,7 +173,13 @@ def indexed_job(
                         "image": settings.image,
                         "imagePullPolicy": settings.image_pull_policy,
                         "command": ["python3", "-m", "simlab_worker"],
-                        "env": [{"name": k, "value": v} for k, v in env.items()],
+                        "env": [
+                            {
+                                "name": "SIMLAB_WORKER_SHARD",
+                                "valueFrom": {"fieldRef": {"fieldPath": COMPLETION_INDEX}},
+                            },
+                            *({"name": k, "value": v} for k, v in env.items()),
+                        ],
                         "resources": {
                             "requests": {
                                 "cpu": settings.requests.cpu,

@@ -78,14 +78,15 @@ class LiveLog(Protocol):
 
 
 class Launcher(Protocol):
-    async def launch(self, job: pb.Job, token: str, parallelism: int) -> None:
+    async def launch(self, job: pb.Job, parallelism: int) -> None:
         """Starts shards of the job that have no live process and have not finished, so that
         up to `parallelism` run at once (the next ones start as running ones finish: the
-        runner launches again, or Kubernetes does). Idempotent: launching a launched job
+        runner launches again, or Kubernetes does), each with a token of its own
+        (adapters.worker_tokens), renewed while it runs. Idempotent: launching a launched job
         changes nothing."""
         ...
 
-    async def resume(self, job: pb.Job, token: str, parallelism: int) -> str | None:
+    async def resume(self, job: pb.Job, parallelism: int) -> str | None:
         """After a restart, for a job the store has as LAUNCHING or RUNNING: starts what is
         missing, or returns why the job cannot go on (it then fails with that reason)."""
         ...

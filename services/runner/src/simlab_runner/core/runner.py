@@ -5,7 +5,6 @@ fair scheduler allows, stop cancelled ones, turn shard exits into job states, an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -27,16 +26,9 @@ WAITING = "waiting"
 
 
 class Runner:
-    def __init__(
-        self,
-        jobstore: JobStore,
-        launcher: Launcher,
-        token_for: Callable[[str], str],
-        scheduler: FairScheduler,
-    ) -> None:
+    def __init__(self, jobstore: JobStore, launcher: Launcher, scheduler: FairScheduler) -> None:
         self.jobstore = jobstore
         self.launcher = launcher
-        self.token_for = token_for
         self.scheduler = scheduler
 
     async def handle_event(self, event: pb.JobEvent) -> None:
@@ -88,7 +80,7 @@ class Runner:
 
     async def launch(self, job: pb.Job, admission: Admission) -> None:
         try:
-            await self.launcher.launch(job, self.token_for(job.job_id), admission.slots)
+            await self.launcher.launch(job, admission.slots)
         except Exception as error:
             log.exception("launch failed", extra={"job_id": job.job_id})
             await self._fail(job.job_id, f"could not start the workers: {error}", "launcher")
@@ -126,7 +118,7 @@ class Runner:
 
     async def _launch_more(self, job: pb.Job) -> None:
         admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
-        await self.launcher.launch(job, self.token_for(job.job_id), admission.slots)
+        await self.launcher.launch(job, admission.slots)
 
     async def reconcile(self) -> None:
         """At start-up: adopt the workers still running, relaunch shards lost while the runner
@@ -139,9 +131,7 @@ class Runner:
                 await self.cancel(job)
             elif job.state in (pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING):
                 admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
-                problem = await self.launcher.resume(
-                    job, self.token_for(job.job_id), admission.slots
-                )
+                problem = await self.launcher.resume(job, admission.slots)
                 if problem:
                     await self._fail(job.job_id, problem, "runner")
         for job_id in live.keys() - active.keys():

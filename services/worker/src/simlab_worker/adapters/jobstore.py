@@ -1,4 +1,5 @@
-"""The job store over gRPC (simlab.jobstore.v1.JobStoreService), with the worker's job-scoped token.
+"""The job store over gRPC (simlab.jobstore.v1.JobStoreService), with the worker's token (as
+`token()` gives it at each call: the runner renews it while the shard runs).
 
 Two kinds of answer end a call. A refusal (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION,
 PERMISSION_DENIED, ...: see simlab.transport.errors.REFUSALS) is the job store's verdict on
@@ -48,7 +49,7 @@ class GrpcJobStore:
     def __init__(
         self,
         target: str,
-        token: str,
+        token: Callable[[], str],
         *,
         retry_for_s: float = 60.0,
         call_timeout_s: float = 60.0,
@@ -62,7 +63,7 @@ class GrpcJobStore:
         self.target = target
         self._channel = channel(target, MAX_RECEIVE_BYTES)
         self._stub = jobstore_pb2_grpc.JobStoreServiceStub(self._channel)
-        self._metadata = bearer(token)
+        self._token = token
         self._retry_for_s = retry_for_s
         self._call_timeout_s = call_timeout_s
         self._transfer_timeout_s = transfer_timeout_s
@@ -102,7 +103,7 @@ class GrpcJobStore:
 
         def download() -> bytes:
             chunks = self._stub.GetBundle(
-                request, metadata=self._metadata, timeout=self._transfer_timeout_s
+                request, metadata=self._metadata(), timeout=self._transfer_timeout_s
             )
             return b"".join(chunk.data for chunk in chunks)
 
@@ -112,7 +113,7 @@ class GrpcJobStore:
         def upload() -> list[str]:
             response = self._stub.PutArtifacts(
                 jobs.artifact_requests(job_id, files),
-                metadata=self._metadata,
+                metadata=self._metadata(),
                 timeout=self._transfer_timeout_s,
             )
             return list(response.names)
@@ -127,10 +128,13 @@ class GrpcJobStore:
         request = jobstore_pb2.CompleteRegistrationRequest(job_id=job_id, model=model)
         self._call(self._stub.CompleteRegistration, request)
 
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return bearer(self._token())
+
     def _call(self, method: Callable[..., T], request: Any) -> T:
         return self._retry(
             call_name(request),
-            lambda: method(request, metadata=self._metadata, timeout=self._call_timeout_s),
+            lambda: method(request, metadata=self._metadata(), timeout=self._call_timeout_s),
         )
 
     def _retry(self, name: str, call: Callable[[], T]) -> T:

@@ -18,6 +18,28 @@ from .session import Database, now
 class Shards:
     db: Database
 
+    async def admit_worker(self, job_id: str, shard: int, attempt: int) -> Job:
+        # Reads alone on every call but a launch's first: a shard's attempt rarely changes.
+        async with self.db.session() as db:
+            job = await db.find_job(job_id)
+            core.check_shard(job, shard)
+            row = await db.fetch_one(
+                "SELECT attempt FROM job_shards WHERE job_id = %s AND shard = %s",
+                (job_id, shard),
+            )
+            highest = 0 if row is None else int(row["attempt"])
+            if attempt > highest:
+                # greatest(): a concurrent admission of a later attempt keeps its number.
+                highest = await db.count(
+                    "INSERT INTO job_shards (job_id, shard, attempt) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (job_id, shard)"
+                    " DO UPDATE SET attempt = greatest(job_shards.attempt, EXCLUDED.attempt)"
+                    " RETURNING attempt",
+                    (job_id, shard, attempt),
+                )
+        core.check_attempt(job, shard, attempt, highest)
+        return job
+
     async def start_shard(
         self, job_id: str, shard: int, runtime: str = ""
     ) -> tuple[Job, list[int], bool]:

@@ -15,10 +15,10 @@ class Shares:
     quotas: Quotas
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
+        self, owner: str, job_id: str, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
         """(link, token): the token exists only in this answer; the row keeps its hash."""
-        link = new_share_link(owner, job_id, ttl_seconds, now())
+        link = new_share_link(owner, job_id, ttl_s, now())
         token = new_token()
         async with self.db.transaction() as db:
             await db.find_job(job_id, owner)
