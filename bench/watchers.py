@@ -68,6 +68,8 @@ def run(
                 token = getattr(stack, "token", None)
                 outcome = asyncio.run(measure(stack, count, connection_count, changes, token))
                 print("\n".join(outcome.lines()), flush=True)
+                # Let the gateway close the last run's streams before the next one connects.
+                time.sleep(5)
     finally:
         stack.start_service("runner")
 
