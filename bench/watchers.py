@@ -19,7 +19,7 @@ from bench.stats import latency_line
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import job_token
-from simlab.devstack.stack import Stack, free_port
+from simlab.devstack.stack import Stack, free_port, wait_serving
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.v1 import simulation_pb2 as pb
@@ -68,6 +68,8 @@ def run(
                 token = getattr(stack, "token", None)
                 outcome = asyncio.run(measure(stack, count, connection_count, changes, token))
                 print("\n".join(outcome.lines()), flush=True)
+                # The gateway closes the last run's streams before it answers the next.
+                wait_serving(stack.url.removeprefix("http://"), timeout=300)
     finally:
         stack.start_service("runner")
 
