@@ -88,18 +88,18 @@ class WorkerSampler:
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            live = set()
+            seen: list[tuple[psutil.Process, tuple[str, str]]] = []
             for process in psutil.process_iter():
                 with contextlib.suppress(psutil.Error):
                     shard = self._shard_of(process)
-                    if shard is None or process.status() == psutil.STATUS_ZOMBIE:
-                        continue
                     # A worker's own child (a fork before an exec, as imports do) is part of
                     # its shard, not another worker.
-                    if self.known.get(process.ppid()) == shard:
-                        continue
-                    live.add(shard)
-                    self.pids.setdefault(shard, set()).add(process.pid)
+                    if shard is not None and self.known.get(process.ppid()) != shard:
+                        seen.append((process, shard))
+                        self.pids.setdefault(shard, set()).add(process.pid)
+            # A sweep takes a while: one worker may end and the next start during it. Those
+            # seen that are still alive now were all alive at the first of these checks.
+            live = {shard for process, shard in seen if _alive(process)}
             self.most = max(self.most, len(live))
             self.samples += 1
             time.sleep(SAMPLE_INTERVAL_S)
@@ -126,6 +126,13 @@ class WorkerSampler:
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(10)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def launched_at(job: pb.Job) -> float:
