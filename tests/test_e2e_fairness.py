@@ -158,6 +158,8 @@ def test_five_jobs_of_sixteen_shards_never_run_more_than_the_cap_and_all_finish(
     print(f"most worker processes at once: {sampler.most} ({sampler.samples} samples)")
     assert sampler.most <= MAX_WORKERS
     assert sampler.most >= 2, "the sampler saw (almost) nothing: is it looking?"
+    # No shard was started twice (two launches at once once picked the same next shard).
+    assert all(len(pids) == 1 for pids in sampler.pids.values()), sampler.pids
     # The jobs that waited said why, naming the setting.
     reasons = [h.reason for job in done for h in job.history if h.state == pb.JOB_STATE_QUEUED]
     assert any(
