@@ -88,18 +88,18 @@ class WorkerSampler:
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            live = set()
+            seen: list[tuple[psutil.Process, tuple[str, str]]] = []
             for process in psutil.process_iter():
                 with contextlib.suppress(psutil.Error):
                     shard = self._shard_of(process)
-                    if shard is None or process.status() == psutil.STATUS_ZOMBIE:
-                        continue
                     # A worker's own child (a fork before an exec, as imports do) is part of
                     # its shard, not another worker.
-                    if self.known.get(process.ppid()) == shard:
-                        continue
-                    live.add(shard)
-                    self.pids.setdefault(shard, set()).add(process.pid)
+                    if shard is not None and self.known.get(process.ppid()) != shard:
+                        seen.append((process, shard))
+                        self.pids.setdefault(shard, set()).add(process.pid)
+            # A sweep takes a while: one worker may end and the next start during it. Those
+            # seen that are still alive now were all alive at the first of these checks.
+            live = {shard for process, shard in seen if _alive(process)}
             self.most = max(self.most, len(live))
             self.samples += 1
             time.sleep(SAMPLE_INTERVAL_S)
@@ -128,6 +128,13 @@ class WorkerSampler:
         self.thread.join(10)
 
 
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def launched_at(job: pb.Job) -> float:
     (entry,) = [h for h in job.history if h.state == pb.JOB_STATE_LAUNCHING]
     return entry.at.ToDatetime().timestamp()
@@ -151,6 +158,8 @@ def test_five_jobs_of_sixteen_shards_never_run_more_than_the_cap_and_all_finish(
     print(f"most worker processes at once: {sampler.most} ({sampler.samples} samples)")
     assert sampler.most <= MAX_WORKERS
     assert sampler.most >= 2, "the sampler saw (almost) nothing: is it looking?"
+    # No shard was started twice (two launches at once once picked the same next shard).
+    assert all(len(pids) == 1 for pids in sampler.pids.values()), sampler.pids
     # The jobs that waited said why, naming the setting.
     reasons = [h.reason for job in done for h in job.history if h.state == pb.JOB_STATE_QUEUED]
     assert any(

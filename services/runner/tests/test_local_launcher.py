@@ -159,7 +159,8 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
         )
         job = pb.Job(job_id="j1", model="m", shards=3)
         running = []
-        await launcher.launch(job, 2)
+        # Two launches at once (two shards' exits handled together) start 2, not 4.
+        await asyncio.gather(launcher.launch(job, 2), launcher.launch(job, 2))
         running.append(sorted(shard for _, shard in launcher.watched))
         await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))

@@ -185,6 +185,7 @@ class LocalProcessLauncher:
         self.pids: dict[tuple[str, int], int] = {}
         self.followers: dict[tuple[str, int], LogFollower] = {}
         self.renewing: asyncio.Task[None] | None = None
+        self.launching = asyncio.Lock()
         state_dir.mkdir(parents=True, exist_ok=True)
 
     def _file(self, job_id: str, shard: int, suffix: str) -> Path:
@@ -206,15 +207,18 @@ class LocalProcessLauncher:
         return self._file(job_id, shard, "log")
 
     async def launch(self, job: pb.Job, parallelism: int) -> None:
-        live = self.live_shards(job.job_id)
-        for shard in range(job.shards):
-            if live >= parallelism:
-                return
-            key = (job.job_id, shard)
-            if key in self.watched or self._exit_code(job.job_id, shard) == 0:
-                continue
-            await self._start(job.job_id, shard, is_registration(job))
-            live += 1
+        # One launch at a time: two shards ending together each launch the job again, and
+        # both would otherwise pick the same next shard, past the job's parallelism.
+        async with self.launching:
+            live = self.live_shards(job.job_id)
+            for shard in range(job.shards):
+                if live >= parallelism:
+                    return
+                key = (job.job_id, shard)
+                if key in self.watched or self._exit_code(job.job_id, shard) == 0:
+                    continue
+                await self._start(job.job_id, shard, is_registration(job))
+                live += 1
 
     async def resume(self, job: pb.Job, parallelism: int) -> str | None:
         # A shard lost while the runner was away resumes from its recorded blocks, so a
