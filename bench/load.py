@@ -46,8 +46,11 @@ class WorkerSampler:
         return self
 
     def __exit__(self, *_: object) -> None:
+        died = not self.thread.is_alive()
         self.stopping.set()
         self.thread.join()
+        if died:
+            raise RuntimeError("the worker sampler stopped early: the maximum seen means nothing")
 
     def count(self) -> int:
         running = 0
