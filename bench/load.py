@@ -46,13 +46,17 @@ class WorkerSampler:
         return self
 
     def __exit__(self, *_: object) -> None:
+        died = not self.thread.is_alive()
         self.stopping.set()
         self.thread.join()
+        if died:
+            raise RuntimeError("the worker sampler stopped early: the maximum seen means nothing")
 
     def count(self) -> int:
         running = 0
         for process in psutil.process_iter(["cmdline"]):
-            if process.info["cmdline"][-2:] != ["-m", "simlab_worker"]:
+            # None for a process that went away or is not ours to read.
+            if (process.info["cmdline"] or [])[-2:] != ["-m", "simlab_worker"]:
                 continue
             try:
                 ours = process.environ().get("SIMLAB_WORKER_JOBSTORE") == self.jobstore_target
