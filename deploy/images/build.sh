@@ -38,6 +38,8 @@ VENV=${VENV:-$ROOT/.venv}
 [[ $VENV == /* ]] || VENV="$ROOT/$VENV"
 SUITE=bookworm
 BASE_TAR="$OUT/debian-$SUITE-minbase.tar"
+# The base's packages and versions as recorded (committed): a base that differs is refused.
+BASE_MANIFEST="$HERE/debian-$SUITE-minbase.manifest"
 BASE_IMAGE=localhost/simlab/debian-base:$SUITE
 BUILDAH=(buildah --root "$TOOLS/containers/storage" --runroot "$TOOLS/containers/run" --storage-driver overlay)
 export BUILDAH_ISOLATION=chroot   # crun and the oci isolation fail on these hybrid cgroups
@@ -99,6 +101,25 @@ apt_mirror() {
   echo "$m"
 }
 
+# "package version" per line, sorted, of the dpkg status file on stdin.
+manifest() { awk '/^Package: /{p=$2} /^Version: /{print p" "$2}' | LC_ALL=C sort; }
+
+# The base is an input of every image: debootstrap checks the packages against the mirror's
+# signed Release file, and this checks that they are the versions recorded in $BASE_MANIFEST
+# (a mirror that moved on gives another base, which is refused until it is recorded:
+# SIMLAB_RECORD_BASE=1 writes the new manifest, to review and commit).
+check_base() {  # check_base MANIFEST-OF-THE-BASE
+  if [[ ${SIMLAB_RECORD_BASE:-} == 1 ]]; then
+    cp "$1" "$BASE_MANIFEST"
+    say "recorded the base's packages in ${BASE_MANIFEST#"$ROOT"/}: review and commit it"
+    return 0
+  fi
+  [[ -f $BASE_MANIFEST ]] || die "${BASE_MANIFEST#"$ROOT"/} is missing: SIMLAB_RECORD_BASE=1 $0 base records it"
+  if ! diff -u "$BASE_MANIFEST" "$1" >"$OUT/base-manifest.diff"; then
+    die "the Debian base has other packages than ${BASE_MANIFEST#"$ROOT"/} records (see $OUT/base-manifest.diff: $(grep -c '^[-+][^-+]' "$OUT/base-manifest.diff") lines differ). The mirror moved on: review the diff, then record it with SIMLAB_RECORD_BASE=1 $0 base (and remove $BASE_TAR first to debootstrap again), or set DEBIAN_MIRROR to a snapshot of the recorded date (http://snapshot.debian.org/archive/debian/<YYYYMMDDTHHMMSSZ>)"
+  fi
+}
+
 base() {
   need buildah buildah
   if [[ ! -s $BASE_TAR ]]; then
@@ -110,10 +131,14 @@ base() {
       "$SUITE" "$dir" "$mirror" >"$OUT/debootstrap.log" 2>&1 \
       || die "debootstrap failed, see $OUT/debootstrap.log (last lines: $(tail -3 "$OUT/debootstrap.log" | tr '\n' ' '))"
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    manifest <"$dir/var/lib/dpkg/status" >"$OUT/base.manifest"
+    check_base "$OUT/base.manifest"
     tar -C "$dir" --numeric-owner -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
     rm -rf "$dir"
     say "base rootfs built in $((SECONDS - t0)) s"
   fi
+  tar -xOf "$BASE_TAR" ./var/lib/dpkg/status | manifest >"$OUT/base.manifest"
+  check_base "$OUT/base.manifest"
   if ! image_exists "$BASE_IMAGE"; then
     say "importing $BASE_TAR as $BASE_IMAGE"
     local c; c=$("${BUILDAH[@]}" from scratch)
@@ -226,7 +251,8 @@ app() {  # app worker|service
   base
   # Tests are not in the image (see Containerfile.dockerignore), so they are not in its version.
   local v; v=$(tree_of pyproject.toml uv.lock libs services ':(exclude,glob)**/tests/**' \
-    deploy/images/Containerfile deploy/images/Containerfile.dockerignore)
+    deploy/images/Containerfile deploy/images/Containerfile.dockerignore \
+    "deploy/images/debian-$SUITE-minbase.manifest")
   # Only the service image has the UI: the worker's version does not change with it. web/dist
   # is ignored by git, so its files themselves make the version (what the image holds).
   if [[ $target == service ]]; then
@@ -270,7 +296,7 @@ single() {  # single NAME VERSION CONTEXT-DIR [BUILDAH-BUD-ARGS...]
 # it (see README.md for picking up a Debian update).
 postgresql() {
   base
-  local v; v=$(tree_of deploy/images/Containerfile.postgresql)
+  local v; v=$(tree_of deploy/images/Containerfile.postgresql "deploy/images/debian-$SUITE-minbase.manifest")
   local ctx="$OUT/postgresql-context"  # empty: everything comes from apt
   mkdir -p "$ctx"
   single postgresql "$v" "$ctx" --build-arg BASE_IMAGE="$BASE_IMAGE"

@@ -328,13 +328,15 @@ def test_the_installed_release_is_least_privilege(release: Release) -> None:
     )
     # Everyone on TCP (the job store's pool) is the job store's user, and it is no superuser.
     assert out.stdout.split() == ["simlab|f|f|f"], out.stdout
-    policies = kube.kubectl("get", "networkpolicies", "-n", ns, "-o", "name").stdout.split()
-    assert f"networkpolicy/{release.full}-default-deny" in policies, policies
-    sim_policies = kube.kubectl("get", "networkpolicies", "-n", sim_ns, "-o", "name").stdout
-    assert f"networkpolicy/{release.full}-simulations" in sim_policies.split()
-    for kind in ("resourcequota", "limitrange"):
-        out = kube.kubectl("get", kind, "-n", sim_ns, "-o", "name").stdout.split()
-        assert out == [f"{kind}/{release.full}-simulations"], out
+
+    def names(kind: str, namespace: str) -> list[str]:
+        out = kube.kubectl("get", kind, "-n", namespace, "-o", "jsonpath={.items[*].metadata.name}")
+        return sorted(out.stdout.split())
+
+    assert f"{release.full}-default-deny" in names("networkpolicies", ns)
+    assert f"{release.full}-simulations" in names("networkpolicies", sim_ns)
+    for kind in ("resourcequotas", "limitranges"):
+        assert names(kind, sim_ns) == [f"{release.full}-simulations"], kind
     for name in KEPT_SECRETS:
         secret = kube.get("secret", f"{release.full}-{name}", ns)
         assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", name
