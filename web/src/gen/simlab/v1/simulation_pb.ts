@@ -1353,7 +1353,8 @@ export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest">
   jobId: string;
 
   /**
-   * 0 means the link does not expire.
+   * How long the link works: 0 (unset) the server's default (30 days unless its operator
+   * changed it); -1 never expires (revoke it when no longer needed); at most 366 days.
    *
    * @generated from field: int64 ttl_seconds = 2;
    */

@@ -563,6 +563,8 @@ export type CreateShareLinkRequest = Message<"simlab.jobstore.v1.CreateShareLink
   jobId: string;
 
   /**
+   * As simlab.v1.CreateShareLinkRequest.ttl_seconds: 0 the default expiry, -1 never.
+   *
    * @generated from field: int64 ttl_seconds = 3;
    */
   ttlSeconds: bigint;
