@@ -180,8 +180,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="simlab-load-") as tmp:
         stack = load_stack(Path(tmp), args.max_workers)
-        stack.start(timeout=300)
         try:
+            stack.start(timeout=300)
             result = burst(stack, args.jobs, args.max_workers, args.clients)
         finally:
             stack.stop()

@@ -36,8 +36,8 @@ def test_a_burst_is_processed_within_the_worker_cap(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack = load.load_stack(tmp_path, CAP)
-    stack.start(timeout=300)  # a loaded machine starts Python slowly
     try:
+        stack.start(timeout=300)  # a loaded machine starts Python slowly
         result = load.burst(stack, JOBS, CAP)
     finally:
         stack.stop()
