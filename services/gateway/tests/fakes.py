@@ -8,6 +8,7 @@ import io
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from simlab.bundle import from_source
 from simlab.common.errors import Code, SimlabError, not_found
@@ -15,14 +16,19 @@ from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Output, Param
 from simlab.transport.models import schema_from_proto
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Authenticator
 from simlab_gateway.core.bundles import BundleStore
+from simlab_gateway.core.downloads import Artifacts
+from simlab_gateway.core.jobs import Jobs
 from simlab_gateway.core.logs import LogPiece
 from simlab_gateway.core.models import Builtin, Models, PushRules
 from simlab_gateway.core.ports import Registration
+from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.streams import StreamLimits
 from simlab_gateway.core.submission import JobPlan
 from simlab_gateway.core.watch import JobFeeds
 from simlab_gateway.transport.models import model_to_proto
+from simlab_gateway.transport.service import SimulationService, simulation_app
 
 TOY = Model(
     name="toy",
@@ -306,3 +312,18 @@ def fake_models(
     feeds = JobFeeds(store, events, FakeLogs(), objects, StreamLimits(10, "MAX_STREAMS"))
     rules = PushRules(authors, max_bundle_bytes, registration_timeout_s)
     return Models(store, BundleStore(objects), feeds, BUILTINS, schema_from_proto, rules)
+
+
+def fake_api(store: FakeJobStore, max_bundle_bytes: int) -> Any:
+    """The API's ASGI application (behind its request gate) on fakes; alice-token is alice."""
+    objects = FakeObjects()
+    models = fake_models(store, objects, max_bundle_bytes=max_bundle_bytes)
+    service = SimulationService(
+        Authenticator({"alice-token": "alice"}),
+        models,
+        Jobs(store, models, 8),
+        ShareLinks(store),
+        models.feeds,
+        Artifacts(store, objects, True),
+    )
+    return simulation_app(service, max_bundle_bytes)

@@ -13,30 +13,14 @@ from typing import Any
 import pytest
 from connectrpc.errors import ConnectError
 
-from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models
-from simlab_gateway.core.auth import Authenticator
-from simlab_gateway.core.downloads import Artifacts
-from simlab_gateway.core.jobs import Jobs
-from simlab_gateway.core.shares import ShareLinks
+from services.gateway.tests.fakes import FakeJobStore, fake_api
 from simlab_gateway.transport.limits import READ_MAX_BYTES, BoundedGzip
-from simlab_gateway.transport.service import SimulationService, simulation_app
 
 LIMIT = 2 * 1024 * 1024
 
 
 def api(store: FakeJobStore | None = None) -> Any:
-    store = store or FakeJobStore()
-    objects = FakeObjects()
-    models = fake_models(store, objects, max_bundle_bytes=LIMIT)
-    service = SimulationService(
-        Authenticator({"alice-token": "alice"}),
-        models,
-        Jobs(store, models, 8),
-        ShareLinks(store),
-        models.feeds,
-        Artifacts(store, objects, True),
-    )
-    return simulation_app(service, LIMIT)
+    return fake_api(store or FakeJobStore(), LIMIT)
 
 
 def zeros_gzipped(size: int) -> bytes:

@@ -7,16 +7,10 @@ import asyncio
 import json
 from typing import Any
 
-from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models, toy_version
+from services.gateway.tests.fakes import FakeJobStore, fake_api, toy_version
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.auth import Authenticator
-from simlab_gateway.core.downloads import Artifacts
-from simlab_gateway.core.jobs import Jobs
-from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.transport.service import (
     PUSH_OVERHEAD_BYTES,
-    SimulationService,
-    simulation_app,
 )
 
 LIMIT = 2 * 1024 * 1024
@@ -24,17 +18,7 @@ INSPECTED = pb.Model(title="Big", kind=pb.MODEL_KIND_BLOCKS, block_size=100)
 
 
 def api(store: FakeJobStore) -> Any:
-    objects = FakeObjects()
-    models = fake_models(store, objects, max_bundle_bytes=LIMIT)
-    service = SimulationService(
-        Authenticator({"alice-token": "alice"}),
-        models,
-        Jobs(store, models, 8),
-        ShareLinks(store),
-        models.feeds,
-        Artifacts(store, objects, True),
-    )
-    return simulation_app(service, LIMIT)
+    return fake_api(store, LIMIT)
 
 
 def post(app: Any, method: str, body: bytes) -> tuple[int, bytes]:
