@@ -398,7 +398,8 @@ def check_workers_hold_no_object_store_settings(r: Rendering) -> Iterator[str]:
             for e in c.get("env", []):
                 if "S3_" in e["name"] or "OBJECTS_DIR" in e["name"]:
                     yield f"{where}: {e['name']}"
-                if "valueFrom" in e:
+                # The downward API (the pod's own index) is fine; a Secret or ConfigMap is not.
+                if "valueFrom" in e and "fieldRef" not in e["valueFrom"]:
                     yield f"{where}: {e['name']} from {next(iter(e['valueFrom']))}"
                 if e.get("value") in credentials:
                     yield f"{where}: {e['name']} holds an object-store credential"
