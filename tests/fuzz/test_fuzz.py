@@ -165,6 +165,8 @@ def tokens(known: Known) -> st.SearchStrategy[str | None]:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+# Up to a second per request (they take about 0.1 s): `make fuzz` outlasts pytest's default.
+@pytest.mark.timeout(max(300, REQUESTS // len(PROTOCOLS)))
 def test_hostile_requests_get_documented_codes(
     protocol: str, known: Known, caller: Caller, record: Record
 ) -> None:

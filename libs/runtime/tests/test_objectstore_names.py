@@ -48,6 +48,9 @@ def test_resolving_a_name_reads_at_most_one_manifest_per_segment(store: ObjectSt
     "key",
     [
         "jobs/j1/" + "x" * MAX_KEY_LENGTH,
+        # Shorter than MAX_KEY_LENGTH, but no file system takes a name this long.
+        "jobs/j1/" + "x" * 300,
+        "jobs/j1/" + "é" * 128,
         "/".join(["d"] * (MAX_KEY_DEPTH + 1)),
         "jobs/j1/a\0b",
         "jobs/j1/../j2/summary.json",

@@ -342,3 +342,5 @@ def test_a_web_path_no_file_can_have_is_a_client_side_route(tmp_path: Path) -> N
     for path in ("/runs/" + "x" * 5000, "/a/" + "b" * 300 + "/c", "/runs/a\0b"):
         assert call(web, "GET", path).body == INDEX
     assert call(web, "GET", "/assets/" + "x" * 5000).status == 404
+    # No route matches a newline; the answer is not a redirect to a path without the slash.
+    assert call(web, "GET", "/code/models/\u00d0\n/").status == 404

@@ -18,9 +18,10 @@ an old file may be cut off). A writer that dies before its manifest leaves a sta
 that no reader sees. Both adapters get this from `ManifestStore`, so they behave the same.
 
 Keys are bounded (`valid_key`): at most MAX_KEY_LENGTH characters and MAX_KEY_DEPTH segments,
-no empty, "." or ".." segment, no NUL. Readers treat any other name as missing (KeyError, an
-empty list), writers refuse it (ValueError); so a name resolves in at most MAX_KEY_DEPTH manifest
-reads however it was made up.
+each of at most MAX_SEGMENT_BYTES in UTF-8 (a file name's limit on every common file system,
+so the local store can hold any key), no empty, "." or ".." segment, no NUL. Readers treat any
+other name as missing (KeyError, an empty list), writers refuse it (ValueError); so a name
+resolves in at most MAX_KEY_DEPTH manifest reads however it was made up.
 
 The adapter is chosen by configuration in objectstore_factory.py.
 """
@@ -44,6 +45,7 @@ STAGING = ".staging-"
 # S3's own limit on a key's length; depth far beyond any result set's layout.
 MAX_KEY_LENGTH = 1024
 MAX_KEY_DEPTH = 32
+MAX_SEGMENT_BYTES = 255
 
 
 def valid_key(key: str) -> bool:
@@ -51,7 +53,10 @@ def valid_key(key: str) -> bool:
     if not key or len(key) > MAX_KEY_LENGTH or "\0" in key:
         return False
     parts = key.split("/")
-    return len(parts) <= MAX_KEY_DEPTH and all(p not in ("", ".", "..") for p in parts)
+    return len(parts) <= MAX_KEY_DEPTH and all(
+        p not in ("", ".", "..") and len(p.encode("utf-8", "surrogatepass")) <= MAX_SEGMENT_BYTES
+        for p in parts
+    )
 
 
 def check_key(key: str) -> str:
@@ -59,7 +64,8 @@ def check_key(key: str) -> str:
     if not valid_key(key):
         raise ValueError(
             f"{key[:100]!r} is not an object key: at most {MAX_KEY_LENGTH} characters and "
-            f"{MAX_KEY_DEPTH} segments, none empty, '.' or '..', no NUL"
+            f"{MAX_KEY_DEPTH} segments of at most {MAX_SEGMENT_BYTES} bytes, none empty, '.' or "
+            "'..', no NUL"
         )
     return key
 

@@ -93,7 +93,10 @@ def gateway_app(
         # Every method, so that a POST elsewhere is answered 404 like any unknown path.
         Route("/{path:path}", WebUI(web_dir).get, methods=list(HTTPMethod)),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    # A path no route matches (a newline in it, say) is a 404, not a redirect to another one.
+    app.router.redirect_slashes = False
+    return app
 
 
 # What a download finds for its caller; the bool: whether it may answer with a redirect.
