@@ -90,7 +90,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy libs/*/src services/*/src deploy/helm tools/k8s/localcluster
+	$(VENV)/bin/mypy libs/*/src services/*/src deploy/helm tools/k8s/localcluster bench
 	$(VENV)/bin/mypy services/jobstore/tests services/worker/tests
 
 test-python: venv minio-bin k8s-bin images helm-bin

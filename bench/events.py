@@ -29,14 +29,20 @@ def run(stack: Stack, changes: int) -> None:
         stack.start_service("runner")
 
 
+def shard_0_metadata(stack: Stack, job_id: str) -> tuple[tuple[str, str], ...]:
+    """The call metadata of the job's shard 0 as its worker (valid an hour): the benchmarks
+    that play a worker report with it."""
+    shard_0 = WorkerClaims(job_id, shard=0, attempt=1, expires_at=int(time.time()) + 3600)
+    return bearer(worker_token(stack.secrets["job_token_secret"], shard_0))
+
+
 def _measure(stack: Stack, changes: int) -> None:
     client = Client(stack.url, token=stack.token)
     block_size = 1_000_000  # the pi model's block
     job = client.submit("pi", {"samples": block_size * changes}, seed=1)
     store = jobstore_pb2_grpc.JobStoreServiceStub(grpc.insecure_channel(stack.jobstore_target))
     runner_md = bearer(stack.secrets["service_token"])
-    shard_0 = WorkerClaims(job.job_id, shard=0, attempt=1, expires_at=int(time.time()) + 3600)
-    worker_md = bearer(worker_token(stack.secrets["job_token_secret"], shard_0))
+    worker_md = shard_0_metadata(stack, job.job_id)
     store.ReportState(
         store_pb.ReportStateRequest(job_id=job.job_id, state=pb.JOB_STATE_LAUNCHING),
         metadata=runner_md,

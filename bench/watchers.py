@@ -15,10 +15,10 @@ from pathlib import Path
 
 import grpc
 
+from bench.events import shard_0_metadata
 from bench.stats import latency_line
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
-from simlab.common.tokens import job_token
 from simlab.devstack.stack import Stack, free_port, wait_serving
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
@@ -87,7 +87,7 @@ async def measure(
     start (a stream limit) are counted in `errors`; the changes are timed for the others."""
     with Client(stack.url, token=token) as client:
         job = client.submit("pi", {"samples": BLOCK_SIZE * changes}, seed=1)
-    worker_md = bearer(job_token(stack.secrets["job_token_secret"], job.job_id))
+    worker_md = shard_0_metadata(stack, job.job_id)
     store_channel = grpc.aio.insecure_channel(stack.jobstore_target)
     store = jobstore_pb2_grpc.JobStoreServiceStub(store_channel)
     await store.ReportState(
