@@ -24,7 +24,7 @@ import psutil
 
 from simlab.client import Client
 from simlab.common.errors import SimlabError
-from simlab.common.events import STREAM, SUBJECT_PREFIX
+from simlab.common.events import STREAM
 from simlab.devstack.stack import Stack
 from simlab.v1 import simulation_pb2 as pb
 
@@ -371,19 +371,14 @@ def stream_events(stack: Stack) -> list[pb.JobEvent]:
         nc = await connect_nats(nats_url(stack), "chaos-check")
         try:
             js = nc.jetstream()
-            last = (await js.stream_info(STREAM)).state.last_seq
+            state = (await js.stream_info(STREAM)).state
+            # By sequence (STREAM.MSG.GET): the job store's NATS user reads its own stream's
+            # messages, and creates no consumer, which only the runner and the gateway may.
             events: list[pb.JobEvent] = []
-            sub = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=None, stream=STREAM)
-            while len(events) < last:
-                try:
-                    messages = await sub.fetch(1000, timeout=5)
-                except TimeoutError:
-                    break
-                for message in messages:
+            for seq in range(state.first_seq, state.last_seq + 1):
+                message = await js.get_msg(STREAM, seq)
+                if message.data:
                     events.append(pb.JobEvent.FromString(message.data))
-                    await message.ack()
-                    if message.metadata.sequence.stream >= last:
-                        return events
             return events
         finally:
             await nc.close()
