@@ -1,7 +1,7 @@
 # `make chaos`: the chaos suite with 100 jobs on the embedded stack, then once on the local
 # Kubernetes cluster (shared: under its lock); `make load`: a 10,000-job burst under the runner's
 # worker cap. Both print their tables. Quick versions of both run in `make test` (test-python's
-# pytest run collects tests/chaos: 16 jobs, 200 jobs).
+# pytest run collects tests/chaos: 16 jobs, 50 jobs).
 .PHONY: chaos chaos-local chaos-k8s load
 
 CHAOS_JOBS ?= 100
