@@ -49,7 +49,7 @@ RELEASE = "simlab"
 # The three claims of the bundled dependencies, each bound to a volume made here.
 CLAIMS = ("postgresql", "nats", "minio")
 # The Secrets the chart generates, `<release>-<name>`, which `helm uninstall` leaves.
-KEPT_SECRETS = ("platform", "gateway-tokens", "gateway-session", "postgresql", "minio")
+KEPT_SECRETS = ("platform", "gateway-tokens", "gateway-session", "postgresql", "minio", "nats")
 
 
 @dataclass
