@@ -18,6 +18,7 @@ import pytest
 from simlab.client import Client
 from simlab.common.errors import Code, SimlabError
 from simlab.devstack.stack import Stack
+from simlab.transport.errors import is_refusal
 from simlab.v1 import simulation_pb2 as pb
 from tests.conftest import TOKENS, running_stack
 
@@ -238,6 +239,9 @@ def test_active_jobs_and_presets_are_bounded_per_user(carol: Client) -> None:
         assert refused.value.code == Code.RESOURCE_EXHAUSTED
         assert f"at most {MAX_ACTIVE_JOBS} active jobs per user" in refused.value.message
         assert "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER" in refused.value.message
+        # Marked as a quota through the gateway: clients do not retry it as they would an
+        # overloaded server's RESOURCE_EXHAUSTED.
+        assert refused.value.quota == "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER"
     finally:
         for job in jobs:
             carol.cancel(job.job_id)
@@ -256,3 +260,4 @@ def test_active_jobs_and_presets_are_bounded_per_user(carol: Client) -> None:
         save("one-too-many")
     assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "SIMLAB_JOBSTORE_MAX_PRESETS_PER_USER" in (error.value.details() or "")
+    assert is_refusal(error.value)

@@ -327,3 +327,55 @@ def fake_api(store: FakeJobStore, max_bundle_bytes: int) -> Any:
         Artifacts(store, objects, True),
     )
     return simulation_app(service, max_bundle_bytes)
+
+
+@dataclass
+class Answer:
+    """What an ASGI application sent back for one request, and how much of its body it read."""
+
+    status: int
+    body: bytes
+    read: int
+
+
+def asgi_post(
+    app: Any,
+    method: str,
+    body: bytes,
+    headers: dict[str, str],
+    chunk: int = 65536,
+    http_version: str = "1.1",
+) -> Answer:
+    """One POST to `method` of the API, its body in `chunk`-byte pieces. After the body the
+    client stays connected, as one reading a stream does, until the application is done."""
+    path = f"/simlab.v1.SimulationService/{method}"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": http_version,
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    offsets = list(range(0, len(body), chunk)) or [0]
+    read = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        if not offsets:
+            await asyncio.Event().wait()
+        start = offsets.pop(0)
+        piece = body[start : start + chunk]
+        read += len(piece)
+        return {"type": "http.request", "body": piece, "more_body": bool(offsets)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return Answer(sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), read)

@@ -4,7 +4,6 @@ not the method's message is INVALID_ARGUMENT."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import zlib
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from connectrpc.errors import ConnectError
 
-from services.gateway.tests.fakes import FakeJobStore, fake_api
+from services.gateway.tests.fakes import FakeJobStore, asgi_post, fake_api
 from simlab_gateway.transport.limits import READ_MAX_BYTES, BoundedGzip
 
 LIMIT = 2 * 1024 * 1024
@@ -41,35 +40,8 @@ def call(
 ) -> tuple[int, dict[str, Any], int]:
     """A Connect unary POST; returns the status, the JSON error body and how many body bytes
     the application read."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": http_version,
-        "method": "POST",
-        "scheme": "http",
-        "path": f"/simlab.v1.SimulationService/{method}",
-        "raw_path": f"/simlab.v1.SimulationService/{method}".encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    offsets = list(range(0, len(body), chunk)) or [0]
-    read = 0
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal read
-        start = offsets.pop(0)
-        piece = body[start : start + chunk]
-        read += len(piece)
-        return {"type": "http.request", "body": piece, "more_body": bool(offsets)}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run((app or api())(scope, receive, send))
-    payload = b"".join(m.get("body", b"") for m in sent[1:])
-    return sent[0]["status"], json.loads(payload or b"{}"), read
+    answer = asgi_post(app or api(), method, body, headers, chunk, http_version)
+    return answer.status, json.loads(answer.body or b"{}"), answer.read
 
 
 JSON = {"content-type": "application/json", "content-encoding": "gzip"}

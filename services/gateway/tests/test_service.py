@@ -3,11 +3,10 @@ message as large as the bundle limit allows, and model calls answer as the calle
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
-from services.gateway.tests.fakes import FakeJobStore, fake_api, toy_version
+from services.gateway.tests.fakes import FakeJobStore, asgi_post, fake_api, toy_version
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.transport.service import (
     PUSH_OVERHEAD_BYTES,
@@ -23,33 +22,9 @@ def api(store: FakeJobStore) -> Any:
 
 def post(app: Any, method: str, body: bytes) -> tuple[int, bytes]:
     """A Connect unary call with a binary protobuf body, sent in 64 KiB pieces."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": f"/simlab.v1.SimulationService/{method}",
-        "raw_path": f"/simlab.v1.SimulationService/{method}".encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"content-type", b"application/proto"),
-            (b"authorization", b"Bearer alice-token"),
-        ],
-    }
-    pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        piece = pieces.pop(0)
-        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    headers = {"content-type": "application/proto", "authorization": "Bearer alice-token"}
+    answer = asgi_post(app, method, body, headers)
+    return answer.status, answer.body
 
 
 def big_push(size: int) -> pb.PushModelRequest:

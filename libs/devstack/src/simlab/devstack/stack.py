@@ -271,7 +271,16 @@ class Stack:
         then a start on the same data directory: crash recovery, same socket, same URI."""
         assert self.postgres is not None
         kill_tree(int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0]))
-        self.postgres = start_postgres(self.postgres.data_dir)
+        # What a supervisor does: start it again until it runs. pg_ctl itself once died of
+        # SIGSEGV right after the kill on a loaded CI machine, before the server logged a line.
+        for attempt in range(3):
+            try:
+                self.postgres = start_postgres(self.postgres.data_dir)
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
 
     def restart_nats(self) -> None:
         """kill -9 of nats-server, then a start on the same port and JetStream store, so that

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 from connectrpc import _codec
 from connectrpc.code import Code as ConnectCode
@@ -39,7 +40,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Raises SimlabError (UNAUTHENTICATED) when the request's credentials name nobody.
-Authenticate = Callable[[Headers], Awaitable[object]]
+CallerT = TypeVar("CallerT")
 
 
 class BoundedGzip(Compression):
@@ -112,9 +113,9 @@ def strict_codecs() -> None:
             _codec._codecs[name] = _StrictCodec(codec)
 
 
-class RequestGate:
+class RequestGate(Generic[CallerT]):
     """Routes each call to the application that enforces its method's read limit, after the
-    caller is authenticated from the headers alone.
+    caller is authenticated from the headers alone; the application reads them from `caller`.
 
     `apps`: method name -> its application; `default`: every other method's. Each application
     must be built with `read_max_bytes=limits[method]` and `compressions=[BoundedGzip(...)]`
@@ -126,13 +127,15 @@ class RequestGate:
         default: ASGIApp,
         apps: Mapping[str, tuple[ASGIApp, int]],
         default_limit: int,
-        authenticate: Authenticate,
+        authenticate: Callable[[Headers], Awaitable[CallerT]],
+        caller: ContextVar[CallerT],
     ) -> None:
         self.path = path
         self.default = default
         self.apps = apps
         self.default_limit = default_limit
         self.authenticate = authenticate
+        self.caller = caller
         strict_codecs()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,7 +147,7 @@ class RequestGate:
         headers = Headers(scope=scope)
         http2 = scope.get("http_version") == "2"
         try:
-            await self.authenticate(headers)
+            caller = await self.authenticate(headers)
         except SimlabError as error:
             # The application answers in the call's protocol; it never sees the body.
             await app(scope, await _refusing(to_connect(error), receive, http2), send)
@@ -154,7 +157,11 @@ class RequestGate:
         if declared.isdigit() and int(declared) > max_body:
             await app(scope, await _refusing(_too_large(max_body), receive, http2), send)
             return
-        await app(scope, _capped(receive, max_body, http2), send)
+        bound = self.caller.set(caller)
+        try:
+            await app(scope, _capped(receive, max_body, http2), send)
+        finally:
+            self.caller.reset(bound)
 
 
 def _too_large(max_body: int) -> ConnectError:

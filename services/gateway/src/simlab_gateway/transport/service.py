@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
@@ -31,6 +32,9 @@ PUSH_OVERHEAD_BYTES = 1024 * 1024
 P = ParamSpec("P")
 R = TypeVar("R")
 Context = RequestContext[Any, Any]
+# Who makes the call being served: set by the request gate, which authenticated them from the
+# headers before reading the body (once per call).
+CALLER: ContextVar[Principal] = ContextVar("simlab_caller")
 
 
 def _connect_errors(
@@ -81,31 +85,28 @@ class SimulationService:
         """The caller the request's headers name; UNAUTHENTICATED when they name nobody."""
         return await self.auth.principal_of(headers)
 
-    async def _caller(self, ctx: Context) -> Principal:
-        return await self.authenticate(ctx.request_headers())
-
     @_connect_errors
     async def list_models(
         self, request: pb.ListModelsRequest, ctx: Context
     ) -> pb.ListModelsResponse:
-        return pb.ListModelsResponse(models=await self.models.visible(await self._caller(ctx)))
+        return pb.ListModelsResponse(models=await self.models.visible(CALLER.get()))
 
     @_connect_errors
     async def get_model(self, request: pb.GetModelRequest, ctx: Context) -> pb.Model:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         return await self.models.get(caller, check_text(request.model, "model", 200))
 
     @_connect_errors
     async def list_model_versions(
         self, request: pb.ListModelVersionsRequest, ctx: Context
     ) -> pb.ListModelVersionsResponse:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         versions = await self.models.versions(caller, check_text(request.name, "name", 200))
         return pb.ListModelVersionsResponse(versions=versions)
 
     @_connect_errors
     async def push_model(self, request: pb.PushModelRequest, ctx: Context) -> pb.PushModelResponse:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         files = {f.path: f.data for f in request.files}
         if len(files) < len(request.files):
             raise invalid("files", "each path may appear once")
@@ -130,40 +131,40 @@ class SimulationService:
             request_id=request.request_id,
             args=tuple(request.args),
         )
-        return await self.jobs.submit(await self._caller(ctx), submission)
+        return await self.jobs.submit(CALLER.get(), submission)
 
     @_connect_errors
     async def get_job(self, request: pb.GetJobRequest, ctx: Context) -> pb.Job:
-        return await self.jobs.get(await self._caller(ctx), request.job_id)
+        return await self.jobs.get(CALLER.get(), request.job_id)
 
     @_connect_errors
     async def list_jobs(self, request: pb.ListJobsRequest, ctx: Context) -> pb.ListJobsResponse:
-        return await self.jobs.list(await self._caller(ctx), request)
+        return await self.jobs.list(CALLER.get(), request)
 
     @_connect_errors_stream
     async def watch_job(
         self, request: pb.WatchJobRequest, ctx: Context
     ) -> AsyncIterator[pb.JobEvent]:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         job_id = check_job_id(request.job_id)
         async for event in self.feeds.watch(caller, job_id, request.after_seq):
             yield event
 
     @_connect_errors
     async def cancel_job(self, request: pb.CancelJobRequest, ctx: Context) -> pb.Job:
-        return await self.jobs.cancel(await self._caller(ctx), request.job_id)
+        return await self.jobs.cancel(CALLER.get(), request.job_id)
 
     @_connect_errors
     async def list_artifacts(
         self, request: pb.ListArtifactsRequest, ctx: Context
     ) -> pb.ListArtifactsResponse:
-        return await self.artifacts.list(await self._caller(ctx), request.job_id)
+        return await self.artifacts.list(CALLER.get(), request.job_id)
 
     @_connect_errors_stream
     async def get_artifact(
         self, request: pb.GetArtifactRequest, ctx: Context
     ) -> AsyncIterator[pb.ArtifactChunk]:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         async for chunk in self.artifacts.read(caller, request.job_id, request.name):
             yield chunk
 
@@ -171,7 +172,7 @@ class SimulationService:
     async def tail_logs(
         self, request: pb.TailLogsRequest, ctx: Context
     ) -> AsyncIterator[pb.LogChunk]:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         job_id = check_job_id(request.job_id)
         shard = request.shard if request.HasField("shard") else None
         if shard is not None and shard < 0:
@@ -183,7 +184,7 @@ class SimulationService:
     async def create_share_link(
         self, request: pb.CreateShareLinkRequest, ctx: Context
     ) -> pb.CreateShareLinkResponse:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         job_id = check_job_id(request.job_id)
         return await self.shares.create(caller, job_id, request.ttl_seconds)
 
@@ -191,32 +192,32 @@ class SimulationService:
     async def list_share_links(
         self, request: pb.ListShareLinksRequest, ctx: Context
     ) -> pb.ListShareLinksResponse:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         return await self.shares.list(caller, check_job_id(request.job_id))
 
     @_connect_errors
     async def revoke_share_link(
         self, request: pb.RevokeShareLinkRequest, ctx: Context
     ) -> pb.ShareLink:
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         return await self.shares.revoke(caller, check_job_id(request.link_id, "link_id"))
 
     @_connect_errors
     async def get_progress_history(
         self, request: pb.GetProgressHistoryRequest, ctx: Context
     ) -> pb.ProgressHistory:
-        return await self.jobs.progress_history(await self._caller(ctx), request.job_id)
+        return await self.jobs.progress_history(CALLER.get(), request.job_id)
 
     @_connect_errors
     async def list_presets(
         self, request: pb.ListPresetsRequest, ctx: Context
     ) -> pb.ListPresetsResponse:
-        return await self.jobs.list_presets(await self._caller(ctx), request.model)
+        return await self.jobs.list_presets(CALLER.get(), request.model)
 
     @_connect_errors
     async def save_preset(self, request: pb.SavePresetRequest, ctx: Context) -> pb.Preset:
         preset = request.preset
-        caller = await self._caller(ctx)
+        caller = CALLER.get()
         parameters = _decoded(preset.parameters, "parameters")
         return await self.jobs.save_preset(caller, preset, parameters)
 
@@ -224,7 +225,7 @@ class SimulationService:
     async def delete_preset(
         self, request: pb.DeletePresetRequest, ctx: Context
     ) -> pb.DeletePresetResponse:
-        return await self.jobs.delete_preset(await self._caller(ctx), request.name)
+        return await self.jobs.delete_preset(CALLER.get(), request.name)
 
 
 def _decoded(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
@@ -269,4 +270,5 @@ def simulation_app(service: SimulationService, max_bundle_bytes: int) -> Request
         {"PushModel": (app(push_limit), push_limit)},
         READ_MAX_BYTES,
         service.authenticate,
+        CALLER,
     )
