@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 
 from simlab.client import Client
 from simlab.devstack.stack import Stack
@@ -64,3 +65,17 @@ def test_downloads_need_the_owner(stack: Stack, alice: Client) -> None:
     ].startswith("inline")
     missing = f"{stack.url}/files/{job.job_id}/nope.bin"
     assert get(missing, Authorization="Bearer alice-token")[0] == 404
+
+
+def test_a_refused_body_does_not_stall_the_next_call_on_the_connection(stack: Stack) -> None:
+    """A body refused unread (a wrong token here) closes an HTTP/1.1 connection: kept open, its
+    unread rest was taken for the next request, which hung until the client gave up."""
+    session = requests.Session()
+    body = b'{"preset": {"name": "' + b"x" * 1_000_000 + b'"}}'
+    headers = {"content-type": "application/json", "authorization": "Bearer nobody"}
+    url = f"{stack.url}/simlab.v1.SimulationService/SavePreset"
+    for _ in range(3):
+        refused = session.post(url, data=body, headers=headers, timeout=10)
+        assert refused.json()["code"] == "unauthenticated"
+        assert refused.headers["connection"] == "close"
+        assert session.get(f"{stack.url}/healthz", timeout=10).status_code == 200

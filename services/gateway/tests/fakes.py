@@ -334,6 +334,7 @@ class Answer:
     """What an ASGI application sent back for one request, and how much of its body it read."""
 
     status: int
+    headers: dict[bytes, bytes]
     body: bytes
     read: int
 
@@ -378,4 +379,6 @@ def asgi_post(
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))
-    return Answer(sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), read)
+    start, *rest = sent
+    body_ = b"".join(m.get("body", b"") for m in rest)
+    return Answer(start["status"], dict(start.get("headers", ())), body_, read)

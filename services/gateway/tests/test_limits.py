@@ -87,6 +87,22 @@ def test_a_body_declared_too_large_is_refused_unread() -> None:
 
 
 @pytest.mark.parametrize(
+    ("token", "http_version", "closes"),
+    [("nobody", "1.1", True), ("alice-token", "1.1", False), ("nobody", "2", False)],
+)
+def test_over_http1_an_answer_before_the_body_was_read_closes_the_connection(
+    token: str, http_version: str, closes: bool
+) -> None:
+    """Else the unread rest of the body waits as the connection's next request, and the
+    client's next call on it hangs (over HTTP/2 the body is drained instead)."""
+    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    body = b'{"jobId": "j1"}' + b" " * 200_000
+    answer = asgi_post(api(), "GetJob", body, headers, http_version=http_version)
+    assert answer.read == (0 if closes else len(body))
+    assert (answer.headers.get(b"connection") == b"close") is closes
+
+
+@pytest.mark.parametrize(
     ("body", "headers"),
     [
         (b"{not json", {"content-type": "application/json"}),

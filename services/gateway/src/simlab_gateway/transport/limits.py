@@ -8,6 +8,8 @@ front of the connect-python applications.
   gzip bomb costs the limit, not what it would inflate to.
 - A request body that is not the method's message (bad JSON, bad protobuf, nesting too deep)
   is INVALID_ARGUMENT, not connect-python's UNKNOWN.
+- A refused body is never left half-read on a connection that carries more calls: over HTTP/2
+  it is read and dropped, over HTTP/1.1 the answer closes the connection.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-# Raises SimlabError (UNAUTHENTICATED) when the request's credentials name nobody.
 CallerT = TypeVar("CallerT")
 
 
@@ -146,6 +147,9 @@ class RequestGate(Generic[CallerT]):
         app, limit = self.apps.get(method, (self.default, self.default_limit))
         headers = Headers(scope=scope)
         http2 = scope.get("http_version") == "2"
+        if not http2:
+            body = _Body(receive)
+            receive, send = body, _closing_unless_read(send, body)
         try:
             caller = await self.authenticate(headers)
         except SimlabError as error:
@@ -199,6 +203,34 @@ def _capped(receive: Receive, max_body: int, http2: bool) -> Receive:
         return message
 
     return capped
+
+
+class _Body:
+    """A request's body as the application reads it, remembering whether it was read whole."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.read_whole = False
+
+    async def __call__(self) -> dict[str, Any]:
+        message = await self.receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.read_whole = True
+        return message
+
+
+def _closing_unless_read(send: Send, body: _Body) -> Send:
+    """`send`, whose answer says `connection: close` when it starts before the body was read
+    whole (HTTP/1.1): the server would otherwise wait on the unread rest as the connection's
+    next request, and the client's next call on it would hang until it gave up."""
+
+    async def closing(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and not body.read_whole:
+            headers = [*message.get("headers", ()), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return closing
 
 
 async def _drain(receive: Receive) -> None:
