@@ -143,14 +143,14 @@ def record(stack: Stack, pytestconfig: pytest.Config) -> Iterator[Record]:
     before = rss_bytes(pid)
     yield record
     after = rss_bytes(pid)
-    report = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     lines = [
         "",
         record.table(),
         f"gateway RSS: {before / MiB:.1f} MiB before, {after / MiB:.1f} MiB after",
     ]
-    for line in lines:
-        report.write_line(line) if report else print(line)
+    # Output capture holds the terminal's file descriptor during teardown too.
+    with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        print("\n".join(lines))
 
 
 @pytest.fixture(scope="module")
