@@ -228,14 +228,14 @@ class FakeEvents:
     published: list[pb.JobEvent] = field(default_factory=list)
 
     @asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:
+    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent | None]]:
         self.calls.append("subscribe")
         queue: asyncio.Queue[pb.JobEvent] = asyncio.Queue()
         for event in self.published:
             if event.job_id == job_id:
                 queue.put_nowait(event)
 
-        async def live() -> AsyncIterator[pb.JobEvent]:
+        async def live() -> AsyncIterator[pb.JobEvent | None]:
             while True:
                 yield await queue.get()
 

@@ -27,17 +27,19 @@ class LiveBus:
     """Events published after a subscription reach it, as on NATS."""
 
     subscribed: list[str] = field(default_factory=list)
-    queues: dict[int, asyncio.Queue[pb.JobEvent | None]] = field(default_factory=dict)
+    queues: dict[int, asyncio.Queue[pb.JobEvent | bool | None]] = field(default_factory=dict)
     store: FakeJobStore | None = None
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:
+    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent | None]]:
         self.subscribed.append(job_id)
-        queue: asyncio.Queue[pb.JobEvent | None] = asyncio.Queue()
+        # An event, None (events may have been lost) or False (the subscription ended).
+        queue: asyncio.Queue[pb.JobEvent | bool | None] = asyncio.Queue()
         self.queues[id(queue)] = queue
 
-        async def live() -> AsyncIterator[pb.JobEvent]:
-            while (event := await queue.get()) is not None:
+        async def live() -> AsyncIterator[pb.JobEvent | None]:
+            while (event := await queue.get()) is not False:
+                assert event is not True
                 yield event
 
         try:
@@ -53,6 +55,11 @@ class LiveBus:
             queue.put_nowait(event)
 
     def lose_connection(self) -> None:
+        for queue in self.queues.values():
+            queue.put_nowait(False)
+
+    def reconnect(self) -> None:
+        """What NATS does after an outage: the subscriptions go on, minus what was sent."""
         for queue in self.queues.values():
             queue.put_nowait(None)
 
@@ -122,6 +129,25 @@ def test_a_watcher_that_does_not_read_gets_a_fresh_snapshot_and_holds_up_no_one(
         assert rest[0][0] == pb.EVENT_KIND_SNAPSHOT and rest[0][1] >= 200 - 64
         assert [seq for _, seq in rest] == list(range(rest[0][1], 203))
         assert [e.seq async for e in fast] == [202]
+
+    run(scenario)
+
+
+def test_after_the_bus_reconnects_every_watcher_reads_a_fresh_snapshot() -> None:
+    async def scenario() -> None:
+        feeds, store, bus = setup()
+        watchers = [feeds.watch(ALICE, "job1", after_seq=0) for _ in range(3)]
+        for watcher in watchers:
+            assert (await anext(watcher)).seq == 1
+        # Changes published while the gateway was away never reach it; the store has them.
+        store.jobs["alice", "job1"] = pb.Job(job_id="job1", seq=5, state=RUNNING, shards=1)
+        bus.reconnect()
+        for watcher in watchers:
+            snapshot = await anext(watcher)
+            assert (snapshot.kind, snapshot.seq) == (pb.EVENT_KIND_SNAPSHOT, 5)
+        bus.publish(event(6, SUCCEEDED))
+        for watcher in watchers:
+            assert [e.seq async for e in watcher] == [6]
 
     run(scenario)
 
@@ -218,7 +244,7 @@ def test_a_lost_bus_connection_ends_every_watcher_with_unavailable() -> None:
 def test_a_subscription_that_breaks_unexpectedly_fails_its_watchers_with_unavailable() -> None:
     class BrokenBus(LiveBus):
         @contextlib.asynccontextmanager
-        async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:
+        async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[pb.JobEvent | None]]:
             raise RuntimeError("connection reset")
             yield  # an async generator, as a subscription is
 

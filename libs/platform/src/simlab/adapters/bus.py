@@ -10,6 +10,7 @@ inbox prefix, `_INBOX_<user>`, the only inboxes that user may subscribe to."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
 from nats.aio.client import DEFAULT_INBOX_PREFIX, Client
@@ -20,7 +21,11 @@ MASK = "***"
 _hidden: set[str] = set()
 
 
-async def connect_nats(url: str, name: str) -> Client:
+async def connect_nats(
+    url: str, name: str, on_reconnected: Callable[[], Awaitable[None]] | None = None
+) -> Client:
+    """A client that reconnects forever; `on_reconnected` runs after each reconnection (what
+    was published while it was away never reached its plain subscriptions)."""
     client = Client()
     address, user, password = split_credentials(url)
     if password:
@@ -34,8 +39,10 @@ async def connect_nats(url: str, name: str) -> Client:
         if not (client.is_closed or client.is_draining):
             log.warning("%s: disconnected from NATS", name)
 
-    async def on_reconnected() -> None:
+    async def reconnected() -> None:
         log.info("%s: reconnected to NATS", name)
+        if on_reconnected is not None:
+            await on_reconnected()
 
     await client.connect(
         address,
@@ -47,7 +54,7 @@ async def connect_nats(url: str, name: str) -> Client:
         reconnect_time_wait=0.5,  # type: ignore[arg-type]  # annotated int, used as seconds
         error_cb=on_error,
         disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
+        reconnected_cb=reconnected,
     )
     return client
 

@@ -4,7 +4,8 @@ reads of watchers that arrive together made once.
 
 A watcher that falls behind (its client reads slower than the job changes) cannot hold up
 the others: when its queue is full, what it holds is dropped and it is told so, and it reads
-a fresh snapshot in place of what it missed. Nothing is skipped silently."""
+a fresh snapshot in place of what it missed. So does every watcher when the bus says events
+may have been lost (it reconnected). Nothing is skipped silently."""
 
 from __future__ import annotations
 
@@ -38,9 +39,15 @@ class Watcher:
     def offer(self, event: pb.JobEvent) -> None:
         """Never waits: a full queue is dropped and the watcher told it lags."""
         if len(self._events) >= self.capacity:
-            self._events.clear()
-            self._lagged = True
+            self.missed()
         self._events.append(event)
+        self._ready.set()
+
+    def missed(self) -> None:
+        """Events may have been lost here: what is queued is dropped (a snapshot read after
+        this covers it) and the watcher told it lags."""
+        self._events.clear()
+        self._lagged = True
         self._ready.set()
 
     def fail(self, error: SimlabError) -> None:
@@ -113,7 +120,10 @@ class JobEventHub:
                 job.subscribed.set_result(None)
                 async for event in live:
                     for watcher in job.watchers:
-                        watcher.offer(event)
+                        if event is None:
+                            watcher.missed()
+                        else:
+                            watcher.offer(event)
             failure = SimlabError(Code.UNAVAILABLE, "event bus connection lost; retry shortly")
         except SimlabError as error:
             failure = error

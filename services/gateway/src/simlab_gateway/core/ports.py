@@ -83,8 +83,11 @@ class JobStore(Protocol):
 
 
 class EventBus(Protocol):
-    def subscribe(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[pb.JobEvent]]:
-        """The job's events from the moment this returns; UNAVAILABLE when the bus is away."""
+    def subscribe(
+        self, job_id: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[pb.JobEvent | None]]:
+        """The job's events from the moment this returns, and None where events may have been
+        lost (the bus reconnected); UNAVAILABLE when the bus is away."""
         ...
 
 
