@@ -71,6 +71,30 @@ class WorkerSampler:
             self.samples += 1
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack, and by this benchmark. The workers
+    are the runner's children, counted once reaped; PostgreSQL is the postmaster and its
+    backends."""
+    assert stack.nats is not None and stack.postgres is not None
+    postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    parts = {name: psutil.Process(process.pid) for name, process in stack.processes.items()}
+    parts["nats-server"] = psutil.Process(stack.nats.process.pid)
+    parts["postgresql"] = psutil.Process(postmaster)
+    # This process: the submitting clients, the polling and the worker sampler.
+    parts["bench"] = psutil.Process()
+    used: dict[str, float] = {}
+    for name, process in parts.items():
+        times = process.cpu_times()
+        used[name] = times.user + times.system
+        reaped = times.children_user + times.children_system
+        if name == "runner":
+            used["workers"] = reaped
+        elif name == "postgresql":
+            live = sum(sum(child.cpu_times()[:2]) for child in process.children())
+            used[name] += reaped + live
+    return used
+
+
 @dataclass
 class LoadResult:
     jobs: int
@@ -80,6 +104,8 @@ class LoadResult:
     max_workers_seen: int
     samples: int
     cap: int
+    # CPU seconds each part of the stack spent on the burst.
+    cpu: dict[str, float]
 
     @property
     def jobs_per_second(self) -> float:
@@ -92,7 +118,12 @@ class LoadResult:
             f"{self.succeeded} succeeded\n"
             f"worker cap (SIMLAB_RUNNER_MAX_WORKERS) {self.cap}: at most "
             f"{self.max_workers_seen} worker processes running at once "
-            f"({self.samples} samples) -> {'held' if self.cap_held else 'EXCEEDED'}"
+            f"({self.samples} samples) -> {'held' if self.cap_held else 'EXCEEDED'}\n"
+            "CPU seconds per job: "
+            + ", ".join(
+                f"{name} {seconds / self.jobs:.2f}"
+                for name, seconds in sorted(self.cpu.items(), key=lambda item: -item[1])
+            )
         )
 
     @property
@@ -146,6 +177,7 @@ def burst(
     """Submits `jobs` small pi jobs at once on `stack` (started with the cap `cap` and the
     gateway token TOKEN) and waits until every one ended, sampling the workers meanwhile."""
     with WorkerSampler(stack.jobstore_target) as sampler, Client(stack.url, TOKEN) as client:
+        before = cpu_seconds(stack)
         started = time.monotonic()
         asyncio.run(_submit_all(stack.url.removeprefix("http://"), jobs, clients))
         submitted = time.monotonic() - started
@@ -154,7 +186,11 @@ def burst(
             time.sleep(1)
         seconds = time.monotonic() - started
         succeeded = count_succeeded(client)
-    return LoadResult(jobs, submitted, seconds, succeeded, sampler.max_seen, sampler.samples, cap)
+        after = cpu_seconds(stack)
+    cpu = {name: after[name] - before.get(name, 0.0) for name in after}
+    return LoadResult(
+        jobs, submitted, seconds, succeeded, sampler.max_seen, sampler.samples, cap, cpu
+    )
 
 
 def load_stack(state: Path, cap: int) -> Stack:
