@@ -1,8 +1,13 @@
 """`make load`: a burst of small jobs, all submitted at once, processed to the end while the
 runner's worker cap (SIMLAB_RUNNER_MAX_WORKERS) holds. A sampler counts the stack's running
-worker processes the whole time; the run prints jobs/s and the most workers seen at once.
+worker processes the whole time; the run prints jobs/s, the most workers seen at once and the
+CPU each part of the stack spent per job.
 
     python -m bench.load --jobs 10000 --max-workers 8
+
+With --stop-after S, the jobs still queued or running after S seconds are cancelled (a
+machine too small to process the whole burst still shows it accepted, scheduled under the cap
+and drained), and the rate is what had succeeded by then.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
 
 TOKEN = "load-token"
-ACTIVE = [pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING]
+ACTIVE = [
+    pb.JOB_STATE_QUEUED,
+    pb.JOB_STATE_LAUNCHING,
+    pb.JOB_STATE_RUNNING,
+    pb.JOB_STATE_CANCELLING,
+]
 
 
 class WorkerSampler:
@@ -106,16 +116,36 @@ class LoadResult:
     cap: int
     # CPU seconds each part of the stack spent on the burst.
     cpu: dict[str, float]
+    # With --stop-after: when the rest was cancelled, how many had succeeded by then, and how
+    # many of the rest ended cancelled.
+    stopped_at: float | None = None
+    succeeded_at_stop: int = 0
+    cancelled: int = 0
 
     @property
     def jobs_per_second(self) -> float:
+        if self.stopped_at is not None:
+            return self.succeeded_at_stop / self.stopped_at
         return self.jobs / self.seconds
 
+    @property
+    def all_accounted_for(self) -> bool:
+        return self.succeeded + self.cancelled == self.jobs
+
     def text(self) -> str:
+        if self.stopped_at is None:
+            ended = (
+                f"all ended after {self.seconds:.1f} s = {self.jobs_per_second:.2f} jobs/s; "
+                f"{self.succeeded} succeeded"
+            )
+        else:
+            ended = (
+                f"{self.succeeded_at_stop} succeeded in the first {self.stopped_at:.0f} s = "
+                f"{self.jobs_per_second:.2f} jobs/s; the rest cancelled, all ended after "
+                f"{self.seconds:.1f} s: {self.succeeded} succeeded, {self.cancelled} cancelled"
+            )
         return (
-            f"load: {self.jobs} jobs submitted in {self.submit_seconds:.1f} s, all ended "
-            f"after {self.seconds:.1f} s = {self.jobs_per_second:.1f} jobs/s; "
-            f"{self.succeeded} succeeded\n"
+            f"load: {self.jobs} jobs submitted in {self.submit_seconds:.1f} s, {ended}\n"
             f"worker cap (SIMLAB_RUNNER_MAX_WORKERS) {self.cap}: at most "
             f"{self.max_workers_seen} worker processes running at once "
             f"({self.samples} samples) -> {'held' if self.cap_held else 'EXCEEDED'}\n"
@@ -152,44 +182,76 @@ async def _submit_all(target: str, jobs: int, clients: int) -> list[str]:
     return ids
 
 
-def count_active(client: Client) -> int:
+def count_in(client: Client, *states: pb.JobState) -> int:
     total, token = 0, ""
     while True:
-        page, token = client.list_jobs(states=ACTIVE, page_size=500, page_token=token)
+        page, token = client.list_jobs(states=list(states), page_size=500, page_token=token)
         total += len(page)
         if not token:
             return total
+
+
+def count_active(client: Client) -> int:
+    return count_in(client, *ACTIVE)
 
 
 def count_succeeded(client: Client) -> int:
-    total, token = 0, ""
+    return count_in(client, pb.JOB_STATE_SUCCEEDED)
+
+
+def cancel_active(client: Client) -> None:
+    """Cancels every job still queued or running (listed first: cancelling moves them)."""
+    ids, token = [], ""
     while True:
-        states = [pb.JOB_STATE_SUCCEEDED]
-        page, token = client.list_jobs(states=states, page_size=500, page_token=token)
-        total += len(page)
+        page, token = client.list_jobs(states=ACTIVE, page_size=500, page_token=token)
+        ids += [job.job_id for job in page]
         if not token:
-            return total
+            break
+    for job_id in ids:
+        client.cancel(job_id)
 
 
 def burst(
-    stack: Stack, jobs: int, cap: int, clients: int = 16, timeout: float = 7200
+    stack: Stack,
+    jobs: int,
+    cap: int,
+    clients: int = 16,
+    timeout: float = 7200,
+    stop_after: float | None = None,
 ) -> LoadResult:
     """Submits `jobs` small pi jobs at once on `stack` (started with the cap `cap` and the
-    gateway token TOKEN) and waits until every one ended, sampling the workers meanwhile."""
+    gateway token TOKEN) and waits until every one ended, sampling the workers meanwhile;
+    with `stop_after`, cancels what is left after that many seconds."""
     with WorkerSampler(stack.jobstore_target) as sampler, Client(stack.url, TOKEN) as client:
         before = cpu_seconds(stack)
         started = time.monotonic()
         asyncio.run(_submit_all(stack.url.removeprefix("http://"), jobs, clients))
         submitted = time.monotonic() - started
         deadline = started + timeout
+        stopped_at, succeeded_at_stop = None, 0
         while count_active(client) and time.monotonic() < deadline:
+            elapsed = time.monotonic() - started
+            if stop_after is not None and stopped_at is None and elapsed > stop_after:
+                stopped_at, succeeded_at_stop = elapsed, count_succeeded(client)
+                cancel_active(client)
             time.sleep(1)
         seconds = time.monotonic() - started
         succeeded = count_succeeded(client)
+        cancelled = count_in(client, pb.JOB_STATE_CANCELLED)
         after = cpu_seconds(stack)
     cpu = {name: after[name] - before.get(name, 0.0) for name in after}
     return LoadResult(
-        jobs, submitted, seconds, succeeded, sampler.max_seen, sampler.samples, cap, cpu
+        jobs,
+        submitted,
+        seconds,
+        succeeded,
+        sampler.max_seen,
+        sampler.samples,
+        cap,
+        cpu,
+        stopped_at,
+        succeeded_at_stop,
+        cancelled,
     )
 
 
@@ -213,16 +275,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs in the burst")
     parser.add_argument("--max-workers", type=int, default=8, help="SIMLAB_RUNNER_MAX_WORKERS")
     parser.add_argument("--clients", type=int, default=16, help="concurrent submitting clients")
+    parser.add_argument(
+        "--stop-after", type=float, help="seconds after which what is left is cancelled"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="simlab-load-") as tmp:
         stack = load_stack(Path(tmp), args.max_workers)
         try:
             stack.start(timeout=300)
-            result = burst(stack, args.jobs, args.max_workers, args.clients)
+            result = burst(
+                stack, args.jobs, args.max_workers, args.clients, stop_after=args.stop_after
+            )
         finally:
             stack.stop()
     print(result.text())
-    if result.succeeded != result.jobs or not result.cap_held:
+    if not result.all_accounted_for or not result.cap_held:
         raise SystemExit(1)
 
 

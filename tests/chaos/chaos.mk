@@ -7,6 +7,8 @@
 CHAOS_JOBS ?= 100
 LOAD_JOBS ?= 10000
 LOAD_MAX_WORKERS ?= 8
+# Seconds after which the jobs left are cancelled (empty: process them all).
+LOAD_STOP_AFTER ?=
 
 chaos: chaos-local chaos-k8s
 
@@ -19,4 +21,5 @@ chaos-k8s: venv minio-bin k8s-bin
 	  $(VENV)/bin/pytest -p no:cacheprovider -q tests/chaos/test_chaos_k8s.py
 
 load: venv
-	$(PY) -m bench.load --jobs $(LOAD_JOBS) --max-workers $(LOAD_MAX_WORKERS)
+	$(PY) -m bench.load --jobs $(LOAD_JOBS) --max-workers $(LOAD_MAX_WORKERS) \
+	  $(if $(LOAD_STOP_AFTER),--stop-after $(LOAD_STOP_AFTER))
