@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import functools
 import tempfile
 import threading
 import time
@@ -26,6 +28,7 @@ import psutil
 from google.protobuf import struct_pb2
 
 from simlab.client import Client
+from simlab.common.errors import Code, SimlabError
 from simlab.devstack.stack import Stack, free_port
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
@@ -149,9 +152,9 @@ class LoadResult:
             f"worker cap (SIMLAB_RUNNER_MAX_WORKERS) {self.cap}: at most "
             f"{self.max_workers_seen} worker processes running at once "
             f"({self.samples} samples) -> {'held' if self.cap_held else 'EXCEEDED'}\n"
-            "CPU seconds per job: "
+            "CPU seconds per succeeded job: "
             + ", ".join(
-                f"{name} {seconds / self.jobs:.2f}"
+                f"{name} {seconds / max(self.succeeded, 1):.2f}"
                 for name, seconds in sorted(self.cpu.items(), key=lambda item: -item[1])
             )
         )
@@ -200,15 +203,25 @@ def count_succeeded(client: Client) -> int:
 
 
 def cancel_active(client: Client) -> None:
-    """Cancels every job still queued or running (listed first: cancelling moves them)."""
+    """Cancels every job still queued or running (all listed first: cancelling moves them
+    between pages), several at a time."""
     ids, token = [], ""
     while True:
         page, token = client.list_jobs(states=ACTIVE, page_size=500, page_token=token)
         ids += [job.job_id for job in page]
         if not token:
             break
-    for job_id in ids:
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(functools.partial(cancel_unless_ended, client), ids))
+
+
+def cancel_unless_ended(client: Client, job_id: str) -> None:
+    try:
         client.cancel(job_id)
+    except SimlabError as error:
+        # It ended between the listing and the cancel.
+        if error.code is not Code.FAILED_PRECONDITION:
+            raise
 
 
 def burst(
