@@ -38,7 +38,7 @@ flow("live logs of a running job, and its shared view without Cancel", async ({ 
   const blocks = await blockLines();
   assert.ok(new Set(blocks).size === blocks.length, `lines shown twice after the reconnect: ${blocks.filter((b, i) => blocks.indexOf(b) !== i).slice(0, 3).join(" | ")}`);
 
-  const link = await createShareLink(page, 0);
+  const link = await createShareLink(page, -1); // "Never" (SHARE_NEVER_EXPIRES)
   const token = new URL(link).searchParams.get("share");
   await page.waitForSelector('[data-testid="share-links"] tr[data-link-state="active"] >> text=Never');
   const { ctx, page: viewer, calls } = await sharedContext(browser, pageErrors);
