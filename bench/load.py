@@ -89,10 +89,10 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     are the runner's children, counted once reaped; PostgreSQL is the postmaster and its
     backends."""
     assert stack.nats is not None and stack.postgres is not None
-    postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    assert stack.postgres.pid is not None
     parts = {name: psutil.Process(process.pid) for name, process in stack.processes.items()}
     parts["nats-server"] = psutil.Process(stack.nats.process.pid)
-    parts["postgresql"] = psutil.Process(postmaster)
+    parts["postgresql"] = psutil.Process(stack.postgres.pid)
     # This process: the submitting clients, the polling and the worker sampler.
     parts["bench"] = psutil.Process()
     used: dict[str, float] = {}
@@ -185,13 +185,19 @@ async def _submit_all(target: str, jobs: int, clients: int) -> list[str]:
     return ids
 
 
-def count_in(client: Client, *states: pb.JobState) -> int:
-    total, token = 0, ""
+def jobs_in(client: Client, *states: pb.JobState) -> list[pb.Job]:
+    """Every job in one of `states`, page by page."""
+    jobs: list[pb.Job] = []
+    token = ""
     while True:
         page, token = client.list_jobs(states=list(states), page_size=500, page_token=token)
-        total += len(page)
+        jobs += page
         if not token:
-            return total
+            return jobs
+
+
+def count_in(client: Client, *states: pb.JobState) -> int:
+    return len(jobs_in(client, *states))
 
 
 def count_active(client: Client) -> int:
@@ -205,12 +211,7 @@ def count_succeeded(client: Client) -> int:
 def cancel_active(client: Client) -> None:
     """Cancels every job still queued or running (all listed first: cancelling moves them
     between pages), several at a time."""
-    ids, token = [], ""
-    while True:
-        page, token = client.list_jobs(states=ACTIVE, page_size=500, page_token=token)
-        ids += [job.job_id for job in page]
-        if not token:
-            break
+    ids = [job.job_id for job in jobs_in(client, *ACTIVE)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(functools.partial(cancel_unless_ended, client), ids))
 

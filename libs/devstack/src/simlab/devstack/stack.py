@@ -269,8 +269,8 @@ class Stack:
     def restart_postgres(self) -> None:
         """kill -9 of the database server and every backend (a crashed host or container),
         then a start on the same data directory: crash recovery, same socket, same URI."""
-        assert self.postgres is not None
-        kill_tree(int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0]))
+        assert self.postgres is not None and self.postgres.pid is not None
+        kill_tree(self.postgres.pid)
         # What a supervisor does: start it again until it runs. pg_ctl itself once died of
         # SIGSEGV right after the kill on a loaded CI machine, before the server logged a line.
         for attempt in range(3):
