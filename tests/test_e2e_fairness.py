@@ -176,6 +176,12 @@ def test_two_users_take_turns_and_each_users_jobs_start_in_order(
     # Each job takes every worker: they run one at a time, in the order the runner chose.
     params = {"samples": 800, "seconds_per_block": 0.3}
     first = alice.submit("test_slow", params, shards=MAX_WORKERS)
+    # The others arrive once it has started: queued together with it, alice would be at the
+    # back of the line behind bob when it starts (both orders are fair; this one is tested).
+    deadline = time.monotonic() + 30
+    while alice.get(first.job_id).state == pb.JOB_STATE_QUEUED:
+        assert time.monotonic() < deadline, "the first job never started"
+        time.sleep(0.02)
     alices = [alice.submit("test_slow", params, shards=MAX_WORKERS) for _ in range(2)]
     bobs = [bob.submit("test_slow", params, shards=MAX_WORKERS) for _ in range(2)]
     assert alice.get(alices[-1].job_id).state == pb.JOB_STATE_QUEUED, "the first ended too soon"
