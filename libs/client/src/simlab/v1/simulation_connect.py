@@ -44,6 +44,9 @@ class SimulationService(Protocol):
     async def cancel_job(self, request: simlab_dot_v1_dot_simulation__pb2.CancelJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def extend_job(self, request: simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def list_artifacts(self, request: simlab_dot_v1_dot_simulation__pb2.ListArtifactsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListArtifactsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -169,6 +172,16 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.cancel_job,
+                ),
+                "/simlab.v1.SimulationService/ExtendJob": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ExtendJob",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.extend_job,
                 ),
                 "/simlab.v1.SimulationService/ListArtifacts": Endpoint.unary(
                     method=MethodInfo(
@@ -463,6 +476,26 @@ class SimulationServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def extend_job(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ExtendJob",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def list_artifacts(
         self,
         request: simlab_dot_v1_dot_simulation__pb2.ListArtifactsRequest,
@@ -683,6 +716,8 @@ class SimulationServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def cancel_job(self, request: simlab_dot_v1_dot_simulation__pb2.CancelJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def extend_job(self, request: simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_artifacts(self, request: simlab_dot_v1_dot_simulation__pb2.ListArtifactsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListArtifactsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_artifact(self, request: simlab_dot_v1_dot_simulation__pb2.GetArtifactRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.ArtifactChunk]:
@@ -798,6 +833,16 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.cancel_job,
+                ),
+                "/simlab.v1.SimulationService/ExtendJob": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ExtendJob",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.extend_job,
                 ),
                 "/simlab.v1.SimulationService/ListArtifacts": EndpointSync.unary(
                     method=MethodInfo(
@@ -1086,6 +1131,26 @@ class SimulationServiceClientSync(ConnectClientSync):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.CancelJobRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.Job,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def extend_job(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ExtendJob",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

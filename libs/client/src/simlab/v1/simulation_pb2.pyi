@@ -36,6 +36,12 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
 
+class StopReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STOP_REASON_UNSPECIFIED: _ClassVar[StopReason]
+    STOP_REASON_PRECISION_REACHED: _ClassVar[StopReason]
+    STOP_REASON_BUDGET_EXHAUSTED: _ClassVar[StopReason]
+
 class JobKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_KIND_UNSPECIFIED: _ClassVar[JobKind]
@@ -64,6 +70,9 @@ JOB_STATE_CANCELLING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+STOP_REASON_UNSPECIFIED: StopReason
+STOP_REASON_PRECISION_REACHED: StopReason
+STOP_REASON_BUDGET_EXHAUSTED: StopReason
 JOB_KIND_UNSPECIFIED: JobKind
 JOB_KIND_RUN: JobKind
 JOB_KIND_REGISTRATION: JobKind
@@ -221,20 +230,54 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("blocks_done", "blocks_total", "samples_done", "samples_total", "estimate", "stderr")
+    __slots__ = ("blocks_done", "blocks_total", "samples_done", "samples_total", "estimate", "stderr", "samples_to_target")
     BLOCKS_DONE_FIELD_NUMBER: _ClassVar[int]
     BLOCKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_DONE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     STDERR_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_TO_TARGET_FIELD_NUMBER: _ClassVar[int]
     blocks_done: int
     blocks_total: int
     samples_done: int
     samples_total: int
     estimate: float
     stderr: float
-    def __init__(self, blocks_done: _Optional[int] = ..., blocks_total: _Optional[int] = ..., samples_done: _Optional[int] = ..., samples_total: _Optional[int] = ..., estimate: _Optional[float] = ..., stderr: _Optional[float] = ...) -> None: ...
+    samples_to_target: int
+    def __init__(self, blocks_done: _Optional[int] = ..., blocks_total: _Optional[int] = ..., samples_done: _Optional[int] = ..., samples_total: _Optional[int] = ..., estimate: _Optional[float] = ..., stderr: _Optional[float] = ..., samples_to_target: _Optional[int] = ...) -> None: ...
+
+class Precision(_message.Message):
+    __slots__ = ("rel_tol", "abs_tol", "confidence", "min_blocks", "two_stage")
+    REL_TOL_FIELD_NUMBER: _ClassVar[int]
+    ABS_TOL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    MIN_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    TWO_STAGE_FIELD_NUMBER: _ClassVar[int]
+    rel_tol: float
+    abs_tol: float
+    confidence: float
+    min_blocks: int
+    two_stage: bool
+    def __init__(self, rel_tol: _Optional[float] = ..., abs_tol: _Optional[float] = ..., confidence: _Optional[float] = ..., min_blocks: _Optional[int] = ..., two_stage: _Optional[bool] = ...) -> None: ...
+
+class StopInfo(_message.Message):
+    __slots__ = ("reason", "first_block", "end_block", "samples_used", "half_width", "confidence", "blocks_discarded")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    END_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_USED_FIELD_NUMBER: _ClassVar[int]
+    HALF_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_DISCARDED_FIELD_NUMBER: _ClassVar[int]
+    reason: StopReason
+    first_block: int
+    end_block: int
+    samples_used: int
+    half_width: float
+    confidence: float
+    blocks_discarded: int
+    def __init__(self, reason: _Optional[_Union[StopReason, str]] = ..., first_block: _Optional[int] = ..., end_block: _Optional[int] = ..., samples_used: _Optional[int] = ..., half_width: _Optional[float] = ..., confidence: _Optional[float] = ..., blocks_discarded: _Optional[int] = ...) -> None: ...
 
 class StateChange(_message.Message):
     __slots__ = ("state", "at", "reason")
@@ -259,7 +302,7 @@ class JobError(_message.Message):
     def __init__(self, message: _Optional[str] = ..., traceback: _Optional[str] = ..., source: _Optional[str] = ..., log_tail: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size", "model_version", "code_sha256", "runtime", "args", "kind")
+    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size", "model_version", "code_sha256", "runtime", "args", "kind", "precision", "stop", "cached_from", "extends")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -282,6 +325,10 @@ class Job(_message.Message):
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FROM_FIELD_NUMBER: _ClassVar[int]
+    EXTENDS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     owner: str
     model: str
@@ -304,23 +351,47 @@ class Job(_message.Message):
     runtime: str
     args: _containers.RepeatedScalarFieldContainer[str]
     kind: JobKind
-    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., runtime: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[JobKind, str]] = ...) -> None: ...
+    precision: Precision
+    stop: StopInfo
+    cached_from: str
+    extends: str
+    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., runtime: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[JobKind, str]] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., stop: _Optional[_Union[StopInfo, _Mapping]] = ..., cached_from: _Optional[str] = ..., extends: _Optional[str] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("model", "parameters", "seed", "shards", "request_id", "args")
+    __slots__ = ("model", "parameters", "seed", "shards", "request_id", "args", "precision", "no_cache")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    NO_CACHE_FIELD_NUMBER: _ClassVar[int]
     model: str
     parameters: _struct_pb2.Struct
     seed: int
     shards: int
     request_id: str
     args: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ...) -> None: ...
+    precision: Precision
+    no_cache: bool
+    def __init__(self, model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., no_cache: _Optional[bool] = ...) -> None: ...
+
+class ExtendJobRequest(_message.Message):
+    __slots__ = ("job_id", "samples", "precision", "shards", "request_id", "no_cache")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NO_CACHE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    samples: int
+    precision: Precision
+    shards: int
+    request_id: str
+    no_cache: bool
+    def __init__(self, job_id: _Optional[str] = ..., samples: _Optional[int] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., no_cache: _Optional[bool] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job", "created")

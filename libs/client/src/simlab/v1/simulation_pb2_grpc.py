@@ -79,6 +79,11 @@ class SimulationServiceStub:
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.Job.FromString,
                 _registered_method=True)
+        self.ExtendJob = channel.unary_unary(
+                '/simlab.v1.SimulationService/ExtendJob',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse.FromString,
+                _registered_method=True)
         self.ListArtifacts = channel.unary_unary(
                 '/simlab.v1.SimulationService/ListArtifacts',
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.ListArtifactsRequest.SerializeToString,
@@ -194,6 +199,14 @@ class SimulationServiceServicer:
 
     def CancelJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendJob(self, request, context):
+        """A new run that reuses a finished run's blocks and computes only the missing ones: more
+        samples, or a tighter precision target. Its results equal a fresh run's bit for bit.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -314,6 +327,11 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.CancelJobRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.Job.SerializeToString,
+            ),
+            'ExtendJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendJob,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse.SerializeToString,
             ),
             'ListArtifacts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListArtifacts,
@@ -609,6 +627,33 @@ class SimulationService:
             '/simlab.v1.SimulationService/CancelJob',
             simlab_dot_v1_dot_simulation__pb2.CancelJobRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ExtendJob',
+            simlab_dot_v1_dot_simulation__pb2.ExtendJobRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.SubmitJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

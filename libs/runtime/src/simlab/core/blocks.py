@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# Bumped whenever a block's numbers for the same (model code, parameters, seed, block, samples)
+# could change: part of a run's fingerprint, so a cached result is never one of another engine.
+ENGINE_VERSION = 1
+
 
 def blocks_total(samples_total: int, block_size: int) -> int:
     return -(-samples_total // block_size)

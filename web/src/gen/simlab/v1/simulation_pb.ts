@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/simulation.proto.
  */
 export const file_simlab_v1_simulation: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAki8gMKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDwoHdmVyc2lvbhgHIAEoBRINCgVvd25lchgIIAEoCRIOCgZwdWJsaWMYCSABKAgSDwoHYnVpbHRpbhgKIAEoCBIiCgRraW5kGAsgASgOMhQuc2ltbGFiLnYxLk1vZGVsS2luZBITCgtjb2RlX3NoYTI1NhgMIAEoCRIRCgljb2RlX3NpemUYDSABKAMSDQoFZW50cnkYDiABKAkSDQoFZmlsZXMYDyADKAkSDwoHaW1wb3J0cxgQIAMoCRIQCgh3YXJuaW5ncxgRIAMoCRIUCgxyZXByb2R1Y2libGUYEiABKAgSDwoHcnVudGltZRgTIAEoCRIuCgpjcmVhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpibG9ja19zaXplGBUgASgDEhgKEHJlZmVyZW5jZV9vdXRwdXQYFiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiIAoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIigKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBIMCgRuYW1lGAEgASgJIj8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USIgoIdmVyc2lvbnMYASADKAsyEC5zaW1sYWIudjEuTW9kZWwiPAoKQnVuZGxlRmlsZRIMCgRwYXRoGAEgASgJEgwKBGRhdGEYAiABKAwSEgoKZXhlY3V0YWJsZRgDIAEoCCJ1ChBQdXNoTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW50cnkYAiABKAkSJAoFZmlsZXMYAyADKAsyFS5zaW1sYWIudjEuQnVuZGxlRmlsZRIOCgZzaGEyNTYYBCABKAkSDgoGcHVibGljGAUgASgIIkUKEVB1c2hNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsEg8KB2NyZWF0ZWQYAiABKAgiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCKmAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQFCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki2gQKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDEhUKDW1vZGVsX3ZlcnNpb24YEiABKAUSEwoLY29kZV9zaGEyNTYYEyABKAkSDwoHcnVudGltZRgUIAEoCRIMCgRhcmdzGBUgAygJEiAKBGtpbmQYFiABKA4yEi5zaW1sYWIudjEuSm9iS2luZCKOAQoQU3VibWl0Sm9iUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIrCgpwYXJhbWV0ZXJzGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAMgASgEEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEgwKBGFyZ3MYBiADKAkiQQoRU3VibWl0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIPCgdjcmVhdGVkGAIgASgIIh8KDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIoMBCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbW9kZWwYASABKAkSIwoGc3RhdGVzGAIgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhUKDWpvYl9pZF9wcmVmaXgYBSABKAkiSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4uc2ltbGFiLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiegoISm9iRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEgsKA3NlcRgDIAEoAxIiCgRraW5kGAQgASgOMhQuc2ltbGFiLnYxLkV2ZW50S2luZBIbCgNqb2IYBSABKAsyDi5zaW1sYWIudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIp4BCg1Qcm9ncmVzc1BvaW50EgsKA3NlcRgBIAEoAxIUCgxzYW1wbGVzX2RvbmUYAiABKAMSFQoIZXN0aW1hdGUYAyABKAFIAIgBARITCgZzdGRlcnIYBCABKAFIAYgBARImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiKwoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBIOCgZqb2JfaWQYASABKAkiOwoPUHJvZ3Jlc3NIaXN0b3J5EigKBnBvaW50cxgBIAMoCzIYLnNpbWxhYi52MS5Qcm9ncmVzc1BvaW50IqABCgZQcmVzZXQSDAoEbmFtZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEg4KBnNoYXJkcxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIjChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkiOQoTTGlzdFByZXNldHNSZXNwb25zZRIiCgdwcmVzZXRzGAEgAygLMhEuc2ltbGFiLnYxLlByZXNldCI2ChFTYXZlUHJlc2V0UmVxdWVzdBIhCgZwcmVzZXQYASABKAsyES5zaW1sYWIudjEuUHJlc2V0IiMKE0RlbGV0ZVByZXNldFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChREZWxldGVQcmVzZXRSZXNwb25zZSI8CghBcnRpZmFjdBIMCgRuYW1lGAEgASgJEgwKBHNpemUYAiABKAMSFAoMY29udGVudF90eXBlGAMgASgJIiYKFExpc3RBcnRpZmFjdHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI/ChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USJgoJYXJ0aWZhY3RzGAEgAygLMhMuc2ltbGFiLnYxLkFydGlmYWN0IjIKEkdldEFydGlmYWN0UmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCSJECg1BcnRpZmFjdENodW5rEiUKCGFydGlmYWN0GAEgASgLMhMuc2ltbGFiLnYxLkFydGlmYWN0EgwKBGRhdGEYAiABKAwiTwoPVGFpbExvZ3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgSEgoFc2hhcmQYAyABKAVIAIgBAUIICgZfc2hhcmQiJwoITG9nQ2h1bmsSDQoFc2hhcmQYASABKAUSDAoEZGF0YRgCIAEoDCK8AQoJU2hhcmVMaW5rEg8KB2xpbmtfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgDIkwKF0NyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEiIKBGxpbmsYASABKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rEg0KBXRva2VuGAIgASgJIicKFUxpc3RTaGFyZUxpbmtzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPQoWTGlzdFNoYXJlTGlua3NSZXNwb25zZRIjCgVsaW5rcxgBIAMoCzIULnNpbWxhYi52MS5TaGFyZUxpbmsiKQoWUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBIPCgdsaW5rX2lkGAEgASgJKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqVQoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNT0RFTF9LSU5EX0JMT0NLUxABEhUKEU1PREVMX0tJTkRfU0NSSVBUEAIqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKlAKB0pvYktpbmQSGAoUSk9CX0tJTkRfVU5TUEVDSUZJRUQQABIQCgxKT0JfS0lORF9SVU4QARIZChVKT0JfS0lORF9SRUdJU1RSQVRJT04QAipvCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX0tJTkRfU1RBVEUQARIXChNFVkVOVF9LSU5EX1BST0dSRVNTEAISFwoTRVZFTlRfS0lORF9TTkFQU0hPVBADMooLChFTaW11bGF0aW9uU2VydmljZRJJCgpMaXN0TW9kZWxzEhwuc2ltbGFiLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh0uc2ltbGFiLnYxLkxpc3RNb2RlbHNSZXNwb25zZRI4CghHZXRNb2RlbBIaLnNpbWxhYi52MS5HZXRNb2RlbFJlcXVlc3QaEC5zaW1sYWIudjEuTW9kZWwSXgoRTGlzdE1vZGVsVmVyc2lvbnMSIy5zaW1sYWIudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiQuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USRgoJUHVzaE1vZGVsEhsuc2ltbGFiLnYxLlB1c2hNb2RlbFJlcXVlc3QaHC5zaW1sYWIudjEuUHVzaE1vZGVsUmVzcG9uc2USRgoJU3VibWl0Sm9iEhsuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlcXVlc3QaHC5zaW1sYWIudjEuU3VibWl0Sm9iUmVzcG9uc2USMgoGR2V0Sm9iEhguc2ltbGFiLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkMKCExpc3RKb2JzEhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEj0KCFdhdGNoSm9iEhouc2ltbGFiLnYxLldhdGNoSm9iUmVxdWVzdBoTLnNpbWxhYi52MS5Kb2JFdmVudDABEjgKCUNhbmNlbEpvYhIbLnNpbWxhYi52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJSCg1MaXN0QXJ0aWZhY3RzEh8uc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiAuc2ltbGFiLnYxLkxpc3RBcnRpZmFjdHNSZXNwb25zZRJICgtHZXRBcnRpZmFjdBIdLnNpbWxhYi52MS5HZXRBcnRpZmFjdFJlcXVlc3QaGC5zaW1sYWIudjEuQXJ0aWZhY3RDaHVuazABElYKEkdldFByb2dyZXNzSGlzdG9yeRIkLnNpbWxhYi52MS5HZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRI9CghUYWlsTG9ncxIaLnNpbWxhYi52MS5UYWlsTG9nc1JlcXVlc3QaEy5zaW1sYWIudjEuTG9nQ2h1bmswARJYCg9DcmVhdGVTaGFyZUxpbmsSIS5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBoiLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXNwb25zZRJVCg5MaXN0U2hhcmVMaW5rcxIgLnNpbWxhYi52MS5MaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJKCg9SZXZva2VTaGFyZUxpbmsSIS5zaW1sYWIudjEuUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBoULnNpbWxhYi52MS5TaGFyZUxpbmsSTAoLTGlzdFByZXNldHMSHS5zaW1sYWIudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USPQoKU2F2ZVByZXNldBIcLnNpbWxhYi52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSTwoMRGVsZXRlUHJlc2V0Eh4uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAki8gMKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDwoHdmVyc2lvbhgHIAEoBRINCgVvd25lchgIIAEoCRIOCgZwdWJsaWMYCSABKAgSDwoHYnVpbHRpbhgKIAEoCBIiCgRraW5kGAsgASgOMhQuc2ltbGFiLnYxLk1vZGVsS2luZBITCgtjb2RlX3NoYTI1NhgMIAEoCRIRCgljb2RlX3NpemUYDSABKAMSDQoFZW50cnkYDiABKAkSDQoFZmlsZXMYDyADKAkSDwoHaW1wb3J0cxgQIAMoCRIQCgh3YXJuaW5ncxgRIAMoCRIUCgxyZXByb2R1Y2libGUYEiABKAgSDwoHcnVudGltZRgTIAEoCRIuCgpjcmVhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpibG9ja19zaXplGBUgASgDEhgKEHJlZmVyZW5jZV9vdXRwdXQYFiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiIAoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIigKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBIMCgRuYW1lGAEgASgJIj8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USIgoIdmVyc2lvbnMYASADKAsyEC5zaW1sYWIudjEuTW9kZWwiPAoKQnVuZGxlRmlsZRIMCgRwYXRoGAEgASgJEgwKBGRhdGEYAiABKAwSEgoKZXhlY3V0YWJsZRgDIAEoCCJ1ChBQdXNoTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW50cnkYAiABKAkSJAoFZmlsZXMYAyADKAsyFS5zaW1sYWIudjEuQnVuZGxlRmlsZRIOCgZzaGEyNTYYBCABKAkSDgoGcHVibGljGAUgASgIIkUKEVB1c2hNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsEg8KB2NyZWF0ZWQYAiABKAgiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCLBAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQESGQoRc2FtcGxlc190b190YXJnZXQYByABKANCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaAoJUHJlY2lzaW9uEg8KB3JlbF90b2wYASABKAESDwoHYWJzX3RvbBgCIAEoARISCgpjb25maWRlbmNlGAMgASgBEhIKCm1pbl9ibG9ja3MYBCABKAUSEQoJdHdvX3N0YWdlGAUgASgIIsUBCghTdG9wSW5mbxIlCgZyZWFzb24YASABKA4yFS5zaW1sYWIudjEuU3RvcFJlYXNvbhITCgtmaXJzdF9ibG9jaxgCIAEoAxIRCgllbmRfYmxvY2sYAyABKAMSFAoMc2FtcGxlc191c2VkGAQgASgDEhcKCmhhbGZfd2lkdGgYBSABKAFIAIgBARISCgpjb25maWRlbmNlGAYgASgBEhgKEGJsb2Nrc19kaXNjYXJkZWQYByABKANCDQoLX2hhbGZfd2lkdGgiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAkizAUKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDEhUKDW1vZGVsX3ZlcnNpb24YEiABKAUSEwoLY29kZV9zaGEyNTYYEyABKAkSDwoHcnVudGltZRgUIAEoCRIMCgRhcmdzGBUgAygJEiAKBGtpbmQYFiABKA4yEi5zaW1sYWIudjEuSm9iS2luZBInCglwcmVjaXNpb24YFyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEiEKBHN0b3AYGCABKAsyEy5zaW1sYWIudjEuU3RvcEluZm8SEwoLY2FjaGVkX2Zyb20YGSABKAkSDwoHZXh0ZW5kcxgaIAEoCSLJAQoQU3VibWl0Sm9iUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIrCgpwYXJhbWV0ZXJzGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAMgASgEEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEgwKBGFyZ3MYBiADKAkSJwoJcHJlY2lzaW9uGAcgASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgIIAEoCCKSAQoQRXh0ZW5kSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHc2FtcGxlcxgCIAEoAxInCglwcmVjaXNpb24YAyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEhAKCG5vX2NhY2hlGAYgASgIIkEKEVN1Ym1pdEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKDAQoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiMKBnN0YXRlcxgCIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIVCg1qb2JfaWRfcHJlZml4GAUgASgJIkkKEExpc3RKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDInoKCEpvYkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRILCgNzZXEYAyABKAMSIgoEa2luZBgEIAEoDjIULnNpbWxhYi52MS5FdmVudEtpbmQSGwoDam9iGAUgASgLMg4uc2ltbGFiLnYxLkpvYiIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKeAQoNUHJvZ3Jlc3NQb2ludBILCgNzZXEYASABKAMSFAoMc2FtcGxlc19kb25lGAIgASgDEhUKCGVzdGltYXRlGAMgASgBSACIAQESEwoGc3RkZXJyGAQgASgBSAGIAQESJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIisKGUdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIjsKD1Byb2dyZXNzSGlzdG9yeRIoCgZwb2ludHMYASADKAsyGC5zaW1sYWIudjEuUHJvZ3Jlc3NQb2ludCKgAQoGUHJlc2V0EgwKBG5hbWUYASABKAkSDQoFbW9kZWwYAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgEIAEoBBIOCgZzaGFyZHMYBSABKAUSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSTGlzdFByZXNldHNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIjkKE0xpc3RQcmVzZXRzUmVzcG9uc2USIgoHcHJlc2V0cxgBIAMoCzIRLnNpbWxhYi52MS5QcmVzZXQiNgoRU2F2ZVByZXNldFJlcXVlc3QSIQoGcHJlc2V0GAEgASgLMhEuc2ltbGFiLnYxLlByZXNldCIjChNEZWxldGVQcmVzZXRSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURGVsZXRlUHJlc2V0UmVzcG9uc2UiPAoIQXJ0aWZhY3QSDAoEbmFtZRgBIAEoCRIMCgRzaXplGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSImChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEiYKCWFydGlmYWN0cxgBIAMoCzITLnNpbWxhYi52MS5BcnRpZmFjdCIyChJHZXRBcnRpZmFjdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiRAoNQXJ0aWZhY3RDaHVuaxIlCghhcnRpZmFjdBgBIAEoCzITLnNpbWxhYi52MS5BcnRpZmFjdBIMCgRkYXRhGAIgASgMIk8KD1RhaWxMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDgoGZm9sbG93GAIgASgIEhIKBXNoYXJkGAMgASgFSACIAQFCCAoGX3NoYXJkIicKCExvZ0NodW5rEg0KBXNoYXJkGAEgASgFEgwKBGRhdGEYAiABKAwivAEKCVNoYXJlTGluaxIPCgdsaW5rX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI9ChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoAyJMChdDcmVhdGVTaGFyZUxpbmtSZXNwb25zZRIiCgRsaW5rGAEgASgLMhQuc2ltbGFiLnYxLlNoYXJlTGluaxINCgV0b2tlbhgCIAEoCSInChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJIj0KFkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USIwoFbGlua3MYASADKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rIikKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDwoHbGlua19pZBgBIAEoCSqVAQoNUGFyYW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAESFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAISGQoVUEFSQU1FVEVSX1RZUEVfQ0hPSUNFEAMSFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBAEKlUKCU1vZGVsS2luZBIaChZNT0RFTF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRTU9ERUxfS0lORF9CTE9DS1MQARIVChFNT0RFTF9LSU5EX1NDUklQVBACKs0BCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFwoTSk9CX1NUQVRFX0xBVU5DSElORxACEhUKEUpPQl9TVEFURV9SVU5OSU5HEAMSGAoUSk9CX1NUQVRFX0NBTkNFTExJTkcQBBIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAUSFAoQSk9CX1NUQVRFX0ZBSUxFRBAGEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBypuCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASIQodU1RPUF9SRUFTT05fUFJFQ0lTSU9OX1JFQUNIRUQQARIgChxTVE9QX1JFQVNPTl9CVURHRVRfRVhIQVVTVEVEEAIqUAoHSm9iS2luZBIYChRKT0JfS0lORF9VTlNQRUNJRklFRBAAEhAKDEpPQl9LSU5EX1JVThABEhkKFUpPQl9LSU5EX1JFR0lTVFJBVElPThACKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMy0gsKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEjgKCEdldE1vZGVsEhouc2ltbGFiLnYxLkdldE1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJeChFMaXN0TW9kZWxWZXJzaW9ucxIjLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QaJC5zaW1sYWIudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZRJGCglQdXNoTW9kZWwSGy5zaW1sYWIudjEuUHVzaE1vZGVsUmVxdWVzdBocLnNpbWxhYi52MS5QdXNoTW9kZWxSZXNwb25zZRJGCglTdWJtaXRKb2ISGy5zaW1sYWIudjEuU3VibWl0Sm9iUmVxdWVzdBocLnNpbWxhYi52MS5TdWJtaXRKb2JSZXNwb25zZRIyCgZHZXRKb2ISGC5zaW1sYWIudjEuR2V0Sm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISQwoITGlzdEpvYnMSGi5zaW1sYWIudjEuTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USPQoIV2F0Y2hKb2ISGi5zaW1sYWIudjEuV2F0Y2hKb2JSZXF1ZXN0GhMuc2ltbGFiLnYxLkpvYkV2ZW50MAESOAoJQ2FuY2VsSm9iEhsuc2ltbGFiLnYxLkNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkYKCUV4dGVuZEpvYhIbLnNpbWxhYi52MS5FeHRlbmRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlElIKDUxpc3RBcnRpZmFjdHMSHy5zaW1sYWIudjEuTGlzdEFydGlmYWN0c1JlcXVlc3QaIC5zaW1sYWIudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlEkgKC0dldEFydGlmYWN0Eh0uc2ltbGFiLnYxLkdldEFydGlmYWN0UmVxdWVzdBoYLnNpbWxhYi52MS5BcnRpZmFjdENodW5rMAESVgoSR2V0UHJvZ3Jlc3NIaXN0b3J5EiQuc2ltbGFiLnYxLkdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QaGi5zaW1sYWIudjEuUHJvZ3Jlc3NIaXN0b3J5Ej0KCFRhaWxMb2dzEhouc2ltbGFiLnYxLlRhaWxMb2dzUmVxdWVzdBoTLnNpbWxhYi52MS5Mb2dDaHVuazABElgKD0NyZWF0ZVNoYXJlTGluaxIhLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXF1ZXN0GiIuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlElUKDkxpc3RTaGFyZUxpbmtzEiAuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVxdWVzdBohLnNpbWxhYi52MS5MaXN0U2hhcmVMaW5rc1Jlc3BvbnNlEkoKD1Jldm9rZVNoYXJlTGluaxIhLnNpbWxhYi52MS5SZXZva2VTaGFyZUxpbmtSZXF1ZXN0GhQuc2ltbGFiLnYxLlNoYXJlTGluaxJMCgtMaXN0UHJlc2V0cxIdLnNpbWxhYi52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRI9CgpTYXZlUHJlc2V0Ehwuc2ltbGFiLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJPCgxEZWxldGVQcmVzZXQSHi5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message simlab.v1.Parameter
@@ -502,6 +502,14 @@ export type Progress = Message<"simlab.v1.Progress"> & {
    * @generated from field: optional double stderr = 6;
    */
   stderr?: number | undefined;
+
+  /**
+   * With a precision target: the samples the run is estimated to need to meet it, from the
+   * running estimate (0: not known yet).
+   *
+   * @generated from field: int64 samples_to_target = 7;
+   */
+  samplesToTarget: bigint;
 };
 
 /**
@@ -510,6 +518,116 @@ export type Progress = Message<"simlab.v1.Progress"> & {
  */
 export const ProgressSchema: GenMessage<Progress> = /*@__PURE__*/
   messageDesc(file_simlab_v1_simulation, 11);
+
+/**
+ * Stop a run at the first block prefix (in block order) whose confidence interval is narrow
+ * enough. The sample parameter is then the budget: the most the run may draw.
+ *
+ * @generated from message simlab.v1.Precision
+ */
+export type Precision = Message<"simlab.v1.Precision"> & {
+  /**
+   * Half-width target relative to |estimate|; 0: none. The target is met when the half-width
+   * is at most max(abs_tol, rel_tol * |estimate|); at least one of them is set.
+   *
+   * @generated from field: double rel_tol = 1;
+   */
+  relTol: number;
+
+  /**
+   * Half-width target in the primary output's units; 0: none.
+   *
+   * @generated from field: double abs_tol = 2;
+   */
+  absTol: number;
+
+  /**
+   * Of the interval, in (0, 1); 0 means 0.95.
+   *
+   * @generated from field: double confidence = 3;
+   */
+  confidence: number;
+
+  /**
+   * The pilot: blocks drawn before the rule is first checked; 0 means 10.
+   *
+   * @generated from field: int32 min_blocks = 4;
+   */
+  minBlocks: number;
+
+  /**
+   * Two-stage: the pilot only sizes the run (samples = (z * 1.2 * sd / tol)^2); the interval
+   * comes from that many fresh blocks after it, free of optional-stopping bias.
+   *
+   * @generated from field: bool two_stage = 5;
+   */
+  twoStage: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.Precision.
+ * Use `create(PrecisionSchema)` to create a new message.
+ */
+export const PrecisionSchema: GenMessage<Precision> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 12);
+
+/**
+ * Where a run with a precision target stopped, decided once by the job store.
+ *
+ * @generated from message simlab.v1.StopInfo
+ */
+export type StopInfo = Message<"simlab.v1.StopInfo"> & {
+  /**
+   * @generated from field: simlab.v1.StopReason reason = 1;
+   */
+  reason: StopReason;
+
+  /**
+   * The result merges blocks [first_block, end_block): from 0 for the sequential rule, after
+   * the pilot for two-stage. Blocks at or past end_block are not needed.
+   *
+   * @generated from field: int64 first_block = 2;
+   */
+  firstBlock: bigint;
+
+  /**
+   * @generated from field: int64 end_block = 3;
+   */
+  endBlock: bigint;
+
+  /**
+   * Samples in those blocks.
+   *
+   * @generated from field: int64 samples_used = 4;
+   */
+  samplesUsed: bigint;
+
+  /**
+   * Of the primary output's interval over those blocks; absent until they are all in.
+   *
+   * @generated from field: optional double half_width = 5;
+   */
+  halfWidth?: number | undefined;
+
+  /**
+   * @generated from field: double confidence = 6;
+   */
+  confidence: number;
+
+  /**
+   * Blocks computed past end_block (reported before the workers learnt of the stop), discarded.
+   *
+   * @generated from field: int64 blocks_discarded = 7;
+   */
+  blocksDiscarded: bigint;
+};
+
+/**
+ * Describes the message simlab.v1.StopInfo.
+ * Use `create(StopInfoSchema)` to create a new message.
+ */
+export const StopInfoSchema: GenMessage<StopInfo> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 13);
 
 /**
  * @generated from message simlab.v1.StateChange
@@ -536,7 +654,7 @@ export type StateChange = Message<"simlab.v1.StateChange"> & {
  * Use `create(StateChangeSchema)` to create a new message.
  */
 export const StateChangeSchema: GenMessage<StateChange> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 12);
+  messageDesc(file_simlab_v1_simulation, 14);
 
 /**
  * @generated from message simlab.v1.JobError
@@ -574,7 +692,7 @@ export type JobError = Message<"simlab.v1.JobError"> & {
  * Use `create(JobErrorSchema)` to create a new message.
  */
 export const JobErrorSchema: GenMessage<JobError> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 13);
+  messageDesc(file_simlab_v1_simulation, 15);
 
 /**
  * @generated from message simlab.v1.Job
@@ -695,6 +813,35 @@ export type Job = Message<"simlab.v1.Job"> & {
    * @generated from field: simlab.v1.JobKind kind = 22;
    */
   kind: JobKind;
+
+  /**
+   * Set when the run stops at a precision target.
+   *
+   * @generated from field: simlab.v1.Precision precision = 23;
+   */
+  precision?: Precision | undefined;
+
+  /**
+   * Once the job store has decided where the run stops.
+   *
+   * @generated from field: simlab.v1.StopInfo stop = 24;
+   */
+  stop?: StopInfo | undefined;
+
+  /**
+   * A cache hit: this job is that finished job's result (same code, runtime, parameters, seed,
+   * block size and precision), served from its stored blocks and files; no worker ran.
+   *
+   * @generated from field: string cached_from = 25;
+   */
+  cachedFrom: string;
+
+  /**
+   * A top-up: this run reused that finished run's blocks and computed only the missing ones.
+   *
+   * @generated from field: string extends = 26;
+   */
+  extends: string;
 };
 
 /**
@@ -702,7 +849,7 @@ export type Job = Message<"simlab.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 14);
+  messageDesc(file_simlab_v1_simulation, 16);
 
 /**
  * @generated from message simlab.v1.SubmitJobRequest
@@ -747,6 +894,20 @@ export type SubmitJobRequest = Message<"simlab.v1.SubmitJobRequest"> & {
    * @generated from field: repeated string args = 6;
    */
   args: string[];
+
+  /**
+   * Stop at a precision target (blocks models only).
+   *
+   * @generated from field: simlab.v1.Precision precision = 7;
+   */
+  precision?: Precision | undefined;
+
+  /**
+   * Run even when a finished run with the same fingerprint could be reused.
+   *
+   * @generated from field: bool no_cache = 8;
+   */
+  noCache: boolean;
 };
 
 /**
@@ -754,7 +915,59 @@ export type SubmitJobRequest = Message<"simlab.v1.SubmitJobRequest"> & {
  * Use `create(SubmitJobRequestSchema)` to create a new message.
  */
 export const SubmitJobRequestSchema: GenMessage<SubmitJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 15);
+  messageDesc(file_simlab_v1_simulation, 17);
+
+/**
+ * @generated from message simlab.v1.ExtendJobRequest
+ */
+export type ExtendJobRequest = Message<"simlab.v1.ExtendJobRequest"> & {
+  /**
+   * A SUCCEEDED run of a blocks model.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * The new budget (the sample parameter); 0 keeps the run's.
+   *
+   * @generated from field: int64 samples = 2;
+   */
+  samples: bigint;
+
+  /**
+   * A new precision target; absent keeps the run's.
+   *
+   * @generated from field: simlab.v1.Precision precision = 3;
+   */
+  precision?: Precision | undefined;
+
+  /**
+   * 0 keeps the run's.
+   *
+   * @generated from field: int32 shards = 4;
+   */
+  shards: number;
+
+  /**
+   * Client-chosen idempotency key, unique per owner.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool no_cache = 6;
+   */
+  noCache: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.ExtendJobRequest.
+ * Use `create(ExtendJobRequestSchema)` to create a new message.
+ */
+export const ExtendJobRequestSchema: GenMessage<ExtendJobRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 18);
 
 /**
  * @generated from message simlab.v1.SubmitJobResponse
@@ -778,7 +991,7 @@ export type SubmitJobResponse = Message<"simlab.v1.SubmitJobResponse"> & {
  * Use `create(SubmitJobResponseSchema)` to create a new message.
  */
 export const SubmitJobResponseSchema: GenMessage<SubmitJobResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 16);
+  messageDesc(file_simlab_v1_simulation, 19);
 
 /**
  * @generated from message simlab.v1.GetJobRequest
@@ -795,7 +1008,7 @@ export type GetJobRequest = Message<"simlab.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 17);
+  messageDesc(file_simlab_v1_simulation, 20);
 
 /**
  * @generated from message simlab.v1.ListJobsRequest
@@ -838,7 +1051,7 @@ export type ListJobsRequest = Message<"simlab.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 18);
+  messageDesc(file_simlab_v1_simulation, 21);
 
 /**
  * @generated from message simlab.v1.ListJobsResponse
@@ -860,7 +1073,7 @@ export type ListJobsResponse = Message<"simlab.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 19);
+  messageDesc(file_simlab_v1_simulation, 22);
 
 /**
  * @generated from message simlab.v1.WatchJobRequest
@@ -884,7 +1097,7 @@ export type WatchJobRequest = Message<"simlab.v1.WatchJobRequest"> & {
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema: GenMessage<WatchJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 20);
+  messageDesc(file_simlab_v1_simulation, 23);
 
 /**
  * One change of one job: what NATS carries and what WatchJob streams.
@@ -923,7 +1136,7 @@ export type JobEvent = Message<"simlab.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 21);
+  messageDesc(file_simlab_v1_simulation, 24);
 
 /**
  * @generated from message simlab.v1.CancelJobRequest
@@ -940,7 +1153,7 @@ export type CancelJobRequest = Message<"simlab.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 22);
+  messageDesc(file_simlab_v1_simulation, 25);
 
 /**
  * @generated from message simlab.v1.ProgressPoint
@@ -977,7 +1190,7 @@ export type ProgressPoint = Message<"simlab.v1.ProgressPoint"> & {
  * Use `create(ProgressPointSchema)` to create a new message.
  */
 export const ProgressPointSchema: GenMessage<ProgressPoint> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 23);
+  messageDesc(file_simlab_v1_simulation, 26);
 
 /**
  * @generated from message simlab.v1.GetProgressHistoryRequest
@@ -994,7 +1207,7 @@ export type GetProgressHistoryRequest = Message<"simlab.v1.GetProgressHistoryReq
  * Use `create(GetProgressHistoryRequestSchema)` to create a new message.
  */
 export const GetProgressHistoryRequestSchema: GenMessage<GetProgressHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 24);
+  messageDesc(file_simlab_v1_simulation, 27);
 
 /**
  * @generated from message simlab.v1.ProgressHistory
@@ -1011,7 +1224,7 @@ export type ProgressHistory = Message<"simlab.v1.ProgressHistory"> & {
  * Use `create(ProgressHistorySchema)` to create a new message.
  */
 export const ProgressHistorySchema: GenMessage<ProgressHistory> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 25);
+  messageDesc(file_simlab_v1_simulation, 28);
 
 /**
  * @generated from message simlab.v1.Preset
@@ -1053,7 +1266,7 @@ export type Preset = Message<"simlab.v1.Preset"> & {
  * Use `create(PresetSchema)` to create a new message.
  */
 export const PresetSchema: GenMessage<Preset> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 26);
+  messageDesc(file_simlab_v1_simulation, 29);
 
 /**
  * @generated from message simlab.v1.ListPresetsRequest
@@ -1072,7 +1285,7 @@ export type ListPresetsRequest = Message<"simlab.v1.ListPresetsRequest"> & {
  * Use `create(ListPresetsRequestSchema)` to create a new message.
  */
 export const ListPresetsRequestSchema: GenMessage<ListPresetsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 27);
+  messageDesc(file_simlab_v1_simulation, 30);
 
 /**
  * @generated from message simlab.v1.ListPresetsResponse
@@ -1089,7 +1302,7 @@ export type ListPresetsResponse = Message<"simlab.v1.ListPresetsResponse"> & {
  * Use `create(ListPresetsResponseSchema)` to create a new message.
  */
 export const ListPresetsResponseSchema: GenMessage<ListPresetsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 28);
+  messageDesc(file_simlab_v1_simulation, 31);
 
 /**
  * @generated from message simlab.v1.SavePresetRequest
@@ -1108,7 +1321,7 @@ export type SavePresetRequest = Message<"simlab.v1.SavePresetRequest"> & {
  * Use `create(SavePresetRequestSchema)` to create a new message.
  */
 export const SavePresetRequestSchema: GenMessage<SavePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 29);
+  messageDesc(file_simlab_v1_simulation, 32);
 
 /**
  * @generated from message simlab.v1.DeletePresetRequest
@@ -1125,7 +1338,7 @@ export type DeletePresetRequest = Message<"simlab.v1.DeletePresetRequest"> & {
  * Use `create(DeletePresetRequestSchema)` to create a new message.
  */
 export const DeletePresetRequestSchema: GenMessage<DeletePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 30);
+  messageDesc(file_simlab_v1_simulation, 33);
 
 /**
  * @generated from message simlab.v1.DeletePresetResponse
@@ -1138,7 +1351,7 @@ export type DeletePresetResponse = Message<"simlab.v1.DeletePresetResponse"> & {
  * Use `create(DeletePresetResponseSchema)` to create a new message.
  */
 export const DeletePresetResponseSchema: GenMessage<DeletePresetResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 31);
+  messageDesc(file_simlab_v1_simulation, 34);
 
 /**
  * @generated from message simlab.v1.Artifact
@@ -1165,7 +1378,7 @@ export type Artifact = Message<"simlab.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 32);
+  messageDesc(file_simlab_v1_simulation, 35);
 
 /**
  * @generated from message simlab.v1.ListArtifactsRequest
@@ -1182,7 +1395,7 @@ export type ListArtifactsRequest = Message<"simlab.v1.ListArtifactsRequest"> & {
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 33);
+  messageDesc(file_simlab_v1_simulation, 36);
 
 /**
  * @generated from message simlab.v1.ListArtifactsResponse
@@ -1199,7 +1412,7 @@ export type ListArtifactsResponse = Message<"simlab.v1.ListArtifactsResponse"> &
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 34);
+  messageDesc(file_simlab_v1_simulation, 37);
 
 /**
  * @generated from message simlab.v1.GetArtifactRequest
@@ -1221,7 +1434,7 @@ export type GetArtifactRequest = Message<"simlab.v1.GetArtifactRequest"> & {
  * Use `create(GetArtifactRequestSchema)` to create a new message.
  */
 export const GetArtifactRequestSchema: GenMessage<GetArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 35);
+  messageDesc(file_simlab_v1_simulation, 38);
 
 /**
  * @generated from message simlab.v1.ArtifactChunk
@@ -1245,7 +1458,7 @@ export type ArtifactChunk = Message<"simlab.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 36);
+  messageDesc(file_simlab_v1_simulation, 39);
 
 /**
  * @generated from message simlab.v1.TailLogsRequest
@@ -1276,7 +1489,7 @@ export type TailLogsRequest = Message<"simlab.v1.TailLogsRequest"> & {
  * Use `create(TailLogsRequestSchema)` to create a new message.
  */
 export const TailLogsRequestSchema: GenMessage<TailLogsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 37);
+  messageDesc(file_simlab_v1_simulation, 40);
 
 /**
  * @generated from message simlab.v1.LogChunk
@@ -1300,7 +1513,7 @@ export type LogChunk = Message<"simlab.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 38);
+  messageDesc(file_simlab_v1_simulation, 41);
 
 /**
  * @generated from message simlab.v1.ShareLink
@@ -1341,7 +1554,7 @@ export type ShareLink = Message<"simlab.v1.ShareLink"> & {
  * Use `create(ShareLinkSchema)` to create a new message.
  */
 export const ShareLinkSchema: GenMessage<ShareLink> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 39);
+  messageDesc(file_simlab_v1_simulation, 42);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkRequest
@@ -1366,7 +1579,7 @@ export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest">
  * Use `create(CreateShareLinkRequestSchema)` to create a new message.
  */
 export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 40);
+  messageDesc(file_simlab_v1_simulation, 43);
 
 /**
  * @generated from message simlab.v1.CreateShareLinkResponse
@@ -1390,7 +1603,7 @@ export type CreateShareLinkResponse = Message<"simlab.v1.CreateShareLinkResponse
  * Use `create(CreateShareLinkResponseSchema)` to create a new message.
  */
 export const CreateShareLinkResponseSchema: GenMessage<CreateShareLinkResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 41);
+  messageDesc(file_simlab_v1_simulation, 44);
 
 /**
  * @generated from message simlab.v1.ListShareLinksRequest
@@ -1407,7 +1620,7 @@ export type ListShareLinksRequest = Message<"simlab.v1.ListShareLinksRequest"> &
  * Use `create(ListShareLinksRequestSchema)` to create a new message.
  */
 export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 42);
+  messageDesc(file_simlab_v1_simulation, 45);
 
 /**
  * @generated from message simlab.v1.ListShareLinksResponse
@@ -1426,7 +1639,7 @@ export type ListShareLinksResponse = Message<"simlab.v1.ListShareLinksResponse">
  * Use `create(ListShareLinksResponseSchema)` to create a new message.
  */
 export const ListShareLinksResponseSchema: GenMessage<ListShareLinksResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 43);
+  messageDesc(file_simlab_v1_simulation, 46);
 
 /**
  * @generated from message simlab.v1.RevokeShareLinkRequest
@@ -1443,7 +1656,7 @@ export type RevokeShareLinkRequest = Message<"simlab.v1.RevokeShareLinkRequest">
  * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_v1_simulation, 44);
+  messageDesc(file_simlab_v1_simulation, 47);
 
 /**
  * @generated from enum simlab.v1.ParameterType
@@ -1563,6 +1776,36 @@ export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
   enumDesc(file_simlab_v1_simulation, 2);
 
 /**
+ * @generated from enum simlab.v1.StopReason
+ */
+export enum StopReason {
+  /**
+   * @generated from enum value: STOP_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The interval met the target (two-stage: the computed sample size fitted the budget).
+   *
+   * @generated from enum value: STOP_REASON_PRECISION_REACHED = 1;
+   */
+  PRECISION_REACHED = 1,
+
+  /**
+   * The budget ran out first (two-stage: the computed size was cut to the budget).
+   *
+   * @generated from enum value: STOP_REASON_BUDGET_EXHAUSTED = 2;
+   */
+  BUDGET_EXHAUSTED = 2,
+}
+
+/**
+ * Describes the enum simlab.v1.StopReason.
+ */
+export const StopReasonSchema: GenEnum<StopReason> = /*@__PURE__*/
+  enumDesc(file_simlab_v1_simulation, 3);
+
+/**
  * @generated from enum simlab.v1.JobKind
  */
 export enum JobKind {
@@ -1590,7 +1833,7 @@ export enum JobKind {
  * Describes the enum simlab.v1.JobKind.
  */
 export const JobKindSchema: GenEnum<JobKind> = /*@__PURE__*/
-  enumDesc(file_simlab_v1_simulation, 3);
+  enumDesc(file_simlab_v1_simulation, 4);
 
 /**
  * @generated from enum simlab.v1.EventKind
@@ -1627,7 +1870,7 @@ export enum EventKind {
  * Describes the enum simlab.v1.EventKind.
  */
 export const EventKindSchema: GenEnum<EventKind> = /*@__PURE__*/
-  enumDesc(file_simlab_v1_simulation, 4);
+  enumDesc(file_simlab_v1_simulation, 5);
 
 /**
  * @generated from service simlab.v1.SimulationService
@@ -1721,6 +1964,17 @@ export const SimulationService: GenService<{
     methodKind: "unary";
     input: typeof CancelJobRequestSchema;
     output: typeof JobSchema;
+  },
+  /**
+   * A new run that reuses a finished run's blocks and computes only the missing ones: more
+   * samples, or a tighter precision target. Its results equal a fresh run's bit for bit.
+   *
+   * @generated from rpc simlab.v1.SimulationService.ExtendJob
+   */
+  extendJob: {
+    methodKind: "unary";
+    input: typeof ExtendJobRequestSchema;
+    output: typeof SubmitJobResponseSchema;
   },
   /**
    * @generated from rpc simlab.v1.SimulationService.ListArtifacts

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total", "model_version", "code_sha256", "args")
+    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total", "model_version", "code_sha256", "args", "precision", "no_cache", "extends")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,9 @@ class CreateJobRequest(_message.Message):
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    NO_CACHE_FIELD_NUMBER: _ClassVar[int]
+    EXTENDS_FIELD_NUMBER: _ClassVar[int]
     owner: str
     request_id: str
     model: str
@@ -35,7 +38,10 @@ class CreateJobRequest(_message.Message):
     model_version: int
     code_sha256: str
     args: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ...) -> None: ...
+    precision: _simulation_pb2.Precision
+    no_cache: bool
+    extends: str
+    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., precision: _Optional[_Union[_simulation_pb2.Precision, _Mapping]] = ..., no_cache: _Optional[bool] = ..., extends: _Optional[str] = ...) -> None: ...
 
 class CreateJobResponse(_message.Message):
     __slots__ = ("job", "created")
@@ -136,14 +142,16 @@ class StartShardRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., runtime: _Optional[str] = ...) -> None: ...
 
 class StartShardResponse(_message.Message):
-    __slots__ = ("job", "done_blocks", "stop")
+    __slots__ = ("job", "done_blocks", "stop", "stop_block")
     JOB_FIELD_NUMBER: _ClassVar[int]
     DONE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    STOP_BLOCK_FIELD_NUMBER: _ClassVar[int]
     job: _simulation_pb2.Job
     done_blocks: _containers.RepeatedScalarFieldContainer[int]
     stop: bool
-    def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., done_blocks: _Optional[_Iterable[int]] = ..., stop: _Optional[bool] = ...) -> None: ...
+    stop_block: int
+    def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., done_blocks: _Optional[_Iterable[int]] = ..., stop: _Optional[bool] = ..., stop_block: _Optional[int] = ...) -> None: ...
 
 class ReportBlocksRequest(_message.Message):
     __slots__ = ("job_id", "shard", "blocks")
@@ -156,10 +164,12 @@ class ReportBlocksRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., blocks: _Optional[_Iterable[_Union[_stats_pb2.BlockStats, _Mapping]]] = ...) -> None: ...
 
 class ReportBlocksResponse(_message.Message):
-    __slots__ = ("stop",)
+    __slots__ = ("stop", "stop_block")
     STOP_FIELD_NUMBER: _ClassVar[int]
+    STOP_BLOCK_FIELD_NUMBER: _ClassVar[int]
     stop: bool
-    def __init__(self, stop: _Optional[bool] = ...) -> None: ...
+    stop_block: int
+    def __init__(self, stop: _Optional[bool] = ..., stop_block: _Optional[int] = ...) -> None: ...
 
 class FinishShardRequest(_message.Message):
     __slots__ = ("job_id", "shard")
