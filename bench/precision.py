@@ -80,7 +80,8 @@ def cache(client: Client, quick: bool) -> None:
             raise RuntimeError(f"expected a cache hit of {source.job_id}, got {hit}")
     print(
         "cache hit (submit -> SUCCEEDED, no worker): median"
-        f" {statistics.median(latencies) * 1e3:.1f} ms, max {max(latencies) * 1e3:.1f} ms over {len(latencies)}"
+        f" {statistics.median(latencies) * 1e3:.1f} ms,"
+        f" max {max(latencies) * 1e3:.1f} ms over {len(latencies)}"
     )
 
 
