@@ -368,12 +368,12 @@ def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Mod
         parameters[parameter] = args.max_samples
     # --no-two-stage is a new run's default: it asks for no target.
     precision = {k: v for k, v in precision_options(args).items() if v is not False}
-    if precision and "rel_tol" not in precision and "abs_tol" not in precision:
+    if precision:
         flag = next(f for f, key in PRECISION_FLAGS.items() if key in precision)
-        raise CliError(f"{flag} needs a target: --rel-tol or --abs-tol")
-    if precision and model is not None and model.kind == pb.MODEL_KIND_SCRIPT:
-        flag = next(f for f, key in PRECISION_FLAGS.items() if key in precision)
-        raise CliError(f"{flag}: {name} is a script; precision targets are for blocks models")
+        if "rel_tol" not in precision and "abs_tol" not in precision:
+            raise CliError(f"{flag} needs a target: --rel-tol or --abs-tol")
+        if model is not None and model.kind == pb.MODEL_KIND_SCRIPT:
+            raise CliError(f"{flag}: {name} is a script; precision targets are for blocks models")
     job = client.submit(
         name,
         parameters,
