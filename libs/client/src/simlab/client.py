@@ -133,13 +133,23 @@ def bundle_of(
 def sample_count(value: float | str, what: str = "samples") -> int:
     """A number of samples: an int, or a whole number written as a float or text ("4e7",
     "40_000_000"); at least 1. ValueError naming `what` otherwise."""
-    try:
-        number = float(value.replace("_", "")) if isinstance(value, str) else float(value)
-    except ValueError:
-        number = math.nan
-    if not (number.is_integer() and 1 <= number < 2**63):
+    number: float | str = value
+    if isinstance(number, str):
+        text = number.replace("_", "")
+        # As an int first: a float holds whole numbers exactly only up to 2**53.
+        number = int(text) if text.lstrip("+-").isdigit() else _float_or_nan(text)
+    if isinstance(number, float):
+        number = int(number) if number.is_integer() else 0
+    if not 1 <= number < 2**63:
         raise ValueError(f"{what} must be a whole number ≥ 1 (e.g. 4e7), got {value!r}")
     return int(number)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def make_precision(
