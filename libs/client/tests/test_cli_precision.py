@@ -133,7 +133,7 @@ def fields(precision: pb.Precision) -> tuple[float, float, float, int, bool]:
 @pytest.mark.parametrize(
     ("value", "count"),
     [(4e7, 40_000_000), ("4e7", 40_000_000), ("40_000_000", 40_000_000), (12, 12),
-     ("1.5e3", 1500)],
+     ("1.5e3", 1500), (str(2**60 + 1), 2**60 + 1)],
 )  # fmt: skip
 def test_sample_counts_may_be_written_as_floats(value: float | str, count: int) -> None:
     assert sample_count(value) == count
