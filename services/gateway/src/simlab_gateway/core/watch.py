@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from simlab.common.errors import invalid
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.artifacts import CHUNK, job_prefix, log_shard
+from simlab_gateway.core.artifacts import CHUNK, files_job, job_prefix, log_shard
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.fanout import CoalescedReads, JobEventHub, Watcher
 from simlab_gateway.core.ids import check_job_id
@@ -94,13 +94,18 @@ class JobFeeds:
         self, caller: Principal, job_id: str, shard: int | None, follow: bool
     ) -> AsyncGenerator[LogPiece]:
         """An ended job's stored logs (each shard's, once the runner kept it), else the live
-        stream: what it holds, then, with `follow`, new output until the job's is complete."""
+        stream: what it holds, then, with `follow`, new output until the job's is complete. A
+        cache hit ran nothing: its logs are those of the run it reused."""
         owner = caller.owner_for("TailLogs", check_job_id(job_id))
         if shard is not None and shard < 0:
             raise invalid("shard", f"must be 0 or more, got {shard}")
         with self.limits.hold(caller):
             async with self.hub.watch(job_id) as watcher:
                 job = await self.snapshots.get(owner, job_id)
+                if files_job(job) != job.job_id:
+                    # Read as the platform: a hit may reuse another user's run of a public
+                    # model, which the caller may not read otherwise.
+                    job = await self.snapshots.get("", files_job(job))
                 if shard is not None and shard >= job.shards:
                     raise invalid("shard", f"run {job_id} has shards 0 to {job.shards - 1}")
                 async for piece in self._logs(owner, job, shard, follow, watcher):
