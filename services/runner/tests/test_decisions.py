@@ -11,7 +11,6 @@ from simlab_runner.core.decisions import (
     Relaunch,
     describe_exit,
     on_shard_exit,
-    shards_to_run,
 )
 
 
@@ -53,12 +52,3 @@ def test_exit_descriptions_are_in_words() -> None:
     assert describe_exit(-signal.SIGXCPU) == "killed by SIGXCPU (CPU time limit reached)"
     assert describe_exit(EXIT_MODEL_FAILED) == "the model raised an exception"
     assert describe_exit(42) == "exited with code 42"
-
-
-def test_once_a_stop_is_decided_only_the_shards_with_blocks_before_it_run() -> None:
-    job = pb.Job(job_id="j1", shards=8)
-    assert shards_to_run(job) == 8
-    job.stop.CopyFrom(pb.StopInfo(reason=pb.STOP_REASON_PRECISION_REACHED, end_block=3))
-    assert shards_to_run(job) == 3
-    job.stop.end_block = 40
-    assert shards_to_run(job) == 8

@@ -1,4 +1,5 @@
-"""Precision targets and stops <-> simlab.v1.Precision and simlab.v1.StopInfo."""
+"""Precision targets and stops <-> simlab.v1.Precision and simlab.v1.StopInfo, and what a
+job's stop means for its shards."""
 
 from __future__ import annotations
 
@@ -37,3 +38,13 @@ def stop_from_proto(message: pb.StopInfo) -> Stop:
     if message.reason not in _FROM_WIRE:
         raise ValueError(f"a stop without a known reason: {message.reason}")
     return Stop(_FROM_WIRE[message.reason], message.first_block, message.end_block)
+
+
+def shards_with_blocks(job: pb.Job) -> int:
+    """How many of the job's shards have blocks to run: all of them, until the job store
+    decides where a run with a precision target stops. Shard s runs blocks s, s + shards, ...,
+    so a shard s at or past the stop's end_block has none (the job store counts it done, the
+    runner does not launch it, and it leaves no log)."""
+    if job.HasField("stop"):
+        return min(job.shards, job.stop.end_block)
+    return job.shards

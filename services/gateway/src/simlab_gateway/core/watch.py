@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from simlab.common.errors import invalid
+from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.artifacts import CHUNK, files_job, job_prefix, log_shard
 from simlab_gateway.core.auth import Principal
@@ -116,9 +117,10 @@ class JobFeeds:
     ) -> AsyncIterator[LogPiece]:
         if job.state in TERMINAL:
             stored = await self._stored_logs(job.job_id)
-            wanted = {shard} if shard is not None else set(range(job.shards))
-            if wanted <= stored.keys():
-                for number in sorted(wanted):
+            # Shards past a run's stop may not have run: they need leave no log.
+            needed = {shard} if shard is not None else set(range(shards_with_blocks(job)))
+            if needed <= stored.keys():
+                for number in sorted(needed if shard is not None else stored.keys()):
                     async for piece in self._read_log(number, stored[number]):
                         yield piece
                 return

@@ -45,15 +45,6 @@ def describe_exit(code: int) -> str:
     }.get(code, f"exited with code {code}")
 
 
-def shards_to_run(job: pb.Job) -> int:
-    """How many of the job's shards have blocks to run: all of them, until the job store
-    decides where a run with a precision target stops. Shard s runs blocks s, s + shards, ...,
-    so a shard s at or past the stop's end_block has none (the job store counts it done)."""
-    if job.HasField("stop"):
-        return min(job.shards, job.stop.end_block)
-    return job.shards
-
-
 @dataclass(frozen=True)
 class Fail:
     message: str

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED, shards_to_run
+from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
 
 CONTAINER = "worker"
@@ -128,7 +129,7 @@ def indexed_job(
     }
     pod_labels = labels(job)
     # A top-up's stop may be known at once (decided over the blocks it reused).
-    shards = shards_to_run(job)
+    shards = shards_with_blocks(job)
     spec: dict[str, Any] = {
         "completionMode": "Indexed",
         "completions": shards,
