@@ -205,8 +205,10 @@ class ShardRunner:
         return Exit.OK
 
     def _simulate(self, run: Run, start: ShardStart) -> bool:
-        """Runs and reports this shard's remaining blocks, up to the first one the job store
-        says is not needed (a precision target was met); True when told to stop early."""
+        """Runs and reports this shard's remaining blocks, up to the first one past the stop
+        of a run with a precision target, once the job store says where it is (blocks run
+        before that are reported all the same: it keeps them out of the result); True when
+        told to stop early."""
         stop_block = start.stop_block
         blocks = [
             b
@@ -225,7 +227,7 @@ class ShardRunner:
         for done, block in enumerate(blocks, start=1):
             # Blocks come in order: once one is past the stop, so are the rest.
             if stop_block and block >= stop_block:
-                self.say(f"shard {self.shard}: the run's target was met at block {stop_block}")
+                self.say(f"shard {self.shard}: the run stops before block {stop_block}")
                 break
             if self.stop_requested():
                 self._report(pending)
@@ -244,8 +246,7 @@ class ShardRunner:
                     f"shard {self.shard}: {done}/{len(blocks)} blocks, "
                     f"{primary} ≈ {mine.mean:.6g} ± {mine.stderr:.2g} (this shard)"
                 )
-        # Blocks run before the stop was known: kept by the job store, not merged.
-        return self._report(pending).stop
+        return False
 
     def _report(self, pending: list[tuple[int, Stats]]) -> Reported:
         if not pending:
