@@ -286,14 +286,6 @@ function RunFormCard({ model, latest }: { model: Model; latest: Model | undefine
         </div>
       </fieldset>
       )}
-      {script ? null : (
-        <PrecisionFields
-          form={form.precision}
-          errors={errors}
-          onChange={(change) => edit({ type: "precision", change })}
-          onBlur={(field) => edit({ type: "blur", field })}
-        />
-      )}
       <fieldset className="fields">
         <legend className="section-title">Execution</legend>
         <div className="field-grid">
@@ -331,6 +323,15 @@ function RunFormCard({ model, latest }: { model: Model; latest: Model | undefine
           </>
         )}
       </fieldset>
+      {/* After Execution: Tab from the last parameter still reaches the seed. */}
+      {script ? null : (
+        <PrecisionFields
+          form={form.precision}
+          errors={errors}
+          onChange={(change) => edit({ type: "precision", change })}
+          onBlur={(field) => edit({ type: "blur", field })}
+        />
+      )}
       {general ? <ErrorState title="The run was not submitted" error={general} /> : null}
       <div className="form-actions">
         <button type="button" className="btn btn-ghost" onClick={() => edit({ type: "reset" })}>
