@@ -2,6 +2,7 @@
 // checked and turned into an ExtendJob request. Pure: no React, no client.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ExtendJobRequestSchema, Job } from "../gen/simlab/v1/simulation_pb";
+import { DECIMAL_TEXT } from "./numbers";
 import type { FieldErrors } from "./params";
 import { precisionFormOf, validatePrecision } from "./precision";
 
@@ -19,8 +20,6 @@ export function extendFormOf(job: Job): ExtendForm {
   return { samples: "", relTol: p.relTol, absTol: p.absTol };
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
 /** Checks the dialog against the run it extends; errors keyed "samples", "precision.rel_tol",
  * "precision.abs_tol". A precision is sent only when a tolerance changed (absent keeps the
  * run's); its confidence, pilot and mode stay the run's. */
@@ -29,7 +28,7 @@ export function validateExtend(job: Job, form: ExtendForm, requestId: string): {
   const text = form.samples.trim();
   let samples = 0n;
   if (text !== "") {
-    const n = NUMBER.test(text) ? Number(text) : NaN;
+    const n = DECIMAL_TEXT.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(n)) errors.samples = `must be a whole number of samples (got '${text}')`;
     else if (n < 1) errors.samples = `must be >= 1 (got ${text})`;
     else samples = BigInt(n);

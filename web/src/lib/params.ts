@@ -4,6 +4,7 @@ import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ParameterType, type Model, type Parameter } from "../gen/simlab/v1/simulation_pb";
 import { isScript, modelRef } from "./models";
+import { DECIMAL_TEXT } from "./numbers";
 import { emptyPrecisionForm, validatePrecision, type PrecisionForm, type PrecisionInit } from "./precision";
 import { parseParamRows, splitArgs, type ParamRow } from "./script";
 
@@ -87,7 +88,7 @@ export function parseField(
     return { value: text };
   }
   const isInt = param.type === ParameterType.INT;
-  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  const n = DECIMAL_TEXT.test(text) ? Number(text) : NaN;
   if (Number.isNaN(n)) {
     if (/^[+-]?(inf|infinity)$/i.test(text)) return { error: `must be finite (got ${text})` };
     return { error: `must be ${isInt ? "an integer" : "a number"} (got ${pyRepr(text)})` };

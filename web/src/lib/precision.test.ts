@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { PrecisionSchema } from "../gen/simlab/v1/simulation_pb";
 import {
+  describePrecision,
   emptyPrecisionForm,
   halfWidthVsTarget,
   precisionFormOf,
@@ -108,5 +109,14 @@ describe("the stop line", () => {
     expect(halfWidthVsTarget(0.0098, 0.01, 0.95)).toBe("±0.0098 (target ±0.01) at 95 %");
     expect(halfWidthVsTarget(undefined, undefined, 0)).toBe("— at 95 %");
     expect(halfWidthVsTarget(1, 2, 0.999)).toBe("±1 (target ±2) at 99.9 %");
+  });
+});
+
+describe("describePrecision", () => {
+  it("says the target, confidence, mode and pilot", () => {
+    expect(describePrecision(create(PrecisionSchema, { relTol: 0.001 }))).toBe("±0.1 % of |estimate| at 95 %, sequential, pilot 10 blocks");
+    expect(describePrecision(create(PrecisionSchema, { relTol: 0.07, absTol: 0.01, confidence: 0.99, minBlocks: 20, twoStage: true }))).toBe(
+      "±7 % of |estimate| or ±0.01 (the larger) at 99 %, two-stage, pilot 20 blocks",
+    );
   });
 });

@@ -4,6 +4,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { StopReason, type PrecisionSchema, type Precision, type Progress } from "../gen/simlab/v1/simulation_pb";
 import { formatCount, formatDuration, formatNumber } from "./format";
+import { DECIMAL_TEXT } from "./numbers";
 import type { FieldErrors } from "./params";
 
 export const DEFAULT_CONFIDENCE = 0.95;
@@ -44,15 +45,13 @@ export function precisionFormOf(p: Precision | undefined): PrecisionForm {
   };
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
 type Parsed = { value: number; error?: never } | { error: string; value?: never };
 
 /** A tolerance as typed: "" is none (0 on the wire), else a finite number > 0. */
 function parseTolerance(text: string): Parsed {
   const t = text.trim();
   if (t === "") return { value: 0 };
-  if (!NUMBER.test(t)) return { error: `must be a number (got '${t}')` };
+  if (!DECIMAL_TEXT.test(t)) return { error: `must be a number (got '${t}')` };
   const n = Number(t);
   if (!(n > 0)) return { error: `must be > 0 (got ${t})` };
   return { value: n };
@@ -64,7 +63,7 @@ function parseConfidence(text: string): Parsed {
   if (t === "") return { value: DEFAULT_CONFIDENCE };
   const percent = t.endsWith("%");
   const body = percent ? t.slice(0, -1).trim() : t;
-  if (!NUMBER.test(body)) return { error: `must be a number in (0, 1) (got '${t}')` };
+  if (!DECIMAL_TEXT.test(body)) return { error: `must be a number in (0, 1) (got '${t}')` };
   const n = percent ? Number(body) / 100 : Number(body);
   if (!(n > 0 && n < 1)) return { error: `must be in (0, 1), got ${t}` };
   return { value: n };
@@ -143,6 +142,15 @@ export function timeToTarget(progress: Pick<Progress, "samplesToTarget" | "sampl
   const head = `≈ ${formatCount(needed)} samples to target`;
   if (more === 0) return `${head}, almost there`;
   return rate ? `${head}, ~${formatDuration((more / rate) * 1000)} left` : head;
+}
+
+/** What a run's target asks: "±0.1 % of |estimate| at 95 %, sequential, pilot 10 blocks". */
+export function describePrecision(p: Precision): string {
+  const rel = p.relTol > 0 ? `±${formatNumber(p.relTol * 100)} % of |estimate|` : "";
+  const abs = p.absTol > 0 ? `±${formatNumber(p.absTol)}` : "";
+  const tolerance = rel && abs ? `${rel} or ${abs} (the larger)` : rel || abs;
+  const mode = p.twoStage ? "two-stage" : "sequential";
+  return `${tolerance} at ${formatPercent(p.confidence || DEFAULT_CONFIDENCE)}, ${mode}, pilot ${p.minBlocks || DEFAULT_MIN_BLOCKS} blocks`;
 }
 
 export const STOP_REASON_LABELS: Record<StopReason, string> = {

@@ -34,7 +34,7 @@ export function ProgressCard() {
         <h2>Progress</h2>
         {elapsed !== undefined ? <span className="muted">{done ? "Ran for" : "Running for"} {formatDuration(elapsed)}</span> : null}
       </div>
-      <ProgressBar progress={progress} active={job.state === JobState.RUNNING} script={script} />
+      <ProgressBar progress={progress} active={job.state === JobState.RUNNING} script={script} stop={job.stop} />
       <div className="stat-row">
         <Stat label={`${label}${unit ? ` (${unit})` : ""}`} value={progress?.estimate} testId="estimate" />
         <Stat label="Standard error" value={progress?.stderr} />

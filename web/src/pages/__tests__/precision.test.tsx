@@ -109,6 +109,10 @@ describe("a run with a precision target", () => {
     expect(screen.getByTestId("stop-blocks").textContent).toBe("34");
     expect(screen.getByTestId("stop-samples").textContent).toBe("3,400,000");
     expect(screen.getByTestId("stop-discarded").textContent).toBe("2");
+    // Done: the blocks it needed are all in, though the budget was not spent.
+    expect(screen.getByTestId("progress").getAttribute("aria-valuenow")).toBe("100");
+    expect(screen.getByTestId("progress-samples").textContent).toMatch(/stops at block 34$/);
+    expect(screen.getByTestId("run-precision").textContent).toBe("±1 % of |estimate| at 99 %, sequential, pilot 10 blocks");
     expect(screen.queryByTestId("time-to-target")).toBeNull();
     const cached = screen.getByTestId("cached-from");
     expect(cached.textContent).toBe("cached from abcdef01");
