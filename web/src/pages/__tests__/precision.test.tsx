@@ -28,7 +28,7 @@ describe("Stop at precision on the form", () => {
     expect(screen.getByTestId("sample-tag").textContent).toBe("samples");
     expect(screen.queryByLabelText("Relative tolerance")).toBeNull();
     fireEvent.click(screen.getByLabelText("Stop as soon as the estimate is precise enough"));
-    expect(screen.getByTestId("sample-tag").textContent).toBe("budget: max samples");
+    await waitFor(() => expect(screen.getByTestId("sample-tag").textContent).toBe("budget: max samples"));
     fireEvent.change(screen.getByLabelText("Confidence"), { target: { value: "1.5" } });
     fireEvent.click(screen.getByRole("button", { name: "Run simulation" }));
     expect((await screen.findByTestId("error-precision.rel_tol")).textContent).toBe("set a relative or an absolute tolerance (or both)");
