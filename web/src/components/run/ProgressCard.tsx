@@ -1,5 +1,5 @@
 import { useAtomValue } from "jotai";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
 import { runFeedAtom, runIsScriptAtom, runJobAtom, runOutputAtom } from "../../state/run";
 import { formatDuration, formatNumber, isTerminal, toDate } from "../../lib/format";
@@ -59,10 +59,10 @@ export function ProgressCard() {
 /** Samples per second this page has seen the run draw: from its first observation of the
  * run to the last event (undefined until some were drawn in between). */
 function useObservedRate(jobId: string, samples: number, atMs: number | undefined): number | undefined {
-  const first = useRef<{ jobId: string; atMs: number; samples: number } | null>(null);
-  if (atMs === undefined) return undefined;
-  if (first.current?.jobId !== jobId) first.current = { jobId, atMs, samples };
-  return sampleRate(first.current, { atMs, samples });
+  const [first, setFirst] = useState<{ jobId: string; atMs: number; samples: number } | null>(null);
+  // Information from an earlier render (React's pattern: set during render, no effect).
+  if (atMs !== undefined && first?.jobId !== jobId) setFirst({ jobId, atMs, samples });
+  return atMs !== undefined && first?.jobId === jobId ? sampleRate(first, { atMs, samples }) : undefined;
 }
 
 /** The current time, re-read every `ms` (0: never). */

@@ -90,6 +90,36 @@ describe("a run with a precision target", () => {
     });
   });
 
+  it("times a top-up from the sample rate the page observes", async () => {
+    const clock = vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_000);
+    try {
+      const fake = fakeClient();
+      renderAt("/runs/job-5", fake);
+      const at = (seq: bigint, samplesDone: bigint) =>
+        job({
+          jobId: "job-5",
+          state: JobState.RUNNING,
+          seq,
+          precision,
+          extends: "src-run",
+          history: [{ state: JobState.RUNNING, at: timestampFromMs(1_700_000_000_000 - 1000) }],
+          progress: { samplesDone, samplesTotal: 10_000_000n, blocksDone: 10n, blocksTotal: 100n, estimate: 10, stderr: 0.1, samplesToTarget: 3_000_000n },
+        });
+      // Its progress starts with the reused blocks: no rate until the page has seen some drawn.
+      await snapshot(fake, at(3n, 1_000_000n));
+      expect(screen.getByTestId("time-to-target").textContent).toMatch(/≈ 3\.0M samples to target$/);
+      clock.mockReturnValue(1_700_000_010_000);
+      await act(async () => {
+        fake.streams[0]!.push(event(4n, EventKind.PROGRESS, at(4n, 1_200_000n)));
+        await flush();
+      });
+      // 200,000 samples in 10 s: the 1.8M left take 90 s.
+      expect(screen.getByTestId("time-to-target").textContent).toMatch(/≈ 3\.0M samples to target, ~1m 30s left$/);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("shows where a finished run stopped and the cache it came from, linked", async () => {
     const fake = fakeClient();
     renderAt("/runs/job-2", fake);
