@@ -1,6 +1,7 @@
 import { useMemo } from "react";
 import type { Point } from "../api/watch";
 import type { Histogram } from "../lib/chart";
+import type { TargetBand } from "../lib/precision";
 import { COLORS, PlotlyChart } from "./PlotlyChart";
 
 export interface Series {
@@ -20,6 +21,7 @@ export function ConvergenceChart({
   unit = "",
   reference,
   referenceLabel,
+  target,
   height = 340,
   testId = "convergence-chart",
   xLabel = "Samples",
@@ -31,6 +33,8 @@ export function ConvergenceChart({
   xLabel?: string;
   reference?: number;
   referenceLabel?: string;
+  /** A precision target: the band the estimate must be known within, and its legend. */
+  target?: { band: TargetBand; label: string };
   height?: number;
   testId?: string;
 }) {
@@ -87,8 +91,17 @@ export function ConvergenceChart({
         });
       }
     }
+    if (target) {
+      const xs = series.flatMap((s) => s.points.map((p) => p.samples));
+      if (xs.length) {
+        const x = [Math.min(...xs), Math.max(...xs)];
+        const edge = { type: "scatter", mode: "lines", line: { dash: "dot", width: 1.2, color: TARGET_COLOR }, hoverinfo: "skip" };
+        traces.push({ ...edge, x, y: [target.band.hi, target.band.hi], showlegend: false, name: "target-hi" });
+        traces.push({ ...edge, x, y: [target.band.lo, target.band.lo], fill: "tonexty", fillcolor: hexAlpha(TARGET_COLOR, 0.1), name: target.label });
+      }
+    }
     return traces;
-  }, [series, reference, referenceLabel]);
+  }, [series, reference, referenceLabel, target]);
   // Monte Carlo error shrinks as 1/sqrt(n): a log sample axis shows every stage of a long run.
   const log = useMemo(() => {
     const xs = series.flatMap((s) => s.points.map((p) => p.samples)).filter((x) => x > 0);
@@ -150,6 +163,8 @@ export function HistogramChart({
   if (!first) return null;
   return <PlotlyChart data={data} layout={layout} height={height} label={`Histogram of ${first.label}`} testId={testId} />;
 }
+
+const TARGET_COLOR = "#16a34a";
 
 export function hexAlpha(hex: string, a: number): string {
   const n = parseInt(hex.slice(1), 16);

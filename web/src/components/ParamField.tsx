@@ -25,12 +25,15 @@ export function ParamField({
   param,
   value,
   error,
+  budget = false,
   onChange,
   onBlur,
 }: {
   param: Parameter;
   value: FieldValue | undefined;
   error?: string;
+  /** The run stops at a precision target: the sample count is the most it may draw. */
+  budget?: boolean;
   onChange: (v: FieldValue) => void;
   onBlur: () => void;
 }) {
@@ -39,7 +42,7 @@ export function ParamField({
   const helpId = `${id}-help`;
   const errId = `${id}-error`;
   const hint = boundsHint(param);
-  const describedBy = [param.help ? helpId : "", hint ? `${id}-range` : "", error ? errId : ""].filter(Boolean).join(" ") || undefined;
+  const describedBy = [param.help || (budget && param.isSampleCount) ? helpId : "", hint ? `${id}-range` : "", error ? errId : ""].filter(Boolean).join(" ") || undefined;
   const def = defaultOf(param);
   const label = param.label || param.name;
 
@@ -108,7 +111,11 @@ export function ParamField({
       {param.type !== ParameterType.BOOL ? (
         <label className="field-label" htmlFor={id}>
           {label}
-          {param.isSampleCount ? <span className="tag">samples</span> : null}
+          {param.isSampleCount ? (
+            <span className="tag" data-testid="sample-tag">
+              {budget ? "budget: max samples" : "samples"}
+            </span>
+          ) : null}
           {hint ? (
             <span id={`${id}-range`} className="range mono" title="Allowed values">
               {hint}
@@ -117,8 +124,9 @@ export function ParamField({
         </label>
       ) : null}
       {control}
-      {param.help ? (
+      {param.help || (budget && param.isSampleCount) ? (
         <div id={helpId} className="field-help">
+          {budget && param.isSampleCount ? "The most the run may draw: it stops earlier once the precision target is met. " : ""}
           {param.help}
         </div>
       ) : null}

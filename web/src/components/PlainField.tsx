@@ -1,6 +1,7 @@
 import { fieldId } from "./ParamField";
 
-/** A text field of the form outside the model's schema (seed, shards, a script's arguments). */
+/** A text field of the form outside the model's schema (seed, shards, a script's arguments,
+ * the precision target). */
 export function PlainField(props: {
   path: string;
   label: string;
@@ -10,6 +11,8 @@ export function PlainField(props: {
   error: string | undefined;
   /** Free text instead of a number. */
   text?: boolean;
+  /** A number that may have a fraction. */
+  decimal?: boolean;
   disabled?: boolean;
   onChange: (v: string) => void;
   onBlur: () => void;
@@ -23,7 +26,7 @@ export function PlainField(props: {
       <input
         id={id}
         className="input mono"
-        inputMode={props.text ? "text" : "numeric"}
+        inputMode={props.text ? "text" : props.decimal ? "decimal" : "numeric"}
         autoComplete="off"
         spellCheck={props.text ? false : undefined}
         disabled={props.disabled}

@@ -1,8 +1,10 @@
-import type { Progress } from "../gen/simlab/v1/simulation_pb";
+import type { Progress, StopInfo } from "../gen/simlab/v1/simulation_pb";
 import { formatCount, formatNumber } from "../lib/format";
 
-export function fraction(p: Progress | undefined): number {
+/** How far a run is: with a decided stop, of the blocks it needs ([0, end_block)). */
+export function fraction(p: Progress | undefined, stop?: StopInfo): number {
   if (!p) return 0;
+  if (stop && stop.endBlock > 0n) return Math.min(1, Number(p.blocksDone) / Number(stop.endBlock));
   if (p.samplesTotal > 0n) return Math.min(1, Number(p.samplesDone) / Number(p.samplesTotal));
   if (p.blocksTotal > 0n) return Math.min(1, Number(p.blocksDone) / Number(p.blocksTotal));
   return 0;
@@ -15,13 +17,16 @@ export function ProgressBar({
   active,
   compact = false,
   script = false,
+  stop,
 }: {
   progress: Progress | undefined;
+  /** Where a run with a precision target stops, once decided. */
+  stop?: StopInfo | undefined;
   active: boolean;
   compact?: boolean;
   script?: boolean;
 }) {
-  const f = fraction(progress);
+  const f = fraction(progress, stop);
   const pct = Math.round(f * 1000) / 10;
   const unknownTotal = script && (progress?.samplesTotal ?? 0n) === 0n;
   return (
@@ -50,6 +55,7 @@ export function ProgressBar({
             <span className="muted" data-testid="progress-samples">
               {formatCount(progress.samplesDone)} / {formatCount(progress.samplesTotal)} samples · block{" "}
               {progress.blocksDone.toString()} of {progress.blocksTotal.toString()}
+              {stop ? ` · stops at block ${stop.endBlock.toString()}` : ""}
             </span>
           ) : null}
         </div>

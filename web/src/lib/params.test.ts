@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { ParameterSchema, ParameterType } from "../gen/simlab/v1/simulation_pb";
-import { defaultValues, parseField, validateForm, valuesFrom } from "./params";
+import { defaultValues, parseField, runFormDefaults, validateForm, valuesFrom } from "./params";
 import { optionModel } from "../test/fake";
 
 const model = optionModel();
@@ -42,7 +42,7 @@ describe("the whole form", () => {
   it("fills defaults and reports errors by field path", () => {
     const values = defaultValues(model);
     expect(values).toEqual({ spot: "", volatility: "0.2", option_type: "call", paths: "1000000", antithetic: false });
-    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "x", shards: "0" });
+    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "x", shards: "0", ...runFormDefaults });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.errors).toEqual({
@@ -54,7 +54,7 @@ describe("the whole form", () => {
   });
   it("gives typed parameters, a bigint seed and shards", () => {
     const values = { ...defaultValues(model), spot: "100" };
-    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551615", shards: "4" });
+    const r = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551615", shards: "4", ...runFormDefaults });
     expect(r).toEqual({
       ok: true,
       value: {
@@ -63,10 +63,24 @@ describe("the whole form", () => {
         seed: 18446744073709551615n,
         shards: 4,
         args: [],
+        noCache: false,
       },
     });
-    const over = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551616", shards: "" });
+    const over = validateForm(model, { model: model.name, values, rows: [], args: "", seed: "18446744073709551616", shards: "", ...runFormDefaults });
     expect(over.ok).toBe(false);
+  });
+  it("adds a precision target and the cache choice of a blocks model, naming bad fields", () => {
+    const values = { ...defaultValues(model), spot: "100" };
+    const base = { model: model.name, values, rows: [], args: "", seed: "7", shards: "1" };
+    const precision = { ...runFormDefaults.precision, enabled: true, relTol: "1e-3" };
+    expect(validateForm(model, { ...base, precision, reuseCache: false })).toMatchObject({
+      ok: true,
+      value: { precision: { relTol: 0.001, absTol: 0, confidence: 0.95, minBlocks: 10, twoStage: false }, noCache: true },
+    });
+    expect(validateForm(model, { ...base, precision: { ...precision, confidence: "2" }, reuseCache: true })).toEqual({
+      ok: false,
+      errors: { "precision.confidence": "must be in (0, 1), got 2" },
+    });
   });
   it("prefills from a previous run", () => {
     expect(valuesFrom(model, { spot: 90, option_type: "put", antithetic: true })).toMatchObject({

@@ -4,6 +4,8 @@ import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ParameterType, type Model, type Parameter } from "../gen/simlab/v1/simulation_pb";
 import { isScript, modelRef } from "./models";
+import { DECIMAL_TEXT } from "./numbers";
+import { emptyPrecisionForm, validatePrecision, type PrecisionForm, type PrecisionInit } from "./precision";
 import { parseParamRows, splitArgs, type ParamRow } from "./script";
 
 /** What a field holds while being edited: text for numbers, the choice, or a checkbox. */
@@ -23,7 +25,13 @@ export interface RunForm {
   args: string;
   seed: string;
   shards: string;
+  /** A blocks model's "Stop at precision" section. */
+  precision: PrecisionForm;
+  /** Off: run even when a finished run with the same fingerprint could be reused. */
+  reuseCache: boolean;
 }
+
+export const runFormDefaults = { precision: emptyPrecisionForm, reuseCache: true } as const;
 
 export function defaultOf(param: Parameter): JsonValue | undefined {
   if (!param.default) return undefined;
@@ -80,7 +88,7 @@ export function parseField(
     return { value: text };
   }
   const isInt = param.type === ParameterType.INT;
-  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  const n = DECIMAL_TEXT.test(text) ? Number(text) : NaN;
   if (Number.isNaN(n)) {
     if (/^[+-]?(inf|infinity)$/i.test(text)) return { error: `must be finite (got ${text})` };
     return { error: `must be ${isInt ? "an integer" : "a number"} (got ${pyRepr(text)})` };
@@ -106,6 +114,8 @@ export interface ValidForm {
   seed: bigint;
   shards: number;
   args: string[];
+  precision?: PrecisionInit;
+  noCache: boolean;
 }
 
 /** Checks the whole form; errors are keyed by the server's field paths. */
@@ -132,6 +142,9 @@ export function validateForm(
       else if (r.value !== undefined) parameters[p.name] = r.value;
     }
   }
+  // A precision target is for blocks models only (a script has no blocks).
+  const target = script ? ({ ok: true, value: undefined } as const) : validatePrecision(form.precision);
+  if (!target.ok) Object.assign(errors, target.errors);
   let seed = 0n;
   const seedText = form.seed.trim();
   if (seedText !== "") {
@@ -148,7 +161,11 @@ export function validateForm(
     else shards = Number(shardText);
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, value: { model: modelRef(model), parameters, seed, shards, args } };
+  const precision = target.ok ? target.value : undefined;
+  return {
+    ok: true,
+    value: { model: modelRef(model), parameters, seed, shards, args, ...(precision ? { precision } : {}), noCache: !form.reuseCache },
+  };
 }
 
 /** Number of samples the form asks for (the model's sample-count parameter). */

@@ -21,6 +21,7 @@ import { locationAtom } from "../state/router";
 import { Link } from "../components/Link";
 import { ParamField } from "../components/ParamField";
 import { PlainField } from "../components/PlainField";
+import { PrecisionFields } from "../components/PrecisionFields";
 import { ScriptInputs } from "../components/ScriptInputs";
 import { EmptyState, ErrorState, Spinner } from "../components/States";
 import { shortId } from "../lib/format";
@@ -89,7 +90,15 @@ function NewRunForm({ models: catalogue, from, wanted }: { models: Model[]; from
             throw new Error(`The model ${ref} of run ${from} is no longer available.`);
           });
           if (cancelled) return;
-          edit({ type: "load", model: m, ...(job.parameters ? { parameters: job.parameters } : {}), seed: job.seed, shards: job.shards, args: job.args });
+          edit({
+            type: "load",
+            model: m,
+            ...(job.parameters ? { parameters: job.parameters } : {}),
+            seed: job.seed,
+            shards: job.shards,
+            args: job.args,
+            ...(job.precision ? { precision: job.precision } : {}),
+          });
           setStart({ loading: false, jobId: job.jobId });
         })
         .catch((err) => !cancelled && setStart({ loading: false, error: toApiError(err), errorTitle: "Could not load the run to repeat" }));
@@ -268,6 +277,7 @@ function RunFormCard({ model, latest }: { model: Model; latest: Model | undefine
                 param={p}
                 value={form.values[p.name]}
                 {...(err ? { error: err } : {})}
+                budget={form.precision.enabled}
                 onChange={(v) => edit({ type: "field", name: p.name, value: v })}
                 onBlur={() => edit({ type: "blur", field: path })}
               />
@@ -301,7 +311,27 @@ function RunFormCard({ model, latest }: { model: Model; latest: Model | undefine
             onBlur={() => edit({ type: "blur", field: "shards" })}
           />
         </div>
+        {script ? null : (
+          <>
+            <label className="check">
+              <input type="checkbox" checked={form.reuseCache} onChange={(e) => edit({ type: "reuseCache", value: e.target.checked })} aria-describedby="reuse-cache-help" data-field="no_cache" />
+              <span>Reuse a cached result</span>
+            </label>
+            <div id="reuse-cache-help" className="field-help">
+              With a fixed seed, a finished run with the same code, parameters, seed and precision is reused at once instead of computed again.
+            </div>
+          </>
+        )}
       </fieldset>
+      {/* After Execution: Tab from the last parameter still reaches the seed. */}
+      {script ? null : (
+        <PrecisionFields
+          form={form.precision}
+          errors={errors}
+          onChange={(change) => edit({ type: "precision", change })}
+          onBlur={(field) => edit({ type: "blur", field })}
+        />
+      )}
       {general ? <ErrorState title="The run was not submitted" error={general} /> : null}
       <div className="form-actions">
         <button type="button" className="btn btn-ghost" onClick={() => edit({ type: "reset" })}>

@@ -265,7 +265,7 @@ function Row({ job, model, selected, onToggle, live }: RowProps & { live: boolea
           </span>
         ) : (
           <div className={done && job.state !== JobState.SUCCEEDED ? "stopped" : ""}>
-            <ProgressBar progress={job.progress} active={job.state === JobState.RUNNING} compact />
+            <ProgressBar progress={job.progress} active={job.state === JobState.RUNNING} compact stop={job.stop} />
           </div>
         )}
       </td>

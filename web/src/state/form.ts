@@ -3,10 +3,11 @@
 import { atom } from "jotai";
 import { unwrap } from "jotai/utils";
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { Job, Model, Preset } from "../gen/simlab/v1/simulation_pb";
+import type { Job, Model, Precision, Preset } from "../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../api/errors";
 import {
   defaultValues,
+  runFormDefaults,
   validateForm,
   valuesFrom,
   type FieldErrors,
@@ -14,21 +15,19 @@ import {
   type RunForm,
 } from "../lib/params";
 import { isScript, modelRef } from "../lib/models";
+import { precisionFormOf, type PrecisionForm } from "../lib/precision";
+import { newRequestId } from "../lib/requestId";
 import { joinArgs, rowsFrom, type ParamRow } from "../lib/script";
 import { clientAtom } from "./client";
 
 const modelPrimAtom = atom<Model | null>(null);
-const formPrimAtom = atom<RunForm>({ model: "", values: {}, rows: [], args: "", seed: "", shards: "1" });
+const formPrimAtom = atom<RunForm>({ model: "", values: {}, rows: [], args: "", seed: "", shards: "1", ...runFormDefaults });
 const touchedPrimAtom = atom<ReadonlySet<string>>(new Set<string>());
 const submittedPrimAtom = atom(false);
 const serverErrorsPrimAtom = atom<FieldErrors>({});
 const generalErrorPrimAtom = atom<ApiError | null>(null);
 const submittingPrimAtom = atom(false);
 const requestIdPrimAtom = atom<string>(newRequestId());
-
-function newRequestId(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `r-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 export const selectedModelAtom = atom((get) => get(modelPrimAtom));
 export const runFormAtom = atom((get) => get(formPrimAtom));
@@ -44,15 +43,25 @@ export type FormAction =
   | { type: "row"; index: number; key?: string; value?: string }
   | { type: "addRow" }
   | { type: "removeRow"; index: number }
+  | { type: "precision"; change: Partial<PrecisionForm> }
+  | { type: "reuseCache"; value: boolean }
   | { type: "blur"; field: string }
   | { type: "reset" }
-  | { type: "load"; model: Model; parameters?: JsonObject; seed?: bigint; shards?: number; args?: readonly string[] };
+  | {
+      type: "load";
+      model: Model;
+      parameters?: JsonObject;
+      seed?: bigint;
+      shards?: number;
+      args?: readonly string[];
+      precision?: Precision;
+    };
 
 const EMPTY_ROW: ParamRow = { key: "", value: "" };
 
 /** The form of a model: a blocks model's schema defaults (or given values); a script's
  * parameters as rows (one empty row to start with). */
-function fresh(model: Model, parameters?: JsonObject, seed = "", shards = "1", args: readonly string[] = []): RunForm {
+function fresh(model: Model, parameters?: JsonObject, seed = "", shards = "1", args: readonly string[] = [], precision?: Precision): RunForm {
   const script = isScript(model);
   const rows = script ? rowsFrom(parameters) : [];
   return {
@@ -62,6 +71,8 @@ function fresh(model: Model, parameters?: JsonObject, seed = "", shards = "1", a
     args: joinArgs(args),
     seed,
     shards: script ? "1" : shards,
+    precision: script ? runFormDefaults.precision : precisionFormOf(precision),
+    reuseCache: runFormDefaults.reuseCache,
   };
 }
 
@@ -99,6 +110,7 @@ export const editFormAtom = atom(null, (get, set, action: FormAction) => {
           action.seed ? action.seed.toString() : "",
           action.shards ? String(action.shards) : "1",
           action.args,
+          action.precision,
         ),
       );
       set(touchedPrimAtom, new Set());
@@ -138,6 +150,17 @@ export const editFormAtom = atom(null, (get, set, action: FormAction) => {
     case "args":
       set(formPrimAtom, { ...form, args: action.value });
       clearServer("args");
+      changed();
+      return;
+    case "precision": {
+      set(formPrimAtom, { ...form, precision: { ...form.precision, ...action.change } });
+      // The fields depend on each other (one tolerance or the other): any change may fix them all.
+      for (const field of SHOWN_PRECISION) clearServer(field);
+      changed();
+      return;
+    }
+    case "reuseCache":
+      set(formPrimAtom, { ...form, reuseCache: action.value });
       changed();
       return;
     case "row": {
@@ -190,6 +213,7 @@ export const formValidAtom = atom((get) => get(validationAtom)?.ok ?? false);
 
 /** Fields the form shows server errors at ("parameters": a script's parameter editor). */
 const SHOWN_FIELDS = new Set(["seed", "shards", "model", "args", "parameters"]);
+const SHOWN_PRECISION = new Set(["precision.rel_tol", "precision.abs_tol", "precision.confidence", "precision.min_blocks"]);
 
 /** Submits the form; resolves to the new job, or null with the errors set. */
 export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> => {
@@ -205,6 +229,8 @@ export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> =
       seed: v.value.seed,
       shards: v.value.shards,
       args: v.value.args,
+      ...(v.value.precision ? { precision: v.value.precision } : {}),
+      noCache: v.value.noCache,
       requestId: get(requestIdPrimAtom),
     });
     set(requestIdPrimAtom, newRequestId());
@@ -213,7 +239,7 @@ export const submitFormAtom = atom(null, async (get, set): Promise<Job | null> =
     const e = toApiError(err);
     if (e.field) set(serverErrorsPrimAtom, { ...get(serverErrorsPrimAtom), [e.field]: e.detail });
     // A field the form does not show (e.g. request_id) still needs a visible message.
-    const shown = e.field && (SHOWN_FIELDS.has(e.field) || e.field.startsWith("parameters."));
+    const shown = e.field && (SHOWN_FIELDS.has(e.field) || e.field.startsWith("parameters.") || SHOWN_PRECISION.has(e.field));
     if (!shown) set(generalErrorPrimAtom, e);
     return null;
   } finally {

@@ -1,6 +1,7 @@
 // Live feeds of jobs: the job, its convergence points and the connection, per job id.
 import { atom } from "jotai";
 import { emptyFeed, followJob, type Feed } from "../api/watch";
+import type { ExtendRequest } from "../lib/extend";
 import { clientAtom } from "./client";
 import { liveFeedFamily } from "./feed";
 
@@ -17,4 +18,9 @@ export const resetJobFeeds = (): void => jobFeedAtom.clear();
 /** Cancel a job; the feed shows the resulting state changes. */
 export const cancelJobAtom = atom(null, async (get, _set, jobId: string) => {
   return get(clientAtom).cancelJob({ jobId });
+});
+
+/** Add samples to a finished run: a new run that reuses its blocks (the response's job). */
+export const extendJobAtom = atom(null, async (get, _set, request: ExtendRequest) => {
+  return get(clientAtom).extendJob(request);
 });

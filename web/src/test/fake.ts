@@ -84,6 +84,7 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
     pushModel: vi.fn(async ({ name }: { name: string }) => ({ model: create(ModelSchema, { ...optionModel(), name, version: 1 }), created: true })),
     submitJob: vi.fn(async () => ({ job: job({ jobId: "job-new" }), created: true })),
     getJob: vi.fn(async ({ jobId }: { jobId: string }) => job({ jobId })),
+    extendJob: vi.fn(async ({ jobId }: { jobId: string }) => ({ job: job({ jobId: "job-ext", extends: jobId }), created: true })),
     listJobs: vi.fn(async () => ({ jobs: [], nextPageToken: "" })),
     cancelJob: vi.fn(async ({ jobId }: { jobId: string }) => job({ jobId, state: JobState.CANCELLING })),
     listArtifacts: vi.fn(async () => ({ artifacts: [] })),

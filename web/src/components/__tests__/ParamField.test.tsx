@@ -37,3 +37,13 @@ describe("ParamField", () => {
     expect(boundsHint(p("volatility"))).toBe("0 < x ≤ 5");
   });
 });
+
+describe("ParamField with a precision target", () => {
+  it("calls the sample count the budget", () => {
+    render(<ParamField param={p("paths")} value="1000000" budget onChange={() => {}} onBlur={() => {}} />);
+    expect(screen.getByTestId("sample-tag").textContent).toBe("budget: max samples");
+    const input = screen.getByLabelText(/Paths/);
+    const help = document.getElementById(input.getAttribute("aria-describedby")!.split(" ")[0]!)!;
+    expect(help.textContent).toMatch(/^The most the run may draw/);
+  });
+});

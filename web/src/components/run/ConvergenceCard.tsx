@@ -3,7 +3,8 @@ import { useMemo } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
 import { chartDataAtom } from "../../state/results";
 import { runFeedAtom, runIsScriptAtom, runJobAtom, runOutputAtom } from "../../state/run";
-import { isTerminal } from "../../lib/format";
+import { formatNumber, isTerminal } from "../../lib/format";
+import { DEFAULT_CONFIDENCE, formatPercent, targetBand } from "../../lib/precision";
 import { ConvergenceChart } from "../Charts";
 
 /** The estimate against samples: live while the run goes, then the run's own chart data. A
@@ -36,6 +37,13 @@ export function ConvergenceCard() {
     }
     return [{ name: label, points: feed.points }];
   }, [useFinal, chart, feed.points, label]);
+  const precision = job?.precision;
+  const target = useMemo(() => {
+    const points = series[0]!.points;
+    const band = targetBand(precision, points[points.length - 1]?.estimate);
+    if (!band || !precision) return undefined;
+    return { band, label: `Target ±${formatNumber(band.tolerance)} (${formatPercent(precision.confidence || DEFAULT_CONFIDENCE)})` };
+  }, [series, precision]);
   if (!job) return null;
   const done = isTerminal(job.state);
   const conv = chart?.ok ? chart.value.convergence : undefined;
@@ -47,6 +55,7 @@ export function ConvergenceCard() {
         <h2>Convergence</h2>
         <span className="muted">
           {label} ± 1 standard error against {against}
+          {target ? " · dotted band: the precision target around the latest estimate" : ""}
           {!done && feed.connection === "live" ? " · streaming" : ""}
         </span>
       </div>
@@ -68,6 +77,7 @@ export function ConvergenceCard() {
           {...(script ? { xLabel: "Progress" } : {})}
           {...(conv?.reference !== undefined ? { reference: conv.reference } : {})}
           {...(conv?.referenceLabel ? { referenceLabel: conv.referenceLabel } : {})}
+          {...(target ? { target } : {})}
         />
       )}
     </div>

@@ -1,11 +1,12 @@
 import { useAtomValue } from "jotai";
 import { runJobAtom, runModelAtom } from "../../state/run";
 import { formatNumber } from "../../lib/format";
+import { describePrecision } from "../../lib/precision";
 import { orderParams } from "../../lib/order";
 import { joinArgs } from "../../lib/script";
 
-/** The parameters, arguments (of a script), seed, shards and block size the run was
- * submitted with. */
+/** The parameters, arguments (of a script), seed, shards, precision target and block size the
+ * run was submitted with. */
 export function ParamsCard() {
   const job = useAtomValue(runJobAtom);
   const model = useAtomValue(runModelAtom);
@@ -46,6 +47,14 @@ export function ParamsCard() {
             <th scope="row">Shards</th>
             <td className="mono num">{job.shards}</td>
           </tr>
+          {job.precision ? (
+            <tr>
+              <th scope="row">Precision target</th>
+              <td className="mono" data-testid="run-precision">
+                {describePrecision(job.precision)}
+              </td>
+            </tr>
+          ) : null}
           {job.blockSize > 0n ? (
             <tr>
               <th scope="row">Block size</th>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../../api/errors";
 import { cancelJobAtom } from "../../state/job";
-import { runFeedAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
+import { runFeedAtom, runIsScriptAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
 import { formatTime, isTerminal, shortId } from "../../lib/format";
 import { jobModelRef, ownerLabel } from "../../lib/models";
 import { runPath } from "../../lib/share";
@@ -12,6 +12,7 @@ import { SharePanel } from "../SharePanel";
 import { ErrorState } from "../States";
 import { StatusBadge } from "../StatusBadge";
 import { ConnectionBanner } from "./ConnectionBanner";
+import { ExtendPanel } from "./ExtendPanel";
 import { isLinkError } from "./linkError";
 
 /** The top of the Run page: where it is, what it is, what can be done with it (not in a
@@ -22,12 +23,15 @@ export function RunHeader() {
   const model = useAtomValue(runModelAtom);
   const shareToken = useAtomValue(runShareTokenAtom);
   const cancel = useSetAtom(cancelJobAtom);
+  const script = useAtomValue(runIsScriptAtom);
   const [sharing, setSharing] = useState(false);
+  const [extending, setExtending] = useState(false);
   const [cancelError, setCancelError] = useState<ApiError | null>(null);
   const [cancelling, setCancelling] = useState(false);
   if (!job) return null;
   const readOnly = shareToken !== undefined;
   const active = !isTerminal(job.state);
+  const extendable = job.state === JobState.SUCCEEDED && !script;
 
   const onCancel = async () => {
     if (!window.confirm("Cancel this run? Work done so far is discarded.")) return;
@@ -56,6 +60,16 @@ export function RunHeader() {
             <StatusBadge state={job.state} live={active} />
             {feed.connection === "live" && active ? <span className="live-pill" title="Streaming live updates">Live</span> : null}
             {readOnly ? <SharedBadge /> : null}
+            {job.cachedFrom ? (
+              <RunBadge to={job.cachedFrom} readOnly={readOnly} testId="cached-from" title="No worker ran: this is that finished run's result (same code, runtime, parameters, seed and precision)">
+                cached from
+              </RunBadge>
+            ) : null}
+            {job.extends ? (
+              <RunBadge to={job.extends} readOnly={readOnly} testId="extends" title="This run reused that finished run's blocks and computed only the missing ones">
+                extends
+              </RunBadge>
+            ) : null}
           </div>
           <div className="head-meta muted">
             <span className="mono" title="Run id">{job.jobId}</span>
@@ -90,6 +104,17 @@ export function RunHeader() {
                 {job.state === JobState.CANCELLING ? "Cancelling…" : cancelling ? "Cancelling…" : "Cancel run"}
               </button>
             ) : null}
+            {extendable ? (
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => setExtending((s) => !s)}
+                aria-expanded={extending}
+                data-testid="add-samples"
+              >
+                Add samples
+              </button>
+            ) : null}
             {job.state === JobState.SUCCEEDED ? (
               <Link className="btn btn-secondary" to={`/compare?ids=${encodeURIComponent(job.jobId)}`}>
                 Compare…
@@ -102,6 +127,7 @@ export function RunHeader() {
         )}
       </header>
       {sharing && !readOnly ? <SharePanel jobId={job.jobId} onClose={() => setSharing(false)} /> : null}
+      {extending && extendable && !readOnly ? <ExtendPanel key={job.jobId} job={job} onClose={() => setExtending(false)} /> : null}
       {readOnly && isLinkError(feed.error) ? (
         <div className="banner banner-warn" role="alert" data-testid="share-invalid">
           <span>
@@ -112,6 +138,25 @@ export function RunHeader() {
       <ConnectionBanner />
       {cancelError ? <ErrorState title="Could not cancel" error={cancelError} /> : null}
     </>
+  );
+}
+
+/** A run this one came from (a cache hit's, a top-up's source): a link to it, plain text in a
+ * shared view (whose link does not open other runs). */
+function RunBadge({ to, readOnly, testId, title, children }: { to: string; readOnly: boolean; testId: string; title: string; children: React.ReactNode }) {
+  const body = (
+    <>
+      {children} <span className="mono">{shortId(to)}</span>
+    </>
+  );
+  return readOnly ? (
+    <span className="badge badge-info" data-testid={testId} title={title}>
+      {body}
+    </span>
+  ) : (
+    <Link className="badge badge-info" to={`/runs/${encodeURIComponent(to)}`} data-testid={testId} title={title}>
+      {body}
+    </Link>
   );
 }
 
