@@ -277,7 +277,9 @@ def new_registration_job(
 
 
 def is_resubmission(job: Job, spec: JobSpec) -> bool:
-    """Whether `spec` asks for exactly the job that its request_id already created."""
+    """Whether `spec` asks for exactly the job that its request_id already created. Which
+    run a top-up extends is not compared: the job records the run whose blocks it reused
+    (resolved from a cache hit), and any source gives the same result."""
     return job.kind is JobKind.RUN and (
         job.model,
         job.model_version,
@@ -286,7 +288,6 @@ def is_resubmission(job: Job, spec: JobSpec) -> bool:
         job.shards,
         job.args,
         job.precision,
-        job.extends,
     ) == (
         spec.model,
         spec.model_version,
@@ -295,7 +296,6 @@ def is_resubmission(job: Job, spec: JobSpec) -> bool:
         spec.shards,
         spec.args,
         spec.precision,
-        spec.extends,
     )
 
 

@@ -73,6 +73,10 @@ class Jobs:
         spec.validate(script=script)
         job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now(), script=script)
         job = dataclasses.replace(job, fingerprint=targets.fingerprint(job, code.runtime))
+        # Checked even when the cache answers: a top-up of a run it may not extend is refused.
+        extended = await self._extension_source(spec) if spec.extends else None
+        if extended is not None:
+            job = dataclasses.replace(job, extends=extended.job_id)
         source = None
         if job.fingerprint is not None and not spec.no_cache:
             source = await self._cached_result(job.fingerprint, spec.owner, code.shared)
@@ -80,12 +84,13 @@ class Jobs:
             job = targets.reuse(job, source, job.created_at)
         else:
             await self._check_active_jobs(spec)
-        if spec.extends and source is None:
-            created = await self._insert_extension(job, spec)
+        if extended is not None and source is None:
+            inserted = await self._insert_extension(job, extended)
         else:
             created = await self._inserts.submit((job, self.db.encode(job, EventKind.STATE)))
-        if created:
-            return job, True
+            inserted = job if created else None
+        if inserted is not None:
+            return inserted, True
         async with self.db.session() as db:
             row = await db.fetch_one(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE owner = %s AND request_id = %s",
@@ -98,7 +103,7 @@ class Jobs:
             raise SimlabError(
                 Code.ALREADY_EXISTS,
                 f"request_id {spec.request_id!r} was already used for job {existing.job_id}"
-                " with different model, parameters, seed, shards, precision or extends",
+                " with different model, parameters, seed, shards or precision",
                 field="request_id",
             )
         return existing, False
@@ -114,16 +119,22 @@ class Jobs:
             )
         return None if row is None else job_from_row(row)
 
-    async def _insert_extension(self, job: Job, spec: JobSpec) -> bool:
-        """Inserts a top-up with the blocks it shares with its source (the source's cached_from
-        when the source is itself a cache hit), counted into its progress and its prefix, in
-        one transaction; False when its request_id already names a job (nothing written)."""
-        async with self.db.transaction() as tx:
-            source = await tx.find_job(spec.extends, spec.owner)
+    async def _extension_source(self, spec: JobSpec) -> Job:
+        """The run a top-up extends (the run it reused when that is a cache hit), once it is
+        checked that the top-up may reuse its blocks. Finished, so it changes no more."""
+        async with self.db.session() as db:
+            source = await db.find_job(spec.extends, spec.owner)
             if source.cached_from:
-                source = await tx.find_job(source.cached_from)
-            targets.check_extension(spec, source)
-            reused = targets.reusable_blocks(source, job)
+                source = await db.find_job(source.cached_from)
+        targets.check_extension(spec, source)
+        return source
+
+    async def _insert_extension(self, job: Job, source: Job) -> Job | None:
+        """Inserts a top-up with the blocks it shares with `source`, counted into its progress
+        and its prefix, in one transaction; None when its request_id already names a job
+        (nothing written)."""
+        reused = targets.reusable_blocks(source, job)
+        async with self.db.transaction() as tx:
             # Rows of before the blocks' moments were recorded are computed again.
             rows = await tx.fetch_all(
                 "SELECT block, count, mean, m2 FROM block_stats WHERE job_id = %s AND block < %s"
@@ -131,20 +142,20 @@ class Jobs:
                 (source.job_id, reused),
             )
             job = targets.extended(
-                dataclasses.replace(job, extends=source.job_id),
+                job,
                 source,
                 [(row["block"], block_moments(row)) for row in rows],
                 job.created_at,
             )
             if not await tx.insert_jobs([(job, self.db.encode(job, EventKind.STATE))]):
-                return False
+                return None
             await tx.conn.execute(
                 "INSERT INTO block_stats (job_id, block, shard, stats, count, mean, m2)"
                 " SELECT %s, block, block %% %s, stats, count, mean, m2 FROM block_stats"
                 " WHERE job_id = %s AND block < %s AND count IS NOT NULL",
                 (job.job_id, job.shards, source.job_id, reused),
             )
-        return True
+        return job
 
     async def _check_active_jobs(self, spec: JobSpec) -> None:
         """Refuses a new job past the owner's active-jobs quota; a resubmission gets its job
