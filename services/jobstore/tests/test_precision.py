@@ -92,7 +92,8 @@ def test_the_stop_is_the_same_for_1_3_and_8_shards_whatever_the_order(
             job_id = create(client, shards=shards, precision=precision).job_id
             seen = run(client, job_id, shards, order)
             job = seen["job"]
-            stops.add(stop_of(job))
+            # The result's half-width and estimate too, bit for bit.
+            stops.add((*stop_of(job), job.stop.half_width, job.progress.estimate))
             first, end = job.stop.first_block, job.stop.end_block
             assert seen["stop_block"] == end
             assert seen["blocks"] == list(range(first, end))
@@ -102,7 +103,7 @@ def test_the_stop_is_the_same_for_1_3_and_8_shards_whatever_the_order(
             assert job.stop.HasField("half_width") and job.stop.confidence == 0.95
             done = client.complete(job_id, {"estimate": 10.0})
             assert done.state == pb.JOB_STATE_SUCCEEDED
-    ((reason, first, end),) = stops
+    ((reason, first, end, _, _),) = stops
     assert reason == pb.STOP_REASON_PRECISION_REACHED and 10 <= end < BLOCKS
     assert first == (10 if precision.two_stage else 0)
 

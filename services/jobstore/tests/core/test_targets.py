@@ -224,3 +224,17 @@ def test_a_script_has_no_precision_and_nothing_to_extend() -> None:
         with pytest.raises(SimlabError) as refused:
             dataclasses.replace(SPEC, shards=1, **changed).validate(script=True)
         assert refused.value.field == field
+
+
+def test_once_the_prefix_reached_the_stop_the_estimate_is_the_results() -> None:
+    moments = block_moments()
+    job = precision_job(Precision.of(rel_tol=0.5, min_blocks=3))
+    for block in range(6):
+        job = jobs.record_blocks(
+            job, [jobs.BlockReport(block, BLOCK_SIZE, {"estimate": moments[block]}, b"")], T0
+        )
+    assert job.estimate == job.moments.mean and job.moments.count == 6 * BLOCK_SIZE
+    done = targets.grow_prefix(job, list(enumerate(moments[:6])))
+    assert done.stop is not None and done.stop.end_block == 3
+    assert (done.estimate, done.stderr) == (done.prefix.moments.mean, done.prefix.moments.stderr)
+    assert done.prefix.moments.count == 3 * BLOCK_SIZE

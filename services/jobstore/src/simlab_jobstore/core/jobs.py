@@ -161,12 +161,22 @@ class Job:
         return self.blocks_done >= self.blocks_total
 
     @property
+    def live_moments(self) -> Moments:
+        """What the estimate shows: the running moments of every recorded block, or, once a
+        precision run's prefix reached its stop, those of the result's blocks (the prefix)."""
+        if self.precision is not None and self.blocks_complete:
+            return self.prefix.moments
+        return self.moments
+
+    @property
     def estimate(self) -> float | None:
-        return self.moments.mean if self.moments.count > 0 else self.reported_estimate
+        moments = self.live_moments
+        return moments.mean if moments.count > 0 else self.reported_estimate
 
     @property
     def stderr(self) -> float | None:
-        return self.moments.stderr if self.moments.count > 1 else self.reported_stderr
+        moments = self.live_moments
+        return moments.stderr if moments.count > 1 else self.reported_stderr
 
     @property
     def script(self) -> bool:
