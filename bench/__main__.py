@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import events, models, objectstore, submit, usercode, watchers
+from bench import events, models, objectstore, precision, submit, usercode, watchers
 from simlab.devstack.stack import Stack, free_port
 
 
@@ -27,6 +27,8 @@ def main() -> None:
         try:
             print("== worker (one shard, through the stack) vs the same NumPy code bare")
             models.run(stack, quick=args.quick)
+            print("\n== precision targets, the result cache and top-ups")
+            precision.run(stack, quick=args.quick)
             print("\n== users' own code")
             usercode.run(stack, quick=args.quick)
             print(f"\n== submit through the gateway ({args.clients} concurrent clients)")

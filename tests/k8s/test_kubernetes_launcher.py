@@ -94,6 +94,26 @@ def test_a_run_on_kubernetes_is_bit_identical_to_the_local_launcher(
         names = {a.name for a in k8s_alice.artifacts(job.job_id)}
 
 
+def test_a_precision_target_stops_on_kubernetes_where_it_stops_locally(
+    stack: Stack, k8s_alice: Client
+) -> None:
+    params = {**OPTION, "paths": 8_000_000}
+    with Client(stack.url, token="alice-token") as local:
+        expected = local.wait(
+            local.submit("european_option", params, shards=1, seed=7, abs_tol=0.03).job_id,
+            progress=False,
+        )
+    job = k8s_alice.submit("european_option", params, shards=3, seed=7, abs_tol=0.03)
+    done = k8s_alice.wait(job.job_id, progress=False)
+    assert done.state == pb.JOB_STATE_SUCCEEDED, done.error.message
+    assert done.stop.reason == pb.STOP_REASON_PRECISION_REACHED
+    assert (done.stop.end_block, done.stop.half_width) == (
+        expected.stop.end_block,
+        expected.stop.half_width,
+    )
+    assert done.summary == expected.summary
+
+
 def test_cancel_deletes_the_job_and_ends_cancelled(
     k8s_alice: Client, admin: client.BatchV1Api
 ) -> None:

@@ -102,3 +102,22 @@ def test_reading_an_artifact_tells_its_metadata_first() -> None:
     assert (empty.artifact.name, empty.data) == ("empty", b"")
     with pytest.raises(SimlabError, match="artifact 'nope' of job job1 not found"):
         run(read("nope"))
+
+
+def test_a_cache_hits_artifacts_are_those_of_the_run_it_reused() -> None:
+    """The hit (job2, alice's) reuses bob's run of a public model, which alice cannot read."""
+    store = FakeJobStore()
+    store.add("bob", pb.Job(job_id="job1"))
+    store.add("alice", pb.Job(job_id="job2", cached_from="job1"))
+    use = Artifacts(store, FakeObjects({SUMMARY: b'{"mean": 1}'}, presigns=True), True)
+    assert [a.name for a in run(use.list(ALICE, "job2")).artifacts] == ["summary.json"]
+
+    async def read() -> bytes:
+        return b"".join([chunk.data async for chunk in use.read(ALICE, "job2", "summary.json")])
+
+    assert run(read()) == b'{"mean": 1}'
+    found = run(use.download(ALICE, "job2", "summary.json", True))
+    assert found == Redirect(f"https://objects.example/{SUMMARY}?signature=x")
+    viewer = Principal("alice", shared_job="job2")
+    assert isinstance(run(use.download(viewer, "job2", "summary.json", False)), Stream)
+    assert refused(use.list(ALICE, "job1")) == Code.NOT_FOUND

@@ -8,10 +8,12 @@ import pytest
 
 from services.gateway.tests.fakes import FakeJobStore, fake_models, toy_version
 from simlab.common.errors import Code, SimlabError
+from simlab.core.precision import Precision
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.jobs import Jobs, Submission
 from simlab_gateway.core.shares import ShareLinks
+from simlab_gateway.core.submission import JobPlan
 
 ALICE = Principal("alice")
 # A share link to alice's job1: a read-only view of that run.
@@ -155,3 +157,134 @@ def test_a_preset_must_be_a_valid_submission_form() -> None:
     unknown = pb.Preset(name="q", model="nope")
     assert refusal(use.save_preset(ALICE, unknown, {})).field == "model"
     assert store.presets == [("alice", good)]
+
+
+def test_a_precision_target_is_stored_with_its_defaults_filled_in() -> None:
+    store = store_with_toy()
+    target = pb.Precision(rel_tol=1e-3, two_stage=True)
+    asyncio.run(jobs(store).submit(ALICE, submission(precision=target, no_cache=True)))
+    [(_, plan)] = store.plans
+    assert plan.precision == Precision(rel_tol=1e-3, confidence=0.95, min_blocks=10, two_stage=True)
+    assert plan.no_cache and plan.extends == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "field"),
+    [
+        (pb.Precision(), "precision.rel_tol"),
+        (pb.Precision(abs_tol=-1.0), "precision.abs_tol"),
+        (pb.Precision(rel_tol=0.1, confidence=1.5), "precision.confidence"),
+        (pb.Precision(rel_tol=0.1, min_blocks=1), "precision.min_blocks"),
+    ],
+)
+def test_a_precision_target_the_rule_cannot_use_is_refused_naming_its_field(
+    target: pb.Precision, field: str
+) -> None:
+    store = store_with_toy()
+    error = refusal(jobs(store).submit(ALICE, submission(precision=target)))
+    assert (error.code, error.field) == (Code.INVALID_ARGUMENT, field)
+    assert store.plans == []
+
+
+def test_a_script_takes_no_precision_target() -> None:
+    store = store_with_toy()
+    store.add_model(pb.Model(name="fit", version=1, owner="alice", kind=pb.MODEL_KIND_SCRIPT))
+    script = submission(model="fit", shards=1, precision=pb.Precision(rel_tol=0.01))
+    assert refusal(jobs(store).submit(ALICE, script)).field == "precision"
+    assert store.plans == []
+
+
+def finished_run(job_id: str = "job9", **fields: object) -> pb.Job:
+    """Alice's finished run of toy@v1 (block size 250), as the job store records it."""
+    job = pb.Job(
+        job_id=job_id,
+        owner="alice",
+        model="toy",
+        model_version=1,
+        seed=1234,
+        shards=3,
+        kind=pb.JOB_KIND_RUN,
+        state=pb.JOB_STATE_SUCCEEDED,
+        block_size=250,
+    )
+    job.parameters.update({"samples": 1000, "scale": 2.0})
+    for name, value in fields.items():
+        if isinstance(value, pb.Precision):
+            job.precision.CopyFrom(value)
+        else:
+            setattr(job, name, value)
+    return job
+
+
+def extend(store: FakeJobStore, caller: Principal = ALICE, **request: object) -> JobPlan:
+    fields: dict[str, object] = {"job_id": "job9", **request}
+    asyncio.run(jobs(store).extend(caller, pb.ExtendJobRequest(**fields)))  # type: ignore[arg-type]
+    return store.plans[-1][1]
+
+
+def test_an_extension_reruns_the_finished_run_with_more_samples_reusing_its_blocks() -> None:
+    store = store_with_toy()
+    store.add("alice", finished_run(precision=pb.Precision(rel_tol=0.01)))
+    plan = extend(store, samples=4000, request_id="more")
+    assert (plan.model, plan.model_version, plan.code_sha256) == ("toy", 1, "0" * 64)
+    assert plan.parameters == {"samples": 4000, "scale": 2.0}
+    assert (plan.seed, plan.shards, plan.block_size, plan.samples_total) == (1234, 3, 250, 4000)
+    assert plan.precision == Precision(rel_tol=0.01)
+    assert (plan.extends, plan.no_cache) == ("job9", False)
+    assert store.plans[-1][0] == "alice"
+
+
+def test_an_extension_may_tighten_the_target_and_change_the_shards() -> None:
+    store = store_with_toy()
+    store.add("alice", finished_run())
+    plan = extend(store, precision=pb.Precision(rel_tol=1e-4), shards=2, no_cache=True)
+    assert (plan.samples_total, plan.shards, plan.no_cache) == (1000, 2, True)
+    assert plan.precision == Precision(rel_tol=1e-4)
+
+
+def test_extending_a_cache_hit_reuses_the_blocks_of_the_run_it_was_served_from() -> None:
+    store = store_with_toy()
+    store.add("alice", finished_run(cached_from="job5"))
+    assert extend(store, samples=2000).extends == "job5"
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        (finished_run(state=pb.JOB_STATE_RUNNING), Code.FAILED_PRECONDITION),
+        (finished_run(state=pb.JOB_STATE_FAILED), Code.FAILED_PRECONDITION),
+        (finished_run(block_size=0), Code.FAILED_PRECONDITION),
+        (finished_run(job_id="job8"), Code.NOT_FOUND),
+    ],
+)
+def test_only_the_callers_own_succeeded_blocks_run_can_be_extended(
+    source: pb.Job, code: Code
+) -> None:
+    store = store_with_toy()
+    store.add("alice", source)
+    error = refusal(jobs(store).extend(ALICE, pb.ExtendJobRequest(job_id="job9")))
+    assert error.code == code
+    assert store.plans == []
+
+
+def test_an_extension_is_validated_as_a_submission_and_refused_to_others() -> None:
+    store = store_with_toy()
+    store.add("alice", finished_run())
+    use = jobs(store)
+    for request, field in (
+        (pb.ExtendJobRequest(job_id="job9", samples=-1), "samples"),
+        (pb.ExtendJobRequest(job_id="job9", shards=9), "shards"),
+        (
+            pb.ExtendJobRequest(job_id="job9", precision=pb.Precision(rel_tol=-1)),
+            "precision.rel_tol",
+        ),
+    ):
+        assert refusal(use.extend(ALICE, request)).field == field
+    assert refusal(use.extend(Principal("bob"), pb.ExtendJobRequest(job_id="job9"))).code == (
+        Code.NOT_FOUND
+    )
+    viewer = Principal("alice", shared_job="job9")
+    assert refusal(use.extend(viewer, pb.ExtendJobRequest(job_id="job9"))).code == (
+        Code.PERMISSION_DENIED
+    )
+    assert store.plans == []

@@ -75,13 +75,14 @@ def test_a_gzip_bomb_from_a_signed_in_caller_stops_at_the_read_limit() -> None:
     assert str(READ_MAX_BYTES) in error["message"]
 
 
-def test_a_body_declared_too_large_is_refused_unread() -> None:
+@pytest.mark.parametrize("method", ["GetJob", "SubmitJob", "ExtendJob"])
+def test_a_body_declared_too_large_is_refused_unread(method: str) -> None:
     headers = {"content-type": "application/json", "authorization": "Bearer alice-token"}
     body = b" " * (READ_MAX_BYTES + 1024 * 1024)
-    status, error, read = call("GetJob", body, headers | {"content-length": str(len(body))})
+    status, error, read = call(method, body, headers | {"content-length": str(len(body))})
     assert (status, error["code"], read) == (429, "resource_exhausted", 0)
     # Without a length, reading stops at the limit.
-    status, error, read = call("GetJob", body, headers)
+    status, error, read = call(method, body, headers)
     assert (status, error["code"]) == (429, "resource_exhausted")
     assert read < len(body)
 

@@ -77,3 +77,43 @@ def test_models_are_read_as_the_caller() -> None:
     request = pb.ListModelVersionsRequest(name="toy").SerializeToString()
     versions = pb.ListModelVersionsResponse.FromString(post(app, "ListModelVersions", request)[1])
     assert [v.version for v in versions.versions] == [1]
+
+
+def test_a_run_is_extended_over_the_api_as_a_submission() -> None:
+    store = FakeJobStore()
+    store.add_model(toy_version(1))
+    source = pb.Job(
+        job_id="job7",
+        model="toy",
+        model_version=1,
+        seed=5,
+        shards=1,
+        block_size=100,
+        kind=pb.JOB_KIND_RUN,
+        state=pb.JOB_STATE_SUCCEEDED,
+    )
+    source.parameters.update({"samples": 1000, "scale": 1.0})
+    store.add("alice", source)
+    request = pb.ExtendJobRequest(job_id="job7", samples=3000, precision=pb.Precision(abs_tol=0.1))
+    status, body = post(api(store), "ExtendJob", request.SerializeToString())
+    assert status == 200, body
+    assert pb.SubmitJobResponse.FromString(body).created
+    [(owner, plan)] = store.plans
+    assert (owner, plan.extends, plan.samples_total, plan.seed) == ("alice", "job7", 3000, 5)
+    assert plan.precision is not None and plan.precision.abs_tol == 0.1
+
+
+def test_a_submission_carries_its_precision_target_and_no_cache() -> None:
+    store = FakeJobStore()
+    store.add_model(toy_version(1))
+    request = pb.SubmitJobRequest(
+        model="toy", seed=3, precision=pb.Precision(rel_tol=0.01, confidence=0.99), no_cache=True
+    )
+    request.parameters.update({"scale": 1.0})
+    status, body = post(api(store), "SubmitJob", request.SerializeToString())
+    assert status == 200, body
+    [(_, plan)] = store.plans
+    assert plan.no_cache and plan.precision is not None and plan.precision.confidence == 0.99
+    request.precision.confidence = 2.0
+    status, body = post(api(store), "SubmitJob", request.SerializeToString())
+    assert status == 400 and json.loads(body)["message"].startswith("precision.confidence: ")

@@ -103,6 +103,36 @@ def test_an_ended_job_whose_logs_are_not_all_stored_yet_follows_the_live_stream(
     ]
 
 
+def test_a_run_that_stopped_early_needs_no_log_of_the_shards_past_its_stop() -> None:
+    stored = FakeObjects(
+        {"jobs/job1/logs/shard-0.log": b"kept 0\n", "jobs/job1/logs/shard-1.log": b"kept 1\n"}
+    )
+    stopped = pb.Job(job_id="job1", state=SUCCEEDED, shards=4)
+    stopped.stop.CopyFrom(pb.StopInfo(reason=pb.STOP_REASON_PRECISION_REACHED, end_block=2))
+    feed, _, logs = feeds(stopped, objects=stored)
+    pieces = collect(feed.tail_logs(ALICE, "job1", shard=None, follow=False))
+    assert b"".join(p.data for p in pieces) == b"kept 0\nkept 1\n"
+    assert logs.tails == []
+
+
+def test_a_cache_hits_logs_are_those_of_the_run_it_reused() -> None:
+    """The hit (job2, 1 shard, alice's) reuses bob's run job1 (2 shards) of a public model."""
+    stored = FakeObjects(
+        {"jobs/job1/logs/shard-0.log": b"kept 0\n", "jobs/job1/logs/shard-1.log": b"kept 1\n"}
+    )
+    hit = pb.Job(job_id="job2", state=SUCCEEDED, shards=1, cached_from="job1")
+    feed, store, logs = feeds(hit, objects=stored)
+    store.jobs.clear()
+    store.add("bob", pb.Job(job_id="job1", state=SUCCEEDED, shards=2))
+    store.add("alice", hit)
+    pieces = collect(feed.tail_logs(ALICE, "job2", shard=None, follow=False))
+    assert b"".join(p.data for p in pieces) == b"kept 0\nkept 1\n"
+    assert b"".join(p.data for p in collect(feed.tail_logs(ALICE, "job2", 1, False))) == (
+        b"kept 1\n"
+    )
+    assert logs.tails == []
+
+
 def test_a_running_jobs_logs_come_from_the_live_stream_as_asked() -> None:
     feed, store, logs = feeds(pb.Job(job_id="job1", state=RUNNING, shards=2))
     pieces = collect(feed.tail_logs(ALICE, "job1", shard=1, follow=True))

@@ -199,6 +199,27 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
     assert after_all == []
 
 
+def test_shards_past_a_decided_stop_are_not_launched(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    waits = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]):\n    time.sleep(0.02)\n"
+
+    async def scenario() -> list[int]:
+        recorder = Recorder()
+        launcher = recorder.launcher(tmp_path, (sys.executable, "-c", waits, str(release)))
+        job = pb.Job(job_id="j1", model="m", shards=4)
+        job.stop.CopyFrom(pb.StopInfo(reason=pb.STOP_REASON_PRECISION_REACHED, end_block=2))
+        await launcher.launch(job, 4)
+        running = sorted(shard for _, shard in launcher.watched)
+        release.touch()
+        while len(recorder.exits) < len(running):
+            recorder.ended.clear()
+            await asyncio.wait_for(recorder.ended.wait(), 30)
+        await launcher.close()
+        return running
+
+    assert asyncio.run(scenario()) == [0, 1]
+
+
 # Prints each token it reads from its file (when it changed), over 2.5 s, then its env.
 READ_TOKENS = """
 import json, os, time

@@ -43,6 +43,14 @@ def test_the_runners_fair_share_bounds_how_many_shards_run_at_once() -> None:
     assert indexed_job(JOB, SETTINGS, parallelism=64)["spec"]["parallelism"] == 4
 
 
+def test_shards_past_a_decided_stop_get_no_index() -> None:
+    topped_up = pb.Job()
+    topped_up.CopyFrom(JOB)
+    topped_up.stop.CopyFrom(pb.StopInfo(reason=pb.STOP_REASON_PRECISION_REACHED, end_block=3))
+    spec = indexed_job(topped_up, SETTINGS)["spec"]
+    assert spec["completions"] == spec["parallelism"] == 3
+
+
 def test_no_time_limit() -> None:
     job = indexed_job(JOB, SETTINGS)
     assert "activeDeadlineSeconds" not in job["spec"]

@@ -224,6 +224,16 @@ def test_an_event_about_a_running_or_ended_job_changes_nothing(state: pb.JobStat
     assert calls == []
 
 
+def test_a_cache_hit_arrives_ended_and_is_left_alone() -> None:
+    calls: list[Call] = []
+    hit = pb.Job(job_id="j2", model="pi", shards=2, state=SUCCEEDED, cached_from="j1")
+    store = FakeJobStore(calls, hit)
+    scheduler = FairScheduler(100, 100)
+    run(runner(store, FakeLauncher(calls), scheduler).handle_event(event("j2")))
+    assert calls == []
+    assert not scheduler.knows("j2")
+
+
 # ---- what the launcher reports -----------------------------------------------------------
 
 

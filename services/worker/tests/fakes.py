@@ -1,6 +1,9 @@
 """An in-memory job store that keeps the real one's contract for one job: blocks recorded once
 each, the last shard to finish finalizes with every block in order, the job's bundle served,
-artifacts stored as one set."""
+artifacts stored as one set. With a precision target it decides the stop as the real one does
+(simlab.core.precision.advance over the in-order prefix of the blocks recorded), tells the
+shards where it is, counts the shards with no needed block as done, and finalizes with the
+stop's blocks."""
 
 from __future__ import annotations
 
@@ -10,9 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from simlab.bundle import Bundle
+from simlab.core.blocks import blocks_total
+from simlab.core.precision import Prefix, Stop, advance
 from simlab.core.stats import Stats
 from simlab.v1 import simulation_pb2
-from simlab_worker.core.ports import Failure, JobSpec, ProgressReport, ShardFinish, ShardStart
+from simlab_worker.core.ports import (
+    Failure,
+    JobSpec,
+    ProgressReport,
+    Reported,
+    ShardFinish,
+    ShardStart,
+)
 
 
 class FakeJobStore:
@@ -23,8 +35,13 @@ class FakeJobStore:
         *,
         stop_after_reports: int | None = None,
         stop_after_progress: int | None = None,
+        primary_output: str = "",
     ) -> None:
         self.job = job
+        # With a precision target (the job then records its block plan).
+        self.primary_output = primary_output
+        self.prefix = Prefix()
+        self.stop: Stop | None = None
         self.archive = bundle.archive()
         self.runtimes: list[str] = []
         self.recorded: dict[int, Stats] = {}
@@ -43,18 +60,49 @@ class FakeJobStore:
     def start_shard(self, job_id: str, shard: int, runtime: str) -> ShardStart:
         self.runtimes.append(runtime)
         done = frozenset(b for b in self.recorded if b % self.job.shards == shard)
-        return ShardStart(self.job, done, stop=self.ended)
+        return ShardStart(self.job, done, stop=self.ended, stop_block=self.stop_block)
 
-    def report_blocks(self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]) -> bool:
+    def report_blocks(
+        self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]
+    ) -> Reported:
         self.reports.append([block for block, _ in blocks])
         self.recorded.update(blocks)
-        return self.stop_after_reports is not None and len(self.reports) >= self.stop_after_reports
+        self._advance()
+        limit = self.stop_after_reports
+        return Reported(limit is not None and len(self.reports) >= limit, self.stop_block)
 
     def finish_shard(self, job_id: str, shard: int) -> ShardFinish:
         self.finished.add(shard)
-        if len(self.finished) < self.job.shards:
+        end = self.stop.end_block if self.stop else self.job.shards
+        if not set(range(min(end, self.job.shards))) <= self.finished:
             return ShardFinish(False)
-        return ShardFinish(True, sorted(self.recorded.items()))
+        first = self.stop.first_block if self.stop else 0
+        end = self.stop.end_block if self.stop else len(self.recorded)
+        return ShardFinish(True, [(b, self.recorded[b]) for b in range(first, end)], self.stop)
+
+    @property
+    def stop_block(self) -> int:
+        return self.stop.end_block if self.stop else 0
+
+    def _advance(self) -> None:
+        """The prefix grows over the blocks recorded in order, until the stop is decided."""
+        precision = self.job.precision
+        if precision is None:
+            return
+        while self.prefix.blocks in self.recorded and (
+            self.stop is None or self.prefix.blocks < self.stop.end_block
+        ):
+            block = self.prefix.blocks
+            self.prefix, decided = advance(
+                precision,
+                self.prefix,
+                self.stop,
+                block,
+                self.recorded[block].moments[self.primary_output],
+                blocks_total=blocks_total(self.job.samples_total, self.job.block_size),
+                block_size=self.job.block_size,
+            )
+            self.stop = self.stop or decided
 
     def complete_job(self, job_id: str, summary: dict[str, Any]) -> None:
         self.completed = summary

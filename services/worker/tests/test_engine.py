@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from simlab.core.params import validate
+from simlab.core.precision import Precision, Stop, StopReason
 from simlab.core.stats import Moments, Stats
 from simlab.models import european_option, mm1_queue, pi, rosenbrock
 from simlab.models.base import Model, Output, Param
@@ -95,6 +96,24 @@ def test_finalize_needs_every_block_once():
         finalize(run, [blocks[0], blocks[2]])
     with pytest.raises(ValueError):
         finalize(run, [*blocks, blocks[1]])
+
+
+def test_with_a_precision_target_finalize_merges_exactly_the_blocks_of_the_stop():
+    budget = plan(pi.MODEL, {"samples": 6_000_000}, 1)
+    run = Run(budget.model, budget.params, 1, budget.block_size, 6_000_000, Precision.of(0.1))
+    blocks = list(run_blocks(run, range(6)))
+    stop = Stop(StopReason.PRECISION_REACHED, 2, 5)
+    result = finalize(run, blocks[2:5], stop)
+    assert result.convergence.samples.tolist() == [1_000_000, 2_000_000, 3_000_000]
+    assert result.summary["blocks_used"] == 3
+    with pytest.raises(ValueError, match="missing \\[4\\]"):
+        finalize(run, blocks[2:4], stop)
+    with pytest.raises(ValueError, match=r"blocks 2\.\.4 once each"):
+        finalize(run, blocks, stop)
+    with pytest.raises(ValueError, match="once its stop is decided"):
+        finalize(run, blocks)
+    with pytest.raises(ValueError, match="not within the run's"):
+        finalize(run, blocks, Stop(StopReason.BUDGET_EXHAUSTED, 0, 7))
 
 
 def broken_model(simulate=None, summarize=None) -> Model:

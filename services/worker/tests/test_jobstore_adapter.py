@@ -15,6 +15,7 @@ import pytest
 from google.protobuf import json_format, struct_pb2
 
 from simlab.bundle import from_source
+from simlab.core.precision import Precision, Stop, StopReason
 from simlab.core.stats import Moments, Stats
 from simlab.jobstore.v1 import jobstore_pb2, jobstore_pb2_grpc
 from simlab.models import pi
@@ -26,6 +27,7 @@ from simlab_worker.core.ports import (
     JobStoreRejected,
     JobStoreUnavailable,
     ProgressReport,
+    Reported,
 )
 from simlab_worker.core.shard import Exit
 
@@ -64,6 +66,8 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
         self.uploads: list[list[jobstore_pb2.PutArtifactsRequest]] = []
         self.progress: list[jobstore_pb2.ReportProgressRequest] = []
         self.registered: simulation_pb2.Model | None = None
+        # What StartShard and ReportBlocks say about the blocks needed (0: all).
+        self.stop_block = 0
         self.target = ""  # host:port, once the played server listens
 
     def _check(self, context: grpc.ServicerContext) -> None:
@@ -75,13 +79,15 @@ class PlayedJobStore(jobstore_pb2_grpc.JobStoreServiceServicer):
     def StartShard(self, request, context):
         self._check(context)
         self.runtime = request.runtime
-        return jobstore_pb2.StartShardResponse(job=self.job, done_blocks=[])
+        return jobstore_pb2.StartShardResponse(
+            job=self.job, done_blocks=[], stop_block=self.stop_block
+        )
 
     def ReportBlocks(self, request, context):
         self._check(context)
         for block in request.blocks:
             self.blocks[block.block] = block
-        return jobstore_pb2.ReportBlocksResponse(stop=False)
+        return jobstore_pb2.ReportBlocksResponse(stop=False, stop_block=self.stop_block)
 
     def FinishShard(self, request, context):
         self._check(context)
@@ -158,7 +164,7 @@ def test_calls_carry_the_token_and_convert_both_ways(played):
     )
 
     stats = Stats(10, {"estimate": Moments.of([4.0, 0.0, 4.0])}, counts={"inside": 2})
-    assert jobstore.report_blocks("j-1", 0, [(3, stats)]) is False
+    assert jobstore.report_blocks("j-1", 0, [(3, stats)]) == Reported(stop=False, stop_block=0)
     assert from_proto(played.blocks[3]) == (3, stats)
 
     finish = jobstore.finish_shard("j-1", 0)
@@ -185,6 +191,26 @@ def test_a_job_carries_what_a_script_or_a_registration_needs(played):
     played.job.args.extend(["--steps", "12"])
     job = client(played.target).start_shard("j-1", 0, "local").job
     assert (job.kind, job.args) == ("registration", ("--steps", "12"))
+
+
+def test_a_precision_target_and_its_stop_reach_the_shard(played):
+    played.job.precision.CopyFrom(simulation_pb2.Precision(rel_tol=0.01, min_blocks=4))
+    assert client(played.target).start_shard("j-1", 0, "local").job.stop is None
+    played.job.stop.CopyFrom(
+        simulation_pb2.StopInfo(
+            reason=simulation_pb2.STOP_REASON_PRECISION_REACHED, first_block=0, end_block=5
+        )
+    )
+    played.stop_block = 5
+    jobstore = client(played.target)
+    start = jobstore.start_shard("j-1", 0, "local")
+    assert start.job.precision == Precision(rel_tol=0.01, confidence=0.95, min_blocks=4)
+    assert start.stop_block == 5
+    stats = Stats(10, {"estimate": Moments.of([4.0, 0.0])})
+    assert jobstore.report_blocks("j-1", 0, [(0, stats)]) == Reported(stop=False, stop_block=5)
+    stop = Stop(StopReason.PRECISION_REACHED, 0, 5)
+    assert start.job.stop == stop
+    assert jobstore.finish_shard("j-1", 0).stop == stop
 
 
 def test_a_big_bundle_comes_in_chunks(played):

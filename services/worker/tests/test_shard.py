@@ -11,13 +11,20 @@ from services.worker.tests.fakes import FakeJobStore
 from simlab import usercode
 from simlab.bundle import Bundle, from_source
 from simlab.core.params import validate
+from simlab.core.precision import Precision, Stop, StopReason
 from simlab.core.stats import Moments, Stats
 from simlab.models import european_option, pi
 from simlab.models.base import Model, Output, Param
 from simlab.usercode import Inspection, LoadedCode, UserCodeError
 from simlab.v1 import simulation_pb2
 from simlab_worker.core.engine import Run, finalize, run_blocks
-from simlab_worker.core.ports import JobSpec, JobStoreRejected, JobStoreUnavailable, ShardStart
+from simlab_worker.core.ports import (
+    JobSpec,
+    JobStoreRejected,
+    JobStoreUnavailable,
+    Reported,
+    ShardStart,
+)
 from simlab_worker.core.shard import Exit, ShardRunner
 
 
@@ -175,7 +182,7 @@ class Unreachable(FakeJobStore):
 
 
 class Refusing(FakeJobStore):
-    def report_blocks(self, job_id, shard, blocks) -> bool:
+    def report_blocks(self, job_id, shard, blocks) -> Reported:
         raise JobStoreRejected("ReportBlocks: PERMISSION_DENIED: wrong job")
 
 
@@ -321,3 +328,83 @@ def test_registering_code_that_does_not_import_fails_naming_the_module(tmp_path)
     [failure] = store.failures
     assert failure.source == "model" and "quantlib_absent" in failure.message
     assert store.registered is None
+
+
+# A run of pi that meets ±1 % (95 %) after about 11 of its 50 blocks of 1,000 samples.
+PI_BUDGET = {"samples": 50_000.0}
+SEQUENTIAL = Precision.of(rel_tol=0.01, min_blocks=2)
+TWO_STAGE = Precision.of(rel_tol=0.01, min_blocks=4, two_stage=True)
+
+
+def precise(precision: Precision = SEQUENTIAL, shards: int = 1) -> FakeJobStore:
+    spec = job("pi", PI_BUDGET, shards, block_size=1000, samples_total=50_000, precision=precision)
+    return store_for(spec, primary_output="estimate")
+
+
+def expected_result(precision: Precision, stop: Stop) -> dict:
+    """The summary of the stop's blocks, computed here without any job store."""
+    params = validate(pi.MODEL, PI_BUDGET)
+    alone = Run(pi.MODEL, params, 7, 1000, 50_000, precision)
+    blocks = list(run_blocks(alone, range(stop.first_block, stop.end_block)))
+    return finalize(alone, blocks, stop).summary
+
+
+def test_a_stop_learnt_mid_run_ends_the_shard_and_the_result_merges_its_blocks(tmp_path):
+    store = precise()
+    assert runner(store, tmp_path).run() is Exit.OK
+    stop = store.stop
+    assert stop is not None and stop.reason is StopReason.PRECISION_REACHED
+    assert 2 < stop.end_block < 50
+    # Each block is reported as it ends: none runs past the one that met the target.
+    assert store.reports == [[b] for b in range(stop.end_block)]
+    summary = store.completed
+    assert summary == expected_result(SEQUENTIAL, stop)
+    assert summary is not None
+    assert summary["stop_reason"] == "precision_reached"
+    assert (summary["blocks_used"], summary["samples_used"]) == (
+        stop.end_block,
+        stop.end_block * 1000,
+    )
+    assert summary["confidence"] == 0.95
+    assert summary["half_width"] <= summary["target"] == 0.01 * abs(summary["estimate"])
+    assert json.loads(store.artifacts["summary.json"])["blocks"] == stop.end_block
+    assert json.loads(store.artifacts["chart.json"])["target"] == summary["target"]
+
+
+def test_blocks_run_before_the_stop_was_known_are_discarded(tmp_path):
+    eager = precise()
+    assert runner(eager, tmp_path / "eager").run() is Exit.OK
+    late = precise()
+    # Reports once, at the end: every block ran before the job store could say.
+    assert runner(late, tmp_path / "late", interval=1e9).run() is Exit.OK
+    assert late.reports == [list(range(50))]
+    assert late.stop == eager.stop
+    assert late.completed == eager.completed
+
+
+def test_a_shard_started_after_the_stop_runs_only_the_blocks_before_it(tmp_path):
+    store = precise(shards=2)
+    store.stop = Stop(StopReason.PRECISION_REACHED, 0, 7)
+    assert runner(store, tmp_path, shard=1).run() is Exit.OK
+    assert store.reports == [[1], [3], [5]]
+
+
+@pytest.mark.parametrize("precision", [SEQUENTIAL, TWO_STAGE], ids=["sequential", "two-stage"])
+def test_one_three_or_eight_shards_stop_at_the_same_block_with_the_same_summary(
+    tmp_path, precision
+):
+    stops, summaries = {}, {}
+    for shards in (1, 3, 8):
+        store = precise(precision, shards)
+        for shard in range(shards):
+            # As the runner does: a shard with no block before a known stop is not launched.
+            if store.stop is None or shard < store.stop.end_block:
+                workdir = tmp_path / f"{shards}-{shard}"
+                assert runner(store, workdir, shard).run() is Exit.OK, store.failures
+        stops[shards], summaries[shards] = store.stop, store.completed
+    assert stops[1] is not None and stops[1] == stops[3] == stops[8]
+    assert summaries[1] is not None and summaries[1] == summaries[3] == summaries[8]
+    assert summaries[1] == expected_result(precision, stops[1])
+    assert summaries[1]["blocks_used"] == stops[1].end_block - stops[1].first_block
+    if precision.two_stage:
+        assert stops[1].first_block == precision.min_blocks

@@ -2,6 +2,9 @@
 
 `simlab run FILE -p NAME=VALUE ... [-- ARGS]` pushes FILE (with the modules beside it that it
 imports) as a new version of a model and runs it; `simlab models push FILE` only pushes it.
+`simlab submit MODEL --rel-tol 1e-3` stops the run once its answer is that precise (the sample
+parameter, or --max-samples, is the budget); `simlab extend ID --samples 4e7` tops a finished run
+up, computing only the new blocks.
 Every command takes --server (default $SIMLAB_SERVER, then http://127.0.0.1:8080), --token
 (default $SIMLAB_TOKEN, then the file $SIMLAB_TOKEN_FILE, then for a server on this machine
 .simlab/token in this directory or a parent: `make run`'s) and --json (machine-readable
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shlex
 import sys
@@ -25,9 +29,19 @@ from rich.console import Console
 from rich.table import Table
 
 from simlab.bundle import Bundle, BundleError
-from simlab.client import SHARE_NEVER_EXPIRES, Client, Pushed, bundle_of, job_to_dict, state_name
+from simlab.client import (
+    SHARE_NEVER_EXPIRES,
+    Client,
+    Pushed,
+    bundle_of,
+    job_to_dict,
+    precision_to_dict,
+    sample_count,
+    state_name,
+    stop_reason,
+)
 from simlab.common.errors import Code, SimlabError
-from simlab.progress import describe, follow
+from simlab.progress import describe, follow, to_target
 from simlab.v1 import simulation_pb2 as pb
 
 out = Console()
@@ -35,6 +49,14 @@ err = Console(stderr=True)
 STATES = [name.removeprefix("JOB_STATE_") for name in pb.JobState.keys()[1:]]
 # Jobs per page of `simlab list`.
 LIST_LIMIT = 20
+# The precision flags and the keyword arguments of Client.submit / Client.extend they set.
+PRECISION_FLAGS = {
+    "--rel-tol": "rel_tol",
+    "--abs-tol": "abs_tol",
+    "--confidence": "confidence",
+    "--min-blocks": "min_blocks",
+    "--two-stage": "two_stage",
+}
 STATE_STYLE = {
     "SUCCEEDED": "green",
     "FAILED": "red",
@@ -92,11 +114,56 @@ def print_job(job: pb.Job) -> None:
     table.add_row("progress", f"{p['samples_done']:,} / {p['samples_total']:,} samples")
     if p["estimate"] is not None:
         table.add_row("estimate", describe(job).split(" ", 1)[1].strip())
+    if job.HasField("precision"):
+        table.add_row("precision", precision_text(job.precision))
+    if target := to_target(job):
+        table.add_row("to target", target)
     for key, value in (data["summary"] or {}).items():
         table.add_row(f"  {key}", _fmt(value))
     if data["error"]:
         table.add_row("error", f"[red]{data['error']['message']}[/]")
     out.print(table)
+    for line in notes(job):
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+def percent(fraction: float) -> str:
+    return f"{fraction * 100:g} %"
+
+
+def precision_text(precision: pb.Precision) -> str:
+    """e.g. "±0.1 % (or ±0.01) at 95 %, pilot 10 blocks, two-stage"."""
+    settings = precision_to_dict(precision)
+    tolerances = []
+    if precision.rel_tol:
+        tolerances.append(f"±{percent(precision.rel_tol)}")
+    if precision.abs_tol:
+        tolerances.append(f"±{_fmt(precision.abs_tol)}")
+    text = " (or ".join(tolerances) + (")" if len(tolerances) > 1 else "")
+    text += f" at {percent(settings['confidence'])}, pilot {settings['min_blocks']} blocks"
+    return text + (", two-stage" if precision.two_stage else "")
+
+
+def notes(job: pb.Job) -> list[str]:
+    """Where a run stopped, and whose result or blocks it reused."""
+    lines = []
+    if job.HasField("stop"):
+        stop = job.stop
+        verb = "stopped" if job.state == pb.JOB_STATE_SUCCEEDED else "stops"
+        line = (
+            f"{verb}: {stop_reason(stop).replace('_', ' ')} at {stop.samples_used:,} samples "
+            f"(blocks {stop.first_block}-{stop.end_block - 1})"
+        )
+        if stop.HasField("half_width"):
+            line += f", ±{stop.half_width:.3g} at {percent(stop.confidence)}"
+        if stop.blocks_discarded:
+            line += f"; {stop.blocks_discarded} blocks computed past it, discarded"
+        lines.append(line)
+    if job.cached_from:
+        lines.append(f"reused the result of {job.cached_from} (no worker ran)")
+    if job.extends:
+        lines.append(f"extends {job.extends}")
+    return lines
 
 
 def _fmt(value: Any) -> str:
@@ -291,14 +358,56 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
 def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Model | None) -> int:
     """Submits a run of `name` ("name" or "name@vN"), then says where to see it or (--wait)
     follows it to its end."""
+    parameters = parse_params(args.param, model)
+    if args.max_samples is not None:
+        parameter = sample_parameter(model, name)
+        if parameter in parameters:
+            raise CliError(
+                f"--max-samples sets {parameter}: give either --max-samples or -p {parameter}=…"
+            )
+        parameters[parameter] = args.max_samples
+    # --no-two-stage is a new run's default: it asks for no target.
+    precision = {k: v for k, v in precision_options(args).items() if v is not False}
+    if precision:
+        flag = next(f for f, key in PRECISION_FLAGS.items() if key in precision)
+        if "rel_tol" not in precision and "abs_tol" not in precision:
+            raise CliError(f"{flag} needs a target: --rel-tol or --abs-tol")
+        if model is not None and model.kind == pb.MODEL_KIND_SCRIPT:
+            raise CliError(f"{flag}: {name} is a script; precision targets are for blocks models")
     job = client.submit(
         name,
-        parse_params(args.param, model),
+        parameters,
         seed=args.seed,
         shards=args.shards,
         request_id=getattr(args, "request_id", None),
         args=args.args,
+        no_cache=args.no_cache,
+        **precision,
     )
+    return announce(client, args, job)
+
+
+def sample_parameter(model: pb.Model | None, name: str) -> str:
+    """The name of the model's sample-count parameter, which --max-samples sets."""
+    if model is None:
+        raise CliError(f"--max-samples: model {name} not found")
+    if model.kind == pb.MODEL_KIND_SCRIPT:
+        raise CliError(f"--max-samples: {name} is a script; it has no sample parameter")
+    for parameter in model.parameters:
+        if parameter.is_sample_count:
+            return parameter.name
+    raise CliError(f"--max-samples: {name} has no sample-count parameter")
+
+
+def precision_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The precision flags given, as Client.submit / Client.extend keyword arguments."""
+    given = {key: getattr(args, key) for key in PRECISION_FLAGS.values()}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def announce(client: Client, args: argparse.Namespace, job: pb.Job) -> int:
+    """Says where to see a job just submitted (and what it reused), or (--wait) follows it to
+    its end."""
     if not args.wait:
         if args.json:
             emit_json(job_to_dict(job))
@@ -308,9 +417,23 @@ def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Mod
                 f"(simlab watch {job.job_id})",
                 soft_wrap=True,
             )
+            for line in notes(job):
+                out.print(line, highlight=False, soft_wrap=True)
         return 0
     err.print(f"submitted {job.job_id}  {client.run_url(job.job_id)}", soft_wrap=True)
     return _finish(client, job.job_id, args)
+
+
+def cmd_extend(client: Client, args: argparse.Namespace) -> int:
+    job = client.extend(
+        args.job_id,
+        samples=args.samples or 0,
+        shards=args.shards,
+        no_cache=args.no_cache,
+        request_id=args.request_id,
+        **precision_options(args),
+    )
+    return announce(client, args, job)
 
 
 def _finish(client: Client, job_id: str, args: argparse.Namespace) -> int:
@@ -548,11 +671,85 @@ def _push_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def samples_type(text: str) -> int:
+    try:
+        return sample_count(text, "the sample count")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def tolerance_type(text: str) -> float:
+    value = _float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def confidence_type(text: str) -> float:
+    value = _float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), e.g. 0.99, got {text!r}")
+    return value
+
+
+def min_blocks_type(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 2, got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+def _precision_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "precision target",
+        "stop at the first block prefix whose confidence interval's half-width is at most "
+        "max(abs-tol, rel-tol * |estimate|); the sample parameter is the budget",
+    )
+    group.add_argument(
+        "--rel-tol", type=tolerance_type, metavar="X", help="half-width relative to |estimate|"
+    )
+    group.add_argument(
+        "--abs-tol", type=tolerance_type, metavar="X", help="half-width in the output's units"
+    )
+    group.add_argument(
+        "--confidence", type=confidence_type, metavar="C", help="of the interval (default 0.95)"
+    )
+    group.add_argument(
+        "--min-blocks", type=min_blocks_type, metavar="N", help="the pilot (default 10 blocks)"
+    )
+    group.add_argument(
+        "--two-stage",
+        action=argparse.BooleanOptionalAction,
+        help="the pilot only sizes the run; the interval comes from fresh blocks (no "
+        "optional-stopping bias)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="run even if a finished run could be reused"
+    )
+
+
 def _submit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="0 draws a random seed")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    parser.add_argument(
+        "--max-samples",
+        type=samples_type,
+        metavar="N",
+        help="the model's sample parameter (the budget with a precision target), e.g. 4e7",
+    )
+    _precision_options(parser)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -606,6 +803,23 @@ def build_parser() -> argparse.ArgumentParser:
     _submit_options(submit)
     submit.add_argument("--request-id", help="idempotency key (default: a fresh one)")
     submit.set_defaults(run=cmd_submit)
+
+    extend = sub.add_parser(
+        "extend",
+        parents=[common],
+        help="top a finished run up: more samples or a tighter target, computing only the new "
+        "blocks",
+    )
+    extend.add_argument("job_id")
+    extend.add_argument(
+        "--samples", type=samples_type, metavar="N", help="the new budget, e.g. 4e7 (default: "
+        "the run's)",
+    )  # fmt: skip
+    extend.add_argument("--shards", type=int, default=0, help="default: the run's")
+    extend.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    extend.add_argument("--request-id", help="idempotency key (default: a fresh one)")
+    _precision_options(extend)
+    extend.set_defaults(run=cmd_extend)
 
     for name, helptext, run in (
         ("status", "a job's state, progress and summary", cmd_status),

@@ -5,6 +5,10 @@ sim = Client()                        # SIMLAB_SERVER, else http://127.0.0.1:808
                                       # SIMLAB_TOKEN, SIMLAB_TOKEN_FILE, else .simlab/token
 job = sim.submit("pi", {"samples": 10_000_000}, shards=4, seed=7)
 job = sim.wait(job.job_id)            # a live progress bar; returns the finished job
+# Stop once the answer is precise enough (the sample parameter is then the budget), and top
+# a finished run up: only the new blocks are computed.
+job = sim.submit("pi", {"samples": 10**9}, seed=7, rel_tol=1e-4, confidence=0.99)
+more = sim.extend(job.job_id, samples=4 * 10**9)
 sim.summary(job.job_id)               # {'estimate': 3.1415..., 'stderr': ...}
 sim.data(job.job_id)                  # {'column': numpy array, ...}
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import math
 import os
 import re
 import urllib.error
@@ -35,7 +40,7 @@ import stamina
 from google.protobuf import struct_pb2
 
 from simlab.bundle import Bundle, collect, from_function
-from simlab.common.errors import Code, SimlabError
+from simlab.common.errors import Code, SimlabError, invalid
 from simlab.progress import follow
 from simlab.states import state_name
 from simlab.transport.errors import from_grpc
@@ -55,6 +60,9 @@ NAME_LENGTH = 64
 # its parents.
 LOCAL_TOKEN_FILE = Path(".simlab", "token")
 HTTP_CODES = {401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED, 404: Code.NOT_FOUND}
+# What 0 means in a Precision (the server's defaults, simlab.core.precision), for showing one.
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_MIN_BLOCKS = 10
 
 
 def find_token(
@@ -122,6 +130,91 @@ def bundle_of(
     return collect(path, include=include), model_name(path.stem)
 
 
+def sample_count(value: float | str, what: str = "samples") -> int:
+    """A number of samples: an int, or a whole number written as a float or text ("4e7",
+    "40_000_000"); at least 1. ValueError naming `what` otherwise."""
+    number: float | str = value
+    if isinstance(number, str):
+        text = number.replace("_", "")
+        # As an int first: a float holds whole numbers exactly only up to 2**53.
+        number = int(text) if text.lstrip("+-").isdigit() else _float_or_nan(text)
+    if isinstance(number, float):
+        number = int(number) if number.is_integer() else 0
+    if not 1 <= number < 2**63:
+        raise ValueError(f"{what} must be a whole number ≥ 1 (e.g. 4e7), got {value!r}")
+    return int(number)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def make_precision(
+    *,
+    rel_tol: float | None,
+    abs_tol: float | None,
+    confidence: float | None,
+    min_blocks: int | None,
+    two_stage: bool | None,
+    keep: pb.Precision | None = None,
+) -> pb.Precision | None:
+    """The precision target to send, None when nothing is given. Settings not given are
+    `keep`'s; a new tolerance replaces both of keep's (the target is max(abs_tol, rel_tol *
+    |estimate|): a kept abs_tol would loosen a tighter rel_tol)."""
+    given = (rel_tol, abs_tol, confidence, min_blocks, two_stage)
+    if all(value is None for value in given):
+        return None
+    precision = pb.Precision()
+    if keep is not None:
+        precision.CopyFrom(keep)
+    if rel_tol is not None or abs_tol is not None:
+        precision.rel_tol = rel_tol or 0.0
+        precision.abs_tol = abs_tol or 0.0
+    if confidence is not None:
+        precision.confidence = confidence
+    if min_blocks is not None:
+        precision.min_blocks = min_blocks
+    if two_stage is not None:
+        precision.two_stage = two_stage
+    if not (precision.rel_tol or precision.abs_tol):
+        raise invalid(
+            "precision.rel_tol",
+            "a precision target needs rel_tol or abs_tol; confidence, min_blocks and "
+            "two_stage only qualify it",
+        )
+    return precision
+
+
+def precision_to_dict(precision: pb.Precision) -> dict[str, Any]:
+    return {
+        "rel_tol": precision.rel_tol,
+        "abs_tol": precision.abs_tol,
+        "confidence": precision.confidence or DEFAULT_CONFIDENCE,
+        "min_blocks": precision.min_blocks or DEFAULT_MIN_BLOCKS,
+        "two_stage": precision.two_stage,
+    }
+
+
+def stop_reason(stop: pb.StopInfo) -> str:
+    """ "precision_reached" or "budget_exhausted" (as the summary's stop_reason)."""
+    return pb.StopReason.Name(stop.reason).removeprefix("STOP_REASON_").lower()
+
+
+def stop_to_dict(stop: pb.StopInfo) -> dict[str, Any]:
+    return {
+        "reason": stop_reason(stop),
+        "first_block": stop.first_block,
+        "end_block": stop.end_block,
+        "samples_used": stop.samples_used,
+        "half_width": stop.half_width if stop.HasField("half_width") else None,
+        "confidence": stop.confidence,
+        "blocks_discarded": stop.blocks_discarded,
+    }
+
+
 def _unavailable(error: Exception) -> bool:
     return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
 
@@ -152,7 +245,12 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
             "samples_total": progress.samples_total,
             "estimate": progress.estimate if progress.HasField("estimate") else None,
             "stderr": progress.stderr if progress.HasField("stderr") else None,
+            "samples_to_target": progress.samples_to_target or None,
         },
+        "precision": precision_to_dict(job.precision) if job.HasField("precision") else None,
+        "stop": stop_to_dict(job.stop) if job.HasField("stop") else None,
+        "cached_from": job.cached_from or None,
+        "extends": job.extends or None,
         "summary": whole_numbers(struct_to_dict(job.summary)) if job.HasField("summary") else None,
         "error": (
             {
@@ -270,12 +368,28 @@ class Client:
         name: str | None = None,
         args: Sequence[str] = (),
         wait: bool = False,
+        rel_tol: float | None = None,
+        abs_tol: float | None = None,
+        confidence: float | None = None,
+        min_blocks: int | None = None,
+        two_stage: bool = False,
+        no_cache: bool = False,
     ) -> pb.Job:
-        """Pushes the code (see push_model) and runs that version: the job, finished when
-        `wait`. `args` are a script's command-line arguments."""
+        """Pushes the code (see push_model) and runs that version (see submit): the job,
+        finished when `wait`. `args` are a script's command-line arguments."""
         model = self.push_model(code, name=name)
         job = self.submit(
-            f"{model.name}@v{model.version}", params or {}, seed=seed, shards=shards, args=args
+            f"{model.name}@v{model.version}",
+            params or {},
+            seed=seed,
+            shards=shards,
+            args=args,
+            rel_tol=rel_tol,
+            abs_tol=abs_tol,
+            confidence=confidence,
+            min_blocks=min_blocks,
+            two_stage=two_stage,
+            no_cache=no_cache,
         )
         return self.wait(job.job_id) if wait else job
 
@@ -288,9 +402,23 @@ class Client:
         shards: int = 1,
         request_id: str | None = None,
         args: Sequence[str] = (),
+        rel_tol: float | None = None,
+        abs_tol: float | None = None,
+        confidence: float | None = None,
+        min_blocks: int | None = None,
+        two_stage: bool = False,
+        no_cache: bool = False,
     ) -> pb.Job:
         """Queues a run of "name" (the latest version) or "name@vN"; `args` are a script's
-        command-line arguments. A fresh request_id makes retries of this call safe."""
+        command-line arguments. A fresh request_id makes retries of this call safe.
+
+        With rel_tol or abs_tol the run stops at the first block prefix whose interval's
+        half-width (at `confidence`, default 0.95) is at most max(abs_tol, rel_tol *
+        |estimate|), after a pilot of `min_blocks` (default 10); the sample parameter is then
+        the budget. `two_stage`: the pilot only sizes the run, and the interval comes from
+        fresh blocks (no optional-stopping bias). A run identical to a finished one (same
+        code, runtime, parameters, explicit seed and precision) is that run's result at once
+        (job.cached_from), unless `no_cache`."""
         struct = struct_pb2.Struct()
         struct.update(dict(parameters))
         request = pb.SubmitJobRequest(
@@ -300,8 +428,55 @@ class Client:
             shards=shards,
             request_id=request_id or uuid.uuid4().hex,
             args=args,
+            precision=make_precision(
+                rel_tol=rel_tol,
+                abs_tol=abs_tol,
+                confidence=confidence,
+                min_blocks=min_blocks,
+                two_stage=two_stage or None,
+            ),
+            no_cache=no_cache,
         )
         return self._call(self.stub.SubmitJob, request).job
+
+    def extend(
+        self,
+        job_id: str,
+        *,
+        samples: float | str = 0,
+        rel_tol: float | None = None,
+        abs_tol: float | None = None,
+        confidence: float | None = None,
+        min_blocks: int | None = None,
+        two_stage: bool | None = None,
+        shards: int = 0,
+        no_cache: bool = False,
+        request_id: str | None = None,
+    ) -> pb.Job:
+        """A new run of a finished one's model, parameters and seed that reuses its blocks and
+        computes only the missing ones: `samples` the new budget (4e7 is fine; 0 keeps the
+        run's), a precision target whose settings not given are the run's (a new rel_tol or
+        abs_tol replaces both of its tolerances), `shards` (0: the run's). Its results equal a
+        fresh run's bit for bit. A fresh request_id makes retries of this call safe."""
+        keep = None
+        if any(v is not None for v in (rel_tol, abs_tol, confidence, min_blocks, two_stage)):
+            keep = self.get(job_id).precision
+        request = pb.ExtendJobRequest(
+            job_id=job_id,
+            samples=sample_count(samples) if samples else 0,
+            precision=make_precision(
+                rel_tol=rel_tol,
+                abs_tol=abs_tol,
+                confidence=confidence,
+                min_blocks=min_blocks,
+                two_stage=two_stage,
+                keep=keep,
+            ),
+            shards=shards,
+            request_id=request_id or uuid.uuid4().hex,
+            no_cache=no_cache,
+        )
+        return self._call(self.stub.ExtendJob, request).job
 
     def get(self, job_id: str) -> pb.Job:
         return self._call(self.stub.GetJob, pb.GetJobRequest(job_id=job_id))
@@ -473,6 +648,8 @@ __all__ = [
     "bundle_of",
     "find_token",
     "job_to_dict",
+    "make_precision",
     "model_name",
+    "sample_count",
     "state_name",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.transport.precision import precision_to_proto
 from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.ports import Registration
@@ -29,6 +30,9 @@ class JobStoreClient(ServiceJobStoreClient):
             model_version=plan.model_version,
             code_sha256=plan.code_sha256,
             args=plan.args,
+            precision=None if plan.precision is None else precision_to_proto(plan.precision),
+            no_cache=plan.no_cache,
+            extends=plan.extends,
         )
         created = await self._call(self.stub.CreateJob, request, idempotent=bool(request_id))
         return created.job, created.created

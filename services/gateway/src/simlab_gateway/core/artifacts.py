@@ -7,6 +7,7 @@ import re
 
 from simlab.adapters.objectstore import MAX_KEY_DEPTH, MAX_KEY_LENGTH, valid_key
 from simlab.common.errors import invalid
+from simlab.v1 import simulation_pb2 as pb
 
 # What one read from the object store brings, and one message or HTTP chunk carries.
 CHUNK = 256 * 1024
@@ -17,6 +18,12 @@ _TYPES = {".json": "application/json", ".csv": "text/csv", ".npz": "application/
 
 def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
+
+
+def files_job(job: pb.Job) -> str:
+    """The run whose files (artifacts, stored logs) are `job`'s: a cache hit has none of its
+    own, it reuses those of the run it was served from."""
+    return job.cached_from or job.job_id
 
 
 def bundle_key(sha256: str) -> str:

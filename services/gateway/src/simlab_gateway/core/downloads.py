@@ -1,6 +1,7 @@
 """Use cases on a job's artifacts: listing them, reading one over the API, and downloading
 one over plain HTTP, where a link cannot carry the API's framing. Each first asks the job
-store for the job, so a caller sees only the artifacts of runs it may read."""
+store for the job, so a caller sees only the artifacts of runs it may read; a cache hit's are
+read under the run it reused (core.artifacts.files_job)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import BinaryIO
 
 from simlab.common.errors import Code, SimlabError, not_found
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.artifacts import CHUNK, artifact_key, content_type, job_prefix
+from simlab_gateway.core.artifacts import CHUNK, artifact_key, content_type, files_job, job_prefix
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.ids import check_job_id
 from simlab_gateway.core.ports import JobStore, Objects
@@ -42,9 +43,7 @@ class Artifacts:
         self.redirect_downloads = redirect_downloads
 
     async def list(self, caller: Principal, job_id: str) -> pb.ListArtifactsResponse:
-        check_job_id(job_id)
-        await self.store.get_job(caller.owner_for("ListArtifacts", job_id), job_id)
-        prefix = job_prefix(job_id)
+        prefix = job_prefix(await self._files_of(caller, "ListArtifacts", check_job_id(job_id)))
         found = await asyncio.to_thread(self.objects.list, prefix)
         return pb.ListArtifactsResponse(
             artifacts=[
@@ -59,8 +58,8 @@ class Artifacts:
         self, caller: Principal, job_id: str, name: str
     ) -> AsyncIterator[pb.ArtifactChunk]:
         """The artifact in chunks, the first with its metadata (an empty one: only that)."""
-        key = artifact_key(check_job_id(job_id), name)
-        await self.store.get_job(caller.owner_for("GetArtifact", job_id), job_id)
+        artifact_key(check_job_id(job_id), name)  # a name no artifact has: refused at once
+        key = artifact_key(await self._files_of(caller, "GetArtifact", job_id), name)
         size = await self._size(key)
         if size is None:
             raise not_found(f"artifact {name!r} of job {job_id}")
@@ -78,8 +77,8 @@ class Artifacts:
     ) -> Redirect | Stream:
         """A redirect when the caller `may_redirect`, downloads are redirected and the store
         presigns URLs (S3); otherwise the open artifact, to stream."""
-        key = artifact_key(check_job_id(job_id), name)
-        await self.store.get_job(caller.owner_for("download", job_id), job_id)
+        artifact_key(check_job_id(job_id), name)  # a name no artifact has: refused at once
+        key = artifact_key(await self._files_of(caller, "download", job_id), name)
         try:
             if self.redirect_downloads and may_redirect:
                 url = await asyncio.to_thread(self.objects.presigned_url, key)
@@ -92,6 +91,10 @@ class Artifacts:
         except KeyError:
             raise SimlabError(Code.NOT_FOUND, "no such artifact") from None
         return Stream(handle, size, content_type(key), filename=name.rsplit("/", 1)[-1])
+
+    async def _files_of(self, caller: Principal, method: str, job_id: str) -> str:
+        """The run whose files are job `job_id`'s, once the caller may read that job."""
+        return files_job(await self.store.get_job(caller.owner_for(method, job_id), job_id))
 
     async def _size(self, key: str) -> int | None:
         """Known by listing: an S3 object streams, it cannot seek to its end."""

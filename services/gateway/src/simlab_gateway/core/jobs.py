@@ -9,13 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simlab.common.errors import invalid
+from simlab.common.errors import Code, SimlabError, invalid
+from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.ids import check_job_id, check_text
 from simlab_gateway.core.models import Models
 from simlab_gateway.core.ports import JobStore
-from simlab_gateway.core.submission import check_parameters, plan_job
+from simlab_gateway.core.submission import Runnable, check_parameters, plan_job
 
 log = logging.getLogger("gateway")
 
@@ -38,6 +39,11 @@ class Submission:
     shards: int
     request_id: str
     args: Sequence[str] = ()
+    # As the request has it (validated with the rest); None: no target.
+    precision: pb.Precision | None = None
+    no_cache: bool = False
+    # A top-up of this finished run (ExtendJob).
+    extends: str = ""
 
 
 class Jobs:
@@ -47,20 +53,72 @@ class Jobs:
         self.max_shards = max_shards
 
     async def submit(self, caller: Principal, submission: Submission) -> pb.SubmitJobResponse:
-        """Nothing is stored unless the submission fits its model and the shard limit."""
         owner = caller.owner_for("SubmitJob")
+        runnable = await self.models.runnable(owner, submission.model)
+        return await self._submit(owner, runnable, submission)
+
+    async def extend(self, caller: Principal, request: pb.ExtendJobRequest) -> pb.SubmitJobResponse:
+        """A run of the same model version, parameters and seed as the caller's finished
+        blocks run `request.job_id`, with a new budget, shard count or precision target: the
+        job store reuses the source's blocks that are the same in both."""
+        owner = caller.owner_for("ExtendJob")
+        source = await self.store.get_job(owner, check_job_id(request.job_id))
+        if source.kind != pb.JOB_KIND_RUN or not source.block_size:
+            raise SimlabError(
+                Code.FAILED_PRECONDITION,
+                f"run {source.job_id} is not a blocks run: only those can be extended",
+            )
+        if source.state != pb.JOB_STATE_SUCCEEDED:
+            state = pb.JobState.Name(source.state).removeprefix("JOB_STATE_").lower()
+            raise SimlabError(
+                Code.FAILED_PRECONDITION,
+                f"run {source.job_id} is {state}: only a succeeded run can be extended",
+            )
+        if request.samples < 0:
+            raise invalid("samples", f"must be 0 (the run's) or more, got {request.samples}")
+        model = f"{source.model}@v{source.model_version}"
+        runnable = await self.models.runnable(owner, model)
+        parameters = struct_to_dict(source.parameters)
+        if runnable.schema is not None and request.samples:
+            parameters[runnable.schema.sample_param.name] = request.samples
+        precision = request.precision if request.HasField("precision") else None
+        if precision is None and source.HasField("precision"):
+            precision = source.precision
+        submission = Submission(
+            model=model,
+            parameters=parameters,
+            seed=source.seed,
+            shards=request.shards or source.shards,
+            request_id=request.request_id,
+            precision=precision,
+            no_cache=request.no_cache,
+            # A cache hit's blocks are those of the run it reused.
+            extends=source.cached_from or source.job_id,
+        )
+        return await self._submit(owner, runnable, submission)
+
+    async def _submit(
+        self, owner: str, runnable: Runnable, submission: Submission
+    ) -> pb.SubmitJobResponse:
+        """Nothing is stored unless the submission fits its model and the shard limit."""
         plan = plan_job(
-            await self.models.runnable(owner, submission.model),
+            runnable,
             self.max_shards,
             submission.parameters,
             submission.seed,
             submission.shards,
             submission.request_id,
             submission.args,
+            submission.precision,
+            submission.no_cache,
+            submission.extends,
         )
         job, created = await self.store.create_job(owner, submission.request_id, plan)
         if created:
-            log.info("job submitted", extra={"job_id": job.job_id, "owner": owner})
+            log.info(
+                "job submitted",
+                extra={"job_id": job.job_id, "owner": owner, "extends": submission.extends},
+            )
         return pb.SubmitJobResponse(job=job, created=created)
 
     async def get(self, caller: Principal, job_id: str) -> pb.Job:

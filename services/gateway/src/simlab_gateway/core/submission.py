@@ -1,6 +1,6 @@
 """Turns a submission into a job the store can record: the parameters fit the model version's
-schema (a script's are any JSON object), the shard count fits the run. Nothing is stored
-before this passes."""
+schema (a script's are any JSON object), the shard count fits the run, a precision target is
+one the stopping rule can use (blocks models only). Nothing is stored before this passes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from typing import Any
 from simlab.common.errors import invalid
 from simlab.core.blocks import blocks_total
 from simlab.core.params import validate
+from simlab.core.precision import Precision
 from simlab.models.base import Model
+from simlab.transport.precision import precision_from_proto
+from simlab.v1 import simulation_pb2 as pb
 
 MAX_REQUEST_ID = 200
 # A script's parameters reach it as one environment variable (SIMLAB_PARAMS).
@@ -37,6 +40,12 @@ class JobPlan:
     model_version: int = 0
     code_sha256: str = ""
     args: tuple[str, ...] = ()
+    # Stop at this target; samples_total is then the budget.
+    precision: Precision | None = None
+    # Run even when the result of a finished run with the same fingerprint could be reused.
+    no_cache: bool = False
+    # A top-up of this finished run: its blocks that are the same in this one are reused.
+    extends: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,9 @@ def plan_job(
     shards: int,
     request_id: str,
     args: Sequence[str] = (),
+    precision: pb.Precision | None = None,
+    no_cache: bool = False,
+    extends: str = "",
 ) -> JobPlan:
     parameters = check_parameters(runnable, given)
     if len(request_id) > MAX_REQUEST_ID:
@@ -113,6 +125,11 @@ def plan_job(
             raise invalid("shards", f"a script runs in one process: must be 1 (got {shards})")
         if len(args) > MAX_SCRIPT_ARGS:
             raise invalid("args", f"must be at most {MAX_SCRIPT_ARGS} (got {len(args)})")
+        if precision is not None:
+            raise invalid(
+                "precision",
+                f"a precision target stops a run between blocks; {runnable.name} is a script",
+            )
         return JobPlan(
             model=runnable.name,
             parameters=parameters,
@@ -125,6 +142,7 @@ def plan_job(
             model_version=runnable.version,
             code_sha256=runnable.code_sha256,
             args=tuple(args),
+            no_cache=no_cache,
         )
     if args:
         raise invalid("args", f"only a script takes arguments; {runnable.name} runs in blocks")
@@ -147,4 +165,7 @@ def plan_job(
         samples_total=samples,
         model_version=runnable.version,
         code_sha256=runnable.code_sha256,
+        precision=None if precision is None else precision_from_proto(precision),
+        no_cache=no_cache,
+        extends=extends,
     )

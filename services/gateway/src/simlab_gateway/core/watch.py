@@ -10,8 +10,9 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from simlab.common.errors import invalid
+from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.artifacts import CHUNK, job_prefix, log_shard
+from simlab_gateway.core.artifacts import CHUNK, files_job, job_prefix, log_shard
 from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.fanout import CoalescedReads, JobEventHub, Watcher
 from simlab_gateway.core.ids import check_job_id
@@ -94,13 +95,18 @@ class JobFeeds:
         self, caller: Principal, job_id: str, shard: int | None, follow: bool
     ) -> AsyncGenerator[LogPiece]:
         """An ended job's stored logs (each shard's, once the runner kept it), else the live
-        stream: what it holds, then, with `follow`, new output until the job's is complete."""
+        stream: what it holds, then, with `follow`, new output until the job's is complete. A
+        cache hit ran nothing: its logs are those of the run it reused."""
         owner = caller.owner_for("TailLogs", check_job_id(job_id))
         if shard is not None and shard < 0:
             raise invalid("shard", f"must be 0 or more, got {shard}")
         with self.limits.hold(caller):
             async with self.hub.watch(job_id) as watcher:
                 job = await self.snapshots.get(owner, job_id)
+                if files_job(job) != job.job_id:
+                    # Read as the platform: a hit may reuse another user's run of a public
+                    # model, which the caller may not read otherwise.
+                    job = await self.snapshots.get("", files_job(job))
                 if shard is not None and shard >= job.shards:
                     raise invalid("shard", f"run {job_id} has shards 0 to {job.shards - 1}")
                 async for piece in self._logs(owner, job, shard, follow, watcher):
@@ -111,9 +117,10 @@ class JobFeeds:
     ) -> AsyncIterator[LogPiece]:
         if job.state in TERMINAL:
             stored = await self._stored_logs(job.job_id)
-            wanted = {shard} if shard is not None else set(range(job.shards))
-            if wanted <= stored.keys():
-                for number in sorted(wanted):
+            # Shards past a run's stop may not have run: they need leave no log.
+            needed = {shard} if shard is not None else set(range(shards_with_blocks(job)))
+            if needed <= stored.keys():
+                for number in sorted(needed if shard is not None else stored.keys()):
                     async for piece in self._read_log(number, stored[number]):
                         yield piece
                 return

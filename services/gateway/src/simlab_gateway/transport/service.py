@@ -130,8 +130,14 @@ class SimulationService:
             shards=request.shards,
             request_id=request.request_id,
             args=tuple(request.args),
+            precision=request.precision if request.HasField("precision") else None,
+            no_cache=request.no_cache,
         )
         return await self.jobs.submit(CALLER.get(), submission)
+
+    @_connect_errors
+    async def extend_job(self, request: pb.ExtendJobRequest, ctx: Context) -> pb.SubmitJobResponse:
+        return await self.jobs.extend(CALLER.get(), request)
 
     @_connect_errors
     async def get_job(self, request: pb.GetJobRequest, ctx: Context) -> pb.Job:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import psutil
 
+from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
@@ -211,7 +212,7 @@ class LocalProcessLauncher:
         # both would otherwise pick the same next shard, past the job's parallelism.
         async with self.launching:
             live = self.live_shards(job.job_id)
-            for shard in range(job.shards):
+            for shard in range(shards_with_blocks(job)):
                 if live >= parallelism:
                     return
                 key = (job.job_id, shard)
@@ -223,7 +224,7 @@ class LocalProcessLauncher:
     async def resume(self, job: pb.Job, parallelism: int) -> str | None:
         # A shard lost while the runner was away resumes from its recorded blocks, so a
         # relaunch reproduces the same result; one lost too often is given up.
-        for shard in range(job.shards):
+        for shard in range(shards_with_blocks(job)):
             if (job.job_id, shard) in self.watched or self.finished(job.job_id, shard):
                 continue
             attempts = self.attempts(job.job_id, shard)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.core.decisions import EXIT_BAD_INPUT, EXIT_MODEL_FAILED
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
@@ -112,8 +113,8 @@ def owned_by(job_object: dict[str, Any]) -> dict[str, Any]:
 def indexed_job(
     job: pb.Job, settings: KubeSettings, parallelism: int | None = None
 ) -> dict[str, Any]:
-    """The Job of a simulation: one index per shard, `parallelism` of them running at once
-    (the runner's fair share for it; None: every shard)."""
+    """The Job of a simulation: one index per shard that has blocks to run, `parallelism` of
+    them running at once (the runner's fair share for it; None: every shard)."""
     # Workers talk to the job store alone: no object-store address or credentials here.
     env = {
         "SIMLAB_WORKER_JOB_ID": job.job_id,
@@ -127,10 +128,12 @@ def indexed_job(
         "MPLCONFIGDIR": "/tmp/matplotlib",
     }
     pod_labels = labels(job)
+    # A top-up's stop may be known at once (decided over the blocks it reused).
+    shards = shards_with_blocks(job)
     spec: dict[str, Any] = {
         "completionMode": "Indexed",
-        "completions": job.shards,
-        "parallelism": min(parallelism or job.shards, job.shards),
+        "completions": shards,
+        "parallelism": min(parallelism or shards, shards),
         "backoffLimitPerIndex": settings.backoff_limit_per_index,
         # Any index that fails for good fails the whole run: no partial result is useful.
         "maxFailedIndexes": 0,

@@ -32,6 +32,7 @@ from simlab_worker.core.ports import (
     JobStoreRejected,
     JobStoreUnavailable,
     ProgressReport,
+    Reported,
     ShardFinish,
     ShardStart,
 )
@@ -41,7 +42,7 @@ log = logging.getLogger("worker")
 
 T = TypeVar("T")
 
-# FinishShard hands the finalizing shard every block of the job.
+# FinishShard hands the finalizing shard every block its result merges.
 MAX_RECEIVE_BYTES = 512 * MIB
 
 
@@ -78,9 +79,11 @@ class GrpcJobStore:
         request = jobstore_pb2.StartShardRequest(job_id=job_id, shard=shard, runtime=runtime)
         return jobs.shard_start(self._call(self._stub.StartShard, request))
 
-    def report_blocks(self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]) -> bool:
+    def report_blocks(
+        self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]
+    ) -> Reported:
         request = jobs.report_request(job_id, shard, blocks)
-        return bool(self._call(self._stub.ReportBlocks, request).stop)
+        return jobs.reported(self._call(self._stub.ReportBlocks, request))
 
     def finish_shard(self, job_id: str, shard: int) -> ShardFinish:
         request = jobstore_pb2.FinishShardRequest(job_id=job_id, shard=shard)

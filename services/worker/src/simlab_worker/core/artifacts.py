@@ -52,7 +52,8 @@ def build(job_id: str, run: Run, shards: int, result: Result) -> dict[str, bytes
                 "seed": run.seed,
                 "shards": shards,
                 "samples": result.stats.samples,
-                "blocks": run.blocks_total,
+                # The blocks the result merges (with a precision target, those of its stop).
+                "blocks": len(result.convergence.samples),
                 "summary": result.summary,
             }
         ),
@@ -76,6 +77,8 @@ def _chart(job_id: str, run: Run, result: Result) -> dict[str, Any]:
         "samples": {"name": sample.name, "label": sample.label, "unit": sample.unit},
         "primary": _described(model, model.primary_output),
         "reference": reference,
+        # With a precision target: the half-width it asks for at the final estimate.
+        "target": result.target,
         "convergence": {
             "samples": result.convergence.samples[points],
             "estimate": result.convergence.estimate[points],

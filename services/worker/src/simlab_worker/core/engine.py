@@ -1,5 +1,6 @@
-"""The Monte Carlo engine: runs a job's blocks and turns every block's statistics into the
-run's results.
+"""The Monte Carlo engine: runs a job's blocks and turns the statistics of the blocks its
+result merges (all of them, or those of its stop with a precision target) into the run's
+results.
 
 Block i always draws from its own random stream (simlab.core.blocks.block_rng) and blocks are
 merged in block order, so the results are bit-identical whatever the number of shards."""
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from simlab.core.blocks import block_rng, block_samples, blocks_total, shard_blocks
-from simlab.core.stats import Stats
+from simlab.core.precision import Precision, Stop
+from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Params
 
 
@@ -30,13 +32,21 @@ class Run:
     params: Params
     seed: int
     block_size: int
+    # With a precision target: the budget.
     samples_total: int
+    # The run stops where the job store decides this target is met (or the budget runs out).
+    precision: Precision | None = None
 
     @staticmethod
-    def plan(model: Model, params: Params, seed: int) -> Run:
+    def plan(model: Model, params: Params, seed: int, precision: Precision | None = None) -> Run:
         """The block plan the gateway records at submission."""
         return Run(
-            model, params, seed, model.block_size(params), int(params[model.sample_param.name])
+            model,
+            params,
+            seed,
+            model.block_size(params),
+            int(params[model.sample_param.name]),
+            precision,
         )
 
     @property
@@ -86,16 +96,24 @@ class Result:
     data: dict[str, np.ndarray]
     # Every block merged in order: the histograms for the charts.
     stats: Stats
+    # With a precision target: the half-width it asks for at the final estimate.
+    target: float | None = None
 
 
-def finalize(run: Run, blocks: Sequence[tuple[int, Stats]]) -> Result:
-    """The run's results from the statistics of all of its blocks (in any order)."""
+def finalize(run: Run, blocks: Sequence[tuple[int, Stats]], stop: Stop | None = None) -> Result:
+    """The run's results from the statistics of the blocks it merges (given in any order):
+    every block, or with a precision target those of its `stop`, [first_block, end_block)."""
+    if run.precision is not None and stop is None:
+        raise ValueError("a run with a precision target finalizes once its stop is decided")
+    first, end = (stop.first_block, stop.end_block) if stop else (0, run.blocks_total)
+    if not 0 <= first < end <= run.blocks_total:
+        raise ValueError(f"the stop's blocks {first}..{end - 1} are not within the run's")
     ordered = sorted(blocks, key=lambda pair: pair[0])
     indexes = [block for block, _ in ordered]
-    if indexes != list(range(run.blocks_total)):
-        missing = sorted(set(range(run.blocks_total)) - set(indexes))
+    if indexes != list(range(first, end)):
+        missing = sorted(set(range(first, end)) - set(indexes))
         raise ValueError(
-            f"finalize needs blocks 0..{run.blocks_total - 1} once each; "
+            f"finalize needs blocks {first}..{end - 1} once each; "
             f"missing {missing[:10]}, got {len(indexes)} blocks"
         )
 
@@ -120,7 +138,24 @@ def finalize(run: Run, blocks: Sequence[tuple[int, Stats]]) -> Result:
     except Exception as exc:
         raise ModelError("summarize or data failed") from exc
     _check_columns(run.model, data)
-    return Result(json_safe(summary), convergence, data, merged)
+    target = None
+    if run.precision is not None and stop is not None:
+        moments = merged.moments[primary]
+        summary = {**summary, **_stopped(run.precision, stop, merged.samples, moments)}
+        target = run.precision.tolerance(moments.mean)
+    return Result(json_safe(summary), convergence, data, merged, target)
+
+
+def _stopped(precision: Precision, stop: Stop, samples: int, primary: Moments) -> dict[str, Any]:
+    """Where a run with a precision target stopped, and how precise its result is."""
+    return {
+        "stop_reason": stop.reason.value,
+        "blocks_used": stop.end_block - stop.first_block,
+        "samples_used": samples,
+        "half_width": precision.half_width(primary),
+        "confidence": precision.confidence,
+        "target": precision.tolerance(primary.mean),
+    }
 
 
 def _check_columns(model: Model, data: dict[str, np.ndarray]) -> None:

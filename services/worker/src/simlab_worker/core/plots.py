@@ -1,5 +1,6 @@
 """plot.png: how the estimate converged (± 2 standard errors, with the closed form when the
-model has one) and the distribution behind it (the model's histograms)."""
+model has one, and the band a precision target asked for) and the distribution behind it (the
+model's histograms)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 ESTIMATE_COLOUR = "#1f5fa8"
 REFERENCE_COLOUR = "#c0392b"
+TARGET_COLOUR = "#2e8b57"
 HISTOGRAM_COLOUR = "#4c8cbf"
 # Panels side by side: the convergence chart and at most this many histograms.
 MAX_HISTOGRAMS = 2
@@ -96,6 +98,17 @@ def _draw_convergence(ax: Axes, model: Model, result: Result) -> None:
             linestyle="--",
             linewidth=1.3,
             label=f"{reference_label}: {reference:.6g}",
+        )
+
+    if result.target is not None:
+        final = float(estimate[-1])
+        ax.axhspan(
+            final - result.target,
+            final + result.target,
+            color=TARGET_COLOUR,
+            alpha=0.12,
+            linewidth=0,
+            label=f"target: ± {result.target:.3g}",
         )
 
     if len(samples) > 1 and samples[-1] >= 100 * samples[0]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from simlab.core.precision import Precision, Stop
 from simlab.core.stats import Stats
 from simlab.v1 import simulation_pb2
 
@@ -29,6 +30,10 @@ class JobSpec:
     model_version: int = 0
     # Command-line arguments of a script model.
     args: tuple[str, ...] = ()
+    # The run stops at this target (the sample parameter is then its budget)...
+    precision: Precision | None = None
+    # ... at the blocks the job store decided on, once it has.
+    stop: Stop | None = None
 
 
 @dataclass(frozen=True)
@@ -37,13 +42,26 @@ class ShardStart:
     # Blocks of this shard already recorded: a relaunched shard skips them.
     done_blocks: frozenset[int] = frozenset()
     stop: bool = False
+    # Blocks at or past this one are not needed (a precision target was met); 0: all are.
+    stop_block: int = 0
+
+
+@dataclass(frozen=True)
+class Reported:
+    # Cancelled or ended: the shard stops.
+    stop: bool = False
+    # As ShardStart.stop_block, as the job store knows it now.
+    stop_block: int = 0
 
 
 @dataclass(frozen=True)
 class ShardFinish:
     finalize: bool
-    # Every block of the job, when finalize is set.
+    # The blocks the result merges, when finalize is set: every block of the job, or those
+    # of its stop, [stop.first_block, stop.end_block).
     blocks: Sequence[tuple[int, Stats]] = ()
+    # Where the run stopped, with a precision target.
+    stop: Stop | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,10 @@ class JobStore(Protocol):
         """Marks the shard started on `runtime` (recorded on the job); what it has to do."""
         ...
 
-    def report_blocks(self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]) -> bool:
-        """Records the blocks; True when the shard should stop (cancelled or ended)."""
+    def report_blocks(
+        self, job_id: str, shard: int, blocks: Sequence[tuple[int, Stats]]
+    ) -> Reported:
+        """Records the blocks; whether the shard should stop, and which blocks are needed."""
         ...
 
     def finish_shard(self, job_id: str, shard: int) -> ShardFinish: ...

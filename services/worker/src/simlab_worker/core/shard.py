@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +33,10 @@ from simlab_worker.core.ports import (
     JobStore,
     JobStoreRejected,
     JobStoreUnavailable,
+    Reported,
     Script,
     ScriptProcess,
+    ShardFinish,
     ShardStart,
 )
 from simlab_worker.core.script import ScriptProgress, exit_message, output_files, summary_of
@@ -150,7 +152,7 @@ class ShardRunner:
         if not finish.finalize:
             self.say(f"shard {self.shard}: done")
             return Exit.OK
-        self._finalize(run, start.job.shards, finish.blocks)
+        self._finalize(run, start.job.shards, finish)
         return Exit.OK
 
     def _plan(self, job: JobSpec, model: Model) -> Run:
@@ -159,8 +161,8 @@ class ShardRunner:
         except SimlabError as exc:
             raise InvalidJob(f"invalid parameters: {exc}") from exc
         if job.block_size and job.samples_total:
-            return Run(model, params, job.seed, job.block_size, job.samples_total)
-        return Run.plan(model, params, job.seed)
+            return Run(model, params, job.seed, job.block_size, job.samples_total, job.precision)
+        return Run.plan(model, params, job.seed, job.precision)
 
     def _run_script(self, job: JobSpec, code: LoadedCode) -> Exit:
         if job.shards != 1:
@@ -203,8 +205,16 @@ class ShardRunner:
         return Exit.OK
 
     def _simulate(self, run: Run, start: ShardStart) -> bool:
-        """Runs and reports this shard's remaining blocks; True when told to stop early."""
-        blocks = run.remaining_blocks(self.shard, start.job.shards, start.done_blocks)
+        """Runs and reports this shard's remaining blocks, up to the first one past the stop
+        of a run with a precision target, once the job store says where it is (blocks run
+        before that are reported all the same: it keeps them out of the result); True when
+        told to stop early."""
+        stop_block = start.stop_block
+        blocks = [
+            b
+            for b in run.remaining_blocks(self.shard, start.job.shards, start.done_blocks)
+            if not stop_block or b < stop_block
+        ]
         self.say(
             f"shard {self.shard}/{start.job.shards}: {len(blocks)} block(s) of "
             f"{run.block_size:,} {run.model.sample_param.unit or 'samples'} to run"
@@ -215,6 +225,10 @@ class ShardRunner:
         mine = Moments()
         last_report = self.clock()
         for done, block in enumerate(blocks, start=1):
+            # Blocks come in order: once one is past the stop, so are the rest.
+            if stop_block and block >= stop_block:
+                self.say(f"shard {self.shard}: the run stops before block {stop_block}")
+                break
             if self.stop_requested():
                 self._report(pending)
                 return True
@@ -222,8 +236,10 @@ class ShardRunner:
             pending.append((block, stats))
             mine = mine.merge(stats.moments[primary])
             if self.clock() - last_report >= self.report_interval_s or done == len(blocks):
-                if self._report(pending):
+                answer = self._report(pending)
+                if answer.stop:
                     return True
+                stop_block = answer.stop_block or stop_block
                 pending = []
                 last_report = self.clock()
                 self.say(
@@ -232,18 +248,18 @@ class ShardRunner:
                 )
         return False
 
-    def _report(self, pending: list[tuple[int, Stats]]) -> bool:
+    def _report(self, pending: list[tuple[int, Stats]]) -> Reported:
         if not pending:
-            return False
-        stop = self.jobstore.report_blocks(self.job_id, self.shard, pending)
+            return Reported()
+        answer = self.jobstore.report_blocks(self.job_id, self.shard, pending)
         log.info(
             "reported blocks",
             extra={"job_id": self.job_id, "shard": self.shard, "blocks": len(pending)},
         )
-        return stop
+        return answer
 
-    def _finalize(self, run: Run, shards: int, blocks: Sequence[tuple[int, Stats]]) -> None:
-        result = finalize(run, blocks)
+    def _finalize(self, run: Run, shards: int, finish: ShardFinish) -> None:
+        result = finalize(run, finish.blocks, finish.stop)
         files = artifacts.build(self.job_id, run, shards, result)
         names = self.jobstore.put_artifacts(self.job_id, files)
         log.info("artifacts stored", extra={"job_id": self.job_id, "names": names})

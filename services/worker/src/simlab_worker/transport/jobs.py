@@ -10,10 +10,18 @@ from google.protobuf import struct_pb2
 
 from simlab.core.stats import Stats
 from simlab.jobstore.v1 import jobstore_pb2
+from simlab.transport.precision import precision_from_proto, stop_from_proto
 from simlab.transport.stats import from_proto, to_proto
 from simlab.transport.structs import struct_to_dict
 from simlab.v1 import simulation_pb2
-from simlab_worker.core.ports import Failure, JobSpec, ProgressReport, ShardFinish, ShardStart
+from simlab_worker.core.ports import (
+    Failure,
+    JobSpec,
+    ProgressReport,
+    Reported,
+    ShardFinish,
+    ShardStart,
+)
 
 # PutArtifacts sends files in pieces of this size.
 CHUNK_BYTES = 1024 * 1024
@@ -32,15 +40,31 @@ def job_spec(job: simulation_pb2.Job) -> JobSpec:
         code_sha256=job.code_sha256,
         model_version=job.model_version,
         args=tuple(job.args),
+        precision=precision_from_proto(job.precision) if job.HasField("precision") else None,
+        stop=stop_from_proto(job.stop) if job.HasField("stop") else None,
     )
 
 
 def shard_start(response: jobstore_pb2.StartShardResponse) -> ShardStart:
-    return ShardStart(job_spec(response.job), frozenset(response.done_blocks), response.stop)
+    return ShardStart(
+        job_spec(response.job),
+        frozenset(response.done_blocks),
+        response.stop,
+        response.stop_block,
+    )
+
+
+def reported(response: jobstore_pb2.ReportBlocksResponse) -> Reported:
+    return Reported(response.stop, response.stop_block)
 
 
 def shard_finish(response: jobstore_pb2.FinishShardResponse) -> ShardFinish:
-    return ShardFinish(response.finalize, [from_proto(block) for block in response.blocks])
+    job = response.job
+    return ShardFinish(
+        response.finalize,
+        [from_proto(block) for block in response.blocks],
+        stop_from_proto(job.stop) if job.HasField("stop") else None,
+    )
 
 
 def report_request(
