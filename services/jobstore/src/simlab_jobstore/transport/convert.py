@@ -9,9 +9,10 @@ from google.protobuf import timestamp_pb2
 
 from simlab.common import events
 from simlab.common.errors import invalid
-from simlab.core.precision import Precision, StopReason
+from simlab.core.precision import StopReason
 from simlab.core.stats import Moments
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.transport.precision import precision_from_proto, precision_to_proto
 from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
@@ -31,8 +32,7 @@ _STATE_TO_PB: dict[JobState, pb.JobState] = {
 }
 _STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE_TO_PB.items()}
 _STOP_REASON_TO_PB: dict[StopReason, pb.StopReason] = {
-    StopReason.PRECISION_REACHED: pb.STOP_REASON_PRECISION_REACHED,
-    StopReason.BUDGET_EXHAUSTED: pb.STOP_REASON_BUDGET_EXHAUSTED,
+    reason: getattr(pb, f"STOP_REASON_{reason.name}") for reason in StopReason
 }
 _KIND_TO_PB: dict[JobKind, pb.JobKind] = {
     JobKind.RUN: pb.JOB_KIND_RUN,
@@ -71,30 +71,13 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
         model_version=request.model_version,
         code_sha256=request.code_sha256,
         args=tuple(request.args),
-        precision=precision_from_pb(request.precision) if request.HasField("precision") else None,
+        # Validated here too (INVALID_ARGUMENT naming precision.<field>): callers are not
+        # trusted.
+        precision=precision_from_proto(request.precision)
+        if request.HasField("precision")
+        else None,
         no_cache=request.no_cache,
         extends=request.extends,
-    )
-
-
-def precision_from_pb(precision: pb.Precision) -> Precision:
-    """Validated here too (INVALID_ARGUMENT naming precision.<field>): callers are not trusted."""
-    return Precision.of(
-        rel_tol=precision.rel_tol,
-        abs_tol=precision.abs_tol,
-        confidence=precision.confidence,
-        min_blocks=precision.min_blocks,
-        two_stage=precision.two_stage,
-    )
-
-
-def precision_to_pb(precision: Precision) -> pb.Precision:
-    return pb.Precision(
-        rel_tol=precision.rel_tol,
-        abs_tol=precision.abs_tol,
-        confidence=precision.confidence,
-        min_blocks=precision.min_blocks,
-        two_stage=precision.two_stage,
     )
 
 
@@ -149,7 +132,7 @@ def job_to_pb(job: Job) -> pb.Job:
         extends=job.extends,
     )
     if job.precision is not None:
-        message.precision.CopyFrom(precision_to_pb(job.precision))
+        message.precision.CopyFrom(precision_to_proto(job.precision))
     stop = targets.stop_info(job)
     if stop is not None:
         message.stop.CopyFrom(stop_info_to_pb(stop))
