@@ -21,6 +21,7 @@ from services.jobstore.tests.conftest import (
 from services.jobstore.tests.test_registry import builtin, register_builtin
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
+from simlab_jobstore.adapters.postgres import shards as shards_adapter
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +107,23 @@ def test_the_stop_is_the_same_for_1_3_and_8_shards_whatever_the_order(
     ((reason, first, end, _, _),) = stops
     assert reason == pb.STOP_REASON_PRECISION_REACHED and 10 <= end < BLOCKS
     assert first == (10 if precision.two_stage else 0)
+
+
+def test_the_prefix_advances_over_many_recorded_blocks_a_batch_at_a_time(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_order = create(client, shards=1, precision=TWO_STAGE).job_id
+    expected = run(client, in_order, 1, list(range(BLOCKS)))["job"]
+    monkeypatch.setattr(shards_adapter, "PREFIX_BATCH", 3)
+    job_id = create(client, shards=1, precision=TWO_STAGE).job_id
+    client.report_state(job_id, pb.JOB_STATE_LAUNCHING)
+    client.start_shard(job_id, 0)
+    # Every block but the first, then the first: one report advances the prefix over all.
+    assert client.report_blocks(job_id, 0, {b: DATA[b] for b in range(1, BLOCKS)}).stop_block == 0
+    assert client.report_blocks(job_id, 0, {0: DATA[0]}).stop_block == expected.stop.end_block
+    job = client.get(job_id)
+    assert (*stop_of(job), job.stop.half_width) == (*stop_of(expected), expected.stop.half_width)
+    assert job.stop.blocks_discarded == BLOCKS - job.stop.end_block
 
 
 def test_shards_past_the_stop_count_as_done_and_are_told_so(client: Client) -> None:
