@@ -21,9 +21,8 @@ from ...core.models import ModelKind, model_not_found
 from ...core.quotas import Quotas
 from ...core.states import NOT_TERMINAL, TERMINAL, JobState
 from ..coalesce import Coalescer
-from .rows import JOB_COLUMNS, job_from_row
+from .rows import JOB_COLUMNS, block_moments, job_from_row
 from .session import Database, now
-from .shards import block_moments
 
 NewJob = tuple[Job, EncodedEvent]
 # Registered versions whose kind and code a process keeps in memory.

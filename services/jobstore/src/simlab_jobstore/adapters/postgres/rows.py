@@ -93,6 +93,13 @@ def job_from_row(row: Row) -> Job:
     )
 
 
+def block_moments(row: Row) -> Moments:
+    """A block's primary output moments (none in rows of before they were recorded)."""
+    if row["count"] is None:
+        return Moments()
+    return Moments(row["count"], row["mean"], row["m2"])
+
+
 def precision_to_json(precision: Precision | None) -> dict[str, Any] | None:
     return None if precision is None else dataclasses.asdict(precision)
 

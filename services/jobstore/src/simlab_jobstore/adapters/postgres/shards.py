@@ -14,7 +14,7 @@ from ...core import targets
 from ...core.events import EventKind
 from ...core.jobs import BlockReport, Job, JobError, ScriptProgress
 from ...core.states import STOPPING, JobState
-from .rows import Row
+from .rows import block_moments
 from .session import Database, Session, now
 
 # Recorded blocks read at a time while the prefix advances over them.
@@ -204,10 +204,3 @@ async def advance_prefix(tx: Session, job: Job) -> Job:
         if len(rows) < PREFIX_BATCH or job.prefix.blocks - before < len(rows):
             break
     return job
-
-
-def block_moments(row: Row) -> Moments:
-    """A block's primary output moments (none in rows of before they were recorded)."""
-    if row["count"] is None:
-        return Moments()
-    return Moments(row["count"], row["mean"], row["m2"])
