@@ -1,17 +1,24 @@
-"""The outbox's event encoding (core.events.EventEncoder), as the relay publishes it."""
+"""The outbox's event encoding (core.events.EventEncoder), as the relay publishes it, and the
+fields of precision runs, cache hits and top-ups."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
+
 from simlab.common import events
+from simlab.common.errors import SimlabError
+from simlab.core.precision import Precision, Prefix, Stop, StopReason
+from simlab.core.stats import Moments
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab_jobstore.core import jobs
 from simlab_jobstore.core.events import EventKind
 from simlab_jobstore.core.jobs import JobSpec
 from simlab_jobstore.core.states import JobState
-from simlab_jobstore.transport.convert import encode_event
+from simlab_jobstore.transport.convert import encode_event, job_to_pb, spec_from_pb
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 JOB = jobs.new_job(
@@ -39,3 +46,41 @@ def test_a_progress_event_goes_to_the_progress_subject_with_a_new_id_each_time()
     assert pb.JobEvent.FromString(first.payload).kind == pb.EVENT_KIND_PROGRESS
     assert first.subject == events.subject(JOB.job_id, events.PROGRESS)
     assert first.event_id != second.event_id  # JetStream deduplicates by event id
+
+
+def test_a_precision_runs_fields_travel_both_ways() -> None:
+    request = store_pb.CreateJobRequest(
+        owner="ana",
+        model="pi",
+        precision=pb.Precision(rel_tol=0.01, two_stage=True),
+        no_cache=True,
+        extends="fedcba9876543210",
+    )
+    spec = spec_from_pb(request)
+    assert spec.precision == Precision.of(rel_tol=0.01, two_stage=True)
+    assert (spec.no_cache, spec.extends) == (True, "fedcba9876543210")
+    assert spec_from_pb(store_pb.CreateJobRequest(owner="ana")).precision is None
+    # Validated here too: the store does not trust its callers.
+    bad = store_pb.CreateJobRequest(precision=pb.Precision(rel_tol=0.01, confidence=1.5))
+    with pytest.raises(SimlabError) as refused:
+        spec_from_pb(bad)
+    assert refused.value.field == "precision.confidence"
+
+    stopped = dataclasses.replace(
+        JOB,
+        precision=Precision.of(abs_tol=0.5),
+        stop=Stop(StopReason.PRECISION_REACHED, 0, 2),
+        prefix=Prefix(2, 0, Moments(500, 3.0, 499.0)),
+        blocks_done=3,
+        cached_from="fedcba9876543210",
+    )
+    message = job_to_pb(stopped)
+    assert message.precision == pb.Precision(abs_tol=0.5, confidence=0.95, min_blocks=10)
+    assert (message.stop.reason, message.stop.end_block) == (pb.STOP_REASON_PRECISION_REACHED, 2)
+    assert (message.stop.samples_used, message.stop.blocks_discarded) == (500, 1)
+    assert message.stop.half_width == pytest.approx(1.959964 * (1 / 500) ** 0.5, rel=1e-5)
+    assert message.cached_from == "fedcba9876543210" and not message.extends
+    assert message.progress.samples_to_target == 0
+    running = job_to_pb(dataclasses.replace(stopped, stop=None, moments=Moments(500, 3.0, 499.0)))
+    assert not running.HasField("stop") and running.progress.samples_to_target == 16
+    assert not job_to_pb(JOB).HasField("precision")

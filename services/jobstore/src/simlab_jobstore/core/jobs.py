@@ -14,6 +14,7 @@ from typing import Any
 
 from simlab.common.errors import Code, SimlabError, invalid
 from simlab.core.blocks import blocks_total, shard_blocks
+from simlab.core.precision import Precision, Prefix, Stop
 from simlab.core.stats import Moments
 
 from .states import TERMINAL, JobState, Verdict, decide
@@ -64,10 +65,20 @@ class JobSpec:
     model_version: int = 0
     code_sha256: str = ""
     args: tuple[str, ...] = ()
+    # Stop at this precision, the sample count being the budget; None: draw every sample.
+    precision: Precision | None = None
+    # Run even when a finished run with the same fingerprint could be reused.
+    no_cache: bool = False
+    # A top-up of this finished run of the owner's: its blocks that are the same are reused.
+    extends: str = ""
 
     def validate(self, *, script: bool = False) -> None:
         """A script runs in one process and has no blocks: its block size, sample count and
-        primary output are not asked for."""
+        primary output are not asked for, and it has no precision target to stop at."""
+        if script:
+            for name in ("precision", "extends"):
+                if getattr(self, name):
+                    raise invalid(name, "a script model has no blocks: it runs to its end")
         for name in ("owner", "model") if script else ("owner", "model", "primary_output"):
             if not getattr(self, name):
                 raise invalid(name, "must not be empty")
@@ -123,14 +134,49 @@ class Job:
     # What a script said last (it has no blocks, hence no moments).
     reported_estimate: float | None = None
     reported_stderr: float | None = None
+    precision: Precision | None = None
+    # With a precision: the contiguous blocks 0..prefix.blocks-1 that are in, and where the
+    # run stops once the job store has decided it (never changed afterwards).
+    prefix: Prefix = dataclasses.field(default_factory=Prefix)
+    stop: Stop | None = None
+    # Of a blocks run with an explicit seed (simlab_jobstore.core.targets.fingerprint).
+    fingerprint: str | None = None
+    # A cache hit: the finished job whose result this job is.
+    cached_from: str = ""
+    # A top-up: the finished job whose identical blocks this job reused.
+    extends: str = ""
+
+    @property
+    def end_block(self) -> int:
+        """The blocks the result needs are those below this one: the stop's end once it is
+        decided, else every block."""
+        return self.stop.end_block if self.stop is not None else self.blocks_total
+
+    @property
+    def blocks_complete(self) -> bool:
+        """Whether every block the result needs is in: with a precision, the prefix reached
+        the stop; else every block was recorded."""
+        if self.precision is not None:
+            return self.stop is not None and self.prefix.blocks >= self.stop.end_block
+        return self.blocks_done >= self.blocks_total
+
+    @property
+    def live_moments(self) -> Moments:
+        """What the estimate shows: the running moments of every recorded block, or, once a
+        precision run's prefix reached its stop, those of the result's blocks (the prefix)."""
+        if self.precision is not None and self.blocks_complete:
+            return self.prefix.moments
+        return self.moments
 
     @property
     def estimate(self) -> float | None:
-        return self.moments.mean if self.moments.count > 0 else self.reported_estimate
+        moments = self.live_moments
+        return moments.mean if moments.count > 0 else self.reported_estimate
 
     @property
     def stderr(self) -> float | None:
-        return self.moments.stderr if self.moments.count > 1 else self.reported_stderr
+        moments = self.live_moments
+        return moments.stderr if moments.count > 1 else self.reported_stderr
 
     @property
     def script(self) -> bool:
@@ -139,6 +185,15 @@ class Job:
 
     def shard_blocks(self, shard: int) -> range:
         return shard_blocks(shard, self.shards, self.blocks_total)
+
+    def needed_blocks(self, shard: int) -> range:
+        """The shard's blocks that the result needs (none for a shard s >= end_block)."""
+        return shard_blocks(shard, self.shards, self.end_block)
+
+    @property
+    def needed_shards(self) -> int:
+        """Shards 0..needed_shards-1 have needed blocks; the others count as done."""
+        return min(self.shards, self.end_block)
 
 
 @dataclass(frozen=True)
@@ -199,6 +254,8 @@ def new_job(spec: JobSpec, job_id: str, seed: int, at: datetime, *, script: bool
         model_version=spec.model_version,
         code_sha256=spec.code_sha256,
         args=spec.args,
+        precision=spec.precision,
+        extends=spec.extends,
     )
 
 
@@ -230,7 +287,9 @@ def new_registration_job(
 
 
 def is_resubmission(job: Job, spec: JobSpec) -> bool:
-    """Whether `spec` asks for exactly the job that its request_id already created."""
+    """Whether `spec` asks for exactly the job that its request_id already created. Which
+    run a top-up extends is not compared: the job records the run whose blocks it reused
+    (resolved from a cache hit), and any source gives the same result."""
     return job.kind is JobKind.RUN and (
         job.model,
         job.model_version,
@@ -238,7 +297,16 @@ def is_resubmission(job: Job, spec: JobSpec) -> bool:
         job.requested_seed,
         job.shards,
         job.args,
-    ) == (spec.model, spec.model_version, spec.parameters, spec.seed, spec.shards, spec.args)
+        job.precision,
+    ) == (
+        spec.model,
+        spec.model_version,
+        spec.parameters,
+        spec.seed,
+        spec.shards,
+        spec.args,
+        spec.precision,
+    )
 
 
 def with_runtime(job: Job, runtime: str) -> Job:
@@ -275,10 +343,15 @@ def transition(
         if job.state in TERMINAL:
             raise _precondition(f"job {job.job_id} already {job.state.value}")
         raise _precondition(f"job {job.job_id} is {job.state.value}, cannot become {target.value}")
-    if target is JobState.SUCCEEDED and job.blocks_done < job.blocks_total:
+    if target is JobState.SUCCEEDED and not job.blocks_complete:
         raise _precondition(
-            f"job {job.job_id} has {job.blocks_done} of {job.blocks_total} blocks; "
-            "it cannot succeed before all are in"
+            f"job {job.job_id} has {job.blocks_done} of {job.blocks_total} blocks"
+            + (
+                ""
+                if job.stop is None
+                else f" (its prefix: {job.prefix.blocks} of the {job.stop.end_block} it needs)"
+            )
+            + "; it cannot succeed before all are in"
         )
     return dataclasses.replace(
         job,

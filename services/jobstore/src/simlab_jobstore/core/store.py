@@ -20,7 +20,8 @@ class JobStore(Protocol):
     # ---- jobs on behalf of an owner (an empty owner: an internal caller, sees every job) -----
 
     async def create_job(self, spec: JobSpec) -> tuple[Job, bool]:
-        """(job, created): a resubmitted request_id gives back its job with created=False."""
+        """(job, created): a resubmitted request_id gives back its job with created=False; a
+        cache hit is created SUCCEEDED, a top-up with the blocks it reuses."""
         ...
 
     async def get_job(self, job_id: str, owner: str = "") -> Job: ...
@@ -40,7 +41,9 @@ class JobStore(Protocol):
 
     async def cancel_job(self, job_id: str, owner: str) -> Job: ...
 
-    async def progress_history(self, job_id: str, owner: str = "") -> list[ProgressPoint]: ...
+    async def progress_history(self, job_id: str, owner: str = "") -> list[ProgressPoint]:
+        """The job's progress points (a cache hit's: those of the run it reused)."""
+        ...
 
     # ---- the runner ---------------------------------------------------------------------------
 
@@ -65,12 +68,17 @@ class JobStore(Protocol):
         """(job, the shard's recorded blocks, stop); the first non-empty runtime is recorded."""
         ...
 
-    async def report_blocks(self, job_id: str, shard: int, blocks: Sequence[BlockReport]) -> bool:
-        """Records the blocks not recorded yet; the answer is whether the shard should stop."""
+    async def report_blocks(
+        self, job_id: str, shard: int, blocks: Sequence[BlockReport]
+    ) -> tuple[bool, int]:
+        """Records the blocks not recorded yet and advances the prefix over them (deciding
+        the stop of a precision run); the answer: whether the shard should stop, and the
+        block from which none is needed (0: all are)."""
         ...
 
     async def finish_shard(self, job_id: str, shard: int) -> tuple[bool, list[bytes], Job]:
-        """(finalize, every block's statistics in block order when finalize, job)."""
+        """(finalize, the statistics of the blocks the result merges, in block order, when
+        finalize: every block, or [stop.first_block, stop.end_block); job)."""
         ...
 
     async def complete_job(self, job_id: str, summary: dict[str, Any]) -> Job: ...

@@ -9,17 +9,21 @@ from google.protobuf import timestamp_pb2
 
 from simlab.common import events
 from simlab.common.errors import invalid
+from simlab.core.precision import StopReason
 from simlab.core.stats import Moments
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
+from simlab.transport.precision import precision_from_proto, precision_to_proto
 from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
+from ..core import targets
 from ..core.events import EncodedEvent, EventKind
 from ..core.jobs import BlockReport, Job, JobError, JobKind, JobSpec, ProgressPoint
 from ..core.presets import Preset
 from ..core.shares import ShareLink
 from ..core.states import JobState
+from ..core.targets import StopInfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -27,6 +31,9 @@ _STATE_TO_PB: dict[JobState, pb.JobState] = {
     state: getattr(pb, f"JOB_STATE_{state.value}") for state in JobState
 }
 _STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE_TO_PB.items()}
+_STOP_REASON_TO_PB: dict[StopReason, pb.StopReason] = {
+    reason: getattr(pb, f"STOP_REASON_{reason.name}") for reason in StopReason
+}
 _KIND_TO_PB: dict[JobKind, pb.JobKind] = {
     JobKind.RUN: pb.JOB_KIND_RUN,
     JobKind.REGISTRATION: pb.JOB_KIND_REGISTRATION,
@@ -64,6 +71,25 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
         model_version=request.model_version,
         code_sha256=request.code_sha256,
         args=tuple(request.args),
+        # Validated here too (INVALID_ARGUMENT naming precision.<field>): callers are not
+        # trusted.
+        precision=precision_from_proto(request.precision)
+        if request.HasField("precision")
+        else None,
+        no_cache=request.no_cache,
+        extends=request.extends,
+    )
+
+
+def stop_info_to_pb(stop: StopInfo) -> pb.StopInfo:
+    return pb.StopInfo(
+        reason=_STOP_REASON_TO_PB[stop.reason],
+        first_block=stop.first_block,
+        end_block=stop.end_block,
+        samples_used=stop.samples_used,
+        half_width=stop.half_width,
+        confidence=stop.confidence,
+        blocks_discarded=stop.blocks_discarded,
     )
 
 
@@ -87,6 +113,7 @@ def job_to_pb(job: Job) -> pb.Job:
             samples_total=job.samples_total,
             estimate=job.estimate,
             stderr=job.stderr,
+            samples_to_target=targets.samples_to_target(job),
         ),
         history=[
             pb.StateChange(
@@ -101,7 +128,14 @@ def job_to_pb(job: Job) -> pb.Job:
         runtime=job.runtime,
         args=job.args,
         kind=_KIND_TO_PB[job.kind],
+        cached_from=job.cached_from,
+        extends=job.extends,
     )
+    if job.precision is not None:
+        message.precision.CopyFrom(precision_to_proto(job.precision))
+    stop = targets.stop_info(job)
+    if stop is not None:
+        message.stop.CopyFrom(stop_info_to_pb(stop))
     if job.summary is not None:
         message.summary.CopyFrom(dict_to_struct(job.summary))
     if job.error is not None:

@@ -23,6 +23,7 @@ from simlab.transport.errors import to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
+from ..core import targets
 from ..core.artifacts import artifacts_prefix, bundle_key
 from ..core.jobs import Job, JobError, ScriptProgress, check_worker_may_read
 from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
@@ -311,7 +312,10 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             request.job_id, request.shard, request.runtime
         )
         return store_pb.StartShardResponse(
-            job=convert.job_to_pb(job), done_blocks=done_blocks, stop=stop
+            job=convert.job_to_pb(job),
+            done_blocks=done_blocks,
+            stop=stop,
+            stop_block=targets.stop_block(job),
         )
 
     @rpc(worker=True, after_end=True)
@@ -319,8 +323,8 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.ReportBlocksRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ReportBlocksResponse:
         blocks = [convert.block_from_pb(block) for block in request.blocks]
-        stop = await self.store.report_blocks(request.job_id, request.shard, blocks)
-        return store_pb.ReportBlocksResponse(stop=stop)
+        stop, stop_block = await self.store.report_blocks(request.job_id, request.shard, blocks)
+        return store_pb.ReportBlocksResponse(stop=stop, stop_block=stop_block)
 
     @rpc(worker=True, after_end=True)
     async def FinishShard(

@@ -6,12 +6,14 @@ import dataclasses
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from psycopg import sql
 
 from simlab.common.errors import Code, SimlabError, invalid
 
 from ...core import jobs as core
+from ...core import targets
 from ...core.events import EncodedEvent, EventKind
 from ...core.jobs import Job, JobError, JobSpec, ProgressPoint
 from ...core.listing import Cursor
@@ -19,7 +21,7 @@ from ...core.models import ModelKind, model_not_found
 from ...core.quotas import Quotas
 from ...core.states import NOT_TERMINAL, TERMINAL, JobState
 from ..coalesce import Coalescer
-from .rows import JOB_COLUMNS, job_from_row
+from .rows import JOB_COLUMNS, block_moments, job_from_row
 from .session import Database, now
 
 NewJob = tuple[Job, EncodedEvent]
@@ -36,23 +38,58 @@ def random_seed() -> int:
     return secrets.randbelow(core.MAX_UINT64) + 1
 
 
+@dataclass(frozen=True)
+class RegisteredCode:
+    """What a job's registered version says of its code."""
+
+    kind: ModelKind
+    code_sha256: str
+    # The runtime the version was inspected on: part of a run's fingerprint.
+    runtime: str = ""
+    # Built-in or public: its runs' results may be reused by anyone, not only their owner.
+    shared: bool = False
+
+
+# Code outside the registry (model_version 0): blocks, never reused.
+UNREGISTERED = RegisteredCode(ModelKind.BLOCKS, "")
+
+
 class Jobs:
     db: Database
     quotas: Quotas
     _inserts: Coalescer[NewJob, bool]  # of _insert_jobs
-    _versions: dict[tuple[str, int], tuple[ModelKind, str]]  # of _registered
+    _versions: dict[tuple[str, int], RegisteredCode]  # of _registered
 
     # ---- on behalf of an owner --------------------------------------------------------------
 
     async def create_job(self, spec: JobSpec) -> tuple[Job, bool]:
-        """(job, created): a resubmitted request_id gives back its job with created=False."""
-        spec, kind = await self._with_registered_code(spec)
-        script = kind is ModelKind.SCRIPT
+        """(job, created): a resubmitted request_id gives back its job with created=False. A
+        run whose fingerprint matches a finished run that the owner may reuse is created
+        SUCCEEDED with that run's result (unless no_cache); a top-up (extends) starts with
+        the blocks it shares with the run it extends."""
+        spec, code = await self._with_registered_code(spec)
+        script = code.kind is ModelKind.SCRIPT
         spec.validate(script=script)
-        await self._check_active_jobs(spec)
         job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now(), script=script)
-        if await self._inserts.submit((job, self.db.encode(job, EventKind.STATE))):
-            return job, True
+        job = dataclasses.replace(job, fingerprint=targets.fingerprint(job, code.runtime))
+        # Checked even when the cache answers: a top-up of a run it may not extend is refused.
+        extended = await self._extension_source(spec) if spec.extends else None
+        if extended is not None:
+            job = dataclasses.replace(job, extends=extended.job_id)
+        source = None
+        if job.fingerprint is not None and not spec.no_cache:
+            source = await self._cached_result(job.fingerprint, spec.owner, code.shared)
+        if source is not None:
+            job = targets.reuse(job, source, job.created_at)
+        else:
+            await self._check_active_jobs(spec)
+        if extended is not None and source is None:
+            inserted = await self._insert_extension(job, extended)
+        else:
+            created = await self._inserts.submit((job, self.db.encode(job, EventKind.STATE)))
+            inserted = job if created else None
+        if inserted is not None:
+            return inserted, True
         async with self.db.session() as db:
             row = await db.fetch_one(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE owner = %s AND request_id = %s",
@@ -65,10 +102,59 @@ class Jobs:
             raise SimlabError(
                 Code.ALREADY_EXISTS,
                 f"request_id {spec.request_id!r} was already used for job {existing.job_id}"
-                " with different model, parameters, seed or shards",
+                " with different model, parameters, seed, shards or precision",
                 field="request_id",
             )
         return existing, False
+
+    async def _cached_result(self, fingerprint: str, owner: str, shared: bool) -> Job | None:
+        """The first finished run with this fingerprint that `owner` may reuse: their own, or
+        anyone's when the code is built-in or public. A cache hit is never itself a source."""
+        async with self.db.session() as db:
+            row = await db.fetch_one(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE fingerprint = %s AND state = 'SUCCEEDED'"
+                " AND cached_from = '' AND (owner = %s OR %s) ORDER BY created_at LIMIT 1",
+                (fingerprint, owner, shared),
+            )
+        return None if row is None else job_from_row(row)
+
+    async def _extension_source(self, spec: JobSpec) -> Job:
+        """The run a top-up extends (the run it reused when that is a cache hit), once it is
+        checked that the top-up may reuse its blocks. Finished, so it changes no more."""
+        async with self.db.session() as db:
+            source = await db.find_job(spec.extends, spec.owner)
+            if source.cached_from:
+                source = await db.find_job(source.cached_from)
+        targets.check_extension(spec, source)
+        return source
+
+    async def _insert_extension(self, job: Job, source: Job) -> Job | None:
+        """Inserts a top-up with the blocks it shares with `source`, counted into its progress
+        and its prefix, in one transaction; None when its request_id already names a job
+        (nothing written)."""
+        reused = targets.reusable_blocks(source, job)
+        async with self.db.transaction() as tx:
+            # Rows of before the blocks' moments were recorded are computed again.
+            rows = await tx.fetch_all(
+                "SELECT block, count, mean, m2 FROM block_stats WHERE job_id = %s AND block < %s"
+                " AND count IS NOT NULL ORDER BY block",
+                (source.job_id, reused),
+            )
+            job = targets.extended(
+                job,
+                source,
+                [(row["block"], block_moments(row)) for row in rows],
+                job.created_at,
+            )
+            if not await tx.insert_jobs([(job, self.db.encode(job, EventKind.STATE))]):
+                return None
+            await tx.conn.execute(
+                "INSERT INTO block_stats (job_id, block, shard, stats, count, mean, m2)"
+                " SELECT %s, block, block %% %s, stats, count, mean, m2 FROM block_stats"
+                " WHERE job_id = %s AND block < %s AND count IS NOT NULL",
+                (job.job_id, job.shards, source.job_id, reused),
+            )
+        return job
 
     async def _check_active_jobs(self, spec: JobSpec) -> None:
         """Refuses a new job past the owner's active-jobs quota; a resubmission gets its job
@@ -90,35 +176,38 @@ class Jobs:
                 return
         self.quotas.check_active_jobs(active)
 
-    async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, ModelKind]:
-        """The spec with its version's code, and the kind of that code: a version that is not
-        registered is refused, and a code_sha256 left empty is filled in. Without a version
-        (model_version 0), code of before the registry: blocks."""
+    async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, RegisteredCode]:
+        """The spec with its version's code, and what the registry says of that code: a
+        version that is not registered is refused, and a code_sha256 left empty is filled in.
+        Without a version (model_version 0), code of before the registry: blocks."""
         if spec.model_version <= 0:
-            return spec, ModelKind.BLOCKS
-        kind, code_sha256 = await self._registered(spec.model, spec.model_version)
-        if spec.code_sha256 and spec.code_sha256 != code_sha256:
+            return spec, UNREGISTERED
+        code = await self._registered(spec.model, spec.model_version)
+        if spec.code_sha256 and spec.code_sha256 != code.code_sha256:
             raise invalid(
                 "code_sha256",
-                f"is not the code of {spec.model}@v{spec.model_version} ({code_sha256})",
+                f"is not the code of {spec.model}@v{spec.model_version} ({code.code_sha256})",
             )
-        return dataclasses.replace(spec, code_sha256=code_sha256), kind
+        return dataclasses.replace(spec, code_sha256=code.code_sha256), code
 
-    async def _registered(self, name: str, version: int) -> tuple[ModelKind, str]:
-        """(kind, code_sha256) of a registered version. Versions never change, so what was
-        read once is kept (up to a bound) and submissions of it need no query."""
+    async def _registered(self, name: str, version: int) -> RegisteredCode:
+        """A registered version's code. Versions never change, so what was read once is kept
+        (up to a bound) and submissions of it need no query."""
         key = (name, version)
         if key not in self._versions:
             async with self.db.session() as db:
                 row = await db.fetch_one(
-                    "SELECT kind, code_sha256 FROM models WHERE name = %s AND version = %s",
+                    "SELECT kind, code_sha256, runtime, builtin OR public AS shared FROM models"
+                    " WHERE name = %s AND version = %s",
                     key,
                 )
             if row is None:
                 raise model_not_found(name, version)
             if len(self._versions) >= MAX_KNOWN_VERSIONS:
                 self._versions.clear()
-            self._versions[key] = (ModelKind(row["kind"]), row["code_sha256"])
+            self._versions[key] = RegisteredCode(
+                ModelKind(row["kind"]), row["code_sha256"], row["runtime"], row["shared"]
+            )
         return self._versions[key]
 
     async def _insert_jobs(self, batch: list[NewJob]) -> list[bool]:
@@ -178,12 +267,13 @@ class Jobs:
         )
 
     async def progress_history(self, job_id: str, owner: str = "") -> list[ProgressPoint]:
+        """The job's progress points; a cache hit's are those of the run it reused."""
         async with self.db.session() as db:
-            await db.find_job(job_id, owner)
+            job = await db.find_job(job_id, owner)
             rows = await db.fetch_all(
                 "SELECT seq, samples_done, estimate, stderr, at FROM progress_points"
                 " WHERE job_id = %s ORDER BY seq",
-                (job_id,),
+                (job.cached_from or job_id,),
             )
         return [ProgressPoint(**row) for row in rows]
 

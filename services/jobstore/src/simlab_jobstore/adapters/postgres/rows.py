@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from simlab.core.precision import Precision, Prefix, Stop, StopReason
 from simlab.core.stats import Moments
 
 from ...core.events import EncodedEvent
@@ -20,7 +22,9 @@ JOB_COLUMNS = """job_id, owner, request_id, model, parameters, seed, requested_s
     primary_output, block_size, samples_total, blocks_total, state, seq, created_at, updated_at,
     history, blocks_done, samples_done, moments_count, moments_mean, moments_m2, summary,
     error_message, error_traceback, error_source, error_log_tail, finalizer_shard, kind,
-    model_version, code_sha256, runtime, args, reported_estimate, reported_stderr"""
+    model_version, code_sha256, runtime, args, reported_estimate, reported_stderr, precision,
+    prefix_blocks, prefix_start, prefix_count, prefix_mean, prefix_m2, stop_reason,
+    stop_first_block, stop_end_block, fingerprint, cached_from, extends"""
 
 MODEL_COLUMNS = """name, version, owner, public, builtin, kind, code_sha256, code_size, entry,
     files, imports, warnings, reproducible, runtime, block_size, schema, created_at,
@@ -74,7 +78,45 @@ def job_from_row(row: Row) -> Job:
         args=tuple(row["args"]),
         reported_estimate=row["reported_estimate"],
         reported_stderr=row["reported_stderr"],
+        precision=None if row["precision"] is None else Precision(**row["precision"]),
+        prefix=Prefix(
+            row["prefix_blocks"],
+            row["prefix_start"],
+            Moments(row["prefix_count"], row["prefix_mean"], row["prefix_m2"]),
+        ),
+        stop=None
+        if row["stop_reason"] is None
+        else Stop(StopReason(row["stop_reason"]), row["stop_first_block"], row["stop_end_block"]),
+        fingerprint=row["fingerprint"],
+        cached_from=row["cached_from"],
+        extends=row["extends"],
     )
+
+
+def block_moments(row: Row) -> Moments:
+    """A block's primary output moments (none in rows of before they were recorded)."""
+    if row["count"] is None:
+        return Moments()
+    return Moments(row["count"], row["mean"], row["m2"])
+
+
+def precision_to_json(precision: Precision | None) -> dict[str, Any] | None:
+    return None if precision is None else dataclasses.asdict(precision)
+
+
+def prefix_and_stop_values(job: Job) -> dict[str, Any]:
+    """The columns of the job's prefix and stop."""
+    stop = job.stop
+    return {
+        "prefix_blocks": job.prefix.blocks,
+        "prefix_start": job.prefix.start,
+        "prefix_count": job.prefix.moments.count,
+        "prefix_mean": job.prefix.moments.mean,
+        "prefix_m2": job.prefix.moments.m2,
+        "stop_reason": None if stop is None else stop.reason.value,
+        "stop_first_block": None if stop is None else stop.first_block,
+        "stop_end_block": None if stop is None else stop.end_block,
+    }
 
 
 def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
@@ -101,6 +143,18 @@ def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
         "model_version": job.model_version,
         "code_sha256": job.code_sha256,
         "args": list(job.args),
+        "blocks_done": job.blocks_done,
+        "samples_done": job.samples_done,
+        "moments_count": job.moments.count,
+        "moments_mean": job.moments.mean,
+        "moments_m2": job.moments.m2,
+        "summary": job.summary,
+        "runtime": job.runtime,
+        "precision": precision_to_json(job.precision),
+        **prefix_and_stop_values(job),
+        "fingerprint": job.fingerprint,
+        "cached_from": job.cached_from,
+        "extends": job.extends,
         "event_id": event.event_id,
         "subject": event.subject,
         "payload": "\\x" + event.payload.hex(),  # bytea's hex input format

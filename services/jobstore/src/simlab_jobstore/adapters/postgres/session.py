@@ -20,8 +20,28 @@ from simlab.common.errors import Code, SimlabError, not_found
 
 from ...core.events import EncodedEvent, EventEncoder, EventKind
 from ...core.jobs import Job, ProgressPoint
-from .rows import JOB_COLUMNS, Row, history_to_json, insert_record, job_from_row
+from .rows import (
+    JOB_COLUMNS,
+    Row,
+    history_to_json,
+    insert_record,
+    job_from_row,
+    prefix_and_stop_values,
+)
 
+# What a new job may start with besides its request: the result of a cache hit, the reused
+# blocks of a top-up, and what makes it a precision run.
+_RESULT_COLUMNS_TYPED = (
+    "blocks_done bigint, samples_done bigint, moments_count bigint,"
+    " moments_mean double precision, moments_m2 double precision, summary jsonb, runtime text,"
+    " precision jsonb, prefix_blocks bigint, prefix_start bigint, prefix_count bigint,"
+    " prefix_mean double precision, prefix_m2 double precision, stop_reason text,"
+    " stop_first_block bigint, stop_end_block bigint, fingerprint text, cached_from text,"
+    " extends text"
+)
+_RESULT_COLUMNS = ", ".join(
+    column.strip().split(" ")[0] for column in _RESULT_COLUMNS_TYPED.split(",")
+)
 # Inserts new jobs with their events; False (not returned) for a job whose owner's request_id
 # already names a job (nothing written). The rows travel as one JSON array: far cheaper to
 # encode than one array per column.
@@ -32,14 +52,15 @@ INSERT_JOBS = (
     " block_size bigint, samples_total bigint, blocks_total bigint, state text,"
     " seq bigint, created_at timestamptz, updated_at timestamptz, history jsonb,"
     " kind text, model_version integer, code_sha256 text, args jsonb,"
-    " event_id text, subject text, payload bytea)),"
+    f" {_RESULT_COLUMNS_TYPED}, event_id text, subject text, payload bytea)),"
     " new_jobs AS (INSERT INTO jobs (job_id, owner, request_id, model, parameters,"
     " seed, requested_seed, shards, primary_output, block_size, samples_total,"
     " blocks_total, state, seq, created_at, updated_at, history, kind, model_version,"
-    " code_sha256, args)"
+    f" code_sha256, args, {_RESULT_COLUMNS})"
     " SELECT job_id, owner, request_id, model, parameters, seed, requested_seed,"
     " shards, primary_output, block_size, samples_total, blocks_total, state, seq,"
-    " created_at, updated_at, history, kind, model_version, code_sha256, args FROM new"
+    f" created_at, updated_at, history, kind, model_version, code_sha256, args,"
+    f" {_RESULT_COLUMNS} FROM new"
     " ON CONFLICT (owner, request_id) WHERE request_id <> '' DO NOTHING"
     " RETURNING job_id),"
     " events AS (INSERT INTO outbox (event_id, subject, payload)"
@@ -111,7 +132,12 @@ class Session:
             " moments_count = %s, moments_mean = %s, moments_m2 = %s, summary = %s,"
             " error_message = %s, error_traceback = %s, error_source = %s,"
             " error_log_tail = %s, finalizer_shard = %s, runtime = %s,"
-            " reported_estimate = %s, reported_stderr = %s WHERE job_id = %s)"
+            " reported_estimate = %s, reported_stderr = %s, prefix_blocks = %s,"
+            " prefix_start = %s, prefix_count = %s, prefix_mean = %s, prefix_m2 = %s,"
+            # A stop is decided once: never overwritten.
+            " stop_reason = coalesce(stop_reason, %s),"
+            " stop_first_block = coalesce(stop_first_block, %s),"
+            " stop_end_block = coalesce(stop_end_block, %s) WHERE job_id = %s)"
             " INSERT INTO outbox (event_id, subject, payload) VALUES (%s, %s, %s)",
             (
                 job.state.value,
@@ -133,6 +159,7 @@ class Session:
                 job.runtime,
                 job.reported_estimate,
                 job.reported_stderr,
+                *prefix_and_stop_values(job).values(),
                 job.job_id,
                 event.event_id,
                 event.subject,
