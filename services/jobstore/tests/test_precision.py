@@ -215,7 +215,7 @@ def finished(client: Client, owner: str = "ana", **fields: Any) -> pb.Job:
 
 def test_a_same_submission_reuses_a_finished_run(client: Client, stream: EventReader) -> None:
     version = register_private(client)
-    submission = {"model": "asian", "model_version": version, "precision": SEQUENTIAL}
+    submission: dict[str, Any] = {"model": "asian", "model_version": version, "precision": SEQUENTIAL}
     source = finished(client, shards=3, **submission)
     hit = create(client, shards=8, **submission)
     assert (hit.state, hit.cached_from, hit.summary) == (
@@ -249,7 +249,7 @@ def test_a_same_submission_reuses_a_finished_run(client: Client, stream: EventRe
 
 def test_the_cache_never_crosses_users_for_private_models(client: Client) -> None:
     version = register_private(client)
-    submission = {"model": "asian", "model_version": version}
+    submission: dict[str, Any] = {"model": "asian", "model_version": version}
     finished(client, **submission)
     other = create(client, "bob", **submission)
     assert (other.state, other.cached_from) == (pb.JOB_STATE_QUEUED, "")
@@ -257,7 +257,7 @@ def test_the_cache_never_crosses_users_for_private_models(client: Client) -> Non
 
 def test_results_of_built_in_models_are_shared(client: Client) -> None:
     version = register_builtin(client, builtin("pi")).version
-    submission = {"model": "pi", "model_version": version}
+    submission: dict[str, Any] = {"model": "pi", "model_version": version}
     source = finished(client, **submission)
     assert create(client, "bob", **submission).cached_from == source.job_id
 
@@ -339,7 +339,7 @@ def test_a_top_up_with_a_precision_may_stop_at_once(client: Client) -> None:
 
 def test_a_top_up_of_another_run_is_refused_naming_why(client: Client) -> None:
     version = register_private(client)
-    submission = {"model": "asian", "model_version": version}
+    submission: dict[str, Any] = {"model": "asian", "model_version": version}
     source = finished(client, **submission)
 
     def extend(owner: str = "ana", **fields: Any) -> tuple[grpc.StatusCode, str]:
