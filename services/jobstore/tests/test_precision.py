@@ -215,7 +215,11 @@ def finished(client: Client, owner: str = "ana", **fields: Any) -> pb.Job:
 
 def test_a_same_submission_reuses_a_finished_run(client: Client, stream: EventReader) -> None:
     version = register_private(client)
-    submission: dict[str, Any] = {"model": "asian", "model_version": version, "precision": SEQUENTIAL}
+    submission: dict[str, Any] = {
+        "model": "asian",
+        "model_version": version,
+        "precision": SEQUENTIAL,
+    }
     source = finished(client, shards=3, **submission)
     hit = create(client, shards=8, **submission)
     assert (hit.state, hit.cached_from, hit.summary) == (
