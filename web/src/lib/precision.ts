@@ -160,6 +160,16 @@ export const STOP_REASON_LABELS: Record<StopReason, string> = {
 };
 
 /** "±0.0098 (target ±0.01) at 95 %" */
+/** Labels of the keys a run with a precision target adds to its summary (the worker's). */
+export const STOP_SUMMARY_LABELS: Record<string, string> = {
+  stop_reason: "Stop reason",
+  blocks_used: "Blocks used",
+  samples_used: "Samples used",
+  half_width: "Interval half-width",
+  target: "Target half-width",
+  confidence: "Confidence",
+};
+
 export function halfWidthVsTarget(halfWidth: number | undefined, target: number | undefined, confidence: number): string {
   const hw = halfWidth === undefined ? "—" : `±${formatNumber(halfWidth)}`;
   const t = target === undefined ? "" : ` (target ±${formatNumber(target)})`;

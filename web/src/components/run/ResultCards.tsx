@@ -7,6 +7,7 @@ import { artifactsAtom, chartDataAtom } from "../../state/results";
 import { runIsScriptAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
 import { formatNumber } from "../../lib/format";
 import { orderOutputs } from "../../lib/order";
+import { STOP_SUMMARY_LABELS } from "../../lib/precision";
 import { HistogramChart } from "../Charts";
 import { Spinner } from "../States";
 
@@ -135,7 +136,7 @@ function SummaryTable({ summary, model, primary }: { summary: JsonObject | undef
           return (
             <tr key={k} className={k === primary ? "primary" : ""}>
               <th scope="row" title={out?.help || k}>
-                {out?.label || k}
+                {out?.label || STOP_SUMMARY_LABELS[k] || k}
                 {out?.unit ? <span className="muted"> ({out.unit})</span> : null}
               </th>
               <td className="mono num">{Array.isArray(v) ? v.map((x) => formatNumber(x)).join(", ") : formatNumber(v)}</td>

@@ -139,6 +139,8 @@ describe("a run with a precision target", () => {
     expect(screen.getByTestId("stop-blocks").textContent).toBe("34");
     expect(screen.getByTestId("stop-samples").textContent).toBe("3,400,000");
     expect(screen.getByTestId("stop-discarded").textContent).toBe("2");
+    // The keys the worker adds to the summary read as words.
+    expect(screen.getByTestId("summary-table").textContent).toContain("Target half-width");
     // Done: the blocks it needed are all in, though the budget was not spent.
     expect(screen.getByTestId("progress").getAttribute("aria-valuenow")).toBe("100");
     expect(screen.getByTestId("progress-samples").textContent).toMatch(/stops at block 34$/);
