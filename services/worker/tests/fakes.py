@@ -20,6 +20,7 @@ from simlab.v1 import simulation_pb2
 from simlab_worker.core.ports import (
     Failure,
     JobSpec,
+    JobStoreRejected,
     ProgressReport,
     Reported,
     ShardFinish,
@@ -72,6 +73,13 @@ class FakeJobStore:
         return Reported(limit is not None and len(self.reports) >= limit, self.stop_block)
 
     def finish_shard(self, job_id: str, shard: int) -> ShardFinish:
+        # As the job store: a shard is done once every one of its blocks the run needs is in.
+        total = (
+            blocks_total(self.job.samples_total, self.job.block_size) if self.job.block_size else 0
+        )
+        needed = range(shard, self.stop.end_block if self.stop else total, self.job.shards)
+        if missing := [b for b in needed if b not in self.recorded]:
+            raise JobStoreRejected(f"FinishShard: shard {shard} has not reported {missing[:5]}")
         self.finished.add(shard)
         end = self.stop.end_block if self.stop else self.job.shards
         if not set(range(min(end, self.job.shards))) <= self.finished:

@@ -389,6 +389,17 @@ def test_a_shard_started_after_the_stop_runs_only_the_blocks_before_it(tmp_path)
     assert store.reports == [[1], [3], [5]]
 
 
+def test_blocks_run_since_the_last_report_are_reported_when_the_stop_is_reached(tmp_path):
+    # Two-stage decides the end right after the pilot, far ahead; reports every third tick
+    # of the clock leave blocks unreported when the loop reaches the end: they must go in.
+    store = precise(TWO_STAGE)
+    ticks = iter(range(1_000_000))
+    assert runner(store, tmp_path, interval=3, clock=lambda: next(ticks)).run() is Exit.OK
+    assert store.stop is not None and store.stop.first_block == TWO_STAGE.min_blocks
+    assert sorted(store.recorded) == list(range(store.stop.end_block))
+    assert store.completed == expected_result(TWO_STAGE, store.stop)
+
+
 @pytest.mark.parametrize("precision", [SEQUENTIAL, TWO_STAGE], ids=["sequential", "two-stage"])
 def test_one_three_or_eight_shards_stop_at_the_same_block_with_the_same_summary(
     tmp_path, precision

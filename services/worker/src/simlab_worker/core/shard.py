@@ -228,7 +228,8 @@ class ShardRunner:
             # Blocks come in order: once one is past the stop, so are the rest.
             if stop_block and block >= stop_block:
                 self.say(f"shard {self.shard}: the run stops before block {stop_block}")
-                break
+                # The blocks run since the last report are below the stop: the result needs them.
+                return self._report(pending).stop
             if self.stop_requested():
                 self._report(pending)
                 return True
