@@ -126,6 +126,18 @@ def test_two_stage_takes_the_interval_from_fresh_blocks_after_the_pilot(alice: C
     assert summary["samples_used"] == (run.stop.end_block - 10) * PATHS_PER_BLOCK
 
 
+def test_a_two_stage_run_learns_its_end_from_the_pilot_and_stops_there(alice: Client) -> None:
+    # Slow blocks: the worker reports several times after the pilot decided the end, so it
+    # reaches the end with blocks not yet reported (they must be, for the shard to finish).
+    run = finished(
+        alice, alice.submit("test_slow", SLOW_BUDGET, seed=5, abs_tol=0.01, two_stage=True)
+    )
+    assert run.stop.reason == pb.STOP_REASON_PRECISION_REACHED
+    assert 10 == run.stop.first_block < run.stop.end_block < 100
+    assert run.stop.blocks_discarded == 0
+    assert run.progress.blocks_done == run.stop.end_block
+
+
 def test_bad_precision_is_invalid_argument_naming_the_field(alice: Client) -> None:
     for kwargs, field in [
         ({"rel_tol": -1.0}, "precision.rel_tol"),
