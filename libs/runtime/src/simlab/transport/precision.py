@@ -34,6 +34,10 @@ def precision_to_proto(precision: Precision) -> pb.Precision:
     )
 
 
+def stop_reason_to_proto(reason: StopReason) -> pb.StopReason:
+    return _REASONS[reason]
+
+
 def stop_from_proto(message: pb.StopInfo) -> Stop:
     if message.reason not in _FROM_WIRE:
         raise ValueError(f"a stop without a known reason: {message.reason}")

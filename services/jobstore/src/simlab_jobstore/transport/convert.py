@@ -9,10 +9,13 @@ from google.protobuf import timestamp_pb2
 
 from simlab.common import events
 from simlab.common.errors import invalid
-from simlab.core.precision import StopReason
 from simlab.core.stats import Moments
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
-from simlab.transport.precision import precision_from_proto, precision_to_proto
+from simlab.transport.precision import (
+    precision_from_proto,
+    precision_to_proto,
+    stop_reason_to_proto,
+)
 from simlab.transport.structs import dict_to_struct, struct_to_dict
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
@@ -31,9 +34,6 @@ _STATE_TO_PB: dict[JobState, pb.JobState] = {
     state: getattr(pb, f"JOB_STATE_{state.value}") for state in JobState
 }
 _STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE_TO_PB.items()}
-_STOP_REASON_TO_PB: dict[StopReason, pb.StopReason] = {
-    reason: getattr(pb, f"STOP_REASON_{reason.name}") for reason in StopReason
-}
 _KIND_TO_PB: dict[JobKind, pb.JobKind] = {
     JobKind.RUN: pb.JOB_KIND_RUN,
     JobKind.REGISTRATION: pb.JOB_KIND_REGISTRATION,
@@ -83,7 +83,7 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
 
 def stop_info_to_pb(stop: StopInfo) -> pb.StopInfo:
     return pb.StopInfo(
-        reason=_STOP_REASON_TO_PB[stop.reason],
+        reason=stop_reason_to_proto(stop.reason),
         first_block=stop.first_block,
         end_block=stop.end_block,
         samples_used=stop.samples_used,
