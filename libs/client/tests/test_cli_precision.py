@@ -12,6 +12,7 @@ import grpc
 import pytest
 from rich.console import Console
 
+from libs.client.tests.fakes import RpcError
 from simlab import cli
 from simlab.client import Client, make_precision, sample_count
 from simlab.common.errors import Code, SimlabError
@@ -35,20 +36,6 @@ UNCOUNTED = pb.Model(
     kind=pb.MODEL_KIND_BLOCKS,
     parameters=[pb.Parameter(name="n", type=pb.PARAMETER_TYPE_INT)],
 )
-
-
-class RpcError(grpc.RpcError):
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        self._code, self._details = code, details
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def trailing_metadata(self) -> tuple[()]:
-        return ()
 
 
 def stopped_job() -> pb.Job:

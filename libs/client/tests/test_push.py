@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import pytest
 
+from libs.client.tests.fakes import RpcError
 from simlab import cli
 from simlab.bundle import Bundle, from_source
 from simlab.client import Client, bundle_of, model_name
@@ -17,20 +18,6 @@ from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
 
 MODEL = "def simulate(rng, n, *, strike: float = 1.0):\n    return rng.random(n)\n"
-
-
-class RpcError(grpc.RpcError):
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        self._code, self._details = code, details
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def trailing_metadata(self) -> tuple[()]:
-        return ()
 
 
 class FakeGateway:
