@@ -199,6 +199,47 @@ def test_no_more_shards_run_at_once_than_the_jobs_parallelism(tmp_path: Path) ->
     assert after_all == []
 
 
+def test_a_log_is_kept_when_the_job_is_forgotten_while_its_shard_ends(tmp_path: Path) -> None:
+    """Shard 0 exits first and is still shipping its last output when shard 1's exit ends the
+    job and the runner forgets it: shard 0's log is stored all the same."""
+    release = tmp_path / "release"
+    says = "import os, sys, time\nprint('shard', os.environ['SIMLAB_WORKER_SHARD'], flush=True)\n"
+
+    class ForgetsOnTheLastExit(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.shipped = asyncio.Event()
+
+        async def end(self, job_id: str, shard: int) -> None:
+            if shard == 0:  # shard 0's last output is slow to ship
+                release.touch()
+                await self.shipped.wait()
+
+        async def on_exit(self, exit_: ShardExit) -> None:
+            await super().on_exit(exit_)
+            if exit_.shard == 1:
+                await launcher.forget(exit_.job_id)
+                self.shipped.set()
+
+    async def scenario() -> dict[tuple[str, int], bytes]:
+        recorder = ForgetsOnTheLastExit()
+        nonlocal launcher
+        launcher = recorder.launcher(
+            tmp_path, (sys.executable, "-c", says + ENDS_WHEN_RELEASED, str(release))
+        )
+        await launcher.launch(pb.Job(job_id="j1", model="m", shards=2), 2)
+        while len(recorder.exits) < 2:
+            recorder.ended.clear()
+            await asyncio.wait_for(recorder.ended.wait(), 30)
+        await launcher.close()
+        return recorder.logs
+
+    launcher: LocalProcessLauncher
+    logs = asyncio.run(scenario())
+    assert logs[("j1", 0)] == b"shard 0\n"
+    assert logs[("j1", 1)] == b"shard 1\n"
+
+
 def test_shards_past_a_decided_stop_are_not_launched(tmp_path: Path) -> None:
     release = tmp_path / "release"
     waits = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]):\n    time.sleep(0.02)\n"

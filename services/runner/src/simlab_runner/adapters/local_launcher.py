@@ -336,8 +336,7 @@ class LocalProcessLauncher:
         self, job_id: str, shard: int, code: int | None, reason: str, attempts: int
     ) -> None:
         log.info("shard ended", extra={"job_id": job_id, "shard": shard, "exit_code": code})
-        # The process is gone: its slot is free for the launch that its exit may cause.
-        self.watched.pop((job_id, shard), None)
+        # The process is gone: nothing may signal its pid any more.
         self.pids.pop((job_id, shard), None)
         follower = self.followers.pop((job_id, shard), None)
         if follower is not None:
@@ -345,6 +344,9 @@ class LocalProcessLauncher:
         path = self.log_path(job_id, shard)
         if path.exists():
             await self.store_log(job_id, shard, await asyncio.to_thread(path.read_bytes))
+        # Only now is its slot free for the launch its exit may cause: while the shard is
+        # watched, forget() (the job ended by its other shard) leaves the log in place.
+        self.watched.pop((job_id, shard), None)
         exit_ = ShardExit(job_id, shard, code, reason, tail(self.log_path(job_id, shard)), attempts)
         try:
             await self.on_exit(exit_)
