@@ -209,6 +209,7 @@ def test_a_log_is_kept_when_the_job_is_forgotten_while_its_shard_ends(tmp_path: 
         def __init__(self) -> None:
             super().__init__()
             self.shipped = asyncio.Event()
+            self.forgets: LocalProcessLauncher | None = None
 
         async def end(self, job_id: str, shard: int) -> None:
             if shard == 0:  # shard 0's last output is slow to ship
@@ -217,16 +218,16 @@ def test_a_log_is_kept_when_the_job_is_forgotten_while_its_shard_ends(tmp_path: 
 
         async def on_exit(self, exit_: ShardExit) -> None:
             await super().on_exit(exit_)
-            if exit_.shard == 1:
-                await launcher.forget(exit_.job_id)
+            if exit_.shard == 1 and self.forgets is not None:
+                await self.forgets.forget(exit_.job_id)
                 self.shipped.set()
 
     async def scenario() -> dict[tuple[str, int], bytes]:
         recorder = ForgetsOnTheLastExit()
-        nonlocal launcher
         launcher = recorder.launcher(
             tmp_path, (sys.executable, "-c", says + ENDS_WHEN_RELEASED, str(release))
         )
+        recorder.forgets = launcher
         await launcher.launch(pb.Job(job_id="j1", model="m", shards=2), 2)
         while len(recorder.exits) < 2:
             recorder.ended.clear()
@@ -234,7 +235,6 @@ def test_a_log_is_kept_when_the_job_is_forgotten_while_its_shard_ends(tmp_path: 
         await launcher.close()
         return recorder.logs
 
-    launcher: LocalProcessLauncher
     logs = asyncio.run(scenario())
     assert logs[("j1", 0)] == b"shard 0\n"
     assert logs[("j1", 1)] == b"shard 1\n"
