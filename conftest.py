@@ -5,15 +5,45 @@ users and permissions). Each is stopped by the fixture."""
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from simlab.devstack.servers import NATS_USERS, Nats, Postgres, start_nats, start_postgres
+
+# pytest-timeout's thread needs the GIL; a test stuck in C code that holds it (a hang seen in
+# CI) would stall the run until CI gives up. faulthandler's watchdog is a C thread: it prints
+# every thread's stack to the terminal and exits, a while after pytest-timeout should have.
+HARD_TIMEOUT_GRACE_S = 120
+_terminal_stderr: list[int] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # fd 2 is the terminal's only here
+        _terminal_stderr.append(os.dup(2))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None]:
+    marker = item.get_closest_marker("timeout")
+    if marker and marker.args:
+        limit = float(marker.args[0])
+    else:
+        limit = float(item.config.getini("timeout") or 300)
+    faulthandler.dump_traceback_later(
+        limit + HARD_TIMEOUT_GRACE_S, exit=True, file=_terminal_stderr[0]
+    )
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="session")
