@@ -68,6 +68,27 @@ class SimulationService(Protocol):
     async def revoke_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def submit_study(self, request: simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def get_study(self, request: simlab_dot_v1_dot_simulation__pb2.GetStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_studies(self, request: simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_study_points(self, request: simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    def watch_study(self, request: simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest, ctx: RequestContext) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.StudyEvent]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def cancel_study(self, request: simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def compare_points(self, request: simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -252,6 +273,76 @@ class SimulationServiceASGIApplication(ConnectASGIApplication[SimulationService]
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.revoke_share_link,
+                ),
+                "/simlab.v1.SimulationService/SubmitStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="SubmitStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.submit_study,
+                ),
+                "/simlab.v1.SimulationService/GetStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_study,
+                ),
+                "/simlab.v1.SimulationService/ListStudies": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListStudies",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_studies,
+                ),
+                "/simlab.v1.SimulationService/ListStudyPoints": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListStudyPoints",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_study_points,
+                ),
+                "/simlab.v1.SimulationService/WatchStudy": Endpoint.server_stream(
+                    method=MethodInfo(
+                        name="WatchStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.StudyEvent,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.watch_study,
+                ),
+                "/simlab.v1.SimulationService/CancelStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CancelStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.cancel_study,
+                ),
+                "/simlab.v1.SimulationService/ComparePoints": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ComparePoints",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.compare_points,
                 ),
                 "/simlab.v1.SimulationService/ListPresets": Endpoint.unary(
                     method=MethodInfo(
@@ -636,6 +727,146 @@ class SimulationServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def submit_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SubmitStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def get_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_studies(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudies",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_study_points(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudyPoints",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def watch_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> AsyncIterator[simlab_dot_v1_dot_simulation__pb2.StudyEvent]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="WatchStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.StudyEvent,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def cancel_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CancelStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def compare_points(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ComparePoints",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def list_presets(
         self,
         request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest,
@@ -731,6 +962,20 @@ class SimulationServiceSync(Protocol):
     def list_share_links(self, request: simlab_dot_v1_dot_simulation__pb2.ListShareLinksRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListShareLinksResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def revoke_share_link(self, request: simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ShareLink:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def submit_study(self, request: simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_study(self, request: simlab_dot_v1_dot_simulation__pb2.GetStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_studies(self, request: simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_study_points(self, request: simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def watch_study(self, request: simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest, ctx: RequestContext) -> Iterator[simlab_dot_v1_dot_simulation__pb2.StudyEvent]:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def cancel_study(self, request: simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def compare_points(self, request: simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_presets(self, request: simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListPresetsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
@@ -913,6 +1158,76 @@ class SimulationServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.revoke_share_link,
+                ),
+                "/simlab.v1.SimulationService/SubmitStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="SubmitStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.submit_study,
+                ),
+                "/simlab.v1.SimulationService/GetStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_study,
+                ),
+                "/simlab.v1.SimulationService/ListStudies": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListStudies",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_studies,
+                ),
+                "/simlab.v1.SimulationService/ListStudyPoints": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListStudyPoints",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_study_points,
+                ),
+                "/simlab.v1.SimulationService/WatchStudy": EndpointSync.server_stream(
+                    method=MethodInfo(
+                        name="WatchStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.StudyEvent,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.watch_study,
+                ),
+                "/simlab.v1.SimulationService/CancelStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CancelStudy",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.cancel_study,
+                ),
+                "/simlab.v1.SimulationService/ComparePoints": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ComparePoints",
+                        service_name="simlab.v1.SimulationService",
+                        input=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.compare_points,
                 ),
                 "/simlab.v1.SimulationService/ListPresets": EndpointSync.unary(
                     method=MethodInfo(
@@ -1291,6 +1606,146 @@ class SimulationServiceClientSync(ConnectClientSync):
                 service_name="simlab.v1.SimulationService",
                 input=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest,
                 output=simlab_dot_v1_dot_simulation__pb2.ShareLink,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def submit_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SubmitStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_studies(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudies",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_study_points(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudyPoints",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def watch_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> Iterator[simlab_dot_v1_dot_simulation__pb2.StudyEvent]:
+        return self.execute_server_stream(
+            request=request,
+            method=MethodInfo(
+                name="WatchStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.StudyEvent,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def cancel_study(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CancelStudy",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def compare_points(
+        self,
+        request: simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ComparePoints",
+                service_name="simlab.v1.SimulationService",
+                input=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

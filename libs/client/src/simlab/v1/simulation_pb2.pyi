@@ -54,6 +54,22 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_STATE: _ClassVar[EventKind]
     EVENT_KIND_PROGRESS: _ClassVar[EventKind]
     EVENT_KIND_SNAPSHOT: _ClassVar[EventKind]
+
+class StudyDesign(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STUDY_DESIGN_UNSPECIFIED: _ClassVar[StudyDesign]
+    STUDY_DESIGN_GRID: _ClassVar[StudyDesign]
+    STUDY_DESIGN_SOBOL: _ClassVar[StudyDesign]
+    STUDY_DESIGN_RANDOM: _ClassVar[StudyDesign]
+
+class StudyState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STUDY_STATE_UNSPECIFIED: _ClassVar[StudyState]
+    STUDY_STATE_QUEUED: _ClassVar[StudyState]
+    STUDY_STATE_RUNNING: _ClassVar[StudyState]
+    STUDY_STATE_SUCCEEDED: _ClassVar[StudyState]
+    STUDY_STATE_FAILED: _ClassVar[StudyState]
+    STUDY_STATE_CANCELLED: _ClassVar[StudyState]
 PARAMETER_TYPE_UNSPECIFIED: ParameterType
 PARAMETER_TYPE_FLOAT: ParameterType
 PARAMETER_TYPE_INT: ParameterType
@@ -80,6 +96,16 @@ EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_STATE: EventKind
 EVENT_KIND_PROGRESS: EventKind
 EVENT_KIND_SNAPSHOT: EventKind
+STUDY_DESIGN_UNSPECIFIED: StudyDesign
+STUDY_DESIGN_GRID: StudyDesign
+STUDY_DESIGN_SOBOL: StudyDesign
+STUDY_DESIGN_RANDOM: StudyDesign
+STUDY_STATE_UNSPECIFIED: StudyState
+STUDY_STATE_QUEUED: StudyState
+STUDY_STATE_RUNNING: StudyState
+STUDY_STATE_SUCCEEDED: StudyState
+STUDY_STATE_FAILED: StudyState
+STUDY_STATE_CANCELLED: StudyState
 
 class Parameter(_message.Message):
     __slots__ = ("name", "label", "type", "default", "minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "unit", "help", "choices", "is_sample_count")
@@ -302,7 +328,7 @@ class JobError(_message.Message):
     def __init__(self, message: _Optional[str] = ..., traceback: _Optional[str] = ..., source: _Optional[str] = ..., log_tail: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size", "model_version", "code_sha256", "runtime", "args", "kind", "precision", "stop", "cached_from", "extends")
+    __slots__ = ("job_id", "owner", "model", "parameters", "seed", "shards", "request_id", "state", "seq", "created_at", "updated_at", "progress", "history", "summary", "error", "primary_output", "block_size", "model_version", "code_sha256", "runtime", "args", "kind", "precision", "stop", "cached_from", "extends", "study_id", "study_point")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +355,8 @@ class Job(_message.Message):
     STOP_FIELD_NUMBER: _ClassVar[int]
     CACHED_FROM_FIELD_NUMBER: _ClassVar[int]
     EXTENDS_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_POINT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     owner: str
     model: str
@@ -355,7 +383,9 @@ class Job(_message.Message):
     stop: StopInfo
     cached_from: str
     extends: str
-    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., runtime: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[JobKind, str]] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., stop: _Optional[_Union[StopInfo, _Mapping]] = ..., cached_from: _Optional[str] = ..., extends: _Optional[str] = ...) -> None: ...
+    study_id: str
+    study_point: int
+    def __init__(self, job_id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StateChange, _Mapping]]] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., runtime: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[JobKind, str]] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., stop: _Optional[_Union[StopInfo, _Mapping]] = ..., cached_from: _Optional[str] = ..., extends: _Optional[str] = ..., study_id: _Optional[str] = ..., study_point: _Optional[int] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("model", "parameters", "seed", "shards", "request_id", "args", "precision", "no_cache")
@@ -408,18 +438,20 @@ class GetJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("model", "states", "page_size", "page_token", "job_id_prefix")
+    __slots__ = ("model", "states", "page_size", "page_token", "job_id_prefix", "include_study_points")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_STUDY_POINTS_FIELD_NUMBER: _ClassVar[int]
     model: str
     states: _containers.RepeatedScalarFieldContainer[JobState]
     page_size: int
     page_token: str
     job_id_prefix: str
-    def __init__(self, model: _Optional[str] = ..., states: _Optional[_Iterable[_Union[JobState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., job_id_prefix: _Optional[str] = ...) -> None: ...
+    include_study_points: bool
+    def __init__(self, model: _Optional[str] = ..., states: _Optional[_Iterable[_Union[JobState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., job_id_prefix: _Optional[str] = ..., include_study_points: _Optional[bool] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")
@@ -584,26 +616,30 @@ class LogChunk(_message.Message):
     def __init__(self, shard: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ShareLink(_message.Message):
-    __slots__ = ("link_id", "job_id", "created_at", "expires_at", "revoked_at")
+    __slots__ = ("link_id", "job_id", "study_id", "created_at", "expires_at", "revoked_at")
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     link_id: str
     job_id: str
+    study_id: str
     created_at: _timestamp_pb2.Timestamp
     expires_at: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
-    def __init__(self, link_id: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, link_id: _Optional[str] = ..., job_id: _Optional[str] = ..., study_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateShareLinkRequest(_message.Message):
-    __slots__ = ("job_id", "ttl_seconds")
+    __slots__ = ("job_id", "study_id", "ttl_seconds")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
+    study_id: str
     ttl_seconds: int
-    def __init__(self, job_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., study_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class CreateShareLinkResponse(_message.Message):
     __slots__ = ("link", "token")
@@ -614,10 +650,12 @@ class CreateShareLinkResponse(_message.Message):
     def __init__(self, link: _Optional[_Union[ShareLink, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
 
 class ListShareLinksRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "study_id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
-    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+    study_id: str
+    def __init__(self, job_id: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
 
 class ListShareLinksResponse(_message.Message):
     __slots__ = ("links",)
@@ -630,3 +668,247 @@ class RevokeShareLinkRequest(_message.Message):
     LINK_ID_FIELD_NUMBER: _ClassVar[int]
     link_id: str
     def __init__(self, link_id: _Optional[str] = ...) -> None: ...
+
+class StudyValues(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    def __init__(self, values: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ...) -> None: ...
+
+class StudyRange(_message.Message):
+    __slots__ = ("start", "stop", "count", "log")
+    START_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    start: float
+    stop: float
+    count: int
+    log: bool
+    def __init__(self, start: _Optional[float] = ..., stop: _Optional[float] = ..., count: _Optional[int] = ..., log: _Optional[bool] = ...) -> None: ...
+
+class StudyAxis(_message.Message):
+    __slots__ = ("parameter", "values", "range")
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    parameter: str
+    values: StudyValues
+    range: StudyRange
+    def __init__(self, parameter: _Optional[str] = ..., values: _Optional[_Union[StudyValues, _Mapping]] = ..., range: _Optional[_Union[StudyRange, _Mapping]] = ...) -> None: ...
+
+class StudySpec(_message.Message):
+    __slots__ = ("model", "parameters", "axes", "design", "points", "seed", "crn", "shards", "precision", "no_cache", "title")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    AXES_FIELD_NUMBER: _ClassVar[int]
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    CRN_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    NO_CACHE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    parameters: _struct_pb2.Struct
+    axes: _containers.RepeatedCompositeFieldContainer[StudyAxis]
+    design: StudyDesign
+    points: int
+    seed: int
+    crn: bool
+    shards: int
+    precision: Precision
+    no_cache: bool
+    title: str
+    def __init__(self, model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., axes: _Optional[_Iterable[_Union[StudyAxis, _Mapping]]] = ..., design: _Optional[_Union[StudyDesign, str]] = ..., points: _Optional[int] = ..., seed: _Optional[int] = ..., crn: _Optional[bool] = ..., shards: _Optional[int] = ..., precision: _Optional[_Union[Precision, _Mapping]] = ..., no_cache: _Optional[bool] = ..., title: _Optional[str] = ...) -> None: ...
+
+class SubmitStudyRequest(_message.Message):
+    __slots__ = ("spec", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: StudySpec
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[StudySpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SubmitStudyResponse(_message.Message):
+    __slots__ = ("study", "created")
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    study: Study
+    created: bool
+    def __init__(self, study: _Optional[_Union[Study, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class StudyCounts(_message.Message):
+    __slots__ = ("queued", "running", "succeeded", "failed", "cancelled")
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    def __init__(self, queued: _Optional[int] = ..., running: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
+
+class Study(_message.Message):
+    __slots__ = ("study_id", "owner", "title", "spec", "model_version", "primary_output", "swept", "points", "state", "counts", "samples_done", "samples_total", "created_at", "updated_at", "ended_at", "points_per_second", "eta_seconds", "queue_ahead", "request_id")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    SWEPT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_DONE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_AHEAD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    owner: str
+    title: str
+    spec: StudySpec
+    model_version: int
+    primary_output: str
+    swept: _containers.RepeatedScalarFieldContainer[str]
+    points: int
+    state: StudyState
+    counts: StudyCounts
+    samples_done: int
+    samples_total: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    points_per_second: float
+    eta_seconds: float
+    queue_ahead: int
+    request_id: str
+    def __init__(self, study_id: _Optional[str] = ..., owner: _Optional[str] = ..., title: _Optional[str] = ..., spec: _Optional[_Union[StudySpec, _Mapping]] = ..., model_version: _Optional[int] = ..., primary_output: _Optional[str] = ..., swept: _Optional[_Iterable[str]] = ..., points: _Optional[int] = ..., state: _Optional[_Union[StudyState, str]] = ..., counts: _Optional[_Union[StudyCounts, _Mapping]] = ..., samples_done: _Optional[int] = ..., samples_total: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., points_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., queue_ahead: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class StudyPoint(_message.Message):
+    __slots__ = ("index", "job_id", "parameters", "seed", "state", "seq", "progress", "stop", "error", "updated_at")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    job_id: str
+    parameters: _struct_pb2.Struct
+    seed: int
+    state: JobState
+    seq: int
+    progress: Progress
+    stop: StopInfo
+    error: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, index: _Optional[int] = ..., job_id: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., seq: _Optional[int] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., stop: _Optional[_Union[StopInfo, _Mapping]] = ..., error: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetStudyRequest(_message.Message):
+    __slots__ = ("study_id",)
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    def __init__(self, study_id: _Optional[str] = ...) -> None: ...
+
+class ListStudiesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStudiesResponse(_message.Message):
+    __slots__ = ("studies", "next_page_token")
+    STUDIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    studies: _containers.RepeatedCompositeFieldContainer[Study]
+    next_page_token: str
+    def __init__(self, studies: _Optional[_Iterable[_Union[Study, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListStudyPointsRequest(_message.Message):
+    __slots__ = ("study_id", "page_size", "page_token")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, study_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStudyPointsResponse(_message.Message):
+    __slots__ = ("points", "next_page_token")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[StudyPoint]
+    next_page_token: str
+    def __init__(self, points: _Optional[_Iterable[_Union[StudyPoint, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchStudyRequest(_message.Message):
+    __slots__ = ("study_id",)
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    def __init__(self, study_id: _Optional[str] = ...) -> None: ...
+
+class StudyEvent(_message.Message):
+    __slots__ = ("study", "points", "snapshot")
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    study: Study
+    points: _containers.RepeatedCompositeFieldContainer[StudyPoint]
+    snapshot: bool
+    def __init__(self, study: _Optional[_Union[Study, _Mapping]] = ..., points: _Optional[_Iterable[_Union[StudyPoint, _Mapping]]] = ..., snapshot: _Optional[bool] = ...) -> None: ...
+
+class CancelStudyRequest(_message.Message):
+    __slots__ = ("study_id",)
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    def __init__(self, study_id: _Optional[str] = ...) -> None: ...
+
+class ComparePointsRequest(_message.Message):
+    __slots__ = ("study_id", "a", "b")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    a: int
+    b: int
+    def __init__(self, study_id: _Optional[str] = ..., a: _Optional[int] = ..., b: _Optional[int] = ...) -> None: ...
+
+class ComparePointsResponse(_message.Message):
+    __slots__ = ("a", "b", "difference", "stderr", "stderr_independent", "correlation", "blocks", "confidence", "half_width")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    STDERR_INDEPENDENT_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    HALF_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    a: StudyPoint
+    b: StudyPoint
+    difference: float
+    stderr: float
+    stderr_independent: float
+    correlation: float
+    blocks: int
+    confidence: float
+    half_width: float
+    def __init__(self, a: _Optional[_Union[StudyPoint, _Mapping]] = ..., b: _Optional[_Union[StudyPoint, _Mapping]] = ..., difference: _Optional[float] = ..., stderr: _Optional[float] = ..., stderr_independent: _Optional[float] = ..., correlation: _Optional[float] = ..., blocks: _Optional[int] = ..., confidence: _Optional[float] = ..., half_width: _Optional[float] = ...) -> None: ...

@@ -119,6 +119,41 @@ class SimulationServiceStub:
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.SerializeToString,
                 response_deserializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
                 _registered_method=True)
+        self.SubmitStudy = channel.unary_unary(
+                '/simlab.v1.SimulationService/SubmitStudy',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse.FromString,
+                _registered_method=True)
+        self.GetStudy = channel.unary_unary(
+                '/simlab.v1.SimulationService/GetStudy',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+                _registered_method=True)
+        self.ListStudies = channel.unary_unary(
+                '/simlab.v1.SimulationService/ListStudies',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.FromString,
+                _registered_method=True)
+        self.ListStudyPoints = channel.unary_unary(
+                '/simlab.v1.SimulationService/ListStudyPoints',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.FromString,
+                _registered_method=True)
+        self.WatchStudy = channel.unary_stream(
+                '/simlab.v1.SimulationService/WatchStudy',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.StudyEvent.FromString,
+                _registered_method=True)
+        self.CancelStudy = channel.unary_unary(
+                '/simlab.v1.SimulationService/CancelStudy',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+                _registered_method=True)
+        self.ComparePoints = channel.unary_unary(
+                '/simlab.v1.SimulationService/ComparePoints',
+                request_serializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.FromString,
+                _registered_method=True)
         self.ListPresets = channel.unary_unary(
                 '/simlab.v1.SimulationService/ListPresets',
                 request_serializer=simlab_dot_v1_dot_simulation__pb2.ListPresetsRequest.SerializeToString,
@@ -242,7 +277,7 @@ class SimulationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateShareLink(self, request, context):
-        """Read-only links to one run, for people without an account. The token is shown once;
+        """Read-only links to one run or one study, for people without an account. The token is shown once;
         only its hash is stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -257,6 +292,58 @@ class SimulationServiceServicer:
 
     def RevokeShareLink(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitStudy(self, request, context):
+        """---- studies: a parameter sweep as one object ----
+        Expands the sweep into points, checks every point against the model's schema, and
+        queues them all at once (one transaction). Every point runs the same model version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStudy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStudies(self, request, context):
+        """The caller's studies, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStudyPoints(self, request, context):
+        """A study's points in index order, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchStudy(self, request, context):
+        """The study with every point (in pages), then about once a second while it runs the points
+        that changed: one stream per study, however many points it has. Ends when the study ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelStudy(self, request, context):
+        """Cancels every point, queued and running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComparePoints(self, request, context):
+        """The difference of the primary output between two finished points of a study, with its
+        standard error from their paired blocks (far smaller with common random numbers).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -367,6 +454,41 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     servicer.RevokeShareLink,
                     request_deserializer=simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.FromString,
                     response_serializer=simlab_dot_v1_dot_simulation__pb2.ShareLink.SerializeToString,
+            ),
+            'SubmitStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitStudy,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse.SerializeToString,
+            ),
+            'GetStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStudy,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.GetStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Study.SerializeToString,
+            ),
+            'ListStudies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStudies,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.SerializeToString,
+            ),
+            'ListStudyPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStudyPoints,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.SerializeToString,
+            ),
+            'WatchStudy': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchStudy,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.StudyEvent.SerializeToString,
+            ),
+            'CancelStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelStudy,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Study.SerializeToString,
+            ),
+            'ComparePoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComparePoints,
+                    request_deserializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.SerializeToString,
             ),
             'ListPresets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPresets,
@@ -843,6 +965,195 @@ class SimulationService:
             '/simlab.v1.SimulationService/RevokeShareLink',
             simlab_dot_v1_dot_simulation__pb2.RevokeShareLinkRequest.SerializeToString,
             simlab_dot_v1_dot_simulation__pb2.ShareLink.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/SubmitStudy',
+            simlab_dot_v1_dot_simulation__pb2.SubmitStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.SubmitStudyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/GetStudy',
+            simlab_dot_v1_dot_simulation__pb2.GetStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStudies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ListStudies',
+            simlab_dot_v1_dot_simulation__pb2.ListStudiesRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStudyPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ListStudyPoints',
+            simlab_dot_v1_dot_simulation__pb2.ListStudyPointsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/simlab.v1.SimulationService/WatchStudy',
+            simlab_dot_v1_dot_simulation__pb2.WatchStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.StudyEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/CancelStudy',
+            simlab_dot_v1_dot_simulation__pb2.CancelStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComparePoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.v1.SimulationService/ComparePoints',
+            simlab_dot_v1_dot_simulation__pb2.ComparePointsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.FromString,
             options,
             channel_credentials,
             insecure,

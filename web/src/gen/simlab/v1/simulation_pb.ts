@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/v1/simulation.proto.
  */
 export const file_simlab_v1_simulation: GenFile = /*@__PURE__*/
-  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAki8gMKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDwoHdmVyc2lvbhgHIAEoBRINCgVvd25lchgIIAEoCRIOCgZwdWJsaWMYCSABKAgSDwoHYnVpbHRpbhgKIAEoCBIiCgRraW5kGAsgASgOMhQuc2ltbGFiLnYxLk1vZGVsS2luZBITCgtjb2RlX3NoYTI1NhgMIAEoCRIRCgljb2RlX3NpemUYDSABKAMSDQoFZW50cnkYDiABKAkSDQoFZmlsZXMYDyADKAkSDwoHaW1wb3J0cxgQIAMoCRIQCgh3YXJuaW5ncxgRIAMoCRIUCgxyZXByb2R1Y2libGUYEiABKAgSDwoHcnVudGltZRgTIAEoCRIuCgpjcmVhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpibG9ja19zaXplGBUgASgDEhgKEHJlZmVyZW5jZV9vdXRwdXQYFiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiIAoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIigKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBIMCgRuYW1lGAEgASgJIj8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USIgoIdmVyc2lvbnMYASADKAsyEC5zaW1sYWIudjEuTW9kZWwiPAoKQnVuZGxlRmlsZRIMCgRwYXRoGAEgASgJEgwKBGRhdGEYAiABKAwSEgoKZXhlY3V0YWJsZRgDIAEoCCJ1ChBQdXNoTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW50cnkYAiABKAkSJAoFZmlsZXMYAyADKAsyFS5zaW1sYWIudjEuQnVuZGxlRmlsZRIOCgZzaGEyNTYYBCABKAkSDgoGcHVibGljGAUgASgIIkUKEVB1c2hNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsEg8KB2NyZWF0ZWQYAiABKAgiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCLBAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQESGQoRc2FtcGxlc190b190YXJnZXQYByABKANCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaAoJUHJlY2lzaW9uEg8KB3JlbF90b2wYASABKAESDwoHYWJzX3RvbBgCIAEoARISCgpjb25maWRlbmNlGAMgASgBEhIKCm1pbl9ibG9ja3MYBCABKAUSEQoJdHdvX3N0YWdlGAUgASgIIsUBCghTdG9wSW5mbxIlCgZyZWFzb24YASABKA4yFS5zaW1sYWIudjEuU3RvcFJlYXNvbhITCgtmaXJzdF9ibG9jaxgCIAEoAxIRCgllbmRfYmxvY2sYAyABKAMSFAoMc2FtcGxlc191c2VkGAQgASgDEhcKCmhhbGZfd2lkdGgYBSABKAFIAIgBARISCgpjb25maWRlbmNlGAYgASgBEhgKEGJsb2Nrc19kaXNjYXJkZWQYByABKANCDQoLX2hhbGZfd2lkdGgiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAkizAUKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDEhUKDW1vZGVsX3ZlcnNpb24YEiABKAUSEwoLY29kZV9zaGEyNTYYEyABKAkSDwoHcnVudGltZRgUIAEoCRIMCgRhcmdzGBUgAygJEiAKBGtpbmQYFiABKA4yEi5zaW1sYWIudjEuSm9iS2luZBInCglwcmVjaXNpb24YFyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEiEKBHN0b3AYGCABKAsyEy5zaW1sYWIudjEuU3RvcEluZm8SEwoLY2FjaGVkX2Zyb20YGSABKAkSDwoHZXh0ZW5kcxgaIAEoCSLJAQoQU3VibWl0Sm9iUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIrCgpwYXJhbWV0ZXJzGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAMgASgEEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEgwKBGFyZ3MYBiADKAkSJwoJcHJlY2lzaW9uGAcgASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgIIAEoCCKSAQoQRXh0ZW5kSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHc2FtcGxlcxgCIAEoAxInCglwcmVjaXNpb24YAyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEhAKCG5vX2NhY2hlGAYgASgIIkEKEVN1Ym1pdEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKDAQoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiMKBnN0YXRlcxgCIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIVCg1qb2JfaWRfcHJlZml4GAUgASgJIkkKEExpc3RKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDInoKCEpvYkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRILCgNzZXEYAyABKAMSIgoEa2luZBgEIAEoDjIULnNpbWxhYi52MS5FdmVudEtpbmQSGwoDam9iGAUgASgLMg4uc2ltbGFiLnYxLkpvYiIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKeAQoNUHJvZ3Jlc3NQb2ludBILCgNzZXEYASABKAMSFAoMc2FtcGxlc19kb25lGAIgASgDEhUKCGVzdGltYXRlGAMgASgBSACIAQESEwoGc3RkZXJyGAQgASgBSAGIAQESJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIisKGUdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIjsKD1Byb2dyZXNzSGlzdG9yeRIoCgZwb2ludHMYASADKAsyGC5zaW1sYWIudjEuUHJvZ3Jlc3NQb2ludCKgAQoGUHJlc2V0EgwKBG5hbWUYASABKAkSDQoFbW9kZWwYAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgEIAEoBBIOCgZzaGFyZHMYBSABKAUSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSTGlzdFByZXNldHNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIjkKE0xpc3RQcmVzZXRzUmVzcG9uc2USIgoHcHJlc2V0cxgBIAMoCzIRLnNpbWxhYi52MS5QcmVzZXQiNgoRU2F2ZVByZXNldFJlcXVlc3QSIQoGcHJlc2V0GAEgASgLMhEuc2ltbGFiLnYxLlByZXNldCIjChNEZWxldGVQcmVzZXRSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURGVsZXRlUHJlc2V0UmVzcG9uc2UiPAoIQXJ0aWZhY3QSDAoEbmFtZRgBIAEoCRIMCgRzaXplGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSImChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEiYKCWFydGlmYWN0cxgBIAMoCzITLnNpbWxhYi52MS5BcnRpZmFjdCIyChJHZXRBcnRpZmFjdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiRAoNQXJ0aWZhY3RDaHVuaxIlCghhcnRpZmFjdBgBIAEoCzITLnNpbWxhYi52MS5BcnRpZmFjdBIMCgRkYXRhGAIgASgMIk8KD1RhaWxMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDgoGZm9sbG93GAIgASgIEhIKBXNoYXJkGAMgASgFSACIAQFCCAoGX3NoYXJkIicKCExvZ0NodW5rEg0KBXNoYXJkGAEgASgFEgwKBGRhdGEYAiABKAwivAEKCVNoYXJlTGluaxIPCgdsaW5rX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI9ChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoAyJMChdDcmVhdGVTaGFyZUxpbmtSZXNwb25zZRIiCgRsaW5rGAEgASgLMhQuc2ltbGFiLnYxLlNoYXJlTGluaxINCgV0b2tlbhgCIAEoCSInChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJIj0KFkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USIwoFbGlua3MYASADKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rIikKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDwoHbGlua19pZBgBIAEoCSqVAQoNUGFyYW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAESFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAISGQoVUEFSQU1FVEVSX1RZUEVfQ0hPSUNFEAMSFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBAEKlUKCU1vZGVsS2luZBIaChZNT0RFTF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRTU9ERUxfS0lORF9CTE9DS1MQARIVChFNT0RFTF9LSU5EX1NDUklQVBACKs0BCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFwoTSk9CX1NUQVRFX0xBVU5DSElORxACEhUKEUpPQl9TVEFURV9SVU5OSU5HEAMSGAoUSk9CX1NUQVRFX0NBTkNFTExJTkcQBBIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAUSFAoQSk9CX1NUQVRFX0ZBSUxFRBAGEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBypuCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASIQodU1RPUF9SRUFTT05fUFJFQ0lTSU9OX1JFQUNIRUQQARIgChxTVE9QX1JFQVNPTl9CVURHRVRfRVhIQVVTVEVEEAIqUAoHSm9iS2luZBIYChRKT0JfS0lORF9VTlNQRUNJRklFRBAAEhAKDEpPQl9LSU5EX1JVThABEhkKFUpPQl9LSU5EX1JFR0lTVFJBVElPThACKm8KCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQRVZFTlRfS0lORF9TVEFURRABEhcKE0VWRU5UX0tJTkRfUFJPR1JFU1MQAhIXChNFVkVOVF9LSU5EX1NOQVBTSE9UEAMy0gsKEVNpbXVsYXRpb25TZXJ2aWNlEkkKCkxpc3RNb2RlbHMSHC5zaW1sYWIudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEjgKCEdldE1vZGVsEhouc2ltbGFiLnYxLkdldE1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJeChFMaXN0TW9kZWxWZXJzaW9ucxIjLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QaJC5zaW1sYWIudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZRJGCglQdXNoTW9kZWwSGy5zaW1sYWIudjEuUHVzaE1vZGVsUmVxdWVzdBocLnNpbWxhYi52MS5QdXNoTW9kZWxSZXNwb25zZRJGCglTdWJtaXRKb2ISGy5zaW1sYWIudjEuU3VibWl0Sm9iUmVxdWVzdBocLnNpbWxhYi52MS5TdWJtaXRKb2JSZXNwb25zZRIyCgZHZXRKb2ISGC5zaW1sYWIudjEuR2V0Sm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISQwoITGlzdEpvYnMSGi5zaW1sYWIudjEuTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USPQoIV2F0Y2hKb2ISGi5zaW1sYWIudjEuV2F0Y2hKb2JSZXF1ZXN0GhMuc2ltbGFiLnYxLkpvYkV2ZW50MAESOAoJQ2FuY2VsSm9iEhsuc2ltbGFiLnYxLkNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkYKCUV4dGVuZEpvYhIbLnNpbWxhYi52MS5FeHRlbmRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlElIKDUxpc3RBcnRpZmFjdHMSHy5zaW1sYWIudjEuTGlzdEFydGlmYWN0c1JlcXVlc3QaIC5zaW1sYWIudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlEkgKC0dldEFydGlmYWN0Eh0uc2ltbGFiLnYxLkdldEFydGlmYWN0UmVxdWVzdBoYLnNpbWxhYi52MS5BcnRpZmFjdENodW5rMAESVgoSR2V0UHJvZ3Jlc3NIaXN0b3J5EiQuc2ltbGFiLnYxLkdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QaGi5zaW1sYWIudjEuUHJvZ3Jlc3NIaXN0b3J5Ej0KCFRhaWxMb2dzEhouc2ltbGFiLnYxLlRhaWxMb2dzUmVxdWVzdBoTLnNpbWxhYi52MS5Mb2dDaHVuazABElgKD0NyZWF0ZVNoYXJlTGluaxIhLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXF1ZXN0GiIuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlElUKDkxpc3RTaGFyZUxpbmtzEiAuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVxdWVzdBohLnNpbWxhYi52MS5MaXN0U2hhcmVMaW5rc1Jlc3BvbnNlEkoKD1Jldm9rZVNoYXJlTGluaxIhLnNpbWxhYi52MS5SZXZva2VTaGFyZUxpbmtSZXF1ZXN0GhQuc2ltbGFiLnYxLlNoYXJlTGluaxJMCgtMaXN0UHJlc2V0cxIdLnNpbWxhYi52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRI9CgpTYXZlUHJlc2V0Ehwuc2ltbGFiLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJPCgxEZWxldGVQcmVzZXQSHi5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChpzaW1sYWIvdjEvc2ltdWxhdGlvbi5wcm90bxIJc2ltbGFiLnYxIrkCCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRImCgR0eXBlGAMgASgOMhguc2ltbGFiLnYxLlBhcmFtZXRlclR5cGUSJwoHZGVmYXVsdBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgdtaW5pbXVtGAUgASgBSACIAQESFAoHbWF4aW11bRgGIAEoAUgBiAEBEhkKEWV4Y2x1c2l2ZV9taW5pbXVtGAcgASgIEhkKEWV4Y2x1c2l2ZV9tYXhpbXVtGAggASgIEgwKBHVuaXQYCSABKAkSDAoEaGVscBgKIAEoCRIPCgdjaG9pY2VzGAsgAygJEhcKD2lzX3NhbXBsZV9jb3VudBgMIAEoCEIKCghfbWluaW11bUIKCghfbWF4aW11bSJBCgZPdXRwdXQSDAoEbmFtZRgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgR1bml0GAMgASgJEgwKBGhlbHAYBCABKAki8gMKBU1vZGVsEgwKBG5hbWUYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSKAoKcGFyYW1ldGVycxgEIAMoCzIULnNpbWxhYi52MS5QYXJhbWV0ZXISIgoHb3V0cHV0cxgFIAMoCzIRLnNpbWxhYi52MS5PdXRwdXQSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDwoHdmVyc2lvbhgHIAEoBRINCgVvd25lchgIIAEoCRIOCgZwdWJsaWMYCSABKAgSDwoHYnVpbHRpbhgKIAEoCBIiCgRraW5kGAsgASgOMhQuc2ltbGFiLnYxLk1vZGVsS2luZBITCgtjb2RlX3NoYTI1NhgMIAEoCRIRCgljb2RlX3NpemUYDSABKAMSDQoFZW50cnkYDiABKAkSDQoFZmlsZXMYDyADKAkSDwoHaW1wb3J0cxgQIAMoCRIQCgh3YXJuaW5ncxgRIAMoCRIUCgxyZXByb2R1Y2libGUYEiABKAgSDwoHcnVudGltZRgTIAEoCRIuCgpjcmVhdGVkX2F0GBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpibG9ja19zaXplGBUgASgDEhgKEHJlZmVyZW5jZV9vdXRwdXQYFiABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiIAoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIigKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBIMCgRuYW1lGAEgASgJIj8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USIgoIdmVyc2lvbnMYASADKAsyEC5zaW1sYWIudjEuTW9kZWwiPAoKQnVuZGxlRmlsZRIMCgRwYXRoGAEgASgJEgwKBGRhdGEYAiABKAwSEgoKZXhlY3V0YWJsZRgDIAEoCCJ1ChBQdXNoTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW50cnkYAiABKAkSJAoFZmlsZXMYAyADKAsyFS5zaW1sYWIudjEuQnVuZGxlRmlsZRIOCgZzaGEyNTYYBCABKAkSDgoGcHVibGljGAUgASgIIkUKEVB1c2hNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsEg8KB2NyZWF0ZWQYAiABKAgiNgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiAKBm1vZGVscxgBIAMoCzIQLnNpbWxhYi52MS5Nb2RlbCLBAQoIUHJvZ3Jlc3MSEwoLYmxvY2tzX2RvbmUYASABKAMSFAoMYmxvY2tzX3RvdGFsGAIgASgDEhQKDHNhbXBsZXNfZG9uZRgDIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAQgASgDEhUKCGVzdGltYXRlGAUgASgBSACIAQESEwoGc3RkZXJyGAYgASgBSAGIAQESGQoRc2FtcGxlc190b190YXJnZXQYByABKANCCwoJX2VzdGltYXRlQgkKB19zdGRlcnIiaAoJUHJlY2lzaW9uEg8KB3JlbF90b2wYASABKAESDwoHYWJzX3RvbBgCIAEoARISCgpjb25maWRlbmNlGAMgASgBEhIKCm1pbl9ibG9ja3MYBCABKAUSEQoJdHdvX3N0YWdlGAUgASgIIsUBCghTdG9wSW5mbxIlCgZyZWFzb24YASABKA4yFS5zaW1sYWIudjEuU3RvcFJlYXNvbhITCgtmaXJzdF9ibG9jaxgCIAEoAxIRCgllbmRfYmxvY2sYAyABKAMSFAoMc2FtcGxlc191c2VkGAQgASgDEhcKCmhhbGZfd2lkdGgYBSABKAFIAIgBARISCgpjb25maWRlbmNlGAYgASgBEhgKEGJsb2Nrc19kaXNjYXJkZWQYByABKANCDQoLX2hhbGZfd2lkdGgiaQoLU3RhdGVDaGFuZ2USIgoFc3RhdGUYASABKA4yEy5zaW1sYWIudjEuSm9iU3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgDIAEoCSJQCghKb2JFcnJvchIPCgdtZXNzYWdlGAEgASgJEhEKCXRyYWNlYmFjaxgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEAoIbG9nX3RhaWwYBCABKAki8wUKA0pvYhIOCgZqb2JfaWQYASABKAkSDQoFb3duZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoKcGFyYW1ldGVycxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgFIAEoBBIOCgZzaGFyZHMYBiABKAUSEgoKcmVxdWVzdF9pZBgHIAEoCRIiCgVzdGF0ZRgIIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRILCgNzZXEYCSABKAMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoIcHJvZ3Jlc3MYDCABKAsyEy5zaW1sYWIudjEuUHJvZ3Jlc3MSJwoHaGlzdG9yeRgNIAMoCzIWLnNpbWxhYi52MS5TdGF0ZUNoYW5nZRIoCgdzdW1tYXJ5GA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIiCgVlcnJvchgPIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvchIWCg5wcmltYXJ5X291dHB1dBgQIAEoCRISCgpibG9ja19zaXplGBEgASgDEhUKDW1vZGVsX3ZlcnNpb24YEiABKAUSEwoLY29kZV9zaGEyNTYYEyABKAkSDwoHcnVudGltZRgUIAEoCRIMCgRhcmdzGBUgAygJEiAKBGtpbmQYFiABKA4yEi5zaW1sYWIudjEuSm9iS2luZBInCglwcmVjaXNpb24YFyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEiEKBHN0b3AYGCABKAsyEy5zaW1sYWIudjEuU3RvcEluZm8SEwoLY2FjaGVkX2Zyb20YGSABKAkSDwoHZXh0ZW5kcxgaIAEoCRIQCghzdHVkeV9pZBgbIAEoCRITCgtzdHVkeV9wb2ludBgcIAEoBSLJAQoQU3VibWl0Sm9iUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIrCgpwYXJhbWV0ZXJzGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAMgASgEEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEgwKBGFyZ3MYBiADKAkSJwoJcHJlY2lzaW9uGAcgASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgIIAEoCCKSAQoQRXh0ZW5kSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHc2FtcGxlcxgCIAEoAxInCglwcmVjaXNpb24YAyABKAsyFC5zaW1sYWIudjEuUHJlY2lzaW9uEg4KBnNoYXJkcxgEIAEoBRISCgpyZXF1ZXN0X2lkGAUgASgJEhAKCG5vX2NhY2hlGAYgASgIIkEKEVN1Ym1pdEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKhAQoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiMKBnN0YXRlcxgCIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIVCg1qb2JfaWRfcHJlZml4GAUgASgJEhwKFGluY2x1ZGVfc3R1ZHlfcG9pbnRzGAYgASgIIkkKEExpc3RKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDInoKCEpvYkV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRILCgNzZXEYAyABKAMSIgoEa2luZBgEIAEoDjIULnNpbWxhYi52MS5FdmVudEtpbmQSGwoDam9iGAUgASgLMg4uc2ltbGFiLnYxLkpvYiIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSKeAQoNUHJvZ3Jlc3NQb2ludBILCgNzZXEYASABKAMSFAoMc2FtcGxlc19kb25lGAIgASgDEhUKCGVzdGltYXRlGAMgASgBSACIAQESEwoGc3RkZXJyGAQgASgBSAGIAQESJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIisKGUdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIjsKD1Byb2dyZXNzSGlzdG9yeRIoCgZwb2ludHMYASADKAsyGC5zaW1sYWIudjEuUHJvZ3Jlc3NQb2ludCKgAQoGUHJlc2V0EgwKBG5hbWUYASABKAkSDQoFbW9kZWwYAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgEIAEoBBIOCgZzaGFyZHMYBSABKAUSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSTGlzdFByZXNldHNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIjkKE0xpc3RQcmVzZXRzUmVzcG9uc2USIgoHcHJlc2V0cxgBIAMoCzIRLnNpbWxhYi52MS5QcmVzZXQiNgoRU2F2ZVByZXNldFJlcXVlc3QSIQoGcHJlc2V0GAEgASgLMhEuc2ltbGFiLnYxLlByZXNldCIjChNEZWxldGVQcmVzZXRSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURGVsZXRlUHJlc2V0UmVzcG9uc2UiPAoIQXJ0aWZhY3QSDAoEbmFtZRgBIAEoCRIMCgRzaXplGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSImChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiPwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEiYKCWFydGlmYWN0cxgBIAMoCzITLnNpbWxhYi52MS5BcnRpZmFjdCIyChJHZXRBcnRpZmFjdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiRAoNQXJ0aWZhY3RDaHVuaxIlCghhcnRpZmFjdBgBIAEoCzITLnNpbWxhYi52MS5BcnRpZmFjdBIMCgRkYXRhGAIgASgMIk8KD1RhaWxMb2dzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDgoGZm9sbG93GAIgASgIEhIKBXNoYXJkGAMgASgFSACIAQFCCAoGX3NoYXJkIicKCExvZ0NodW5rEg0KBXNoYXJkGAEgASgFEgwKBGRhdGEYAiABKAwizgEKCVNoYXJlTGluaxIPCgdsaW5rX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgGIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJPChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIQCghzdHVkeV9pZBgDIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoAyJMChdDcmVhdGVTaGFyZUxpbmtSZXNwb25zZRIiCgRsaW5rGAEgASgLMhQuc2ltbGFiLnYxLlNoYXJlTGluaxINCgV0b2tlbhgCIAEoCSI5ChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJIj0KFkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USIwoFbGlua3MYASADKAsyFC5zaW1sYWIudjEuU2hhcmVMaW5rIikKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDwoHbGlua19pZBgBIAEoCSI1CgtTdHVkeVZhbHVlcxImCgZ2YWx1ZXMYASADKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiRQoKU3R1ZHlSYW5nZRINCgVzdGFydBgBIAEoARIMCgRzdG9wGAIgASgBEg0KBWNvdW50GAMgASgFEgsKA2xvZxgEIAEoCCJ4CglTdHVkeUF4aXMSEQoJcGFyYW1ldGVyGAEgASgJEigKBnZhbHVlcxgCIAEoCzIWLnNpbWxhYi52MS5TdHVkeVZhbHVlc0gAEiYKBXJhbmdlGAMgASgLMhUuc2ltbGFiLnYxLlN0dWR5UmFuZ2VIAEIGCgRraW5kIpgCCglTdHVkeVNwZWMSDQoFbW9kZWwYASABKAkSKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSIgoEYXhlcxgDIAMoCzIULnNpbWxhYi52MS5TdHVkeUF4aXMSJgoGZGVzaWduGAQgASgOMhYuc2ltbGFiLnYxLlN0dWR5RGVzaWduEg4KBnBvaW50cxgFIAEoBRIMCgRzZWVkGAYgASgEEgsKA2NybhgHIAEoCBIOCgZzaGFyZHMYCCABKAUSJwoJcHJlY2lzaW9uGAkgASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgKIAEoCBINCgV0aXRsZRgLIAEoCSJMChJTdWJtaXRTdHVkeVJlcXVlc3QSIgoEc3BlYxgBIAEoCzIULnNpbWxhYi52MS5TdHVkeVNwZWMSEgoKcmVxdWVzdF9pZBgCIAEoCSJHChNTdWJtaXRTdHVkeVJlc3BvbnNlEh8KBXN0dWR5GAEgASgLMhAuc2ltbGFiLnYxLlN0dWR5Eg8KB2NyZWF0ZWQYAiABKAgiZAoLU3R1ZHlDb3VudHMSDgoGcXVldWVkGAEgASgFEg8KB3J1bm5pbmcYAiABKAUSEQoJc3VjY2VlZGVkGAMgASgFEg4KBmZhaWxlZBgEIAEoBRIRCgljYW5jZWxsZWQYBSABKAUiiwQKBVN0dWR5EhAKCHN0dWR5X2lkGAEgASgJEg0KBW93bmVyGAIgASgJEg0KBXRpdGxlGAMgASgJEiIKBHNwZWMYBCABKAsyFC5zaW1sYWIudjEuU3R1ZHlTcGVjEhUKDW1vZGVsX3ZlcnNpb24YBSABKAUSFgoOcHJpbWFyeV9vdXRwdXQYBiABKAkSDQoFc3dlcHQYByADKAkSDgoGcG9pbnRzGAggASgFEiQKBXN0YXRlGAkgASgOMhUuc2ltbGFiLnYxLlN0dWR5U3RhdGUSJgoGY291bnRzGAogASgLMhYuc2ltbGFiLnYxLlN0dWR5Q291bnRzEhQKDHNhbXBsZXNfZG9uZRgLIAEoAxIVCg1zYW1wbGVzX3RvdGFsGAwgASgDEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFwb2ludHNfcGVyX3NlY29uZBgQIAEoARITCgtldGFfc2Vjb25kcxgRIAEoARITCgtxdWV1ZV9haGVhZBgSIAEoAxISCgpyZXF1ZXN0X2lkGBMgASgJIqACCgpTdHVkeVBvaW50Eg0KBWluZGV4GAEgASgFEg4KBmpvYl9pZBgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAQgASgEEiIKBXN0YXRlGAUgASgOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEgsKA3NlcRgGIAEoAxIlCghwcm9ncmVzcxgHIAEoCzITLnNpbWxhYi52MS5Qcm9ncmVzcxIhCgRzdG9wGAggASgLMhMuc2ltbGFiLnYxLlN0b3BJbmZvEg0KBWVycm9yGAkgASgJEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKD0dldFN0dWR5UmVxdWVzdBIQCghzdHVkeV9pZBgBIAEoCSI7ChJMaXN0U3R1ZGllc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoTTGlzdFN0dWRpZXNSZXNwb25zZRIhCgdzdHVkaWVzGAEgAygLMhAuc2ltbGFiLnYxLlN0dWR5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJRChZMaXN0U3R1ZHlQb2ludHNSZXF1ZXN0EhAKCHN0dWR5X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlkKF0xpc3RTdHVkeVBvaW50c1Jlc3BvbnNlEiUKBnBvaW50cxgBIAMoCzIVLnNpbWxhYi52MS5TdHVkeVBvaW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChFXYXRjaFN0dWR5UmVxdWVzdBIQCghzdHVkeV9pZBgBIAEoCSJmCgpTdHVkeUV2ZW50Eh8KBXN0dWR5GAEgASgLMhAuc2ltbGFiLnYxLlN0dWR5EiUKBnBvaW50cxgCIAMoCzIVLnNpbWxhYi52MS5TdHVkeVBvaW50EhAKCHNuYXBzaG90GAMgASgIIiYKEkNhbmNlbFN0dWR5UmVxdWVzdBIQCghzdHVkeV9pZBgBIAEoCSI+ChRDb21wYXJlUG9pbnRzUmVxdWVzdBIQCghzdHVkeV9pZBgBIAEoCRIJCgFhGAIgASgFEgkKAWIYAyABKAUi6AEKFUNvbXBhcmVQb2ludHNSZXNwb25zZRIgCgFhGAEgASgLMhUuc2ltbGFiLnYxLlN0dWR5UG9pbnQSIAoBYhgCIAEoCzIVLnNpbWxhYi52MS5TdHVkeVBvaW50EhIKCmRpZmZlcmVuY2UYAyABKAESDgoGc3RkZXJyGAQgASgBEhoKEnN0ZGVycl9pbmRlcGVuZGVudBgFIAEoARITCgtjb3JyZWxhdGlvbhgGIAEoARIOCgZibG9ja3MYByABKAMSEgoKY29uZmlkZW5jZRgIIAEoARISCgpoYWxmX3dpZHRoGAkgASgBKpUBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQARIWChJQQVJBTUVURVJfVFlQRV9JTlQQAhIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQAxIXChNQQVJBTUVURVJfVFlQRV9CT09MEAQqVQoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNT0RFTF9LSU5EX0JMT0NLUxABEhUKEU1PREVMX0tJTkRfU0NSSVBUEAIqzQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIXChNKT0JfU1RBVEVfTEFVTkNISU5HEAISFQoRSk9CX1NUQVRFX1JVTk5JTkcQAxIYChRKT0JfU1RBVEVfQ0FOQ0VMTElORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKm4KClN0b3BSZWFzb24SGwoXU1RPUF9SRUFTT05fVU5TUEVDSUZJRUQQABIhCh1TVE9QX1JFQVNPTl9QUkVDSVNJT05fUkVBQ0hFRBABEiAKHFNUT1BfUkVBU09OX0JVREdFVF9FWEhBVVNURUQQAipQCgdKb2JLaW5kEhgKFEpPQl9LSU5EX1VOU1BFQ0lGSUVEEAASEAoMSk9CX0tJTkRfUlVOEAESGQoVSk9CX0tJTkRfUkVHSVNUUkFUSU9OEAIqbwoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9LSU5EX1NUQVRFEAESFwoTRVZFTlRfS0lORF9QUk9HUkVTUxACEhcKE0VWRU5UX0tJTkRfU05BUFNIT1QQAypzCgtTdHVkeURlc2lnbhIcChhTVFVEWV9ERVNJR05fVU5TUEVDSUZJRUQQABIVChFTVFVEWV9ERVNJR05fR1JJRBABEhYKElNUVURZX0RFU0lHTl9TT0JPTBACEhcKE1NUVURZX0RFU0lHTl9SQU5ET00QAyqoAQoKU3R1ZHlTdGF0ZRIbChdTVFVEWV9TVEFURV9VTlNQRUNJRklFRBAAEhYKElNUVURZX1NUQVRFX1FVRVVFRBABEhcKE1NUVURZX1NUQVRFX1JVTk5JTkcQAhIZChVTVFVEWV9TVEFURV9TVUNDRUVERUQQAxIWChJTVFVEWV9TVEFURV9GQUlMRUQQBBIZChVTVFVEWV9TVEFURV9DQU5DRUxMRUQQBTLbDwoRU2ltdWxhdGlvblNlcnZpY2USSQoKTGlzdE1vZGVscxIcLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVzcG9uc2USOAoIR2V0TW9kZWwSGi5zaW1sYWIudjEuR2V0TW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsEl4KEUxpc3RNb2RlbFZlcnNpb25zEiMuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBokLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlEkYKCVB1c2hNb2RlbBIbLnNpbWxhYi52MS5QdXNoTW9kZWxSZXF1ZXN0Ghwuc2ltbGFiLnYxLlB1c2hNb2RlbFJlc3BvbnNlEkYKCVN1Ym1pdEpvYhIbLnNpbWxhYi52MS5TdWJtaXRKb2JSZXF1ZXN0Ghwuc2ltbGFiLnYxLlN1Ym1pdEpvYlJlc3BvbnNlEjIKBkdldEpvYhIYLnNpbWxhYi52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJDCghMaXN0Sm9icxIaLnNpbWxhYi52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRI9CghXYXRjaEpvYhIaLnNpbWxhYi52MS5XYXRjaEpvYlJlcXVlc3QaEy5zaW1sYWIudjEuSm9iRXZlbnQwARI4CglDYW5jZWxKb2ISGy5zaW1sYWIudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISRgoJRXh0ZW5kSm9iEhsuc2ltbGFiLnYxLkV4dGVuZEpvYlJlcXVlc3QaHC5zaW1sYWIudjEuU3VibWl0Sm9iUmVzcG9uc2USUgoNTGlzdEFydGlmYWN0cxIfLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBogLnNpbWxhYi52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USSAoLR2V0QXJ0aWZhY3QSHS5zaW1sYWIudjEuR2V0QXJ0aWZhY3RSZXF1ZXN0Ghguc2ltbGFiLnYxLkFydGlmYWN0Q2h1bmswARJWChJHZXRQcm9ncmVzc0hpc3RvcnkSJC5zaW1sYWIudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSPQoIVGFpbExvZ3MSGi5zaW1sYWIudjEuVGFpbExvZ3NSZXF1ZXN0GhMuc2ltbGFiLnYxLkxvZ0NodW5rMAESWAoPQ3JlYXRlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USVQoOTGlzdFNoYXJlTGlua3MSIC5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USSgoPUmV2b2tlU2hhcmVMaW5rEiEuc2ltbGFiLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEkwKC1N1Ym1pdFN0dWR5Eh0uc2ltbGFiLnYxLlN1Ym1pdFN0dWR5UmVxdWVzdBoeLnNpbWxhYi52MS5TdWJtaXRTdHVkeVJlc3BvbnNlEjgKCEdldFN0dWR5Ehouc2ltbGFiLnYxLkdldFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJMCgtMaXN0U3R1ZGllcxIdLnNpbWxhYi52MS5MaXN0U3R1ZGllc1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXNwb25zZRJYCg9MaXN0U3R1ZHlQb2ludHMSIS5zaW1sYWIudjEuTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBoiLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXNwb25zZRJDCgpXYXRjaFN0dWR5Ehwuc2ltbGFiLnYxLldhdGNoU3R1ZHlSZXF1ZXN0GhUuc2ltbGFiLnYxLlN0dWR5RXZlbnQwARI+CgtDYW5jZWxTdHVkeRIdLnNpbWxhYi52MS5DYW5jZWxTdHVkeVJlcXVlc3QaEC5zaW1sYWIudjEuU3R1ZHkSUgoNQ29tcGFyZVBvaW50cxIfLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVxdWVzdBogLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVzcG9uc2USTAoLTGlzdFByZXNldHMSHS5zaW1sYWIudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USPQoKU2F2ZVByZXNldBIcLnNpbWxhYi52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSTwoMRGVsZXRlUHJlc2V0Eh4uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message simlab.v1.Parameter
@@ -842,6 +842,18 @@ export type Job = Message<"simlab.v1.Job"> & {
    * @generated from field: string extends = 26;
    */
   extends: string;
+
+  /**
+   * A point of a study: the study and the point's index in it.
+   *
+   * @generated from field: string study_id = 27;
+   */
+  studyId: string;
+
+  /**
+   * @generated from field: int32 study_point = 28;
+   */
+  studyPoint: number;
 };
 
 /**
@@ -1044,6 +1056,13 @@ export type ListJobsRequest = Message<"simlab.v1.ListJobsRequest"> & {
    * @generated from field: string job_id_prefix = 5;
    */
   jobIdPrefix: string;
+
+  /**
+   * The points of studies are listed too (by default they are not: a study lists its own).
+   *
+   * @generated from field: bool include_study_points = 6;
+   */
+  includeStudyPoints: boolean;
 };
 
 /**
@@ -1525,9 +1544,16 @@ export type ShareLink = Message<"simlab.v1.ShareLink"> & {
   linkId: string;
 
   /**
+   * What it shares: a run, or a study (with its points).
+   *
    * @generated from field: string job_id = 2;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 6;
+   */
+  studyId: string;
 
   /**
    * @generated from field: google.protobuf.Timestamp created_at = 3;
@@ -1561,9 +1587,16 @@ export const ShareLinkSchema: GenMessage<ShareLink> = /*@__PURE__*/
  */
 export type CreateShareLinkRequest = Message<"simlab.v1.CreateShareLinkRequest"> & {
   /**
+   * Exactly one of job_id and study_id.
+   *
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 3;
+   */
+  studyId: string;
 
   /**
    * How long the link works: 0 (unset) the server's default (30 days unless its operator
@@ -1610,9 +1643,16 @@ export const CreateShareLinkResponseSchema: GenMessage<CreateShareLinkResponse> 
  */
 export type ListShareLinksRequest = Message<"simlab.v1.ListShareLinksRequest"> & {
   /**
+   * Exactly one of job_id and study_id.
+   *
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 2;
+   */
+  studyId: string;
 };
 
 /**
@@ -1657,6 +1697,731 @@ export type RevokeShareLinkRequest = Message<"simlab.v1.RevokeShareLinkRequest">
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
   messageDesc(file_simlab_v1_simulation, 47);
+
+/**
+ * @generated from message simlab.v1.StudyValues
+ */
+export type StudyValues = Message<"simlab.v1.StudyValues"> & {
+  /**
+   * Each value as the JSON value the parameter takes.
+   *
+   * @generated from field: repeated google.protobuf.Value values = 1;
+   */
+  values: Value[];
+};
+
+/**
+ * Describes the message simlab.v1.StudyValues.
+ * Use `create(StudyValuesSchema)` to create a new message.
+ */
+export const StudyValuesSchema: GenMessage<StudyValues> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 48);
+
+/**
+ * @generated from message simlab.v1.StudyRange
+ */
+export type StudyRange = Message<"simlab.v1.StudyRange"> & {
+  /**
+   * @generated from field: double start = 1;
+   */
+  start: number;
+
+  /**
+   * @generated from field: double stop = 2;
+   */
+  stop: number;
+
+  /**
+   * Grid design: this many points from start to stop, both included (at least 2). Sampled
+   * designs draw within [start, stop] and ignore it.
+   *
+   * @generated from field: int32 count = 3;
+   */
+  count: number;
+
+  /**
+   * Evenly spaced in log(value) (start and stop > 0).
+   *
+   * @generated from field: bool log = 4;
+   */
+  log: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.StudyRange.
+ * Use `create(StudyRangeSchema)` to create a new message.
+ */
+export const StudyRangeSchema: GenMessage<StudyRange> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 49);
+
+/**
+ * One swept parameter.
+ *
+ * @generated from message simlab.v1.StudyAxis
+ */
+export type StudyAxis = Message<"simlab.v1.StudyAxis"> & {
+  /**
+   * @generated from field: string parameter = 1;
+   */
+  parameter: string;
+
+  /**
+   * @generated from oneof simlab.v1.StudyAxis.kind
+   */
+  kind: {
+    /**
+     * @generated from field: simlab.v1.StudyValues values = 2;
+     */
+    value: StudyValues;
+    case: "values";
+  } | {
+    /**
+     * @generated from field: simlab.v1.StudyRange range = 3;
+     */
+    value: StudyRange;
+    case: "range";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message simlab.v1.StudyAxis.
+ * Use `create(StudyAxisSchema)` to create a new message.
+ */
+export const StudyAxisSchema: GenMessage<StudyAxis> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 50);
+
+/**
+ * @generated from message simlab.v1.StudySpec
+ */
+export type StudySpec = Message<"simlab.v1.StudySpec"> & {
+  /**
+   * "name" (the latest version) or "name@vN": resolved once, every point runs that version.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * Parameters held fixed at every point; the rest take their defaults.
+   *
+   * @generated from field: google.protobuf.Struct parameters = 2;
+   */
+  parameters?: JsonObject | undefined;
+
+  /**
+   * @generated from field: repeated simlab.v1.StudyAxis axes = 3;
+   */
+  axes: StudyAxis[];
+
+  /**
+   * @generated from field: simlab.v1.StudyDesign design = 4;
+   */
+  design: StudyDesign;
+
+  /**
+   * Sampled designs: how many points.
+   *
+   * @generated from field: int32 points = 5;
+   */
+  points: number;
+
+  /**
+   * 0 picks a random seed, recorded on the study.
+   *
+   * @generated from field: uint64 seed = 6;
+   */
+  seed: bigint;
+
+  /**
+   * Common random numbers: every point uses the study's seed, so it draws the same block
+   * streams and differences between points have far lower variance. Otherwise each point
+   * gets its own seed, derived from the study's.
+   *
+   * @generated from field: bool crn = 7;
+   */
+  crn: boolean;
+
+  /**
+   * Per point; 0 means 1.
+   *
+   * @generated from field: int32 shards = 8;
+   */
+  shards: number;
+
+  /**
+   * Applies to each point.
+   *
+   * @generated from field: simlab.v1.Precision precision = 9;
+   */
+  precision?: Precision | undefined;
+
+  /**
+   * @generated from field: bool no_cache = 10;
+   */
+  noCache: boolean;
+
+  /**
+   * @generated from field: string title = 11;
+   */
+  title: string;
+};
+
+/**
+ * Describes the message simlab.v1.StudySpec.
+ * Use `create(StudySpecSchema)` to create a new message.
+ */
+export const StudySpecSchema: GenMessage<StudySpec> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 51);
+
+/**
+ * @generated from message simlab.v1.SubmitStudyRequest
+ */
+export type SubmitStudyRequest = Message<"simlab.v1.SubmitStudyRequest"> & {
+  /**
+   * @generated from field: simlab.v1.StudySpec spec = 1;
+   */
+  spec?: StudySpec | undefined;
+
+  /**
+   * Client-chosen idempotency key, unique per owner.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message simlab.v1.SubmitStudyRequest.
+ * Use `create(SubmitStudyRequestSchema)` to create a new message.
+ */
+export const SubmitStudyRequestSchema: GenMessage<SubmitStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 52);
+
+/**
+ * @generated from message simlab.v1.SubmitStudyResponse
+ */
+export type SubmitStudyResponse = Message<"simlab.v1.SubmitStudyResponse"> & {
+  /**
+   * @generated from field: simlab.v1.Study study = 1;
+   */
+  study?: Study | undefined;
+
+  /**
+   * False when request_id matched an existing study.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.SubmitStudyResponse.
+ * Use `create(SubmitStudyResponseSchema)` to create a new message.
+ */
+export const SubmitStudyResponseSchema: GenMessage<SubmitStudyResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 53);
+
+/**
+ * @generated from message simlab.v1.StudyCounts
+ */
+export type StudyCounts = Message<"simlab.v1.StudyCounts"> & {
+  /**
+   * @generated from field: int32 queued = 1;
+   */
+  queued: number;
+
+  /**
+   * Launching, running or cancelling.
+   *
+   * @generated from field: int32 running = 2;
+   */
+  running: number;
+
+  /**
+   * @generated from field: int32 succeeded = 3;
+   */
+  succeeded: number;
+
+  /**
+   * @generated from field: int32 failed = 4;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: int32 cancelled = 5;
+   */
+  cancelled: number;
+};
+
+/**
+ * Describes the message simlab.v1.StudyCounts.
+ * Use `create(StudyCountsSchema)` to create a new message.
+ */
+export const StudyCountsSchema: GenMessage<StudyCounts> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 54);
+
+/**
+ * @generated from message simlab.v1.Study
+ */
+export type Study = Message<"simlab.v1.Study"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+
+  /**
+   * @generated from field: string owner = 2;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * As submitted, with the seed drawn when it was 0.
+   *
+   * @generated from field: simlab.v1.StudySpec spec = 4;
+   */
+  spec?: StudySpec | undefined;
+
+  /**
+   * The model version every point runs.
+   *
+   * @generated from field: int32 model_version = 5;
+   */
+  modelVersion: number;
+
+  /**
+   * @generated from field: string primary_output = 6;
+   */
+  primaryOutput: string;
+
+  /**
+   * The swept parameters, in axis order.
+   *
+   * @generated from field: repeated string swept = 7;
+   */
+  swept: string[];
+
+  /**
+   * @generated from field: int32 points = 8;
+   */
+  points: number;
+
+  /**
+   * @generated from field: simlab.v1.StudyState state = 9;
+   */
+  state: StudyState;
+
+  /**
+   * @generated from field: simlab.v1.StudyCounts counts = 10;
+   */
+  counts?: StudyCounts | undefined;
+
+  /**
+   * @generated from field: int64 samples_done = 11;
+   */
+  samplesDone: bigint;
+
+  /**
+   * @generated from field: int64 samples_total = 12;
+   */
+  samplesTotal: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 13;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 14;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * Set once every point has ended.
+   *
+   * @generated from field: google.protobuf.Timestamp ended_at = 15;
+   */
+  endedAt?: Timestamp | undefined;
+
+  /**
+   * Points ended per second over the last minute; 0 when none ended in it.
+   *
+   * @generated from field: double points_per_second = 16;
+   */
+  pointsPerSecond: number;
+
+  /**
+   * The time left at that rate; 0 when not known.
+   *
+   * @generated from field: double eta_seconds = 17;
+   */
+  etaSeconds: number;
+
+  /**
+   * Queued runs (of anyone) queued before this study's first queued point.
+   *
+   * @generated from field: int64 queue_ahead = 18;
+   */
+  queueAhead: bigint;
+
+  /**
+   * @generated from field: string request_id = 19;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message simlab.v1.Study.
+ * Use `create(StudySchema)` to create a new message.
+ */
+export const StudySchema: GenMessage<Study> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 55);
+
+/**
+ * @generated from message simlab.v1.StudyPoint
+ */
+export type StudyPoint = Message<"simlab.v1.StudyPoint"> & {
+  /**
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * Every parameter of the point's run.
+   *
+   * @generated from field: google.protobuf.Struct parameters = 3;
+   */
+  parameters?: JsonObject | undefined;
+
+  /**
+   * @generated from field: uint64 seed = 4;
+   */
+  seed: bigint;
+
+  /**
+   * @generated from field: simlab.v1.JobState state = 5;
+   */
+  state: JobState;
+
+  /**
+   * The job's seq: a point seen with a higher seq replaces the one seen before.
+   *
+   * @generated from field: int64 seq = 6;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: simlab.v1.Progress progress = 7;
+   */
+  progress?: Progress | undefined;
+
+  /**
+   * @generated from field: simlab.v1.StopInfo stop = 8;
+   */
+  stop?: StopInfo | undefined;
+
+  /**
+   * A failed point's one-line error.
+   *
+   * @generated from field: string error = 9;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message simlab.v1.StudyPoint.
+ * Use `create(StudyPointSchema)` to create a new message.
+ */
+export const StudyPointSchema: GenMessage<StudyPoint> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 56);
+
+/**
+ * @generated from message simlab.v1.GetStudyRequest
+ */
+export type GetStudyRequest = Message<"simlab.v1.GetStudyRequest"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.v1.GetStudyRequest.
+ * Use `create(GetStudyRequestSchema)` to create a new message.
+ */
+export const GetStudyRequestSchema: GenMessage<GetStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 57);
+
+/**
+ * @generated from message simlab.v1.ListStudiesRequest
+ */
+export type ListStudiesRequest = Message<"simlab.v1.ListStudiesRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListStudiesRequest.
+ * Use `create(ListStudiesRequestSchema)` to create a new message.
+ */
+export const ListStudiesRequestSchema: GenMessage<ListStudiesRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 58);
+
+/**
+ * @generated from message simlab.v1.ListStudiesResponse
+ */
+export type ListStudiesResponse = Message<"simlab.v1.ListStudiesResponse"> & {
+  /**
+   * @generated from field: repeated simlab.v1.Study studies = 1;
+   */
+  studies: Study[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListStudiesResponse.
+ * Use `create(ListStudiesResponseSchema)` to create a new message.
+ */
+export const ListStudiesResponseSchema: GenMessage<ListStudiesResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 59);
+
+/**
+ * @generated from message simlab.v1.ListStudyPointsRequest
+ */
+export type ListStudyPointsRequest = Message<"simlab.v1.ListStudyPointsRequest"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+
+  /**
+   * 0 means 1,000; at most 10,000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListStudyPointsRequest.
+ * Use `create(ListStudyPointsRequestSchema)` to create a new message.
+ */
+export const ListStudyPointsRequestSchema: GenMessage<ListStudyPointsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 60);
+
+/**
+ * @generated from message simlab.v1.ListStudyPointsResponse
+ */
+export type ListStudyPointsResponse = Message<"simlab.v1.ListStudyPointsResponse"> & {
+  /**
+   * @generated from field: repeated simlab.v1.StudyPoint points = 1;
+   */
+  points: StudyPoint[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message simlab.v1.ListStudyPointsResponse.
+ * Use `create(ListStudyPointsResponseSchema)` to create a new message.
+ */
+export const ListStudyPointsResponseSchema: GenMessage<ListStudyPointsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 61);
+
+/**
+ * @generated from message simlab.v1.WatchStudyRequest
+ */
+export type WatchStudyRequest = Message<"simlab.v1.WatchStudyRequest"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.v1.WatchStudyRequest.
+ * Use `create(WatchStudyRequestSchema)` to create a new message.
+ */
+export const WatchStudyRequestSchema: GenMessage<WatchStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 62);
+
+/**
+ * @generated from message simlab.v1.StudyEvent
+ */
+export type StudyEvent = Message<"simlab.v1.StudyEvent"> & {
+  /**
+   * @generated from field: simlab.v1.Study study = 1;
+   */
+  study?: Study | undefined;
+
+  /**
+   * Points that changed; in the snapshot events, every point (in pages).
+   *
+   * @generated from field: repeated simlab.v1.StudyPoint points = 2;
+   */
+  points: StudyPoint[];
+
+  /**
+   * Set on the first events, which together hold every point.
+   *
+   * @generated from field: bool snapshot = 3;
+   */
+  snapshot: boolean;
+};
+
+/**
+ * Describes the message simlab.v1.StudyEvent.
+ * Use `create(StudyEventSchema)` to create a new message.
+ */
+export const StudyEventSchema: GenMessage<StudyEvent> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 63);
+
+/**
+ * @generated from message simlab.v1.CancelStudyRequest
+ */
+export type CancelStudyRequest = Message<"simlab.v1.CancelStudyRequest"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.v1.CancelStudyRequest.
+ * Use `create(CancelStudyRequestSchema)` to create a new message.
+ */
+export const CancelStudyRequestSchema: GenMessage<CancelStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 64);
+
+/**
+ * @generated from message simlab.v1.ComparePointsRequest
+ */
+export type ComparePointsRequest = Message<"simlab.v1.ComparePointsRequest"> & {
+  /**
+   * @generated from field: string study_id = 1;
+   */
+  studyId: string;
+
+  /**
+   * Point indexes.
+   *
+   * @generated from field: int32 a = 2;
+   */
+  a: number;
+
+  /**
+   * @generated from field: int32 b = 3;
+   */
+  b: number;
+};
+
+/**
+ * Describes the message simlab.v1.ComparePointsRequest.
+ * Use `create(ComparePointsRequestSchema)` to create a new message.
+ */
+export const ComparePointsRequestSchema: GenMessage<ComparePointsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 65);
+
+/**
+ * @generated from message simlab.v1.ComparePointsResponse
+ */
+export type ComparePointsResponse = Message<"simlab.v1.ComparePointsResponse"> & {
+  /**
+   * @generated from field: simlab.v1.StudyPoint a = 1;
+   */
+  a?: StudyPoint | undefined;
+
+  /**
+   * @generated from field: simlab.v1.StudyPoint b = 2;
+   */
+  b?: StudyPoint | undefined;
+
+  /**
+   * estimate(b) - estimate(a), of the primary output.
+   *
+   * @generated from field: double difference = 3;
+   */
+  difference: number;
+
+  /**
+   * From the paired block means of the blocks both used.
+   *
+   * @generated from field: double stderr = 4;
+   */
+  stderr: number;
+
+  /**
+   * sqrt(stderr_a^2 + stderr_b^2): what the difference's error would be if the two were
+   * independent.
+   *
+   * @generated from field: double stderr_independent = 5;
+   */
+  stderrIndependent: number;
+
+  /**
+   * Of the paired block means.
+   *
+   * @generated from field: double correlation = 6;
+   */
+  correlation: number;
+
+  /**
+   * @generated from field: int64 blocks = 7;
+   */
+  blocks: bigint;
+
+  /**
+   * Of the interval below (0.95).
+   *
+   * @generated from field: double confidence = 8;
+   */
+  confidence: number;
+
+  /**
+   * @generated from field: double half_width = 9;
+   */
+  halfWidth: number;
+};
+
+/**
+ * Describes the message simlab.v1.ComparePointsResponse.
+ * Use `create(ComparePointsResponseSchema)` to create a new message.
+ */
+export const ComparePointsResponseSchema: GenMessage<ComparePointsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_v1_simulation, 66);
 
 /**
  * @generated from enum simlab.v1.ParameterType
@@ -1873,6 +2638,95 @@ export const EventKindSchema: GenEnum<EventKind> = /*@__PURE__*/
   enumDesc(file_simlab_v1_simulation, 5);
 
 /**
+ * @generated from enum simlab.v1.StudyDesign
+ */
+export enum StudyDesign {
+  /**
+   * Means GRID.
+   *
+   * @generated from enum value: STUDY_DESIGN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every combination of the axes' values (the Cartesian product), first axis slowest.
+   *
+   * @generated from enum value: STUDY_DESIGN_GRID = 1;
+   */
+  GRID = 1,
+
+  /**
+   * `points` scrambled Sobol points over the axes' ranges (seeded: the same study gives the
+   * same points). Every axis is a range.
+   *
+   * @generated from enum value: STUDY_DESIGN_SOBOL = 2;
+   */
+  SOBOL = 2,
+
+  /**
+   * `points` uniform random points over the axes' ranges (seeded).
+   *
+   * @generated from enum value: STUDY_DESIGN_RANDOM = 3;
+   */
+  RANDOM = 3,
+}
+
+/**
+ * Describes the enum simlab.v1.StudyDesign.
+ */
+export const StudyDesignSchema: GenEnum<StudyDesign> = /*@__PURE__*/
+  enumDesc(file_simlab_v1_simulation, 6);
+
+/**
+ * @generated from enum simlab.v1.StudyState
+ */
+export enum StudyState {
+  /**
+   * @generated from enum value: STUDY_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * No point has started yet.
+   *
+   * @generated from enum value: STUDY_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * @generated from enum value: STUDY_STATE_RUNNING = 2;
+   */
+  RUNNING = 2,
+
+  /**
+   * Every point succeeded.
+   *
+   * @generated from enum value: STUDY_STATE_SUCCEEDED = 3;
+   */
+  SUCCEEDED = 3,
+
+  /**
+   * Every point ended, and at least one failed.
+   *
+   * @generated from enum value: STUDY_STATE_FAILED = 4;
+   */
+  FAILED = 4,
+
+  /**
+   * Cancelled before every point ended.
+   *
+   * @generated from enum value: STUDY_STATE_CANCELLED = 5;
+   */
+  CANCELLED = 5,
+}
+
+/**
+ * Describes the enum simlab.v1.StudyState.
+ */
+export const StudyStateSchema: GenEnum<StudyState> = /*@__PURE__*/
+  enumDesc(file_simlab_v1_simulation, 7);
+
+/**
  * @generated from service simlab.v1.SimulationService
  */
 export const SimulationService: GenService<{
@@ -2018,7 +2872,7 @@ export const SimulationService: GenService<{
     output: typeof LogChunkSchema;
   },
   /**
-   * Read-only links to one run, for people without an account. The token is shown once;
+   * Read-only links to one run or one study, for people without an account. The token is shown once;
    * only its hash is stored.
    *
    * @generated from rpc simlab.v1.SimulationService.CreateShareLink
@@ -2043,6 +2897,78 @@ export const SimulationService: GenService<{
     methodKind: "unary";
     input: typeof RevokeShareLinkRequestSchema;
     output: typeof ShareLinkSchema;
+  },
+  /**
+   * ---- studies: a parameter sweep as one object ----
+   * Expands the sweep into points, checks every point against the model's schema, and
+   * queues them all at once (one transaction). Every point runs the same model version.
+   *
+   * @generated from rpc simlab.v1.SimulationService.SubmitStudy
+   */
+  submitStudy: {
+    methodKind: "unary";
+    input: typeof SubmitStudyRequestSchema;
+    output: typeof SubmitStudyResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.v1.SimulationService.GetStudy
+   */
+  getStudy: {
+    methodKind: "unary";
+    input: typeof GetStudyRequestSchema;
+    output: typeof StudySchema;
+  },
+  /**
+   * The caller's studies, newest first.
+   *
+   * @generated from rpc simlab.v1.SimulationService.ListStudies
+   */
+  listStudies: {
+    methodKind: "unary";
+    input: typeof ListStudiesRequestSchema;
+    output: typeof ListStudiesResponseSchema;
+  },
+  /**
+   * A study's points in index order, a page at a time.
+   *
+   * @generated from rpc simlab.v1.SimulationService.ListStudyPoints
+   */
+  listStudyPoints: {
+    methodKind: "unary";
+    input: typeof ListStudyPointsRequestSchema;
+    output: typeof ListStudyPointsResponseSchema;
+  },
+  /**
+   * The study with every point (in pages), then about once a second while it runs the points
+   * that changed: one stream per study, however many points it has. Ends when the study ends.
+   *
+   * @generated from rpc simlab.v1.SimulationService.WatchStudy
+   */
+  watchStudy: {
+    methodKind: "server_streaming";
+    input: typeof WatchStudyRequestSchema;
+    output: typeof StudyEventSchema;
+  },
+  /**
+   * Cancels every point, queued and running.
+   *
+   * @generated from rpc simlab.v1.SimulationService.CancelStudy
+   */
+  cancelStudy: {
+    methodKind: "unary";
+    input: typeof CancelStudyRequestSchema;
+    output: typeof StudySchema;
+  },
+  /**
+   * The difference of the primary output between two finished points of a study, with its
+   * standard error from their paired blocks (far smaller with common random numbers).
+   *
+   * @generated from rpc simlab.v1.SimulationService.ComparePoints
+   */
+  comparePoints: {
+    methodKind: "unary";
+    input: typeof ComparePointsRequestSchema;
+    output: typeof ComparePointsResponseSchema;
   },
   /**
    * Saved forms, per user.

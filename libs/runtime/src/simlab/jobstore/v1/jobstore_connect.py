@@ -54,6 +54,24 @@ class JobStoreService(Protocol):
     async def resolve_share_token(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def create_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def get_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_studies(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def list_study_points(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def cancel_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
+    async def compare_points(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def get_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -227,6 +245,66 @@ class JobStoreServiceASGIApplication(ConnectASGIApplication[JobStoreService]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.resolve_share_token,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CreateStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CreateStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.create_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/GetStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.get_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListStudies": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListStudies",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_studies,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListStudyPoints": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListStudyPoints",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.list_study_points,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CancelStudy": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CancelStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.cancel_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ComparePoints": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ComparePoints",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.compare_points,
                 ),
                 "/simlab.jobstore.v1.JobStoreService/GetModel": Endpoint.unary(
                     method=MethodInfo(
@@ -641,6 +719,126 @@ class JobStoreServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def create_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def get_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_studies(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudies",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def list_study_points(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudyPoints",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def cancel_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CancelStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def compare_points(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ComparePoints",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
     async def get_model(
         self,
         request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest,
@@ -987,6 +1185,18 @@ class JobStoreServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def resolve_share_token(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def create_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def get_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_studies(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def list_study_points(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def cancel_study(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def compare_points(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_model(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Model:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_models(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListModelsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListModelsResponse:
@@ -1144,6 +1354,66 @@ class JobStoreServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.resolve_share_token,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CreateStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CreateStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.create_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/GetStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.get_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListStudies": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListStudies",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_studies,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ListStudyPoints": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListStudyPoints",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.list_study_points,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CancelStudy": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CancelStudy",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.Study,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.cancel_study,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/ComparePoints": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ComparePoints",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+                        output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.compare_points,
                 ),
                 "/simlab.jobstore.v1.JobStoreService/GetModel": EndpointSync.unary(
                     method=MethodInfo(
@@ -1552,6 +1822,126 @@ class JobStoreServiceClientSync(ConnectClientSync):
                 service_name="simlab.jobstore.v1.JobStoreService",
                 input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest,
                 output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def create_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def get_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_studies(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudies",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def list_study_points(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListStudyPoints",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def cancel_study(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.Study:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CancelStudy",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.Study,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def compare_points(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ComparePoints",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest,
+                output=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

@@ -1,4 +1,7 @@
+import datetime
+
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from simlab.v1 import simulation_pb2 as _simulation_pb2
 from simlab.v1 import stats_pb2 as _stats_pb2
 from google.protobuf.internal import containers as _containers
@@ -120,10 +123,12 @@ class ReportStateRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[_simulation_pb2.JobState, str]] = ..., reason: _Optional[str] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
 
 class ListActiveJobsRequest(_message.Message):
-    __slots__ = ("states",)
+    __slots__ = ("states", "study_id")
     STATES_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     states: _containers.RepeatedScalarFieldContainer[_simulation_pb2.JobState]
-    def __init__(self, states: _Optional[_Iterable[_Union[_simulation_pb2.JobState, str]]] = ...) -> None: ...
+    study_id: str
+    def __init__(self, states: _Optional[_Iterable[_Union[_simulation_pb2.JobState, str]]] = ..., study_id: _Optional[str] = ...) -> None: ...
 
 class ListActiveJobsResponse(_message.Message):
     __slots__ = ("jobs",)
@@ -208,22 +213,26 @@ class FailJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., shard: _Optional[int] = ..., error: _Optional[_Union[_simulation_pb2.JobError, _Mapping]] = ...) -> None: ...
 
 class CreateShareLinkRequest(_message.Message):
-    __slots__ = ("owner", "job_id", "ttl_seconds")
+    __slots__ = ("owner", "job_id", "study_id", "ttl_seconds")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     owner: str
     job_id: str
+    study_id: str
     ttl_seconds: int
-    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., study_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class ListShareLinksRequest(_message.Message):
-    __slots__ = ("owner", "job_id")
+    __slots__ = ("owner", "job_id", "study_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     owner: str
     job_id: str
-    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+    study_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
 
 class RevokeShareLinkRequest(_message.Message):
     __slots__ = ("owner", "link_id")
@@ -240,12 +249,14 @@ class ResolveShareTokenRequest(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class ResolveShareTokenResponse(_message.Message):
-    __slots__ = ("owner", "job_id")
+    __slots__ = ("owner", "job_id", "study_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     owner: str
     job_id: str
-    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+    study_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
 
 class GetModelRequest(_message.Message):
     __slots__ = ("owner", "name", "version")
@@ -364,3 +375,95 @@ class ReportProgressResponse(_message.Message):
     STOP_FIELD_NUMBER: _ClassVar[int]
     stop: bool
     def __init__(self, stop: _Optional[bool] = ...) -> None: ...
+
+class StudyPointSpec(_message.Message):
+    __slots__ = ("parameters", "seed", "block_size", "samples_total")
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    parameters: _struct_pb2.Struct
+    seed: int
+    block_size: int
+    samples_total: int
+    def __init__(self, parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ...) -> None: ...
+
+class CreateStudyRequest(_message.Message):
+    __slots__ = ("owner", "request_id", "spec", "model", "model_version", "code_sha256", "primary_output", "swept", "points")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CODE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    SWEPT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    request_id: str
+    spec: _simulation_pb2.StudySpec
+    model: str
+    model_version: int
+    code_sha256: str
+    primary_output: str
+    swept: _containers.RepeatedScalarFieldContainer[str]
+    points: _containers.RepeatedCompositeFieldContainer[StudyPointSpec]
+    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., spec: _Optional[_Union[_simulation_pb2.StudySpec, _Mapping]] = ..., model: _Optional[str] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., primary_output: _Optional[str] = ..., swept: _Optional[_Iterable[str]] = ..., points: _Optional[_Iterable[_Union[StudyPointSpec, _Mapping]]] = ...) -> None: ...
+
+class CreateStudyResponse(_message.Message):
+    __slots__ = ("study", "created")
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    study: _simulation_pb2.Study
+    created: bool
+    def __init__(self, study: _Optional[_Union[_simulation_pb2.Study, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetStudyRequest(_message.Message):
+    __slots__ = ("owner", "study_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    study_id: str
+    def __init__(self, owner: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
+
+class ListStudiesRequest(_message.Message):
+    __slots__ = ("owner", "query")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    query: _simulation_pb2.ListStudiesRequest
+    def __init__(self, owner: _Optional[str] = ..., query: _Optional[_Union[_simulation_pb2.ListStudiesRequest, _Mapping]] = ...) -> None: ...
+
+class ListStudyPointsRequest(_message.Message):
+    __slots__ = ("owner", "query", "changed_since")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_SINCE_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    query: _simulation_pb2.ListStudyPointsRequest
+    changed_since: _timestamp_pb2.Timestamp
+    def __init__(self, owner: _Optional[str] = ..., query: _Optional[_Union[_simulation_pb2.ListStudyPointsRequest, _Mapping]] = ..., changed_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CancelStudyRequest(_message.Message):
+    __slots__ = ("owner", "study_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    study_id: str
+    def __init__(self, owner: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
+
+class ComparePointsRequest(_message.Message):
+    __slots__ = ("owner", "query")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    query: _simulation_pb2.ComparePointsRequest
+    def __init__(self, owner: _Optional[str] = ..., query: _Optional[_Union[_simulation_pb2.ComparePointsRequest, _Mapping]] = ...) -> None: ...
+
+class StudyQueuedEvent(_message.Message):
+    __slots__ = ("event_id", "study_id")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    study_id: str
+    def __init__(self, event_id: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...

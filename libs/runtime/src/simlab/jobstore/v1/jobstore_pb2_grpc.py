@@ -95,6 +95,36 @@ class JobStoreServiceStub:
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
                 response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
                 _registered_method=True)
+        self.CreateStudy = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/CreateStudy',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse.FromString,
+                _registered_method=True)
+        self.GetStudy = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/GetStudy',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+                _registered_method=True)
+        self.ListStudies = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ListStudies',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.FromString,
+                _registered_method=True)
+        self.ListStudyPoints = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ListStudyPoints',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.FromString,
+                _registered_method=True)
+        self.CancelStudy = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/CancelStudy',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+                _registered_method=True)
+        self.ComparePoints = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/ComparePoints',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest.SerializeToString,
+                response_deserializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.FromString,
+                _registered_method=True)
         self.GetModel = channel.unary_unary(
                 '/simlab.jobstore.v1.JobStoreService/GetModel',
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetModelRequest.SerializeToString,
@@ -251,6 +281,43 @@ class JobStoreServiceServicer:
         """Who a share token acts for and on which job; UNAUTHENTICATED when it is unknown,
         revoked or expired. Not cached by the gateway, so revocation takes effect at once.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateStudy(self, request, context):
+        """Studies: all points inserted in one transaction, announced by one StudyQueuedEvent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStudy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStudies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStudyPoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelStudy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComparePoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -435,6 +502,36 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.ResolveShareToken,
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.FromString,
                     response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.SerializeToString,
+            ),
+            'CreateStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateStudy,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse.SerializeToString,
+            ),
+            'GetStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStudy,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Study.SerializeToString,
+            ),
+            'ListStudies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStudies,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.SerializeToString,
+            ),
+            'ListStudyPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStudyPoints,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.SerializeToString,
+            ),
+            'CancelStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelStudy,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.Study.SerializeToString,
+            ),
+            'ComparePoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComparePoints,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest.FromString,
+                    response_serializer=simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.SerializeToString,
             ),
             'GetModel': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModel,
@@ -841,6 +938,168 @@ class JobStoreService:
             '/simlab.jobstore.v1.JobStoreService/ResolveShareToken',
             simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenRequest.SerializeToString,
             simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ResolveShareTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/CreateStudy',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateStudyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/GetStudy',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStudies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ListStudies',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudiesRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListStudiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStudyPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ListStudyPoints',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListStudyPointsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ListStudyPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/CancelStudy',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CancelStudyRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.Study.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComparePoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/ComparePoints',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ComparePointsRequest.SerializeToString,
+            simlab_dot_v1_dot_simulation__pb2.ComparePointsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,8 +9,9 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { CreateShareLinkResponseSchema, DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest as ListJobsRequest$1, ListJobsResponseSchema, ListModelsResponseSchema, ListModelVersionsResponseSchema, ListPresetsResponseSchema, ListShareLinksResponseSchema, Model, ModelSchema, Precision, Preset, PresetSchema, ProgressHistorySchema, ShareLinkSchema } from "../../v1/simulation_pb";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ComparePointsRequest as ComparePointsRequest$1, ComparePointsResponseSchema, CreateShareLinkResponseSchema, DeletePresetResponseSchema, Job, JobError, JobSchema, JobState, ListJobsRequest as ListJobsRequest$1, ListJobsResponseSchema, ListModelsResponseSchema, ListModelVersionsResponseSchema, ListPresetsResponseSchema, ListShareLinksResponseSchema, ListStudiesRequest as ListStudiesRequest$1, ListStudiesResponseSchema, ListStudyPointsRequest as ListStudyPointsRequest$1, ListStudyPointsResponseSchema, Model, ModelSchema, Precision, Preset, PresetSchema, ProgressHistorySchema, ShareLinkSchema, Study, StudySchema, StudySpec } from "../../v1/simulation_pb";
 import { file_simlab_v1_simulation } from "../../v1/simulation_pb";
 import type { BlockStats } from "../../v1/stats_pb";
 import { file_simlab_v1_stats } from "../../v1/stats_pb";
@@ -20,7 +21,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/jobstore/v1/jobstore.proto.
  */
 export const file_simlab_jobstore_v1_jobstore: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLYAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJIkEKEUNyZWF0ZUpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIuCg1HZXRKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI6ChlHZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJLCg9MaXN0Sm9ic1JlcXVlc3QSDQoFb3duZXIYASABKAkSKQoFcXVlcnkYAiABKAsyGi5zaW1sYWIudjEuTGlzdEpvYnNSZXF1ZXN0IjEKEENhbmNlbEpvYlJlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIjIKEkxpc3RQcmVzZXRzUmVxdWVzdBINCgVvd25lchgBIAEoCRINCgVtb2RlbBgCIAEoCSJFChFTYXZlUHJlc2V0UmVxdWVzdBINCgVvd25lchgBIAEoCRIhCgZwcmVzZXQYAiABKAsyES5zaW1sYWIudjEuUHJlc2V0IjIKE0RlbGV0ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSJ8ChJSZXBvcnRTdGF0ZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEg4KBnJlYXNvbhgDIAEoCRIiCgVlcnJvchgEIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciI8ChVMaXN0QWN0aXZlSm9ic1JlcXVlc3QSIwoGc3RhdGVzGAEgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlIjYKFkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2IiQwoRU3RhcnRTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEg8KB3J1bnRpbWUYAyABKAkiaAoSU3RhcnRTaGFyZFJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISEwoLZG9uZV9ibG9ja3MYAiADKAMSDAoEc3RvcBgDIAEoCBISCgpzdG9wX2Jsb2NrGAQgASgDIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIjgKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgSEgoKc3RvcF9ibG9jaxgCIAEoAyIzChJGaW5pc2hTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFImsKE0ZpbmlzaFNoYXJkUmVzcG9uc2USEAoIZmluYWxpemUYASABKAgSJQoGYmxvY2tzGAIgAygLMhUuc2ltbGFiLnYxLkJsb2NrU3RhdHMSGwoDam9iGAMgASgLMg4uc2ltbGFiLnYxLkpvYiJOChJDb21wbGV0ZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEigKB3N1bW1hcnkYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IlMKDkZhaWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIiCgVlcnJvchgDIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciJMChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoAyI2ChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIjgKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDQoFb3duZXIYASABKAkSDwoHbGlua19pZBgCIAEoCSIpChhSZXNvbHZlU2hhcmVUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiOgoZUmVzb2x2ZVNoYXJlVG9rZW5SZXNwb25zZRINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiPwoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHdmVyc2lvbhgDIAEoBSIiChFMaXN0TW9kZWxzUmVxdWVzdBINCgVvd25lchgBIAEoCSI3ChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSKhAQoYQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGcHVibGljGAMgASgIEhMKC2NvZGVfc2hhMjU2GAQgASgJEhEKCWNvZGVfc2l6ZRgFIAEoAxINCgVlbnRyeRgGIAEoCRINCgVmaWxlcxgHIAMoCRISCgpyZXF1ZXN0X2lkGAggASgJIlwKGUJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIiCghleGlzdGluZxgCIAEoCzIQLnNpbWxhYi52MS5Nb2RlbCI+ChtSZWdpc3RlckJ1aWx0aW5Nb2RlbFJlcXVlc3QSHwoFbW9kZWwYASABKAsyEC5zaW1sYWIudjEuTW9kZWwilwEKFVJlcG9ydFByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSDAoEZG9uZRgDIAEoARINCgV0b3RhbBgEIAEoARIVCghlc3RpbWF0ZRgFIAEoAUgAiAEBEhMKBnN0ZGVychgGIAEoAUgBiAEBQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIk4KG0NvbXBsZXRlUmVnaXN0cmF0aW9uUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHwoFbW9kZWwYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiIgoQR2V0QnVuZGxlUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiKwoLQnVuZGxlQ2h1bmsSDgoGc2hhMjU2GAEgASgJEgwKBGRhdGEYAiABKAwiQQoTUHV0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMIiUKFFB1dEFydGlmYWN0c1Jlc3BvbnNlEg0KBW5hbWVzGAEgAygJIiYKFlJlcG9ydFByb2dyZXNzUmVzcG9uc2USDAoEc3RvcBgBIAEoCDK9EwoPSm9iU3RvcmVTZXJ2aWNlElgKCUNyZWF0ZUpvYhIkLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXF1ZXN0GiUuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEjsKBkdldEpvYhIhLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJMCghMaXN0Sm9icxIjLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0Sm9ic1JlcXVlc3QaGy5zaW1sYWIudjEuTGlzdEpvYnNSZXNwb25zZRJBCglDYW5jZWxKb2ISJC5zaW1sYWIuam9ic3RvcmUudjEuQ2FuY2VsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISXwoSR2V0UHJvZ3Jlc3NIaXN0b3J5Ei0uc2ltbGFiLmpvYnN0b3JlLnYxLkdldFByb2dyZXNzSGlzdG9yeVJlcXVlc3QaGi5zaW1sYWIudjEuUHJvZ3Jlc3NIaXN0b3J5ElUKC0xpc3RQcmVzZXRzEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RQcmVzZXRzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0UHJlc2V0c1Jlc3BvbnNlEkYKClNhdmVQcmVzZXQSJS5zaW1sYWIuam9ic3RvcmUudjEuU2F2ZVByZXNldFJlcXVlc3QaES5zaW1sYWIudjEuUHJlc2V0ElgKDERlbGV0ZVByZXNldBInLnNpbWxhYi5qb2JzdG9yZS52MS5EZWxldGVQcmVzZXRSZXF1ZXN0Gh8uc2ltbGFiLnYxLkRlbGV0ZVByZXNldFJlc3BvbnNlEmEKD0NyZWF0ZVNoYXJlTGluaxIqLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVTaGFyZUxpbmtSZXF1ZXN0GiIuc2ltbGFiLnYxLkNyZWF0ZVNoYXJlTGlua1Jlc3BvbnNlEl4KDkxpc3RTaGFyZUxpbmtzEikuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RTaGFyZUxpbmtzUmVxdWVzdBohLnNpbWxhYi52MS5MaXN0U2hhcmVMaW5rc1Jlc3BvbnNlElMKD1Jldm9rZVNoYXJlTGluaxIqLnNpbWxhYi5qb2JzdG9yZS52MS5SZXZva2VTaGFyZUxpbmtSZXF1ZXN0GhQuc2ltbGFiLnYxLlNoYXJlTGluaxJwChFSZXNvbHZlU2hhcmVUb2tlbhIsLnNpbWxhYi5qb2JzdG9yZS52MS5SZXNvbHZlU2hhcmVUb2tlblJlcXVlc3QaLS5zaW1sYWIuam9ic3RvcmUudjEuUmVzb2x2ZVNoYXJlVG9rZW5SZXNwb25zZRJBCghHZXRNb2RlbBIjLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRNb2RlbFJlcXVlc3QaEC5zaW1sYWIudjEuTW9kZWwSUgoKTGlzdE1vZGVscxIlLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVzcG9uc2USZwoRTGlzdE1vZGVsVmVyc2lvbnMSLC5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiQuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2UScAoRQmVnaW5SZWdpc3RyYXRpb24SLC5zaW1sYWIuam9ic3RvcmUudjEuQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USWQoUUmVnaXN0ZXJCdWlsdGluTW9kZWwSLy5zaW1sYWIuam9ic3RvcmUudjEuUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsEkUKC1JlcG9ydFN0YXRlEiYuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFN0YXRlUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOTGlzdEFjdGl2ZUpvYnMSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USWwoKU3RhcnRTaGFyZBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVzcG9uc2USYQoMUmVwb3J0QmxvY2tzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0QmxvY2tzUmVzcG9uc2USXgoLRmluaXNoU2hhcmQSJi5zaW1sYWIuam9ic3RvcmUudjEuRmluaXNoU2hhcmRSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVzcG9uc2USRQoLQ29tcGxldGVKb2ISJi5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhI9CgdGYWlsSm9iEiIuc2ltbGFiLmpvYnN0b3JlLnYxLkZhaWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJnCg5SZXBvcnRQcm9ncmVzcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRQcm9ncmVzc1JlcXVlc3QaKi5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXNwb25zZRJXChRDb21wbGV0ZVJlZ2lzdHJhdGlvbhIvLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QaDi5zaW1sYWIudjEuSm9iElQKCUdldEJ1bmRsZRIkLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRCdW5kbGVSZXF1ZXN0Gh8uc2ltbGFiLmpvYnN0b3JlLnYxLkJ1bmRsZUNodW5rMAESYwoMUHV0QXJ0aWZhY3RzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUHV0QXJ0aWZhY3RzUmVzcG9uc2UoAWIGcHJvdG8z", [file_google_protobuf_struct, file_simlab_v1_simulation, file_simlab_v1_stats]);
+  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLYAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJIkEKEUNyZWF0ZUpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIuCg1HZXRKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI6ChlHZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJLCg9MaXN0Sm9ic1JlcXVlc3QSDQoFb3duZXIYASABKAkSKQoFcXVlcnkYAiABKAsyGi5zaW1sYWIudjEuTGlzdEpvYnNSZXF1ZXN0IjEKEENhbmNlbEpvYlJlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIjIKEkxpc3RQcmVzZXRzUmVxdWVzdBINCgVvd25lchgBIAEoCRINCgVtb2RlbBgCIAEoCSJFChFTYXZlUHJlc2V0UmVxdWVzdBINCgVvd25lchgBIAEoCRIhCgZwcmVzZXQYAiABKAsyES5zaW1sYWIudjEuUHJlc2V0IjIKE0RlbGV0ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSJ8ChJSZXBvcnRTdGF0ZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEg4KBnJlYXNvbhgDIAEoCRIiCgVlcnJvchgEIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciJOChVMaXN0QWN0aXZlSm9ic1JlcXVlc3QSIwoGc3RhdGVzGAEgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhAKCHN0dWR5X2lkGAIgASgJIjYKFkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2IiQwoRU3RhcnRTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEg8KB3J1bnRpbWUYAyABKAkiaAoSU3RhcnRTaGFyZFJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISEwoLZG9uZV9ibG9ja3MYAiADKAMSDAoEc3RvcBgDIAEoCBISCgpzdG9wX2Jsb2NrGAQgASgDIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIjgKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgSEgoKc3RvcF9ibG9jaxgCIAEoAyIzChJGaW5pc2hTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFImsKE0ZpbmlzaFNoYXJkUmVzcG9uc2USEAoIZmluYWxpemUYASABKAgSJQoGYmxvY2tzGAIgAygLMhUuc2ltbGFiLnYxLkJsb2NrU3RhdHMSGwoDam9iGAMgASgLMg4uc2ltbGFiLnYxLkpvYiJOChJDb21wbGV0ZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEigKB3N1bW1hcnkYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IlMKDkZhaWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIiCgVlcnJvchgDIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciJeChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgEIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoAyJIChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCHN0dWR5X2lkGAMgASgJIjgKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDQoFb3duZXIYASABKAkSDwoHbGlua19pZBgCIAEoCSIpChhSZXNvbHZlU2hhcmVUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiTAoZUmVzb2x2ZVNoYXJlVG9rZW5SZXNwb25zZRINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEAoIc3R1ZHlfaWQYAyABKAkiPwoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHdmVyc2lvbhgDIAEoBSIiChFMaXN0TW9kZWxzUmVxdWVzdBINCgVvd25lchgBIAEoCSI3ChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSKhAQoYQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGcHVibGljGAMgASgIEhMKC2NvZGVfc2hhMjU2GAQgASgJEhEKCWNvZGVfc2l6ZRgFIAEoAxINCgVlbnRyeRgGIAEoCRINCgVmaWxlcxgHIAMoCRISCgpyZXF1ZXN0X2lkGAggASgJIlwKGUJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIiCghleGlzdGluZxgCIAEoCzIQLnNpbWxhYi52MS5Nb2RlbCI+ChtSZWdpc3RlckJ1aWx0aW5Nb2RlbFJlcXVlc3QSHwoFbW9kZWwYASABKAsyEC5zaW1sYWIudjEuTW9kZWwilwEKFVJlcG9ydFByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSDAoEZG9uZRgDIAEoARINCgV0b3RhbBgEIAEoARIVCghlc3RpbWF0ZRgFIAEoAUgAiAEBEhMKBnN0ZGVychgGIAEoAUgBiAEBQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIk4KG0NvbXBsZXRlUmVnaXN0cmF0aW9uUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHwoFbW9kZWwYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiIgoQR2V0QnVuZGxlUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiKwoLQnVuZGxlQ2h1bmsSDgoGc2hhMjU2GAEgASgJEgwKBGRhdGEYAiABKAwiQQoTUHV0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMIiUKFFB1dEFydGlmYWN0c1Jlc3BvbnNlEg0KBW5hbWVzGAEgAygJIiYKFlJlcG9ydFByb2dyZXNzUmVzcG9uc2USDAoEc3RvcBgBIAEoCCJ2Cg5TdHVkeVBvaW50U3BlYxIrCgpwYXJhbWV0ZXJzGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAIgASgEEhIKCmJsb2NrX3NpemUYAyABKAMSFQoNc2FtcGxlc190b3RhbBgEIAEoAyLxAQoSQ3JlYXRlU3R1ZHlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSIgoEc3BlYxgDIAEoCzIULnNpbWxhYi52MS5TdHVkeVNwZWMSDQoFbW9kZWwYBCABKAkSFQoNbW9kZWxfdmVyc2lvbhgFIAEoBRITCgtjb2RlX3NoYTI1NhgGIAEoCRIWCg5wcmltYXJ5X291dHB1dBgHIAEoCRINCgVzd2VwdBgIIAMoCRIyCgZwb2ludHMYCSADKAsyIi5zaW1sYWIuam9ic3RvcmUudjEuU3R1ZHlQb2ludFNwZWMiRwoTQ3JlYXRlU3R1ZHlSZXNwb25zZRIfCgVzdHVkeRgBIAEoCzIQLnNpbWxhYi52MS5TdHVkeRIPCgdjcmVhdGVkGAIgASgIIjIKD0dldFN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRIQCghzdHVkeV9pZBgCIAEoCSJRChJMaXN0U3R1ZGllc1JlcXVlc3QSDQoFb3duZXIYASABKAkSLAoFcXVlcnkYAiABKAsyHS5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXF1ZXN0IowBChZMaXN0U3R1ZHlQb2ludHNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEjAKBXF1ZXJ5GAIgASgLMiEuc2ltbGFiLnYxLkxpc3RTdHVkeVBvaW50c1JlcXVlc3QSMQoNY2hhbmdlZF9zaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNQoSQ2FuY2VsU3R1ZHlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJIlUKFENvbXBhcmVQb2ludHNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEi4KBXF1ZXJ5GAIgASgLMh8uc2ltbGFiLnYxLkNvbXBhcmVQb2ludHNSZXF1ZXN0IjYKEFN0dWR5UXVldWVkRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEAoIc3R1ZHlfaWQYAiABKAkywBcKD0pvYlN0b3JlU2VydmljZRJYCglDcmVhdGVKb2ISJC5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVxdWVzdBolLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXNwb25zZRI7CgZHZXRKb2ISIS5zaW1sYWIuam9ic3RvcmUudjEuR2V0Sm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISTAoITGlzdEpvYnMSIy5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USQQoJQ2FuY2VsSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEl8KEkdldFByb2dyZXNzSGlzdG9yeRItLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRJVCgtMaXN0UHJlc2V0cxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRJGCgpTYXZlUHJlc2V0EiUuc2ltbGFiLmpvYnN0b3JlLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJYCgxEZWxldGVQcmVzZXQSJy5zaW1sYWIuam9ic3RvcmUudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZRJhCg9DcmVhdGVTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBoiLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXNwb25zZRJeCg5MaXN0U2hhcmVMaW5rcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJTCg9SZXZva2VTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBoULnNpbWxhYi52MS5TaGFyZUxpbmsScAoRUmVzb2x2ZVNoYXJlVG9rZW4SLC5zaW1sYWIuam9ic3RvcmUudjEuUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USXgoLQ3JlYXRlU3R1ZHkSJi5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlU3R1ZHlSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVN0dWR5UmVzcG9uc2USQQoIR2V0U3R1ZHkSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0U3R1ZHlSZXF1ZXN0GhAuc2ltbGFiLnYxLlN0dWR5ElUKC0xpc3RTdHVkaWVzEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RTdHVkaWVzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0U3R1ZGllc1Jlc3BvbnNlEmEKD0xpc3RTdHVkeVBvaW50cxIqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U3R1ZHlQb2ludHNSZXF1ZXN0GiIuc2ltbGFiLnYxLkxpc3RTdHVkeVBvaW50c1Jlc3BvbnNlEkcKC0NhbmNlbFN0dWR5EiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNhbmNlbFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJbCg1Db21wYXJlUG9pbnRzEiguc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBhcmVQb2ludHNSZXF1ZXN0GiAuc2ltbGFiLnYxLkNvbXBhcmVQb2ludHNSZXNwb25zZRJBCghHZXRNb2RlbBIjLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRNb2RlbFJlcXVlc3QaEC5zaW1sYWIudjEuTW9kZWwSUgoKTGlzdE1vZGVscxIlLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVzcG9uc2USZwoRTGlzdE1vZGVsVmVyc2lvbnMSLC5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiQuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2UScAoRQmVnaW5SZWdpc3RyYXRpb24SLC5zaW1sYWIuam9ic3RvcmUudjEuQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USWQoUUmVnaXN0ZXJCdWlsdGluTW9kZWwSLy5zaW1sYWIuam9ic3RvcmUudjEuUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsEkUKC1JlcG9ydFN0YXRlEiYuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFN0YXRlUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOTGlzdEFjdGl2ZUpvYnMSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USWwoKU3RhcnRTaGFyZBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVzcG9uc2USYQoMUmVwb3J0QmxvY2tzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0QmxvY2tzUmVzcG9uc2USXgoLRmluaXNoU2hhcmQSJi5zaW1sYWIuam9ic3RvcmUudjEuRmluaXNoU2hhcmRSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVzcG9uc2USRQoLQ29tcGxldGVKb2ISJi5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhI9CgdGYWlsSm9iEiIuc2ltbGFiLmpvYnN0b3JlLnYxLkZhaWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJnCg5SZXBvcnRQcm9ncmVzcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRQcm9ncmVzc1JlcXVlc3QaKi5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXNwb25zZRJXChRDb21wbGV0ZVJlZ2lzdHJhdGlvbhIvLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QaDi5zaW1sYWIudjEuSm9iElQKCUdldEJ1bmRsZRIkLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRCdW5kbGVSZXF1ZXN0Gh8uc2ltbGFiLmpvYnN0b3JlLnYxLkJ1bmRsZUNodW5rMAESYwoMUHV0QXJ0aWZhY3RzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUHV0QXJ0aWZhY3RzUmVzcG9uc2UoAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_simlab_v1_simulation, file_simlab_v1_stats]);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateJobRequest
@@ -334,6 +335,13 @@ export type ListActiveJobsRequest = Message<"simlab.jobstore.v1.ListActiveJobsRe
    * @generated from field: repeated simlab.v1.JobState states = 1;
    */
   states: JobState[];
+
+  /**
+   * Only this study's points (in index order); empty means every job.
+   *
+   * @generated from field: string study_id = 2;
+   */
+  studyId: string;
 };
 
 /**
@@ -591,9 +599,16 @@ export type CreateShareLinkRequest = Message<"simlab.jobstore.v1.CreateShareLink
   owner: string;
 
   /**
+   * Exactly one of job_id and study_id.
+   *
    * @generated from field: string job_id = 2;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 4;
+   */
+  studyId: string;
 
   /**
    * As simlab.v1.CreateShareLinkRequest.ttl_seconds: 0 the default expiry, -1 never.
@@ -620,9 +635,16 @@ export type ListShareLinksRequest = Message<"simlab.jobstore.v1.ListShareLinksRe
   owner: string;
 
   /**
+   * Exactly one of job_id and study_id.
+   *
    * @generated from field: string job_id = 2;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 3;
+   */
+  studyId: string;
 };
 
 /**
@@ -681,9 +703,16 @@ export type ResolveShareTokenResponse = Message<"simlab.jobstore.v1.ResolveShare
   owner: string;
 
   /**
+   * What the link shares: a run, or a study and every point of it.
+   *
    * @generated from field: string job_id = 2;
    */
   jobId: string;
+
+  /**
+   * @generated from field: string study_id = 3;
+   */
+  studyId: string;
 };
 
 /**
@@ -1044,6 +1073,273 @@ export const ReportProgressResponseSchema: GenMessage<ReportProgressResponse> = 
   messageDesc(file_simlab_jobstore_v1_jobstore, 37);
 
 /**
+ * One point as the gateway expanded and checked it.
+ *
+ * @generated from message simlab.jobstore.v1.StudyPointSpec
+ */
+export type StudyPointSpec = Message<"simlab.jobstore.v1.StudyPointSpec"> & {
+  /**
+   * @generated from field: google.protobuf.Struct parameters = 1;
+   */
+  parameters?: JsonObject | undefined;
+
+  /**
+   * @generated from field: uint64 seed = 2;
+   */
+  seed: bigint;
+
+  /**
+   * @generated from field: int64 block_size = 3;
+   */
+  blockSize: bigint;
+
+  /**
+   * @generated from field: int64 samples_total = 4;
+   */
+  samplesTotal: bigint;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.StudyPointSpec.
+ * Use `create(StudyPointSpecSchema)` to create a new message.
+ */
+export const StudyPointSpecSchema: GenMessage<StudyPointSpec> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 38);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateStudyRequest
+ */
+export type CreateStudyRequest = Message<"simlab.jobstore.v1.CreateStudyRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * As submitted, with the seed drawn.
+   *
+   * @generated from field: simlab.v1.StudySpec spec = 3;
+   */
+  spec?: StudySpec | undefined;
+
+  /**
+   * The resolved model version every point runs.
+   *
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: int32 model_version = 5;
+   */
+  modelVersion: number;
+
+  /**
+   * @generated from field: string code_sha256 = 6;
+   */
+  codeSha256: string;
+
+  /**
+   * @generated from field: string primary_output = 7;
+   */
+  primaryOutput: string;
+
+  /**
+   * @generated from field: repeated string swept = 8;
+   */
+  swept: string[];
+
+  /**
+   * In index order.
+   *
+   * @generated from field: repeated simlab.jobstore.v1.StudyPointSpec points = 9;
+   */
+  points: StudyPointSpec[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateStudyRequest.
+ * Use `create(CreateStudyRequestSchema)` to create a new message.
+ */
+export const CreateStudyRequestSchema: GenMessage<CreateStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 39);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateStudyResponse
+ */
+export type CreateStudyResponse = Message<"simlab.jobstore.v1.CreateStudyResponse"> & {
+  /**
+   * @generated from field: simlab.v1.Study study = 1;
+   */
+  study?: Study | undefined;
+
+  /**
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateStudyResponse.
+ * Use `create(CreateStudyResponseSchema)` to create a new message.
+ */
+export const CreateStudyResponseSchema: GenMessage<CreateStudyResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 40);
+
+/**
+ * @generated from message simlab.jobstore.v1.GetStudyRequest
+ */
+export type GetStudyRequest = Message<"simlab.jobstore.v1.GetStudyRequest"> & {
+  /**
+   * Empty only for internal callers that may see every study.
+   *
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string study_id = 2;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.GetStudyRequest.
+ * Use `create(GetStudyRequestSchema)` to create a new message.
+ */
+export const GetStudyRequestSchema: GenMessage<GetStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 41);
+
+/**
+ * @generated from message simlab.jobstore.v1.ListStudiesRequest
+ */
+export type ListStudiesRequest = Message<"simlab.jobstore.v1.ListStudiesRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: simlab.v1.ListStudiesRequest query = 2;
+   */
+  query?: ListStudiesRequest$1 | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ListStudiesRequest.
+ * Use `create(ListStudiesRequestSchema)` to create a new message.
+ */
+export const ListStudiesRequestSchema: GenMessage<ListStudiesRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 42);
+
+/**
+ * @generated from message simlab.jobstore.v1.ListStudyPointsRequest
+ */
+export type ListStudyPointsRequest = Message<"simlab.jobstore.v1.ListStudyPointsRequest"> & {
+  /**
+   * Empty only for internal callers that may see every study.
+   *
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: simlab.v1.ListStudyPointsRequest query = 2;
+   */
+  query?: ListStudyPointsRequest$1 | undefined;
+
+  /**
+   * Only points whose job changed at or after this time (WatchStudy's polls); unset: all.
+   *
+   * @generated from field: google.protobuf.Timestamp changed_since = 3;
+   */
+  changedSince?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ListStudyPointsRequest.
+ * Use `create(ListStudyPointsRequestSchema)` to create a new message.
+ */
+export const ListStudyPointsRequestSchema: GenMessage<ListStudyPointsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 43);
+
+/**
+ * @generated from message simlab.jobstore.v1.CancelStudyRequest
+ */
+export type CancelStudyRequest = Message<"simlab.jobstore.v1.CancelStudyRequest"> & {
+  /**
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string study_id = 2;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CancelStudyRequest.
+ * Use `create(CancelStudyRequestSchema)` to create a new message.
+ */
+export const CancelStudyRequestSchema: GenMessage<CancelStudyRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 44);
+
+/**
+ * @generated from message simlab.jobstore.v1.ComparePointsRequest
+ */
+export type ComparePointsRequest = Message<"simlab.jobstore.v1.ComparePointsRequest"> & {
+  /**
+   * Empty only for internal callers that may see every study.
+   *
+   * @generated from field: string owner = 1;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: simlab.v1.ComparePointsRequest query = 2;
+   */
+  query?: ComparePointsRequest$1 | undefined;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.ComparePointsRequest.
+ * Use `create(ComparePointsRequestSchema)` to create a new message.
+ */
+export const ComparePointsRequestSchema: GenMessage<ComparePointsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 45);
+
+/**
+ * Published on simlab.studies.<study_id>.queued when a study's points were queued: the
+ * runner lists them (ListActiveJobs with study_id) instead of 10,000 QUEUED events.
+ *
+ * @generated from message simlab.jobstore.v1.StudyQueuedEvent
+ */
+export type StudyQueuedEvent = Message<"simlab.jobstore.v1.StudyQueuedEvent"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string study_id = 2;
+   */
+  studyId: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.StudyQueuedEvent.
+ * Use `create(StudyQueuedEventSchema)` to create a new message.
+ */
+export const StudyQueuedEventSchema: GenMessage<StudyQueuedEvent> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 46);
+
+/**
  * @generated from service simlab.jobstore.v1.JobStoreService
  */
 export const JobStoreService: GenService<{
@@ -1147,6 +1443,56 @@ export const JobStoreService: GenService<{
     methodKind: "unary";
     input: typeof ResolveShareTokenRequestSchema;
     output: typeof ResolveShareTokenResponseSchema;
+  },
+  /**
+   * Studies: all points inserted in one transaction, announced by one StudyQueuedEvent.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.CreateStudy
+   */
+  createStudy: {
+    methodKind: "unary";
+    input: typeof CreateStudyRequestSchema;
+    output: typeof CreateStudyResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.GetStudy
+   */
+  getStudy: {
+    methodKind: "unary";
+    input: typeof GetStudyRequestSchema;
+    output: typeof StudySchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ListStudies
+   */
+  listStudies: {
+    methodKind: "unary";
+    input: typeof ListStudiesRequestSchema;
+    output: typeof ListStudiesResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ListStudyPoints
+   */
+  listStudyPoints: {
+    methodKind: "unary";
+    input: typeof ListStudyPointsRequestSchema;
+    output: typeof ListStudyPointsResponseSchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.CancelStudy
+   */
+  cancelStudy: {
+    methodKind: "unary";
+    input: typeof CancelStudyRequestSchema;
+    output: typeof StudySchema;
+  },
+  /**
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.ComparePoints
+   */
+  comparePoints: {
+    methodKind: "unary";
+    input: typeof ComparePointsRequestSchema;
+    output: typeof ComparePointsResponseSchema;
   },
   /**
    * The model registry. Versions are immutable; a name belongs to its first pusher.
