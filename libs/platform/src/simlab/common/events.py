@@ -1,7 +1,10 @@
 """Where job events travel on NATS JetStream: stream SIMLAB_JOBS, subjects
 simlab.jobs.<job_id>.<event>, where <event> is the state entered (queued, launching, running,
 cancelling, succeeded, failed, cancelled) or `progress`. The payload is a simlab.v1.JobEvent;
-its event_id is also the Nats-Msg-Id, so JetStream drops a re-published duplicate."""
+its event_id is also the Nats-Msg-Id, so JetStream drops a re-published duplicate.
+
+A new study's points are announced together by one simlab.jobstore.v1.StudyQueuedEvent on
+simlab.studies.<study_id>.queued, in the same stream, so it stays in order with job events."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ from simlab.v1 import simulation_pb2 as pb
 
 STREAM = "SIMLAB_JOBS"
 SUBJECT_PREFIX = "simlab.jobs"
-ALL_SUBJECTS = f"{SUBJECT_PREFIX}.>"
+STUDY_SUBJECT_PREFIX = "simlab.studies"
+JOB_SUBJECTS = f"{SUBJECT_PREFIX}.>"
+STUDY_SUBJECTS = f"{STUDY_SUBJECT_PREFIX}.>"
+ALL_SUBJECTS = (JOB_SUBJECTS, STUDY_SUBJECTS)
 # How long JetStream remembers a Nats-Msg-Id to drop duplicates.
 DUPLICATE_WINDOW_S = 120.0
 PROGRESS = "progress"
@@ -27,6 +33,14 @@ def job_subjects(job_id: str) -> str:
     return f"{SUBJECT_PREFIX}.{job_id}.>"
 
 
+def study_queued_subject(study_id: str) -> str:
+    return f"{STUDY_SUBJECT_PREFIX}.{study_id}.queued"
+
+
+def is_study_subject(subject_: str) -> bool:
+    return subject_.startswith(STUDY_SUBJECT_PREFIX + ".")
+
+
 def event_subject(event: pb.JobEvent) -> str:
     if event.kind == pb.EVENT_KIND_PROGRESS:
         return subject(event.job_id, PROGRESS)
@@ -41,7 +55,7 @@ async def ensure_stream(js: object) -> None:
         js,
         StreamConfig(
             name=STREAM,
-            subjects=[ALL_SUBJECTS],
+            subjects=list(ALL_SUBJECTS),
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_S,
             max_age=30 * 24 * 3600.0,
