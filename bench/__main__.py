@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import events, models, objectstore, precision, submit, usercode, watchers
+from bench import events, models, objectstore, precision, study, submit, usercode, watchers
 from simlab.devstack.stack import Stack, free_port
 
 
@@ -31,6 +31,8 @@ def main() -> None:
             precision.run(stack, quick=args.quick)
             print("\n== users' own code")
             usercode.run(stack, quick=args.quick)
+            print("\n== studies: submit, read and cancel 1,000s of points; tiny points completed")
+            study.run(stack, quick=args.quick)
             print(f"\n== submit through the gateway ({args.clients} concurrent clients)")
             submit.run(stack, args.submits, args.clients)
             print("\n== state change in the job store -> WatchJob")
