@@ -114,6 +114,27 @@ def test_a_precision_target_stops_on_kubernetes_where_it_stops_locally(
     assert done.summary == expected.summary
 
 
+def test_a_study_on_kubernetes_gives_each_point_the_local_launchers_numbers(
+    stack: Stack, k8s_alice: Client
+) -> None:
+    def points(client: Client) -> list[pb.StudyPoint]:
+        study = client.study("pi", sweep={"samples": [1_000_000, 2_000_000, 3_000_000]}, seed=9)
+        done = study.wait(progress=False).info
+        assert done.state == pb.STUDY_STATE_SUCCEEDED, [p.error for p in study.points()]
+        assert done.counts.succeeded == 3
+        return list(study.points())
+
+    with Client(stack.url, token="alice-token") as local:
+        expected = points(local)
+    on_kubernetes = points(k8s_alice)
+    assert [(p.seed, p.progress.samples_done) for p in on_kubernetes] == [
+        (p.seed, p.progress.samples_done) for p in expected
+    ]
+    assert [(p.progress.estimate, p.progress.stderr) for p in on_kubernetes] == [
+        (p.progress.estimate, p.progress.stderr) for p in expected
+    ]
+
+
 def test_cancel_deletes_the_job_and_ends_cancelled(
     k8s_alice: Client, admin: client.BatchV1Api
 ) -> None:
