@@ -1,10 +1,24 @@
-"""Job states as people read them (the CLI, the progress bar, job_to_dict)."""
+"""Job and study states, and where a run stopped, as people read them (the CLI, the progress
+bars, the --json output, the tables of a study's points)."""
 
 from __future__ import annotations
 
 from simlab.v1 import simulation_pb2 as pb
 
+TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
+STUDY_ENDED = frozenset({pb.STUDY_STATE_SUCCEEDED, pb.STUDY_STATE_FAILED, pb.STUDY_STATE_CANCELLED})
+
 
 def state_name(state: int) -> str:
     """JOB_STATE_RUNNING -> RUNNING."""
     return pb.JobState.Name(state).removeprefix("JOB_STATE_")
+
+
+def study_state_name(state: int) -> str:
+    """STUDY_STATE_RUNNING -> RUNNING."""
+    return pb.StudyState.Name(state).removeprefix("STUDY_STATE_")
+
+
+def stop_reason(stop: pb.StopInfo) -> str:
+    """ "precision_reached" or "budget_exhausted" (as the summary's stop_reason)."""
+    return pb.StopReason.Name(stop.reason).removeprefix("STOP_REASON_").lower()
