@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from simlab.bundle import Bundle, BundleError
@@ -43,13 +44,14 @@ from simlab.client import (
 )
 from simlab.common.errors import Code, SimlabError
 from simlab.progress import describe, duration, follow, follow_study, study_line, to_target
-from simlab.states import state_name, stop_reason, study_state_name
+from simlab.states import job_state, state_name, stop_reason, study_state_name
 from simlab.studyspec import StudySpecError, build_spec, parse_sample, parse_sweep, parse_value
 from simlab.tables import FORMATS, study_columns, study_rows, write_rows
 from simlab.v1 import simulation_pb2 as pb
 
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: ":x:" in "-p volatility=0.1:x:9" is text.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 STATES = [name.removeprefix("JOB_STATE_") for name in pb.JobState.keys()[1:]]
 # Jobs per page of `simlab list`.
 LIST_LIMIT = 20
@@ -473,7 +475,7 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_list(client: Client, args: argparse.Namespace) -> int:
-    states = [pb.JobState(pb.JobState.Value(f"JOB_STATE_{s.upper()}")) for s in args.state]
+    states = [job_state(state) for state in args.state]
     jobs, next_token = client.list_jobs(
         args.model or "", states, args.limit, args.page_token or "", args.id or ""
     )
@@ -660,13 +662,16 @@ def print_study(client: Client, study: pb.Study) -> None:
     counts = data["counts"]
     state = data["state"]
     table = Table(show_header=False, box=None)
-    table.add_row("study", data["study_id"] + (f"  {data['title']}" if data["title"] else ""))
+    table.add_row(
+        "study", escape(data["study_id"] + (f"  {data['title']}" if data["title"] else ""))
+    )
     table.add_row("state", f"[{STATE_STYLE.get(state, 'white')}]{state}[/]")
     version = f"@v{data['model_version']}" if data["model_version"] else ""
     table.add_row("model", data["model"].partition("@")[0] + version)
-    table.add_row("swept", ", ".join(data["swept"]))
+    table.add_row("swept", escape(", ".join(data["swept"])))
     if data["parameters"]:
-        table.add_row("fixed", ", ".join(f"{k}={_fmt(v)}" for k, v in data["parameters"].items()))
+        fixed = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(data["parameters"].items()))
+        table.add_row("fixed", escape(fixed))
     design = data["design"] + (" (common random numbers)" if data["crn"] else "")
     table.add_row("design", f"{design}, seed {data['seed']}, {data['shards']} shard(s) per point")
     if study.spec.HasField("precision"):
@@ -691,11 +696,15 @@ def print_study(client: Client, study: pb.Study) -> None:
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], more: str) -> None:
-    """The first POINTS_SHOWN points as a table; `more` says how to get them all."""
-    table = Table(*columns, box=None)
-    for row in rows[:POINTS_SHOWN]:
-        table.add_row(*("" if row[c] is None else _fmt(row[c]) for c in columns))
-    out.print(table)
+    """The first POINTS_SHOWN points as aligned columns, never cut to the terminal's width (a
+    narrow one wraps the lines); `more` says how to get them all."""
+    shown = [columns, *(["" if row[c] is None else _fmt(row[c]) for c in columns]
+                        for row in rows[:POINTS_SHOWN])]  # fmt: skip
+    widths = [max(len(line[i]) for line in shown) for i in range(len(columns))]
+    for line in shown:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
     if len(rows) > POINTS_SHOWN:
         out.print(f"… {len(rows) - POINTS_SHOWN:,} more points: {more}", style="dim")
 
@@ -711,7 +720,7 @@ def cmd_study_list(client: Client, args: argparse.Namespace) -> int:
         counts = study.counts
         ended = counts.succeeded + counts.failed + counts.cancelled
         table.add_row(
-            study.study_id, study.title, study.spec.model, f"{study.points:,}",
+            study.study_id, escape(study.title), study.spec.model, f"{study.points:,}",
             f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
             f"{ended / study.points:.0%}" if study.points else "", _when(study),
         )  # fmt: skip
@@ -1238,13 +1247,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Client(args.server, args.token) as client:
             return int(args.run(client, args))
     except StudySpecError as error:  # a usage error, as argparse's are
-        err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True)
+        say_error(error)
         return 2
     except (SimlabError, CliError, BundleError) as error:
-        err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True)
+        say_error(error)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def say_error(error: Exception) -> None:
+    # The message is text: "[pandas]" in it is no markup.
+    err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True, markup=False)
 
 
 def entrypoint() -> None:

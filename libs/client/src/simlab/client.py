@@ -52,7 +52,14 @@ from simlab.bundle import Bundle, collect, from_function
 from simlab.common.errors import Code, SimlabError, invalid
 from simlab.handles import Comparison, Run, Study
 from simlab.progress import follow
-from simlab.states import STUDY_ENDED, TERMINAL, state_name, stop_reason, study_state_name
+from simlab.states import (
+    STUDY_ENDED,
+    TERMINAL,
+    job_state,
+    state_name,
+    stop_reason,
+    study_state_name,
+)
 from simlab.studyspec import Axis, build_spec
 from simlab.tables import DEFAULT_CONFIDENCE, frame, run_rows
 from simlab.transport.errors import from_grpc
@@ -733,7 +740,10 @@ class Client:
         """Your latest `limit` runs as a DataFrame, newest first: job_id, model, state,
         created, each parameter, estimate and stderr (of the primary output), each number of
         the summary. `states` as names ("succeeded") or pb.JobState values. Needs pandas."""
-        wanted = [_job_state(state) for state in states or ()]
+        try:
+            wanted = [job_state(s) if isinstance(s, str) else s for s in states or ()]
+        except ValueError as error:
+            raise ValueError(f"states: {error}") from None
         jobs: list[pb.Job] = []
         token = ""
         while len(jobs) < limit:
@@ -880,19 +890,6 @@ class Client:
 
     def study_share_url(self, study_id: str, token: str) -> str:
         return f"{self.study_url(study_id)}?share={token}"
-
-
-def _job_state(state: str | pb.JobState) -> pb.JobState:
-    """ "succeeded" or pb.JOB_STATE_SUCCEEDED -> pb.JOB_STATE_SUCCEEDED."""
-    if not isinstance(state, str):
-        return state
-    try:
-        return pb.JobState(
-            pb.JobState.Value(f"JOB_STATE_{state.upper().removeprefix('JOB_STATE_')}")
-        )
-    except ValueError:
-        known = ", ".join(state_name(value).lower() for value in pb.JobState.values()[1:])
-        raise ValueError(f"states: {state!r} is not a job state ({known})") from None
 
 
 __all__ = [

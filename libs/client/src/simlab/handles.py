@@ -102,10 +102,12 @@ class Comparison:
             + (f", {self.improvement:.3g} times larger)" if self.improvement else ")"),
             f"correlation {self.correlation:.4g} over {self.blocks:,} paired blocks",
         ]
-        for point in (self.a, self.b):
-            parameters = whole_numbers(struct_to_dict(point.parameters))
-            text = ", ".join(f"{k}={_number(v)}" for k, v in parameters.items())
-            lines.append(f"point {point.index}: {text}")
+        # The parameters the two points differ in (a study's points differ in swept ones).
+        a, b = (whole_numbers(struct_to_dict(p.parameters)) for p in (self.a, self.b))
+        differ = sorted(name for name in {**a, **b} if a.get(name) != b.get(name))
+        for point, parameters in ((self.a, a), (self.b, b)):
+            text = ", ".join(f"{name}={_number(parameters.get(name))}" for name in differ)
+            lines.append(f"point {point.index}: {text or 'the same parameters'}")
         return lines
 
     def __str__(self) -> str:

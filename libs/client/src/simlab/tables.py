@@ -78,37 +78,48 @@ def study_rows(study: pb.Study, points: Iterable[pb.StudyPoint]) -> list[dict[st
 
 def run_rows(jobs: Iterable[pb.Job]) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per run and the columns: job_id, model, state, created, then every parameter,
-    estimate and stderr (the primary output's), then every number of the summary. A
-    parameter or summary entry whose name a column already has is prefixed (`parameters.`,
-    `summary.`)."""
-    rows: list[dict[str, Any]] = []
-    parameter_columns: dict[str, None] = {}
-    summary_columns: dict[str, None] = {}
-    for job in jobs:
+    estimate and stderr (the primary output's), then every number or text of the summary,
+    each group sorted by name. A parameter or summary entry whose name another column has is
+    prefixed (`parameters.`, `summary.`)."""
+    jobs = list(jobs)
+    parameters = [whole_numbers(struct_to_dict(job.parameters)) for job in jobs]
+    summaries = [
+        {k: v for k, v in whole_numbers(struct_to_dict(job.summary)).items() if _scalar(v)}
+        for job in jobs
+    ]
+    taken = {*RUN_COLUMNS, "estimate", "stderr"}
+    # name -> column; sorted by name, as a Struct's keys come in no set order.
+    parameter_columns = {
+        name: f"parameters.{name}" if name in taken else name
+        for name in sorted({name for p in parameters for name in p})
+    }
+    taken |= set(parameter_columns.values())
+    summary_columns = {
+        name: f"summary.{name}" if name in taken else name
+        for name in sorted({name for s in summaries for name in s})
+    }
+    rows = []
+    for job, given, summary in zip(jobs, parameters, summaries, strict=True):
         progress = job.progress
-        row: dict[str, Any] = {
-            "job_id": job.job_id,
-            "model": job.model,
-            "state": state_name(job.state),
-            "created": job.created_at.ToDatetime(UTC) if job.HasField("created_at") else None,
-        }
-        taken = set(RUN_COLUMNS) | {"estimate", "stderr"}
-        for name, value in whole_numbers(struct_to_dict(job.parameters)).items():
-            column = f"parameters.{name}" if name in taken else name
-            parameter_columns[column] = None
-            row[column] = value
-        row["estimate"] = progress.estimate if progress.HasField("estimate") else None
-        row["stderr"] = progress.stderr if progress.HasField("stderr") else None
-        taken |= set(row)
-        summary = whole_numbers(struct_to_dict(job.summary)) if job.HasField("summary") else {}
-        for name, value in summary.items():
-            if isinstance(value, bool | int | float | str):
-                column = f"summary.{name}" if name in taken else name
-                summary_columns[column] = None
-                row[column] = value
-        rows.append(row)
-    columns = [*RUN_COLUMNS, *parameter_columns, "estimate", "stderr", *summary_columns]
+        rows.append(
+            {
+                "job_id": job.job_id,
+                "model": job.model,
+                "state": state_name(job.state),
+                "created": job.created_at.ToDatetime(UTC) if job.HasField("created_at") else None,
+                **{parameter_columns[name]: value for name, value in given.items()},
+                "estimate": progress.estimate if progress.HasField("estimate") else None,
+                "stderr": progress.stderr if progress.HasField("stderr") else None,
+                **{summary_columns[name]: value for name, value in summary.items()},
+            }
+        )
+    columns = [*RUN_COLUMNS, *parameter_columns.values(), "estimate", "stderr",
+               *summary_columns.values()]  # fmt: skip
     return rows, columns
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, bool | int | float | str)
 
 
 def pandas_module(what: str) -> Any:
