@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -189,14 +190,12 @@ def test_a_point_that_stops_early_counts_to_its_stop() -> None:
 
 def test_the_study_bar_ends_full_with_the_study() -> None:
     class Source:
-        def watch_study(self, study_id: str) -> list[pb.StudyEvent]:
+        def watch_study(self, study_id: str) -> Iterator[pb.StudyEvent]:
             queued = [study_point(i, pb.JOB_STATE_QUEUED, seq=1, samples_done=0) for i in range(6)]
             done = [study_point(i, seq=5) for i in range(6)]
-            return [
-                pb.StudyEvent(study=grid_study(pb.STUDY_STATE_QUEUED, queued=6), points=queued,
-                              snapshot=True),
-                pb.StudyEvent(study=grid_study(), points=done),
-            ]  # fmt: skip
+            yield pb.StudyEvent(study=grid_study(pb.STUDY_STATE_QUEUED, queued=6), points=queued,
+                                snapshot=True)  # fmt: skip
+            yield pb.StudyEvent(study=grid_study(), points=done)
 
     screen = io.StringIO()
     ended = follow_study(Source(), "s1", Console(file=screen, width=200))

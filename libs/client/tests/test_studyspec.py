@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from google.protobuf import json_format, struct_pb2
 
@@ -198,3 +199,16 @@ def test_sdk_errors_name_the_sweep_entry(
 def test_true_and_one_are_different_values() -> None:
     spec = build_spec("m", sweep={"flag": [True, 1]})
     assert len(spec.axes[0].values.values) == 2
+
+
+def test_numpy_values_are_plain_numbers() -> None:
+    spec = build_spec(
+        "m",
+        params={"paths": np.int64(1000)},
+        sweep={"strike": np.linspace(90, 110, 3), "steps": [np.int64(12), np.int64(52)]},
+    )
+    assert axes(spec) == [
+        {"parameter": "strike", "values": {"values": [90.0, 100.0, 110.0]}},
+        {"parameter": "steps", "values": {"values": [12.0, 52.0]}},
+    ]
+    assert dict(spec.parameters) == {"paths": 1000}

@@ -61,7 +61,7 @@ from simlab.states import (
     study_state_name,
 )
 from simlab.studyspec import Axis, build_spec
-from simlab.tables import DEFAULT_CONFIDENCE, frame, run_rows
+from simlab.tables import DEFAULT_CONFIDENCE, frame, pandas_module, run_rows
 from simlab.transport.errors import from_grpc
 from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
@@ -718,12 +718,7 @@ class Client:
     def frame(self, job_id: str, name: str = "data.csv") -> Any:
         """A CSV result (data.csv, convergence.csv) as a pandas DataFrame. pandas is an extra:
         `pip install 'simlab-client[pandas]'`."""
-        try:
-            import pandas  # optional: only this method needs it
-        except ImportError:
-            raise ImportError(
-                "Client.frame needs pandas: pip install 'simlab-client[pandas]'"
-            ) from None
+        pandas = pandas_module("Client.frame")
         return pandas.read_csv(io.BytesIO(self.read(job_id, name)))
 
     def run_handle(self, job_id: str) -> Run:
@@ -779,14 +774,15 @@ class Client:
         request_id: str | None = None,
     ) -> Study:
         """Submits a study of "name" or "name@vN" (every point runs the same version):
-        `params` fixed at every point, `sweep` the swept parameters, each a list of values or
-        simlab.range(start, stop, count) / simlab.logrange(...). By default every combination
-        (a grid, the first parameter slowest); `sample=("sobol", 256)` or `("random", 100)`
-        draws that many points within ranges given without a count. `crn`: every point uses
-        the study's seed (common random numbers: differences between points are far more
-        precise); otherwise each point gets its own seed derived from `seed` (0: random).
-        Precision settings and `no_cache` apply to each point, as in submit(). A bad sweep
-        raises simlab.studyspec.StudySpecError (a ValueError) naming the parameter."""
+        `params` fixed at every point, `sweep` the swept parameters, each a list (or NumPy
+        array) of values or simlab.range(start, stop, count) / simlab.logrange(...). By
+        default every combination runs (a grid, the first parameter slowest);
+        `sample=("sobol", 256)` or `("random", 100)` draws that many points within ranges
+        given without a count. `crn`: every point uses the study's seed (common random
+        numbers: differences between points are far more precise); otherwise each point gets
+        its own seed derived from `seed` (0: random). Precision settings and `no_cache` apply
+        to each point, as in submit(). A bad sweep raises simlab.studyspec.StudySpecError (a
+        ValueError) naming the parameter. A fresh request_id makes retries safe."""
         spec = build_spec(
             model,
             params=params,

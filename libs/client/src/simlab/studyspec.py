@@ -9,8 +9,8 @@ The `-p NAME=...` forms:
     rate=log:0.01:1:5      5 points evenly spaced in log(rate)
     volatility=0.1:0.5     a range without a count, for sampled designs (--sample sobol:256)
     spot=100               held fixed at every point
-In the SDK a swept parameter is a list of values or `simlab.range(start, stop, count)` /
-`simlab.logrange(...)` (without a count for sampled designs)."""
+In the SDK a swept parameter is a list (or NumPy array) of values or `simlab.range(start, stop,
+count)` / `simlab.logrange(...)` (without a count for sampled designs)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from google.protobuf import struct_pb2
 
 from simlab.v1 import simulation_pb2 as pb
@@ -49,7 +50,7 @@ def logrange(start: float, stop: float, count: int | None = None) -> Range:
     return Range(start, stop, count, log=True)
 
 
-Axis = Sequence[Any] | Range
+Axis = Sequence[Any] | np.ndarray | Range
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,14 @@ def build_spec(
         no_cache=no_cache,
         title=title,
     )
+    params = {name: _plain(value) for name, value in params.items()}
     for name, value in params.items():
         _check_finite(value, f"params[{name!r}]")
     spec.parameters.update(params)
     for name, axis in sweep.items():
         label = labels.get(name, f"sweep[{name!r}]")
+        if isinstance(axis, np.ndarray):  # np.linspace(...) in a notebook
+            axis = axis.tolist()
         if name in params:
             raise StudySpecError(f"{label}: {name} is both fixed and swept")
         if isinstance(axis, Range):
@@ -259,6 +263,7 @@ def _range(axis: Range, label: str, sampled: bool) -> pb.StudyRange:
 def _values(values: Sequence[Any], label: str) -> pb.StudyValues:
     if not values:
         raise StudySpecError(f"{label}: the list of values is empty")
+    values = [_plain(value) for value in values]
     seen: list[Any] = []
     for value in values:
         if not isinstance(value, bool | int | float | str):
@@ -273,6 +278,11 @@ def _values(values: Sequence[Any], label: str) -> pb.StudyValues:
     for value in values:
         message.values.append(_json_value(value))
     return message
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy number as the Python one it holds."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _json_value(value: bool | int | float | str) -> struct_pb2.Value:
