@@ -44,7 +44,7 @@ from simlab.client import (
 )
 from simlab.common.errors import Code, SimlabError
 from simlab.progress import describe, duration, follow, follow_study, study_line, to_target
-from simlab.states import job_state, state_name, stop_reason, study_state_name
+from simlab.states import job_state, points_ended, state_name, stop_reason, study_state_name
 from simlab.studyspec import StudySpecError, build_spec, parse_sample, parse_sweep, parse_value
 from simlab.tables import FORMATS, study_columns, study_rows, write_rows
 from simlab.v1 import simulation_pb2 as pb
@@ -676,7 +676,7 @@ def print_study(client: Client, study: pb.Study) -> None:
     table.add_row("design", f"{design}, seed {data['seed']}, {data['shards']} shard(s) per point")
     if study.spec.HasField("precision"):
         table.add_row("precision", precision_text(study.spec.precision))
-    ended = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+    ended = points_ended(study.counts)
     table.add_row(
         "points",
         f"{ended:,} of {data['points']:,} ended ({counts['succeeded']:,} succeeded, "
@@ -718,7 +718,7 @@ def cmd_study_list(client: Client, args: argparse.Namespace) -> int:
     for study in studies:
         state = study_state_name(study.state)
         counts = study.counts
-        ended = counts.succeeded + counts.failed + counts.cancelled
+        ended = points_ended(counts)
         table.add_row(
             study.study_id, escape(study.title), study.spec.model, f"{study.points:,}",
             f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simlab.progress import follow_study, study_line
-from simlab.states import STUDY_ENDED, TERMINAL, state_name, study_state_name
+from simlab.states import STUDY_ENDED, TERMINAL, points_ended, state_name, study_state_name
 from simlab.tables import frame, study_columns, study_rows, write_rows
 from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
@@ -211,7 +211,7 @@ class Study:
 
     def _repr_html_(self) -> str:
         info, counts = self.info, self.info.counts
-        ended = counts.succeeded + counts.failed + counts.cancelled
+        ended = points_ended(counts)
         rows = [
             ("state", html.escape(self.state)),
             ("model", html.escape(f"{info.spec.model} (v{info.model_version})")),

@@ -11,7 +11,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from simlab.states import TERMINAL, state_name, study_state_name
+from simlab.states import TERMINAL, points_ended, state_name, study_state_name
 from simlab.v1 import simulation_pb2 as pb
 
 
@@ -160,7 +160,7 @@ def point_share(point: pb.StudyPoint) -> float:
 def study_line(study: pb.Study) -> str:
     """e.g. "RUNNING · 20 of 27 ended (1 failed) · 2 running · 4.5 points/s · ≈ 2 s left"."""
     counts = study.counts
-    ended = counts.succeeded + counts.failed + counts.cancelled
+    ended = points_ended(counts)
     bad = [f"{n:,} {what}" for n, what in ((counts.failed, "failed"),
                                            (counts.cancelled, "cancelled")) if n]  # fmt: skip
     parts = [

@@ -36,3 +36,8 @@ def study_state_name(state: int) -> str:
 def stop_reason(stop: pb.StopInfo) -> str:
     """ "precision_reached" or "budget_exhausted" (as the summary's stop_reason)."""
     return pb.StopReason.Name(stop.reason).removeprefix("STOP_REASON_").lower()
+
+
+def points_ended(counts: pb.StudyCounts) -> int:
+    """A study's points that ended: succeeded, failed or cancelled."""
+    return counts.succeeded + counts.failed + counts.cancelled
