@@ -106,7 +106,7 @@ def test_submit_wait_json_adds_every_points_row(
     assert [row["index"] for row in said["rows"]] == list(range(6))
     assert said["rows"][3] == {
         "index": 3, "strike": 100, "volatility": 0.3, "estimate": 13.0, "stderr": 0.1,
-        "ci_low": 13.0 - Z95 * 0.1, "ci_high": 13.0 + Z95 * 0.1, "state": "SUCCEEDED",
+        "ci_low": 13.0 - Z95 * 0.1, "ci_high": 13.0 + Z95 * 0.1, "state": "succeeded",
         "stop_reason": None, "samples": 100_000, "job_id": "job3",
     }  # fmt: skip
     # Paged through (4 points a page in the fake).
@@ -127,7 +127,8 @@ def test_submit_wait_fails_when_a_point_failed(
         in (stderr)
     )
     # The table of points, the failed one without numbers.
-    assert "job4" in printed and "FAILED" in printed
+    [failed] = [line for line in printed.splitlines() if line.endswith("job4")]
+    assert failed.split() == ["4", "110", "0.1", "failed", "0", "job4"]
     assert "5 succeeded, 1 failed, 0 cancelled" in printed
 
 

@@ -122,6 +122,18 @@ def test_the_interval_uses_the_precision_targets_confidence(
     assert row["ci_high"] - row["estimate"] == pytest.approx(2.5758293 * 0.1, rel=1e-6)
 
 
+def test_rows_match_the_gateways_csv(client: Client, gateway: StudyGateway) -> None:
+    # A point stopped at its target: the interval is the half-width the job store found.
+    gateway.points[0].stop.half_width = 0.25
+    # A swept parameter named like a column is prefixed, as in the gateway's study.csv.
+    gateway.study.swept[:] = ["strike", "state"]
+    study = client.get_study("s1")
+    assert study.to_pandas().columns[:3].tolist() == ["index", "strike", "parameters.state"]
+    first = study.rows()[0]
+    assert (first["ci_low"], first["ci_high"]) == (9.75, 10.25)
+    assert (first["state"], first["parameters.state"]) == ("succeeded", None)
+
+
 def test_frames_without_pandas_say_what_to_install(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

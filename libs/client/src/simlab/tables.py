@@ -35,8 +35,15 @@ def study_confidence(study: pb.Study) -> float:
     return DEFAULT_CONFIDENCE
 
 
+def swept_columns(study: pb.Study) -> dict[str, str]:
+    """Each swept parameter's column: its name, or `parameters.<name>` when another column
+    has that name (as in the gateway's study.csv)."""
+    taken = {"index", *POINT_COLUMNS}
+    return {name: f"parameters.{name}" if name in taken else name for name in study.swept}
+
+
 def study_columns(study: pb.Study) -> list[str]:
-    return ["index", *study.swept, *POINT_COLUMNS]
+    return ["index", *swept_columns(study).values(), *POINT_COLUMNS]
 
 
 def point_samples(point: pb.StudyPoint) -> int:
@@ -47,27 +54,35 @@ def point_samples(point: pb.StudyPoint) -> int:
 
 
 def study_rows(study: pb.Study, points: Iterable[pb.StudyPoint]) -> list[dict[str, Any]]:
-    """One row per point (study_columns): the interval is estimate ± z·stderr at the
-    study_confidence (normal z); numbers a point does not have yet are None."""
+    """One row per point (study_columns), the same as the gateway's study.csv: the interval
+    is estimate ± the half-width the job store found where the point stopped at its target,
+    else ± z·stderr at the study_confidence (normal z); the state and stop reason in lower
+    case; numbers a point does not have yet are None."""
     z = NormalDist().inv_cdf(0.5 + study_confidence(study) / 2)
+    columns = swept_columns(study)
     rows = []
     for point in points:
         parameters = whole_numbers(struct_to_dict(point.parameters))
         progress = point.progress
         estimate = progress.estimate if progress.HasField("estimate") else None
         stderr = progress.stderr if progress.HasField("stderr") else None
+        half_width = None
+        if point.HasField("stop") and point.stop.HasField("half_width"):
+            half_width = point.stop.half_width
+        elif stderr is not None and math.isfinite(stderr):
+            half_width = z * stderr
         low = high = None
-        if estimate is not None and stderr is not None and math.isfinite(stderr):
-            low, high = estimate - z * stderr, estimate + z * stderr
+        if estimate is not None and half_width is not None:
+            low, high = estimate - half_width, estimate + half_width
         rows.append(
             {
                 "index": point.index,
-                **{name: parameters.get(name) for name in study.swept},
+                **{column: parameters.get(name) for name, column in columns.items()},
                 "estimate": estimate,
                 "stderr": stderr,
                 "ci_low": low,
                 "ci_high": high,
-                "state": state_name(point.state),
+                "state": state_name(point.state).lower(),
                 "stop_reason": stop_reason(point.stop) if point.HasField("stop") else None,
                 "samples": point_samples(point),
                 "job_id": point.job_id,
