@@ -62,7 +62,9 @@ def study_rows(study: pb.Study, points: Iterable[pb.StudyPoint]) -> list[dict[st
     columns = swept_columns(study)
     rows = []
     for point in points:
-        parameters = whole_numbers(struct_to_dict(point.parameters))
+        # Only the swept values, read straight from the Struct: converting every point's
+        # whole Struct took most of the time of 10,000 rows.
+        given = point.parameters
         progress = point.progress
         estimate = progress.estimate if progress.HasField("estimate") else None
         stderr = progress.stderr if progress.HasField("stderr") else None
@@ -77,7 +79,10 @@ def study_rows(study: pb.Study, points: Iterable[pb.StudyPoint]) -> list[dict[st
         rows.append(
             {
                 "index": point.index,
-                **{column: parameters.get(name) for name, column in columns.items()},
+                **{
+                    column: whole_numbers(given[name]) if name in given else None
+                    for name, column in columns.items()
+                },
                 "estimate": estimate,
                 "stderr": stderr,
                 "ci_low": low,
