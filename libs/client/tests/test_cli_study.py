@@ -317,8 +317,8 @@ def test_results_as_a_table_json_and_csv(
 def test_results_as_parquet(
     gateway: StudyGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    pandas = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
+    import pandas
+
     target = tmp_path / "study.parquet"
     code, _, _ = run(capsys, "study", "results", "s1", "-o", str(target), "--json")
     assert code == 0

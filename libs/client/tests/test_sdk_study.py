@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pandas
 import pytest
 import stamina
 from rich.console import Console
@@ -20,8 +21,6 @@ from simlab.client import Client
 from simlab.progress import StudyProgress, follow_study, point_share, study_line
 from simlab.studyspec import StudySpecError
 from simlab.v1 import simulation_pb2 as pb
-
-pandas = pytest.importorskip("pandas")
 
 
 @pytest.fixture
@@ -111,8 +110,6 @@ def test_points_rows_frame_and_files(client: Client, gateway: StudyGateway, tmp_
 
 
 def test_results_as_parquet(client: Client, tmp_path: Path) -> None:
-    # pyarrow comes with the pandas extra, which `make venv` does not install.
-    pytest.importorskip("pyarrow")
     study = client.get_study("s1")
     parquet = pandas.read_parquet(study.results(tmp_path / "study.parquet"))
     assert parquet.equals(study.to_pandas())
