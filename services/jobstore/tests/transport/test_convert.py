@@ -18,7 +18,12 @@ from simlab_jobstore.core import jobs
 from simlab_jobstore.core.events import EventKind
 from simlab_jobstore.core.jobs import JobSpec
 from simlab_jobstore.core.states import JobState
-from simlab_jobstore.transport.convert import encode_event, job_to_pb, spec_from_pb
+from simlab_jobstore.transport.convert import (
+    encode_event,
+    encode_study_queued,
+    job_to_pb,
+    spec_from_pb,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 JOB = jobs.new_job(
@@ -84,3 +89,11 @@ def test_a_precision_runs_fields_travel_both_ways() -> None:
     running = job_to_pb(dataclasses.replace(stopped, stop=None, moments=Moments(500, 3.0, 499.0)))
     assert not running.HasField("stop") and running.progress.samples_to_target == 16
     assert not job_to_pb(JOB).HasField("precision")
+
+
+def test_a_studys_points_are_announced_by_one_event_on_the_studys_subject() -> None:
+    encoded = encode_study_queued("00112233aabbccdd")
+    event = store_pb.StudyQueuedEvent.FromString(encoded.payload)
+    assert (event.event_id, event.study_id) == (encoded.event_id, "00112233aabbccdd")
+    assert encoded.subject == events.study_queued_subject("00112233aabbccdd")
+    assert events.is_study_subject(encoded.subject)

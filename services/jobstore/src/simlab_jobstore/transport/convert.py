@@ -163,7 +163,7 @@ _EVENT_KIND_TO_PB: dict[EventKind, pb.EventKind] = {
 
 
 def encode_event(job: Job, kind: EventKind) -> EncodedEvent:
-    """The simlab.v1 JobEvent announcing `job` as it is now (core.events.EventEncoder)."""
+    """The simlab.v1 JobEvent announcing `job` as it is now."""
     event = pb.JobEvent(
         event_id=uuid.uuid4().hex,
         job_id=job.job_id,
@@ -172,6 +172,27 @@ def encode_event(job: Job, kind: EventKind) -> EncodedEvent:
         job=job_to_pb(job),
     )
     return EncodedEvent(event.event_id, events.event_subject(event), event.SerializeToString())
+
+
+def encode_study_queued(study_id: str) -> EncodedEvent:
+    """The simlab.jobstore.v1 StudyQueuedEvent announcing every queued point of a study."""
+    event = store_pb.StudyQueuedEvent(event_id=uuid.uuid4().hex, study_id=study_id)
+    return EncodedEvent(
+        event.event_id, events.study_queued_subject(study_id), event.SerializeToString()
+    )
+
+
+class WireEvents:
+    """core.events.EventEncoder: the events as the other services read them from NATS."""
+
+    def job(self, job: Job, kind: EventKind) -> EncodedEvent:
+        return encode_event(job, kind)
+
+    def study_queued(self, study_id: str) -> EncodedEvent:
+        return encode_study_queued(study_id)
+
+
+WIRE_EVENTS = WireEvents()
 
 
 def block_from_pb(block: stats_pb2.BlockStats) -> BlockReport:

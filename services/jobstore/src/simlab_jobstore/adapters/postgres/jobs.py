@@ -86,7 +86,7 @@ class Jobs:
         if extended is not None and source is None:
             inserted = await self._insert_extension(job, extended)
         else:
-            created = await self._inserts.submit((job, self.db.encode(job, EventKind.STATE)))
+            created = await self._inserts.submit((job, self.db.events.job(job, EventKind.STATE)))
             inserted = job if created else None
         if inserted is not None:
             return inserted, True
@@ -146,7 +146,7 @@ class Jobs:
                 [(row["block"], block_moments(row)) for row in rows],
                 job.created_at,
             )
-            if not await tx.insert_jobs([(job, self.db.encode(job, EventKind.STATE))]):
+            if not await tx.insert_jobs([(job, tx.events.job(job, EventKind.STATE))]):
                 return None
             await tx.conn.execute(
                 "INSERT INTO block_stats (job_id, block, shard, stats, count, mean, m2)"

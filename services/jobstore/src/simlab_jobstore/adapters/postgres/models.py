@@ -95,7 +95,7 @@ class Models:
                 new_job_id(),
                 now(),
             )
-            if not await tx.insert_jobs([(job, tx.encode(job, EventKind.STATE))]):
+            if not await tx.insert_jobs([(job, tx.events.job(job, EventKind.STATE))]):
                 # The same request_id, sent again while the first was being written.
                 earlier = await _earlier_request(tx, registration, request_id)
                 assert earlier is not None, "ON CONFLICT waited for the other insert's commit"

@@ -87,9 +87,9 @@ def open_pool(database_url: str, size: int) -> AsyncConnectionPool[Any]:
 class Session:
     """A connection (in a transaction when changing), with the statements the store shares."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], encode: EventEncoder) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], events: EventEncoder) -> None:
         self.conn = conn
-        self.encode = encode
+        self.events = events
         self.wrote_events = False
 
     async def fetch_one(self, query: Any, params: Any = None) -> Row | None:
@@ -125,7 +125,7 @@ class Session:
     async def save(self, job: Job, kind: EventKind) -> None:
         """Writes every field a change can touch, and the change's event, in one statement."""
         error = job.error
-        event = self.encode(job, kind)
+        event = self.events.job(job, kind)
         await self.conn.execute(
             "WITH saved AS (UPDATE jobs SET state = %s, seq = %s, updated_at = %s,"
             " history = %s, blocks_done = %s, samples_done = %s, samples_total = %s,"
@@ -191,11 +191,11 @@ class Database:
     commit that wrote events calls `on_commit`."""
 
     def __init__(
-        self, pool: AsyncConnectionPool[Any], on_commit: Callable[[], None], encode: EventEncoder
+        self, pool: AsyncConnectionPool[Any], on_commit: Callable[[], None], events: EventEncoder
     ) -> None:
         self.pool = pool
         self.on_commit = on_commit
-        self.encode = encode
+        self.events = events
         self._check: asyncio.Task[None] | None = None  # of the pool's idle connections
 
     @asynccontextmanager
@@ -203,7 +203,7 @@ class Database:
         """A pooled connection; each statement commits on its own."""
         try:
             async with self.pool.connection() as conn:
-                db = Session(conn, self.encode)
+                db = Session(conn, self.events)
                 yield db
         except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as error:
             # PostgreSQL restarting or failing over, the pool closing: the caller retries. The

@@ -23,12 +23,12 @@ class PostgresJobStore(Jobs, Shards, Models, Presets, Shares):
         self,
         pool: AsyncConnectionPool[Any],
         on_commit: Callable[[], None],
-        encode: EventEncoder,
+        events: EventEncoder,
         quotas: Quotas | None = None,
     ) -> None:
-        """`encode` turns a change's event into the outbox row's id, subject and payload;
+        """`events` turns a change's event into the outbox row's id, subject and payload;
         `quotas` bounds what one owner holds (defaults: core.quotas.Quotas)."""
-        self.db = Database(pool, on_commit, encode)
+        self.db = Database(pool, on_commit, events)
         self.quotas = quotas or Quotas()
         self._inserts = Coalescer(self._insert_jobs)
         self._versions = {}
