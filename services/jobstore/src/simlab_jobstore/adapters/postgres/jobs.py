@@ -243,7 +243,7 @@ class Jobs:
             conditions.append(sql.SQL("state = ANY({})").format([s.value for s in states]))
         if after is not None:
             conditions.append(
-                sql.SQL("(created_at, job_id) < ({}, {})").format(after.created_at, after.job_id)
+                sql.SQL("(created_at, job_id) < ({}, {})").format(after.created_at, after.id)
             )
         query = sql.SQL(
             "SELECT {columns} FROM jobs WHERE {where}"
