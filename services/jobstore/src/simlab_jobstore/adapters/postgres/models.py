@@ -20,7 +20,7 @@ from ...core.models import (
     model_not_found,
     new_version,
 )
-from .jobs import new_job_id
+from .jobs import new_id
 from .rows import JOB_COLUMNS, MODEL_COLUMNS, job_from_row, model_from_row
 from .session import Database, Session, now
 
@@ -92,7 +92,7 @@ class Models:
                 request_id,
                 registration.name,
                 registration.code_sha256,
-                new_job_id(),
+                new_id(),
                 now(),
             )
             if not await tx.insert_jobs([(job, tx.events.job(job, EventKind.STATE))]):
