@@ -1,7 +1,7 @@
 """Studies against a running job store: 10,000 points queued in one transaction and announced
 by one event, idempotent submission, the limits, a study's state and counts as its points move,
 a bulk cancel, the paired comparison of two points, paging the points (and only those that
-changed), the result cache, who may call, and a crash right after the commit."""
+changed), the result cache, share links of a study, and a crash right after the commit."""
 
 from __future__ import annotations
 
@@ -470,6 +470,36 @@ def test_a_point_that_matches_a_finished_run_reuses_it(client: Client, stream: E
     found = compare(client, study.study_id, 1, 0)
     assert (found.difference, found.blocks) == (pytest.approx(1.0), 4)
     assert found.stderr == pytest.approx(0.0, abs=1e-12)
+
+
+# ---- share links --------------------------------------------------------------------------------
+
+
+def test_a_share_link_of_a_study_resolves_to_it(client: Client) -> None:
+    study = create_study(client).study
+    created = client.call(
+        "CreateShareLink", store_pb.CreateShareLinkRequest(owner="ana", study_id=study.study_id)
+    )
+    assert (created.link.study_id, created.link.job_id) == (study.study_id, "")
+    resolved = client.call(
+        "ResolveShareToken", store_pb.ResolveShareTokenRequest(token=created.token)
+    )
+    assert resolved == store_pb.ResolveShareTokenResponse(owner="ana", study_id=study.study_id)
+    listing = client.call(
+        "ListShareLinks", store_pb.ListShareLinksRequest(owner="ana", study_id=study.study_id)
+    )
+    assert [link.link_id for link in listing.links] == [created.link.link_id]
+    job = client.create(owner="ana")
+    of_job = store_pb.ListShareLinksRequest(owner="ana", job_id=job.job_id)
+    assert client.call("ListShareLinks", of_job).links == []
+
+    both = store_pb.CreateShareLinkRequest(owner="ana", job_id=job.job_id, study_id=study.study_id)
+    for request in (store_pb.CreateShareLinkRequest(owner="ana"), both):
+        code, details = status_of(partial(client.call, "CreateShareLink", request))
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
+        assert details.startswith("job_id: set exactly one of job_id and study_id")
+    bob = store_pb.CreateShareLinkRequest(owner="bob", study_id=study.study_id)
+    assert status_of(lambda: client.call("CreateShareLink", bob))[0] is grpc.StatusCode.NOT_FOUND
 
 
 def test_only_the_platform_calls_the_study_methods(

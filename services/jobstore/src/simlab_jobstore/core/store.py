@@ -13,7 +13,7 @@ from .jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint, ScriptProg
 from .listing import Cursor
 from .models import Inspection, ModelVersion, Registration
 from .presets import Preset
-from .shares import ShareLink
+from .shares import ShareLink, ShareTarget
 from .states import JobState
 from .studies import Comparison, NewStudy, Study
 
@@ -173,13 +173,13 @@ class JobStore(Protocol):
     # ---- share links --------------------------------------------------------------------------
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_s: int | None
+        self, owner: str, target: ShareTarget, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
-        """(link, token), the link expiring `ttl_s` from now (None: never): the token exists
-        only in this answer."""
+        """(link, token), the link to a job or a study expiring `ttl_s` from now (None:
+        never): the token exists only in this answer."""
         ...
 
-    async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]: ...
+    async def list_share_links(self, owner: str, target: ShareTarget) -> list[ShareLink]: ...
 
     async def revoke_share_link(self, owner: str, link_id: str) -> ShareLink:
         """Idempotent: revoking a revoked link keeps its first revocation time."""

@@ -1,5 +1,5 @@
--- Studies (issue 14): a parameter sweep as one object whose points are ordinary run jobs. A
--- study's state, counts and end are derived from its points' rows
+-- Studies (issue 14): a parameter sweep as one object whose points are ordinary run jobs, and
+-- share links of a study. A study's state, counts and end are derived from its points' rows
 -- (jobs end one by one, each in its own transaction: nothing to keep in step here).
 
 CREATE TABLE studies (
@@ -35,3 +35,12 @@ ALTER TABLE jobs
 CREATE UNIQUE INDEX jobs_study_point ON jobs (study_id, study_point) WHERE study_id IS NOT NULL;
 -- The points that changed since a watcher's last poll.
 CREATE INDEX jobs_study_updated ON jobs (study_id, updated_at) WHERE study_id IS NOT NULL;
+
+-- A link shares one run or one study (with its points): exactly one of the two.
+ALTER TABLE share_links
+    ALTER COLUMN job_id DROP NOT NULL,
+    ADD COLUMN study_id text REFERENCES studies ON DELETE CASCADE,
+    ADD CONSTRAINT share_links_one_target CHECK ((job_id IS NULL) <> (study_id IS NULL));
+
+CREATE INDEX share_links_by_study ON share_links (study_id, created_at DESC)
+    WHERE study_id IS NOT NULL;

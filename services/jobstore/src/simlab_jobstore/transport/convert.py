@@ -253,7 +253,10 @@ def preset_to_pb(preset: Preset) -> pb.Preset:
 
 def share_link_to_pb(link: ShareLink) -> pb.ShareLink:
     message = pb.ShareLink(
-        link_id=link.link_id, job_id=link.job_id, created_at=timestamp(link.created_at)
+        link_id=link.link_id,
+        job_id=link.job_id,
+        study_id=link.study_id,
+        created_at=timestamp(link.created_at),
     )
     if link.expires_at is not None:
         message.expires_at.CopyFrom(timestamp(link.expires_at))

@@ -36,7 +36,7 @@ from ..core.listing import (
     page_size,
 )
 from ..core.models import ModelVersion
-from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, link_ttl_s
+from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, ShareTarget, link_ttl_s
 from ..core.states import JobState
 from ..core.store import JobStore, Objects
 from . import convert, models
@@ -214,18 +214,21 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def CreateShareLink(
         self, request: store_pb.CreateShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateShareLinkResponse:
+        target = ShareTarget.of(request.job_id, request.study_id)
         ttl_s = link_ttl_s(request.ttl_seconds, self.share_link_default_ttl_s)
-        link, token = await self.store.create_share_link(
-            _owner(request.owner), request.job_id, ttl_s
+        link, token = await self.store.create_share_link(_owner(request.owner), target, ttl_s)
+        log.info(
+            "share link created",
+            extra={"job_id": link.job_id, "study_id": link.study_id, "link_id": link.link_id},
         )
-        log.info("share link created", extra={"job_id": link.job_id, "link_id": link.link_id})
         return pb.CreateShareLinkResponse(link=convert.share_link_to_pb(link), token=token)
 
     @rpc()
     async def ListShareLinks(
         self, request: store_pb.ListShareLinksRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListShareLinksResponse:
-        links = await self.store.list_share_links(_owner(request.owner), request.job_id)
+        target = ShareTarget.of(request.job_id, request.study_id)
+        links = await self.store.list_share_links(_owner(request.owner), target)
         return pb.ListShareLinksResponse(links=[convert.share_link_to_pb(link) for link in links])
 
     @rpc()
@@ -233,7 +236,10 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.RevokeShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.ShareLink:
         link = await self.store.revoke_share_link(_owner(request.owner), request.link_id)
-        log.info("share link revoked", extra={"job_id": link.job_id, "link_id": link.link_id})
+        log.info(
+            "share link revoked",
+            extra={"job_id": link.job_id, "study_id": link.study_id, "link_id": link.link_id},
+        )
         return convert.share_link_to_pb(link)
 
     @rpc()
@@ -241,7 +247,9 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.ResolveShareTokenRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ResolveShareTokenResponse:
         link = await self.store.resolve_share_token(request.token)
-        return store_pb.ResolveShareTokenResponse(owner=link.owner, job_id=link.job_id)
+        return store_pb.ResolveShareTokenResponse(
+            owner=link.owner, job_id=link.job_id, study_id=link.study_id
+        )
 
     # ---- studies ------------------------------------------------------------------------------
 

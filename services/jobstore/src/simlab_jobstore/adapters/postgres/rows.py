@@ -31,7 +31,9 @@ MODEL_COLUMNS = """name, version, owner, public, builtin, kind, code_sha256, cod
     files, imports, warnings, reproducible, runtime, block_size, schema, created_at,
     registration_job"""
 
-SHARE_COLUMNS = "link_id, owner, job_id, created_at, expires_at, revoked_at"
+# A link shares a job or a study: the other is "".
+SHARE_COLUMNS = """link_id, owner, coalesce(job_id, '') AS job_id, created_at, expires_at,
+    revoked_at, coalesce(study_id, '') AS study_id"""
 
 STUDY_COLUMNS = """study_id, owner, request_id, title, spec, model, model_version, primary_output,
     swept, points, created_at, updated_at, cancelled"""
