@@ -73,7 +73,8 @@ class Client:
     stub: jobstore_pb2_grpc.JobStoreServiceStub = field(init=False)
 
     def __post_init__(self) -> None:
-        # The platform's channel: a 10,000-point study's answers exceed gRPC's default 4 MiB.
+        # As the platform's services call (answers up to 64 MiB): 10,000 points of a study with
+        # many parameters pass gRPC's default 4 MiB.
         self.channel = channel(self.address)
         self.stub = jobstore_pb2_grpc.JobStoreServiceStub(self.channel)
 
