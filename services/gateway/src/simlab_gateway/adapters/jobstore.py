@@ -4,6 +4,7 @@ Its gRPC errors come back as SimlabError. Calls that would do their work twice i
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
@@ -109,25 +110,8 @@ class JobStoreClient(ServiceJobStoreClient):
     async def create_study(
         self, owner: str, request_id: str, plan: StudyPlan
     ) -> tuple[pb.Study, bool]:
-        request = store_pb.CreateStudyRequest(
-            owner=owner,
-            request_id=request_id,
-            spec=plan.spec,
-            model=plan.model,
-            model_version=plan.model_version,
-            code_sha256=plan.code_sha256,
-            primary_output=plan.primary_output,
-            swept=plan.swept,
-            points=[
-                store_pb.StudyPointSpec(
-                    parameters=dict_to_struct(point.parameters),
-                    seed=point.seed,
-                    block_size=point.block_size,
-                    samples_total=point.samples_total,
-                )
-                for point in plan.points
-            ],
-        )
+        # 10,000 points take a fifth of a second to encode: not on the event loop.
+        request = await asyncio.to_thread(_create_study_request, owner, request_id, plan)
         created = await self._call(self.stub.CreateStudy, request, idempotent=bool(request_id))
         return created.study, created.created
 
@@ -203,3 +187,27 @@ class JobStoreClient(ServiceJobStoreClient):
         if resolved.study_id:
             return Principal(resolved.owner, shared_study=resolved.study_id)
         return Principal(resolved.owner, shared_job=resolved.job_id)
+
+
+def _create_study_request(
+    owner: str, request_id: str, plan: StudyPlan
+) -> store_pb.CreateStudyRequest:
+    return store_pb.CreateStudyRequest(
+        owner=owner,
+        request_id=request_id,
+        spec=plan.spec,
+        model=plan.model,
+        model_version=plan.model_version,
+        code_sha256=plan.code_sha256,
+        primary_output=plan.primary_output,
+        swept=plan.swept,
+        points=[
+            store_pb.StudyPointSpec(
+                parameters=dict_to_struct(point.parameters),
+                seed=point.seed,
+                block_size=point.block_size,
+                samples_total=point.samples_total,
+            )
+            for point in plan.points
+        ],
+    )
