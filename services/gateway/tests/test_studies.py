@@ -281,6 +281,8 @@ def test_a_random_design_draws_uniformly_from_the_study_seed() -> None:
         (request(values("steps", 1), fixed={"strike": 1, "nope": 2}), "spec.parameters.nope", ""),
         (request(values("steps", 1), fixed={"strike": -1.0}), "spec.parameters.strike", ">= 0"),
         (request(values("steps", 1), fixed={}), "spec.parameters.strike", "is required"),
+        (request(values("steps", 1), fixed={"a\0": 1}), "spec.parameters", "NUL"),
+        (request(values("method", "a\0")), "spec.axes[0].values[0]", "NUL"),
         (request(values("steps", 1), shards=9), "spec.shards", "the configured maximum"),
         (
             request(values("steps", 1), precision=pb.Precision(rel_tol=-1)),

@@ -201,6 +201,7 @@ def within_spec() -> Iterator[None]:
 
 
 def _check_fixed(model: Model, fixed: Mapping[str, Any]) -> None:
+    check_values(fixed, "spec.parameters")
     for name, value in fixed.items():
         field = f"spec.parameters.{name}"
         param = model.param(name)
