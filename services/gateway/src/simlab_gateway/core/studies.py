@@ -134,7 +134,12 @@ def plan_study(
     check_text(spec.title, "spec.title", MAX_TITLE)
     with within_spec():
         shards = shard_count(spec.shards, max_shards)
-        precision = precision_from_proto(spec.precision) if spec.HasField("precision") else None
+        # With its defaults filled in, as SubmitJob records a target.
+        target = (
+            precision_to_proto(precision_from_proto(spec.precision))
+            if spec.HasField("precision")
+            else None
+        )
     _check_fixed(model, request.fixed)
     axes = _axes(model, request, design, max_points)
     seed = spec.seed or random_seed()
@@ -165,7 +170,7 @@ def plan_study(
             {**request.fixed, **{axis.param.name: v for axis, v in zip(axes, values, strict=True)}},
             seed if spec.crn else point_seed(seed, index),
             shards,
-            spec.precision if precision is not None else None,
+            target,
             spec.no_cache,
             axes,
             where_of[index],
@@ -176,8 +181,8 @@ def plan_study(
     recorded.CopyFrom(spec)
     recorded.seed = seed
     recorded.shards = shards
-    if precision is not None:
-        recorded.precision.CopyFrom(precision_to_proto(precision))
+    if target is not None:
+        recorded.precision.CopyFrom(target)
     return StudyPlan(
         spec=recorded,
         model=runnable.name,
