@@ -22,9 +22,10 @@ import grpc
 import nats
 import pytest
 from google.protobuf import struct_pb2
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from simlab.common import events
-from simlab.common.grpc_util import bearer
+from simlab.common.grpc_util import bearer, channel
 from simlab.common.tokens import WorkerClaims
 from simlab.common.tokens import worker_token as signed_worker_token
 from simlab.devstack.servers import Nats
@@ -72,7 +73,9 @@ class Client:
     stub: jobstore_pb2_grpc.JobStoreServiceStub = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channel = grpc.insecure_channel(self.address)
+        # As the platform's services call (answers up to 64 MiB): 10,000 points of a study with
+        # many parameters pass gRPC's default 4 MiB.
+        self.channel = channel(self.address)
         self.stub = jobstore_pb2_grpc.JobStoreServiceStub(self.channel)
 
     def call(self, method: str, request: Any, token: str | None = SERVICE_TOKEN) -> Any:
@@ -311,13 +314,23 @@ class StoredEvent:
     event: pb.JobEvent
 
 
-async def _stored_events(nats_url: str, job_id: str) -> list[StoredEvent]:
-    """Every event of the job that the stream holds, in stream order."""
+@dataclass(frozen=True)
+class StoredMessage:
+    subject: str
+    msg_id: str | None
+    data: bytes
+
+
+async def _stored_messages(nats_url: str, subjects: str) -> list[StoredMessage]:
+    """Every message on these subjects that the stream holds, in stream order."""
     client = await nats.connect(nats_url)
     try:
         js = client.jetstream()
-        subscription = await js.pull_subscribe(events.job_subjects(job_id), stream=events.STREAM)
-        found: list[StoredEvent] = []
+        # Nothing acknowledged: a consumer that expects acks stops at 1,000 in flight.
+        subscription = await js.pull_subscribe(
+            subjects, stream=events.STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+        )
+        found: list[StoredMessage] = []
         while True:
             try:
                 messages = await subscription.fetch(500, timeout=0.2)
@@ -326,11 +339,7 @@ async def _stored_events(nats_url: str, job_id: str) -> list[StoredEvent]:
             for message in messages:
                 headers = message.headers or {}
                 found.append(
-                    StoredEvent(
-                        message.subject,
-                        headers.get("Nats-Msg-Id"),
-                        pb.JobEvent.FromString(message.data),
-                    )
+                    StoredMessage(message.subject, headers.get("Nats-Msg-Id"), message.data)
                 )
     finally:
         await client.close()
@@ -343,9 +352,17 @@ class EventReader:
     def of(self, job_id: str, at_least: int = 1, timeout: float = 10) -> list[StoredEvent]:
         """The job's events in the stream, once there are `at_least` (the relay is
         asynchronous): a test then checks that there are no more than it expects."""
+        return [
+            StoredEvent(message.subject, message.msg_id, pb.JobEvent.FromString(message.data))
+            for message in self.on(events.job_subjects(job_id), at_least, timeout)
+        ]
+
+    def on(self, subjects: str, at_least: int = 1, timeout: float = 10) -> list[StoredMessage]:
+        """The stream's messages on `subjects` (wildcards allowed), once there are
+        `at_least`."""
         deadline = time.monotonic() + timeout
         while True:
-            found = run_async(_stored_events(self.nats_url, job_id))
+            found = run_async(_stored_messages(self.nats_url, subjects))
             if len(found) >= at_least or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)

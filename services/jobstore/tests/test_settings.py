@@ -52,3 +52,18 @@ def test_share_links_expire_after_30_days_unless_configured() -> None:
         environ = {**GOOD, "SIMLAB_JOBSTORE_SHARE_LINK_DEFAULT_TTL_DAYS": days}
         with pytest.raises(SettingsError, match="SIMLAB_JOBSTORE_SHARE_LINK_DEFAULT_TTL_DAYS"):
             Settings.from_env(environ)
+
+
+def test_study_limits_default_to_10000_points_a_study_and_50000_held() -> None:
+    settings = Settings.from_env(GOOD)
+    assert (settings.max_study_points, settings.quotas.active_study_points) == (10_000, 50_000)
+    smaller = {
+        **GOOD,
+        "SIMLAB_JOBSTORE_MAX_STUDY_POINTS": "100",
+        "SIMLAB_JOBSTORE_MAX_ACTIVE_STUDY_POINTS_PER_USER": "500",
+    }
+    settings = Settings.from_env(smaller)
+    assert (settings.max_study_points, settings.quotas.active_study_points) == (100, 500)
+    for name in ("MAX_STUDY_POINTS", "MAX_ACTIVE_STUDY_POINTS_PER_USER"):
+        with pytest.raises(SettingsError, match=f"SIMLAB_JOBSTORE_{name}"):
+            Settings.from_env({**GOOD, f"SIMLAB_JOBSTORE_{name}": "0"})

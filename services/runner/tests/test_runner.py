@@ -4,116 +4,31 @@ the launcher, in which order, for events, launcher reports, shard exits and a re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 
-from simlab.common.errors import Code, SimlabError
+from services.runner.tests.fakes import (
+    CANCELLED,
+    CANCELLING,
+    FAILED,
+    LAUNCHING,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Call,
+    FakeJobStore,
+    FakeLauncher,
+)
+from simlab.common.errors import SimlabError
 from simlab.v1 import simulation_pb2 as pb
-from simlab_runner.core.decisions import MAX_ATTEMPTS, TERMINAL
-from simlab_runner.core.ports import ShardExit
+from simlab_runner.core.decisions import MAX_ATTEMPTS
+from simlab_runner.core.ports import ShardExit, StudyQueued
 from simlab_runner.core.runner import Runner
 from simlab_runner.core.scheduler import Admission, FairScheduler
 
-QUEUED, LAUNCHING, RUNNING = pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING
-CANCELLING, CANCELLED = pb.JOB_STATE_CANCELLING, pb.JOB_STATE_CANCELLED
-SUCCEEDED, FAILED = pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED
-# How far along a state is, as the job store's state machine orders them.
-RANK = {QUEUED: 0, LAUNCHING: 1, RUNNING: 2, CANCELLING: 3, SUCCEEDED: 4, FAILED: 4, CANCELLED: 4}
-
-Call = tuple[str, ...]
 STOP_AND_FORGET_J1 = [("stop", "j1"), ("forget", "j1")]
-
-
-class FakeJobStore:
-    """Jobs in memory, with the job store's rules in short: a report that moves a job forward
-    is applied, a late one is ignored (the job comes back as it is), an ended job refuses any
-    change (FAILED_PRECONDITION)."""
-
-    def __init__(self, calls: list[Call], *jobs: pb.Job) -> None:
-        self.calls = calls
-        self.jobs = {job.job_id: job for job in jobs}
-        self.errors: dict[str, pb.JobError] = {}
-        self.unavailable = False
-
-    async def get_job(self, job_id: str) -> pb.Job:
-        return _copy(self.jobs[job_id])
-
-    async def report(
-        self,
-        job_id: str,
-        state: pb.JobState,
-        reason: str = "",
-        error: pb.JobError | None = None,
-    ) -> pb.Job:
-        if self.unavailable:
-            raise SimlabError(Code.UNAVAILABLE, "the job store is restarting")
-        self.calls.append(("report", job_id, pb.JobState.Name(state), reason))
-        job = self.jobs[job_id]
-        if job.state in TERMINAL and state != job.state:
-            raise SimlabError(Code.FAILED_PRECONDITION, f"job {job_id} already ended")
-        if RANK[state] > RANK[job.state]:
-            job.state = state
-            if error is not None:
-                self.errors[job_id] = error
-        return _copy(job)
-
-    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]:
-        self.calls.append(("active_jobs",))
-        wanted = set(states)
-        return [_copy(job) for job in self.jobs.values() if job.state in wanted]
-
-
-class FakeLauncher:
-    def __init__(
-        self,
-        calls: list[Call],
-        live: dict[str, set[int]] | None = None,
-        problems: dict[str, str] | None = None,
-        launch_error: Exception | None = None,
-    ) -> None:
-        self.calls = calls
-        self.live = live or {}
-        self.problems = problems or {}
-        self.launch_error = launch_error
-        # The shards whose processes are alive, by job.
-        self.running: dict[str, set[int]] = {}
-        # The parallelism of each job's latest launch or resume.
-        self.parallelism: dict[str, int] = {}
-
-    async def launch(self, job: pb.Job, parallelism: int) -> None:
-        self.calls.append(("launch", job.job_id))
-        self.parallelism[job.job_id] = parallelism
-        if self.launch_error is not None:
-            raise self.launch_error
-
-    async def resume(self, job: pb.Job, parallelism: int) -> str | None:
-        self.calls.append(("resume", job.job_id))
-        self.parallelism[job.job_id] = parallelism
-        return self.problems.get(job.job_id)
-
-    async def stop(self, job_id: str) -> None:
-        self.calls.append(("stop", job_id))
-
-    async def adopt(self) -> dict[str, set[int]]:
-        self.calls.append(("adopt",))
-        return self.live
-
-    def live_shards(self, job_id: str) -> int:
-        return len(self.running.get(job_id, ()))
-
-    async def forget(self, job_id: str) -> None:
-        self.calls.append(("forget", job_id))
-
-    async def close(self, stop_workers: bool = False) -> None:
-        self.calls.append(("close",))
-
-
-def _copy(job: pb.Job) -> pb.Job:
-    copy = pb.Job()
-    copy.CopyFrom(job)
-    return copy
 
 
 def job(job_id: str, state: pb.JobState) -> pb.Job:
@@ -163,7 +78,7 @@ def test_a_job_cancelled_before_its_launch_was_recorded_is_not_launched() -> Non
     calls: list[Call] = []
     store = FakeJobStore(calls, job("j1", CANCELLING))
     subject = runner(store, FakeLauncher(calls))
-    run(subject.enqueue(job("j1", QUEUED)))  # it was queued when the event was read
+    run(subject.enqueue([job("j1", QUEUED)]))  # it was queued when the event was read
     assert calls == []
     assert not subject.scheduler.knows("j1")
 
@@ -465,3 +380,120 @@ def test_the_workers_of_an_ended_job_are_given_to_waiting_jobs_once_its_processe
         ("report", "b", "JOB_STATE_LAUNCHING", "launch recorded"),
         ("launch", "b"),
     ]
+
+
+# ---- studies -----------------------------------------------------------------------------
+
+
+def point(study_id: str, index: int, state: pb.JobState = QUEUED, owner: str = "ana") -> pb.Job:
+    return pb.Job(
+        job_id=f"{study_id}.{index}",
+        owner=owner,
+        model="pi",
+        shards=1,
+        state=state,
+        study_id=study_id,
+        study_point=index,
+    )
+
+
+def launched(calls: list[Call]) -> list[str]:
+    return [call[1] for call in calls if call[0] == "launch"]
+
+
+def test_a_study_event_queues_the_studys_queued_points_once_in_index_order() -> None:
+    calls: list[Call] = []
+    points = [point("s", i) for i in (2, 0, 3, 1)]
+    others = [point("s", 4, CANCELLING), point("other", 0), owned("single", "bob", RUNNING)]
+    store = FakeJobStore(calls, *points, *others)
+    subject = runner(store, FakeLauncher(calls), FairScheduler(2, 2))
+    run(subject.handle_event(StudyQueued("s")))
+    assert calls[0] == ("active_jobs", "s")
+    assert launched(calls) == ["s.0", "s.1"]
+    # The points that wait are not told why one by one: their study says it.
+    assert [c for c in calls if c[0] == "report" and c[2] == "JOB_STATE_QUEUED"] == []
+    assert (subject.scheduler.waiting, subject.scheduler.in_use) == (2, 2)
+    calls.clear()
+    run(subject.handle_event(StudyQueued("s")))  # redelivered
+    assert calls == [("active_jobs", "s")]
+    for i in range(4):
+        store.jobs[f"s.{i}"].state = SUCCEEDED
+        run(subject.release_ended())
+    assert launched(calls) == ["s.2", "s.3"]
+    assert not subject.scheduler.knows("other.0")
+
+
+def test_a_queued_point_cancelled_before_its_launch_is_dropped_and_never_launched() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("s", i) for i in range(3)))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(1, 1))
+    run(subject.handle_event(StudyQueued("s")))
+    assert launched(calls) == ["s.0"]
+    calls.clear()
+    store.jobs["s.1"].state = CANCELLING
+    run(subject.handle_event(event("s.1")))
+    # Never launched, so there is nothing to stop.
+    assert calls == [
+        ("report", "s.1", "JOB_STATE_CANCELLED", "cancelled before it started"),
+        ("forget", "s.1"),
+    ]
+    assert not subject.scheduler.knows("s.1")
+    store.jobs["s.0"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert launched(calls) == ["s.2"]
+
+
+def test_the_cancelled_event_of_a_waiting_point_drops_it_without_a_call() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("s", i) for i in range(3)))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(1, 1))
+    run(subject.handle_event(StudyQueued("s")))
+    calls.clear()
+    store.jobs["s.1"].state = CANCELLED
+    run(subject.handle_event(pb.JobEvent(job_id="s.1", job=store.jobs["s.1"])))
+    assert calls == []
+    assert not subject.scheduler.knows("s.1")
+    store.jobs["s.0"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert launched(calls) == ["s.2"]
+
+
+def test_points_that_ended_while_they_waited_give_their_worker_to_the_next_at_once() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("s", i) for i in range(4)))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(1, 1))
+    run(subject.handle_event(StudyQueued("s")))
+    # The study is cancelled; the runner hears of s.1 and s.2 only when they come up.
+    for i in (1, 2):
+        store.jobs[f"s.{i}"].state = CANCELLED
+    store.jobs["s.0"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert launched(calls) == ["s.0", "s.3"]
+    assert subject.scheduler.running_jobs() == ["s.3"]
+
+
+def test_a_study_queued_while_the_runner_was_away_is_queued_at_start() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("s", i) for i in range(3)), owned("single", "bob", QUEUED))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(2, 1))
+    run(subject.reconcile())
+    assert launched(calls) == ["s.0", "single"]
+    # Only the standalone job would be told why it waits; the points are not.
+    assert [c for c in calls if c[0] == "report" and c[2] == "JOB_STATE_QUEUED"] == []
+    calls.clear()
+    run(subject.handle_event(StudyQueued("s")))  # its event, read after the start
+    assert calls == [("active_jobs", "s")]
+    assert subject.scheduler.waiting == 2
+
+
+def test_a_10000_point_study_launches_no_more_jobs_than_the_workers_allow() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("big", i) for i in range(10_000)))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(8, 8))
+    run(subject.handle_event(StudyQueued("big")))
+    assert launched(calls) == [f"big.{i}" for i in range(8)]
+    assert (subject.scheduler.waiting, subject.scheduler.in_use) == (9_992, 8)
+    for i in range(3):
+        store.jobs[f"big.{i}"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert launched(calls) == [f"big.{i}" for i in range(11)]

@@ -4,13 +4,14 @@
 imports) as a new version of a model and runs it; `simlab models push FILE` only pushes it.
 `simlab submit MODEL --rel-tol 1e-3` stops the run once its answer is that precise (the sample
 parameter, or --max-samples, is the budget); `simlab extend ID --samples 4e7` tops a finished run
-up, computing only the new blocks.
+up, computing only the new blocks. `simlab study submit MODEL -p strike=90,100,110 -p
+volatility=0.1:0.5:9 [--crn]` sweeps parameters as one study (`simlab study --help`).
 Every command takes --server (default $SIMLAB_SERVER, then http://127.0.0.1:8080), --token
 (default $SIMLAB_TOKEN, then the file $SIMLAB_TOKEN_FILE, then for a server on this machine
 .simlab/token in this directory or a parent: `make run`'s) and --json (machine-readable
 output with stable field names). `simlab login --web` prints a link that signs a browser in. Exit
-code 0 on success; 1 with a one-line error otherwise (a failed or cancelled job under --wait
-or watch counts as a failure)."""
+code 0 on success; 2 for bad usage; 1 with a one-line error otherwise (a failed or cancelled
+job, or a study with a failed point or cancelled, under --wait or watch counts as a failure)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ import re
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from simlab.bundle import Bundle, BundleError
@@ -35,17 +37,21 @@ from simlab.client import (
     Pushed,
     bundle_of,
     job_to_dict,
+    make_precision,
     precision_to_dict,
     sample_count,
-    state_name,
-    stop_reason,
+    study_to_dict,
 )
 from simlab.common.errors import Code, SimlabError
-from simlab.progress import describe, follow, to_target
+from simlab.progress import describe, duration, follow, follow_study, study_line, to_target
+from simlab.states import job_state, points_ended, state_name, stop_reason, study_state_name
+from simlab.studyspec import StudySpecError, build_spec, parse_sample, parse_sweep, parse_value
+from simlab.tables import FORMATS, study_columns, study_rows, write_rows
 from simlab.v1 import simulation_pb2 as pb
 
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: ":x:" in "-p volatility=0.1:x:9" is text.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 STATES = [name.removeprefix("JOB_STATE_") for name in pb.JobState.keys()[1:]]
 # Jobs per page of `simlab list`.
 LIST_LIMIT = 20
@@ -68,22 +74,6 @@ STATE_STYLE = {
 
 class CliError(Exception):
     pass
-
-
-def parse_value(raw: str, param: pb.Parameter | None) -> Any:
-    """Turns `-p name=value` text into the JSON value the schema wants; unknown parameters
-    go to the server as they are, so that its error names them."""
-    kind = param.type if param is not None else None
-    if kind == pb.PARAMETER_TYPE_CHOICE:
-        return raw
-    if kind == pb.PARAMETER_TYPE_BOOL or raw.lower() in ("true", "false"):
-        return {"true": True, "false": False}.get(raw.lower(), raw)
-    for convert in (int, float):
-        try:
-            return convert(raw.replace("_", ""))
-        except ValueError:
-            pass
-    return raw
 
 
 def parse_params(pairs: Sequence[str], model: pb.Model | None) -> dict[str, Any]:
@@ -196,10 +186,10 @@ def visibility(model: pb.Model) -> str:
     return "public" if model.public or model.builtin else "private"
 
 
-def _when(model_or_job: pb.Model | pb.Job) -> str:
-    if not model_or_job.HasField("created_at"):
+def _when(item: pb.Model | pb.Job | pb.Study) -> str:
+    if not item.HasField("created_at"):
         return ""
-    return model_or_job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+    return item.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def cmd_models(client: Client, args: argparse.Namespace) -> int:
@@ -346,34 +336,26 @@ def _bounds(p: pb.Parameter) -> str:
 
 
 def cmd_submit(client: Client, args: argparse.Namespace) -> int:
+    return submitted(client, args, args.model, find_model(client, args.model))
+
+
+def find_model(client: Client, name: str) -> pb.Model | None:
+    """The model's schema, or None when there is no such model: the submit then says what is
+    wrong with the name."""
     try:
-        model: pb.Model | None = client.get_model(args.model)
+        return client.get_model(name)
     except SimlabError as error:
         if error.code is not Code.NOT_FOUND:
             raise
-        model = None  # SubmitJob says what is wrong with the name
-    return submitted(client, args, args.model, model)
+        return None
 
 
 def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Model | None) -> int:
     """Submits a run of `name` ("name" or "name@vN"), then says where to see it or (--wait)
     follows it to its end."""
     parameters = parse_params(args.param, model)
-    if args.max_samples is not None:
-        parameter = sample_parameter(model, name)
-        if parameter in parameters:
-            raise CliError(
-                f"--max-samples sets {parameter}: give either --max-samples or -p {parameter}=…"
-            )
-        parameters[parameter] = args.max_samples
-    # --no-two-stage is a new run's default: it asks for no target.
-    precision = {k: v for k, v in precision_options(args).items() if v is not False}
-    if precision:
-        flag = next(f for f, key in PRECISION_FLAGS.items() if key in precision)
-        if "rel_tol" not in precision and "abs_tol" not in precision:
-            raise CliError(f"{flag} needs a target: --rel-tol or --abs-tol")
-        if model is not None and model.kind == pb.MODEL_KIND_SCRIPT:
-            raise CliError(f"{flag}: {name} is a script; precision targets are for blocks models")
+    parameters.update(max_samples(args, name, model, given=parameters))
+    precision = new_precision_options(args, name, model)
     job = client.submit(
         name,
         parameters,
@@ -387,6 +369,21 @@ def submitted(client: Client, args: argparse.Namespace, name: str, model: pb.Mod
     return announce(client, args, job)
 
 
+def max_samples(
+    args: argparse.Namespace, name: str, model: pb.Model | None, given: Collection[str]
+) -> dict[str, int]:
+    """What --max-samples sets: {the model's sample parameter: N}, or nothing without it; the
+    parameter may not be `given` by -p as well."""
+    if args.max_samples is None:
+        return {}
+    parameter = sample_parameter(model, name)
+    if parameter in given:
+        raise CliError(
+            f"--max-samples sets {parameter}: give either --max-samples or -p {parameter}=…"
+        )
+    return {parameter: args.max_samples}
+
+
 def sample_parameter(model: pb.Model | None, name: str) -> str:
     """The name of the model's sample-count parameter, which --max-samples sets."""
     if model is None:
@@ -397,6 +394,22 @@ def sample_parameter(model: pb.Model | None, name: str) -> str:
         if parameter.is_sample_count:
             return parameter.name
     raise CliError(f"--max-samples: {name} has no sample-count parameter")
+
+
+def new_precision_options(
+    args: argparse.Namespace, name: str, model: pb.Model | None
+) -> dict[str, Any]:
+    """The precision flags of a new run (or study), checked: a target needs a tolerance, and
+    script models have none."""
+    # --no-two-stage is a new run's default: it asks for no target.
+    precision = {k: v for k, v in precision_options(args).items() if v is not False}
+    if precision:
+        flag = next(f for f, key in PRECISION_FLAGS.items() if key in precision)
+        if "rel_tol" not in precision and "abs_tol" not in precision:
+            raise CliError(f"{flag} needs a target: --rel-tol or --abs-tol")
+        if model is not None and model.kind == pb.MODEL_KIND_SCRIPT:
+            raise CliError(f"{flag}: {name} is a script; precision targets are for blocks models")
+    return precision
 
 
 def precision_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -462,7 +475,7 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_list(client: Client, args: argparse.Namespace) -> int:
-    states = [pb.JobState(pb.JobState.Value(f"JOB_STATE_{s.upper()}")) for s in args.state]
+    states = [job_state(state) for state in args.state]
     jobs, next_token = client.list_jobs(
         args.model or "", states, args.limit, args.page_token or "", args.id or ""
     )
@@ -554,6 +567,211 @@ def cmd_logs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- studies ------------------------------------------------------------------------------
+
+# Points listed under `study submit --wait` and `study results` without -o.
+POINTS_SHOWN = 200
+
+
+def cmd_study_submit(client: Client, args: argparse.Namespace) -> int:
+    model = find_model(client, args.model)
+    sweep = parse_sweep(args.param, model)
+    fixed = {**sweep.fixed, **max_samples(args, args.model, model, [*sweep.fixed, *sweep.axes])}
+    precision = new_precision_options(args, args.model, model)
+    spec = build_spec(
+        args.model,
+        params=fixed,
+        sweep=sweep.axes,
+        labels=sweep.labels,
+        sample=parse_sample(args.sample) if args.sample else None,
+        crn=args.crn,
+        seed=args.seed,
+        shards=args.shards,
+        precision=make_precision(**{key: precision.get(key) for key in PRECISION_FLAGS.values()}),
+        no_cache=args.no_cache,
+        title=args.title or "",
+    )
+    study = client.submit_study(spec, args.request_id)
+    said = {"study_id": study.id, "points": study.info.points, "state": study.state}
+    if not args.wait:
+        if args.json:
+            emit_json(said)
+        else:
+            out.print(
+                f"submitted study [bold]{study.id}[/]: {study.info.points:,} points  "
+                f"{study.url}  (simlab study watch {study.id})",
+                soft_wrap=True,
+            )
+        return 0
+    err.print(
+        f"submitted study {study.id}: {study.info.points:,} points  {study.url}", soft_wrap=True
+    )
+    ended = finish_study(client, study.id, args)
+    rows = study_rows(ended, client.study_points(study.id))
+    if args.json:
+        emit_json({**said, "state": study_state_name(ended.state), "rows": rows})
+    else:
+        print_study(client, ended)
+        print_rows(rows, study_columns(ended), f"simlab study results {study.id} -o study.csv")
+    return check_study(ended)
+
+
+def finish_study(client: Client, study_id: str, args: argparse.Namespace) -> pb.Study:
+    """Follows the study to its end: one progress bar on stderr, none under --json."""
+    if not args.json:
+        return follow_study(client, study_id, err)
+    study = pb.Study()
+    for event in client.watch_study(study_id):
+        study = event.study
+    return study
+
+
+def check_study(study: pb.Study) -> int:
+    """0 for a study whose every point succeeded; a CliError (exit 1) otherwise."""
+    counts = study.counts
+    if study.state == pb.STUDY_STATE_CANCELLED:
+        raise CliError(f"study {study.study_id} was cancelled")
+    if study.state == pb.STUDY_STATE_FAILED or counts.failed:
+        raise CliError(
+            f"study {study.study_id}: {counts.failed:,} of {study.points:,} points failed "
+            f"(simlab study results {study.study_id} shows which)"
+        )
+    return 0
+
+
+def cmd_study_status(client: Client, args: argparse.Namespace) -> int:
+    study = client.get_study(args.study_id).info
+    if args.json:
+        emit_json(study_to_dict(study))
+    else:
+        print_study(client, study)
+    return 0
+
+
+def cmd_study_watch(client: Client, args: argparse.Namespace) -> int:
+    study = finish_study(client, args.study_id, args)
+    if args.json:
+        emit_json(study_to_dict(study))
+    else:
+        print_study(client, study)
+    return check_study(study)
+
+
+def print_study(client: Client, study: pb.Study) -> None:
+    data = study_to_dict(study)
+    counts = data["counts"]
+    state = data["state"]
+    table = Table(show_header=False, box=None)
+    table.add_row(
+        "study", escape(data["study_id"] + (f"  {data['title']}" if data["title"] else ""))
+    )
+    table.add_row("state", f"[{STATE_STYLE.get(state, 'white')}]{state}[/]")
+    version = f"@v{data['model_version']}" if data["model_version"] else ""
+    table.add_row("model", data["model"].partition("@")[0] + version)
+    table.add_row("swept", escape(", ".join(data["swept"])))
+    if data["parameters"]:
+        fixed = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(data["parameters"].items()))
+        table.add_row("fixed", escape(fixed))
+    design = data["design"] + (" (common random numbers)" if data["crn"] else "")
+    table.add_row("design", f"{design}, seed {data['seed']}, {data['shards']} shard(s) per point")
+    if study.spec.HasField("precision"):
+        table.add_row("precision", precision_text(study.spec.precision))
+    ended = points_ended(study.counts)
+    table.add_row(
+        "points",
+        f"{ended:,} of {data['points']:,} ended ({counts['succeeded']:,} succeeded, "
+        f"{counts['failed']:,} failed, {counts['cancelled']:,} cancelled); "
+        f"{counts['running']:,} running, {counts['queued']:,} queued",
+    )
+    table.add_row("samples", f"{data['samples_done']:,} / {data['samples_total']:,}")
+    if data["points_per_second"]:
+        table.add_row("rate", f"{data['points_per_second']:.3g} points/s")
+    if data["eta_seconds"] and ended < data["points"]:
+        table.add_row("to go", f"≈ {duration(data['eta_seconds'])}")
+    if counts["queued"]:
+        table.add_row("queue", f"{data['queue_ahead']:,} runs queued ahead of its next point")
+    table.add_row("created", _when(study))
+    table.add_row("page", client.study_url(study.study_id))
+    out.print(table, soft_wrap=True)
+
+
+def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], more: str) -> None:
+    """The first POINTS_SHOWN points as aligned columns, never cut to the terminal's width (a
+    narrow one wraps the lines); `more` says how to get them all."""
+    shown = [columns, *(["" if row[c] is None else _fmt(row[c]) for c in columns]
+                        for row in rows[:POINTS_SHOWN])]  # fmt: skip
+    widths = [max(len(line[i]) for line in shown) for i in range(len(columns))]
+    for line in shown:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+    if len(rows) > POINTS_SHOWN:
+        out.print(f"… {len(rows) - POINTS_SHOWN:,} more points: {more}", style="dim")
+
+
+def cmd_study_list(client: Client, args: argparse.Namespace) -> int:
+    studies, next_token = client.list_studies(args.limit, args.page_token or "")
+    if args.json:
+        emit_json({"studies": [study_to_dict(s) for s in studies], "next_page_token": next_token})
+        return 0
+    table = Table("study", "title", "model", "points", "state", "ended", "created")
+    for study in studies:
+        state = study_state_name(study.state)
+        counts = study.counts
+        ended = points_ended(counts)
+        table.add_row(
+            study.study_id, escape(study.title), study.spec.model, f"{study.points:,}",
+            f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
+            f"{ended / study.points:.0%}" if study.points else "", _when(study),
+        )  # fmt: skip
+    out.print(table)
+    if next_token:
+        words = ["simlab", "study", "list", "--limit", str(args.limit), "--page-token", next_token]
+        out.print(f"more: {shlex.join(words)}", style="dim", soft_wrap=True)
+    return 0
+
+
+def cmd_study_cancel(client: Client, args: argparse.Namespace) -> int:
+    study = client.cancel_study(args.study_id)
+    if args.json:
+        emit_json(study_to_dict(study))
+    else:
+        out.print(f"{study.study_id}: {study_line(study)}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_study_results(client: Client, args: argparse.Namespace) -> int:
+    if args.output and Path(args.output).suffix.lower() not in FORMATS:
+        raise CliError(f"-o {args.output}: write study.csv or study.parquet")
+    study = client.get_study(args.study_id)
+    rows, columns = study.rows(), study_columns(study.info)
+    if not args.output:
+        if args.json:
+            emit_json({"study_id": study.id, "columns": columns, "rows": rows})
+        else:
+            print_rows(rows, columns, f"simlab study results {study.id} -o study.csv")
+        return 0
+    try:
+        path = write_rows(rows, columns, Path(args.output))
+    except ImportError as error:
+        raise CliError(str(error)) from None
+    if args.json:
+        emit_json({"study_id": study.id, "path": str(path), "rows": len(rows)})
+    else:
+        out.print(f"{path}  ({len(rows):,} points, {path.stat().st_size:,} bytes)")
+    return 0
+
+
+def cmd_study_compare(client: Client, args: argparse.Namespace) -> int:
+    comparison = client.compare_points(args.study_id, args.a, args.b)
+    if args.json:
+        emit_json(comparison.to_dict())
+    else:
+        for line in comparison.lines():
+            out.print(line, highlight=False, soft_wrap=True)
+    return 0
+
+
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -582,7 +800,9 @@ def share_link_to_dict(link: pb.ShareLink) -> dict[str, Any]:
         status = "active"
     return {
         "link_id": link.link_id,
-        "job_id": link.job_id,
+        # What it shares: a run or a study.
+        "job_id": link.job_id or None,
+        "study_id": link.study_id or None,
         "created_at": link.created_at.ToJsonString(),
         "expires_at": expires,
         "revoked_at": revoked,
@@ -591,15 +811,26 @@ def share_link_to_dict(link: pb.ShareLink) -> dict[str, Any]:
 
 
 def cmd_share(client: Client, args: argparse.Namespace) -> int:
+    return share(client, args, job_id=args.job_id)
+
+
+def cmd_study_share(client: Client, args: argparse.Namespace) -> int:
+    return share(client, args, study_id=args.study_id)
+
+
+def share(client: Client, args: argparse.Namespace, job_id: str = "", study_id: str = "") -> int:
+    """`simlab share` of a run (job_id) or `simlab study share` of a study: a new link, the
+    links (--list), or revoke one (--revoke)."""
     if args.revoke:
         link = share_link_to_dict(client.revoke_share_link(args.revoke))
         if args.json:
             emit_json(link)
         else:
-            out.print(f"revoked share link {link['link_id']} of job {link['job_id']}")
+            of = f"job {link['job_id']}" if link["job_id"] else f"study {link['study_id']}"
+            out.print(f"revoked share link {link['link_id']} of {of}")
         return 0
     if args.list:
-        links = [share_link_to_dict(link) for link in client.share_links(args.job_id)]
+        links = [share_link_to_dict(link) for link in client.share_links(job_id, study_id)]
         if args.json:
             emit_json({"links": links})
             return 0
@@ -610,9 +841,15 @@ def cmd_share(client: Client, args: argparse.Namespace) -> int:
             )
         out.print(table)
         return 0
-    created = client.share(args.job_id, parse_duration(args.expires))
+    ttl = parse_duration(args.expires)
+    if job_id:
+        created = client.share(job_id, ttl)
+        url, command = client.share_url(job_id, created.token), f"simlab share {job_id}"
+    else:
+        created = client.share_study(study_id, ttl)
+        url = client.study_share_url(study_id, created.token)
+        command = f"simlab study share {study_id}"
     link = share_link_to_dict(created.link)
-    url = client.share_url(args.job_id, created.token)
     if args.json:
         emit_json({**link, "url": url, "token": created.token})
         return 0
@@ -620,7 +857,7 @@ def cmd_share(client: Client, args: argparse.Namespace) -> int:
     out.print(f"token {created.token}", highlight=False, soft_wrap=True)
     out.print(
         f"link {link['link_id']}, expires {link['expires_at'] or 'never'}; "
-        f"revoke with: simlab share {args.job_id} --revoke {link['link_id']}",
+        f"revoke with: {command} --revoke {link['link_id']}",
         style="dim",
         highlight=False,
     )
@@ -669,6 +906,15 @@ def _push_options(parser: argparse.ArgumentParser) -> None:
         metavar="GLOB",
         help="also bundle these files (relative to FILE's directory), e.g. 'data/*.csv'",
     )
+
+
+def _share_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--expires",
+        help="e.g. 30m, 12h, 7d, or never (default: the server's default, 30 days)",
+    )
+    parser.add_argument("--list", action="store_true", help=f"the {what}'s links")
+    parser.add_argument("--revoke", metavar="LINK_ID", help="revoke a link")
 
 
 def samples_type(text: str) -> int:
@@ -738,11 +984,21 @@ def _precision_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _submit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--shards", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0, help="0 draws a random seed")
-    parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+def _submit_options(
+    parser: argparse.ArgumentParser,
+    what: str = "run",
+    param_help: str = "a parameter's value (default: the model's)",
+    seed_help: str = "0 draws a random seed",
+) -> None:
+    parser.add_argument(
+        "-p", "--param", action="append", default=[], metavar="NAME=VALUE", help=param_help
+    )
+    parser.add_argument(
+        "--shards", type=int, default=1, help="workers per run" if what == "run" else
+        "workers per point",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    parser.add_argument("--wait", action="store_true", help=f"follow the {what} until it ends")
     parser.add_argument(
         "--max-samples",
         type=samples_type,
@@ -855,13 +1111,10 @@ def build_parser() -> argparse.ArgumentParser:
         "share", parents=[common], help="a read-only link to a job (list or revoke links)"
     )
     share.add_argument("job_id")
-    share.add_argument(
-        "--expires",
-        help="e.g. 30m, 12h, 7d, or never (default: the server's default, 30 days)",
-    )
-    share.add_argument("--list", action="store_true", help="the job's links")
-    share.add_argument("--revoke", metavar="LINK_ID", help="revoke a link")
+    _share_options(share, "job")
     share.set_defaults(run=cmd_share)
+
+    _study_commands(sub, common)
 
     login = sub.add_parser(
         "login", parents=[common], help="sign a browser in: prints a one-time link"
@@ -873,16 +1126,139 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STUDY_SUBMIT = """A study runs a model at many points, one run each, as one object: the
+parameters given as lists or ranges are swept, the others fixed.
+
+  -p strike=90,100,110      a list of values (numbers, true/false, or a choice's names)
+  -p volatility=0.1:0.5:9   a range: 9 points from 0.1 to 0.5, both included
+  -p rate=log:0.01:1:5      5 points evenly spaced in log(rate)
+  -p spot=100               fixed at every point
+
+By default every combination runs (a grid: 3 x 9 x 5 = 135 points above). --sample sobol:256
+(or random:256) draws 256 points within ranges given without a count (-p volatility=0.1:0.5)
+instead. Each point gets its own seed derived from --seed, or with --crn every point uses it
+(common random numbers: the same block streams at every point, so differences between points
+are far more precise). Precision flags apply to each point.
+
+  simlab study submit european_option -p strike=90,100,110 -p volatility=0.1:0.5:9 --crn
+  simlab study results ID -o study.csv     (or study.parquet)"""
+
+
+class KeepLines(argparse.HelpFormatter):
+    """Keeps the lines of a text written in lines (STUDY_SUBMIT's examples); wraps others."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
+def _study_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    study = sub.add_parser(
+        "study",
+        parents=[common],
+        help="parameter sweeps as one object: submit, follow, compare and download studies",
+        description="A study sweeps a model's parameters: one run per point, submitted, "
+        "followed, cancelled and downloaded as one object.",
+    )
+    commands = study.add_subparsers(dest="study_command", required=True, metavar="COMMAND")
+
+    submit = commands.add_parser(
+        "submit",
+        parents=[common],
+        help="submit a study: lists and ranges of -p are swept",
+        description=STUDY_SUBMIT,
+        formatter_class=KeepLines,
+    )
+    submit.add_argument("model", metavar="NAME[@vN]")
+    _submit_options(
+        submit,
+        what="study",
+        param_help="fixed (spot=100), a list (strike=90,100,110), a range (volatility=0.1:0.5:9,"
+        " rate=log:0.01:1:5) or, with --sample, a range without a count (volatility=0.1:0.5)",
+        seed_help="the study's seed (0 draws one); each point's seed is derived from it, "
+        "or is it with --crn",
+    )
+    submit.add_argument(
+        "--sample",
+        metavar="DESIGN:N",
+        help="sobol:N or random:N: N points drawn within the ranges instead of every combination",
+    )
+    submit.add_argument(
+        "--crn",
+        action="store_true",
+        help="common random numbers: every point uses the study's seed, so differences "
+        "between points are far more precise",
+    )
+    submit.add_argument("--title", help="a name for the study")
+    submit.add_argument("--request-id", help="idempotency key (default: a fresh one)")
+    submit.set_defaults(run=cmd_study_submit)
+
+    for name, helptext, run in (
+        ("status", "a study's state, counts, rate, time to go, queue position", cmd_study_status),
+        ("watch", "one live progress bar for the whole study until it ends (exit 1 if a point "
+         "failed or it was cancelled)", cmd_study_watch),
+        ("cancel", "cancel every point still queued or running", cmd_study_cancel),
+    ):  # fmt: skip
+        command = commands.add_parser(name, parents=[common], help=helptext)
+        command.add_argument("study_id")
+        command.set_defaults(run=run)
+
+    listing = commands.add_parser("list", parents=[common], help="your studies, newest first")
+    listing.add_argument("--limit", type=int, default=LIST_LIMIT)
+    listing.add_argument("--page-token")
+    listing.set_defaults(run=cmd_study_list)
+
+    results = commands.add_parser(
+        "results",
+        parents=[common],
+        help="one row per point: index, each swept parameter, estimate, stderr, ci_low, "
+        "ci_high, state, stop_reason, samples, job_id",
+    )
+    results.add_argument("study_id")
+    results.add_argument(
+        "-o", "--output", metavar="FILE", help="study.csv, or study.parquet (needs pandas and "
+        "pyarrow: pip install 'simlab-client[pandas]'); default: a table here",
+    )  # fmt: skip
+    results.set_defaults(run=cmd_study_results)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[common],
+        help="point B minus point A: the difference ± half-width, its stderr against "
+        "independent seeds', the correlation",
+    )
+    compare.add_argument("study_id")
+    compare.add_argument("a", type=int, metavar="A", help="a point's index")
+    compare.add_argument("b", type=int, metavar="B", help="another point's index")
+    compare.set_defaults(run=cmd_study_compare)
+
+    share = commands.add_parser(
+        "share", parents=[common], help="a read-only link to a study (list or revoke links)"
+    )
+    share.add_argument("study_id")
+    _share_options(share, "study")
+    share.set_defaults(run=cmd_study_share)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         with Client(args.server, args.token) as client:
             return int(args.run(client, args))
+    except StudySpecError as error:  # a usage error, as argparse's are
+        say_error(error)
+        return 2
     except (SimlabError, CliError, BundleError) as error:
-        err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True)
+        say_error(error)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def say_error(error: Exception) -> None:
+    # The message is text: "[pandas]" in it is no markup.
+    err.print(f"simlab: error: {error}", highlight=False, soft_wrap=True, markup=False)
 
 
 def entrypoint() -> None:

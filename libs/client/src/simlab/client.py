@@ -15,6 +15,15 @@ sim.data(job.job_id)                  # {'column': numpy array, ...}
 Your own code (a file, or a function defined in a notebook) runs the same way:
 job = sim.run("asian.py", {"strike": 105}, wait=True)    # push the code, then submit it
 model = sim.push_model(simulate, name="asian")          # only push: a new version, or the same
+
+A study sweeps parameters as one object (a Study handle), and notebooks get DataFrames:
+study = sim.study("european_option", params={"spot": 100},
+                  sweep={"strike": [90, 100, 110], "volatility": simlab.range(0.1, 0.5, 9)},
+                  crn=True, seed=7)
+study.wait().to_pandas()              # one row per point: parameters, estimate, interval, state
+study.compare(0, 1)                   # the difference of two points, with its paired error
+sim.runs_frame(model="pi")            # your runs, one row each
+run = sim.run_handle(job.job_id)      # .wait(), .summary, .data; shows itself in Jupyter
 """
 
 from __future__ import annotations
@@ -37,12 +46,22 @@ from urllib.parse import urlparse
 import grpc
 import numpy as np
 import stamina
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from simlab.bundle import Bundle, collect, from_function
 from simlab.common.errors import Code, SimlabError, invalid
+from simlab.handles import Comparison, Run, Study
 from simlab.progress import follow
-from simlab.states import state_name
+from simlab.states import (
+    STUDY_ENDED,
+    TERMINAL,
+    job_state,
+    state_name,
+    stop_reason,
+    study_state_name,
+)
+from simlab.studyspec import Axis, build_spec
+from simlab.tables import DEFAULT_CONFIDENCE, frame, pandas_module, run_rows
 from simlab.transport.errors import from_grpc
 from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
@@ -51,7 +70,6 @@ from simlab.v1 import simulation_pb2_grpc
 # CreateShareLink's ttl_seconds for a link that never expires (0 is the server's default).
 SHARE_NEVER_EXPIRES = -1
 DEFAULT_SERVER = "http://127.0.0.1:8080"
-TERMINAL = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
 # The gateway answers a push once a sandboxed worker has inspected the code (its own limit is
 # 300 s by default), so a push may take minutes.
 PUSH_TIMEOUT_S = 900
@@ -60,9 +78,14 @@ NAME_LENGTH = 64
 # its parents.
 LOCAL_TOKEN_FILE = Path(".simlab", "token")
 HTTP_CODES = {401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED, 404: Code.NOT_FOUND}
-# What 0 means in a Precision (the server's defaults, simlab.core.precision), for showing one.
-DEFAULT_CONFIDENCE = 0.95
+# What 0 means in a Precision's min_blocks (the server's default, simlab.core.precision), for
+# showing one; DEFAULT_CONFIDENCE is simlab.tables'.
 DEFAULT_MIN_BLOCKS = 10
+# Points per ListStudyPoints page (the server allows up to 10,000; a page of 1,000 is well
+# under gRPC's 4 MiB message limit).
+STUDY_POINTS_PAGE = 1000
+# Jobs per ListJobs page (the server's maximum).
+JOBS_PAGE = 500
 
 
 def find_token(
@@ -198,11 +221,6 @@ def precision_to_dict(precision: pb.Precision) -> dict[str, Any]:
     }
 
 
-def stop_reason(stop: pb.StopInfo) -> str:
-    """ "precision_reached" or "budget_exhausted" (as the summary's stop_reason)."""
-    return pb.StopReason.Name(stop.reason).removeprefix("STOP_REASON_").lower()
-
-
 def stop_to_dict(stop: pb.StopInfo) -> dict[str, Any]:
     return {
         "reason": stop_reason(stop),
@@ -217,6 +235,14 @@ def stop_to_dict(stop: pb.StopInfo) -> dict[str, Any]:
 
 def _unavailable(error: Exception) -> bool:
     return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+class _WatchCut(Exception):
+    """A watch stream that ended before what it watches did (a gateway shutting down)."""
+
+
+def _reconnect(error: Exception) -> bool:
+    return _unavailable(error) or isinstance(error, _WatchCut)
 
 
 def job_to_dict(job: pb.Job) -> dict[str, Any]:
@@ -267,6 +293,61 @@ def job_to_dict(job: pb.Job) -> dict[str, Any]:
             for h in job.history
         ],
     }
+
+
+def study_to_dict(study: pb.Study) -> dict[str, Any]:
+    """The study with stable, documented field names (the CLI's --json output)."""
+    spec, counts = study.spec, study.counts
+    axes: list[dict[str, Any]] = []
+    for axis in spec.axes:
+        if axis.WhichOneof("kind") == "range":
+            r = axis.range
+            span = {"start": r.start, "stop": r.stop, "count": r.count or None, "log": r.log}
+            axes.append({"parameter": axis.parameter, "range": span})
+        else:
+            values = [whole_numbers(json_format.MessageToDict(v)) for v in axis.values.values]
+            axes.append({"parameter": axis.parameter, "values": values})
+    return {
+        "study_id": study.study_id,
+        "title": study.title,
+        "owner": study.owner,
+        "state": study_state_name(study.state),
+        "model": spec.model,
+        "model_version": study.model_version,
+        "primary_output": study.primary_output,
+        "parameters": whole_numbers(struct_to_dict(spec.parameters)),
+        "axes": axes,
+        "swept": list(study.swept),
+        "design": pb.StudyDesign.Name(spec.design or pb.STUDY_DESIGN_GRID)
+        .removeprefix("STUDY_DESIGN_")
+        .lower(),
+        "points": study.points,
+        "seed": spec.seed,
+        "crn": spec.crn,
+        "shards": spec.shards or 1,
+        "precision": precision_to_dict(spec.precision) if spec.HasField("precision") else None,
+        "no_cache": spec.no_cache,
+        "counts": {
+            "queued": counts.queued,
+            "running": counts.running,
+            "succeeded": counts.succeeded,
+            "failed": counts.failed,
+            "cancelled": counts.cancelled,
+        },
+        "samples_done": study.samples_done,
+        "samples_total": study.samples_total,
+        "points_per_second": study.points_per_second,
+        "eta_seconds": study.eta_seconds or None,
+        "queue_ahead": study.queue_ahead,
+        "request_id": study.request_id,
+        "created_at": _time(study, "created_at"),
+        "updated_at": _time(study, "updated_at"),
+        "ended_at": _time(study, "ended_at"),
+    }
+
+
+def _time(message: Any, field: str) -> str | None:
+    return getattr(message, field).ToJsonString() if message.HasField(field) else None
 
 
 @dataclass(frozen=True)
@@ -488,14 +569,17 @@ class Client:
         page_size: int = 50,
         page_token: str = "",
         job_id_prefix: str = "",
+        include_study_points: bool = False,
     ) -> tuple[list[pb.Job], str]:
-        """A page of your jobs, newest first; filters: model, states, the start of the id."""
+        """A page of your jobs, newest first; filters: model, states, the start of the id.
+        The points of studies are left out unless `include_study_points`."""
         request = pb.ListJobsRequest(
             model=model,
             states=states or [],
             page_size=page_size,
             page_token=page_token,
             job_id_prefix=job_id_prefix,
+            include_study_points=include_study_points,
         )
         response = self._call(self.stub.ListJobs, request)
         return list(response.jobs), response.next_page_token
@@ -615,8 +699,9 @@ class Client:
         """The run page's address that opens with the share token."""
         return f"{self.run_url(job_id)}?share={token}"
 
-    def share_links(self, job_id: str) -> list[pb.ShareLink]:
-        request = pb.ListShareLinksRequest(job_id=job_id)
+    def share_links(self, job_id: str = "", study_id: str = "") -> list[pb.ShareLink]:
+        """The links of one run or (study_id) of one study."""
+        request = pb.ListShareLinksRequest(job_id=job_id, study_id=study_id)
         return list(self._call(self.stub.ListShareLinks, request).links)
 
     def revoke_share_link(self, link_id: str) -> pb.ShareLink:
@@ -633,18 +718,184 @@ class Client:
     def frame(self, job_id: str, name: str = "data.csv") -> Any:
         """A CSV result (data.csv, convergence.csv) as a pandas DataFrame. pandas is an extra:
         `pip install 'simlab-client[pandas]'`."""
-        try:
-            import pandas  # optional: only this method needs it
-        except ImportError:
-            raise ImportError(
-                "Client.frame needs pandas: pip install 'simlab-client[pandas]'"
-            ) from None
+        pandas = pandas_module("Client.frame")
         return pandas.read_csv(io.BytesIO(self.read(job_id, name)))
+
+    def run_handle(self, job_id: str) -> Run:
+        """A handle of the run: .wait(), .summary, .data, and a table of itself in Jupyter."""
+        return Run(self, self.get(job_id))
+
+    def runs_frame(
+        self,
+        model: str | None = None,
+        states: Sequence[str | pb.JobState] | None = None,
+        limit: int = 200,
+        include_study_points: bool = False,
+    ) -> Any:
+        """Your latest `limit` runs as a DataFrame, newest first: job_id, model, state,
+        created, each parameter, estimate and stderr (of the primary output), each number of
+        the summary. `states` as names ("succeeded") or pb.JobState values. Needs pandas."""
+        try:
+            wanted = [job_state(s) if isinstance(s, str) else s for s in states or ()]
+        except ValueError as error:
+            raise ValueError(f"states: {error}") from None
+        jobs: list[pb.Job] = []
+        token = ""
+        while len(jobs) < limit:
+            page, token = self.list_jobs(
+                model or "", wanted, min(limit - len(jobs), JOBS_PAGE), token,
+                include_study_points=include_study_points,
+            )  # fmt: skip
+            jobs += page
+            if not token:
+                break
+        rows, columns = run_rows(jobs[:limit])
+        return frame(rows, columns, "Client.runs_frame")
+
+    # ---- studies ------------------------------------------------------------------------
+
+    def study(
+        self,
+        model: str,
+        params: Mapping[str, Any] | None = None,
+        sweep: Mapping[str, Axis] | None = None,
+        *,
+        sample: tuple[str, int] | None = None,
+        crn: bool = False,
+        seed: int = 0,
+        shards: int = 1,
+        rel_tol: float | None = None,
+        abs_tol: float | None = None,
+        confidence: float | None = None,
+        min_blocks: int | None = None,
+        two_stage: bool = False,
+        no_cache: bool = False,
+        title: str = "",
+        request_id: str | None = None,
+    ) -> Study:
+        """Submits a study of "name" or "name@vN" (every point runs the same version):
+        `params` fixed at every point, `sweep` the swept parameters, each a list (or NumPy
+        array) of values or simlab.range(start, stop, count) / simlab.logrange(...). By
+        default every combination runs (a grid, the first parameter slowest);
+        `sample=("sobol", 256)` or `("random", 100)` draws that many points within ranges
+        given without a count. `crn`: every point uses the study's seed (common random
+        numbers: differences between points are far more precise); otherwise each point gets
+        its own seed derived from `seed` (0: random). Precision settings and `no_cache` apply
+        to each point, as in submit(). A bad sweep raises simlab.studyspec.StudySpecError (a
+        ValueError) naming the parameter. A fresh request_id makes retries safe."""
+        spec = build_spec(
+            model,
+            params=params,
+            sweep=sweep or {},
+            sample=sample,
+            crn=crn,
+            seed=seed,
+            shards=shards,
+            precision=make_precision(
+                rel_tol=rel_tol,
+                abs_tol=abs_tol,
+                confidence=confidence,
+                min_blocks=min_blocks,
+                two_stage=two_stage or None,
+            ),
+            no_cache=no_cache,
+            title=title,
+        )
+        return self.submit_study(spec, request_id)
+
+    def submit_study(self, spec: pb.StudySpec, request_id: str | None = None) -> Study:
+        """Submits a StudySpec as it is (see study()). A fresh request_id makes retries of this
+        call safe."""
+        request = pb.SubmitStudyRequest(spec=spec, request_id=request_id or uuid.uuid4().hex)
+        return Study(self, self._call(self.stub.SubmitStudy, request).study)
+
+    def get_study(self, study_id: str) -> Study:
+        return Study(self, self._call(self.stub.GetStudy, pb.GetStudyRequest(study_id=study_id)))
+
+    def list_studies(self, page_size: int = 50, page_token: str = "") -> tuple[list[pb.Study], str]:
+        """A page of your studies, newest first, and the next page's token ("" at the end)."""
+        request = pb.ListStudiesRequest(page_size=page_size, page_token=page_token)
+        response = self._call(self.stub.ListStudies, request)
+        return list(response.studies), response.next_page_token
+
+    def studies(self, limit: int = 50) -> list[Study]:
+        """Your latest `limit` studies, newest first."""
+        found: list[pb.Study] = []
+        token = ""
+        while len(found) < limit:
+            page, token = self.list_studies(limit - len(found), token)
+            found += page
+            if not token:
+                break
+        return [Study(self, study) for study in found[:limit]]
+
+    def study_points(self, study_id: str) -> Iterator[pb.StudyPoint]:
+        """Every point of the study in index order, fetched a page at a time."""
+        token = ""
+        while True:
+            request = pb.ListStudyPointsRequest(
+                study_id=study_id, page_size=STUDY_POINTS_PAGE, page_token=token
+            )
+            response = self._call(self.stub.ListStudyPoints, request)
+            yield from response.points
+            token = response.next_page_token
+            if not token:
+                return
+
+    def watch_study(self, study_id: str) -> Iterator[pb.StudyEvent]:
+        """The study with every point (snapshot events), then the points that change, until it
+        ends. While the platform is unavailable (the gateway or the job store restarting) it
+        reconnects with a growing delay, up to 5 s; a reconnected watch starts with a snapshot
+        again (a point's seq tells a newer state from one already seen)."""
+        for attempt in stamina.retry_context(
+            on=_reconnect, attempts=None, timeout=None, wait_max=5.0
+        ):
+            with attempt:
+                ended = False
+                try:
+                    for event in self.stub.WatchStudy(
+                        pb.WatchStudyRequest(study_id=study_id), metadata=self.metadata
+                    ):
+                        ended = event.study.state in STUDY_ENDED
+                        yield event
+                except grpc.RpcError as error:
+                    if error.code() == grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    raise from_grpc(error) from None
+                if not ended:
+                    raise _WatchCut(study_id)
+
+    def cancel_study(self, study_id: str) -> pb.Study:
+        """Cancels every point still queued or running."""
+        return self._call(self.stub.CancelStudy, pb.CancelStudyRequest(study_id=study_id))
+
+    def compare_points(self, study_id: str, a: int, b: int) -> Comparison:
+        """Point b minus point a of a study (the primary output, both finished), with the
+        standard error of the difference from their paired blocks."""
+        request = pb.ComparePointsRequest(study_id=study_id, a=a, b=b)
+        return Comparison.of(self._call(self.stub.ComparePoints, request))
+
+    def share_study(self, study_id: str, ttl_seconds: int = 0) -> pb.CreateShareLinkResponse:
+        """A read-only link to the study and its points' runs (the expiry as in share())."""
+        request = pb.CreateShareLinkRequest(study_id=study_id, ttl_seconds=ttl_seconds)
+        return self._call(self.stub.CreateShareLink, request)
+
+    def study_url(self, study_id: str) -> str:
+        """The study page's address in the web UI."""
+        return f"{self._base_url()}/studies/{study_id}"
+
+    def study_share_url(self, study_id: str, token: str) -> str:
+        return f"{self.study_url(study_id)}?share={token}"
 
 
 __all__ = [
+    "DEFAULT_CONFIDENCE",
+    "TERMINAL",
     "Client",
+    "Comparison",
+    "Run",
     "SimlabError",
+    "Study",
     "bundle_of",
     "find_token",
     "job_to_dict",
@@ -652,4 +903,5 @@ __all__ = [
     "model_name",
     "sample_count",
     "state_name",
+    "study_to_dict",
 ]

@@ -73,7 +73,11 @@ class App:
         await logstream.ensure_stream(js)
         self.relay = OutboxRelay(settings.database_url, js)
         store = PostgresJobStore(
-            self.pool, self._on_commit(), convert.encode_event, settings.quotas
+            self.pool,
+            self._on_commit(),
+            convert.WIRE_EVENTS,
+            settings.quotas,
+            settings.max_study_points,
         )
         auth = Authenticator(settings.service_token, settings.job_token_secret)
         objects = await asyncio.to_thread(open_object_store, settings.object_store)

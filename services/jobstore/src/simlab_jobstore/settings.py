@@ -3,8 +3,9 @@
 LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR, as for every service.
 OBJECTS_DIR, or S3_* / SIMLAB_S3_*: the object store, where the job store reads code bundles
 and commits workers' results for them (see simlab.adapters.objectstore_factory).
-MAX_ACTIVE_JOBS_PER_USER (1000), MAX_PRESETS_PER_USER (200), MAX_SHARE_LINKS_PER_USER (500):
-what one user may hold at once (see core.quotas).
+MAX_ACTIVE_JOBS_PER_USER (1000), MAX_ACTIVE_STUDY_POINTS_PER_USER (50000),
+MAX_PRESETS_PER_USER (200), MAX_SHARE_LINKS_PER_USER (500): what one user may hold at once (see
+core.quotas). MAX_STUDY_POINTS (10000): how many points one study may have.
 SHARE_LINK_DEFAULT_TTL_DAYS: when a share link expires if its creator did not say (default
 30; a link that never expires must be asked for explicitly)."""
 
@@ -18,6 +19,7 @@ from simlab.common.settings import Env, SettingsError
 
 from .core.quotas import Quotas
 from .core.shares import DAY_S, DEFAULT_TTL_DAYS, MAX_TTL_S
+from .core.studies import DEFAULT_MAX_POINTS
 
 PREFIX = "SIMLAB_JOBSTORE"
 # Test hook, never for production: SIMLAB_JOBSTORE_FAULT=kill-after-commit makes the process
@@ -44,6 +46,7 @@ class Settings:
     log_level: str
     object_store: ObjectStoreSettings
     quotas: Quotas
+    max_study_points: int
     share_link_default_ttl_s: int
 
     @staticmethod
@@ -63,9 +66,13 @@ class Settings:
             object_store=object_store_settings(env),
             quotas=Quotas(
                 active_jobs=env.int("MAX_ACTIVE_JOBS_PER_USER", Quotas.active_jobs, minimum=1),
+                active_study_points=env.int(
+                    "MAX_ACTIVE_STUDY_POINTS_PER_USER", Quotas.active_study_points, minimum=1
+                ),
                 presets=env.int("MAX_PRESETS_PER_USER", Quotas.presets, minimum=1),
                 share_links=env.int("MAX_SHARE_LINKS_PER_USER", Quotas.share_links, minimum=1),
             ),
+            max_study_points=env.int("MAX_STUDY_POINTS", DEFAULT_MAX_POINTS, minimum=1),
             share_link_default_ttl_s=_share_link_default_ttl_s(env),
         )
         if settings.fault not in FAULTS:

@@ -33,11 +33,12 @@ def test_migrations_apply_once_even_when_replicas_start_together(pg_uri: str) ->
                     "models",
                     "model_names",
                     "registrations",
+                    "studies",
                 ],
             ),
         ).fetchone()
     assert [version for (version,) in applied] == versions
-    assert tables == (10,)
+    assert tables == (11,)
 
 
 def test_a_failing_migration_leaves_nothing_behind(pg_uri: str) -> None:

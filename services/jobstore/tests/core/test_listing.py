@@ -8,7 +8,9 @@ import pytest
 from simlab.common.errors import Code, SimlabError
 from simlab_jobstore.core.listing import (
     Cursor,
+    decode_index_token,
     decode_page_token,
+    encode_index_token,
     encode_page_token,
     job_id_prefix,
     page_size,
@@ -36,6 +38,21 @@ def test_page_size_defaults_and_caps() -> None:
     assert (page_size(0), page_size(7), page_size(10_000)) == (50, 7, 500)
     with pytest.raises(SimlabError, match="page_size"):
         page_size(-1)
+    # A study's points come in larger pages.
+    assert (page_size(0, 1000, 10_000), page_size(20_000, 1000, 10_000)) == (1000, 10_000)
+
+
+def test_a_points_page_token_holds_the_last_index_sent() -> None:
+    assert decode_index_token("") == -1
+    assert decode_index_token(encode_index_token(0)) == 0
+    assert decode_index_token(encode_index_token(9_999)) == 9_999
+    for token in (encode_page_token(Cursor(datetime(2026, 1, 1, tzinfo=UTC), "ab")), "nope"):
+        with pytest.raises(SimlabError) as caught:
+            decode_index_token(token)
+        assert caught.value.field == "page_token"
+    for raw in (b"[-1]", b"[true]", b"[1.5]", b"[2147483648]", b"[" * 100_000):
+        with pytest.raises(SimlabError):
+            decode_index_token(base64.urlsafe_b64encode(raw).decode())
 
 
 def test_a_job_id_prefix_as_pasted() -> None:

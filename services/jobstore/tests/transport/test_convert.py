@@ -18,7 +18,16 @@ from simlab_jobstore.core import jobs
 from simlab_jobstore.core.events import EventKind
 from simlab_jobstore.core.jobs import JobSpec
 from simlab_jobstore.core.states import JobState
-from simlab_jobstore.transport.convert import encode_event, job_to_pb, spec_from_pb
+from simlab_jobstore.core.studies import Study, StudyCounts, StudyProgress, StudyState
+from simlab_jobstore.transport.convert import (
+    encode_event,
+    encode_study_queued,
+    job_to_pb,
+    new_study_from_pb,
+    spec_from_pb,
+    study_point_to_pb,
+    study_to_pb,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 JOB = jobs.new_job(
@@ -84,3 +93,90 @@ def test_a_precision_runs_fields_travel_both_ways() -> None:
     running = job_to_pb(dataclasses.replace(stopped, stop=None, moments=Moments(500, 3.0, 499.0)))
     assert not running.HasField("stop") and running.progress.samples_to_target == 16
     assert not job_to_pb(JOB).HasField("precision")
+
+
+def test_a_studys_points_are_announced_by_one_event_on_the_studys_subject() -> None:
+    encoded = encode_study_queued("00112233aabbccdd")
+    event = store_pb.StudyQueuedEvent.FromString(encoded.payload)
+    assert (event.event_id, event.study_id) == (encoded.event_id, "00112233aabbccdd")
+    assert encoded.subject == events.study_queued_subject("00112233aabbccdd")
+    assert events.is_study_subject(encoded.subject)
+
+
+def test_a_point_is_a_job_with_its_study_and_index() -> None:
+    point = dataclasses.replace(
+        JOB,
+        study_id="00112233aabbccdd",
+        study_point=42,
+        state=JobState.FAILED,
+        error=jobs.JobError("boom", "Traceback ..."),
+    )
+    assert (job_to_pb(point).study_id, job_to_pb(point).study_point) == ("00112233aabbccdd", 42)
+    message = study_point_to_pb(point)
+    assert (message.index, message.job_id, message.state) == (42, JOB.job_id, pb.JOB_STATE_FAILED)
+    assert (message.error, message.seed, message.parameters["samples"]) == ("boom", 7, 1000)
+    assert message.progress.blocks_total == 4 and not message.HasField("stop")
+    assert not job_to_pb(JOB).study_id
+
+
+def test_a_study_travels_with_its_spec_and_derived_progress() -> None:
+    spec = pb.StudySpec(model="pi", seed=9, crn=True, title="vol sweep", shards=0)
+    request = store_pb.CreateStudyRequest(
+        owner="ana",
+        spec=spec,
+        model="pi",
+        model_version=3,
+        primary_output="estimate",
+        swept=["volatility"],
+        points=[store_pb.StudyPointSpec(seed=9, block_size=250, samples_total=1000)],
+    )
+    new = new_study_from_pb(request)
+    assert (new.shards, new.title, new.swept, new.precision) == (
+        1,
+        "vol sweep",
+        ("volatility",),
+        None,
+    )
+    assert pb.StudySpec.FromString(new.spec) == spec
+    request.spec.precision.CopyFrom(pb.Precision(rel_tol=0.1, min_blocks=1))
+    with pytest.raises(SimlabError) as refused:
+        new_study_from_pb(request)
+    assert refused.value.field == "spec.precision.min_blocks"
+
+    ended = StudyProgress(
+        state=StudyState.FAILED,
+        counts=StudyCounts(succeeded=2, failed=1),
+        samples_done=3000,
+        samples_total=3000,
+        updated_at=T0,
+        ended_at=T0,
+        points_per_second=0.05,
+        eta_seconds=0.0,
+        queue_ahead=0,
+    )
+    study = Study(
+        study_id="00112233aabbccdd",
+        owner="ana",
+        request_id="r1",
+        title="vol sweep",
+        spec=new.spec,
+        model="pi",
+        model_version=3,
+        primary_output="estimate",
+        swept=("volatility",),
+        points=3,
+        created_at=T0,
+        updated_at=T0,
+        cancelled=False,
+        progress=ended,
+    )
+    message = study_to_pb(study)
+    assert (message.state, message.counts.failed, message.points) == (pb.STUDY_STATE_FAILED, 1, 3)
+    assert message.spec == spec and message.ended_at.seconds == int(T0.timestamp())
+    assert (message.request_id, message.model_version, list(message.swept)) == (
+        "r1",
+        3,
+        ["volatility"],
+    )
+    running = dataclasses.replace(study, progress=dataclasses.replace(ended, ended_at=None))
+    assert not study_to_pb(running).HasField("ended_at")

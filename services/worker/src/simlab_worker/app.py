@@ -14,6 +14,7 @@ from pathlib import Path
 
 from simlab import usercode
 from simlab_worker.adapters.jobstore import GrpcJobStore
+from simlab_worker.adapters.memory import keep_freed_memory
 from simlab_worker.adapters.script import SubprocessScripts
 from simlab_worker.adapters.token_file import TokenFile
 from simlab_worker.core.shard import Exit, ShardRunner
@@ -25,6 +26,7 @@ log = logging.getLogger("worker")
 def run(settings: Settings) -> Exit:
     """Runs the shard. SIGTERM (Kubernetes deleting the pod) and SIGINT (Ctrl-C): finish the
     block (or stop the script), report, exit 0."""
+    keep_freed_memory()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,13 +1,18 @@
 """The outbox relay: publishes outbox rows to JetStream in id order, each with Nats-Msg-Id set
-to its event id (JetStream drops a re-published duplicate), then deletes them.
+to its event id (JetStream drops a re-published duplicate), then deletes them. A row is a
+subject and an encoded payload, whatever it announces: a job's change (simlab.v1.JobEvent on
+simlab.jobs.<job_id>.<event>) or a study's queued points (simlab.jobstore.v1.StudyQueuedEvent
+on simlab.studies.<study_id>.queued); transport.convert encodes both.
 
 It wakes as soon as a writer commits (`wake`) and also sweeps every `sweep_interval_s`, which
 picks up rows left by a crash or written by another replica. Only one relay works at a time
 across replicas: the one holding a session-level advisory lock on its own connection.
 
 Per job, id order is commit order (every change locks the job row), so a job's events reach
-the stream in seq order. Across jobs, a row with a smaller id may commit later; it is simply
-published later, which is why rows are deleted by id, never by range."""
+the stream in seq order. A StudyQueuedEvent commits with its study's points: whoever reads it
+finds them all, and any later event of a point follows it in the stream. Across jobs, a row
+with a smaller id may commit later; it is simply published later, which is why rows are
+deleted by id, never by range."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The events a change announces. Core says which kind; the wire encoding (simlab.v1 JobEvent)
-is injected into the store by the app, so the adapters need not know this service's transport.
-An encoded event is written to the outbox with its change and relayed to NATS."""
+"""The events a change announces. Core says which kind; the wire encoding (simlab.v1 JobEvent,
+simlab.jobstore.v1 StudyQueuedEvent) is injected into the store by the app, so the adapters
+need not know this service's transport. An encoded event is written to the outbox with its
+change and relayed to NATS."""
 
 from __future__ import annotations
 
@@ -24,4 +25,10 @@ class EncodedEvent:
 
 
 class EventEncoder(Protocol):
-    def __call__(self, job: Job, kind: EventKind) -> EncodedEvent: ...
+    def job(self, job: Job, kind: EventKind) -> EncodedEvent:
+        """A change of one job, as it is now."""
+        ...
+
+    def study_queued(self, study_id: str) -> EncodedEvent:
+        """A study's points were queued: one event for all of them."""
+        ...

@@ -71,6 +71,9 @@ class JobSpec:
     no_cache: bool = False
     # A top-up of this finished run of the owner's: its blocks that are the same are reused.
     extends: str = ""
+    # A point of a study: the study and the point's index in it ("": a job of no study).
+    study_id: str = ""
+    study_point: int = 0
 
     def validate(self, *, script: bool = False) -> None:
         """A script runs in one process and has no blocks: its block size, sample count and
@@ -145,6 +148,9 @@ class Job:
     cached_from: str = ""
     # A top-up: the finished job whose identical blocks this job reused.
     extends: str = ""
+    # A point of a study: the study and the point's index in it ("" : a job of no study).
+    study_id: str = ""
+    study_point: int = 0
 
     @property
     def end_block(self) -> int:
@@ -256,6 +262,8 @@ def new_job(spec: JobSpec, job_id: str, seed: int, at: datetime, *, script: bool
         args=spec.args,
         precision=spec.precision,
         extends=spec.extends,
+        study_id=spec.study_id,
+        study_point=spec.study_point,
     )
 
 
@@ -362,6 +370,25 @@ def transition(
         error=error if target is JobState.FAILED else job.error,
         summary=summary if target is JobState.SUCCEEDED else job.summary,
     )
+
+
+def cancel_point(job: Job, at: datetime) -> Job | None:
+    """A study's cancel request, for one of its points: a queued point ends CANCELLED at once
+    (no worker was launched: there is nothing to stop), a launched one becomes CANCELLING as
+    CancelJob makes it (the runner stops its workers, then reports CANCELLED); None for a
+    point that is cancelling or ended already."""
+    reason = "study cancelled"
+    if job.state is JobState.QUEUED:
+        return dataclasses.replace(
+            job,
+            state=JobState.CANCELLED,
+            seq=job.seq + 1,
+            updated_at=at,
+            history=(*job.history, StateChange(JobState.CANCELLED, at, reason)),
+        )
+    if job.state in (JobState.LAUNCHING, JobState.RUNNING):
+        return transition(job, JobState.CANCELLING, at, reason)
+    return None
 
 
 def succeed(job: Job, summary: dict[str, Any], at: datetime) -> Job | None:

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from simlab.common.errors import exhausted
 
 ACTIVE_JOBS_SETTING = "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER"
+ACTIVE_STUDY_POINTS_SETTING = "SIMLAB_JOBSTORE_MAX_ACTIVE_STUDY_POINTS_PER_USER"
 PRESETS_SETTING = "SIMLAB_JOBSTORE_MAX_PRESETS_PER_USER"
 SHARE_LINKS_SETTING = "SIMLAB_JOBSTORE_MAX_SHARE_LINKS_PER_USER"
 
 
 @dataclass(frozen=True)
 class Quotas:
-    # Jobs not yet terminal (queued, launching, running, cancelling).
+    # Jobs not yet terminal (queued, launching, running, cancelling), studies' points aside.
     active_jobs: int = 1000
+    # Points of studies not yet terminal: a study holds many at once.
+    active_study_points: int = 50_000
     presets: int = 200
     # Links neither revoked nor expired.
     share_links: int = 500
@@ -27,6 +30,16 @@ class Quotas:
                 self.active_jobs,
                 ACTIVE_JOBS_SETTING,
                 "wait for some to finish or cancel some",
+            )
+
+    def check_active_study_points(self, held: int, adding: int) -> None:
+        """A study's points are refused all together when they do not all fit."""
+        if held + adding > self.active_study_points:
+            raise exhausted(
+                "queued or running study points per user",
+                self.active_study_points,
+                ACTIVE_STUDY_POINTS_SETTING,
+                f"{held} held, {adding} more asked for; wait for some to finish or cancel a study",
             )
 
     def check_presets(self, held: int) -> None:

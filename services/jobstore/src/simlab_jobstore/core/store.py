@@ -5,6 +5,7 @@ every change is decided by core and written with its event atomically) and of th
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,8 +13,9 @@ from .jobs import BlockReport, Job, JobError, JobSpec, ProgressPoint, ScriptProg
 from .listing import Cursor
 from .models import Inspection, ModelVersion, Registration
 from .presets import Preset
-from .shares import ShareLink
+from .shares import ShareLink, ShareTarget
 from .states import JobState
+from .studies import Comparison, NewStudy, Study
 
 
 class JobStore(Protocol):
@@ -35,8 +37,10 @@ class JobStore(Protocol):
         limit: int,
         after: Cursor | None,
         id_prefix: str = "",
+        include_study_points: bool = False,
     ) -> tuple[list[Job], Cursor | None]:
-        """A page of the owner's jobs, newest first, and the cursor of the next page."""
+        """A page of the owner's jobs (studies' points only when asked for), newest first, and
+        the cursor of the next page."""
         ...
 
     async def cancel_job(self, job_id: str, owner: str) -> Job: ...
@@ -45,13 +49,50 @@ class JobStore(Protocol):
         """The job's progress points (a cache hit's: those of the run it reused)."""
         ...
 
+    # ---- studies on behalf of an owner (an empty owner: an internal caller) -----------------
+
+    async def create_study(self, new: NewStudy) -> tuple[Study, bool]:
+        """(study, created): every point inserted in one transaction and announced by one
+        StudyQueuedEvent; a resubmitted request_id gives back its study with created=False."""
+        ...
+
+    async def get_study(self, study_id: str, owner: str = "") -> Study: ...
+
+    async def list_studies(
+        self, owner: str, *, limit: int, after: Cursor | None
+    ) -> tuple[list[Study], Cursor | None]:
+        """A page of the owner's studies, newest first, and the cursor of the next page."""
+        ...
+
+    async def list_study_points(
+        self,
+        study_id: str,
+        owner: str,
+        *,
+        after: int,
+        limit: int,
+        changed_since: datetime | None = None,
+    ) -> tuple[list[Job], int | None]:
+        """The points after index `after` in index order (only those changed at or after
+        `changed_since`, when given), and the last index of the page when more follow."""
+        ...
+
+    async def cancel_study(self, study_id: str, owner: str) -> Study: ...
+
+    async def compare_points(
+        self, study_id: str, owner: str, a: int, b: int
+    ) -> tuple[Job, Job, Comparison]: ...
+
     # ---- the runner ---------------------------------------------------------------------------
 
     async def report_state(
         self, job_id: str, state: JobState, reason: str, error: JobError | None
     ) -> Job: ...
 
-    async def list_active_jobs(self, states: Sequence[JobState]) -> list[Job]: ...
+    async def list_active_jobs(self, states: Sequence[JobState], study_id: str = "") -> list[Job]:
+        """Jobs in `states` (none: every state but the ends); a study's points in index order
+        with `study_id`."""
+        ...
 
     # ---- workers ------------------------------------------------------------------------------
 
@@ -132,13 +173,13 @@ class JobStore(Protocol):
     # ---- share links --------------------------------------------------------------------------
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_s: int | None
+        self, owner: str, target: ShareTarget, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
-        """(link, token), the link expiring `ttl_s` from now (None: never): the token exists
-        only in this answer."""
+        """(link, token), the link to a job or a study expiring `ttl_s` from now (None:
+        never): the token exists only in this answer."""
         ...
 
-    async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]: ...
+    async def list_share_links(self, owner: str, target: ShareTarget) -> list[ShareLink]: ...
 
     async def revoke_share_link(self, owner: str, link_id: str) -> ShareLink:
         """Idempotent: revoking a revoked link keeps its first revocation time."""

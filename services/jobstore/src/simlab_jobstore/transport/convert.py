@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import timestamp_pb2
 
 from simlab.common import events
-from simlab.common.errors import invalid
+from simlab.common.errors import SimlabError, invalid
+from simlab.core.precision import Precision
 from simlab.core.stats import Moments
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.precision import (
@@ -26,6 +27,7 @@ from ..core.jobs import BlockReport, Job, JobError, JobKind, JobSpec, ProgressPo
 from ..core.presets import Preset
 from ..core.shares import ShareLink
 from ..core.states import JobState
+from ..core.studies import Comparison, NewStudy, PointSpec, Study, StudyState
 from ..core.targets import StopInfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,6 +39,9 @@ _STATE_FROM_PB: dict[int, JobState] = {number: state for state, number in _STATE
 _KIND_TO_PB: dict[JobKind, pb.JobKind] = {
     JobKind.RUN: pb.JOB_KIND_RUN,
     JobKind.REGISTRATION: pb.JOB_KIND_REGISTRATION,
+}
+_STUDY_STATE_TO_PB: dict[StudyState, pb.StudyState] = {
+    state: getattr(pb, f"STUDY_STATE_{state.value}") for state in StudyState
 }
 
 
@@ -106,15 +111,7 @@ def job_to_pb(job: Job) -> pb.Job:
         seq=job.seq,
         created_at=timestamp(job.created_at),
         updated_at=timestamp(job.updated_at),
-        progress=pb.Progress(
-            blocks_done=job.blocks_done,
-            blocks_total=job.blocks_total,
-            samples_done=job.samples_done,
-            samples_total=job.samples_total,
-            estimate=job.estimate,
-            stderr=job.stderr,
-            samples_to_target=targets.samples_to_target(job),
-        ),
+        progress=progress_to_pb(job),
         history=[
             pb.StateChange(
                 state=state_to_pb(change.state), at=timestamp(change.at), reason=change.reason
@@ -130,6 +127,8 @@ def job_to_pb(job: Job) -> pb.Job:
         kind=_KIND_TO_PB[job.kind],
         cached_from=job.cached_from,
         extends=job.extends,
+        study_id=job.study_id,
+        study_point=job.study_point,
     )
     if job.precision is not None:
         message.precision.CopyFrom(precision_to_proto(job.precision))
@@ -141,6 +140,18 @@ def job_to_pb(job: Job) -> pb.Job:
     if job.error is not None:
         message.error.CopyFrom(error_to_pb(job.error))
     return message
+
+
+def progress_to_pb(job: Job) -> pb.Progress:
+    return pb.Progress(
+        blocks_done=job.blocks_done,
+        blocks_total=job.blocks_total,
+        samples_done=job.samples_done,
+        samples_total=job.samples_total,
+        estimate=job.estimate,
+        stderr=job.stderr,
+        samples_to_target=targets.samples_to_target(job),
+    )
 
 
 def error_to_pb(error: JobError) -> pb.JobError:
@@ -163,7 +174,7 @@ _EVENT_KIND_TO_PB: dict[EventKind, pb.EventKind] = {
 
 
 def encode_event(job: Job, kind: EventKind) -> EncodedEvent:
-    """The simlab.v1 JobEvent announcing `job` as it is now (core.events.EventEncoder)."""
+    """The simlab.v1 JobEvent announcing `job` as it is now."""
     event = pb.JobEvent(
         event_id=uuid.uuid4().hex,
         job_id=job.job_id,
@@ -172,6 +183,27 @@ def encode_event(job: Job, kind: EventKind) -> EncodedEvent:
         job=job_to_pb(job),
     )
     return EncodedEvent(event.event_id, events.event_subject(event), event.SerializeToString())
+
+
+def encode_study_queued(study_id: str) -> EncodedEvent:
+    """The simlab.jobstore.v1 StudyQueuedEvent announcing every queued point of a study."""
+    event = store_pb.StudyQueuedEvent(event_id=uuid.uuid4().hex, study_id=study_id)
+    return EncodedEvent(
+        event.event_id, events.study_queued_subject(study_id), event.SerializeToString()
+    )
+
+
+class WireEvents:
+    """core.events.EventEncoder: the events as the other services read them from NATS."""
+
+    def job(self, job: Job, kind: EventKind) -> EncodedEvent:
+        return encode_event(job, kind)
+
+    def study_queued(self, study_id: str) -> EncodedEvent:
+        return encode_study_queued(study_id)
+
+
+WIRE_EVENTS = WireEvents()
 
 
 def block_from_pb(block: stats_pb2.BlockStats) -> BlockReport:
@@ -221,10 +253,120 @@ def preset_to_pb(preset: Preset) -> pb.Preset:
 
 def share_link_to_pb(link: ShareLink) -> pb.ShareLink:
     message = pb.ShareLink(
-        link_id=link.link_id, job_id=link.job_id, created_at=timestamp(link.created_at)
+        link_id=link.link_id,
+        job_id=link.job_id,
+        study_id=link.study_id,
+        created_at=timestamp(link.created_at),
     )
     if link.expires_at is not None:
         message.expires_at.CopyFrom(timestamp(link.expires_at))
     if link.revoked_at is not None:
         message.revoked_at.CopyFrom(timestamp(link.revoked_at))
     return message
+
+
+# ---- studies ---------------------------------------------------------------------------------
+
+
+def new_study_from_pb(request: store_pb.CreateStudyRequest) -> NewStudy:
+    spec = request.spec
+    return NewStudy(
+        owner=request.owner,
+        request_id=request.request_id,
+        title=spec.title,
+        spec=spec.SerializeToString(),
+        model=request.model,
+        model_version=request.model_version,
+        code_sha256=request.code_sha256,
+        primary_output=request.primary_output,
+        swept=tuple(request.swept),
+        shards=spec.shards or 1,
+        precision=_spec_precision(spec),
+        no_cache=spec.no_cache,
+        points=tuple(
+            PointSpec(
+                parameters=struct_to_dict(point.parameters),
+                seed=point.seed,
+                block_size=point.block_size,
+                samples_total=point.samples_total,
+            )
+            for point in request.points
+        ),
+    )
+
+
+def _spec_precision(spec: pb.StudySpec) -> Precision | None:
+    """The spec's precision target, validated (INVALID_ARGUMENT naming spec.precision.<field>)."""
+    if not spec.HasField("precision"):
+        return None
+    try:
+        return precision_from_proto(spec.precision)
+    except SimlabError as error:
+        raise invalid(f"spec.{error.field}", error.description) from None
+
+
+def study_to_pb(study: Study) -> pb.Study:
+    progress = study.progress
+    counts = progress.counts
+    message = pb.Study(
+        study_id=study.study_id,
+        owner=study.owner,
+        title=study.title,
+        spec=pb.StudySpec.FromString(study.spec),
+        model_version=study.model_version,
+        primary_output=study.primary_output,
+        swept=study.swept,
+        points=study.points,
+        state=_STUDY_STATE_TO_PB[progress.state],
+        counts=pb.StudyCounts(
+            queued=counts.queued,
+            running=counts.running,
+            succeeded=counts.succeeded,
+            failed=counts.failed,
+            cancelled=counts.cancelled,
+        ),
+        samples_done=progress.samples_done,
+        samples_total=progress.samples_total,
+        created_at=timestamp(study.created_at),
+        updated_at=timestamp(progress.updated_at),
+        points_per_second=progress.points_per_second,
+        eta_seconds=progress.eta_seconds,
+        queue_ahead=progress.queue_ahead,
+        request_id=study.request_id,
+    )
+    if progress.ended_at is not None:
+        message.ended_at.CopyFrom(timestamp(progress.ended_at))
+    return message
+
+
+def study_point_to_pb(job: Job) -> pb.StudyPoint:
+    """A study's point from its job."""
+    message = pb.StudyPoint(
+        index=job.study_point,
+        job_id=job.job_id,
+        parameters=dict_to_struct(job.parameters),
+        seed=job.seed,
+        state=state_to_pb(job.state),
+        seq=job.seq,
+        progress=progress_to_pb(job),
+        error="" if job.error is None else job.error.message,
+        updated_at=timestamp(job.updated_at),
+    )
+    stop = targets.stop_info(job)
+    if stop is not None:
+        message.stop.CopyFrom(stop_info_to_pb(stop))
+    return message
+
+
+def comparison_to_pb(a: Job, b: Job, comparison: Comparison) -> pb.ComparePointsResponse:
+    return pb.ComparePointsResponse(
+        a=study_point_to_pb(a),
+        b=study_point_to_pb(b),
+        difference=comparison.difference,
+        stderr=comparison.stderr,
+        stderr_independent=comparison.stderr_independent,
+        correlation=comparison.correlation,
+        blocks=comparison.blocks,
+        confidence=comparison.confidence,
+        half_width=comparison.half_width,
+    )

@@ -10,6 +10,7 @@ import functools
 import logging
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -26,9 +27,16 @@ from simlab.v1 import stats_pb2
 from ..core import targets
 from ..core.artifacts import artifacts_prefix, bundle_key
 from ..core.jobs import Job, JobError, ScriptProgress, check_worker_may_read
-from ..core.listing import decode_page_token, encode_page_token, job_id_prefix, page_size
+from ..core.listing import (
+    decode_index_token,
+    decode_page_token,
+    encode_index_token,
+    encode_page_token,
+    job_id_prefix,
+    page_size,
+)
 from ..core.models import ModelVersion
-from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, link_ttl_s
+from ..core.shares import DAY_S, DEFAULT_TTL_DAYS, ShareTarget, link_ttl_s
 from ..core.states import JobState
 from ..core.store import JobStore, Objects
 from . import convert, models
@@ -46,6 +54,9 @@ Handler = Callable[["JobStoreService", Request, grpc.aio.ServicerContext], Await
 _REPORTABLE = frozenset(
     {JobState.QUEUED, JobState.LAUNCHING, JobState.RUNNING, JobState.FAILED, JobState.CANCELLED}
 )
+# ListStudyPoints' pages: a watcher's first look at a study takes a few.
+POINTS_PAGE_SIZE = 1000
+MAX_POINTS_PAGE_SIZE = 10_000
 
 
 def rpc(
@@ -158,6 +169,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
             limit=page_size(query.page_size),
             after=decode_page_token(query.page_token),
             id_prefix=job_id_prefix(query.job_id_prefix),
+            include_study_points=query.include_study_points,
         )
         return pb.ListJobsResponse(
             jobs=[convert.job_to_pb(job) for job in jobs],
@@ -202,18 +214,21 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     async def CreateShareLink(
         self, request: store_pb.CreateShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateShareLinkResponse:
+        target = ShareTarget.of(request.job_id, request.study_id)
         ttl_s = link_ttl_s(request.ttl_seconds, self.share_link_default_ttl_s)
-        link, token = await self.store.create_share_link(
-            _owner(request.owner), request.job_id, ttl_s
+        link, token = await self.store.create_share_link(_owner(request.owner), target, ttl_s)
+        log.info(
+            "share link created",
+            extra={"job_id": link.job_id, "study_id": link.study_id, "link_id": link.link_id},
         )
-        log.info("share link created", extra={"job_id": link.job_id, "link_id": link.link_id})
         return pb.CreateShareLinkResponse(link=convert.share_link_to_pb(link), token=token)
 
     @rpc()
     async def ListShareLinks(
         self, request: store_pb.ListShareLinksRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListShareLinksResponse:
-        links = await self.store.list_share_links(_owner(request.owner), request.job_id)
+        target = ShareTarget.of(request.job_id, request.study_id)
+        links = await self.store.list_share_links(_owner(request.owner), target)
         return pb.ListShareLinksResponse(links=[convert.share_link_to_pb(link) for link in links])
 
     @rpc()
@@ -221,7 +236,10 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.RevokeShareLinkRequest, context: grpc.aio.ServicerContext
     ) -> pb.ShareLink:
         link = await self.store.revoke_share_link(_owner(request.owner), request.link_id)
-        log.info("share link revoked", extra={"job_id": link.job_id, "link_id": link.link_id})
+        log.info(
+            "share link revoked",
+            extra={"job_id": link.job_id, "study_id": link.study_id, "link_id": link.link_id},
+        )
         return convert.share_link_to_pb(link)
 
     @rpc()
@@ -229,7 +247,79 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.ResolveShareTokenRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ResolveShareTokenResponse:
         link = await self.store.resolve_share_token(request.token)
-        return store_pb.ResolveShareTokenResponse(owner=link.owner, job_id=link.job_id)
+        return store_pb.ResolveShareTokenResponse(
+            owner=link.owner, job_id=link.job_id, study_id=link.study_id
+        )
+
+    # ---- studies ------------------------------------------------------------------------------
+
+    @rpc()
+    async def CreateStudy(
+        self, request: store_pb.CreateStudyRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.CreateStudyResponse:
+        study, created = await self.store.create_study(convert.new_study_from_pb(request))
+        if created:
+            log.info("study created", extra={"study_id": study.study_id, "points": study.points})
+        return store_pb.CreateStudyResponse(study=convert.study_to_pb(study), created=created)
+
+    @rpc()
+    async def GetStudy(
+        self, request: store_pb.GetStudyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Study:
+        study = await self.store.get_study(request.study_id, request.owner)
+        return convert.study_to_pb(study)
+
+    @rpc()
+    async def ListStudies(
+        self, request: store_pb.ListStudiesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStudiesResponse:
+        query = request.query
+        found, next_page = await self.store.list_studies(
+            _owner(request.owner),
+            limit=page_size(query.page_size),
+            after=decode_page_token(query.page_token),
+        )
+        return pb.ListStudiesResponse(
+            studies=[convert.study_to_pb(study) for study in found],
+            next_page_token=encode_page_token(next_page) if next_page else "",
+        )
+
+    @rpc()
+    async def ListStudyPoints(
+        self, request: store_pb.ListStudyPointsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStudyPointsResponse:
+        query = request.query
+        points, last = await self.store.list_study_points(
+            query.study_id,
+            request.owner,
+            after=decode_index_token(query.page_token),
+            limit=page_size(query.page_size, POINTS_PAGE_SIZE, MAX_POINTS_PAGE_SIZE),
+            changed_since=request.changed_since.ToDatetime(UTC)
+            if request.HasField("changed_since")
+            else None,
+        )
+        return pb.ListStudyPointsResponse(
+            points=[convert.study_point_to_pb(job) for job in points],
+            next_page_token="" if last is None else encode_index_token(last),
+        )
+
+    @rpc()
+    async def CancelStudy(
+        self, request: store_pb.CancelStudyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Study:
+        study = await self.store.cancel_study(request.study_id, request.owner)
+        log.info("study cancelled", extra={"study_id": study.study_id})
+        return convert.study_to_pb(study)
+
+    @rpc()
+    async def ComparePoints(
+        self, request: store_pb.ComparePointsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ComparePointsResponse:
+        query = request.query
+        a, b, comparison = await self.store.compare_points(
+            query.study_id, request.owner, query.a, query.b
+        )
+        return convert.comparison_to_pb(a, b, comparison)
 
     # ---- the model registry -------------------------------------------------------------------
 
@@ -299,7 +389,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         self, request: store_pb.ListActiveJobsRequest, context: grpc.aio.ServicerContext
     ) -> store_pb.ListActiveJobsResponse:
         states = [convert.state_from_pb(state, "states") for state in request.states]
-        jobs = await self.store.list_active_jobs(states)
+        jobs = await self.store.list_active_jobs(states, request.study_id)
         return store_pb.ListActiveJobsResponse(jobs=[convert.job_to_pb(job) for job in jobs])
 
     # ---- workers ----------------------------------------------------------------------------

@@ -1,18 +1,23 @@
-"""The runner's durable JetStream consumer of "job queued" and "cancel requested" events.
-A message is acknowledged only after the runner recorded what it did about it, so a crash
-in between means redelivery, never a lost job.
+"""The runner's durable JetStream consumer of "job queued", "cancel requested" and "study
+queued" events (one simlab.jobstore.v1.StudyQueuedEvent for all of a new study's points, in
+the same stream, so in order with the job events). A message is acknowledged only after the
+runner recorded what it did about it, so a crash in between means redelivery, never a lost
+job.
 
-A message that cannot be handled is not retried forever: one that is not a JobEvent at all
-is terminated at once; one whose handling keeps failing is delivered at most MAX_DELIVER
-times, and terminated (logged as an error) on its last delivery. The job store being away
-is no failure of the message: it is held (kept in progress) and tried again until the job
-store answers, so an outage costs no event its deliveries."""
+The consumer's subjects are set each time the runner starts: a durable created by an older
+runner is updated to these (a study event published while it still had the old ones is not
+delivered, and need not be: the runner queues every queued job when it starts).
+
+A message that cannot be handled is not retried forever: one that is not an event of its
+subject's kind at all is terminated at once; one whose handling keeps failing is delivered
+at most MAX_DELIVER times, and terminated (logged as an error) on its last delivery. The job
+store being away is no failure of the message: it is held (kept in progress) and tried again
+until the job store answers, so an outage costs no event its deliveries."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import DecodeError
 from nats.aio.client import Client
@@ -25,18 +30,23 @@ from simlab.adapters.bus import close_nats, connect_nats
 from simlab.common import events
 from simlab.common.errors import Code, SimlabError
 from simlab.common.startup import when_reachable
+from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.errors import is_refusal
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.core.ports import Event, EventHandler, StudyQueued
 
 log = logging.getLogger("runner")
 DURABLE = "runner"
-SUBJECTS = [events.subject("*", "queued"), events.subject("*", "cancelling")]
+SUBJECTS = [
+    events.subject("*", "queued"),
+    events.subject("*", "cancelling"),
+    events.study_queued_subject("*"),
+]
 # Deliveries of one message at most (each failed handling or runner crash is one).
 MAX_DELIVER = 10
 ACK_WAIT_S = 60.0
 RETRY_DELAY_S = 5.0
 UNAVAILABLE_RETRY_S = 2.0
-Handler = Callable[[pb.JobEvent], Awaitable[None]]
 
 
 class JobEventConsumer:
@@ -69,7 +79,7 @@ class JobEventConsumer:
         )
         return consumer
 
-    async def run(self, handle: Handler, stop: asyncio.Event) -> None:
+    async def run(self, handle: EventHandler, stop: asyncio.Event) -> None:
         subscription = await self.js.pull_subscribe_bind(DURABLE, stream=events.STREAM)
         while not stop.is_set():
             try:
@@ -86,15 +96,14 @@ class JobEventConsumer:
                 await self._deliver(message, messages[index + 1 :], handle, stop)
 
     async def _deliver(
-        self, message: Msg, waiting: list[Msg], handle: Handler, stop: asyncio.Event
+        self, message: Msg, waiting: list[Msg], handle: EventHandler, stop: asyncio.Event
     ) -> None:
         """Handles `message`; `waiting` are the fetched messages after it, held with it while
         the job store is away (else their ack wait would run out and count deliveries)."""
         context = {"subject": message.subject, "delivery": message.metadata.num_delivered}
-        try:
-            event = pb.JobEvent.FromString(message.data)
-        except DecodeError:
-            log.error("not a job event: terminated, never redelivered", extra=context)
+        event = decode(message)
+        if event is None:
+            log.error("not a valid event: terminated, never redelivered", extra=context)
             await message.term()
             return
         while True:
@@ -132,3 +141,14 @@ class JobEventConsumer:
         # Every message was acknowledged synchronously, so nothing is in flight; drain()
         # would wait out its timeout on the pull subscription's pending request.
         await close_nats(self.client, drain=False)
+
+
+def decode(message: Msg) -> Event | None:
+    """The event a message carries, as its subject says; None when it carries none."""
+    try:
+        if events.is_study_subject(message.subject):
+            study = store_pb.StudyQueuedEvent.FromString(message.data)
+            return StudyQueued(study.study_id) if study.study_id else None
+        return pb.JobEvent.FromString(message.data)
+    except DecodeError:
+        return None

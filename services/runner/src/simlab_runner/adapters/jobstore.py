@@ -1,4 +1,5 @@
-"""The job store as the runner sees it: read jobs, report lifecycle, list active jobs."""
+"""The job store as the runner sees it: read jobs, report lifecycle, list active jobs (all,
+or one study's points)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,6 @@ class RunnerJobStore(ServiceJobStoreClient):
         )
         return await self._call(self.stub.ReportState, request)
 
-    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]:
-        request = store_pb.ListActiveJobsRequest(states=list(states))
+    async def active_jobs(self, states: Iterable[pb.JobState], study_id: str = "") -> list[pb.Job]:
+        request = store_pb.ListActiveJobsRequest(states=list(states), study_id=study_id)
         return list((await self._call(self.stub.ListActiveJobs, request)).jobs)

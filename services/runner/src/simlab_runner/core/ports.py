@@ -26,14 +26,26 @@ class JobStore(Protocol):
         raises FAILED_PRECONDITION)."""
         ...
 
-    async def active_jobs(self, states: Iterable[pb.JobState]) -> list[pb.Job]: ...
+    async def active_jobs(self, states: Iterable[pb.JobState], study_id: str = "") -> list[pb.Job]:
+        """The jobs in those states, oldest first; with `study_id`, that study's points
+        alone, in index order."""
+        ...
 
 
-EventHandler = Callable[[pb.JobEvent], Awaitable[None]]
+@dataclass(frozen=True)
+class StudyQueued:
+    """A study's points were queued: one event for all of them, not one per point."""
+
+    study_id: str
+
+
+Event = pb.JobEvent | StudyQueued
+EventHandler = Callable[[Event], Awaitable[None]]
 
 
 class JobEvents(Protocol):
-    """The "job queued" and "cancel requested" events, delivered until handled."""
+    """The "job queued", "cancel requested" and "study queued" events, delivered until
+    handled."""
 
     async def run(self, handle: EventHandler, stop: asyncio.Event) -> None:
         """Hands each event to `handle` until `stop` is set. An event is done with once

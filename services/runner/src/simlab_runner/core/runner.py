@@ -5,6 +5,7 @@ fair scheduler allows, stop cancelled ones, turn shard exits into job states, an
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -16,7 +17,7 @@ from simlab_runner.core.decisions import (
     Relaunch,
     on_shard_exit,
 )
-from simlab_runner.core.ports import JobStore, Launcher, ShardExit
+from simlab_runner.core.ports import Event, JobStore, Launcher, ShardExit, StudyQueued
 from simlab_runner.core.scheduler import Admission, FairScheduler
 
 log = logging.getLogger("runner")
@@ -31,32 +32,64 @@ class Runner:
         self.launcher = launcher
         self.scheduler = scheduler
 
-    async def handle_event(self, event: pb.JobEvent) -> None:
-        # The event may be old (redelivery): act on the job as it is now.
+    async def handle_event(self, event: Event) -> None:
+        # The event may be old (redelivery): act on the jobs as they are now.
+        if isinstance(event, StudyQueued):
+            await self.enqueue(
+                await self.jobstore.active_jobs([pb.JOB_STATE_QUEUED], study_id=event.study_id)
+            )
+            return
+        if event.job.state in TERMINAL and self.scheduler.is_waiting(event.job_id):
+            # Ended before it started (a cancelled study's queued points go straight to
+            # CANCELLED, by the thousand): it leaves the line, no call needed.
+            self.scheduler.release(event.job_id)
+            return
         job = await self.jobstore.get_job(event.job_id)
         if job.state == pb.JOB_STATE_CANCELLING:
             await self.cancel(job)
         elif job.state == pb.JOB_STATE_QUEUED:
-            await self.enqueue(job)
+            await self.enqueue([job])
         elif job.state == pb.JOB_STATE_LAUNCHING:
             # Recorded, then the runner stopped before it launched: it holds its slots.
             admission = self.scheduler.hold(job.job_id, job.owner, job.shards)
             await self.launch(job, admission)
 
-    async def enqueue(self, job: pb.Job) -> None:
-        """Queues the job (once), starts what may start, and tells a job that waits why."""
-        if not self.scheduler.enqueue(job.job_id, job.owner, job.shards):
+    async def enqueue(self, jobs: Iterable[pb.Job]) -> None:
+        """Queues the jobs (each once: a job already known is left as it is), starts what may
+        start, and tells each new job that waits why. Not a study's points: their study says
+        how much of the queue is ahead of it, and a reason for each would cost one report and
+        one event per point."""
+        new = [
+            job
+            for job in jobs
+            if self.scheduler.enqueue(
+                job.job_id, job.owner, job.shards, job.study_id, job.study_point
+            )
+        ]
+        if not new:
             return
         await self.dispatch()
-        if self.scheduler.is_waiting(job.job_id) and not _says_why_it_waits(job):
-            reason = self.scheduler.why_waiting(job.job_id)
-            await self.jobstore.report(job.job_id, pb.JOB_STATE_QUEUED, reason)
+        for job in new:
+            if (
+                not job.study_id
+                and self.scheduler.is_waiting(job.job_id)
+                and not _says_why_it_waits(job)
+            ):
+                reason = self.scheduler.why_waiting(job.job_id)
+                await self.jobstore.report(job.job_id, pb.JOB_STATE_QUEUED, reason)
 
     async def dispatch(self) -> None:
         """Starts every waiting job the scheduler admits now. When a start cannot be recorded
         (the job store away), that job and those after it go back to the front of the line
-        for the next dispatch."""
-        admitted = self.scheduler.admit()
+        for the next dispatch. A job that ended while it waited (cancelled) gives its workers
+        back at once, to the next in line."""
+        while await self._start(self.scheduler.admit()):
+            pass
+
+    async def _start(self, admitted: list[Admission]) -> bool:
+        """Starts the admitted jobs; True when one of them was not started after all (its
+        workers are free again)."""
+        freed = False
         for i, admission in enumerate(admitted):
             try:
                 job = await self.jobstore.get_job(admission.job_id)
@@ -68,6 +101,7 @@ class Runner:
                 if error.code != Code.UNAVAILABLE:
                     log.warning("not starting a job: %s", error, extra={"job_id": admission.job_id})
                     self.scheduler.release(admission.job_id)
+                    freed = True
                     continue
                 for later in reversed(admitted[i:]):
                     self.scheduler.put_back(later)
@@ -75,8 +109,10 @@ class Runner:
             if job.state != pb.JOB_STATE_LAUNCHING:
                 # Cancelled or ended while it waited.
                 self.scheduler.release(job.job_id)
+                freed = True
                 continue
             await self.launch(job, admission)
+        return freed
 
     async def launch(self, job: pb.Job, admission: Admission) -> None:
         try:
@@ -86,8 +122,14 @@ class Runner:
             await self._fail(job.job_id, f"could not start the workers: {error}", "launcher")
 
     async def cancel(self, job: pb.Job) -> None:
-        await self.launcher.stop(job.job_id)
-        await self.jobstore.report(job.job_id, pb.JOB_STATE_CANCELLED, "workers stopped")
+        if self.scheduler.is_waiting(job.job_id):
+            # Never launched: nothing to stop (a cancelled study's queued points come by the
+            # thousand, and each stop is a call to Kubernetes).
+            reason = "cancelled before it started"
+        else:
+            await self.launcher.stop(job.job_id)
+            reason = "workers stopped"
+        await self.jobstore.report(job.job_id, pb.JOB_STATE_CANCELLED, reason)
         await self._finish(job.job_id)
 
     async def on_job_failure(self, job_id: str, message: str, log_tail: str = "") -> None:
@@ -138,9 +180,7 @@ class Runner:
             log.info("stopping workers of a job that is no longer active", extra={"job_id": job_id})
             await self.launcher.stop(job_id)
             await self._finish(job_id)
-        for job in active.values():
-            if job.state == pb.JOB_STATE_QUEUED:
-                await self.enqueue(job)
+        await self.enqueue(job for job in active.values() if job.state == pb.JOB_STATE_QUEUED)
 
     async def release_ended(self) -> None:
         """Frees the slots of running jobs that ended without a shard exit telling the runner

@@ -5,17 +5,23 @@ starts, min(its shards, the per-user cap, the global cap), and holds them until 
 shards run that many at a time. So a job with more shards than a cap starts once nothing else
 of that cap is in use, then has all of it.
 
-Waiting jobs are served first in, first out per user, and round-robin across users: after a
-user's job starts, that user goes to the back of the line. A user whose own cap is full is
-passed over (their running jobs free it); a job that waits for the global cap to free enough
-workers is not overtaken, so a large job is never starved by a stream of small ones.
+Users take turns: after a user's job starts, that user goes to the back of the line. Within a
+user, streams take turns the same way: each study is a stream, the user's standalone jobs are
+one more; a stream that joins goes before the user's streams that were served already, so a
+run submitted while the user's 10,000-point study waits starts at the next free worker, and a
+second study interleaves with the first. Within a stream, first in, first out (a study's
+points in index order). A user whose own cap is full is passed over (their running jobs free
+it); a job that waits for the global cap to free enough workers is not overtaken, so a large
+job is never starved by a stream of small ones.
 
 Pure: no I/O, no clock. The runner tells it what is queued, started and ended."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_WORKERS_SETTING = "SIMLAB_RUNNER_MAX_WORKERS"
 MAX_WORKERS_PER_USER_SETTING = "SIMLAB_RUNNER_MAX_WORKERS_PER_USER"
@@ -28,13 +34,100 @@ class Admission:
     shards: int
     # How many of the job's shards may run at once.
     slots: int
+    # A study's point: its study and index ("" and 0 for a standalone job).
+    study_id: str = ""
+    study_point: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Waiting:
     job_id: str
     user: str
     shards: int
+    study_id: str
+    study_point: int
+    # Its place in its stream: the point's index in a study, the order of arrival otherwise.
+    place: int
+    # Left the line before its turn (cancelled): skipped when its stream reaches it.
+    left: bool = False
+
+
+@dataclass(eq=False)
+class _Stream:
+    """One study's waiting points, or a user's waiting standalone jobs, in order. Leaving is
+    lazy: an entry that left stays in the heap until it comes up, so cancelling a study's
+    10,000 waiting points costs 10,000 steps, not 10,000 searches of the line."""
+
+    study_id: str
+    # (place, arrival, job): arrival breaks ties.
+    heap: list[tuple[int, int, _Waiting]] = field(default_factory=list)
+    count: int = 0
+    served: bool = False
+
+    def head(self) -> _Waiting:
+        while self.heap[0][2].left:
+            heapq.heappop(self.heap)
+        return self.heap[0][2]
+
+
+class _UserLine:
+    """A user's streams in the order they take turns: those not served since they joined
+    first (in the order they joined), then those served, least recently served first."""
+
+    def __init__(self) -> None:
+        self.streams: deque[_Stream] = deque()
+        self.by_study: dict[str, _Stream] = {}
+        # streams[:unserved] are those not served since they joined.
+        self.unserved = 0
+
+    def head(self) -> _Waiting:
+        return self.streams[0].head()
+
+    def add(self, waiting: _Waiting, arrival: int, first: bool) -> None:
+        """Puts `waiting` in its stream; `first`: its stream goes first (a job put back)."""
+        stream = self.by_study.get(waiting.study_id)
+        if stream is None:
+            stream = self.by_study[waiting.study_id] = _Stream(waiting.study_id)
+            self.streams.insert(0 if first else self.unserved, stream)
+            self.unserved += 1
+        elif first:
+            self.streams.remove(stream)
+            self.streams.appendleft(stream)
+            if stream.served:
+                stream.served = False
+                self.unserved += 1
+        heapq.heappush(stream.heap, (waiting.place, arrival, waiting))
+        stream.count += 1
+
+    def take_head(self) -> _Waiting:
+        """The first stream's next job leaves the line; that stream goes to the back."""
+        stream = self.streams.popleft()
+        waiting = stream.head()
+        heapq.heappop(stream.heap)
+        if not stream.served:
+            stream.served = True
+            self.unserved -= 1
+        self._left(stream)
+        if stream.count:
+            self.streams.append(stream)
+        return waiting
+
+    def drop(self, waiting: _Waiting) -> None:
+        """`waiting` leaves the line from wherever it is."""
+        stream = self.by_study[waiting.study_id]
+        self._left(stream)
+        if not stream.count:
+            self.streams.remove(stream)
+            if not stream.served:
+                self.unserved -= 1
+
+    def _left(self, stream: _Stream) -> None:
+        stream.count -= 1
+        if not stream.count:
+            del self.by_study[stream.study_id]
+
+    def __bool__(self) -> bool:
+        return bool(self.streams)
 
 
 class FairScheduler:
@@ -43,13 +136,16 @@ class FairScheduler:
             raise ValueError("the caps must be at least 1")
         self.max_workers = max_workers
         self.max_workers_per_user = min(max_workers_per_user, max_workers)
-        self._queues: dict[str, deque[_Waiting]] = {}
+        self._lines: dict[str, _UserLine] = {}
         # Users with waiting jobs, in the order they are served.
         self._turns: deque[str] = deque()
         self._waiting: dict[str, _Waiting] = {}
         self._held: dict[str, Admission] = {}
         self._in_use_by: dict[str, int] = {}
         self.in_use = 0
+        self._arrivals = itertools.count()
+        # Places before every other: a standalone job put back is first in its stream.
+        self._front = itertools.count(-1, -1)
 
     def slots_for(self, shards: int) -> int:
         return max(1, min(shards, self.max_workers_per_user))
@@ -70,16 +166,16 @@ class FairScheduler:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def enqueue(self, job_id: str, user: str, shards: int) -> bool:
-        """Puts a job at the end of its user's line; False if it is known already."""
+    def enqueue(
+        self, job_id: str, user: str, shards: int, study_id: str = "", study_point: int = 0
+    ) -> bool:
+        """Puts a job at the end of its stream (a study's points in index order); False if
+        it is known already."""
         if self.knows(job_id):
             return False
-        waiting = _Waiting(job_id, user, shards)
-        self._waiting[job_id] = waiting
-        queue = self._queues.setdefault(user, deque())
-        if not queue:
-            self._turns.append(user)
-        queue.append(waiting)
+        arrival = next(self._arrivals)
+        place = study_point if study_id else arrival
+        self._add(_Waiting(job_id, user, shards, study_id, study_point, place), arrival)
         return True
 
     def hold(self, job_id: str, user: str, shards: int) -> Admission:
@@ -87,7 +183,7 @@ class FairScheduler:
         if job_id in self._held:
             return self._held[job_id]
         self._drop_waiting(job_id)
-        return self._take(_Waiting(job_id, user, shards))
+        return self._take(_Waiting(job_id, user, shards, "", 0, 0))
 
     def release(self, job_id: str) -> None:
         """The job ended, or left the queue (cancelled): what it held or waited for is free."""
@@ -105,13 +201,16 @@ class FairScheduler:
         """An admitted job that could not start after all: first in line again, its slots
         free. Put back several in the reverse of their admission order."""
         self.release(admission.job_id)
-        waiting = _Waiting(admission.job_id, admission.user, admission.shards)
-        self._waiting[waiting.job_id] = waiting
-        queue = self._queues.setdefault(admission.user, deque())
-        if admission.user in self._turns:
-            self._turns.remove(admission.user)
-        self._turns.appendleft(admission.user)
-        queue.appendleft(waiting)
+        place = admission.study_point if admission.study_id else next(self._front)
+        waiting = _Waiting(
+            admission.job_id,
+            admission.user,
+            admission.shards,
+            admission.study_id,
+            admission.study_point,
+            place,
+        )
+        self._add(waiting, next(self._arrivals), first=True)
 
     def running_jobs(self) -> list[str]:
         """The jobs holding slots."""
@@ -121,15 +220,15 @@ class FairScheduler:
         """The waiting jobs that start now, in order; their slots are held from now on."""
         admitted: list[Admission] = []
         while (user := self._next_user()) is not None:
-            head = self._queues[user][0]
-            if self.in_use + self.slots_for(head.shards) > self.max_workers:
+            line = self._lines[user]
+            if self.in_use + self.slots_for(line.head().shards) > self.max_workers:
                 break  # it waits for room, and nobody overtakes it
-            self._queues[user].popleft()
+            head = line.take_head()
             self._turns.remove(user)
-            if self._queues[user]:
+            if line:
                 self._turns.append(user)
             else:
-                del self._queues[user]
+                del self._lines[user]
             del self._waiting[head.job_id]
             admitted.append(self._take(head))
         return admitted
@@ -161,14 +260,30 @@ class FairScheduler:
     def _next_user(self) -> str | None:
         """The first user in line whose own cap has room for their next job."""
         for user in self._turns:
-            head = self._queues[user][0]
+            head = self._lines[user].head()
             if self.in_use_by(user) + self.slots_for(head.shards) <= self.max_workers_per_user:
                 return user
         return None
 
+    def _add(self, waiting: _Waiting, arrival: int, first: bool = False) -> None:
+        self._waiting[waiting.job_id] = waiting
+        line = self._lines.get(waiting.user)
+        if line is None:
+            line = self._lines[waiting.user] = _UserLine()
+            self._turns.append(waiting.user)
+        if first:
+            self._turns.remove(waiting.user)
+            self._turns.appendleft(waiting.user)
+        line.add(waiting, arrival, first)
+
     def _take(self, waiting: _Waiting) -> Admission:
         admission = Admission(
-            waiting.job_id, waiting.user, waiting.shards, self.slots_for(waiting.shards)
+            waiting.job_id,
+            waiting.user,
+            waiting.shards,
+            self.slots_for(waiting.shards),
+            waiting.study_id,
+            waiting.study_point,
         )
         self._held[waiting.job_id] = admission
         self.in_use += admission.slots
@@ -179,8 +294,9 @@ class FairScheduler:
         waiting = self._waiting.pop(job_id, None)
         if waiting is None:
             return
-        queue = self._queues[waiting.user]
-        queue.remove(waiting)
-        if not queue:
-            del self._queues[waiting.user]
+        waiting.left = True
+        line = self._lines[waiting.user]
+        line.drop(waiting)
+        if not line:
+            del self._lines[waiting.user]
             self._turns.remove(waiting.user)

@@ -6,8 +6,8 @@ relay).
 
 - session.py: the pool, a Session's shared statements, a transaction and one state change
 - rows.py: row <-> domain decoding
-- jobs.py, shards.py, models.py, presets.py, shares.py: the store's methods, by what they
-  work on
+- jobs.py, studies.py, shards.py, models.py, presets.py, shares.py: the store's methods, by
+  what they work on
 - store.py: PostgresJobStore, all of them over one pool"""
 
 from .session import open_pool

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg import sql
 
@@ -29,8 +30,15 @@ NewJob = tuple[Job, EncodedEvent]
 MAX_KNOWN_VERSIONS = 10_000
 
 
-def new_job_id() -> str:
+def new_id() -> str:
+    """A new job's or study's id: 16 hex digits."""
     return uuid.uuid4().hex[:16]
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` new ids at once (a study's points): one read of the system's randomness."""
+    digits = secrets.token_hex(8 * count)
+    return [digits[i : i + 16] for i in range(0, len(digits), 16)]
 
 
 def random_seed() -> int:
@@ -54,6 +62,14 @@ class RegisteredCode:
 UNREGISTERED = RegisteredCode(ModelKind.BLOCKS, "")
 
 
+def new_run(spec: JobSpec, code: RegisteredCode, job_id: str, at: datetime) -> Job:
+    """The queued job `spec` (validated) asks for: its seed drawn when it asked for none, its
+    fingerprint for the result cache."""
+    script = code.kind is ModelKind.SCRIPT
+    job = core.new_job(spec, job_id, spec.seed or random_seed(), at, script=script)
+    return dataclasses.replace(job, fingerprint=targets.fingerprint(job, code.runtime))
+
+
 class Jobs:
     db: Database
     quotas: Quotas
@@ -68,17 +84,16 @@ class Jobs:
         SUCCEEDED with that run's result (unless no_cache); a top-up (extends) starts with
         the blocks it shares with the run it extends."""
         spec, code = await self._with_registered_code(spec)
-        script = code.kind is ModelKind.SCRIPT
-        spec.validate(script=script)
-        job = core.new_job(spec, new_job_id(), spec.seed or random_seed(), now(), script=script)
-        job = dataclasses.replace(job, fingerprint=targets.fingerprint(job, code.runtime))
+        spec.validate(script=code.kind is ModelKind.SCRIPT)
+        job = new_run(spec, code, new_id(), now())
         # Checked even when the cache answers: a top-up of a run it may not extend is refused.
         extended = await self._extension_source(spec) if spec.extends else None
         if extended is not None:
             job = dataclasses.replace(job, extends=extended.job_id)
         source = None
         if job.fingerprint is not None and not spec.no_cache:
-            source = await self._cached_result(job.fingerprint, spec.owner, code.shared)
+            found = await self._cached_results([job.fingerprint], spec.owner, code.shared)
+            source = found.get(job.fingerprint)
         if source is not None:
             job = targets.reuse(job, source, job.created_at)
         else:
@@ -86,7 +101,7 @@ class Jobs:
         if extended is not None and source is None:
             inserted = await self._insert_extension(job, extended)
         else:
-            created = await self._inserts.submit((job, self.db.encode(job, EventKind.STATE)))
+            created = await self._inserts.submit((job, self.db.events.job(job, EventKind.STATE)))
             inserted = job if created else None
         if inserted is not None:
             return inserted, True
@@ -107,16 +122,22 @@ class Jobs:
             )
         return existing, False
 
-    async def _cached_result(self, fingerprint: str, owner: str, shared: bool) -> Job | None:
-        """The first finished run with this fingerprint that `owner` may reuse: their own, or
-        anyone's when the code is built-in or public. A cache hit is never itself a source."""
+    async def _cached_results(
+        self, fingerprints: Collection[str], owner: str, shared: bool
+    ) -> dict[str, Job]:
+        """For each fingerprint that has one, the first finished run with it that `owner` may
+        reuse: their own, or anyone's when the code is built-in or public. A cache hit is never
+        itself a source. One query for any number of fingerprints (a study's points)."""
+        if not fingerprints:
+            return {}
         async with self.db.session() as db:
-            row = await db.fetch_one(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE fingerprint = %s AND state = 'SUCCEEDED'"
-                " AND cached_from = '' AND (owner = %s OR %s) ORDER BY created_at LIMIT 1",
-                (fingerprint, owner, shared),
+            rows = await db.fetch_all(
+                f"SELECT DISTINCT ON (fingerprint) {JOB_COLUMNS} FROM jobs"
+                " WHERE fingerprint = ANY(%s) AND state = 'SUCCEEDED' AND cached_from = ''"
+                " AND (owner = %s OR %s) ORDER BY fingerprint, created_at",
+                (list(fingerprints), owner, shared),
             )
-        return None if row is None else job_from_row(row)
+        return {row["fingerprint"]: job_from_row(row) for row in rows}
 
     async def _extension_source(self, spec: JobSpec) -> Job:
         """The run a top-up extends (the run it reused when that is a cache hit), once it is
@@ -146,7 +167,7 @@ class Jobs:
                 [(row["block"], block_moments(row)) for row in rows],
                 job.created_at,
             )
-            if not await tx.insert_jobs([(job, self.db.encode(job, EventKind.STATE))]):
+            if not await tx.insert_jobs([(job, tx.events.job(job, EventKind.STATE))]):
                 return None
             await tx.conn.execute(
                 "INSERT INTO block_stats (job_id, block, shard, stats, count, mean, m2)"
@@ -157,13 +178,15 @@ class Jobs:
         return job
 
     async def _check_active_jobs(self, spec: JobSpec) -> None:
-        """Refuses a new job past the owner's active-jobs quota; a resubmission gets its job
-        back as always. Concurrent submissions may pass the limit by as many as are in flight
-        (the count and the batched insert are not one transaction)."""
+        """Refuses a new job past the owner's active-jobs quota (studies' points have their
+        own); a resubmission gets its job back as always. Concurrent submissions may pass the
+        limit by as many as are in flight (the count and the batched insert are not one
+        transaction)."""
         terminal = [state.value for state in TERMINAL]
         async with self.db.session() as db:
             active = await db.count(
-                "SELECT count(*) FROM jobs WHERE owner = %s AND state <> ALL(%s)",
+                "SELECT count(*) FROM jobs WHERE owner = %s AND state <> ALL(%s)"
+                " AND study_id IS NULL",
                 (spec.owner, terminal),
             )
             if active < self.quotas.active_jobs or (
@@ -230,11 +253,14 @@ class Jobs:
         limit: int,
         after: Cursor | None,
         id_prefix: str = "",
+        include_study_points: bool = False,
     ) -> tuple[list[Job], Cursor | None]:
-        """A page of the owner's runs (registration jobs are internal), newest first, and the
-        cursor of the next page.
+        """A page of the owner's runs (registration jobs are internal; studies' points only
+        when asked for), newest first, and the cursor of the next page.
         `id_prefix` is hex digits only (core.listing.job_id_prefix), so LIKE needs no escaping."""
-        conditions = [sql.SQL("owner = {} AND kind = 'run'").format(owner)]
+        conditions: list[sql.Composable] = [sql.SQL("owner = {} AND kind = 'run'").format(owner)]
+        if not include_study_points:
+            conditions.append(sql.SQL("study_id IS NULL"))
         if model:
             conditions.append(sql.SQL("model = {}").format(model))
         if id_prefix:
@@ -243,7 +269,7 @@ class Jobs:
             conditions.append(sql.SQL("state = ANY({})").format([s.value for s in states]))
         if after is not None:
             conditions.append(
-                sql.SQL("(created_at, job_id) < ({}, {})").format(after.created_at, after.job_id)
+                sql.SQL("(created_at, job_id) < ({}, {})").format(after.created_at, after.id)
             )
         query = sql.SQL(
             "SELECT {columns} FROM jobs WHERE {where}"
@@ -286,10 +312,20 @@ class Jobs:
             job_id, "", lambda job: core.transition(job, state, now(), reason, error=error)
         )
 
-    async def list_active_jobs(self, states: Sequence[JobState]) -> list[Job]:
+    async def list_active_jobs(self, states: Sequence[JobState], study_id: str = "") -> list[Job]:
+        """Jobs in `states` (none given: every state but the ends), oldest first; only a
+        study's points, in index order, with `study_id`."""
+        values = [state.value for state in states or NOT_TERMINAL]
         async with self.db.session() as db:
-            rows = await db.fetch_all(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s) ORDER BY created_at",
-                ([state.value for state in states or NOT_TERMINAL],),
-            )
+            if study_id:
+                rows = await db.fetch_all(
+                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE study_id = %s AND state = ANY(%s)"
+                    " ORDER BY study_point",
+                    (study_id, values),
+                )
+            else:
+                rows = await db.fetch_all(
+                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s) ORDER BY created_at",
+                    (values,),
+                )
         return [job_from_row(row) for row in rows]

@@ -20,7 +20,7 @@ from ...core.models import (
     model_not_found,
     new_version,
 )
-from .jobs import new_job_id
+from .jobs import new_id
 from .rows import JOB_COLUMNS, MODEL_COLUMNS, job_from_row, model_from_row
 from .session import Database, Session, now
 
@@ -92,10 +92,10 @@ class Models:
                 request_id,
                 registration.name,
                 registration.code_sha256,
-                new_job_id(),
+                new_id(),
                 now(),
             )
-            if not await tx.insert_jobs([(job, tx.encode(job, EventKind.STATE))]):
+            if not await tx.insert_jobs([(job, tx.events.job(job, EventKind.STATE))]):
                 # The same request_id, sent again while the first was being written.
                 earlier = await _earlier_request(tx, registration, request_id)
                 assert earlier is not None, "ON CONFLICT waited for the other insert's commit"

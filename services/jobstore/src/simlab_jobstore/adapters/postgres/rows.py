@@ -15,6 +15,7 @@ from ...core.jobs import Job, JobError, JobKind, StateChange
 from ...core.models import ModelKind, ModelVersion
 from ...core.presets import Preset
 from ...core.states import JobState
+from ...core.studies import PointTally, Study, StudyProgress
 
 Row = dict[str, Any]
 
@@ -24,13 +25,18 @@ JOB_COLUMNS = """job_id, owner, request_id, model, parameters, seed, requested_s
     error_message, error_traceback, error_source, error_log_tail, finalizer_shard, kind,
     model_version, code_sha256, runtime, args, reported_estimate, reported_stderr, precision,
     prefix_blocks, prefix_start, prefix_count, prefix_mean, prefix_m2, stop_reason,
-    stop_first_block, stop_end_block, fingerprint, cached_from, extends"""
+    stop_first_block, stop_end_block, fingerprint, cached_from, extends, study_id, study_point"""
 
 MODEL_COLUMNS = """name, version, owner, public, builtin, kind, code_sha256, code_size, entry,
     files, imports, warnings, reproducible, runtime, block_size, schema, created_at,
     registration_job"""
 
-SHARE_COLUMNS = "link_id, owner, job_id, created_at, expires_at, revoked_at"
+# A link shares a job or a study: the other is "".
+SHARE_COLUMNS = """link_id, owner, coalesce(job_id, '') AS job_id, created_at, expires_at,
+    revoked_at, coalesce(study_id, '') AS study_id"""
+
+STUDY_COLUMNS = """study_id, owner, request_id, title, spec, model, model_version, primary_output,
+    swept, points, created_at, updated_at, cancelled"""
 
 
 def job_from_row(row: Row) -> Job:
@@ -90,6 +96,8 @@ def job_from_row(row: Row) -> Job:
         fingerprint=row["fingerprint"],
         cached_from=row["cached_from"],
         extends=row["extends"],
+        study_id=row["study_id"] or "",
+        study_point=row["study_point"] or 0,
     )
 
 
@@ -119,8 +127,9 @@ def prefix_and_stop_values(job: Job) -> dict[str, Any]:
     }
 
 
-def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
-    """A new job and its event as one element of the JSON array the batch insert reads."""
+def insert_record(job: Job, event: EncodedEvent | None) -> dict[str, Any]:
+    """A new job's columns, with its event's as one element of the JSON array the batch insert
+    reads, or alone as a row that COPY writes."""
     return {
         "job_id": job.job_id,
         "owner": job.owner,
@@ -155,6 +164,15 @@ def insert_record(job: Job, event: EncodedEvent) -> dict[str, Any]:
         "fingerprint": job.fingerprint,
         "cached_from": job.cached_from,
         "extends": job.extends,
+        "study_id": job.study_id or None,
+        "study_point": job.study_point if job.study_id else None,
+        **({} if event is None else event_record(event)),
+    }
+
+
+def event_record(event: EncodedEvent) -> dict[str, str]:
+    """An outbox row's fields as a JSON record of a batch statement."""
+    return {
         "event_id": event.event_id,
         "subject": event.subject,
         "payload": "\\x" + event.payload.hex(),  # bytea's hex input format
@@ -189,3 +207,11 @@ def model_from_row(row: Row) -> ModelVersion:
             "warnings": tuple(row["warnings"]),
         }
     )
+
+
+def study_from_row(row: Row, progress: StudyProgress) -> Study:
+    return Study(**{**row, "swept": tuple(row["swept"])}, progress=progress)
+
+
+def tally_from_row(row: Row) -> PointTally:
+    return PointTally(**{**row, "state": JobState(row["state"])})

@@ -5,9 +5,9 @@ from __future__ import annotations
 from simlab.common.errors import Code, SimlabError, not_found
 
 from ...core.quotas import Quotas
-from ...core.shares import ShareLink, new_share_link, new_token, token_hash
+from ...core.shares import ShareLink, ShareTarget, new_share_link, new_token, token_hash
 from .rows import SHARE_COLUMNS
-from .session import Database, now
+from .session import Database, Session, now
 
 
 class Shares:
@@ -15,13 +15,13 @@ class Shares:
     quotas: Quotas
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_s: int | None
+        self, owner: str, target: ShareTarget, ttl_s: int | None
     ) -> tuple[ShareLink, str]:
         """(link, token): the token exists only in this answer; the row keeps its hash."""
-        link = new_share_link(owner, job_id, ttl_s, now())
+        link = new_share_link(owner, target, ttl_s, now())
         token = new_token()
         async with self.db.transaction() as db:
-            await db.find_job(job_id, owner)
+            await _find_target(db, target, owner)
             # One creator per owner at a time: the count below stays true until the insert.
             await db.conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", ("share_links:" + owner,)
@@ -33,19 +33,28 @@ class Shares:
             )
             self.quotas.check_share_links(live)
             await db.conn.execute(
-                "INSERT INTO share_links (link_id, token_sha256, owner, job_id, created_at,"
-                " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                (link.link_id, token_hash(token), owner, job_id, link.created_at, link.expires_at),
+                "INSERT INTO share_links (link_id, token_sha256, owner, job_id, study_id,"
+                " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    link.link_id,
+                    token_hash(token),
+                    owner,
+                    target.job_id or None,
+                    target.study_id or None,
+                    link.created_at,
+                    link.expires_at,
+                ),
             )
         return link, token
 
-    async def list_share_links(self, owner: str, job_id: str) -> list[ShareLink]:
+    async def list_share_links(self, owner: str, target: ShareTarget) -> list[ShareLink]:
+        column = "study_id" if target.study_id else "job_id"
         async with self.db.session() as db:
-            await db.find_job(job_id, owner)
+            await _find_target(db, target, owner)
             rows = await db.fetch_all(
-                f"SELECT {SHARE_COLUMNS} FROM share_links WHERE job_id = %s AND owner = %s"
+                f"SELECT {SHARE_COLUMNS} FROM share_links WHERE {column} = %s AND owner = %s"
                 " ORDER BY created_at DESC, link_id",
-                (job_id, owner),
+                (target.study_id or target.job_id, owner),
             )
         return [ShareLink(**row) for row in rows]
 
@@ -72,3 +81,11 @@ class Shares:
         link = ShareLink(**row)
         link.check_usable(now())
         return link
+
+
+async def _find_target(db: Session, target: ShareTarget, owner: str) -> None:
+    """NOT_FOUND unless the owner has the job or study the link is for."""
+    if target.study_id:
+        await db.find_study(target.study_id, owner)
+    else:
+        await db.find_job(target.job_id, owner)
