@@ -75,6 +75,8 @@ def test_a_precision_target_sets_the_intervals_confidence_and_its_stop_the_inter
 def test_a_point_without_an_estimate_yet_has_empty_cells() -> None:
     queued = point(state=pb.JOB_STATE_QUEUED)
     assert study_csv.encode([study_csv.row(study(), queued)]) == b"0,95.5,1000,,,,,queued,,0,p0\n"
+    unbounded = point(progress=pb.Progress(estimate=1.0, stderr=float("inf")))
+    assert study_csv.row(study(), unbounded)[3:7] == [1.0, float("inf"), None, None]
 
 
 def test_a_swept_parameter_named_like_a_result_column_is_told_apart() -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any
 
 from simlab.core.precision import DEFAULT_CONFIDENCE
-from simlab.transport.structs import struct_to_dict, whole_numbers
+from simlab.transport.structs import whole_numbers
 from simlab.v1 import simulation_pb2 as pb
 
 RESULT_COLUMNS = (
@@ -35,7 +36,9 @@ def header(study: pb.Study) -> list[str]:
 
 def row(study: pb.Study, point: pb.StudyPoint) -> list[Any]:
     """Blank where the point has no such value yet (no block done, fewer than two samples)."""
-    parameters = whole_numbers(struct_to_dict(point.parameters))
+    # Only the swept values, read from the Struct: converting each point's whole Struct
+    # would take most of the time of 10,000 rows.
+    given = point.parameters
     progress = point.progress
     estimate = progress.estimate if progress.HasField("estimate") else None
     stderr = progress.stderr if progress.HasField("stderr") else None
@@ -49,7 +52,7 @@ def row(study: pb.Study, point: pb.StudyPoint) -> list[Any]:
     reason = point.stop.reason if stopped else pb.STOP_REASON_UNSPECIFIED
     return [
         point.index,
-        *(parameters.get(name) for name in study.swept),
+        *(whole_numbers(given[name]) if name in given else None for name in study.swept),
         estimate,
         stderr,
         low,
@@ -74,7 +77,7 @@ def _half_width(study: pb.Study, point: pb.StudyPoint, stderr: float | None) -> 
     one the job store decided where the point stopped at its target, else z * stderr."""
     if point.HasField("stop") and point.stop.HasField("half_width"):
         return point.stop.half_width
-    if stderr is None:
+    if stderr is None or not math.isfinite(stderr):
         return None
     confidence = study.spec.precision.confidence or DEFAULT_CONFIDENCE
     return NormalDist().inv_cdf((1 + confidence) / 2) * stderr
