@@ -20,7 +20,7 @@ from simlab.v1 import simulation_pb2 as pb
 
 SERVICE = pb.DESCRIPTOR.services_by_name["SimulationService"]
 METHODS = {method.name: method for method in SERVICE.methods}
-STREAMING = frozenset({"WatchJob", "GetArtifact", "TailLogs"})
+STREAMING = frozenset({"WatchJob", "WatchStudy", "GetArtifact", "TailLogs"})
 # Stand-in for a float JSON cannot write: replaced by the literal after encoding.
 _HUGE = 1.2345e300
 MAX_DEPTH = 4

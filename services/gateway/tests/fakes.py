@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from simlab.bundle import from_source
@@ -16,7 +17,7 @@ from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Output, Param
 from simlab.transport.models import schema_from_proto
 from simlab.v1 import simulation_pb2 as pb
-from simlab_gateway.core.auth import Authenticator
+from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.downloads import Artifacts
 from simlab_gateway.core.jobs import Jobs
@@ -25,6 +26,8 @@ from simlab_gateway.core.models import Builtin, Models, PushRules
 from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.shares import ShareLinks
 from simlab_gateway.core.streams import StreamLimits
+from simlab_gateway.core.studies import StudyPlan
+from simlab_gateway.core.study_use_cases import Studies
 from simlab_gateway.core.submission import JobPlan
 from simlab_gateway.core.watch import JobFeeds
 from simlab_gateway.transport.models import model_to_proto
@@ -75,6 +78,15 @@ class FakeJobStore:
     # it with an event.
     registration_outcome: pb.Model | pb.JobError = field(default_factory=pb.Model)
     registration_ends: bool = True
+    job_queries: list[pb.ListJobsRequest] = field(default_factory=list)
+    share_links: list[tuple[str, pb.CreateShareLinkRequest]] = field(default_factory=list)
+    # (owner, study_id) -> study, and each study's points in index order (another owner's
+    # study is not found, as in the job store).
+    studies: dict[tuple[str, str], pb.Study] = field(default_factory=dict)
+    points: dict[str, list[pb.StudyPoint]] = field(default_factory=dict)
+    study_plans: list[tuple[str, str, StudyPlan]] = field(default_factory=list)
+    # Each ListStudyPoints call: (study_id, page_token, changed_since).
+    point_reads: list[tuple[str, str, datetime | None]] = field(default_factory=list)
 
     def add(self, owner: str, job: pb.Job) -> pb.Job:
         self.jobs[owner, job.job_id] = job
@@ -99,6 +111,7 @@ class FakeJobStore:
         return found[0]
 
     async def list_jobs(self, owner: str, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
+        self.job_queries.append(query)
         return pb.ListJobsResponse(jobs=[j for (o, _), j in self.jobs.items() if o == owner])
 
     async def cancel_job(self, owner: str, job_id: str) -> pb.Job:
@@ -119,13 +132,25 @@ class FakeJobStore:
         return pb.DeletePresetResponse()
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
+        self, owner: str, request: pb.CreateShareLinkRequest
     ) -> pb.CreateShareLinkResponse:
-        await self.get_job(owner, job_id)
-        return pb.CreateShareLinkResponse()
+        if request.study_id:
+            await self.get_study(owner, request.study_id)
+        else:
+            await self.get_job(owner, request.job_id)
+        self.share_links.append((owner, request))
+        link = pb.ShareLink(job_id=request.job_id, study_id=request.study_id)
+        return pb.CreateShareLinkResponse(link=link)
 
-    async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse:
-        return pb.ListShareLinksResponse()
+    async def list_share_links(
+        self, owner: str, query: pb.ListShareLinksRequest
+    ) -> pb.ListShareLinksResponse:
+        links = [
+            pb.ShareLink(job_id=r.job_id, study_id=r.study_id)
+            for o, r in self.share_links
+            if o == owner and (r.job_id, r.study_id) == (query.job_id, query.study_id)
+        ]
+        return pb.ListShareLinksResponse(links=links)
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink:
         return pb.ShareLink()
@@ -137,6 +162,89 @@ class FakeJobStore:
             if (name is None or m.name == name)
             and (m.builtin or m.public or m.owner == owner or not owner)
         ]
+
+    def add_study(self, owner: str, study: pb.Study, points: list[pb.StudyPoint]) -> pb.Study:
+        self.studies[owner, study.study_id] = study
+        self.points[study.study_id] = points
+        return study
+
+    def change_point(self, study_id: str, point: pb.StudyPoint, at: datetime | None = None) -> None:
+        """The point's run changed (at `at`, by default now): its seq goes up."""
+        changed = pb.StudyPoint()
+        changed.CopyFrom(point)
+        changed.seq = self.points[study_id][point.index].seq + 1
+        changed.updated_at.FromDatetime(at or datetime.now(UTC))
+        self.points[study_id][point.index] = changed
+
+    async def create_study(
+        self, owner: str, request_id: str, plan: StudyPlan
+    ) -> tuple[pb.Study, bool]:
+        self.calls.append("create_study")
+        for o, r, _ in self.study_plans:
+            if (o, r) == (owner, request_id) and request_id:
+                return next(s for (so, _), s in self.studies.items() if so == owner), False
+        self.study_plans.append((owner, request_id, plan))
+        study = pb.Study(
+            study_id=f"study{len(self.study_plans)}",
+            owner=owner,
+            spec=plan.spec,
+            model_version=plan.model_version,
+            primary_output=plan.primary_output,
+            swept=plan.swept,
+            points=len(plan.points),
+            state=pb.STUDY_STATE_QUEUED,
+            request_id=request_id,
+        )
+        points = [
+            pb.StudyPoint(index=i, job_id=f"{study.study_id}-p{i}", seed=p.seed, seq=1)
+            for i, p in enumerate(plan.points)
+        ]
+        return self.add_study(owner, study, points), True
+
+    async def get_study(self, owner: str, study_id: str) -> pb.Study:
+        self.calls.append("get_study")
+        study = self.studies.get((owner, study_id))
+        if study is None:
+            raise not_found(f"study {study_id}")
+        # A new message on each read, as from the job store.
+        read = pb.Study()
+        read.CopyFrom(study)
+        return read
+
+    async def list_studies(
+        self, owner: str, query: pb.ListStudiesRequest
+    ) -> pb.ListStudiesResponse:
+        return pb.ListStudiesResponse(
+            studies=[s for (o, _), s in self.studies.items() if o == owner]
+        )
+
+    async def list_study_points(
+        self, owner: str, query: pb.ListStudyPointsRequest, changed_since: datetime | None = None
+    ) -> pb.ListStudyPointsResponse:
+        self.point_reads.append((query.study_id, query.page_token, changed_since))
+        await self.get_study(owner, query.study_id)
+        found = [
+            p
+            for p in self.points[query.study_id]
+            if changed_since is None or p.updated_at.ToDatetime(UTC) >= changed_since
+        ]
+        start = int(query.page_token or 0)
+        end = start + (query.page_size or 1000)
+        return pb.ListStudyPointsResponse(
+            points=found[start:end], next_page_token=str(end) if end < len(found) else ""
+        )
+
+    async def cancel_study(self, owner: str, study_id: str) -> pb.Study:
+        await self.get_study(owner, study_id)
+        self.studies[owner, study_id].state = pb.STUDY_STATE_CANCELLED
+        return await self.get_study(owner, study_id)
+
+    async def compare_points(
+        self, owner: str, query: pb.ComparePointsRequest
+    ) -> pb.ComparePointsResponse:
+        await self.get_study(owner, query.study_id)
+        points = self.points[query.study_id]
+        return pb.ComparePointsResponse(a=points[query.a], b=points[query.b], blocks=10)
 
     async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
         self.calls.append("get_model")
@@ -314,17 +422,27 @@ def fake_models(
     return Models(store, BundleStore(objects), feeds, BUILTINS, schema_from_proto, rules)
 
 
-def fake_api(store: FakeJobStore, max_bundle_bytes: int) -> Any:
+def fake_studies(store: FakeJobStore, models: Models, max_points: int = 100) -> Studies:
+    """The study use cases on fakes: at most `max_points` points, 8 shards, a poll every 10 ms."""
+    return Studies(store, models, StreamLimits(2, "MAX_STREAMS"), max_points, 8, poll_s=0.01)
+
+
+def fake_api(
+    store: FakeJobStore,
+    max_bundle_bytes: int,
+    resolve_share: Callable[[str], Awaitable[Principal]] | None = None,
+) -> Any:
     """The API's ASGI application (behind its request gate) on fakes; alice-token is alice."""
     objects = FakeObjects()
     models = fake_models(store, objects, max_bundle_bytes=max_bundle_bytes)
     service = SimulationService(
-        Authenticator({"alice-token": "alice"}),
+        Authenticator({"alice-token": "alice"}, resolve_share),
         models,
         Jobs(store, models, 8),
         ShareLinks(store),
         models.feeds,
         Artifacts(store, objects, True),
+        fake_studies(store, models),
     )
     return simulation_app(service, max_bundle_bytes)
 

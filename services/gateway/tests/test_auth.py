@@ -14,10 +14,10 @@ def principal(auth: Authenticator, header: str | None) -> Principal:
     return asyncio.run(auth.principal(header))
 
 
-async def resolve(token: str) -> tuple[str, str]:
+async def resolve(token: str) -> Principal:
     if token != SHARE:
         raise SimlabError(Code.UNAUTHENTICATED, "unknown share link")
-    return "alice", "job1"
+    return Principal("alice", shared_job="job1")
 
 
 def refused(call: object, code: Code) -> str:
@@ -108,3 +108,25 @@ def test_a_share_link_reads_its_run_as_the_owner_and_nothing_else() -> None:
 
 def test_a_signed_in_user_acts_as_themselves() -> None:
     assert Principal("bob").owner_for("CancelJob", "job1") == "bob"
+
+
+def test_a_study_share_link_reads_its_study_as_the_owner_and_its_runs_through_the_job() -> None:
+    shared = Principal("alice", shared_study="study1")
+    for method in ("GetStudy", "ListStudyPoints", "WatchStudy", "ComparePoints", "download"):
+        assert shared.owner_for(method, study_id="study1") == "alice"
+    assert "for study study1 and its points only" in refused(
+        lambda: shared.owner_for("GetStudy", study_id="study2"), Code.PERMISSION_DENIED
+    )
+    # A run is read only once it is known to be a point of the study (owner_for_job).
+    refused(lambda: shared.owner_for("GetJob", "job1"), Code.PERMISSION_DENIED)
+    refused(lambda: shared.owner_for("download", "job1"), Code.PERMISSION_DENIED)
+    for method in ("CancelStudy", "SubmitStudy", "ListStudies", "CreateShareLink"):
+        message = refused(
+            lambda m=method: shared.owner_for(m, study_id="study1"), Code.PERMISSION_DENIED
+        )
+        assert f"{method} needs a signed-in user" in message
+
+
+def test_a_run_share_link_reads_no_study() -> None:
+    shared = Principal("alice", shared_job="job1")
+    refused(lambda: shared.owner_for("GetStudy", study_id="study1"), Code.PERMISSION_DENIED)

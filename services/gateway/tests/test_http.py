@@ -14,7 +14,7 @@ import pytest
 from connectrpc.code import Code as ConnectCode
 from starlette.applications import Starlette
 
-from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models
+from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models, fake_studies
 from simlab.bundle import Bundle
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
@@ -101,9 +101,11 @@ def app(
         store.add("alice", pb.Job(job_id="job1"))
     if objects is None:
         objects = FakeObjects({"jobs/job1/summary.json": b"{}", 'jobs/job1/résumé "v2".csv': b"a"})
-    code = CodeDownloads(store, BundleStore(objects), fake_models(store, objects))
+    models = fake_models(store, objects)
+    code = CodeDownloads(store, BundleStore(objects), models)
     auth = Authenticator(TOKENS, sessions=sessions)
-    return gateway_app(services, auth, Artifacts(store, objects, True), code, web_dir)
+    studies = fake_studies(store, models)
+    return gateway_app(services, auth, Artifacts(store, objects, True), code, studies, web_dir)
 
 
 def test_the_status_table_is_connects() -> None:

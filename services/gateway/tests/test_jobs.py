@@ -124,7 +124,7 @@ def test_a_share_link_cannot_submit_cancel_or_save() -> None:
         use.submit(VIEWER, submission()),
         use.cancel(VIEWER, "job1"),
         use.save_preset(VIEWER, preset, {"scale": 1.0}),
-        ShareLinks(store).create(VIEWER, "job1", 60),
+        ShareLinks(store).create(VIEWER, pb.CreateShareLinkRequest(job_id="job1")),
     ):
         assert refusal(call).code == Code.PERMISSION_DENIED
     assert store.calls == [] and store.presets == []

@@ -7,12 +7,17 @@ import json
 from typing import Any
 
 from services.gateway.tests.fakes import FakeJobStore, asgi_post, fake_api, toy_version
+from services.gateway.tests.test_study_use_cases import store_with_study
+from simlab.common.errors import Code, SimlabError
+from simlab.common.tokens import SHARE_TOKEN_PREFIX
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Principal
 from simlab_gateway.transport.service import (
     PUSH_OVERHEAD_BYTES,
 )
 
 LIMIT = 2 * 1024 * 1024
+SHARE = SHARE_TOKEN_PREFIX + "study"
 INSPECTED = pb.Model(title="Big", kind=pb.MODEL_KIND_BLOCKS, block_size=100)
 
 
@@ -117,3 +122,90 @@ def test_a_submission_carries_its_precision_target_and_no_cache() -> None:
     request.precision.confidence = 2.0
     status, body = post(api(store), "SubmitJob", request.SerializeToString())
     assert status == 400 and json.loads(body)["message"].startswith("precision.confidence: ")
+
+
+def connect_json(app: Any, method: str, body: dict[str, Any], token: str = "alice-token") -> Any:
+    """A Connect unary call with a JSON body: (status, the answer as JSON)."""
+    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    answer = asgi_post(app, method, json.dumps(body).encode(), headers)
+    return answer.status, json.loads(answer.body or b"{}")
+
+
+def test_a_study_is_submitted_over_the_api_with_its_values_decoded() -> None:
+    store = FakeJobStore()
+    store.add_model(toy_version(1))
+    spec = {
+        "model": "toy",
+        "parameters": {"samples": 500},
+        "axes": [
+            {"parameter": "scale", "values": {"values": [0.5, 2]}},
+            {"parameter": "samples", "range": {"start": 100, "stop": 1000, "count": 2}},
+        ],
+        "crn": True,
+        "seed": "9",
+    }
+    status, body = connect_json(api(store), "SubmitStudy", {"spec": spec, "requestId": "r1"})
+    # samples is both fixed and swept.
+    assert (status, body["message"].split(":")[0]) == (400, "spec.axes[1].parameter")
+    del spec["parameters"]
+    status, body = connect_json(api(store), "SubmitStudy", {"spec": spec, "requestId": "r1"})
+    assert status == 200, body
+    assert body["created"] and body["study"]["points"] == 4
+    [(owner, request_id, plan)] = store.study_plans
+    assert (owner, request_id, plan.spec.seed, plan.swept) == (
+        "alice",
+        "r1",
+        9,
+        ("scale", "samples"),
+    )
+    assert [(p.parameters["scale"], p.samples_total, p.seed) for p in plan.points] == [
+        (0.5, 100, 9),
+        (0.5, 1000, 9),
+        (2.0, 100, 9),
+        (2.0, 1000, 9),
+    ]
+
+
+def test_list_jobs_passes_include_study_points_through() -> None:
+    store = FakeJobStore()
+    app = api(store)
+    assert connect_json(app, "ListJobs", {"includeStudyPoints": True})[0] == 200
+    assert connect_json(app, "ListJobs", {})[0] == 200
+    assert [q.include_study_points for q in store.job_queries] == [True, False]
+
+
+def test_a_study_is_watched_over_the_api_as_a_server_stream() -> None:
+    store = store_with_study(points=3)
+    store.studies["alice", "study1"].state = pb.STUDY_STATE_SUCCEEDED
+    store.studies["alice", "study1"].counts.CopyFrom(pb.StudyCounts(succeeded=3))
+    payload = json.dumps({"studyId": "study1"}).encode()
+    headers = {"content-type": "application/connect+json", "authorization": "Bearer alice-token"}
+    answer = asgi_post(
+        api(store), "WatchStudy", b"\0" + len(payload).to_bytes(4, "big") + payload, headers
+    )
+    frames, rest = [], answer.body
+    while rest:
+        flags, size = rest[0], int.from_bytes(rest[1:5], "big")
+        frames.append((flags, json.loads(rest[5 : 5 + size])))
+        rest = rest[5 + size :]
+    [(flags, event), (end, trailer)] = frames
+    assert (flags, end & 0b10, trailer) == (0, 0b10, {})
+    assert event["snapshot"] and [p.get("index", 0) for p in event["points"]] == [0, 1, 2]
+    assert event["study"]["state"] == "STUDY_STATE_SUCCEEDED"
+
+
+def test_a_study_share_token_reads_its_points_runs_over_the_api_and_no_other_run() -> None:
+    store = store_with_study()
+
+    async def resolve(token: str) -> Principal:
+        if token != SHARE:
+            raise SimlabError(Code.UNAUTHENTICATED, "unknown share link")
+        return Principal("alice", shared_study="study1")
+
+    app = fake_api(store, LIMIT, resolve)
+    assert connect_json(app, "GetStudy", {"studyId": "study1"}, SHARE)[0] == 200
+    assert connect_json(app, "GetJob", {"jobId": "p2"}, SHARE)[0] == 200
+    status, body = connect_json(app, "GetJob", {"jobId": "job9"}, SHARE)
+    assert (status, body["code"]) == (403, "permission_denied")
+    status, body = connect_json(app, "CancelStudy", {"studyId": "study1"}, SHARE)
+    assert (status, body["code"]) == (403, "permission_denied")

@@ -60,6 +60,27 @@ def rpc(method: str, body: str, store: FakeJobStore | None = None) -> tuple[int,
         ("WatchJob", '{"jobId": "*"}', "job_id"),
         ("WatchJob", '{"jobId": ">"}', "job_id"),
         ("TailLogs", '{"jobId": "\\u0000"}', "job_id"),
+        ("GetStudy", '{"studyId": "*"}', "study_id"),
+        ("CancelStudy", '{"studyId": "studies.>"}', "study_id"),
+        ("ListStudyPoints", '{"studyId": "s1", "pageSize": -1}', "page_size"),
+        ("ComparePoints", '{"studyId": "s1", "a": 1, "b": 1}', "b"),
+        ("ListStudies", json.dumps({"pageToken": "x" * 10_000}), "page_token"),
+        ("WatchStudy", '{"studyId": ">"}', "study_id"),
+        ("CreateShareLink", '{"studyId": "a b"}', "study_id"),
+        ("ListShareLinks", '{"jobId": "job1", "studyId": "s1"}', "study_id"),
+        (
+            "SubmitStudy",
+            '{"spec": {"model": "toy", "parameters": {"samples": 1e400}}}',
+            "spec.parameters.samples",
+        ),
+        (
+            "SubmitStudy",
+            '{"spec": {"model": "toy", "axes": [{"parameter": "scale", "values": '
+            '{"values": [1, -1e400]}}]}}',
+            "spec.axes[0].values[1]",
+        ),
+        ("SubmitStudy", '{"spec": {"model": "toy@v0"}}', "spec.model"),
+        ("SubmitStudy", '{"spec": {"model": "toy"}, "requestId": "\\u0000"}', "request_id"),
     ],
 )
 def test_bad_input_is_invalid_argument_naming_the_field(method: str, body: str, field: str) -> None:
@@ -73,7 +94,7 @@ def test_bad_input_is_invalid_argument_naming_the_field(method: str, body: str, 
 
 
 def _unary_or_stream(method: str, body: str, store: FakeJobStore) -> tuple[int, dict[str, Any]]:
-    if method not in ("WatchJob", "TailLogs", "GetArtifact"):
+    if method not in ("WatchJob", "WatchStudy", "TailLogs", "GetArtifact"):
         return rpc(method, body, store)
     # A server stream over Connect: one enveloped JSON message; the error ends the stream.
     payload = body.encode()

@@ -443,6 +443,21 @@ def test_a_queued_point_cancelled_before_its_launch_is_dropped_and_never_launche
     assert launched(calls) == ["s.2"]
 
 
+def test_the_cancelled_event_of_a_waiting_point_drops_it_without_a_call() -> None:
+    calls: list[Call] = []
+    store = FakeJobStore(calls, *(point("s", i) for i in range(3)))
+    subject = runner(store, FakeLauncher(calls), FairScheduler(1, 1))
+    run(subject.handle_event(StudyQueued("s")))
+    calls.clear()
+    store.jobs["s.1"].state = CANCELLED
+    run(subject.handle_event(pb.JobEvent(job_id="s.1", job=store.jobs["s.1"])))
+    assert calls == []
+    assert not subject.scheduler.knows("s.1")
+    store.jobs["s.0"].state = SUCCEEDED
+    run(subject.release_ended())
+    assert launched(calls) == ["s.2"]
+
+
 def test_points_that_ended_while_they_waited_give_their_worker_to_the_next_at_once() -> None:
     calls: list[Call] = []
     store = FakeJobStore(calls, *(point("s", i) for i in range(4)))

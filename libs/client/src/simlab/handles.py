@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from simlab.progress import follow_study, study_line
 from simlab.states import STUDY_ENDED, TERMINAL, points_ended, state_name, study_state_name
@@ -17,8 +17,25 @@ from simlab.tables import frame, study_columns, study_rows, write_rows
 from simlab.transport.structs import struct_to_dict, whole_numbers
 from simlab.v1 import simulation_pb2 as pb
 
-if TYPE_CHECKING:
-    from simlab.client import Client
+
+class HandleClient(Protocol):
+    """What the handles call on the Client that made them (a Protocol: the client module
+    imports this one)."""
+
+    def get(self, job_id: str) -> pb.Job: ...
+    def cancel(self, job_id: str) -> pb.Job: ...
+    def wait(self, job_id: str, progress: bool = True) -> pb.Job: ...
+    def frame(self, job_id: str, name: str = "data.csv") -> Any: ...
+    def run_handle(self, job_id: str) -> Run: ...
+    def run_url(self, job_id: str) -> str: ...
+    def get_study(self, study_id: str) -> Study: ...
+    def study_points(self, study_id: str) -> Iterator[pb.StudyPoint]: ...
+    def watch_study(self, study_id: str) -> Iterator[pb.StudyEvent]: ...
+    def cancel_study(self, study_id: str) -> pb.Study: ...
+    def compare_points(self, study_id: str, a: int, b: int) -> Comparison: ...
+    def share_study(self, study_id: str, ttl_seconds: int = 0) -> pb.CreateShareLinkResponse: ...
+    def study_url(self, study_id: str) -> str: ...
+    def study_share_url(self, study_id: str, token: str) -> str: ...
 
 
 def _html_table(title: str, rows: Iterable[tuple[str, str]]) -> str:
@@ -132,7 +149,7 @@ class Study:
     """A study: `info` is the pb.Study as last seen; refresh() asks again, wait() follows it
     to its end. points(), to_pandas() and results() fetch the points as they are now."""
 
-    def __init__(self, client: Client, info: pb.Study) -> None:
+    def __init__(self, client: HandleClient, info: pb.Study) -> None:
         self.client = client
         self.info = info
 
@@ -231,7 +248,7 @@ class Run:
     """One run: `job` is the pb.Job as last seen; refresh() asks again, wait() follows it to
     its end; `summary` and `data` are its results."""
 
-    def __init__(self, client: Client, job: pb.Job) -> None:
+    def __init__(self, client: HandleClient, job: pb.Job) -> None:
         self.client = client
         self.job = job
 

@@ -35,6 +35,7 @@ from .core.models import Models, PushRules
 from .core.sessions import Sessions
 from .core.shares import ShareLinks
 from .core.streams import StreamLimits
+from .core.study_use_cases import Studies
 from .core.watch import JobFeeds
 from .settings import PREFIX as SETTINGS_PREFIX
 from .settings import Settings
@@ -89,6 +90,9 @@ class App:
             lambda error: isinstance(error, SimlabError) and not is_refusal(error),
             log,
         )
+        studies = Studies(
+            self.jobstore, models, limits, settings.max_study_points, settings.max_shards
+        )
         service = SimulationService(
             auth,
             models,
@@ -96,6 +100,7 @@ class App:
             ShareLinks(self.jobstore),
             feeds,
             artifacts,
+            studies,
         )
         events = self.events
         app = AllowedHosts(
@@ -107,6 +112,7 @@ class App:
                 auth,
                 artifacts,
                 CodeDownloads(self.jobstore, bundles, models),
+                studies,
                 settings.web_dir,
             ),
             settings.allowed_hosts,

@@ -13,7 +13,10 @@ stops the gateway before it does anything.
 - ALLOWED_HOSTS      host names (port ignored) that requests may address, comma-separated,
                      or * for any (default localhost,127.0.0.1,::1 and the LISTEN host): other
                      Host headers are refused before routing (DNS rebinding)
-- MAX_SHARDS         the largest shard count a submission may ask for (default 64)
+- MAX_SHARDS         the largest shard count a submission may ask for (default 64; a study's,
+                     for each of its points)
+- MAX_STUDY_POINTS   the most points a study may have (default 10,000); beyond it
+                     INVALID_ARGUMENT naming the spec's field
 - AUTHORS            who may push models: comma-separated users, or * for everyone signed in
                      (default *); share links never may
 - MAX_BUNDLE_BYTES   the largest pushed code, all its files together (default 20 MiB)
@@ -21,9 +24,9 @@ stops the gateway before it does anything.
                      (default 300)
 - JOBSTORE_RETRY_S   how long a call to a restarting job store is retried (default 5: a user is
                      waiting)
-- MAX_STREAMS_PER_USER  open WatchJob/TailLogs streams per user (a share link counts apart from
-                     its owner) in one gateway process (default 2000); beyond it
-                     RESOURCE_EXHAUSTED
+- MAX_STREAMS_PER_USER  open WatchJob/WatchStudy/TailLogs streams per user (a share link
+                     counts apart from its owner) in one gateway process (default 2000); beyond
+                     it RESOURCE_EXHAUSTED
 - REDIRECT_DOWNLOADS redirect downloads to presigned URLs when the object store gives them
                      (default true); false streams them through the gateway
 - WEB_DIR            the built web UI (default REPO_WEB_DIST)
@@ -42,6 +45,7 @@ from simlab.bundle import DEFAULT_MAX_BYTES
 from simlab.common.settings import Env, SettingsError
 from simlab_gateway.core.auth import Authenticator
 from simlab_gateway.core.sessions import MIN_SECRET_CHARS
+from simlab_gateway.core.studies import DEFAULT_MAX_POINTS
 from simlab_gateway.transport.hosts import host_name
 
 PREFIX = "SIMLAB_GATEWAY"
@@ -60,6 +64,7 @@ class Settings:
     # None: any host (*).
     allowed_hosts: frozenset[str] | None
     max_shards: int
+    max_study_points: int
     # None: everyone signed in may push models.
     authors: frozenset[str] | None
     max_bundle_bytes: int
@@ -90,6 +95,7 @@ class Settings:
             session_secret=_session_secret(env),
             allowed_hosts=_allowed_hosts(env, listen),
             max_shards=env.int("MAX_SHARDS", 64, minimum=1),
+            max_study_points=env.int("MAX_STUDY_POINTS", DEFAULT_MAX_POINTS, minimum=1),
             authors=_authors(env),
             max_bundle_bytes=env.int("MAX_BUNDLE_BYTES", DEFAULT_MAX_BYTES, minimum=1),
             registration_timeout_s=env.float("REGISTRATION_TIMEOUT_S", 300.0, minimum=1),

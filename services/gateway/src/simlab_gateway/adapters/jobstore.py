@@ -4,12 +4,17 @@ Its gRPC errors come back as SimlabError. Calls that would do their work twice i
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.precision import precision_to_proto
 from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
+from simlab_gateway.core.auth import Principal
 from simlab_gateway.core.ports import Registration
+from simlab_gateway.core.studies import StudyPlan
 from simlab_gateway.core.submission import JobPlan
 
 
@@ -76,23 +81,70 @@ class JobStoreClient(ServiceJobStoreClient):
         )
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
+        self, owner: str, request: pb.CreateShareLinkRequest
     ) -> pb.CreateShareLinkResponse:
-        request = store_pb.CreateShareLinkRequest(
-            owner=owner, job_id=job_id, ttl_seconds=ttl_seconds
+        create = store_pb.CreateShareLinkRequest(
+            owner=owner,
+            job_id=request.job_id,
+            study_id=request.study_id,
+            ttl_seconds=request.ttl_seconds,
         )
-        return await self._call(self.stub.CreateShareLink, request, idempotent=False)
+        return await self._call(self.stub.CreateShareLink, create, idempotent=False)
 
-    async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse:
+    async def list_share_links(
+        self, owner: str, query: pb.ListShareLinksRequest
+    ) -> pb.ListShareLinksResponse:
         return await self._call(
             self.stub.ListShareLinks,
-            store_pb.ListShareLinksRequest(owner=owner, job_id=job_id),
+            store_pb.ListShareLinksRequest(
+                owner=owner, job_id=query.job_id, study_id=query.study_id
+            ),
         )
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink:
         return await self._call(
             self.stub.RevokeShareLink,
             store_pb.RevokeShareLinkRequest(owner=owner, link_id=link_id),
+        )
+
+    async def create_study(
+        self, owner: str, request_id: str, plan: StudyPlan
+    ) -> tuple[pb.Study, bool]:
+        # 10,000 points take a fifth of a second to encode: not on the event loop.
+        request = await asyncio.to_thread(_create_study_request, owner, request_id, plan)
+        created = await self._call(self.stub.CreateStudy, request, idempotent=bool(request_id))
+        return created.study, created.created
+
+    async def get_study(self, owner: str, study_id: str) -> pb.Study:
+        return await self._call(
+            self.stub.GetStudy, store_pb.GetStudyRequest(owner=owner, study_id=study_id)
+        )
+
+    async def list_studies(
+        self, owner: str, query: pb.ListStudiesRequest
+    ) -> pb.ListStudiesResponse:
+        return await self._call(
+            self.stub.ListStudies, store_pb.ListStudiesRequest(owner=owner, query=query)
+        )
+
+    async def list_study_points(
+        self, owner: str, query: pb.ListStudyPointsRequest, changed_since: datetime | None = None
+    ) -> pb.ListStudyPointsResponse:
+        request = store_pb.ListStudyPointsRequest(owner=owner, query=query)
+        if changed_since is not None:
+            request.changed_since.FromDatetime(changed_since)
+        return await self._call(self.stub.ListStudyPoints, request)
+
+    async def cancel_study(self, owner: str, study_id: str) -> pb.Study:
+        return await self._call(
+            self.stub.CancelStudy, store_pb.CancelStudyRequest(owner=owner, study_id=study_id)
+        )
+
+    async def compare_points(
+        self, owner: str, query: pb.ComparePointsRequest
+    ) -> pb.ComparePointsResponse:
+        return await self._call(
+            self.stub.ComparePoints, store_pb.ComparePointsRequest(owner=owner, query=query)
         )
 
     async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
@@ -127,9 +179,35 @@ class JobStoreClient(ServiceJobStoreClient):
             self.stub.RegisterBuiltinModel, store_pb.RegisterBuiltinModelRequest(model=model)
         )
 
-    async def resolve_share_token(self, token: str) -> tuple[str, str]:
-        """(owner, job_id) of a usable share link; UNAUTHENTICATED otherwise."""
+    async def resolve_share_token(self, token: str) -> Principal:
+        """Whom a usable share link acts as, and what it shows; UNAUTHENTICATED otherwise."""
         resolved = await self._call(
             self.stub.ResolveShareToken, store_pb.ResolveShareTokenRequest(token=token)
         )
-        return resolved.owner, resolved.job_id
+        if resolved.study_id:
+            return Principal(resolved.owner, shared_study=resolved.study_id)
+        return Principal(resolved.owner, shared_job=resolved.job_id)
+
+
+def _create_study_request(
+    owner: str, request_id: str, plan: StudyPlan
+) -> store_pb.CreateStudyRequest:
+    return store_pb.CreateStudyRequest(
+        owner=owner,
+        request_id=request_id,
+        spec=plan.spec,
+        model=plan.model,
+        model_version=plan.model_version,
+        code_sha256=plan.code_sha256,
+        primary_output=plan.primary_output,
+        swept=plan.swept,
+        points=[
+            store_pb.StudyPointSpec(
+                parameters=dict_to_struct(point.parameters),
+                seed=point.seed,
+                block_size=point.block_size,
+                samples_total=point.samples_total,
+            )
+            for point in plan.points
+        ],
+    )

@@ -1,6 +1,7 @@
 """Who is calling: a bearer token from the configured token list, a share link's token (a
-read-only view of one run, resolved by the job store on every request), or a browser's
-session cookie (core.sessions). A request with none of them is nobody's."""
+read-only view of one run, or of one study and its points, resolved by the job store on every
+request), or a browser's session cookie (core.sessions). A request with none of them is
+nobody's."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from dataclasses import dataclass
 
 from simlab.common.errors import Code, SimlabError
 from simlab.common.tokens import is_share_token
+from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.sessions import Sessions, session_cookie
 
-# What a share link may do, by RPC name; "download" is GET /files/<job>/<name>, "code" is
+# What a share link may do with the run it shows (a study's link: with each run of its
+# points), by RPC name; "download" is GET /files/<job>/<name>, "code" is
 # GET /code/jobs/<job>[/<path>]. The model its run used it reads through core.models.
 SHARE_LINK_JOB_READS = frozenset(
     {
@@ -27,34 +30,84 @@ SHARE_LINK_JOB_READS = frozenset(
         "code",
     }
 )
-
-# token -> (owner, job_id); raises UNAUTHENTICATED for an unknown, revoked or expired link.
-ShareResolver = Callable[[str], Awaitable[tuple[str, str]]]
+# What a study's share link may do with its study; "download" is GET /studies/<study>/study.csv.
+SHARE_LINK_STUDY_READS = frozenset(
+    {"GetStudy", "ListStudyPoints", "WatchStudy", "ComparePoints", "download"}
+)
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Whom a request acts as toward the job store. A share link acts as the run's owner, but
-    only to read that one run."""
+    """Whom a request acts as toward the job store. A share link acts as its owner, but only to
+    read the run it shows (`shared_job`), or the study and its points' runs (`shared_study`)."""
 
     user: str
     shared_job: str | None = None
+    shared_study: str | None = None
 
-    def owner_for(self, method: str, job_id: str | None = None) -> str:
-        """The owner to ask the job store as, for `method` on `job_id` (None: no job)."""
-        if self.shared_job is None:
+    @property
+    def shared(self) -> bool:
+        return self.shared_job is not None or self.shared_study is not None
+
+    def owner_for(
+        self, method: str, job_id: str | None = None, *, study_id: str | None = None
+    ) -> str:
+        """The owner to ask the job store as, for `method` on `job_id` or `study_id` (neither:
+        on nothing in particular). A study's link reaches a run through `owner_for_job` only,
+        which checks that the run is one of the study's points."""
+        if not self.shared:
             return self.user
-        if method not in SHARE_LINK_JOB_READS:
+        if self.shared_job is not None:
+            self._may(method, SHARE_LINK_JOB_READS, f"run {self.shared_job}")
+            if job_id != self.shared_job or study_id is not None:
+                raise SimlabError(
+                    Code.PERMISSION_DENIED, f"this share link is for run {self.shared_job} only"
+                )
+            return self.user
+        self._may(
+            method, SHARE_LINK_STUDY_READS | SHARE_LINK_JOB_READS, f"study {self.shared_study}"
+        )
+        if method not in SHARE_LINK_STUDY_READS or study_id != self.shared_study or job_id:
+            raise self._study_only()
+        return self.user
+
+    async def owner_for_job(
+        self, method: str, job_id: str, read_job: Callable[[str, str], Awaitable[pb.Job]]
+    ) -> str:
+        """`owner_for` on job `job_id`. A study's share link reads the job first (with
+        `read_job(owner, job_id)`, as the study's owner): it may read the runs of the study's
+        points, and no other."""
+        if self.shared_study is None:
+            return self.owner_for(method, job_id)
+        self._may(method, SHARE_LINK_JOB_READS, f"study {self.shared_study}")
+        try:
+            job = await read_job(self.user, job_id)
+        except SimlabError as error:
+            # Whether the owner has such a run is not the viewer's to learn.
+            if error.code is Code.NOT_FOUND:
+                raise self._study_only() from None
+            raise
+        if job.study_id != self.shared_study:
+            raise self._study_only()
+        return self.user
+
+    def _study_only(self) -> SimlabError:
+        return SimlabError(
+            Code.PERMISSION_DENIED,
+            f"this share link is for study {self.shared_study} and its points only",
+        )
+
+    def _may(self, method: str, allowed: frozenset[str], view: str) -> None:
+        if method not in allowed:
             raise SimlabError(
                 Code.PERMISSION_DENIED,
-                f"a share link only gives a read-only view of run {self.shared_job}; "
+                f"a share link only gives a read-only view of {view}; "
                 f"{method} needs a signed-in user",
             )
-        if job_id != self.shared_job:
-            raise SimlabError(
-                Code.PERMISSION_DENIED, f"this share link is for run {self.shared_job} only"
-            )
-        return self.user
+
+
+# token -> whom it acts as; raises UNAUTHENTICATED for an unknown, revoked or expired link.
+ShareResolver = Callable[[str], Awaitable[Principal]]
 
 
 class Authenticator:
@@ -113,8 +166,7 @@ class Authenticator:
                     Code.UNAUTHENTICATED, "the Authorization header is not `Bearer <token>`"
                 )
             if is_share_token(token) and self.resolve_share:
-                owner, job_id = await self.resolve_share(token)
-                return Principal(owner, shared_job=job_id)
+                return await self.resolve_share(token)
             user = self.user_of_token(token)
             if user is None:
                 raise SimlabError(Code.UNAUTHENTICATED, "invalid bearer token")

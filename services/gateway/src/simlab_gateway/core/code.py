@@ -23,7 +23,8 @@ class CodeDownloads:
         self.models = models
 
     async def of_job(self, caller: Principal, job_id: str, path: str) -> Stream:
-        job = await self.store.get_job(caller.owner_for("code", job_id), check_job_id(job_id))
+        owner = await caller.owner_for_job("code", check_job_id(job_id), self.store.get_job)
+        job = await self.store.get_job(owner, job_id)
         if not job.code_sha256:
             raise SimlabError(Code.NOT_FOUND, f"run {job_id} ran before code was recorded")
         return await self._serve(job.code_sha256, f"{job.model}@v{job.model_version}", path)

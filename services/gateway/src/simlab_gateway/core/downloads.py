@@ -94,7 +94,8 @@ class Artifacts:
 
     async def _files_of(self, caller: Principal, method: str, job_id: str) -> str:
         """The run whose files are job `job_id`'s, once the caller may read that job."""
-        return files_job(await self.store.get_job(caller.owner_for(method, job_id), job_id))
+        owner = await caller.owner_for_job(method, job_id, self.store.get_job)
+        return files_job(await self.store.get_job(owner, job_id))
 
     async def _size(self, key: str) -> int | None:
         """Known by listing: an S3 object streams, it cannot seek to its end."""

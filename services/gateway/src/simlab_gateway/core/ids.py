@@ -18,9 +18,19 @@ MAX_TEXT = 1024
 
 def check_job_id(value: str, field: str = "job_id") -> str:
     """`value` if it can be a job id, else INVALID_ARGUMENT naming `field`."""
+    return _check_id(value, field, "a job id")
+
+
+def check_study_id(value: str, field: str = "study_id") -> str:
+    """`value` if it can be a study id (made like a job id, and also part of a NATS subject),
+    else INVALID_ARGUMENT naming `field`."""
+    return _check_id(value, field, "a study id")
+
+
+def _check_id(value: str, field: str, what: str) -> str:
     if not JOB_ID.fullmatch(value):
         shown = value if len(value) <= 80 else value[:80] + "..."
-        raise invalid(field, f"not a job id: {shown!r} (lowercase letters, digits and '-')")
+        raise invalid(field, f"not {what}: {shown!r} (lowercase letters, digits and '-')")
     return value
 
 

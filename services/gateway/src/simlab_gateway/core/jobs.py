@@ -122,7 +122,8 @@ class Jobs:
         return pb.SubmitJobResponse(job=job, created=created)
 
     async def get(self, caller: Principal, job_id: str) -> pb.Job:
-        return await self.store.get_job(caller.owner_for("GetJob", job_id), check_job_id(job_id))
+        owner = await caller.owner_for_job("GetJob", check_job_id(job_id), self.store.get_job)
+        return await self.store.get_job(owner, job_id)
 
     async def list(self, caller: Principal, query: pb.ListJobsRequest) -> pb.ListJobsResponse:
         check_text(query.model, "model", MAX_MODEL_REF)
@@ -139,7 +140,9 @@ class Jobs:
         return job
 
     async def progress_history(self, caller: Principal, job_id: str) -> pb.ProgressHistory:
-        owner = caller.owner_for("GetProgressHistory", check_job_id(job_id))
+        owner = await caller.owner_for_job(
+            "GetProgressHistory", check_job_id(job_id), self.store.get_job
+        )
         return await self.store.progress_history(owner, job_id)
 
     async def list_presets(self, caller: Principal, model: str) -> pb.ListPresetsResponse:

@@ -96,21 +96,23 @@ class Models:
 
     async def visible(self, caller: Principal) -> list[pb.Model]:
         """The latest version of each model the caller may see; a share link sees only the
-        model of its run."""
-        if caller.shared_job is not None:
+        model of its run (or of its study's points)."""
+        if caller.shared:
             return [await self._shared_model(caller)]
         return list((await self.store.list_models(caller.owner_for("ListModels"))).models)
 
     async def get(self, caller: Principal, ref: str) -> pb.Model:
         name, version = parse_ref(ref)
-        if caller.shared_job is None:
+        if not caller.shared:
             return await self.store.get_model(caller.owner_for("GetModel"), name, version)
         model = await self._shared_model(caller)
         if (name, version) not in {(model.name, 0), (model.name, model.version)}:
+            shown = (
+                f"run {caller.shared_job}" if caller.shared_job else f"study {caller.shared_study}"
+            )
             raise SimlabError(
                 Code.PERMISSION_DENIED,
-                f"this share link shows only {model.name}@v{model.version}, "
-                f"the model of run {caller.shared_job}",
+                f"this share link shows only {model.name}@v{model.version}, the model of {shown}",
             )
         return model
 
@@ -179,10 +181,19 @@ class Models:
         )
 
     async def _shared_model(self, caller: Principal) -> pb.Model:
-        """The model version the share link's run used, read as the run's owner."""
-        job_id = caller.shared_job
-        job = await self.store.get_job(caller.owner_for("GetJob", job_id), job_id or "")
-        return await self.store.get_model(caller.user, job.model, job.model_version)
+        """The model version the share link's run (or its study's points) used, read as their
+        owner."""
+        if caller.shared_study is not None:
+            study_id = caller.shared_study
+            study = await self.store.get_study(
+                caller.owner_for("GetStudy", study_id=study_id), study_id
+            )
+            name, version = parse_ref(study.spec.model)[0], study.model_version
+        else:
+            job_id = caller.shared_job or ""
+            job = await self.store.get_job(caller.owner_for("GetJob", job_id), job_id)
+            name, version = job.model, job.model_version
+        return await self.store.get_model(caller.user, name, version)
 
     async def _built(self, push: Push) -> Bundle:
         """The bundle the files make, checked and stored."""

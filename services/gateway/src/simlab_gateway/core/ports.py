@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 from simlab.models.base import Model
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.logs import LogPiece
+from simlab_gateway.core.studies import StudyPlan
 from simlab_gateway.core.submission import JobPlan
 
 # A model version's schema as simlab.core.params validates it (transport.models reads it
@@ -56,12 +58,42 @@ class JobStore(Protocol):
     async def delete_preset(self, owner: str, name: str) -> pb.DeletePresetResponse: ...
 
     async def create_share_link(
-        self, owner: str, job_id: str, ttl_seconds: int
-    ) -> pb.CreateShareLinkResponse: ...
+        self, owner: str, request: pb.CreateShareLinkRequest
+    ) -> pb.CreateShareLinkResponse:
+        """A link to the run `request.job_id` or to the study `request.study_id`."""
+        ...
 
-    async def list_share_links(self, owner: str, job_id: str) -> pb.ListShareLinksResponse: ...
+    async def list_share_links(
+        self, owner: str, query: pb.ListShareLinksRequest
+    ) -> pb.ListShareLinksResponse: ...
 
     async def revoke_share_link(self, owner: str, link_id: str) -> pb.ShareLink: ...
+
+    async def create_study(
+        self, owner: str, request_id: str, plan: StudyPlan
+    ) -> tuple[pb.Study, bool]:
+        """The study and whether this call created it (False: an earlier one with the same
+        request_id did); every point is stored in one transaction."""
+        ...
+
+    async def get_study(self, owner: str, study_id: str) -> pb.Study: ...
+
+    async def list_studies(
+        self, owner: str, query: pb.ListStudiesRequest
+    ) -> pb.ListStudiesResponse: ...
+
+    async def list_study_points(
+        self, owner: str, query: pb.ListStudyPointsRequest, changed_since: datetime | None = None
+    ) -> pb.ListStudyPointsResponse:
+        """A page of the study's points in index order; with `changed_since`, only those whose
+        run changed at or after it."""
+        ...
+
+    async def cancel_study(self, owner: str, study_id: str) -> pb.Study: ...
+
+    async def compare_points(
+        self, owner: str, query: pb.ComparePointsRequest
+    ) -> pb.ComparePointsResponse: ...
 
     async def get_model(self, owner: str, name: str, version: int) -> pb.Model:
         """Version `version` of the model (0: the latest); NOT_FOUND when `owner` may not see

@@ -1,6 +1,6 @@
-"""How many long-lived streams (WatchJob, TailLogs) each caller may hold open in one gateway
-process. A share link's viewers count apart from its owner, so that a shared link cannot
-use up the owner's allowance."""
+"""How many long-lived streams (WatchJob, WatchStudy, TailLogs) each caller may hold open in
+one gateway process. A share link's viewers count apart from its owner, so that a shared link
+cannot use up the owner's allowance."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class StreamLimits:
         already holds its allowance."""
         if self._open[caller] >= self.per_user:
             raise exhausted(
-                "open streams (WatchJob, TailLogs) per user",
+                "open streams (WatchJob, WatchStudy, TailLogs) per user",
                 self.per_user,
                 self.setting,
                 "close some first",

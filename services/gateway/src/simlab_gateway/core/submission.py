@@ -95,6 +95,29 @@ def check_parameters(runnable: Runnable, given: Mapping[str, Any]) -> dict[str, 
     return dict(given)
 
 
+def random_seed() -> int:
+    """A random nonzero 63-bit seed: drawn here, so that a run records the one it ran with."""
+    return secrets.randbits(63) or 1
+
+
+def check_request_id(request_id: str) -> str:
+    if len(request_id) > MAX_REQUEST_ID:
+        raise invalid("request_id", f"must be at most {MAX_REQUEST_ID} characters")
+    if "\0" in request_id:
+        raise invalid("request_id", "must not contain NUL characters")
+    return request_id
+
+
+def shard_count(shards: int, max_shards: int) -> int:
+    """The shards asked for (0: one), or INVALID_ARGUMENT when beyond the configured maximum."""
+    shards = shards or 1
+    if shards < 1:
+        raise invalid("shards", f"must be >= 1 (got {shards})")
+    if shards > max_shards:
+        raise invalid("shards", f"must be <= {max_shards}, the configured maximum (got {shards})")
+    return shards
+
+
 def plan_job(
     runnable: Runnable,
     max_shards: int,
@@ -108,17 +131,9 @@ def plan_job(
     extends: str = "",
 ) -> JobPlan:
     parameters = check_parameters(runnable, given)
-    if len(request_id) > MAX_REQUEST_ID:
-        raise invalid("request_id", f"must be at most {MAX_REQUEST_ID} characters")
-    if "\0" in request_id:
-        raise invalid("request_id", "must not contain NUL characters")
-    shards = shards or 1
-    if shards < 1:
-        raise invalid("shards", f"must be >= 1 (got {shards})")
-    if shards > max_shards:
-        raise invalid("shards", f"must be <= {max_shards}, the configured maximum (got {shards})")
-    # A random seed is drawn here, so the job records the one it ran with.
-    seed = seed or secrets.randbits(63)
+    check_request_id(request_id)
+    shards = shard_count(shards, max_shards)
+    seed = seed or random_seed()
     model = runnable.schema
     if model is None:
         if shards != 1:

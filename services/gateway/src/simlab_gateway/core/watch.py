@@ -43,7 +43,7 @@ class JobFeeds:
     ) -> AsyncGenerator[pb.JobEvent]:
         """A snapshot of the job (unless the caller has seen its seq), then each newer event,
         until the job ends."""
-        owner = caller.owner_for("WatchJob", check_job_id(job_id))
+        owner = await caller.owner_for_job("WatchJob", check_job_id(job_id), self.snapshots.get)
         with self.limits.hold(caller):
             async with contextlib.aclosing(self._events(owner, job_id, after_seq)) as events:
                 async for event in events:
@@ -97,7 +97,7 @@ class JobFeeds:
         """An ended job's stored logs (each shard's, once the runner kept it), else the live
         stream: what it holds, then, with `follow`, new output until the job's is complete. A
         cache hit ran nothing: its logs are those of the run it reused."""
-        owner = caller.owner_for("TailLogs", check_job_id(job_id))
+        owner = await caller.owner_for_job("TailLogs", check_job_id(job_id), self.snapshots.get)
         if shard is not None and shard < 0:
             raise invalid("shard", f"must be 0 or more, got {shard}")
         with self.limits.hold(caller):

@@ -1,8 +1,8 @@
 """The gateway's one ASGI application, routed by Starlette: the Connect/gRPC services mounted
 by path, plus plain HTTP for artifact downloads (/files/<job_id>/<name>), code downloads
-(/code/jobs/<job_id>[/<path>], /code/models/<name>@v<N>[/<path>]) and the built web UI
-(client-side routes fall back to index.html), and browser sign-in (/auth/login-link,
-/auth/login: core.sessions).
+(/code/jobs/<job_id>[/<path>], /code/models/<name>@v<N>[/<path>]), a study's results as CSV
+(/studies/<study_id>/study.csv) and the built web UI (client-side routes fall back to
+index.html), and browser sign-in (/auth/login-link, /auth/login: core.sessions).
 
 A download names its caller by the Authorization header, a share link's ?share= (a link in a
 browser cannot set headers), or the browser's session cookie; tokens never go in URLs.
@@ -33,6 +33,7 @@ from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.code import CodeDownloads
 from simlab_gateway.core.downloads import Artifacts, Redirect, Stream
 from simlab_gateway.core.sessions import COOKIE, SESSION_TTL_S
+from simlab_gateway.core.study_use_cases import Studies
 
 # The Connect protocol's HTTP status for each error code (connectrpc.com/docs/protocol).
 HTTP_STATUS = {
@@ -79,10 +80,11 @@ def gateway_app(
     auth: Authenticator,
     artifacts: Artifacts,
     code: CodeDownloads,
+    studies: Studies,
     web_dir: Path | None,
 ) -> Starlette:
     """`services`: connect-python ASGI applications, each mounted at its `path`."""
-    downloads = Downloads(auth, artifacts, code)
+    downloads = Downloads(auth, artifacts, code, studies)
     routes: list[BaseRoute] = [Mount(service.path, app=service) for service in services]
     sign_in = SignIn(auth)
     routes += [
@@ -90,6 +92,7 @@ def gateway_app(
         Route("/auth/login", sign_in.login, methods=["GET"]),
         Route("/files/{target:path}", downloads.artifact, methods=["GET", "HEAD"]),
         Route("/code/{target:path}", downloads.code, methods=["GET", "HEAD"]),
+        Route("/studies/{study_id}/study.csv", downloads.study_csv, methods=["GET", "HEAD"]),
         # Every method, so that a POST elsewhere is answered 404 like any unknown path.
         Route("/{path:path}", WebUI(web_dir).get, methods=list(HTTPMethod)),
     ]
@@ -104,10 +107,13 @@ Finder = Callable[[Principal, bool], Awaitable[Redirect | Stream]]
 
 
 class Downloads:
-    def __init__(self, auth: Authenticator, artifacts: Artifacts, code: CodeDownloads) -> None:
+    def __init__(
+        self, auth: Authenticator, artifacts: Artifacts, code: CodeDownloads, studies: Studies
+    ) -> None:
         self.auth = auth
         self.artifacts = artifacts
         self.code_downloads = code
+        self.studies = studies
 
     async def artifact(self, request: Request) -> Response:
         """/files/<job_id>/<name>"""
@@ -132,13 +138,34 @@ class Downloads:
 
         return await self._serve(request, find)
 
-    async def _serve(self, request: Request, find: Finder) -> Response:
+    async def study_csv(self, request: Request) -> Response:
+        """/studies/<study_id>/study.csv: one row per point, streamed a page of points at a
+        time (its length is not known before)."""
+        study_id = request.path_params["study_id"]
+        try:
+            caller = await self._caller(request)
+            lines = await self.studies.results(caller, study_id)
+        except SimlabError as error:
+            return PlainTextResponse(f"{error.message}\n", status_code=http_status(error))
+        headers = {
+            "content-type": "text/csv; charset=utf-8",
+            "content-disposition": content_disposition("attachment", f"study-{study_id}.csv"),
+        }
+        if request.method == "HEAD":
+            return Response(headers=headers)
+        return StreamingResponse(lines, headers=headers)
+
+    async def _caller(self, request: Request) -> Principal:
+        """Named by the Authorization header, a share link's ?share= or the session cookie."""
         authorization = request.headers.get("authorization")
         if not authorization and (share := _query(request, "share")):
             authorization = f"Bearer {share[0]}"
+        return await self.auth.principal(authorization, request.headers.get("cookie"))
+
+    async def _serve(self, request: Request, find: Finder) -> Response:
         head = request.method == "HEAD"
         try:
-            caller = await self.auth.principal(authorization, request.headers.get("cookie"))
+            caller = await self._caller(request)
             # A presigned URL is signed for GET only: HEAD is answered here.
             found = await find(caller, not head)
         except SimlabError as error:

@@ -4,6 +4,7 @@ names its caller from the request's bearer token, decodes the request, runs its 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -11,7 +12,7 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from connectrpc.request import RequestContext
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from simlab.common.errors import SimlabError, invalid
 from simlab.transport.connect import to_connect
@@ -24,6 +25,8 @@ from simlab_gateway.core.ids import check_job_id, check_text
 from simlab_gateway.core.jobs import Jobs, Submission
 from simlab_gateway.core.models import Models, Push
 from simlab_gateway.core.shares import ShareLinks
+from simlab_gateway.core.studies import StudyRequest
+from simlab_gateway.core.study_use_cases import Studies
 from simlab_gateway.core.watch import JobFeeds
 from simlab_gateway.transport.limits import READ_MAX_BYTES, BoundedGzip, RequestGate
 
@@ -73,6 +76,7 @@ class SimulationService:
         shares: ShareLinks,
         feeds: JobFeeds,
         artifacts: Artifacts,
+        studies: Studies,
     ) -> None:
         self.auth = auth
         self.models = models
@@ -80,6 +84,7 @@ class SimulationService:
         self.shares = shares
         self.feeds = feeds
         self.artifacts = artifacts
+        self.studies = studies
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller the request's headers name; UNAUTHENTICATED when they name nobody."""
@@ -190,16 +195,13 @@ class SimulationService:
     async def create_share_link(
         self, request: pb.CreateShareLinkRequest, ctx: Context
     ) -> pb.CreateShareLinkResponse:
-        caller = CALLER.get()
-        job_id = check_job_id(request.job_id)
-        return await self.shares.create(caller, job_id, request.ttl_seconds)
+        return await self.shares.create(CALLER.get(), request)
 
     @_connect_errors
     async def list_share_links(
         self, request: pb.ListShareLinksRequest, ctx: Context
     ) -> pb.ListShareLinksResponse:
-        caller = CALLER.get()
-        return await self.shares.list(caller, check_job_id(request.job_id))
+        return await self.shares.list(CALLER.get(), request)
 
     @_connect_errors
     async def revoke_share_link(
@@ -207,6 +209,62 @@ class SimulationService:
     ) -> pb.ShareLink:
         caller = CALLER.get()
         return await self.shares.revoke(caller, check_job_id(request.link_id, "link_id"))
+
+    @_connect_errors
+    async def submit_study(
+        self, request: pb.SubmitStudyRequest, ctx: Context
+    ) -> pb.SubmitStudyResponse:
+        spec = request.spec
+        study = StudyRequest(
+            spec=spec,
+            fixed=_decoded(spec.parameters, "spec.parameters"),
+            values=tuple(
+                tuple(
+                    _decoded_value(value, f"spec.axes[{i}].values[{j}]")
+                    for j, value in enumerate(axis.values.values)
+                )
+                if axis.HasField("values")
+                else None
+                for i, axis in enumerate(spec.axes)
+            ),
+            request_id=request.request_id,
+        )
+        return await self.studies.submit(CALLER.get(), study)
+
+    @_connect_errors
+    async def get_study(self, request: pb.GetStudyRequest, ctx: Context) -> pb.Study:
+        return await self.studies.get(CALLER.get(), request.study_id)
+
+    @_connect_errors
+    async def list_studies(
+        self, request: pb.ListStudiesRequest, ctx: Context
+    ) -> pb.ListStudiesResponse:
+        return await self.studies.list_studies(CALLER.get(), request)
+
+    @_connect_errors
+    async def list_study_points(
+        self, request: pb.ListStudyPointsRequest, ctx: Context
+    ) -> pb.ListStudyPointsResponse:
+        return await self.studies.points(CALLER.get(), request)
+
+    @_connect_errors_stream
+    async def watch_study(
+        self, request: pb.WatchStudyRequest, ctx: Context
+    ) -> AsyncIterator[pb.StudyEvent]:
+        # Closed with this stream (a client that went away): its poll and its slot end now.
+        async with contextlib.aclosing(self.studies.watch(CALLER.get(), request.study_id)) as feed:
+            async for event in feed:
+                yield event
+
+    @_connect_errors
+    async def cancel_study(self, request: pb.CancelStudyRequest, ctx: Context) -> pb.Study:
+        return await self.studies.cancel(CALLER.get(), request.study_id)
+
+    @_connect_errors
+    async def compare_points(
+        self, request: pb.ComparePointsRequest, ctx: Context
+    ) -> pb.ComparePointsResponse:
+        return await self.studies.compare(CALLER.get(), request)
 
     @_connect_errors
     async def get_progress_history(
@@ -241,6 +299,14 @@ def _decoded(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
         return struct_to_dict(struct)
     except ValueError:  # protobuf raises a plain ValueError for these
         raise invalid(_non_finite(struct, field) or field, "must be a finite number") from None
+
+
+def _decoded_value(value: struct_pb2.Value, field: str) -> Any:
+    """The Value as a plain one; INVALID_ARGUMENT as `_decoded`."""
+    try:
+        return json_format.MessageToDict(value)
+    except ValueError:
+        raise invalid(_non_finite(value, field) or field, "must be a finite number") from None
 
 
 def _non_finite(value: struct_pb2.Struct | struct_pb2.Value, path: str) -> str | None:

@@ -39,6 +39,11 @@ class Runner:
                 await self.jobstore.active_jobs([pb.JOB_STATE_QUEUED], study_id=event.study_id)
             )
             return
+        if event.job.state in TERMINAL and self.scheduler.is_waiting(event.job_id):
+            # Ended before it started (a cancelled study's queued points go straight to
+            # CANCELLED, by the thousand): it leaves the line, no call needed.
+            self.scheduler.release(event.job_id)
+            return
         job = await self.jobstore.get_job(event.job_id)
         if job.state == pb.JOB_STATE_CANCELLING:
             await self.cancel(job)
