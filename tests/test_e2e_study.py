@@ -7,8 +7,10 @@ the field; the CLI submits, waits and writes the results CSV."""
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import math
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,7 +117,7 @@ def test_a_grid_study_runs_every_combination_with_its_own_seed(alice: Client) ->
     half = Z95 * frame["stderr"]
     assert list(frame["ci_low"]) == pytest.approx(list(frame["estimate"] - half))
     assert list(frame["ci_high"]) == pytest.approx(list(frame["estimate"] + half))
-    assert set(frame["state"]) == {"SUCCEEDED"}
+    assert set(frame["state"]) == {"succeeded"}
     assert list(frame["job_id"]) == [p.job_id for p in points]
 
     # The same study again: the same seeds, so every point is the first one's cached result.
@@ -247,7 +249,7 @@ def test_the_cli_submits_waits_and_writes_the_results_csv(stack: Stack, tmp_path
         rows, itertools.product([90, 100, 110], [0.1, 0.4]), strict=True
     ):
         assert (row["strike"], row["volatility"]) == (strike, pytest.approx(volatility))
-        assert row["state"] == "SUCCEEDED" and row["samples"] == 200_000
+        assert row["state"] == "succeeded" and row["samples"] == 200_000
         expected = bs_price(strike=strike, volatility=volatility)
         assert abs(row["estimate"] - expected) <= 4 * row["stderr"], row
 
@@ -268,4 +270,12 @@ def test_the_cli_submits_waits_and_writes_the_results_csv(stack: Stack, tmp_path
         low, high = float(row["ci_low"]), float(row["ci_high"])
         assert low < float(row["estimate"]) < high
         assert math.isclose(high - low, 2 * Z95 * float(row["stderr"]), rel_tol=1e-4)
-        assert row["job_id"] == expected["job_id"] and row["state"] == "SUCCEEDED"
+        assert row["job_id"] == expected["job_id"] and row["state"] == "succeeded"
+    # The gateway's download of the same rows.
+    request = urllib.request.Request(
+        f"{stack.url}/studies/{study_id}/study.csv",
+        headers={"Authorization": f"Bearer {stack.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        downloaded = list(csv.DictReader(io.StringIO(response.read().decode())))
+    assert downloaded == written
