@@ -1,8 +1,8 @@
 """End to end on the embedded stack with two workers: a study's points share the workers fairly
 (a user's single run submitted after their large study starts before the study's remaining
-points; two users' studies take turns), survive kill -9 of the runner and the job store (every
-point ends exactly once, each shard started by one worker process), and a cancelled study ends
-every point, queued and running, with no worker left."""
+points; two users' studies waiting together take turns), survive kill -9 of the runner and the
+job store (every point ends exactly once, each shard started by one worker process), and a
+cancelled study ends every point, queued and running, with no worker left."""
 
 from __future__ import annotations
 
@@ -96,19 +96,26 @@ def test_a_single_run_after_a_large_study_starts_before_its_remaining_points(
 
 
 @pytest.mark.timeout(300)
-def test_two_users_studies_take_turns(alice: Client, bob: Client) -> None:
-    # Every point takes both workers: points run one at a time, in the order the runner chose.
+def test_two_users_studies_waiting_together_take_turns(
+    client: Client, alice: Client, bob: Client
+) -> None:
+    # Every job here takes both workers: they run one at a time, in the order the runner chose.
+    blocker = client.submit(
+        "test_slow", {"samples": 800, "seconds_per_block": 0.5}, shards=MAX_WORKERS
+    )
+    for event in client.watch(blocker.job_id):
+        if event.job.state != pb.JOB_STATE_QUEUED:
+            break
     alices = slow_study(alice, 3, 0.1, samples=400, shards=MAX_WORKERS)
-    wait_until(alices, lambda s: s.state == pb.STUDY_STATE_RUNNING)
     bobs = slow_study(bob, 3, 0.1, samples=400, shards=MAX_WORKERS)
+    assert client.get(blocker.job_id).state != pb.JOB_STATE_SUCCEEDED, "it ended too soon"
     assert alices.wait(progress=False).info.state == pb.STUDY_STATE_SUCCEEDED
     assert bobs.wait(progress=False).info.state == pb.STUDY_STATE_SUCCEEDED
     jobs = jobs_of(alice, alices) + jobs_of(bob, bobs)
-    owners = {job.job_id: job.owner for job in jobs}
-    started = {job.job_id: launched_at(job) for job in jobs}
-    order = sorted(started, key=started.__getitem__)
-    assert [owners[job_id] for job_id in order] == ["alice", "bob"] * 3
-    assert [j for j in order if owners[j] == "alice"] == [p.job_id for p in alices.points()]
+    order = sorted(jobs, key=launched_at)
+    assert [(job.owner, job.study_point) for job in order] == [
+        ("alice", 0), ("bob", 0), ("alice", 1), ("bob", 1), ("alice", 2), ("bob", 2),
+    ]  # fmt: skip
 
 
 @pytest.mark.timeout(600)
