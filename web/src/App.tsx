@@ -2,7 +2,7 @@ import { useAtomValue } from "jotai";
 import { useEffect } from "react";
 import { routeAtom, type Route } from "./state/router";
 import { shareAtom } from "./state/share";
-import { runPath } from "./lib/share";
+import { sharedPath } from "./lib/share";
 import { Link } from "./components/Link";
 import { EmptyState } from "./components/States";
 import { RunsPage } from "./pages/RunsPage";
@@ -42,7 +42,7 @@ export function App() {
       </a>
       <header className="topbar">
         <div className="topbar-inner">
-          <Link to={share ? runPath(share.jobId, share.token) : "/"} className="brand" aria-label={share ? "Simlab: the shared run" : "Simlab home"}>
+          <Link to={share ? sharedPath(share, share.token) : "/"} className="brand" aria-label={share ? `Simlab: the shared ${share.kind}` : "Simlab home"}>
             <svg viewBox="0 0 32 32" width="26" height="26" aria-hidden="true">
               <rect width="32" height="32" rx="7" fill="#2f5bea" />
               <path d="M7 22c4-12 8-12 9-6s5 6 9-6" stroke="white" strokeWidth="3" fill="none" strokeLinecap="round" />

@@ -9,6 +9,7 @@ import { jobModelRef, ownerLabel } from "../../lib/models";
 import { runPath } from "../../lib/share";
 import { Link } from "../Link";
 import { SharePanel } from "../SharePanel";
+import { SharedBadge } from "../SharedBadge";
 import { ErrorState } from "../States";
 import { StatusBadge } from "../StatusBadge";
 import { ConnectionBanner } from "./ConnectionBanner";
@@ -126,7 +127,7 @@ export function RunHeader() {
           </div>
         )}
       </header>
-      {sharing && !readOnly ? <SharePanel jobId={job.jobId} onClose={() => setSharing(false)} /> : null}
+      {sharing && !readOnly ? <SharePanel target={{ kind: "run", id: job.jobId }} onClose={() => setSharing(false)} /> : null}
       {extending && extendable && !readOnly ? <ExtendPanel key={job.jobId} job={job} onClose={() => setExtending(false)} /> : null}
       {readOnly && isLinkError(feed.error) ? (
         <div className="banner banner-warn" role="alert" data-testid="share-invalid">
@@ -157,17 +158,6 @@ function RunBadge({ to, readOnly, testId, title, children }: { to: string; readO
     <Link className="badge badge-info" to={`/runs/${encodeURIComponent(to)}`} data-testid={testId} title={title}>
       {body}
     </Link>
-  );
-}
-
-function SharedBadge() {
-  return (
-    <span className="badge badge-info shared-badge" data-testid="shared-badge" title="Opened with a share link: you can look, not change anything">
-      <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
-        <path d="M8 3C4.5 3 2 8 2 8s2.5 5 6 5 6-5 6-5-2.5-5-6-5zm0 8a3 3 0 110-6 3 3 0 010 6z" fill="currentColor" />
-      </svg>
-      Shared read-only view
-    </span>
   );
 }
 
