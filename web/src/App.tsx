@@ -10,6 +10,9 @@ import { NewRunPage } from "./pages/NewRunPage";
 import { RunPage } from "./pages/RunPage";
 import { ComparePage } from "./pages/ComparePage";
 import { ModelsPage } from "./pages/ModelsPage";
+import { NewStudyPage } from "./pages/NewStudyPage";
+import { StudiesPage } from "./pages/StudiesPage";
+import { StudyPage } from "./pages/StudyPage";
 
 function titleOf(route: Route): string {
   switch (route.page) {
@@ -23,6 +26,12 @@ function titleOf(route: Route): string {
       return "Compare runs";
     case "models":
       return "Models";
+    case "studies":
+      return "Studies";
+    case "newStudy":
+      return "New study";
+    case "study":
+      return `Study ${route.id.slice(0, 8)}`;
     default:
       return "Not found";
   }
@@ -56,6 +65,9 @@ export function App() {
               </NavLink>
               <NavLink to="/new" active={route.page === "new"}>
                 New simulation
+              </NavLink>
+              <NavLink to="/studies" active={route.page === "studies" || route.page === "study" || route.page === "newStudy"}>
+                Studies
               </NavLink>
               <NavLink to="/compare" active={route.page === "compare"}>
                 Compare
@@ -94,6 +106,12 @@ function Page({ route }: { route: Route }) {
       return <ComparePage key={route.ids.join(",")} ids={route.ids} />;
     case "models":
       return <ModelsPage />;
+    case "studies":
+      return <StudiesPage />;
+    case "newStudy":
+      return <NewStudyPage key={route.model ?? "new"} {...(route.model ? { model: route.model } : {})} />;
+    case "study":
+      return <StudyPage key={route.id} />;
     default:
       return (
         <section className="page">

@@ -15,6 +15,7 @@ import { StatusBadge } from "../StatusBadge";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { ExtendPanel } from "./ExtendPanel";
 import { isLinkError } from "./linkError";
+import { StudyPointLine } from "./StudyPointLine";
 
 /** The top of the Run page: where it is, what it is, what can be done with it (not in a
  * shared view), and the banners about the connection and the last action. */
@@ -51,7 +52,7 @@ export function RunHeader() {
     <>
       {readOnly ? null : (
         <nav className="crumbs" aria-label="Breadcrumb">
-          <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
+          {job.studyId ? <Link to="/studies">Studies</Link> : <Link to="/">Runs</Link>} <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
         </nav>
       )}
       <header className="page-head">
@@ -72,6 +73,7 @@ export function RunHeader() {
               </RunBadge>
             ) : null}
           </div>
+          {job.studyId ? <StudyPointLine studyId={job.studyId} index={job.studyPoint} shareToken={shareToken} /> : null}
           <div className="head-meta muted">
             <span className="mono" title="Run id">{job.jobId}</span>
             <span className="mono" title="The model version this run ran" data-testid="run-model">
