@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { StudyDesign, type Model } from "../../gen/simlab/v1/simulation_pb";
 import { formatPercent } from "../../lib/precision";
 import { heatmap, lineChart, sweptValues, type AxisValue, type Heatmap, type LineChart } from "../../lib/study/chart";
+import { heatmapBitmap, VIRIDIS, zRange } from "../../lib/study/bitmap";
 import { isLogAxis } from "../../lib/study/spec";
 import { shownStudyAtom, studyConfidenceAtom, studyModelAtom, studyOutputAtom, studyRowsAtom } from "../../state/study";
 import { hexAlpha } from "../Charts";
@@ -12,7 +13,11 @@ type View = "line" | "heatmap";
 
 /** Beyond this many dots a line's interval is a band, not an error bar each. */
 const MAX_ERROR_BARS = 60;
-const COLORSCALE = "Viridis";
+/** Beyond this many dots a cloud has no error bars: they double its redraw time. */
+const MAX_CLOUD_ERROR_BARS = 2000;
+/** Beyond this many cells a grid's heatmap has no hover per cell (the table has the values):
+ * an invisible marker each would cost ~0.4 s a redraw at 10,000. */
+const MAX_HOVER_CELLS = 2500;
 
 function paramLabel(model: Model | undefined, name: string): string {
   const p = model?.parameters.find((x) => x.name === name);
@@ -120,9 +125,9 @@ function LinePlot({ chart, xLabel, yLabel, logX }: { chart: LineChart; xLabel: s
     const traces: Record<string, unknown>[] = [];
     chart.series.forEach((s, i) => {
       const color = COLORS[i % COLORS.length]!;
-      const bars = s.x.length <= MAX_ERROR_BARS || chart.cloud;
+      const bars = chart.cloud ? s.x.length <= MAX_CLOUD_ERROR_BARS : s.x.length <= MAX_ERROR_BARS;
       const hw = s.halfWidth.map((h) => h ?? 0);
-      if (!bars) {
+      if (!bars && !chart.cloud) {
         // A band: the upper edge, then the lower one filled up to it.
         traces.push({ x: s.x, y: s.y.map((v, k) => v + hw[k]!), type: "scatter", mode: "lines", line: { width: 0, color }, hoverinfo: "skip", showlegend: false });
         traces.push({ x: s.x, y: s.y.map((v, k) => v - hw[k]!), type: "scatter", mode: "lines", line: { width: 0, color }, fill: "tonexty", fillcolor: hexAlpha(color, 0.16), hoverinfo: "skip", showlegend: false });
@@ -156,13 +161,14 @@ function HeatmapPlot({ map, xLabel, yLabel, zLabel }: { map: Heatmap; xLabel: st
 }
 
 /**
- * Plotly's basic bundle has no heatmap trace: a grid's cells are bars one unit wide and high
- * (the x index across, stacked from the y index up), coloured by the estimate with a colour
- * bar; cells without an estimate yet are grey. A sampled design's points are dots coloured
- * the same way.
+ * A grid's cells are one image, a pixel per cell stretched over the axes (Plotly's basic
+ * bundle has no heatmap trace, and thousands of SVG shapes redraw too slowly), with a colour
+ * bar beside it; cells without an estimate yet are grey. Up to MAX_HOVER_CELLS cells have a
+ * hover each. A sampled design's points are dots coloured the same way.
  */
 function heatmapFigure(map: Heatmap, xLabel: string, yLabel: string, zLabel: string): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
   const colorbar = { title: { text: zLabel, side: "right" }, thickness: 14 };
+  const colorscale = VIRIDIS;
   if (map.kind === "scatter") {
     return {
       data: [
@@ -171,7 +177,7 @@ function heatmapFigure(map: Heatmap, xLabel: string, yLabel: string, zLabel: str
           y: map.y,
           type: "scatter",
           mode: "markers",
-          marker: { size: 8, color: map.z, colorscale: COLORSCALE, showscale: true, colorbar },
+          marker: { size: 8, color: map.z, colorscale, showscale: true, colorbar },
           customdata: map.index,
           hovertemplate: "point %{customdata}: %{marker.color:.6g}<extra></extra>",
         },
@@ -179,55 +185,57 @@ function heatmapFigure(map: Heatmap, xLabel: string, yLabel: string, zLabel: str
       layout: { hovermode: "closest", xaxis: { title: { text: xLabel } }, yaxis: { title: { text: yLabel } } },
     };
   }
-  const known = { x: [] as number[], base: [] as number[], z: [] as number[], custom: [] as unknown[][] };
-  const missing = { x: [] as number[], base: [] as number[], custom: [] as unknown[][] };
-  map.z.forEach((rowZ, j) =>
-    rowZ.forEach((z, i) => {
-      const idx = map.index[j]![i];
-      if (idx === null || idx === undefined) return;
-      const custom = [idx, String(map.xValues[i]), String(map.yValues[j]), map.halfWidth[j]![i]];
-      const into = z === null ? missing : known;
-      into.x.push(i);
-      into.base.push(j);
-      into.custom.push(custom);
-      if (z !== null) known.z.push(z);
-    }),
-  );
-  const cell = { type: "bar", width: 1, marker: { line: { width: 1, color: "#ffffff" } } };
+  const nx = map.xValues.length;
+  const ny = map.yValues.length;
+  const range = zRange(map.z);
+  // The colour bar: an invisible trace spanning the estimates' range.
   const data: Record<string, unknown>[] = [
     {
-      ...cell,
-      x: known.x,
-      y: known.x.map(() => 1),
-      base: known.base,
-      marker: { ...cell.marker, color: known.z, colorscale: COLORSCALE, showscale: true, colorbar },
-      customdata: known.custom,
-      hovertemplate: `${xLabel} = %{customdata[1]}<br>${yLabel} = %{customdata[2]}<br>point %{customdata[0]}: %{marker.color:.6g} ± %{customdata[3]:.3g}<extra></extra>`,
-      showlegend: false,
-    },
-    {
-      ...cell,
-      x: missing.x,
-      y: missing.x.map(() => 1),
-      base: missing.base,
-      marker: { ...cell.marker, color: "#e2e8f0" },
-      customdata: missing.custom,
-      hovertemplate: `${xLabel} = %{customdata[1]}<br>${yLabel} = %{customdata[2]}<br>point %{customdata[0]}: no estimate yet<extra></extra>`,
+      type: "scatter",
+      mode: "markers",
+      x: [0, 0],
+      y: [0, 0],
+      marker: { opacity: 0, size: 1, color: range ?? [0, 1], cmin: range?.[0] ?? 0, cmax: range?.[1] ?? 1, colorscale, showscale: range !== undefined, colorbar },
+      hoverinfo: "skip",
       showlegend: false,
     },
   ];
-  const ticks = (values: AxisValue[], offset: number) => ({
-    tickvals: values.map((_, k) => k + offset),
-    ticktext: values.map((v) => String(v)),
-  });
+  if (nx * ny <= MAX_HOVER_CELLS) {
+    const hover = { x: [] as number[], y: [] as number[], custom: [] as unknown[][] };
+    map.index.forEach((row, j) =>
+      row.forEach((idx, i) => {
+        if (idx === null) return;
+        hover.x.push(i);
+        hover.y.push(j + 0.5);
+        hover.custom.push([idx, String(map.xValues[i]), String(map.yValues[j]), map.z[j]![i], map.halfWidth[j]![i]]);
+      }),
+    );
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      x: hover.x,
+      y: hover.y,
+      marker: { opacity: 0, size: 12, symbol: "square" },
+      customdata: hover.custom,
+      hovertemplate: `${xLabel} = %{customdata[1]}<br>${yLabel} = %{customdata[2]}<br>point %{customdata[0]}: %{customdata[3]:.6g} ± %{customdata[4]:.3g}<extra></extra>`,
+      showlegend: false,
+    });
+  }
+  const ticks = (values: AxisValue[], offset: number) => {
+    // At most ~12 labels on an axis.
+    const step = Math.max(1, Math.ceil(values.length / 12));
+    const at = values.map((_, k) => k).filter((k) => k % step === 0);
+    return { tickvals: at.map((k) => k + offset), ticktext: at.map((k) => String(values[k])) };
+  };
   return {
     data,
     layout: {
-      barmode: "overlay",
-      bargap: 0,
       hovermode: "closest",
-      xaxis: { title: { text: xLabel }, ...ticks(map.xValues, 0), range: [-0.5, map.xValues.length - 0.5], showgrid: false },
-      yaxis: { title: { text: yLabel }, ...ticks(map.yValues, 0.5), range: [0, map.yValues.length], showgrid: false },
+      images: range
+        ? [{ source: heatmapBitmap(map.z, range), xref: "x", yref: "y", x: -0.5, y: ny, sizex: nx, sizey: ny, sizing: "stretch", layer: "below" }]
+        : [],
+      xaxis: { title: { text: xLabel }, ...ticks(map.xValues, 0), range: [-0.5, nx - 0.5], showgrid: false, zeroline: false },
+      yaxis: { title: { text: yLabel }, ...ticks(map.yValues, 0.5), range: [0, ny], showgrid: false, zeroline: false },
     },
   };
 }

@@ -126,13 +126,21 @@ describe("Study page", () => {
     const rows = document.querySelectorAll("[data-point-index]");
     expect(rows).toHaveLength(6);
     expect(rows[0]!.getAttribute("data-state")).toBe("SUCCEEDED");
-    // Two swept parameters: the heatmap first, one cell per point (bars: Plotly's basic bundle).
+    // Two swept parameters: the heatmap first, its cells one image, a colour bar over the
+    // estimates' range, and a hover per cell.
     await waitFor(() => expect(Plotly.react).toHaveBeenCalled());
-    const heat = vi.mocked(Plotly.react).mock.calls.at(-1)![1] as { x: number[]; base: number[]; marker: { color: unknown } }[];
-    expect(heat[0]!.x).toHaveLength(3);
-    // Volatility across, option type down: the call row (1.5, 2.5, none yet), then the put row.
-    expect(heat[0]!.marker.color).toEqual([1.5, 2.5, 3.25]);
-    expect(heat[1]!.x).toHaveLength(3);
+    const [, heat, heatLayout] = vi.mocked(Plotly.react).mock.calls.at(-1)! as unknown as [unknown, { marker: { cmin: number; cmax: number }; customdata: unknown[][] }[], { images: { source: string }[] }];
+    expect(heatLayout.images[0]!.source).toMatch(/^data:image\/bmp;base64,/);
+    expect([heat[0]!.marker.cmin, heat[0]!.marker.cmax]).toEqual([1.5, 3.25]);
+    // Volatility across, option type up: the call row (1.5, 2.5, none yet), then the put row.
+    expect(heat[1]!.customdata.map((c) => [c[0], c[3]])).toEqual([
+      [0, 1.5],
+      [2, 2.5],
+      [4, null],
+      [1, 3.25],
+      [3, null],
+      [5, null],
+    ]);
     // The line view: estimate against the chosen parameter, a line per option type.
     fireEvent.click(screen.getByTestId("chart-view-line"));
     await waitFor(() => {
