@@ -142,7 +142,8 @@ function StudyFormCard({ model }: { model: Model }) {
     requestAnimationFrame(() => formRef.current?.querySelector<HTMLElement>("[aria-invalid='true']")?.focus());
   };
 
-  const whole = errors["spec"] ?? errors["axes"];
+  // No axis, or a grid too large.
+  const whole = errors["axes"];
   return (
     <form ref={formRef} className="card form-card" onSubmit={onSubmit} noValidate aria-labelledby="study-form-title" data-model-ref={modelRef(model)}>
       <div className="card-head">

@@ -142,8 +142,9 @@ export const studyFieldErrorsAtom = atom((get): FieldErrors => {
     for (const [path, msg] of Object.entries(v.errors)) {
       const axis = /^axes\[(\d+)\]/.exec(path);
       const key = axis ? `sweep.${swept[Number(axis[1])]}` : path;
-      // Too many points shows as soon as the sizes make it so.
-      if (all || touched.has(key) || path === "spec") out[path] = msg;
+      // A grid too large shows as soon as its sizes make it so.
+      const tooLarge = path === "axes" && v.points !== undefined;
+      if (all || touched.has(key) || tooLarge) out[path] = msg;
     }
   }
   return { ...out, ...get(serverErrorsPrimAtom) };

@@ -59,22 +59,22 @@ describe("validateStudy", () => {
     expect(v.points).toBe(4);
   });
 
-  it("names the field of each bad list value, with the run form's wording", () => {
+  it("names the field of each bad list value, with the gateway's wording", () => {
     const v = validateStudy(model, form({ volatility: { mode: "list", values: "0.2, -1, 0.2, x" } }));
     expect(v.ok).toBe(false);
     if (v.ok) return;
     expect(v.errors).toEqual({
-      "axes[0].values[1]": "must be > 0 (got -1)",
-      "axes[0].values[2]": "repeats an earlier value (got 0.2)",
-      "axes[0].values[3]": "must be a number (got 'x')",
+      "axes[0].values[1]": "volatility must be > 0 (got -1)",
+      "axes[0].values[2]": "volatility 0.2 is values[0] again",
+      "axes[0].values[3]": "volatility must be a number (got 'x')",
     });
     // The grid's size is known all the same.
     expect(v.points).toBe(4);
-    expect(validateStudy(model, form({ option_type: { mode: "list", values: "call, straddle" } }))).toMatchObject({
-      errors: { "axes[0].values[1]": "must be one of call, put (got 'straddle')" },
+    expect(validateStudy(model, form({ option_type: { mode: "list", values: "call, straddle, call" } }))).toMatchObject({
+      errors: { "axes[0].values[1]": "option_type must be one of call, put (got 'straddle')", "axes[0].values[2]": "option_type 'call' is values[0] again" },
     });
     expect(validateStudy(model, form({ antithetic: { mode: "list", values: "yes" } }))).toMatchObject({
-      errors: { "axes[0].values[0]": "must be true or false (got 'yes')" },
+      errors: { "axes[0].values[0]": "antithetic must be true or false (got 'yes')" },
     });
     expect(validateStudy(model, form({ volatility: { mode: "list", values: " , " } }))).toMatchObject({ errors: { "axes[0].values": "give at least one value" } });
   });
@@ -84,19 +84,20 @@ describe("validateStudy", () => {
       const v = validateStudy(model, form({ volatility: { mode: "range", ...s } }));
       return v.ok ? {} : v.errors;
     };
-    expect(bad({ start: "0.1", stop: "0.5", count: "1" })).toEqual({ "axes[0].range.count": "must be at least 2" });
+    expect(bad({ start: "0.1", stop: "0.5", count: "1" })).toEqual({ "axes[0].range.count": "must be at least 2, got 1" });
+    expect(bad({ start: "0.1", stop: "0.5", count: "20000" })).toEqual({ "axes[0].range.count": "must be at most 10,000, the most points a study may have" });
     expect(bad({ start: "0.1", stop: "0.5", count: "2.5" })).toEqual({ "axes[0].range.count": "must be an integer (got '2.5')" });
-    expect(bad({ start: "", stop: "9", count: "3" })).toEqual({ "axes[0].range.start": "is required", "axes[0].range.stop": "must be <= 5 (got 9)" });
-    expect(bad({ start: "0", stop: "1", count: "3" })).toEqual({ "axes[0].range.start": "must be > 0 (got 0)" });
+    expect(bad({ start: "", stop: "9", count: "3" })).toEqual({ "axes[0].range.start": "is required", "axes[0].range.stop": "volatility must be <= 5 (got 9)" });
+    expect(bad({ start: "0", stop: "1", count: "3" })).toEqual({ "axes[0].range.start": "volatility must be > 0 (got 0)" });
     expect(bad({ start: "abc", stop: "1", count: "3" })).toEqual({ "axes[0].range.start": "must be a number (got 'abc')" });
-    expect(bad({ start: "0.3", stop: "0.3", count: "3" })).toEqual({ "axes[0].range.stop": "must differ from start (got 0.3)" });
+    expect(bad({ start: "0.3", stop: "0.3", count: "3" })).toEqual({ "axes[0].range": "start and stop are equal: hold volatility fixed in spec.parameters instead" });
     const logModel = { ...form({ paths: { mode: "range", start: "-5", stop: "1000", count: "3", log: true } }) };
-    expect(validateStudy(model, logModel)).toMatchObject({ errors: { "axes[0].range.start": "must be > 0 for a log range (got -5)" } });
+    expect(validateStudy(model, logModel)).toMatchObject({ errors: { "axes[0].range.start": "must be > 0 in a log range, got -5" } });
   });
 
   it("refuses an integer range that rounds to repeated values, naming the axis's count", () => {
     const v = validateStudy(model, form({ paths: { mode: "range", start: "1", stop: "3", count: "5" } }));
-    expect(v).toMatchObject({ ok: false, errors: { "axes[0].range.count": "gives repeated integers (1, 2, 2, 2, 3): use fewer points or a wider range" } });
+    expect(v).toMatchObject({ ok: false, errors: { "axes[0].range": "paths takes whole numbers: 5 points from 1 to 3 round to only 3 different ones; ask for fewer" } });
     expect(validateStudy(model, form({ paths: { mode: "range", start: "1000", stop: "100000", count: "3", log: true } })).ok).toBe(true);
   });
 
@@ -112,14 +113,17 @@ describe("validateStudy", () => {
     const withList = validateStudy(model, form({ volatility: { mode: "list", values: "0.1" } }, { design: "random", points: "0" }));
     expect(withList).toMatchObject({
       ok: false,
-      errors: { "axes[0]": "must be a range: a random design draws within ranges", points: "must be in [1, 10,000] (got 0)" },
+      errors: { "axes[0].values": "a random design draws its points within ranges: give spec.axes[0].range", points: "a random design draws 1 to 10,000 points; got 0" },
     });
   });
 
-  it("needs an axis, and at most 10,000 points in all", () => {
-    expect(validateStudy(model, form({}))).toMatchObject({ ok: false, errors: { axes: "sweep at least one parameter (a list or a range)" } });
+  it("needs an axis, at most 10,000 points in all, and a title of at most 200 characters", () => {
+    expect(validateStudy(model, form({}))).toMatchObject({ ok: false, errors: { axes: "sweep at least one parameter" } });
     const big = validateStudy(model, form({ spot: { mode: "range", start: "50", stop: "150", count: "101" }, volatility: { mode: "range", start: "0.1", stop: "1", count: "100" } }));
-    expect(big).toMatchObject({ ok: false, points: 10_100, errors: { spec: "has 10,100 points; at most 10,000" } });
+    expect(big).toMatchObject({ ok: false, points: 10_100, errors: { axes: "the grid has 101 x 100 = 10,100 points; a study has at most 10,000" } });
+    expect(validateStudy(model, form({ volatility: { mode: "list", values: "0.2" } }, { title: "t".repeat(201) }))).toMatchObject({
+      errors: { title: "must be at most 200 characters, got 201" },
+    });
   });
 
   it("checks the fixed parameters, seed, shards and the precision target as the run form does", () => {
@@ -171,6 +175,7 @@ describe("the form's helpers", () => {
       "axes[10].range.start": "is required",
     };
     expect(axisErrors(errors, 1)).toEqual({ values: "value 4: volatility must be > 0", count: "must be at least 2" });
+    expect(axisErrors({ "axes[2].range": "start and stop are equal", "axes[2].parameter": "unknown" }, 2)).toEqual({ axis: "start and stop are equal" });
     expect(axisErrors(errors, 0)).toEqual({ axis: "must be a range" });
     expect(axisErrors(errors, 10)).toEqual({ start: "is required" });
     expect(formPath("spec.axes[1].range.count")).toBe("axes[1].range.count");

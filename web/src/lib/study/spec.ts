@@ -1,7 +1,8 @@
 // The New study form: per parameter fixed / a list of values / a range, a design (grid,
 // Sobol, random), common random numbers, seed, shards and a precision target per point; the
 // StudySpec it makes, the number of points, and validation keyed by the server's field paths
-// (without the leading "spec.") with the gateway's wording. Pure: no React, no client.
+// (without the leading "spec.") with the gateway's wording (services/gateway/.../core/
+// studies.py). Pure: no React, no client.
 import { fromJson, type JsonObject, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ParameterType, StudyDesign, type Model, type Parameter, type StudySpec, type StudySpecSchema } from "../../gen/simlab/v1/simulation_pb";
@@ -10,8 +11,11 @@ import { DECIMAL_TEXT } from "../numbers";
 import { boundsError, defaultValues, fmt, parseField, parseSeed, parseShards, valuesFrom, type FieldErrors, type FormValues } from "../params";
 import { emptyPrecisionForm, validatePrecision, type PrecisionForm } from "../precision";
 
-/** The most points one study may have (the gateway's limit). */
+/** The most points one study may have (the gateway's default limit). */
 export const MAX_STUDY_POINTS = 10_000;
+/** The longest title the gateway takes. */
+export const MAX_TITLE = 200;
+const MAX_TEXT = MAX_STUDY_POINTS.toLocaleString("en-US");
 
 export type SweepMode = "fixed" | "list" | "range";
 export type DesignChoice = "grid" | "sobol" | "random";
@@ -121,12 +125,21 @@ function listItems(text: string): string[] {
     .filter((s) => s !== "");
 }
 
+/** A value of a list; an error starts with the parameter's name, as the gateway's does. */
 function parseListValue(param: Parameter, item: string): { value?: JsonValue; error?: string } {
   if (param.type === ParameterType.BOOL) {
     const t = item.toLowerCase();
-    return t === "true" ? { value: true } : t === "false" ? { value: false } : { error: `must be true or false (got '${item}')` };
+    return t === "true" ? { value: true } : t === "false" ? { value: false } : { error: `${param.name} must be true or false (got '${item}')` };
   }
-  return parseField(param, item);
+  const r = parseField(param, item);
+  return r.error !== undefined ? { error: `${param.name} ${r.error}` } : r;
+}
+
+/** A value as Python's repr() writes it, as the gateway's messages show values. */
+function pyRepr(v: JsonValue): string {
+  if (typeof v === "string") return `'${v}'`;
+  if (typeof v === "boolean") return v ? "True" : "False";
+  return String(v);
 }
 
 type Axis = NonNullable<StudySpecInit["axes"]>[number];
@@ -141,7 +154,7 @@ function checkAxis(param: Parameter, sweep: SweepForm, i: number, design: Design
   const at = `axes[${i}]`;
   if (sweep.mode === "list") {
     if (sampled(design)) {
-      errors[at] = `must be a range: a ${design === "sobol" ? "Sobol" : "random"} design draws within ranges`;
+      errors[`${at}.values`] = `a ${design} design draws its points within ranges: give spec.${at}.range`;
       return {};
     }
     const items = listItems(sweep.values);
@@ -150,14 +163,15 @@ function checkAxis(param: Parameter, sweep: SweepForm, i: number, design: Design
       return {};
     }
     const values: JsonValue[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     items.forEach((item, k) => {
       const r = parseListValue(param, item);
       if (r.error !== undefined) errors[`${at}.values[${k}]`] ??= r.error;
       else if (r.value !== undefined) {
         const key = JSON.stringify(r.value);
-        if (seen.has(key)) errors[`${at}.values[${k}]`] ??= `repeats an earlier value (got ${item})`;
-        seen.add(key);
+        const before = seen.get(key);
+        if (before !== undefined) errors[`${at}.values[${k}]`] ??= `${param.name} ${pyRepr(r.value)} is values[${before}] again`;
+        else seen.set(key, k);
         values.push(r.value);
       }
     });
@@ -177,24 +191,29 @@ function checkAxis(param: Parameter, sweep: SweepForm, i: number, design: Design
     const path = `${at}.range.${name}`;
     if (text.trim() === "") errors[path] = "is required";
     else if (n === undefined) errors[path] = `must be a number (got '${text.trim()}')`;
-    else if (sweep.log && !(n > 0)) errors[path] = `must be > 0 for a log range (got ${fmt(n)})`;
+    else if (sweep.log && !(n > 0)) errors[path] = `must be > 0 in a log range, got ${fmt(n)}`;
     else {
-      const outside = boundsError(param, n);
-      if (outside) errors[path] = outside;
+      const outside = boundsError(param, integer ? roundHalfEven(n) : n);
+      if (outside) errors[path] = `${param.name} ${outside}`;
     }
   }
-  if (start !== undefined && stop !== undefined && start === stop) errors[`${at}.range.stop`] ??= `must differ from start (got ${fmt(stop)})`;
+  if (start !== undefined && stop !== undefined && start === stop) {
+    errors[`${at}.range`] = `start and stop are equal: hold ${param.name} fixed in spec.parameters instead`;
+  }
   let count = 0;
   if (!sampled(design)) {
     const c = parseCount(sweep.count);
     const path = `${at}.range.count`;
     if (c === undefined) errors[path] = `must be an integer (got '${sweep.count.trim()}')`;
-    else if (c < 2) errors[path] = "must be at least 2";
-    else if (c > MAX_STUDY_POINTS) errors[path] = `must be at most ${MAX_STUDY_POINTS.toLocaleString("en-US")}`;
+    else if (c < 2) errors[path] = `must be at least 2, got ${c}`;
+    else if (c > MAX_STUDY_POINTS) errors[path] = `must be at most ${MAX_TEXT}, the most points a study may have`;
     else count = c;
-    if (count && integer && start !== undefined && stop !== undefined && !errors[`${at}.range.start`] && !errors[`${at}.range.stop`]) {
-      const vs = rangeValues(start, stop, count, sweep.log, true);
-      if (new Set(vs).size < vs.length) errors[path] = `gives repeated integers (${vs.join(", ")}): use fewer points or a wider range`;
+    const endsOk = ![`${at}.range.start`, `${at}.range.stop`, `${at}.range`].some((p) => errors[p]);
+    if (count && integer && start !== undefined && stop !== undefined && endsOk) {
+      const distinct = new Set(rangeValues(start, stop, count, sweep.log, true)).size;
+      if (distinct < count) {
+        errors[`${at}.range`] = `${param.name} takes whole numbers: ${count} points from ${fmt(start)} to ${fmt(stop)} round to only ${distinct} different ones; ask for fewer`;
+      }
     }
   }
   if (start === undefined || stop === undefined) return {};
@@ -204,10 +223,10 @@ function checkAxis(param: Parameter, sweep: SweepForm, i: number, design: Design
   };
 }
 
-function checkPoints(text: string): { value?: number; error?: string } {
+function checkPoints(design: DesignChoice, text: string): { value?: number; error?: string } {
   const n = parseCount(text);
   if (n === undefined) return { error: `must be an integer (got '${text.trim()}')` };
-  if (n < 1 || n > MAX_STUDY_POINTS) return { error: `must be in [1, ${MAX_STUDY_POINTS.toLocaleString("en-US")}] (got ${n})` };
+  if (n < 1 || n > MAX_STUDY_POINTS) return { error: `a ${design} design draws 1 to ${MAX_TEXT} points; got ${n}` };
   return { value: n };
 }
 
@@ -216,13 +235,13 @@ export type StudyValidation =
   | { ok: false; errors: FieldErrors; points?: number };
 
 /** Checks the whole form and builds the StudySpec. Errors are keyed by the server's paths
- * without "spec." ("axes[1].range.count", "parameters.spot", "points", "seed"; "spec" for
- * the study as a whole); `points` is how many points it makes, once that is known. */
+ * without "spec." ("axes[1].range.count", "parameters.spot", "points", "seed"; "axes" for
+ * no axis or too large a grid); `points` is how many points it makes, once that is known. */
 export function validateStudy(model: Model, form: StudyForm): StudyValidation {
   const errors: FieldErrors = {};
   const parameters: JsonObject = {};
   const axes: Axis[] = [];
-  let gridPoints: number | undefined = 1;
+  const lengths: (number | undefined)[] = [];
   for (const p of model.parameters) {
     const sweep = form.sweeps[p.name] ?? fixedSweep;
     if (sweep.mode === "fixed") {
@@ -234,19 +253,22 @@ export function validateStudy(model: Model, form: StudyForm): StudyValidation {
     const { axis, length } = checkAxis(p, sweep, axes.length, form.design, errors);
     // Every swept parameter takes an axis index, valid or not, so paths stay the server's.
     axes.push(axis ?? { parameter: p.name });
-    gridPoints = gridPoints !== undefined && length !== undefined ? gridPoints * length : undefined;
+    lengths.push(length);
   }
-  if (axes.length === 0) errors.axes = "sweep at least one parameter (a list or a range)";
+  if (axes.length === 0) errors.axes = "sweep at least one parameter";
+  if (form.title.trim().length > MAX_TITLE) errors.title = `must be at most ${MAX_TITLE} characters, got ${form.title.trim().length}`;
 
   let points: number | undefined;
   if (sampled(form.design)) {
-    const r = checkPoints(form.points);
+    const r = checkPoints(form.design, form.points);
     if (r.error !== undefined) errors.points = r.error;
     points = r.value;
-  } else {
-    points = axes.length ? gridPoints : undefined;
-    if (points !== undefined && points > MAX_STUDY_POINTS) {
-      errors.spec = `has ${points.toLocaleString("en-US")} points; at most ${MAX_STUDY_POINTS.toLocaleString("en-US")}`;
+  } else if (axes.length && lengths.every((n) => n !== undefined)) {
+    const counts = lengths as number[];
+    points = counts.reduce((a, b) => a * b, 1);
+    if (points > MAX_STUDY_POINTS) {
+      const shape = counts.map((n) => n.toLocaleString("en-US")).join(" x ");
+      errors.axes = `the grid has ${shape} = ${points.toLocaleString("en-US")} points; a study has at most ${MAX_TEXT}`;
     }
   }
 

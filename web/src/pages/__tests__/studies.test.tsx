@@ -76,7 +76,7 @@ describe("New study", () => {
     fireEvent.change(field("sweep.volatility.stop"), { target: { value: "0.5" } });
     fireEvent.change(field("sweep.volatility.count"), { target: { value: "1" } });
     fireEvent.blur(field("sweep.volatility.count"));
-    expect((await screen.findByTestId("error-sweep.volatility.count")).textContent).toBe("must be at least 2");
+    expect((await screen.findByTestId("error-sweep.volatility.count")).textContent).toBe("must be at least 2, got 1");
     expect(screen.getByTestId("submit-study").textContent).toBe("Start study");
 
     // Sampled designs ask for a number of points instead of the range's.
@@ -106,7 +106,7 @@ describe("New study", () => {
     fireEvent.change(field("sweep.volatility.start"), { target: { value: "0.1" } });
     fireEvent.change(field("sweep.volatility.stop"), { target: { value: "1" } });
     fireEvent.change(field("sweep.volatility.count"), { target: { value: "100" } });
-    expect(screen.getByTestId("study-point-count").textContent).toBe("has 10,100 points; at most 10,000");
+    expect(screen.getByTestId("study-point-count").textContent).toBe("the grid has 101 x 100 = 10,100 points; a study has at most 10,000");
     expect(screen.getByTestId("submit-study").textContent).toBe("Start study");
   });
 });
