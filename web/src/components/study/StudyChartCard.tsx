@@ -69,8 +69,8 @@ export function StudyChartCard() {
       </div>
       {swept.length >= 2 ? (
         <div className="chart-axes">
-          <AxisPicker id="chart-x" label={view === "line" ? "Plot against" : "Across (x)"} value={x} options={swept} model={model} onChange={setX} />
-          {view === "heatmap" ? <AxisPicker id="chart-y" label="Down (y)" value={y} options={swept} model={model} onChange={setY} /> : null}
+          <AxisPicker id="chart-x" label={view === "line" ? "Plot against" : "Horizontal (x)"} value={x} options={swept} model={model} onChange={setX} />
+          {view === "heatmap" ? <AxisPicker id="chart-y" label="Vertical (y)" value={y} options={swept} model={model} onChange={setY} /> : null}
           {view === "heatmap" && grid
             ? held.map((n) => (
                 <SlicePicker key={n} name={n} label={paramLabel(model, n)} values={sweptValues(rows, n)} value={slice[n]} onChange={(v) => setSlice((s) => ({ ...s, [n]: v }))} />
