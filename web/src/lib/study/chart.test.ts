@@ -21,6 +21,18 @@ describe("lineChart", () => {
     expect(call!.halfWidth[0]).toBeCloseTo(0.196, 3);
   });
 
+  it("orders the lines by the values they hold", () => {
+    const rs = rowsOf(
+      [0.2, 0.15, 0.25, 0.1].map((v, i) => {
+        const p = donePoint(i, i, 0.1);
+        p.parameters = { x: 1, volatility: v };
+        return p;
+      }),
+      0.95,
+    );
+    expect(lineChart(rs, "x", ["x", "volatility"]).series.map((s) => s.name)).toEqual(["volatility = 0.1", "volatility = 0.15", "volatility = 0.2", "volatility = 0.25"]);
+  });
+
   it("with one swept parameter, one unnamed line; a choice on the x axis as text", () => {
     expect(lineChart(rows, "volatility", ["volatility"]).series.map((s) => [s.name, s.x.length])).toEqual([["", 5]]);
     const byType = lineChart(rows, "option_type", ["volatility", "option_type"]);

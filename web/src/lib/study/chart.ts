@@ -54,7 +54,15 @@ export function lineChart(rows: readonly PointRow[], x: string, swept: readonly 
     g.push(row);
   }
   const cloud = groups.size > MAX_LINES;
-  const parts = cloud ? [[...groups.values()].flat()] : [...groups.values()];
+  // Lines in the order of the other parameters' values (the first one's first).
+  const byValues = (a: PointRow[], b: PointRow[]) => {
+    for (const n of others) {
+      const c = compareAxis(axisValue(a[0]!.params[n]) ?? "", axisValue(b[0]!.params[n]) ?? "");
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+  const parts = cloud ? [[...groups.values()].flat()] : [...groups.values()].sort(byValues);
   const series = parts.map((g) => {
     const sorted = [...g].sort((a, b) => compareAxis(axisValue(a.params[x])!, axisValue(b.params[x])!) || a.index - b.index);
     return {
@@ -65,7 +73,6 @@ export function lineChart(rows: readonly PointRow[], x: string, swept: readonly 
       index: sorted.map((r) => r.index),
     };
   });
-  series.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   return { series, cloud };
 }
 
