@@ -8,7 +8,7 @@ import { StatusBadge } from "../StatusBadge";
 /** Every row is this tall (CSS keeps it so), which is what lets the table draw only the rows
  * in view: 10,000 points are ~20 rows in the DOM. */
 export const ROW_HEIGHT = 36;
-/** The scrolling area's height. */
+/** The scrolling area's height (less when the rows take less). */
 export const VIEW_HEIGHT = 432;
 /** Rows drawn above and below the visible ones, so a fast scroll shows no gap. */
 const OVERSCAN = 6;
@@ -68,7 +68,7 @@ export function PointsTable({
   const span = columns.length + 1;
 
   return (
-    <div className="points-scroll" style={{ height: VIEW_HEIGHT }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} data-testid="points-scroll" tabIndex={0} aria-label="Points">
+    <div className="points-scroll" style={{ maxHeight: VIEW_HEIGHT }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} data-testid="points-scroll" tabIndex={0} aria-label="Points">
       <table className="table runs points" data-testid="points-table" aria-rowcount={sorted.length + 1} data-sort={`${sort.key}:${sort.descending ? "desc" : "asc"}`}>
         <thead>
           <tr aria-rowindex={1}>
