@@ -53,7 +53,7 @@ flow("study: submit from the form, watch it fill in, sort, compare, CSV, open a 
   await shot(page, "40-new-study");
   const t0 = Date.now();
   await page.click('[data-testid="submit-study"]');
-  await page.waitForURL(/\/studies\/[^/?]+$/, { timeout: 30_000 });
+  await page.waitForURL((u) => /^\/studies\/[^/]+$/.test(u.pathname) && u.pathname !== "/studies/new", { timeout: 30_000 });
   const studyId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
   await page.waitForSelector('[data-testid="study-page"]');
   assert.equal(await page.textContent('[data-testid="study-title"]'), title);
