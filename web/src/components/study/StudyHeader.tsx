@@ -94,7 +94,8 @@ export function StudyHeader() {
         </div>
       </header>
       {sharing && !readOnly ? <SharePanel target={{ kind: "study", id: study.studyId }} onClose={() => setSharing(false)} /> : null}
-      {feed.connection === "reconnecting" ? (
+      {/* Not on a return to the page, which reopens the stream with what it had: only after a drop. */}
+      {feed.connection === "reconnecting" && feed.attempts > 0 ? (
         <div className="banner banner-warn" role="status" data-testid="reconnecting">
           <span className="spinner small" aria-hidden="true" />
           <span>

@@ -231,6 +231,18 @@ describe("Study page", () => {
     expect(screen.getByTestId("compare-ratio").textContent).toBe("ratio 14.1 (independent ÷ paired)");
   });
 
+  it("says so while its stream is down, keeping the points it had", async () => {
+    const fake = fakeClient();
+    await openStudy(fake, sixPoints());
+    expect(screen.queryByTestId("reconnecting")).toBeNull();
+    await act(async () => {
+      fake.studyStreams[0]!.fail(new ConnectError("network error", Code.Unavailable));
+      await flush();
+    });
+    expect(screen.getByTestId("reconnecting").textContent).toMatch(/Reconnecting/);
+    expect(document.querySelectorAll("[data-point-index]")).toHaveLength(6);
+  });
+
   it("cancels the study after a confirmation", async () => {
     const fake = fakeClient();
     vi.spyOn(window, "confirm").mockReturnValue(true);
