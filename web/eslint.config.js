@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Node script; the callbacks of page.waitForFunction/evaluate run in the browser.
-    files: ["e2e/**/*.{js,mjs}"],
+    files: ["e2e/**/*.{js,mjs}", "perf/**/*.mjs"],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

@@ -14,6 +14,8 @@ export default defineConfig({
       "/simlab.v1.SimulationService": { target: gateway, changeOrigin: false },
       "/files": { target: gateway, changeOrigin: false },
       "/code": { target: gateway, changeOrigin: false },
+      // A study's results; /studies/<id> itself is a page of the app.
+      "^/studies/[^/]+/study\\.csv": { target: gateway, changeOrigin: false },
       // Sign-in: `simlab login --web --server http://localhost:5173` gives a link to this origin.
       "/auth": { target: gateway, changeOrigin: false },
     },

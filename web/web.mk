@@ -6,9 +6,11 @@
 #   make web-check     tsc --noEmit + eslint
 #   make web-test      vitest run
 #   make web-e2e       browser end-to-end test against the real embedded stack (chromium)
+#   make web-perf      the Study page with 10,000 synthetic points in chromium: load time, JS heap,
+#                      long tasks while points arrive, sort/scroll/chart-switch times
 #   make web-dev       vite dev server proxying the API to a gateway on $(SIMLAB_PORT)
 
-.PHONY: web-install web-build web-build-if-node web-check web-test web-e2e web-dev web-check-generated web-clean web-need-node web-need-chromium
+.PHONY: web-install web-build web-build-if-node web-check web-test web-e2e web-perf web-dev web-check-generated web-clean web-need-node web-need-chromium
 
 WEB := web
 WEB_NODE_MIN := 20
@@ -62,6 +64,9 @@ web-need-chromium:
 # $(WEB_E2E_OUT) and stops the stack. Needs the Python venv (root 'venv' target).
 web-e2e: web-build web-need-chromium venv
 	cd $(WEB) && CHROMIUM=$(CHROMIUM) node e2e/main.mjs --out "$(abspath $(WEB_E2E_OUT))" --python "$(abspath $(VENV))/bin/python"
+
+web-perf: $(WEB_STAMP) web-need-chromium
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) SIMLAB_E2E_OUT="$(abspath $(WEB_E2E_OUT))" node perf/study-page.mjs
 
 web-dev: $(WEB_STAMP)
 	cd $(WEB) && SIMLAB_PORT=$(SIMLAB_PORT) npx vite

@@ -2,7 +2,7 @@ import { useAtomValue } from "jotai";
 import { useEffect } from "react";
 import { routeAtom, type Route } from "./state/router";
 import { shareAtom } from "./state/share";
-import { runPath } from "./lib/share";
+import { sharedPath } from "./lib/share";
 import { Link } from "./components/Link";
 import { EmptyState } from "./components/States";
 import { RunsPage } from "./pages/RunsPage";
@@ -10,6 +10,9 @@ import { NewRunPage } from "./pages/NewRunPage";
 import { RunPage } from "./pages/RunPage";
 import { ComparePage } from "./pages/ComparePage";
 import { ModelsPage } from "./pages/ModelsPage";
+import { NewStudyPage } from "./pages/NewStudyPage";
+import { StudiesPage } from "./pages/StudiesPage";
+import { StudyPage } from "./pages/StudyPage";
 
 function titleOf(route: Route): string {
   switch (route.page) {
@@ -23,6 +26,12 @@ function titleOf(route: Route): string {
       return "Compare runs";
     case "models":
       return "Models";
+    case "studies":
+      return "Studies";
+    case "newStudy":
+      return "New study";
+    case "study":
+      return `Study ${route.id.slice(0, 8)}`;
     default:
       return "Not found";
   }
@@ -42,7 +51,7 @@ export function App() {
       </a>
       <header className="topbar">
         <div className="topbar-inner">
-          <Link to={share ? runPath(share.jobId, share.token) : "/"} className="brand" aria-label={share ? "Simlab: the shared run" : "Simlab home"}>
+          <Link to={share ? sharedPath(share, share.token) : "/"} className="brand" aria-label={share ? `Simlab: the shared ${share.kind}` : "Simlab home"}>
             <svg viewBox="0 0 32 32" width="26" height="26" aria-hidden="true">
               <rect width="32" height="32" rx="7" fill="#2f5bea" />
               <path d="M7 22c4-12 8-12 9-6s5 6 9-6" stroke="white" strokeWidth="3" fill="none" strokeLinecap="round" />
@@ -56,6 +65,9 @@ export function App() {
               </NavLink>
               <NavLink to="/new" active={route.page === "new"}>
                 New simulation
+              </NavLink>
+              <NavLink to="/studies" active={route.page === "studies" || route.page === "study" || route.page === "newStudy"}>
+                Studies
               </NavLink>
               <NavLink to="/compare" active={route.page === "compare"}>
                 Compare
@@ -94,6 +106,12 @@ function Page({ route }: { route: Route }) {
       return <ComparePage key={route.ids.join(",")} ids={route.ids} />;
     case "models":
       return <ModelsPage />;
+    case "studies":
+      return <StudiesPage />;
+    case "newStudy":
+      return <NewStudyPage key={route.model ?? "new"} {...(route.model ? { model: route.model } : {})} />;
+    case "study":
+      return <StudyPage key={route.id} />;
     default:
       return (
         <section className="page">

@@ -32,6 +32,11 @@ export function fileUrl(jobId: string, name: string, inline = false, shareToken?
   return withShare(inline ? `${path}?inline=1` : path, shareToken);
 }
 
+/** A study's results, one row per point, as CSV (a shared view passes its token as for files). */
+export function studyCsvUrl(studyId: string, shareToken?: string): string {
+  return withShare(`/studies/${encodeURIComponent(studyId)}/study.csv`, shareToken);
+}
+
 /** The code a run ran, as the bundle's tar (a shared view passes its token as for files). */
 export function jobCodeUrl(jobId: string, shareToken?: string): string {
   return withShare(`/code/jobs/${encodeURIComponent(jobId)}`, shareToken);

@@ -140,7 +140,10 @@ export async function reconnecting(
 }
 
 /** Errors that another try would not fix. */
-const FINAL = new Set([Code.NotFound, Code.PermissionDenied, Code.Unauthenticated, Code.InvalidArgument]);
+export const FINAL = new Set([Code.NotFound, Code.PermissionDenied, Code.Unauthenticated, Code.InvalidArgument]);
+
+/** What a feed shows while the browser is offline. */
+export const OFFLINE: ApiError = { code: Code.Unavailable, message: "You are offline", detail: "you are offline" };
 
 export function mergePoints(a: Point[], b: Point[]): Point[] {
   if (b.length === 0) return a;
@@ -241,8 +244,7 @@ export async function followJob(
     final: FINAL,
     onFinal: (e) => update((f) => ({ ...f, connection: "ended", error: e })),
     onRetry: (e, failures, offline) => {
-      const shown: ApiError = offline ? { code: Code.Unavailable, message: "You are offline", detail: "you are offline" } : e;
-      update((f) => ({ ...f, connection: "reconnecting", error: shown, attempts: failures }));
+      update((f) => ({ ...f, connection: "reconnecting", error: offline ? OFFLINE : e, attempts: failures }));
     },
   });
 }

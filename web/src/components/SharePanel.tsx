@@ -4,7 +4,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ShareLink } from "../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../api/errors";
 import { formatTime, toDate } from "../lib/format";
-import { SHARE_EXPIRY_CHOICES, shareUrl } from "../lib/share";
+import { SHARE_EXPIRY_CHOICES, shareUrl, type ShareTarget } from "../lib/share";
 import { createShareLinkAtom, revokeShareLinkAtom, shareLinksAtom } from "../state/share";
 import { ErrorState, Spinner } from "./States";
 
@@ -34,9 +34,15 @@ async function copyText(text: string, input: HTMLInputElement | null): Promise<b
   }
 }
 
-/** The owner's Share dialog of a run: create a link, copy it, see and revoke the links. */
-export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => void }) {
-  const links = useAtomValue(shareLinksAtom(jobId));
+const WHAT: Record<ShareTarget["kind"], { noun: string; sees: string }> = {
+  run: { noun: "run", sees: "this run (progress, results, files and logs)" },
+  study: { noun: "study", sees: "this study and each of its points (charts, results, files and logs)" },
+};
+
+/** The owner's Share dialog of a run or a study: create a link, copy it, see and revoke the
+ * links. */
+export function SharePanel({ target, onClose }: { target: ShareTarget; onClose: () => void }) {
+  const links = useAtomValue(shareLinksAtom(target));
   const create = useSetAtom(createShareLinkAtom);
   const revoke = useSetAtom(revokeShareLinkAtom);
   const [ttl, setTtl] = useState(SHARE_EXPIRY_CHOICES[1]!.seconds);
@@ -51,9 +57,9 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
     setError(null);
     setCopied(null);
     try {
-      const res = await create(jobId, ttl);
+      const res = await create(target, ttl);
       setCreated({
-        url: shareUrl(window.location.origin, jobId, res.token),
+        url: shareUrl(window.location.origin, target, res.token),
         linkId: res.link?.linkId ?? "",
         expiresAt: res.link?.expiresAt,
       });
@@ -73,7 +79,7 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
     if (!window.confirm("Revoke this link? Anyone who has it loses access at once.")) return;
     setError(null);
     try {
-      await revoke(jobId, link.linkId);
+      await revoke(target, link.linkId);
       if (created?.linkId === link.linkId) setCreated(null);
     } catch (err) {
       setError(toApiError(err));
@@ -84,8 +90,8 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
     <section className="card share-card" aria-labelledby="share-title" data-testid="share-panel">
       <div className="card-head">
         <div>
-          <h2 id="share-title">Share this run</h2>
-          <p className="muted">Anyone with the link can see this run (progress, results, files and logs) without an account, but cannot change anything.</p>
+          <h2 id="share-title">Share this {WHAT[target.kind].noun}</h2>
+          <p className="muted">Anyone with the link can see {WHAT[target.kind].sees} without an account, but cannot change anything.</p>
         </div>
         <button type="button" className="btn btn-ghost" onClick={onClose} aria-label="Close sharing">
           Close
@@ -133,7 +139,7 @@ export function SharePanel({ jobId, onClose }: { jobId: string; onClose: () => v
         </div>
       ) : null}
       <div>
-        <h3 className="section-title">Links of this run</h3>
+        <h3 className="section-title">Links of this {WHAT[target.kind].noun}</h3>
         {links === null ? (
           <Spinner label="Loading links" />
         ) : !links.ok ? (

@@ -95,15 +95,21 @@ export function parseField(
   }
   if (!Number.isFinite(n)) return { error: `must be finite (got ${text})` };
   if (isInt && !Number.isInteger(n)) return { error: `must be an integer (got ${text})` };
+  const outside = boundsError(param, n);
+  return outside ? { error: outside } : { value: n };
+}
+
+/** Why `n` is outside the parameter's bounds (server wording), or undefined. */
+export function boundsError(param: Parameter, n: number): string | undefined {
   const lo = param.minimum;
   const hi = param.maximum;
   if (lo !== undefined && (param.exclusiveMinimum ? n <= lo : n < lo)) {
-    return { error: `must be ${param.exclusiveMinimum ? ">" : ">="} ${fmt(lo)} (got ${fmt(n)})` };
+    return `must be ${param.exclusiveMinimum ? ">" : ">="} ${fmt(lo)} (got ${fmt(n)})`;
   }
   if (hi !== undefined && (param.exclusiveMaximum ? n >= hi : n > hi)) {
-    return { error: `must be ${param.exclusiveMaximum ? "<" : "<="} ${fmt(hi)} (got ${fmt(n)})` };
+    return `must be ${param.exclusiveMaximum ? "<" : "<="} ${fmt(hi)} (got ${fmt(n)})`;
   }
-  return { value: n };
+  return undefined;
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -145,27 +151,43 @@ export function validateForm(
   // A precision target is for blocks models only (a script has no blocks).
   const target = script ? ({ ok: true, value: undefined } as const) : validatePrecision(form.precision);
   if (!target.ok) Object.assign(errors, target.errors);
-  let seed = 0n;
-  const seedText = form.seed.trim();
-  if (seedText !== "") {
-    if (!/^\d+$/.test(seedText)) errors.seed = `must be a whole number >= 0 (got '${seedText}')`;
-    else if (BigInt(seedText) > UINT64_MAX) errors.seed = "must be < 2^64";
-    else seed = BigInt(seedText);
-  }
-  let shards = 1;
-  const shardText = form.shards.trim();
+  const seed = parseSeed(form.seed);
+  if (seed.error !== undefined) errors.seed = seed.error;
   // A script runs as one process.
-  if (!script && shardText !== "") {
-    if (!/^[+-]?\d+$/.test(shardText)) errors.shards = `must be an integer (got '${shardText}')`;
-    else if (Number(shardText) < 1) errors.shards = `must be >= 1 (got ${Number(shardText)})`;
-    else shards = Number(shardText);
-  }
-  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  const shards: ReturnType<typeof parseShards> = script ? { value: 1 } : parseShards(form.shards);
+  if (shards.error !== undefined) errors.shards = shards.error;
+  if (Object.keys(errors).length > 0 || seed.value === undefined || shards.value === undefined) return { ok: false, errors };
   const precision = target.ok ? target.value : undefined;
   return {
     ok: true,
-    value: { model: modelRef(model), parameters, seed, shards, args, ...(precision ? { precision } : {}), noCache: !form.reuseCache },
+    value: {
+      model: modelRef(model),
+      parameters,
+      seed: seed.value,
+      shards: shards.value,
+      args,
+      ...(precision ? { precision } : {}),
+      noCache: !form.reuseCache,
+    },
   };
+}
+
+/** The seed field: empty is 0 (the server draws one). */
+export function parseSeed(text: string): { value: bigint; error?: never } | { error: string; value?: never } {
+  const t = text.trim();
+  if (t === "") return { value: 0n };
+  if (!/^\d+$/.test(t)) return { error: `must be a whole number >= 0 (got '${t}')` };
+  if (BigInt(t) > UINT64_MAX) return { error: "must be < 2^64" };
+  return { value: BigInt(t) };
+}
+
+/** The shards field: empty is 1. */
+export function parseShards(text: string): { value: number; error?: never } | { error: string; value?: never } {
+  const t = text.trim();
+  if (t === "") return { value: 1 };
+  if (!/^[+-]?\d+$/.test(t)) return { error: `must be an integer (got '${t}')` };
+  if (Number(t) < 1) return { error: `must be >= 1 (got ${Number(t)})` };
+  return { value: Number(t) };
 }
 
 /** Number of samples the form asks for (the model's sample-count parameter). */

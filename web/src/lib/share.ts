@@ -1,15 +1,23 @@
-// Share links: `/runs/<id>?share=<token>` opens a read-only view of one run for someone without
-// an account. The token is the bearer of every call that page makes; the tab keeps it
-// (sessionStorage) so the run's page still works if the address loses the query. Only the
-// shared run's page uses it: any other page of the tab is the signed-in view.
+// Share links: `/runs/<id>?share=<token>` opens a read-only view of one run, and
+// `/studies/<id>?share=<token>` one of a study and its points (whose run pages it links to with
+// the same token), for someone without an account. The token is the bearer of every call that
+// page makes; the tab keeps it (sessionStorage) so the shared page still works if the address
+// loses the query. Only the shared page uses it: any other page of the tab is the signed-in view.
 // Pure of React and Jotai (the transport uses it too).
 
 export const SHARE_PARAM = "share";
 export const SHARE_TOKEN_PREFIX = "simlab_share_";
 const STORAGE_KEY = "simlab.share";
 
-export interface ShareContext {
-  jobId: string;
+/** What a link shares: a run or a study. */
+export type ShareKind = "run" | "study";
+
+export interface ShareTarget {
+  kind: ShareKind;
+  id: string;
+}
+
+export interface ShareContext extends ShareTarget {
   token: string;
 }
 
@@ -18,15 +26,35 @@ interface Where {
   search: string;
 }
 
-/** The run id of a `/runs/<id>` path. */
-export function runIdOfPath(pathname: string): string | undefined {
-  const m = /^\/runs\/([^/]+)\/*$/.exec(pathname);
+const PAGE_OF: Record<ShareKind, string> = { run: "runs", study: "studies" };
+
+function idOfPath(pathname: string, page: string): string | undefined {
+  const m = new RegExp(`^/${page}/([^/]+)/*$`).exec(pathname);
   if (!m || !m[1]) return undefined;
   try {
     return decodeURIComponent(m[1]);
   } catch {
     return undefined;
   }
+}
+
+/** The run id of a `/runs/<id>` path. */
+export function runIdOfPath(pathname: string): string | undefined {
+  return idOfPath(pathname, PAGE_OF.run);
+}
+
+/** The study id of a `/studies/<id>` path (`/studies/new` is the form, not a study). */
+export function studyIdOfPath(pathname: string): string | undefined {
+  const id = idOfPath(pathname, PAGE_OF.study);
+  return id === "new" ? undefined : id;
+}
+
+/** The run or study a page shows, if it is a page a link can share. */
+export function shareTargetOfPath(pathname: string): ShareTarget | undefined {
+  const run = runIdOfPath(pathname);
+  if (run !== undefined) return { kind: "run", id: run };
+  const study = studyIdOfPath(pathname);
+  return study !== undefined ? { kind: "study", id: study } : undefined;
 }
 
 export function tabStorage(): Storage | undefined {
@@ -42,30 +70,32 @@ function kept(storage: Storage | undefined): ShareContext | null {
     const raw = storage?.getItem(STORAGE_KEY);
     if (!raw) return null;
     const v = JSON.parse(raw) as Partial<ShareContext>;
-    return typeof v.jobId === "string" && typeof v.token === "string" && v.token ? { jobId: v.jobId, token: v.token } : null;
+    return (v.kind === "run" || v.kind === "study") && typeof v.id === "string" && typeof v.token === "string" && v.token
+      ? { kind: v.kind, id: v.id, token: v.token }
+      : null;
   } catch {
     return null;
   }
 }
 
 /** The share link this address opens: its ?share= token, or the one the tab kept for this
- * run. Null on every other page. */
+ * run or study. Null on every other page. */
 export function shareOf(where: Where, storage: Storage | undefined = tabStorage()): ShareContext | null {
-  const jobId = runIdOfPath(where.pathname);
-  if (jobId === undefined) return null;
+  const target = shareTargetOfPath(where.pathname);
+  if (target === undefined) return null;
   const token = new URLSearchParams(where.search).get(SHARE_PARAM)?.trim();
-  if (token) return { jobId, token };
+  if (token) return { ...target, token };
   const k = kept(storage);
-  return k && k.jobId === jobId ? k : null;
+  return k && k.kind === target.kind && k.id === target.id ? k : null;
 }
 
 /** Keeps the ?share= token of this address for the rest of the tab's session. */
 export function rememberShare(where: Where, storage: Storage | undefined = tabStorage()): void {
-  const jobId = runIdOfPath(where.pathname);
+  const target = shareTargetOfPath(where.pathname);
   const token = new URLSearchParams(where.search).get(SHARE_PARAM)?.trim();
-  if (jobId === undefined || !token) return;
+  if (target === undefined || !token) return;
   try {
-    storage?.setItem(STORAGE_KEY, JSON.stringify({ jobId, token }));
+    storage?.setItem(STORAGE_KEY, JSON.stringify({ ...target, token }));
   } catch {
     /* quota or disabled storage: the address still has it */
   }
@@ -97,9 +127,19 @@ export function runPath(jobId: string, token?: string): string {
   return withShare(`/runs/${encodeURIComponent(jobId)}`, token);
 }
 
+/** The in-app address of a study, carrying the share token when the view is a shared one. */
+export function studyPath(studyId: string, token?: string): string {
+  return withShare(`/studies/${encodeURIComponent(studyId)}`, token);
+}
+
+/** The in-app address of what a link shares. */
+export function sharedPath(target: ShareTarget, token?: string): string {
+  return target.kind === "run" ? runPath(target.id, token) : studyPath(target.id, token);
+}
+
 /** The address to hand out for a share link. */
-export function shareUrl(origin: string, jobId: string, token: string): string {
-  return `${origin.replace(/\/+$/, "")}${runPath(jobId, token)}`;
+export function shareUrl(origin: string, target: ShareTarget, token: string): string {
+  return `${origin.replace(/\/+$/, "")}${sharedPath(target, token)}`;
 }
 
 /** CreateShareLink's ttlSeconds for a link that never expires (0 takes the server's default

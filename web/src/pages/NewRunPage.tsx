@@ -1,5 +1,5 @@
 import { useAtomValue, useSetAtom } from "jotai";
-import { Fragment, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import type { Model } from "../gen/simlab/v1/simulation_pb";
 import { toApiError, type ApiError } from "../api/errors";
 import { clientAtom } from "../state/client";
@@ -19,6 +19,7 @@ import {
 import { modelsLoadableAtom, reloadModelsAtom } from "../state/models";
 import { locationAtom } from "../state/router";
 import { Link } from "../components/Link";
+import { ModelPicker, pickerOrder } from "../components/ModelPicker";
 import { ParamField } from "../components/ParamField";
 import { PlainField } from "../components/PlainField";
 import { PrecisionFields } from "../components/PrecisionFields";
@@ -137,66 +138,9 @@ function NewRunForm({ models: catalogue, from, wanted }: { models: Model[]; from
 
   if (start.loading) return <Spinner label={from ? "Loading the run to repeat" : "Loading the model"} />;
 
-  const firstShared = models.findIndex((m) => !m.builtin);
   return (
     <div className="new-layout">
-      <aside className="model-list" aria-label="Models">
-        <h2 className="section-title">Model</h2>
-        <div
-          role="radiogroup"
-          aria-label="Model"
-          className="model-cards"
-          onKeyDown={(e) => {
-            const step = e.key === "ArrowDown" || e.key === "ArrowRight" ? 1 : e.key === "ArrowUp" || e.key === "ArrowLeft" ? -1 : 0;
-            if (!step) return;
-            e.preventDefault();
-            const i = models.findIndex((m) => m.name === selected?.name);
-            const next = models[(i + step + models.length) % models.length]!;
-            edit({ type: "selectModel", model: next });
-            (e.currentTarget.querySelector(`[data-model="${next.name}"]`) as HTMLElement | null)?.focus();
-          }}
-        >
-          {models.map((m, i) => {
-            const active = selected?.name === m.name;
-            return (
-              <Fragment key={m.name}>
-                {i === firstShared ? (
-                  <div className="model-group" aria-hidden="true">
-                    Pushed models
-                  </div>
-                ) : null}
-                <button
-                  type="button"
-                  role="radio"
-                  aria-checked={active}
-                  tabIndex={active ? 0 : -1}
-                  className={`model-card ${active ? "active" : ""}`}
-                  onClick={() => edit({ type: "selectModel", model: m })}
-                  data-model={m.name}
-                  aria-labelledby={`model-${m.name}-title`}
-                  aria-describedby={`model-${m.name}-desc`}
-                >
-                  <span className="model-title" id={`model-${m.name}-title`}>
-                    {m.title || m.name}
-                  </span>
-                  <span className="model-name mono">
-                    {m.name}
-                    {m.version > 0 ? ` · v${m.version}` : ""}
-                  </span>
-                  <span className="model-meta" data-testid={`model-meta-${m.name}`}>
-                    {ownerLabel(m)}
-                    {!m.builtin && !m.public ? " · private" : ""}
-                    {isScript(m) ? " · script" : ""}
-                  </span>
-                  <span className="model-desc" id={`model-${m.name}-desc`}>
-                    {m.description}
-                  </span>
-                </button>
-              </Fragment>
-            );
-          })}
-        </div>
-      </aside>
+      <ModelPicker models={models} selected={selected} onSelect={(m) => edit({ type: "selectModel", model: m })} />
       <div className="form-col">
         {start.error ? <ErrorState title={start.errorTitle ?? "Something went wrong"} error={start.error} /> : null}
         {start.jobId ? (
@@ -208,11 +152,6 @@ function NewRunForm({ models: catalogue, from, wanted }: { models: Model[]; from
       </div>
     </div>
   );
-}
-
-/** Built-in models first (as before versions), then the pushed ones by name. */
-function pickerOrder(models: readonly Model[]): Model[] {
-  return [...models].sort((a, b) => (a.builtin !== b.builtin ? (a.builtin ? -1 : 1) : 0) || (a.builtin ? 0 : a.name.localeCompare(b.name)));
 }
 
 function RunFormCard({ model, latest }: { model: Model; latest: Model | undefined }) {

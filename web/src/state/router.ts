@@ -1,5 +1,6 @@
 // Client-side routes kept in one atom; the gateway falls back to index.html for all of them.
 import { atom } from "jotai";
+import { studyIdOfPath } from "../lib/share";
 
 export interface Loc {
   pathname: string;
@@ -12,6 +13,9 @@ export type Route =
   | { page: "run"; id: string }
   | { page: "compare"; ids: string[] }
   | { page: "models" }
+  | { page: "studies" }
+  | { page: "newStudy"; model?: string }
+  | { page: "study"; id: string }
   | { page: "notFound" };
 
 function read(): Loc {
@@ -46,6 +50,13 @@ export function matchRoute(loc: Loc): Route {
     return { page: "new", ...(from ? { from } : {}), ...(model ? { model } : {}) };
   }
   if (path === "/models") return { page: "models" };
+  if (path === "/studies") return { page: "studies" };
+  if (path === "/studies/new") {
+    const model = q.get("model");
+    return { page: "newStudy", ...(model ? { model } : {}) };
+  }
+  const study = studyIdOfPath(path);
+  if (study !== undefined) return { page: "study", id: study };
   const run = /^\/runs\/([^/]+)$/.exec(path);
   if (run && run[1]) return { page: "run", id: decodeURIComponent(run[1]) };
   if (path === "/compare") {

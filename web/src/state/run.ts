@@ -49,7 +49,7 @@ export const runIsScriptAtom = atom((get): boolean => {
  * then a read-only view and its file links carry the token. */
 export const runShareTokenAtom = atom((get): string | undefined => {
   const share = get(shareAtom);
-  return share?.jobId === get(runIdAtom) ? share.token : undefined;
+  return share?.kind === "run" && share.id === get(runIdAtom) ? share.token : undefined;
 });
 
 /** How the run's primary output is called and measured. */

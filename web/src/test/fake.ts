@@ -12,10 +12,19 @@ import {
   ModelKind,
   ModelSchema,
   ParameterType,
+  StudyCountsSchema,
+  StudyEventSchema,
+  StudyPointSchema,
+  StudySchema,
+  StudySpecSchema,
+  StudyState,
   type Job,
   type JobEvent,
   type LogChunk,
   type Model,
+  type Study,
+  type StudyEvent,
+  type StudyPoint,
 } from "../gen/simlab/v1/simulation_pb";
 import type { SimulationClient } from "../api/client";
 
@@ -67,6 +76,8 @@ export interface FakeClient {
   watchCalls: { jobId: string; afterSeq: bigint }[];
   /** TailLogs streams, in the order they were opened. */
   logStreams: Stream<LogChunk>[];
+  /** WatchStudy streams, in the order they were opened. */
+  studyStreams: Stream<StudyEvent>[];
   fns: Record<string, ReturnType<typeof vi.fn>>;
 }
 
@@ -74,6 +85,7 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
   const streams: Stream<JobEvent>[] = [];
   const watchCalls: { jobId: string; afterSeq: bigint }[] = [];
   const logStreams: Stream<LogChunk>[] = [];
+  const studyStreams: Stream<StudyEvent>[] = [];
   const fns: Record<string, ReturnType<typeof vi.fn>> = {
     listModels: vi.fn(async () => ({ models: [optionModel()] })),
     getModel: vi.fn(async ({ model }: { model: string }) => {
@@ -109,6 +121,18 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
       token: "simlab_share_new",
     })),
     revokeShareLink: vi.fn(async ({ linkId }: { linkId: string }) => ({ linkId, revokedAt: timestampFromMs(Date.now()) })),
+    submitStudy: vi.fn(async () => ({ study: study({ studyId: "study-new" }), created: true })),
+    getStudy: vi.fn(async ({ studyId }: { studyId: string }) => study({ studyId })),
+    listStudies: vi.fn(async () => ({ studies: [], nextPageToken: "" })),
+    listStudyPoints: vi.fn(async () => ({ points: [], nextPageToken: "" })),
+    cancelStudy: vi.fn(async ({ studyId }: { studyId: string }) => study({ studyId, state: StudyState.CANCELLED })),
+    comparePoints: vi.fn(async () => ({})),
+    watchStudy: vi.fn((_req: { studyId: string }, opts?: { signal?: AbortSignal }) => {
+      const s = new Stream<StudyEvent>();
+      studyStreams.push(s);
+      opts?.signal?.addEventListener("abort", () => s.fail(new DOMException("aborted", "AbortError")));
+      return s;
+    }),
     watchJob: vi.fn((req: { jobId: string; afterSeq?: bigint }, opts?: { signal?: AbortSignal }) => {
       const s = new Stream<JobEvent>();
       streams.push(s);
@@ -118,7 +142,7 @@ export function fakeClient(over: Partial<Record<keyof SimulationClient, (...a: n
     }),
   };
   for (const [k, f] of Object.entries(over)) fns[k] = vi.fn(f as (...a: unknown[]) => unknown);
-  return { client: fns as unknown as SimulationClient, streams, watchCalls, logStreams, fns };
+  return { client: fns as unknown as SimulationClient, streams, watchCalls, logStreams, studyStreams, fns };
 }
 
 export function optionModel(): Model {
@@ -185,4 +209,57 @@ export const flush = () => new Promise((r) => setTimeout(r, 0));
 
 export function logChunk(shard: number, text: string | Uint8Array): LogChunk {
   return create(LogChunkSchema, { shard, data: typeof text === "string" ? new TextEncoder().encode(text) : text });
+}
+
+/** A grid study of the option model over volatility (0.1, 0.2, 0.3) x option_type (call, put). */
+export function study(init: MessageInitShape<typeof StudySchema> = {}): Study {
+  return create(StudySchema, {
+    studyId: "study-1",
+    owner: "alice",
+    title: "Smile",
+    spec: create(StudySpecSchema, {
+      model: "european_option",
+      parameters: { spot: 100 },
+      axes: [
+        { parameter: "volatility", kind: { case: "range", value: { start: 0.1, stop: 0.3, count: 3 } } },
+        { parameter: "option_type", kind: { case: "values", value: { values: [{ kind: { case: "stringValue", value: "call" } }, { kind: { case: "stringValue", value: "put" } }] } } },
+      ],
+      seed: 42n,
+      crn: true,
+    }),
+    modelVersion: 1,
+    primaryOutput: "price",
+    swept: ["volatility", "option_type"],
+    points: 6,
+    state: StudyState.RUNNING,
+    counts: create(StudyCountsSchema, { queued: 6 }),
+    createdAt: timestampFromMs(Date.now() - 5000),
+    ...init,
+  });
+}
+
+/** The point `index` of study() (volatility slowest), queued unless `init` says otherwise. */
+export function studyPoint(index: number, init: MessageInitShape<typeof StudyPointSchema> = {}): StudyPoint {
+  return create(StudyPointSchema, {
+    index,
+    jobId: `job-p${index}`,
+    parameters: { spot: 100, volatility: [0.1, 0.2, 0.3][Math.floor(index / 2) % 3]!, option_type: index % 2 ? "put" : "call" },
+    seed: 42n,
+    state: JobState.QUEUED,
+    seq: 1n,
+    ...init,
+  });
+}
+
+/** A finished point with its estimate and standard error. */
+export function donePoint(index: number, estimate: number, stderr: number, seq = 5n): StudyPoint {
+  return studyPoint(index, {
+    state: JobState.SUCCEEDED,
+    seq,
+    progress: { samplesDone: 100000n, samplesTotal: 100000n, blocksDone: 10n, blocksTotal: 10n, estimate, stderr },
+  });
+}
+
+export function studyEvent(s: Study, points: StudyPoint[], snapshot = false): StudyEvent {
+  return create(StudyEventSchema, { study: s, points, snapshot });
 }

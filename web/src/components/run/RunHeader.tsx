@@ -9,11 +9,13 @@ import { jobModelRef, ownerLabel } from "../../lib/models";
 import { runPath } from "../../lib/share";
 import { Link } from "../Link";
 import { SharePanel } from "../SharePanel";
+import { SharedBadge } from "../SharedBadge";
 import { ErrorState } from "../States";
 import { StatusBadge } from "../StatusBadge";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { ExtendPanel } from "./ExtendPanel";
 import { isLinkError } from "./linkError";
+import { StudyPointLine } from "./StudyPointLine";
 
 /** The top of the Run page: where it is, what it is, what can be done with it (not in a
  * shared view), and the banners about the connection and the last action. */
@@ -50,7 +52,7 @@ export function RunHeader() {
     <>
       {readOnly ? null : (
         <nav className="crumbs" aria-label="Breadcrumb">
-          <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
+          {job.studyId ? <Link to="/studies">Studies</Link> : <Link to="/">Runs</Link>} <span aria-hidden="true">/</span> <span className="mono">{shortId(job.jobId)}</span>
         </nav>
       )}
       <header className="page-head">
@@ -71,6 +73,7 @@ export function RunHeader() {
               </RunBadge>
             ) : null}
           </div>
+          {job.studyId ? <StudyPointLine studyId={job.studyId} index={job.studyPoint} shareToken={shareToken} /> : null}
           <div className="head-meta muted">
             <span className="mono" title="Run id">{job.jobId}</span>
             <span className="mono" title="The model version this run ran" data-testid="run-model">
@@ -126,7 +129,7 @@ export function RunHeader() {
           </div>
         )}
       </header>
-      {sharing && !readOnly ? <SharePanel jobId={job.jobId} onClose={() => setSharing(false)} /> : null}
+      {sharing && !readOnly ? <SharePanel target={{ kind: "run", id: job.jobId }} onClose={() => setSharing(false)} /> : null}
       {extending && extendable && !readOnly ? <ExtendPanel key={job.jobId} job={job} onClose={() => setExtending(false)} /> : null}
       {readOnly && isLinkError(feed.error) ? (
         <div className="banner banner-warn" role="alert" data-testid="share-invalid">
@@ -157,17 +160,6 @@ function RunBadge({ to, readOnly, testId, title, children }: { to: string; readO
     <Link className="badge badge-info" to={`/runs/${encodeURIComponent(to)}`} data-testid={testId} title={title}>
       {body}
     </Link>
-  );
-}
-
-function SharedBadge() {
-  return (
-    <span className="badge badge-info shared-badge" data-testid="shared-badge" title="Opened with a share link: you can look, not change anything">
-      <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
-        <path d="M8 3C4.5 3 2 8 2 8s2.5 5 6 5 6-5 6-5-2.5-5-6-5zm0 8a3 3 0 110-6 3 3 0 010 6z" fill="currentColor" />
-      </svg>
-      Shared read-only view
-    </span>
   );
 }
 

@@ -6,7 +6,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { EventKind, JobState, type ShareLinkSchema } from "../../gen/simlab/v1/simulation_pb";
 import { resetJobFeeds } from "../../state/job";
 import { resetLogFeeds } from "../../state/logs";
-import { shareLinksAtom } from "../../state/share";
+import { resetShareLinks } from "../../state/share";
 import { formatTime } from "../../lib/format";
 import { SHARE_NEVER_EXPIRES } from "../../lib/share";
 import { renderAt } from "../../test/render";
@@ -24,7 +24,7 @@ async function snapshot(fake: FakeClient, j = running(3n, 500000, 10.4, 0.02), e
 beforeEach(() => {
   resetJobFeeds();
   resetLogFeeds();
-  shareLinksAtom.clear();
+  resetShareLinks();
   sessionStorage.clear();
 });
 
@@ -57,7 +57,7 @@ describe("shared read-only view", () => {
         throw new ConnectError("the share link was revoked", Code.Unauthenticated);
       },
     });
-    sessionStorage.setItem("simlab.share", JSON.stringify({ jobId: "job-1", token: "simlab_share_old" }));
+    sessionStorage.setItem("simlab.share", JSON.stringify({ kind: "run", id: "job-1", token: "simlab_share_old" }));
     renderAt("/runs/job-1", fake);
     expect(await screen.findByText("This link is no longer valid")).toBeTruthy();
     expect(screen.getByTestId("share-invalid").textContent).toMatch(/revoked/);
