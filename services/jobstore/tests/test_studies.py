@@ -187,6 +187,11 @@ def test_a_resubmitted_request_id_gives_the_same_study(client: Client, pg_uri: s
     assert create_study(client, "bob", request_id="sweep-1").created
     code, details = status_of(lambda: create_study(client, count=5, request_id="sweep-1"))
     assert code is grpc.StatusCode.ALREADY_EXISTS and "request_id 'sweep-1'" in details
+    # As many points of the same parameter, but other values: another sweep, refused too.
+    code, _ = status_of(
+        lambda: create_study(client, request_id="sweep-1", samples=[SAMPLES * 2] * 4)
+    )
+    assert code is grpc.StatusCode.ALREADY_EXISTS
 
 
 def test_a_points_bad_field_is_named_with_its_index(client: Client) -> None:

@@ -165,6 +165,7 @@ def test_a_study_travels_with_its_spec_and_derived_progress() -> None:
         primary_output="estimate",
         swept=("volatility",),
         points=3,
+        points_digest=new.points_digest(),
         created_at=T0,
         updated_at=T0,
         cancelled=False,

@@ -5,6 +5,8 @@ comparison of two finished points. Pure: the adapters read and write the rows.""
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,20 @@ class NewStudy:
     precision: Precision | None
     no_cache: bool
     points: tuple[PointSpec, ...]
+
+    def points_digest(self) -> str:
+        """What makes the sweep this sweep: each point's parameters, block size and samples,
+        in order. Not the seeds: the gateway draws a new study seed for a spec without one."""
+        digest = hashlib.sha256()
+        for point in self.points:
+            digest.update(
+                json.dumps(
+                    [point.parameters, point.block_size, point.samples_total],
+                    sort_keys=True,
+                    separators=(",", ":"),
+                ).encode()
+            )
+        return digest.hexdigest()
 
     def validate(self, max_points: int) -> None:
         """The study's own fields; each point's are checked with its job (`point_job_spec`)."""
@@ -172,19 +188,20 @@ class Study:
     primary_output: str
     swept: tuple[str, ...]
     points: int
+    points_digest: str
     created_at: datetime
     updated_at: datetime
     cancelled: bool
     progress: StudyProgress
 
     def is_resubmission(self, new: NewStudy) -> bool:
-        """Whether `new` plausibly asks for this study again. The spec itself is not compared:
-        the gateway draws a new seed for a spec that asked for none."""
-        return (self.model, self.model_version, self.swept, self.points) == (
+        """Whether `new` asks for this study again: the same model version and the same points
+        (not the same seeds: the gateway draws a new seed for a spec that asked for none)."""
+        return (self.model, self.model_version, self.swept, self.points_digest) == (
             new.model,
             new.model_version,
             new.swept,
-            len(new.points),
+            new.points_digest(),
         )
 
 

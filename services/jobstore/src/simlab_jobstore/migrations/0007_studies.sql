@@ -15,6 +15,9 @@ CREATE TABLE studies (
     -- The swept parameters, in axis order: ["volatility", ...].
     swept           jsonb NOT NULL,
     points          integer NOT NULL,
+    -- sha256 of the points' parameters, block sizes and sample counts (not their seeds): a
+    -- request_id used again for another sweep is refused, not answered with this study.
+    points_digest   text NOT NULL,
     created_at      timestamptz NOT NULL,
     -- Of the study row itself (created, cancel requested); its points have their own.
     updated_at      timestamptz NOT NULL,

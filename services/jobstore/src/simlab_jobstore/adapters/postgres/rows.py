@@ -36,7 +36,7 @@ SHARE_COLUMNS = """link_id, owner, coalesce(job_id, '') AS job_id, created_at, e
     revoked_at, coalesce(study_id, '') AS study_id"""
 
 STUDY_COLUMNS = """study_id, owner, request_id, title, spec, model, model_version, primary_output,
-    swept, points, created_at, updated_at, cancelled"""
+    swept, points, points_digest, created_at, updated_at, cancelled"""
 
 
 def job_from_row(row: Row) -> Job:

@@ -88,8 +88,8 @@ class Studies(Jobs):
             )
             created = await tx.fetch_one(
                 "INSERT INTO studies (study_id, owner, request_id, title, spec, model,"
-                " model_version, primary_output, swept, points, created_at, updated_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " model_version, primary_output, swept, points, points_digest, created_at,"
+                " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (owner, request_id) WHERE request_id <> '' DO NOTHING"
                 " RETURNING study_id",
                 (
@@ -103,6 +103,7 @@ class Studies(Jobs):
                     new.primary_output,
                     Jsonb(list(new.swept)),
                     len(points),
+                    new.points_digest(),
                     at,
                     at,
                 ),
@@ -248,7 +249,7 @@ async def _earlier_study(db: Session, new: NewStudy) -> Study | None:
         raise SimlabError(
             Code.ALREADY_EXISTS,
             f"request_id {new.request_id!r} was already used for study {earlier.study_id}"
-            " with another model, version, swept parameters or number of points",
+            " with another model, version or sweep",
             field="request_id",
         )
     return earlier
