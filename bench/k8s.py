@@ -2,7 +2,9 @@
 `make images` first, and SIMLAB_S3_* of a MinIO, e.g. from `make minio`). For small one-shard
 jobs it prints the runner's share (queued -> Job created, i.e. QUEUED -> LAUNCHING) and the
 Job-create -> worker-running latency (LAUNCHING -> RUNNING: scheduling, pod sandbox,
-container start, Python start-up)."""
+container start, Python start-up). With --study N, one study of N tiny points instead: when
+the points' Jobs were created and their workers ran, after the submit, i.e. the rate at which
+the cluster takes pods."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from bench.study import Studies, spec
 from simlab.client import Client
 from simlab.devstack.stack import Stack, free_port
 from simlab.v1 import simulation_pb2 as pb
@@ -21,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.k8s", description=__doc__)
     parser.add_argument("--jobs", type=int, default=10)
+    parser.add_argument("--study", type=int, default=0, help="points of one study instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="simlab-bench-k8s-") as tmp:
         stack = Stack(
@@ -32,6 +36,10 @@ def main() -> None:
         )
         stack.start()
         try:
+            if args.study:
+                with Client(stack.url, token=stack.token) as client:
+                    study_rate(client, args.study)
+                return
             runner_s, start_s = [], []
             with Client(stack.url, token=stack.token) as client:
                 for seed in range(1, args.jobs + 1):
@@ -53,6 +61,26 @@ def main() -> None:
                 )
         finally:
             stack.stop()
+
+
+def study_rate(client: Client, points: int) -> None:
+    studies = Studies(client)
+    study = studies.submit(spec(points))
+    done = studies.ended(study.study_id, timeout=max(600, points * 10), poll_s=1.0)
+    if done.state != pb.STUDY_STATE_SUCCEEDED:
+        raise RuntimeError(f"the study ended {pb.StudyState.Name(done.state)}: {done.counts}")
+    submitted = done.created_at.ToDatetime().timestamp()
+    created, running = [], []
+    for point in studies.points(study.study_id):
+        at = {h.state: h.at.ToDatetime().timestamp() for h in client.get(point.job_id).history}
+        created.append(at[pb.JOB_STATE_LAUNCHING] - submitted)
+        running.append(at[pb.JOB_STATE_RUNNING] - submitted)
+    total = done.ended_at.ToDatetime().timestamp() - submitted
+    for name, times in (("Jobs created", created), ("workers running", running)):
+        first, last = min(times), max(times)
+        rate = (points - 1) / (last - first) if last > first else float("inf")
+        print(f"{name}: {first:.1f}-{last:.1f} s after the submit ({rate:.2f}/s)")
+    print(f"{points} points all SUCCEEDED {total:.1f} s after the submit: {points / total:.2f}/s")
 
 
 if __name__ == "__main__":
