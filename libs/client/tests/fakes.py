@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import pytest
 
+from simlab import cli
+from simlab.client import Client
 from simlab.v1 import simulation_pb2 as pb
 
 
@@ -24,6 +27,18 @@ class RpcError(grpc.RpcError):
 
     def trailing_metadata(self) -> tuple[()]:
         return ()
+
+
+def cli_calls(monkeypatch: pytest.MonkeyPatch, stub: object) -> None:
+    """Every Client the CLI makes calls `stub` instead of a gateway; output is 200 wide."""
+
+    def client(server: str | None = None, token: str | None = None) -> Client:
+        made = Client("http://simlab.test:8080", token)
+        made.stub = stub  # type: ignore[assignment]
+        return made
+
+    monkeypatch.setattr(cli, "Client", client)
+    monkeypatch.setattr(cli.out, "width", 200)
 
 
 # ---- studies: a fake gateway that serves one study of european_option ------------------------

@@ -12,9 +12,9 @@ import grpc
 import pytest
 from rich.console import Console
 
-from libs.client.tests.fakes import RpcError
+from libs.client.tests.fakes import RpcError, cli_calls
 from simlab import cli
-from simlab.client import Client, make_precision, sample_count
+from simlab.client import make_precision, sample_count
 from simlab.common.errors import Code, SimlabError
 from simlab.progress import SampleRate, duration, follow, status_line, to_target
 from simlab.v1 import simulation_pb2 as pb
@@ -101,14 +101,7 @@ class FakeGateway:
 @pytest.fixture
 def gateway(monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
     fake = FakeGateway()
-
-    def client(server: str | None = None, token: str | None = None) -> Client:
-        made = Client("http://simlab.test:8080", token)
-        made.stub = fake  # type: ignore[assignment]
-        return made
-
-    monkeypatch.setattr(cli, "Client", client)
-    monkeypatch.setattr(cli.out, "width", 200)
+    cli_calls(monkeypatch, fake)
     return fake
 
 

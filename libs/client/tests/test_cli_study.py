@@ -16,9 +16,8 @@ import pytest
 import stamina
 from google.protobuf import json_format
 
-from libs.client.tests.fakes import RpcError, StudyGateway, grid_study, study_point
+from libs.client.tests.fakes import RpcError, StudyGateway, cli_calls, grid_study, study_point
 from simlab import cli
-from simlab.client import Client
 from simlab.v1 import simulation_pb2 as pb
 
 Z95 = 1.959963984540054
@@ -27,14 +26,7 @@ Z95 = 1.959963984540054
 @pytest.fixture
 def gateway(monkeypatch: pytest.MonkeyPatch) -> StudyGateway:
     fake = StudyGateway()
-
-    def client(server: str | None = None, token: str | None = None) -> Client:
-        made = Client("http://simlab.test:8080", token)
-        made.stub = fake  # type: ignore[assignment]
-        return made
-
-    monkeypatch.setattr(cli, "Client", client)
-    monkeypatch.setattr(cli.out, "width", 200)
+    cli_calls(monkeypatch, fake)
     monkeypatch.setattr(cli.err, "width", 200)
     return fake
 
