@@ -1,11 +1,10 @@
 import { useAtomValue } from "jotai";
-import { useEffect } from "react";
 import { Code } from "@connectrpc/connect";
 import { JobState } from "../gen/simlab/v1/simulation_pb";
-import type { ApiError } from "../api/errors";
 import { runFeedAtom, runIdAtom, runJobAtom, runShareTokenAtom } from "../state/run";
 import { Link } from "../components/Link";
 import { LogsPanel } from "../components/LogsPanel";
+import { InvalidShareLink } from "../components/InvalidShareLink";
 import { EmptyState, Spinner } from "../components/States";
 import { ConnectionBanner } from "../components/run/ConnectionBanner";
 import { CodeCard } from "../components/run/CodeCard";
@@ -19,7 +18,6 @@ import { ResultCards } from "../components/run/ResultCards";
 import { RunHeader } from "../components/run/RunHeader";
 import { TimelineCard } from "../components/run/TimelineCard";
 import { isTerminal } from "../lib/format";
-import { forgetShare } from "../lib/share";
 
 /** The run in the address: loading, not found, a dead share link, or the run itself. */
 export function RunPage() {
@@ -28,7 +26,7 @@ export function RunPage() {
   const shareToken = useAtomValue(runShareTokenAtom);
 
   if (!feed.job) {
-    if (feed.connection === "ended" && shareToken && isLinkError(feed.error)) return <InvalidLinkState error={feed.error} />;
+    if (feed.connection === "ended" && shareToken && isLinkError(feed.error)) return <InvalidShareLink error={feed.error} what="run" />;
     if (feed.connection === "ended" && feed.error) {
       const notFound = feed.error.code === Code.NotFound;
       return (
@@ -49,19 +47,6 @@ export function RunPage() {
     );
   }
   return <RunView />;
-}
-
-/** A shared view whose link no longer works: said plainly, and the tab forgets the token. */
-function InvalidLinkState({ error }: { error: ApiError }) {
-  useEffect(() => forgetShare(), []);
-  return (
-    <section className="page" data-testid="share-invalid">
-      <EmptyState title="This link is no longer valid">
-        <p>The link to this run was revoked or has expired. Ask the person who shared it for a new one.</p>
-        <p className="muted small-print">{error.detail || error.message}</p>
-      </EmptyState>
-    </section>
-  );
 }
 
 function RunView() {

@@ -1,8 +1,7 @@
 import { useAtomValue, useSetAtom } from "jotai";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Code } from "@connectrpc/connect";
 import { StudyState } from "../gen/simlab/v1/simulation_pb";
-import type { ApiError } from "../api/errors";
 import {
   comparePointsAtom,
   shownStudyAtom,
@@ -16,6 +15,7 @@ import {
 } from "../state/study";
 import { locationAtom } from "../state/router";
 import { Link } from "../components/Link";
+import { InvalidShareLink } from "../components/InvalidShareLink";
 import { EmptyState, Spinner } from "../components/States";
 import { isLinkError } from "../components/run/linkError";
 import { ComparePanel, type CompareState } from "../components/study/ComparePanel";
@@ -24,7 +24,7 @@ import { StudyChartCard } from "../components/study/StudyChartCard";
 import { StudyHeader } from "../components/study/StudyHeader";
 import { StudyProgressCard } from "../components/study/StudyProgressCard";
 import { formatPercent } from "../lib/precision";
-import { forgetShare, runPath } from "../lib/share";
+import { runPath } from "../lib/share";
 import type { PointRow } from "../lib/study/points";
 
 /** The study in the address: loading, not found, a dead share link, or the study itself. */
@@ -33,7 +33,7 @@ export function StudyPage() {
   const feed = useAtomValue(studyPageFeedAtom);
   const shareToken = useAtomValue(studyShareTokenAtom);
   if (!feed.study) {
-    if (feed.connection === "ended" && shareToken && isLinkError(feed.error)) return <InvalidLinkState error={feed.error} />;
+    if (feed.connection === "ended" && shareToken && isLinkError(feed.error)) return <InvalidShareLink error={feed.error} what="study" />;
     if (feed.connection === "ended" && feed.error) {
       const notFound = feed.error.code === Code.NotFound;
       return (
@@ -53,19 +53,6 @@ export function StudyPage() {
     );
   }
   return <StudyView />;
-}
-
-/** A shared view whose link no longer works: said plainly, and the tab forgets the token. */
-function InvalidLinkState({ error }: { error: ApiError }) {
-  useEffect(() => forgetShare(), []);
-  return (
-    <section className="page" data-testid="share-invalid">
-      <EmptyState title="This link is no longer valid">
-        <p>The link to this study was revoked or has expired. Ask the person who shared it for a new one.</p>
-        <p className="muted small-print">{error.detail || error.message}</p>
-      </EmptyState>
-    </section>
-  );
 }
 
 function StudyView() {
