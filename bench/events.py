@@ -4,12 +4,14 @@ by hand, as a worker would (one block per report), while a client watches it."""
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 
 import grpc
 
-from bench.stats import latency_line
+from bench.report import Row
+from bench.stats import latency_line, percentile
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
 from simlab.common.tokens import WorkerClaims, worker_token
@@ -20,13 +22,19 @@ from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
 
-def run(stack: Stack, changes: int) -> None:
+def run(stack: Stack, changes: int) -> list[Row]:
     # With the runner away the job stays QUEUED, and this benchmark plays its worker.
     stack.stop_service("runner")
     try:
-        _measure(stack, changes)
+        latencies = _measure(stack, changes)
     finally:
         stack.start_service("runner")
+    if len(latencies) < changes:
+        raise RuntimeError(f"WatchJob saw {len(latencies)} of {changes} state changes")
+    return [
+        Row("state change -> WatchJob, p50", statistics.median(latencies) * 1000, "ms"),
+        Row("state change -> WatchJob, p99", percentile(latencies, 99) * 1000, "ms"),
+    ]
 
 
 def shard_0_metadata(stack: Stack, job_id: str) -> tuple[tuple[str, str], ...]:
@@ -36,7 +44,7 @@ def shard_0_metadata(stack: Stack, job_id: str) -> tuple[tuple[str, str], ...]:
     return bearer(worker_token(stack.secrets["job_token_secret"], shard_0))
 
 
-def _measure(stack: Stack, changes: int) -> None:
+def _measure(stack: Stack, changes: int) -> list[float]:
     client = Client(stack.url, token=stack.token)
     block_size = 1_000_000  # the pi model's block
     job = client.submit("pi", {"samples": block_size * changes}, seed=1)
@@ -78,3 +86,4 @@ def _measure(stack: Stack, changes: int) -> None:
     print(f"events seen: {len(latencies)} of {changes}")
     print(latency_line("state change -> WatchJob", latencies))
     client.cancel(job.job_id)
+    return latencies

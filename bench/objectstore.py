@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import Row
 from simlab.adapters.objectstore_factory import object_store_settings, open_object_store
 from simlab.common.settings import Env
 from simlab.devstack.minio_server import minio_binary, start_minio
@@ -44,7 +45,7 @@ def child(src: Path, dst: Path) -> None:
     print(json.dumps(timings))
 
 
-def run(size_mib: int, part_size_mib: int) -> None:
+def run(size_mib: int, part_size_mib: int) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="simlab-bench-s3-") as tmp:
         work = Path(tmp)
         src, dst = work / "src.bin", work / "dst.bin"
@@ -82,6 +83,11 @@ def run(size_mib: int, part_size_mib: int) -> None:
     print(f"  download (iter_chunks to file): {mib / timings['download_s']:7.0f} MiB/s")
     print(f"  commit_prefix (sha256 + upload): {mib / timings['commit_s']:6.0f} MiB/s")
     print(f"  peak RSS of the process:        {usage.ru_maxrss / 1024:7.0f} MiB")
+    return [
+        Row(f"S3 upload, {size_mib} MiB file", mib / timings["upload_s"], "MiB/s"),
+        Row(f"S3 download, {size_mib} MiB file", mib / timings["download_s"], "MiB/s"),
+        Row(f"S3 peak RSS, {size_mib} MiB file", usage.ru_maxrss / 1024, "MiB"),
+    ]
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import Row
 from simlab.client import Client
 from simlab.devstack.stack import Stack, free_port
 from simlab.v1 import simulation_pb2 as pb
@@ -49,7 +50,8 @@ def shrink(params: dict[str, Any], quick: bool) -> dict[str, Any]:
     return {k: v // 10 if k in ("paths", "samples", "customers") else v for k, v in params.items()}
 
 
-def targets(client: Client, quick: bool) -> None:
+def targets(client: Client, quick: bool) -> list[Row]:
+    rows = []
     print(
         f"{'model':<16} {'target':<14} {'budget':>13} {'drawn':>13} {'saved':>7} "
         f"{'discarded':>9} {'time to target':>14} {'whole budget':>12}"
@@ -66,9 +68,19 @@ def targets(client: Client, quick: bool) -> None:
             f"{1 - drawn / budget:>7.1%} {stopped.stop.blocks_discarded:>9} "
             f"{stopped_s:>13.1f}s {budget_s:>11.1f}s"
         )
+        rows.append(
+            Row(
+                f"precision: {model} to {kind} {value:g}, samples drawn",
+                drawn,
+                "samples",
+                budget,
+                "the whole budget",
+            )
+        )
+    return rows
 
 
-def cache(client: Client, quick: bool) -> None:
+def cache(client: Client, quick: bool) -> list[Row]:
     params = {**OPTION, "paths": 1_000_000}
     source, _ = timed_run(client, "european_option", params, seed=99, abs_tol=0.05)
     latencies = []
@@ -83,9 +95,10 @@ def cache(client: Client, quick: bool) -> None:
         f" {statistics.median(latencies) * 1e3:.1f} ms,"
         f" max {max(latencies) * 1e3:.1f} ms over {len(latencies)}"
     )
+    return [Row("cache hit: submit -> SUCCEEDED, median", statistics.median(latencies) * 1e3, "ms")]
 
 
-def top_up(client: Client, quick: bool) -> None:
+def top_up(client: Client, quick: bool) -> list[Row]:
     small, large = (2_000_000, 4_000_000) if quick else (20_000_000, 40_000_000)
     first, first_s = timed_run(client, "european_option", {**OPTION, "paths": small}, seed=7)
     started = time.perf_counter()
@@ -101,13 +114,13 @@ def top_up(client: Client, quick: bool) -> None:
         f"{first_s:.1f} s) vs a fresh run of {large:,}: {fresh_s:.1f} s "
         f"({extend_s / fresh_s:.0%}); {extended.history[0].reason}"
     )
+    return [Row(f"top-up {small:,} -> {large:,} paths", extend_s, "s", fresh_s,
+                f"a fresh run of {large:,}")]  # fmt: skip
 
 
-def run(stack: Stack, quick: bool = False) -> None:
+def run(stack: Stack, quick: bool = False) -> list[Row]:
     with Client(stack.url, token=stack.token) as client:
-        targets(client, quick)
-        cache(client, quick)
-        top_up(client, quick)
+        return targets(client, quick) + cache(client, quick) + top_up(client, quick)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2
 
+from bench.report import Row
 from simlab.client import Client
 from simlab.devstack.stack import Stack, free_port
 from simlab.v1 import simulation_pb2 as pb
@@ -89,7 +90,8 @@ class Studies:
         return study
 
 
-def api(studies: Studies, sizes: tuple[int, ...], repeats: int) -> None:
+def api(studies: Studies, sizes: tuple[int, ...], repeats: int) -> list[Row]:
+    rows = []
     print(
         f"{'points':>7} {'submit p50':>11} {'submit max':>11} {'GetStudy':>9} "
         f"{'ListStudyPoints (all)':>22} {'CancelStudy':>12} {'-> all ended':>13}"
@@ -119,10 +121,14 @@ def api(studies: Studies, sizes: tuple[int, ...], repeats: int) -> None:
             f"{statistics.median(gets) * ms:>7.1f}ms {statistics.median(lists) * ms:>20.0f}ms "
             f"{statistics.median(cancels) * ms:>10.0f}ms {statistics.median(ends) * ms:>11.0f}ms"
         )
+        rows.append(
+            Row(f"SubmitStudy, {size:,} points, median", statistics.median(submits) * ms, "ms")
+        )
     print(f"(median of {repeats} studies each; GetStudy: median of {5 * repeats} calls)")
+    return rows
 
 
-def complete(studies: Studies, points: int) -> None:
+def complete(studies: Studies, points: int) -> list[Row]:
     study = studies.submit(spec(points))
     done = studies.ended(study.study_id, timeout=max(600, points * 5), poll_s=1.0)
     # The job store's clock: the polls' period does not count.
@@ -133,9 +139,11 @@ def complete(studies: Studies, points: int) -> None:
         f"{points:,} points of pi ({TINY_SAMPLES:,} samples each) submitted -> all SUCCEEDED in "
         f"{elapsed:.1f} s = {points / elapsed:.2f} points/s"
     )
+    return [Row(f"study of {points} tiny points, submit -> all SUCCEEDED", points / elapsed,
+                "points/s")]  # fmt: skip
 
 
-def run(stack: Stack, quick: bool = False, points: int | None = None) -> None:
+def run(stack: Stack, quick: bool = False, points: int | None = None) -> list[Row]:
     """The API timings, then (unless `points` is 0) a study of `points` tiny points run to the
     end (default 10 quick, 20 otherwise: each point is a worker process, about 1.5 s of CPU
     here)."""
@@ -143,13 +151,14 @@ def run(stack: Stack, quick: bool = False, points: int | None = None) -> None:
         studies = Studies(client)
         stack.stop_service("runner")
         try:
-            api(studies, QUICK_SIZES if quick else SIZES, repeats=2 if quick else 3)
+            rows = api(studies, QUICK_SIZES if quick else SIZES, repeats=2 if quick else 3)
         finally:
             stack.start_service("runner")
         if points is None:
             points = 10 if quick else 20
         if points:
-            complete(studies, points)
+            rows += complete(studies, points)
+    return rows
 
 
 def main() -> None:

@@ -1,56 +1,137 @@
-"""Submit throughput and latency through the gateway: many concurrent native-gRPC clients,
-each submitting small jobs. The runner is stopped meanwhile so that the numbers measure
-gateway + job store + Postgres + outbox, not thousands of worker processes."""
+"""Unary call throughput and latency through the gateway: many concurrent native-gRPC clients
+on the same machine. The same load generator drives, in one run, the framework alone
+(`grpc.health.v1.Health/Check`), `ListModels` (no database) and `SubmitJob` of small jobs, so
+that SubmitJob is read against the ceiling the server framework leaves it. The runner is stopped
+meanwhile: the numbers measure gateway + job store + Postgres + outbox, not worker processes."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import struct_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.stats import latency_line
+from bench.report import Row
+from bench.stats import latency_line, percentile
 from simlab.devstack.stack import Stack
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import simulation_pb2_grpc
 
+Call = Callable[[grpc.aio.Channel, tuple[tuple[str, str], ...]], Awaitable[object]]
 
-async def _client(target: str, token: str, count: int, latencies: list[float]) -> None:
-    params = struct_pb2.Struct()
-    params.update({"samples": 1000})
+
+def _health(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> Awaitable[object]:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return stub.Check(health_pb2.HealthCheckRequest(), timeout=30)
+
+
+def _list_models(
+    channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
+) -> Awaitable[object]:
+    stub = simulation_pb2_grpc.SimulationServiceStub(channel)
+    return stub.ListModels(pb.ListModelsRequest(), timeout=30, metadata=metadata)
+
+
+_PI_PARAMS = struct_pb2.Struct()
+_PI_PARAMS.update({"samples": 1000})
+
+
+def _submit(channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> Awaitable[object]:
+    stub = simulation_pb2_grpc.SimulationServiceStub(channel)
+    request = pb.SubmitJobRequest(
+        model="pi", parameters=_PI_PARAMS, seed=1, request_id=uuid.uuid4().hex
+    )
+    return stub.SubmitJob(request, timeout=30, metadata=metadata)
+
+
+@dataclass
+class Load:
+    calls: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+async def _client(target: str, token: str, call: Call, count: int, latencies: list[float]) -> None:
+    metadata = (("authorization", f"Bearer {token}"),)
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = simulation_pb2_grpc.SimulationServiceStub(channel)
         for _ in range(count):
-            request = pb.SubmitJobRequest(
-                model="pi", parameters=params, seed=1, request_id=uuid.uuid4().hex
-            )
             started = time.perf_counter()
-            await stub.SubmitJob(
-                request, timeout=30, metadata=(("authorization", f"Bearer {token}"),)
-            )
+            await call(channel, metadata)
             latencies.append(time.perf_counter() - started)
 
 
-async def _run(target: str, token: str, total: int, clients: int) -> tuple[float, list[float]]:
+async def _load(target: str, token: str, call: Call, total: int, clients: int) -> Load:
+    # Warm the connections and the pools first; the measured run starts after.
+    await asyncio.gather(*(_client(target, token, call, 5, []) for _ in range(clients)))
     latencies: list[float] = []
-    # Warm the connections and the pool first; the measured run starts after.
-    await asyncio.gather(*(_client(target, token, 5, []) for _ in range(clients)))
     started = time.perf_counter()
     await asyncio.gather(
-        *(_client(target, token, total // clients, latencies) for _ in range(clients))
+        *(_client(target, token, call, total // clients, latencies) for _ in range(clients))
     )
-    return time.perf_counter() - started, latencies
+    return Load(len(latencies), time.perf_counter() - started, latencies)
 
 
-def run(stack: Stack, total: int, clients: int) -> None:
+def measure(stack: Stack, total: int, clients: int) -> dict[str, Load]:
+    """Health/Check, ListModels and SubmitJob, `total` calls each, one after the other."""
+    target = stack.url.removeprefix("http://")
     stack.stop_service("runner")
     try:
-        target = stack.url.removeprefix("http://")
-        elapsed, latencies = asyncio.run(_run(target, stack.token, total, clients))
+        return {
+            name: asyncio.run(_load(target, stack.token, call, total, clients))
+            for name, call in (
+                ("Health/Check", _health),
+                ("ListModels", _list_models),
+                ("SubmitJob", _submit),
+            )
+        }
     finally:
         stack.start_service("runner")
-    rate = len(latencies) / elapsed
-    print(f"submits: {len(latencies)} in {elapsed:.2f} s = {rate:.0f} submits/s")
-    print(latency_line("submit latency", latencies))
+
+
+def run(stack: Stack, total: int, clients: int) -> list[Row]:
+    loads = measure(stack, total, clients)
+    for name, load in loads.items():
+        print(f"{name:<13} {load.calls} calls in {load.seconds:.2f} s = {load.rate:,.0f}/s")
+        print("  " + latency_line("latency", load.latencies))
+    ceiling = loads["Health/Check"]
+    submit = loads["SubmitJob"]
+    return [
+        Row("gateway Health/Check (framework only)", ceiling.rate, "calls/s"),
+        Row(
+            "ListModels (no database)",
+            loads["ListModels"].rate,
+            "calls/s",
+            ceiling.rate,
+            "Health/Check",
+        ),
+        Row(
+            f"SubmitJob, {clients} clients",
+            submit.rate,
+            "submits/s",
+            ceiling.rate,
+            "Health/Check",
+            ">= 1,000/s and >= 50 %",
+            submit.rate >= 1000 and submit.rate >= 0.5 * ceiling.rate,
+        ),
+        Row(
+            f"SubmitJob p99, {clients} clients",
+            submit.p(99),
+            "ms",
+            ceiling.p(99),
+            "Health/Check p99",
+            "<= 50 ms",
+            submit.p(99) <= 50,
+        ),
+    ]

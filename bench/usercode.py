@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.models import in_worker
+from bench.report import Row
 from simlab.client import Client
 from simlab.core.blocks import block_rng, block_samples, blocks_total
 from simlab.devstack.stack import Stack
@@ -38,10 +40,25 @@ def first_progress_s(stack: Stack, path: Path) -> float:
     """Seconds from starting `simlab run FILE` to the job's first progress event."""
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "simlab.cli", "--server", stack.url, "run", str(path),
-         "-p", "samples=2000000", "--json"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "simlab.cli",
+            "--server",
+            stack.url,
+            "--token",
+            stack.token,
+            "--json",
+            "run",
+            str(path),
+            "-p",
+            "samples=2000000",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"simlab run failed ({out.returncode}): {out.stderr.strip()}")
     job_id = _job_id(out.stdout)
     with Client(stack.url, token=stack.token) as client:
         for event in client.watch(job_id):
@@ -64,8 +81,8 @@ def bare_rate(simulate: object, samples: int, block: int, seed: int) -> float:
     return samples / (time.perf_counter() - started)
 
 
-def run(stack: Stack, quick: bool = False) -> None:
-    samples = 4_000_000 if quick else 40_000_000
+def run(stack: Stack, quick: bool = False) -> list[Row]:
+    samples = 40_000_000 if quick else 100_000_000
     with (
         tempfile.TemporaryDirectory(prefix="simlab-bench-code-") as tmp,
         Client(stack.url, token=stack.token) as client,
@@ -93,15 +110,16 @@ def run(stack: Stack, quick: bool = False) -> None:
         namespace: dict[str, object] = {}
         exec(compile(MODEL, str(path), "exec"), namespace)
         reference = bare_rate(namespace["simulate"], samples, 200_000, seed=1)
-        job = client.wait(
-            client.submit("gbm_call", {"samples": samples}, seed=1).job_id, progress=False
-        )
-        if job.state != pb.JOB_STATE_SUCCEEDED:
-            raise RuntimeError(f"gbm_call ended {job.state}: {job.error.message}")
-        points = client.progress_history(job.job_id)
-        span = points[-1].at.ToDatetime().timestamp() - points[0].at.ToDatetime().timestamp()
-        rate = (points[-1].samples_done - points[0].samples_done) / span
+        rate, _ = in_worker(client, "gbm_call", {"samples": samples}, seed=1)
         print(
             f"user model gbm_call  bare {reference:>14,.0f}/s   worker {rate:>14,.0f}/s "
             f"({rate / reference:6.1%} of bare; target >= 95 %)"
         )
+    first = statistics.median(firsts)
+    return [
+        Row("user code: push -> registered, median", statistics.median(registrations), "s"),
+        Row("user code: `simlab run` -> first progress, median", first, "s", target="<= 3 s",
+            met=first <= 3),
+        Row("worker, user model gbm_call", rate, "samples/s", reference, "bare NumPy",
+            ">= 95 %", rate >= 0.95 * reference),
+    ]  # fmt: skip

@@ -16,7 +16,8 @@ from pathlib import Path
 import grpc
 
 from bench.events import shard_0_metadata
-from bench.stats import latency_line
+from bench.report import Row
+from bench.stats import latency_line, percentile
 from simlab.client import Client
 from simlab.common.grpc_util import bearer
 from simlab.devstack.stack import Stack, free_port, wait_serving
@@ -42,8 +43,23 @@ class Outcome:
     def latencies(self) -> list[float]:
         return [t - self.sent[n] for n, times in self.seen.items() for t in times]
 
+    def delivered(self) -> int:
+        return sum(len(times) for times in self.seen.values())
+
+    def complete(self) -> bool:
+        """Every watcher started and saw every change."""
+        return (
+            not self.errors
+            and self.first_events == self.watchers
+            and self.delivered() == self.watchers * len(self.sent)
+        )
+
+    def p99_ms(self) -> float:
+        latencies = self.latencies()
+        return percentile(latencies, 99) * 1000 if latencies else float("nan")
+
     def lines(self) -> list[str]:
-        delivered = sum(len(times) for times in self.seen.values())
+        delivered = self.delivered()
         lines = [
             f"{self.watchers} watchers on {self.connections} connection(s): "
             f"{self.first_events} got their first event in {self.first_events_s:.2f} s; "
@@ -58,20 +74,40 @@ class Outcome:
 
 def run(
     stack: Stack, watchers: int | list[int], changes: int, connections: tuple[int, ...] = (1, 50)
-) -> None:
+) -> list[Row]:
+    """Each count of watchers over each count of connections, after the ceiling: 10 watchers
+    on one connection, the same path with no crowd."""
     # With the runner away each job stays QUEUED, and this benchmark plays its worker.
     stack.stop_service("runner")
+    rows: list[Row] = []
     try:
+        ceiling = _measure_once(stack, 10, 1, changes)
         for count in [watchers] if isinstance(watchers, int) else watchers:
             for connection_count in connections:
-                # The stack's token once local mode is token-based; the local user before.
-                token = getattr(stack, "token", None)
-                outcome = asyncio.run(measure(stack, count, connection_count, changes, token))
-                print("\n".join(outcome.lines()), flush=True)
-                # The gateway closes the last run's streams before it answers the next.
-                wait_serving(stack.url.removeprefix("http://"), timeout=300)
+                outcome = _measure_once(stack, count, connection_count, changes)
+                p99 = outcome.p99_ms()
+                rows.append(
+                    Row(
+                        f"WatchJob p99, {count} watchers on {connection_count} connection(s)",
+                        p99,
+                        "ms",
+                        ceiling.p99_ms(),
+                        "10 watchers",
+                        "<= 50 ms, every change delivered",
+                        p99 <= 50 and outcome.complete(),
+                    )
+                )
     finally:
         stack.start_service("runner")
+    return rows
+
+
+def _measure_once(stack: Stack, watchers: int, connections: int, changes: int) -> Outcome:
+    outcome = asyncio.run(measure(stack, watchers, connections, changes, stack.token))
+    print("\n".join(outcome.lines()), flush=True)
+    # The gateway closes the last run's streams before it answers the next.
+    wait_serving(stack.url.removeprefix("http://"), timeout=300)
+    return outcome
 
 
 async def measure(
