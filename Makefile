@@ -9,12 +9,13 @@ PY := $(VENV)/bin/python
 STATE_DIR ?= .simlab
 export SIMLAB_PORT ?= 8080
 
-.PHONY: help venv generate check-generated buf-lint buf-breaking lint typecheck test test-python run bench bench-k8s clean fuzz fuzz-quick
+.PHONY: help venv generate check-generated buf-lint buf-breaking lint typecheck test test-python run bench bench-quick bench-k8s clean fuzz fuzz-quick
 
 help:
 	@echo "make run     start the platform (embedded PostgreSQL, NATS, local workers) on 127.0.0.1:$(SIMLAB_PORT)"
 	@echo "make test    lint, type-check, check generated code, run every test"
-	@echo "make bench   throughput, latency and worker-speed benchmarks"
+	@echo "make bench   throughput, latency and worker-speed benchmarks: one table, test-output/bench.json"
+	@echo "make bench-quick  the same with small sizes (part of make test)"
 	@echo "make fuzz    12,000 hostile requests over every API protocol; prints the codes seen"
 	@echo "make chaos   kill -9 every part in turn under 100 jobs (embedded stack, then Kubernetes)"
 	@echo "make load    a 10,000-job burst under the runner's worker cap"
@@ -23,6 +24,7 @@ help:
 # Each part of the tree owns its own targets.
 include web/web.mk
 include tools/minio.mk
+include tools/ghz.mk
 include tools/k8s.mk
 include deploy/helm/helm.mk
 include tests/chaos/chaos.mk
@@ -106,15 +108,22 @@ fuzz: venv
 fuzz-quick: venv
 	SIMLAB_FUZZ_REQUESTS=1000 $(VENV)/bin/pytest -p no:cacheprovider tests/fuzz
 
-test: check-generated buf-lint buf-breaking lint typecheck helm-lint web-check web-test test-python web-e2e
+test: check-generated buf-lint buf-breaking lint typecheck helm-lint web-check web-test test-python bench-quick web-e2e
 
 # ---- running -----------------------------------------------------------------------------
 
 run: venv web-build-if-node
 	$(PY) -m simlab.devstack --state-dir $(STATE_DIR) --port $(SIMLAB_PORT)
 
-bench: venv minio-bin
+# `make bench` prints one table (each path, its number, the ceiling measured in the same run, the
+# ratio, the target) and writes test-output/bench.json; `make bench-quick` is the same with
+# small sizes (a smoke run `make test` includes so that the benchmarks never rot: its numbers
+# are reported, not asserted) into test-output/bench-quick.json.
+bench: venv minio-bin ghz-bin
 	$(PY) -m bench
+
+bench-quick: venv minio-bin ghz-bin
+	$(PY) -m bench --quick
 
 # Needs `make cluster-up`, `make images` and the SIMLAB_S3_* variables of `make minio`.
 bench-k8s: venv

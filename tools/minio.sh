@@ -7,25 +7,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin/minio"
-STAMP="$TOOLS/bin/minio.version"
 : "${MINIO_VERSION:?set by tools/minio.mk}"
 
 build() {
-  if [[ -x $BIN && -f $STAMP && $(<"$STAMP") == "$MINIO_VERSION" ]]; then
-    return 0
-  fi
-  if ! command -v go >/dev/null; then
-    echo "minio: 'go' is not on PATH; install Go 1.24 or newer (https://go.dev/dl/) and run 'make minio-bin' again" >&2
-    exit 1
-  fi
-  echo "minio: building github.com/minio/minio@$MINIO_VERSION into .tools/bin (several minutes the first time)"
-  # Everything Go downloads or caches stays under .tools/, so a clean clone caches in place;
-  # -modcacherw keeps the module cache deletable with a plain rm -rf.
-  rm -f "$STAMP"
-  GOBIN="$TOOLS/bin" GOPATH="$TOOLS/go" GOCACHE="$TOOLS/go-build" GOTOOLCHAIN=local \
-    CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -modcacherw -trimpath" \
-    go install "github.com/minio/minio@$MINIO_VERSION"
-  echo "$MINIO_VERSION" >"$STAMP"
+  "$ROOT/tools/go-tool.sh" minio github.com/minio/minio "$MINIO_VERSION"
 }
 
 free_port() {
