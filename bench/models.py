@@ -3,6 +3,7 @@ reports, statistics, results) against the same NumPy code run bare in one loop."
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -65,12 +66,21 @@ def sized(given: dict[str, Any], quick: bool) -> dict[str, Any]:
 
 
 def run(stack: Stack, quick: bool = False) -> list[Row]:
+    """Bare and worker runs interleaved (three of each, one in a quick run) and the medians
+    compared, so that a neighbour's load on the machine falls on both."""
     rows = []
+    repeats = 1 if quick else 3
     with Client(stack.url, token=stack.token) as client:
         for name, given in SIZES.items():
             params = sized(given, quick)
-            reference = bare(name, params, seed=1)
-            blocks_rate, overall = in_worker(client, name, params, seed=1)
+            bares, workers, overalls = [], [], []
+            for _ in range(repeats):
+                bares.append(bare(name, params, seed=1))
+                blocks_rate, overall = in_worker(client, name, params, seed=1)
+                workers.append(blocks_rate)
+                overalls.append(overall)
+            reference, blocks_rate = statistics.median(bares), statistics.median(workers)
+            overall = statistics.median(overalls)
             print(
                 f"{name:<22} bare {reference:>14,.0f}/s   worker {blocks_rate:>14,.0f}/s "
                 f"({blocks_rate / reference:6.1%} of bare)   "

@@ -70,7 +70,7 @@ def targets(client: Client, quick: bool) -> list[Row]:
         )
         rows.append(
             Row(
-                f"precision: {model} to {kind} {value:g}, samples drawn",
+                f"{model} to {kind} {value:g}: samples drawn",
                 drawn,
                 "samples",
                 budget,

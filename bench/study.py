@@ -139,7 +139,7 @@ def complete(studies: Studies, points: int) -> list[Row]:
         f"{points:,} points of pi ({TINY_SAMPLES:,} samples each) submitted -> all SUCCEEDED in "
         f"{elapsed:.1f} s = {points / elapsed:.2f} points/s"
     )
-    return [Row(f"study of {points} tiny points, submit -> all SUCCEEDED", points / elapsed,
+    return [Row(f"study of {points} tiny points, all SUCCEEDED", points / elapsed,
                 "points/s")]  # fmt: skip
 
 

@@ -117,8 +117,8 @@ def run(stack: Stack, quick: bool = False) -> list[Row]:
         )
     first = statistics.median(firsts)
     return [
-        Row("user code: push -> registered, median", statistics.median(registrations), "s"),
-        Row("user code: `simlab run` -> first progress, median", first, "s", target="<= 3 s",
+        Row("push of user code -> registered, median", statistics.median(registrations), "s"),
+        Row("`simlab run FILE` -> first progress, median", first, "s", target="<= 3 s",
             met=first <= 3),
         Row("worker, user model gbm_call", rate, "samples/s", reference, "bare NumPy",
             ">= 95 %", rate >= 0.95 * reference),
