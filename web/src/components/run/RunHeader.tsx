@@ -1,12 +1,12 @@
 import { useAtomValue, useSetAtom } from "jotai";
 import { useState } from "react";
 import { JobState } from "../../gen/simlab/v1/simulation_pb";
-import { toApiError, type ApiError } from "../../api/errors";
 import { cancelJobAtom } from "../../state/job";
 import { runFeedAtom, runIsScriptAtom, runJobAtom, runModelAtom, runShareTokenAtom } from "../../state/run";
 import { formatTime, isTerminal, shortId } from "../../lib/format";
 import { jobModelRef, ownerLabel } from "../../lib/models";
 import { runPath } from "../../lib/share";
+import { useConfirmedAction } from "../../lib/useConfirmedAction";
 import { Link } from "../Link";
 import { SharePanel } from "../SharePanel";
 import { SharedBadge } from "../SharedBadge";
@@ -28,25 +28,11 @@ export function RunHeader() {
   const script = useAtomValue(runIsScriptAtom);
   const [sharing, setSharing] = useState(false);
   const [extending, setExtending] = useState(false);
-  const [cancelError, setCancelError] = useState<ApiError | null>(null);
-  const [cancelling, setCancelling] = useState(false);
+  const cancelRun = useConfirmedAction("Cancel this run? Work done so far is discarded.", () => cancel(job?.jobId ?? ""));
   if (!job) return null;
   const readOnly = shareToken !== undefined;
   const active = !isTerminal(job.state);
   const extendable = job.state === JobState.SUCCEEDED && !script;
-
-  const onCancel = async () => {
-    if (!window.confirm("Cancel this run? Work done so far is discarded.")) return;
-    setCancelling(true);
-    setCancelError(null);
-    try {
-      await cancel(job.jobId);
-    } catch (err) {
-      setCancelError(toApiError(err));
-    } finally {
-      setCancelling(false);
-    }
-  };
 
   return (
     <>
@@ -100,11 +86,11 @@ export function RunHeader() {
               <button
                 type="button"
                 className="btn btn-danger"
-                onClick={onCancel}
-                disabled={cancelling || job.state === JobState.CANCELLING}
+                onClick={cancelRun.run}
+                disabled={cancelRun.busy || job.state === JobState.CANCELLING}
                 data-testid="cancel"
               >
-                {job.state === JobState.CANCELLING ? "Cancelling…" : cancelling ? "Cancelling…" : "Cancel run"}
+                {job.state === JobState.CANCELLING || cancelRun.busy ? "Cancelling…" : "Cancel run"}
               </button>
             ) : null}
             {extendable ? (
@@ -139,7 +125,7 @@ export function RunHeader() {
         </div>
       ) : null}
       <ConnectionBanner />
-      {cancelError ? <ErrorState title="Could not cancel" error={cancelError} /> : null}
+      {cancelRun.error ? <ErrorState title="Could not cancel" error={cancelRun.error} /> : null}
     </>
   );
 }

@@ -1,11 +1,11 @@
 import { useAtomValue, useSetAtom } from "jotai";
 import { useState } from "react";
-import { toApiError, type ApiError } from "../../api/errors";
 import { isStudyEnded } from "../../api/studyWatch";
 import { studyCsvUrl } from "../../api/client";
 import { cancelStudyAtom, shownStudyAtom, studyModelAtom, studyModelRef, studyPageFeedAtom, studyShareTokenAtom } from "../../state/study";
 import { formatTime, shortId } from "../../lib/format";
 import { describeDesign } from "../../lib/study/spec";
+import { useConfirmedAction } from "../../lib/useConfirmedAction";
 import { Link } from "../Link";
 import { SharePanel } from "../SharePanel";
 import { SharedBadge } from "../SharedBadge";
@@ -21,25 +21,14 @@ export function StudyHeader() {
   const shareToken = useAtomValue(studyShareTokenAtom);
   const cancel = useSetAtom(cancelStudyAtom);
   const [sharing, setSharing] = useState(false);
-  const [cancelling, setCancelling] = useState(false);
-  const [cancelError, setCancelError] = useState<ApiError | null>(null);
+  const cancelIt = useConfirmedAction(
+    `Cancel this study? Its ${(study?.points ?? 0).toLocaleString("en-US")} points stop: queued ones never start, running ones end now.`,
+    () => cancel(study?.studyId ?? ""),
+  );
   if (!study) return null;
   const readOnly = shareToken !== undefined;
   const active = !isStudyEnded(study.state);
   const title = study.title || `${model?.title || study.spec?.model || "Untitled"} study`;
-
-  const onCancel = async () => {
-    if (!window.confirm(`Cancel this study? Its ${study.points.toLocaleString("en-US")} points stop: queued ones never start, running ones end now.`)) return;
-    setCancelling(true);
-    setCancelError(null);
-    try {
-      await cancel(study.studyId);
-    } catch (err) {
-      setCancelError(toApiError(err));
-    } finally {
-      setCancelling(false);
-    }
-  };
 
   return (
     <>
@@ -85,8 +74,8 @@ export function StudyHeader() {
                 Share
               </button>
               {active ? (
-                <button type="button" className="btn btn-danger" onClick={onCancel} disabled={cancelling} data-testid="cancel-study">
-                  {cancelling ? "Cancelling…" : "Cancel study"}
+                <button type="button" className="btn btn-danger" onClick={cancelIt.run} disabled={cancelIt.busy} data-testid="cancel-study">
+                  {cancelIt.busy ? "Cancelling…" : "Cancel study"}
                 </button>
               ) : null}
             </>
@@ -104,7 +93,7 @@ export function StudyHeader() {
           </span>
         </div>
       ) : null}
-      {cancelError ? <ErrorState title="Could not cancel" error={cancelError} /> : null}
+      {cancelIt.error ? <ErrorState title="Could not cancel" error={cancelIt.error} /> : null}
     </>
   );
 }
