@@ -54,8 +54,12 @@ def collect(feed: AsyncIterator[T]) -> list[T]:
     return run(drain())
 
 
-def store_with_study(points: int = 3, owner: str = "alice") -> FakeJobStore:
-    """alice's study1 of toy@v1, running, its points at seq 1; alice's job9 is no point."""
+def store_with_study(
+    points: int = 3, owner: str = "alice", created: datetime | None = None
+) -> FakeJobStore:
+    """alice's study1 of toy@v1, running, its points at seq 1 (stamped `created` by the job
+    store's clock, by default now); alice's job9 is no point."""
+    created = created or datetime.now(UTC)
     store = FakeJobStore()
     store.add_model(toy_version(1))
     study = pb.Study(
@@ -73,6 +77,8 @@ def store_with_study(points: int = 3, owner: str = "alice") -> FakeJobStore:
         study,
         [pb.StudyPoint(index=i, job_id=f"p{i}", seq=1) for i in range(points)],
     )
+    for point in store.points["study1"]:
+        point.updated_at.FromDatetime(created)
     for i in range(points):
         store.add(owner, pb.Job(job_id=f"p{i}", study_id="study1", study_point=i, seq=1))
     store.add(owner, pb.Job(job_id="job9", seq=1))
@@ -263,10 +269,31 @@ def test_watch_pages_the_snapshot_then_sends_only_changed_points_until_the_study
         (False, [(7, 2)]),
     ]
     assert rest[-1].study.state == pb.STUDY_STATE_SUCCEEDED
-    # Each poll asks for what changed since the poll before, minus the overlap.
+    # Each poll asks for what changed since the newest change seen, minus the overlap.
     polls = [since for _, _, since in store.point_reads if since is not None]
     assert len(polls) >= 3 and polls == sorted(polls)
-    assert datetime.now(UTC) - polls[-1] >= timedelta(seconds=POLL_OVERLAP_S)
+    # The last poll came before point 7's change, the one that ended the watch.
+    seen = [p.updated_at.ToDatetime(UTC) for p in store.points["study1"] if p.index != 7]
+    assert polls[-1] == max(seen) - timedelta(seconds=POLL_OVERLAP_S)
+
+
+def test_watch_finds_changes_stamped_by_a_job_store_clock_far_behind_the_gateways() -> None:
+    # The job store's clock is an hour behind: its stamps are all "an hour ago" here.
+    behind = timedelta(hours=1)
+    store = store_with_study(points=3, created=datetime.now(UTC) - behind)
+
+    async def scenario() -> list[pb.StudyEvent]:
+        watching = Watching(studies(store).watch(ALICE, "study1"))
+        await watching.until(1)
+        changed(store, 1, ago_s=behind.total_seconds())
+        await watching.until(2)
+        ended(store)
+        changed(store, 2, ago_s=behind.total_seconds())
+        await watching.task
+        return watching.events
+
+    events = run(scenario())
+    assert [[(p.index, p.seq) for p in e.points] for e in events[1:]] == [[(1, 2)], [(2, 2)]]
 
 
 def test_watching_an_ended_study_sends_its_snapshot_and_ends() -> None:

@@ -5,13 +5,15 @@ points, and its results as CSV. Each asks the job store as the owner the caller 
 
 WatchStudy is one stream per watcher, however many points: the study and every point in
 snapshot events, then a poll of the job store about once a second for the points that changed
-since the poll before (minus an overlap), each sent when its seq is newer than the one sent."""
+since the newest change seen (minus an overlap), each sent when its seq is newer than the one
+sent. Both times are the job store's (the points' updated_at), so the gateway's clock, which
+may differ from it, plays no part."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from simlab.common.errors import invalid
@@ -28,9 +30,9 @@ from simlab_gateway.core.submission import check_request_id
 log = logging.getLogger("gateway")
 
 POLL_S = 1.0
-# How far before the previous poll each poll looks: a point's change whose transaction began
-# before that poll read but committed after it (its time is its start's) is still found, and
-# so is one stamped by a job store whose clock is a little behind the gateway's.
+# How far before the newest change seen each poll looks: a point's change stamped before that
+# change's but committed after the poll that saw it is still found, and so is one stamped by
+# another job-store replica whose clock is a little behind.
 POLL_OVERLAP_S = 5.0
 # Points per event, and per page read from the job store.
 EVENT_POINTS = 1000
@@ -39,10 +41,6 @@ MAX_PAGE_SIZE = 10_000
 # The job store's tokens are a few dozen characters.
 MAX_PAGE_TOKEN = 512
 ENDED = frozenset({pb.STUDY_STATE_SUCCEEDED, pb.STUDY_STATE_FAILED, pb.STUDY_STATE_CANCELLED})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Studies:
@@ -54,7 +52,6 @@ class Studies:
         max_points: int,
         max_shards: int,
         poll_s: float = POLL_S,
-        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.models = models
@@ -62,7 +59,6 @@ class Studies:
         self.max_points = max_points
         self.max_shards = max_shards
         self.poll_s = poll_s
-        self.clock = clock
 
     async def submit(self, caller: Principal, request: StudyRequest) -> pb.SubmitStudyResponse:
         """Every point runs the model version resolved here; nothing is stored unless every
@@ -126,25 +122,26 @@ class Studies:
         once a second while the study runs; ends after the event in which it has ended."""
         owner = caller.owner_for("WatchStudy", study_id=check_study_id(study_id))
         with self.limits.hold(caller):
-            since = self.clock()
             study = await self.store.get_study(owner, study_id)
             # index -> the seq of the point last sent.
             sent: dict[int, int] = {}
+            # The newest updated_at seen, by the job store's clock.
+            newest = _EPOCH
             empty = True
             async for page in self._pages(owner, study_id):
                 sent.update((point.index, point.seq) for point in page)
+                newest = max(newest, _newest(page))
                 yield pb.StudyEvent(study=study, points=page, snapshot=True)
                 empty = False
             if empty:
                 yield pb.StudyEvent(study=study, snapshot=True)
             while not _ended(study):
                 await asyncio.sleep(self.poll_s)
-                polled_at = self.clock()
                 latest = await self.store.get_study(owner, study_id)
                 changed: list[pb.StudyPoint] = []
-                async for page in self._pages(owner, study_id, since - _OVERLAP):
+                async for page in self._pages(owner, study_id, newest - _OVERLAP):
                     changed += (p for p in page if p.seq > sent.get(p.index, -1))
-                since = polled_at
+                    newest = max(newest, _newest(page))
                 sent.update((point.index, point.seq) for point in changed)
                 if changed or latest != study:
                     for start in range(0, max(len(changed), 1), EVENT_POINTS):
@@ -185,6 +182,11 @@ class Studies:
 
 
 _OVERLAP = timedelta(seconds=POLL_OVERLAP_S)
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _newest(points: list[pb.StudyPoint]) -> datetime:
+    return max(p.updated_at.ToDatetime(UTC) for p in points)
 
 
 def _ended(study: pb.Study) -> bool:
