@@ -51,14 +51,21 @@ FOLLOW_INTERVAL_S = 0.2
 MAX_READ = 1024 * 1024
 WORKER_COMMAND = (sys.executable, "-m", "simlab_worker")
 # What the warm start imports besides the worker's entry point: what shards import later,
-# slowly (SciPy in the models, matplotlib for the plot).
+# slowly (SciPy in the models, gRPC's channel, matplotlib for the plot and the image formats
+# Pillow loads at its first save).
 WARM_IMPORTS = (
+    "grpc._channel",
     "scipy.optimize",
     "scipy.special",
     "scipy.stats",
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
     "matplotlib.ticker",
+    "PIL.BmpImagePlugin",
+    "PIL.GifImagePlugin",
+    "PIL.JpegImagePlugin",
+    "PIL.PpmImagePlugin",
+    "PIL.PngImagePlugin",
 )
 # Past its CPU seconds a registration worker gets SIGXCPU (it ends; the runner says why), and
 # SIGKILL this much later if it handled that signal.
