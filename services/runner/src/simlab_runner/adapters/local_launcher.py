@@ -181,7 +181,12 @@ async def spawn(
         start_new_session=True,
         preexec_fn=functools.partial(_apply_rlimits, list(rlimits)) if rlimits else None,
     )
-    started = psutil.Process(process.pid).create_time()
+    try:
+        started = psutil.Process(process.pid).create_time()
+    except psutil.NoSuchProcess:
+        # Ended and reaped already (asyncio's child watcher reaps at once, and a loaded runner
+        # may get here late): no live process will ever match this start time.
+        started = 0.0
     return WorkerProcess(process.pid, started, asyncio.ensure_future(process.wait()))
 
 
