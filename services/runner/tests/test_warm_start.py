@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -25,8 +26,8 @@ from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.adapters.zygote import Zygote
 from simlab_runner.core.ports import ShardExit
 
-# `python -m warm_probe ACTION [ARG]`: a worker that describes the process it runs in, fails,
-# exits with a code, or waits (with a child of its own) for a file to exist.
+# `python -m warm_probe ACTION [ARG]`: a worker that describes the process it runs in, counts
+# its page faults, fails, exits with a code, or waits (with a child of its own) for a file.
 PROBE = """
 import json, os, resource, signal, sys, time
 
@@ -56,10 +57,34 @@ def describe():
         "random": numpy.random.random(),
     }
 
+# Minor page faults of a block's arrays under the worker's allocator policy (as in
+# services/worker/tests/test_memory.py).
+def faults_per_block():
+    import ctypes
+    import numpy as np
+    from simlab_worker.adapters.memory import keep_freed_memory
+    assert ctypes.CDLL(None).prctl(41, 1, 0, 0, 0) == 0  # PR_SET_THP_DISABLE: 4 KiB faults
+    assert keep_freed_memory()  # as the worker does when it starts
+
+    def block():
+        a = np.full(2 * 1024 * 1024, 0.5)
+        b = a * 2.0
+        return float(np.exp(b).sum())
+
+    for _ in range(3):
+        block()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        block()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
+
 def main():
     action = sys.argv[1]
     if action == "describe":
         print(json.dumps(describe()))
+        return
+    if action == "faults":
+        print(json.dumps(faults_per_block()))
         return
     print("started by", os.getppid(), flush=True)
     if action == "raise":
@@ -322,3 +347,21 @@ def test_a_dead_zygote_is_started_again_and_meanwhile_workers_are_spawned(
     assert exits["before"].exit_code is None
     assert exits["before"].reason == "its exit code was lost with the warm start process"
     assert exits["meanwhile"].exit_code == exits["after"].exit_code == 0
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
+def test_the_workers_allocator_policy_holds_in_a_forked_worker(tmp_path: Path) -> None:
+    """The zygote's heap, inherited, does not keep keep_freed_memory() from taking effect."""
+
+    async def scenario() -> tuple[ShardExit, bytes]:
+        recorder = Recorder()
+        launcher = probe_launcher(tmp_path, recorder, "faults")
+        await warm(launcher)
+        (exit_,) = await run_job(launcher, recorder, pb.Job(job_id="j", model="m", shards=1))
+        await launcher.close()
+        return exit_, recorder.logs[("j", 0)]
+
+    exit_, log = asyncio.run(scenario())
+    assert exit_.exit_code == 0, log
+    # Measured in a spawned worker: 12,256 without the policy, 0 with it.
+    assert json.loads(log) < 50
