@@ -69,8 +69,8 @@ MAX_RETRY_S = 300.0
 
 def main() -> None:
     channel_fd, module, *imports = sys.argv[1:]
-    preload(module, imports)
     added = interpreter_environment()
+    preload(module, imports)
     forked = serve(socket.socket(fileno=int(channel_fd)))
     if forked is not None:  # in a child
         request, log_fd = forked
