@@ -92,10 +92,11 @@ def main():
     if action == "exit":
         sys.exit(int(sys.argv[2]))
     if action == "wait":
-        child = os.fork()
+        child = os.fork()  # in the worker's process group; ends with it, or on the file
         if child == 0:
-            while True:
-                time.sleep(1)
+            while not os.path.exists(sys.argv[2]):
+                time.sleep(0.05)
+            os._exit(0)
         pids = f"{sys.argv[2]}.{os.environ['SIMLAB_WORKER_JOB_ID']}.pids"
         with open(pids + ".new", "w") as out:
             json.dump([os.getpid(), child], out)
