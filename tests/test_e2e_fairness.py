@@ -6,6 +6,7 @@ twice, and the job store's per-user quotas reach the client as RESOURCE_EXHAUSTE
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ class WorkerSampler:
     """Counts the shards of `job_ids` with a live worker process every SAMPLE_INTERVAL_S, in
     a thread, and remembers which processes ran each shard."""
 
+    stack: Stack
     job_ids: set[str]
     most: int = 0
     samples: int = 0
@@ -113,7 +115,22 @@ class WorkerSampler:
             if env.get("SIMLAB_WORKER_JOB_ID") in self.job_ids:
                 shard = (env["SIMLAB_WORKER_JOB_ID"], env.get("SIMLAB_WORKER_SHARD", "?"))
                 self.known[process.pid] = shard
+            elif process.pid in (recorded := self._recorded()):
+                # Forked by the warm start: /proc shows the environment the zygote started
+                # with, and the runner's record of the pid tells the shard.
+                self.known[process.pid] = recorded[process.pid]
         return self.known.get(process.pid)
+
+    def _recorded(self) -> dict[int, tuple[str, str]]:
+        """pid -> (job, shard) of the workers the runner has records of."""
+        recorded = {}
+        for job_id in self.job_ids:
+            for record in (self.stack.state_dir / "runner" / "local" / job_id).glob("shard-*"):
+                with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+                    if record.suffix == ".json":
+                        shard = record.stem.removeprefix("shard-")
+                        recorded[json.loads(record.read_text())["pid"]] = (job_id, shard)
+        return recorded
 
     def wait(self, client: Client, jobs: list[pb.Job]) -> list[pb.Job]:
         """The jobs once all have ended; fails as soon as more workers than the cap ran."""
@@ -144,10 +161,10 @@ def launched_at(job: pb.Job) -> float:
 # 80 worker starts, 4 at a time: minutes on a busy machine.
 @pytest.mark.timeout(900)
 def test_five_jobs_of_sixteen_shards_never_run_more_than_the_cap_and_all_finish(
-    alice: Client,
+    stack: Stack, alice: Client
 ) -> None:
     jobs = [alice.submit("test_slow", SIXTEEN_SHARDS, shards=16, seed=i + 1) for i in range(5)]
-    sampler = WorkerSampler({job.job_id for job in jobs})
+    sampler = WorkerSampler(stack, {job.job_id for job in jobs})
     try:
         done = sampler.wait(alice, jobs)
     finally:
@@ -206,7 +223,7 @@ def test_a_runner_killed_while_jobs_wait_loses_nothing_and_starts_nothing_twice(
     params = {"samples": 3200, "seconds_per_block": 0.3}
     jobs = [alice.submit("test_slow", params, shards=MAX_WORKERS, seed=i + 1) for i in range(4)]
     waiting = {job.job_id for job in jobs[1:]}
-    sampler = WorkerSampler({job.job_id for job in jobs})
+    sampler = WorkerSampler(stack, {job.job_id for job in jobs})
     try:
         for event in alice.watch(jobs[0].job_id):
             if event.job.state == pb.JOB_STATE_RUNNING:

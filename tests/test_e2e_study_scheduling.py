@@ -123,7 +123,7 @@ def test_kill_9_of_the_runner_and_the_job_store_loses_no_point_and_starts_none_t
     stack: Stack, alice: Client
 ) -> None:
     running = slow_study(alice, 8, 0.1, seed=3)  # 0.8 s a point
-    sampler = WorkerSampler({p.job_id for p in running.points()})
+    sampler = WorkerSampler(stack, {p.job_id for p in running.points()})
     try:
         mid = wait_until(running, lambda s: s.counts.succeeded >= 2 and s.counts.queued >= 2)
         stack.kill("runner")

@@ -1,13 +1,20 @@
 """Fakes of the runner's ports, for the tests of its logic: the job store's rules in short, and
-a launcher that records what it is asked."""
+a launcher that records what it is asked; for the local launcher's tests, a recorder of its
+outside world."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from pathlib import Path
 
 from simlab.common.errors import Code, SimlabError
 from simlab.v1 import simulation_pb2 as pb
+from simlab_runner.adapters.local_launcher import LocalProcessLauncher
+from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.decisions import TERMINAL
+from simlab_runner.core.ports import ShardExit
+from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits
 
 QUEUED, LAUNCHING, RUNNING = pb.JOB_STATE_QUEUED, pb.JOB_STATE_LAUNCHING, pb.JOB_STATE_RUNNING
 CANCELLING, CANCELLED = pb.JOB_STATE_CANCELLING, pb.JOB_STATE_CANCELLED
@@ -110,3 +117,47 @@ def _copy(job: pb.Job) -> pb.Job:
     copy = pb.Job()
     copy.CopyFrom(job)
     return copy
+
+
+class Recorder:
+    """The launcher's outside world: exits, stored logs, and a live log nobody reads."""
+
+    def __init__(self) -> None:
+        self.exits: list[ShardExit] = []
+        self.logs: dict[tuple[str, int], bytes] = {}
+        self.ended = asyncio.Event()
+
+    async def on_exit(self, exit_: ShardExit) -> None:
+        self.exits.append(exit_)
+        self.ended.set()
+
+    async def store_log(self, job_id: str, shard: int, data: bytes) -> None:
+        self.logs[(job_id, shard)] = data
+
+    async def publish(self, job_id: str, shard: int, data: bytes) -> None:
+        pass
+
+    async def end(self, job_id: str, shard: int) -> None:
+        pass
+
+    def launcher(
+        self,
+        tmp_path: Path,
+        command: tuple[str, ...],
+        limits: RegistrationLimits = DEFAULT_LIMITS,
+        token_ttl_s: float = 3600,
+    ) -> LocalProcessLauncher:
+        """A launcher of `command` as every worker, reporting here."""
+        return LocalProcessLauncher(
+            tmp_path / "state",
+            {"PATH": "/usr/bin:/bin"},
+            self.on_exit,
+            self.store_log,
+            self,
+            WorkerTokens(SECRET, token_ttl_s),
+            registration=limits,
+            command=command,
+        )
+
+
+SECRET = "secret"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from services.runner.tests.fakes import SECRET, Recorder
 from simlab.common.tokens import verify_worker_token
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.adapters.local_launcher import CPU_GRACE_S, LocalProcessLauncher, lowered
-from simlab_runner.adapters.worker_tokens import WorkerTokens
 from simlab_runner.core.ports import ShardExit
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits
 
@@ -26,50 +26,6 @@ REPORT_LIMITS = (
     "import json, os, resource; print(json.dumps({name: resource.getrlimit(getattr(resource, name))"
     f" for name in {LIMITS}}} | {{'blas_threads': os.environ.get('OPENBLAS_NUM_THREADS')}}))"
 )
-
-
-class Recorder:
-    """The launcher's outside world: exits, stored logs, and a live log nobody reads."""
-
-    def __init__(self) -> None:
-        self.exits: list[ShardExit] = []
-        self.logs: dict[tuple[str, int], bytes] = {}
-        self.ended = asyncio.Event()
-
-    async def on_exit(self, exit_: ShardExit) -> None:
-        self.exits.append(exit_)
-        self.ended.set()
-
-    async def store_log(self, job_id: str, shard: int, data: bytes) -> None:
-        self.logs[(job_id, shard)] = data
-
-    async def publish(self, job_id: str, shard: int, data: bytes) -> None:
-        pass
-
-    async def end(self, job_id: str, shard: int) -> None:
-        pass
-
-    def launcher(
-        self,
-        tmp_path: Path,
-        command: tuple[str, ...],
-        limits: RegistrationLimits = DEFAULT_LIMITS,
-        token_ttl_s: float = 3600,
-    ) -> LocalProcessLauncher:
-        """A launcher of `command` as every worker, reporting here."""
-        return LocalProcessLauncher(
-            tmp_path / "state",
-            {"PATH": "/usr/bin:/bin"},
-            self.on_exit,
-            self.store_log,
-            self,
-            WorkerTokens(SECRET, token_ttl_s),
-            registration=limits,
-            command=command,
-        )
-
-
-SECRET = "secret"
 
 
 def run_one(

@@ -42,6 +42,13 @@ def test_the_local_launcher_by_default_with_its_defaults() -> None:
     assert launcher.state_dir == Path("/srv/runner/local")
     assert launcher.stop_grace_s == 10.0
     assert launcher.registration == RegistrationLimits(cpu_s=120, memory_mb=2048)
+    assert launcher.warm_start is True
+
+
+def test_the_warm_start_can_be_turned_off() -> None:
+    launcher = Settings.from_env({**BASE, "SIMLAB_RUNNER_WARM_START": "false"}).launcher
+    assert isinstance(launcher, LocalLauncherSettings)
+    assert launcher.warm_start is False
 
 
 def test_the_worker_caps_default_to_the_cpus_locally_and_64_on_kubernetes() -> None:
@@ -162,6 +169,7 @@ def test_kubernetes_settings_from_the_runners_environment() -> None:
         ("SIMLAB_RUNNER_JOBSTORE_RETRY_S", "-1", BASE),
         ("SIMLAB_RUNNER_STOP_GRACE_S", "-1", BASE),
         ("SIMLAB_RUNNER_STOP_WORKERS_ON_EXIT", "maybe", BASE),
+        ("SIMLAB_RUNNER_WARM_START", "lukewarm", BASE),
         ("SIMLAB_RUNNER_REGISTRATION_CPU_S", "0", BASE),
         ("SIMLAB_RUNNER_REGISTRATION_CPU_S", "2m", KUBERNETES),
         ("SIMLAB_RUNNER_REGISTRATION_MEMORY_MB", "100", BASE),

@@ -55,7 +55,7 @@ class App:
         )
         store_log = log_sink(open_object_store(settings.object_store))
         self.log_shipper = await NatsLogShipper.connect(settings.nats_url)
-        self.launcher = self._launcher(store_log)
+        self.launcher = await self._launcher(store_log)
         self.runner = Runner(
             self.jobstore,
             self.launcher,
@@ -87,7 +87,7 @@ class App:
             except SimlabError as error:
                 log.warning("checking running jobs failed: %s", error)
 
-    def _launcher(self, store_log: LogSink) -> Launcher:
+    async def _launcher(self, store_log: LogSink) -> Launcher:
         # The launcher reports to the runner, which drives the launcher: built first, it
         # reaches the runner through these.
         async def on_exit(exit_: ShardExit) -> None:
@@ -102,7 +102,7 @@ class App:
             return kubernetes_launcher(
                 launcher, on_failure, store_log, self.log_shipper, tokens, self.settings.max_workers
             )
-        return LocalProcessLauncher(
+        local = LocalProcessLauncher(
             launcher.state_dir,
             launcher.worker_env,
             on_exit,
@@ -111,7 +111,10 @@ class App:
             tokens,
             grace_s=launcher.stop_grace_s,
             registration=launcher.registration,
+            warm_start=launcher.warm_start,
         )
+        await local.warm_up()
+        return local
 
     async def stop(self) -> None:
         self.stopping.set()

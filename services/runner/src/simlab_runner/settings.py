@@ -25,6 +25,9 @@ Both launchers:
 local:
 - STATE_DIR              where the workers' pids, logs and exit codes are kept (under local/)
 - STOP_GRACE_S           how long a stopped worker has between SIGTERM and SIGKILL (default 10)
+- WARM_START             fork run workers from a process that imported the worker, NumPy,
+                         SciPy and matplotlib once, instead of starting each afresh (default
+                         true; registration workers always start afresh)
 kubernetes:
 - KUBECONFIG             a kubeconfig file; unset: the in-cluster ServiceAccount
 - WORKER_IMAGE           the worker image
@@ -80,6 +83,7 @@ class LocalLauncherSettings:
     state_dir: Path
     stop_grace_s: float
     registration: RegistrationLimits
+    warm_start: bool
     # The workers' environment: the runner's, less other services' and object-store settings.
     worker_env: dict[str, str] = field(repr=False)
 
@@ -146,6 +150,7 @@ def _launcher(env: Env, jobstore: str) -> LocalLauncherSettings | KubernetesLaun
             state_dir=Path(env.str("STATE_DIR")) / "local",
             stop_grace_s=env.float("STOP_GRACE_S", 10.0, minimum=0),
             registration=registration_limits(env),
+            warm_start=env.bool("WARM_START", True),
             worker_env=worker_environment(env.environ, jobstore),
         )
     if kind == KubernetesLauncherSettings.kind:

@@ -9,6 +9,12 @@ shard-<i>.exit (exit code, when the runner reaped it), shard-<i>.token (the work
 A registration job's worker (it imports pushed code) runs under resource limits set in the
 child before it execs: CPU seconds, address space, no core dump.
 
+With the warm start (adapters.zygote) a run's worker is forked from a process that imported
+the worker and its libraries once, in a session of its own with its own environment and log,
+exactly as a spawned one; a registration worker is always spawned (its limits and single
+BLAS thread must hold from its first instruction). Until the zygote is ready, or when it
+cannot fork, a worker is spawned.
+
 While a shard runs, what it appends to its log is shipped to the live log every
 FOLLOW_INTERVAL_S (a short read of a local file; nothing to watch), and once more, with the
 end of the shard, when the process is gone."""
@@ -34,6 +40,7 @@ import psutil
 from simlab.transport.precision import shards_with_blocks
 from simlab.v1 import simulation_pb2 as pb
 from simlab_runner.adapters.worker_tokens import WorkerTokens
+from simlab_runner.adapters.zygote import WorkerProcess, Zygote
 from simlab_runner.core.decisions import MAX_ATTEMPTS, describe_exit
 from simlab_runner.core.ports import ExitHandler, LiveLog, LogSink, ShardExit
 from simlab_runner.core.registration import DEFAULT_LIMITS, RegistrationLimits, is_registration
@@ -43,6 +50,23 @@ LOG_TAIL_LINES = 40
 FOLLOW_INTERVAL_S = 0.2
 MAX_READ = 1024 * 1024
 WORKER_COMMAND = (sys.executable, "-m", "simlab_worker")
+# What the warm start imports besides the worker's entry point: what shards import later,
+# slowly (SciPy in the models, gRPC's channel, matplotlib for the plot and the image formats
+# Pillow loads at its first save).
+WARM_IMPORTS = (
+    "grpc._channel",
+    "scipy.optimize",
+    "scipy.special",
+    "scipy.stats",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.ticker",
+    "PIL.BmpImagePlugin",
+    "PIL.GifImagePlugin",
+    "PIL.JpegImagePlugin",
+    "PIL.PpmImagePlugin",
+    "PIL.PngImagePlugin",
+)
 # Past its CPU seconds a registration worker gets SIGXCPU (it ends; the runner says why), and
 # SIGKILL this much later if it handled that signal.
 CPU_GRACE_S = 5
@@ -145,10 +169,10 @@ async def spawn(
     env: Mapping[str, str],
     out: IO[bytes],
     rlimits: Sequence[Rlimit] = (),
-) -> asyncio.subprocess.Process:
+) -> WorkerProcess:
     """Starts a worker in a session of its own (it outlives the runner, as a pod would),
     writing to `out`, under `rlimits`."""
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         *command,
         env=dict(env),
         stdin=asyncio.subprocess.DEVNULL,
@@ -157,6 +181,13 @@ async def spawn(
         start_new_session=True,
         preexec_fn=functools.partial(_apply_rlimits, list(rlimits)) if rlimits else None,
     )
+    try:
+        started = psutil.Process(process.pid).create_time()
+    except psutil.NoSuchProcess:
+        # Ended and reaped already (asyncio's child watcher reaps at once, and a loaded runner
+        # may get here late): no live process will ever match this start time.
+        started = 0.0
+    return WorkerProcess(process.pid, started, asyncio.ensure_future(process.wait()))
 
 
 class LocalProcessLauncher:
@@ -171,6 +202,7 @@ class LocalProcessLauncher:
         grace_s: float = 10.0,
         registration: RegistrationLimits = DEFAULT_LIMITS,
         command: Sequence[str] = WORKER_COMMAND,
+        warm_start: bool = False,
     ) -> None:
         self.state_dir = state_dir
         self.worker_env = worker_env
@@ -188,6 +220,17 @@ class LocalProcessLauncher:
         self.renewing: asyncio.Task[None] | None = None
         self.launching = asyncio.Lock()
         state_dir.mkdir(parents=True, exist_ok=True)
+        # Only a `python -m MODULE ARGS...` command can start warm: the zygote runs MODULE.
+        self.zygote = (
+            Zygote(command[0], command[2], WARM_IMPORTS, worker_env, state_dir / "warm-start.log")
+            if warm_start and len(command) > 2 and command[1] == "-m"
+            else None
+        )
+
+    async def warm_up(self) -> None:
+        """Starts the warm start's process, if there is one, so that it is ready early."""
+        if self.zygote is not None:
+            await self.zygote.start()
 
     def _file(self, job_id: str, shard: int, suffix: str) -> Path:
         return self.state_dir / job_id / f"shard-{shard}.{suffix}"
@@ -277,16 +320,16 @@ class LocalProcessLauncher:
         with log_file.open("ab") as out:
             # Earlier attempts' output was shipped while they ran.
             offset = out.tell()
-            process = await spawn(self.command, env, out, rlimits)
+            worker = None
+            if self.zygote is not None and not registration:
+                worker = await self.zygote.fork(self.command[3:], env, os.getcwd(), out)
+            if worker is None:
+                worker = await spawn(self.command, env, out, rlimits)
         self._follow(job_id, shard, offset)
-        started = psutil.Process(process.pid).create_time()
-        self._file(job_id, shard, "json").write_text(
-            json.dumps(
-                {"pid": process.pid, "started": started, "attempts": attempts, "launches": launch}
-            )
-        )
-        log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": process.pid})
-        self._watch(job_id, shard, process.pid, self._reap(job_id, shard, process, attempts))
+        record = {"pid": worker.pid, "started": worker.started, "attempts": attempts}
+        self._file(job_id, shard, "json").write_text(json.dumps(record | {"launches": launch}))
+        log.info("shard started", extra={"job_id": job_id, "shard": shard, "pid": worker.pid})
+        self._watch(job_id, shard, worker.pid, self._reap(job_id, shard, worker, attempts))
 
     def _follow(self, job_id: str, shard: int, offset: int) -> None:
         path = self.log_path(job_id, shard)
@@ -306,28 +349,20 @@ class LocalProcessLauncher:
             del self.watched[key]
             self.pids.pop(key, None)
 
-    async def _reap(
-        self, job_id: str, shard: int, process: asyncio.subprocess.Process, attempts: int
-    ) -> None:
-        code = await process.wait()
+    async def _reap(self, job_id: str, shard: int, worker: WorkerProcess, attempts: int) -> None:
+        code = await worker.exit_code
+        if code is None:
+            # Its zygote died first: it lives on (or ended) as a process the runner did not
+            # start, and is lost like one.
+            await _gone(worker.pid)
+            reason = "its exit code was lost with the warm start process"
+            await self._report(job_id, shard, None, reason, attempts)
+            return
         self._file(job_id, shard, "exit").write_text(str(code))
         await self._report(job_id, shard, code, describe_exit(code), attempts)
 
     async def _await_foreign(self, job_id: str, shard: int, pid: int, attempts: int) -> None:
-        """Waits for a process that is not our child, via a pidfd: no polling."""
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            fd = None
-        if fd is not None:
-            gone = asyncio.get_running_loop().create_future()
-            loop = asyncio.get_running_loop()
-            loop.add_reader(fd, _resolve, gone)
-            try:
-                await gone
-            finally:
-                loop.remove_reader(fd)
-                os.close(fd)
+        await _gone(pid)
         await self._report(
             job_id, shard, None, "process vanished while the runner was away", attempts
         )
@@ -432,9 +467,27 @@ class LocalProcessLauncher:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self.watched.values(), return_exceptions=True)
+        if self.zygote is not None:
+            await self.zygote.close()
         for follower in self.followers.values():
             await follower.stop()
         self.followers.clear()
+
+
+async def _gone(pid: int) -> None:
+    """Waits for a process that is not our child to end, via a pidfd: no polling."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    gone = loop.create_future()
+    loop.add_reader(fd, _resolve, gone)
+    try:
+        await gone
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
