@@ -34,5 +34,5 @@ class PostgresJobStore(Studies, Shards, Models, Presets, Shares):
         self.db = Database(pool, on_commit, events)
         self.quotas = quotas or Quotas()
         self.max_study_points = max_study_points
-        self._inserts = Coalescer(self._insert_jobs)
+        self._new_runs = Coalescer(self._create_runs)
         self._versions = {}
