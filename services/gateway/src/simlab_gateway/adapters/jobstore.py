@@ -38,6 +38,7 @@ class JobStoreClient(ServiceJobStoreClient):
             precision=None if plan.precision is None else precision_to_proto(plan.precision),
             no_cache=plan.no_cache,
             extends=plan.extends,
+            latest=plan.latest,
         )
         created = await self._call(self.stub.CreateJob, request, idempotent=bool(request_id))
         return created.job, created.created

@@ -83,6 +83,7 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
         else None,
         no_cache=request.no_cache,
         extends=request.extends,
+        latest=request.latest,
     )
 
 

@@ -23,7 +23,7 @@ from ...core.models import ModelKind, model_not_found
 from ...core.quotas import Quotas
 from ...core.states import NOT_TERMINAL, TERMINAL, JobState
 from ..coalesce import Coalescer
-from .rows import JOB_COLUMNS, block_moments, job_from_row
+from .rows import JOB_COLUMNS, block_moments, job_from_row, visible_to
 from .session import Database, Session, now
 
 # Jobs neither succeeded, failed nor cancelled: the predicate of the index jobs_owner_active.
@@ -73,6 +73,8 @@ class NewRun:
     cacheable: bool
     # The code is built-in or public: anyone's finished run may answer it, not only the owner's.
     shared: bool
+    # Its model version must still be the latest the owner sees (JobSpec.latest).
+    latest: bool = False
 
     @property
     def fingerprint(self) -> str | None:
@@ -113,6 +115,7 @@ class Jobs:
             new_run(spec, code, new_id(), now()),
             cacheable=not spec.no_cache,
             shared=code.shared,
+            latest=spec.latest,
         )
         if spec.extends:
             inserted = await self._create_extension(spec, run)
@@ -146,15 +149,14 @@ class Jobs:
         in one statement. Batches are written one at a time, so the quota holds exactly in one
         job store (several may pass it by the batches they have in flight)."""
         jobs = await self._with_cached_results(runs)
-        # Cache hits hold nothing: only the queued need room.
-        queued = [i for i, job in enumerate(jobs) if job.state is JobState.QUEUED]
         async with self.db.session() as db:
-            refused = {
-                queued[k]: error
-                for k, error in (
-                    await self._refused_by_quota(db, [jobs[i] for i in queued])
-                ).items()
-            }
+            refused = await _outdated(db, runs)
+            # Cache hits hold nothing: only the queued need room.
+            queued = [
+                i for i, job in enumerate(jobs) if i not in refused and job.state is JobState.QUEUED
+            ]
+            quota = await self._refused_by_quota(db, [jobs[i] for i in queued])
+            refused.update((queued[k], error) for k, error in quota.items())
             admitted = [
                 (job, db.events.job(job, EventKind.STATE))
                 for i, job in enumerate(jobs)
@@ -198,7 +200,7 @@ class Jobs:
                 inserted = await db.insert_jobs([(job, db.events.job(job, EventKind.STATE))])
             return job if inserted else None
         async with self.db.session() as db:
-            if refused := await self._refused_by_quota(db, [job]):
+            if refused := await _outdated(db, [run]) or await self._refused_by_quota(db, [job]):
                 raise refused[0]
         return await self._insert_extension(job, extended)
 
@@ -407,3 +409,28 @@ class Jobs:
                     (values,),
                 )
         return [job_from_row(row) for row in rows]
+
+
+async def _outdated(db: Session, runs: Sequence[NewRun]) -> dict[int, SimlabError]:
+    """Which runs (by index) asked for their model's latest version and were planned with one
+    that is no longer the latest their owner sees: one query for every (owner, model)."""
+    asked = {(run.job.owner, run.job.model) for run in runs if run.latest}
+    if not asked:
+        return {}
+    rows = await db.fetch_all(
+        "SELECT viewer, name, (SELECT max(version) FROM models WHERE models.name = asked.name"
+        f" AND {visible_to('asked.viewer')}) AS latest"
+        " FROM unnest(%s::text[], %s::text[]) AS asked(viewer, name)",
+        ([owner for owner, _ in asked], [name for _, name in asked]),
+    )
+    latest = {(row["viewer"], row["name"]): row["latest"] for row in rows}
+    outdated: dict[int, SimlabError] = {}
+    for index, run in enumerate(runs):
+        newest = latest.get((run.job.owner, run.job.model))
+        if run.latest and newest != run.job.model_version:
+            outdated[index] = invalid(
+                "latest",
+                f"{run.job.model}@v{run.job.model_version} is not the latest version of"
+                f" {run.job.model} (v{newest}): resolve the model again",
+            )
+    return outdated
