@@ -72,6 +72,26 @@ def test_concurrent_submissions_take_exactly_the_room_left(client: Client) -> No
         assert outcomes[i] == expected, (request_id, outcomes)
 
 
+def test_a_batch_past_the_quota_is_refused_item_by_item_naming_it(client: Client) -> None:
+    jobs = [
+        store_pb.CreateJobRequest(
+            owner="ana",
+            request_id=f"r{i}",
+            model="pi",
+            shards=1,
+            primary_output="estimate",
+            block_size=250,
+            samples_total=1000,
+        )
+        for i in range(3)
+    ]
+    results = client.call("CreateJobs", store_pb.CreateJobsRequest(jobs=jobs)).results
+    assert [result.WhichOneof("result") for result in results] == ["created", "created", "refused"]
+    refused = results[2].refused
+    assert refused.code == "RESOURCE_EXHAUSTED"
+    assert refused.quota and "at most 2 active jobs per user" in refused.message
+
+
 def save(client: Client, name: str, owner: str = "ana") -> pb.Preset:
     preset = pb.Preset(name=name, model="pi", shards=1)
     return client.call("SavePreset", store_pb.SavePresetRequest(owner=owner, preset=preset))

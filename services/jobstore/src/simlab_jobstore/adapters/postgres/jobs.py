@@ -12,6 +12,7 @@ from datetime import datetime
 
 from psycopg import sql
 
+from simlab.common.coalesce import Coalescer
 from simlab.common.errors import Code, SimlabError, invalid
 
 from ...core import jobs as core
@@ -22,7 +23,6 @@ from ...core.listing import Cursor
 from ...core.models import ModelKind, model_not_found
 from ...core.quotas import Quotas
 from ...core.states import NOT_TERMINAL, TERMINAL, JobState
-from ..coalesce import Coalescer
 from .rows import JOB_COLUMNS, block_moments, job_from_row, visible_to
 from .session import Database, Session, now
 

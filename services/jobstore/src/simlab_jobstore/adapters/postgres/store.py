@@ -7,10 +7,11 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from simlab.common.coalesce import Coalescer
+
 from ...core.events import EventEncoder
 from ...core.quotas import Quotas
 from ...core.studies import DEFAULT_MAX_POINTS
-from ..coalesce import Coalescer
 from .models import Models
 from .presets import Presets
 from .session import Database

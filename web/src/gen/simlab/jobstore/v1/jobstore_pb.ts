@@ -21,7 +21,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/jobstore/v1/jobstore.proto.
  */
 export const file_simlab_jobstore_v1_jobstore: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLoAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJEg4KBmxhdGVzdBgQIAEoCCJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiLgoNR2V0Sm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiOgoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiSwoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEikKBXF1ZXJ5GAIgASgLMhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdCIxChBDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIyChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFb3duZXIYASABKAkSDQoFbW9kZWwYAiABKAkiRQoRU2F2ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSIQoGcHJlc2V0GAIgASgLMhEuc2ltbGFiLnYxLlByZXNldCIyChNEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiTgoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIQCghzdHVkeV9pZBgCIAEoCSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIkMKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIPCgdydW50aW1lGAMgASgJImgKElN0YXJ0U2hhcmRSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEhMKC2RvbmVfYmxvY2tzGAIgAygDEgwKBHN0b3AYAyABKAgSEgoKc3RvcF9ibG9jaxgEIAEoAyJbChNSZXBvcnRCbG9ja3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIlCgZibG9ja3MYAyADKAsyFS5zaW1sYWIudjEuQmxvY2tTdGF0cyI4ChRSZXBvcnRCbG9ja3NSZXNwb25zZRIMCgRzdG9wGAEgASgIEhIKCnN0b3BfYmxvY2sYAiABKAMiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiXgoWQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEAoIc3R1ZHlfaWQYBCABKAkSEwoLdHRsX3NlY29uZHMYAyABKAMiSAoVTGlzdFNoYXJlTGlua3NSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgDIAEoCSI4ChZSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkwKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCHN0dWR5X2lkGAMgASgJIj8KD0dldE1vZGVsUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUiIgoRTGlzdE1vZGVsc1JlcXVlc3QSDQoFb3duZXIYASABKAkiNwoYTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkioQEKGEJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnB1YmxpYxgDIAEoCBITCgtjb2RlX3NoYTI1NhgEIAEoCRIRCgljb2RlX3NpemUYBSABKAMSDQoFZW50cnkYBiABKAkSDQoFZmlsZXMYByADKAkSEgoKcmVxdWVzdF9pZBgIIAEoCSJcChlCZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISIgoIZXhpc3RpbmcYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiPgobUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0Eh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsIpcBChVSZXBvcnRQcm9ncmVzc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEgwKBGRvbmUYAyABKAESDQoFdG90YWwYBCABKAESFQoIZXN0aW1hdGUYBSABKAFIAIgBARITCgZzdGRlcnIYBiABKAFIAYgBAUILCglfZXN0aW1hdGVCCQoHX3N0ZGVyciJOChtDb21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBW1vZGVsGAIgASgLMhAuc2ltbGFiLnYxLk1vZGVsIiIKEEdldEJ1bmRsZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIisKC0J1bmRsZUNodW5rEg4KBnNoYTI1NhgBIAEoCRIMCgRkYXRhGAIgASgMIkEKE1B1dEFydGlmYWN0c1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEZGF0YRgDIAEoDCIlChRQdXRBcnRpZmFjdHNSZXNwb25zZRINCgVuYW1lcxgBIAMoCSImChZSZXBvcnRQcm9ncmVzc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgidgoOU3R1ZHlQb2ludFNwZWMSKwoKcGFyYW1ldGVycxgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgCIAEoBBISCgpibG9ja19zaXplGAMgASgDEhUKDXNhbXBsZXNfdG90YWwYBCABKAMi8QEKEkNyZWF0ZVN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEiIKBHNwZWMYAyABKAsyFC5zaW1sYWIudjEuU3R1ZHlTcGVjEg0KBW1vZGVsGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAUSEwoLY29kZV9zaGEyNTYYBiABKAkSFgoOcHJpbWFyeV9vdXRwdXQYByABKAkSDQoFc3dlcHQYCCADKAkSMgoGcG9pbnRzGAkgAygLMiIuc2ltbGFiLmpvYnN0b3JlLnYxLlN0dWR5UG9pbnRTcGVjIkcKE0NyZWF0ZVN0dWR5UmVzcG9uc2USHwoFc3R1ZHkYASABKAsyEC5zaW1sYWIudjEuU3R1ZHkSDwoHY3JlYXRlZBgCIAEoCCIyCg9HZXRTdHVkeVJlcXVlc3QSDQoFb3duZXIYASABKAkSEAoIc3R1ZHlfaWQYAiABKAkiUQoSTGlzdFN0dWRpZXNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiwKBXF1ZXJ5GAIgASgLMh0uc2ltbGFiLnYxLkxpc3RTdHVkaWVzUmVxdWVzdCKMAQoWTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIwCgVxdWVyeRgCIAEoCzIhLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXF1ZXN0EjEKDWNoYW5nZWRfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjUKEkNhbmNlbFN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRIQCghzdHVkeV9pZBgCIAEoCSJVChRDb21wYXJlUG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIuCgVxdWVyeRgCIAEoCzIfLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVxdWVzdCI2ChBTdHVkeVF1ZXVlZEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJMsAXCg9Kb2JTdG9yZVNlcnZpY2USWAoJQ3JlYXRlSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlcXVlc3QaJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2USOwoGR2V0Sm9iEiEuc2ltbGFiLmpvYnN0b3JlLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkwKCExpc3RKb2JzEiMuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkEKCUNhbmNlbEpvYhIkLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJfChJHZXRQcm9ncmVzc0hpc3RvcnkSLS5zaW1sYWIuam9ic3RvcmUudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSVQoLTGlzdFByZXNldHMSJi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USRgoKU2F2ZVByZXNldBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSWAoMRGVsZXRlUHJlc2V0Eicuc2ltbGFiLmpvYnN0b3JlLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2USYQoPQ3JlYXRlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USXgoOTGlzdFNoYXJlTGlua3MSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USUwoPUmV2b2tlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEnAKEVJlc29sdmVTaGFyZVRva2VuEiwuc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5SZXNvbHZlU2hhcmVUb2tlblJlc3BvbnNlEl4KC0NyZWF0ZVN0dWR5EiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVN0dWR5UmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVTdHVkeVJlc3BvbnNlEkEKCEdldFN0dWR5EiMuc2ltbGFiLmpvYnN0b3JlLnYxLkdldFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJVCgtMaXN0U3R1ZGllcxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U3R1ZGllc1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXNwb25zZRJhCg9MaXN0U3R1ZHlQb2ludHMSKi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBoiLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXNwb25zZRJHCgtDYW5jZWxTdHVkeRImLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxTdHVkeVJlcXVlc3QaEC5zaW1sYWIudjEuU3R1ZHkSWwoNQ29tcGFyZVBvaW50cxIoLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wYXJlUG9pbnRzUmVxdWVzdBogLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVzcG9uc2USQQoIR2V0TW9kZWwSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0TW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsElIKCkxpc3RNb2RlbHMSJS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEmcKEUxpc3RNb2RlbFZlcnNpb25zEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBokLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlEnAKEUJlZ2luUmVnaXN0cmF0aW9uEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlElkKFFJlZ2lzdGVyQnVpbHRpbk1vZGVsEi8uc2ltbGFiLmpvYnN0b3JlLnYxLlJlZ2lzdGVyQnVpbHRpbk1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJFCgtSZXBvcnRTdGF0ZRImLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRTdGF0ZVJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEmcKDkxpc3RBY3RpdmVKb2JzEikuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVxdWVzdBoqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0QWN0aXZlSm9ic1Jlc3BvbnNlElsKClN0YXJ0U2hhcmQSJS5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlcXVlc3QaJi5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlc3BvbnNlEmEKDFJlcG9ydEJsb2NrcxInLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRCbG9ja3NSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1Jlc3BvbnNlEl4KC0ZpbmlzaFNoYXJkEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5GaW5pc2hTaGFyZFJlc3BvbnNlEkUKC0NvbXBsZXRlSm9iEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBsZXRlSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISPQoHRmFpbEpvYhIiLnNpbWxhYi5qb2JzdG9yZS52MS5GYWlsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOUmVwb3J0UHJvZ3Jlc3MSKS5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFByb2dyZXNzUmVzcG9uc2USVwoUQ29tcGxldGVSZWdpc3RyYXRpb24SLy5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVSZWdpc3RyYXRpb25SZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJUCglHZXRCdW5kbGUSJC5zaW1sYWIuam9ic3RvcmUudjEuR2V0QnVuZGxlUmVxdWVzdBofLnNpbWxhYi5qb2JzdG9yZS52MS5CdW5kbGVDaHVuazABEmMKDFB1dEFydGlmYWN0cxInLnNpbWxhYi5qb2JzdG9yZS52MS5QdXRBcnRpZmFjdHNSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1Jlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_simlab_v1_simulation, file_simlab_v1_stats]);
+  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLoAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJEg4KBmxhdGVzdBgQIAEoCCJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiRwoRQ3JlYXRlSm9ic1JlcXVlc3QSMgoEam9icxgBIAMoCzIkLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXF1ZXN0IkoKEkNyZWF0ZUpvYnNSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlc3VsdCKFAQoPQ3JlYXRlSm9iUmVzdWx0EjgKB2NyZWF0ZWQYASABKAsyJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2VIABIuCgdyZWZ1c2VkGAIgASgLMhsuc2ltbGFiLmpvYnN0b3JlLnYxLlJlZnVzYWxIAEIICgZyZXN1bHQiRgoHUmVmdXNhbBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFZmllbGQYAyABKAkSDQoFcXVvdGEYBCABKAkiLgoNR2V0Sm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiOgoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiSwoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEikKBXF1ZXJ5GAIgASgLMhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdCIxChBDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIyChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFb3duZXIYASABKAkSDQoFbW9kZWwYAiABKAkiRQoRU2F2ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSIQoGcHJlc2V0GAIgASgLMhEuc2ltbGFiLnYxLlByZXNldCIyChNEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiTgoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIQCghzdHVkeV9pZBgCIAEoCSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIkMKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIPCgdydW50aW1lGAMgASgJImgKElN0YXJ0U2hhcmRSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEhMKC2RvbmVfYmxvY2tzGAIgAygDEgwKBHN0b3AYAyABKAgSEgoKc3RvcF9ibG9jaxgEIAEoAyJbChNSZXBvcnRCbG9ja3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIlCgZibG9ja3MYAyADKAsyFS5zaW1sYWIudjEuQmxvY2tTdGF0cyI4ChRSZXBvcnRCbG9ja3NSZXNwb25zZRIMCgRzdG9wGAEgASgIEhIKCnN0b3BfYmxvY2sYAiABKAMiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiXgoWQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEAoIc3R1ZHlfaWQYBCABKAkSEwoLdHRsX3NlY29uZHMYAyABKAMiSAoVTGlzdFNoYXJlTGlua3NSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgDIAEoCSI4ChZSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkwKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCHN0dWR5X2lkGAMgASgJIj8KD0dldE1vZGVsUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUiIgoRTGlzdE1vZGVsc1JlcXVlc3QSDQoFb3duZXIYASABKAkiNwoYTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkioQEKGEJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnB1YmxpYxgDIAEoCBITCgtjb2RlX3NoYTI1NhgEIAEoCRIRCgljb2RlX3NpemUYBSABKAMSDQoFZW50cnkYBiABKAkSDQoFZmlsZXMYByADKAkSEgoKcmVxdWVzdF9pZBgIIAEoCSJcChlCZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISIgoIZXhpc3RpbmcYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiPgobUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0Eh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsIpcBChVSZXBvcnRQcm9ncmVzc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEgwKBGRvbmUYAyABKAESDQoFdG90YWwYBCABKAESFQoIZXN0aW1hdGUYBSABKAFIAIgBARITCgZzdGRlcnIYBiABKAFIAYgBAUILCglfZXN0aW1hdGVCCQoHX3N0ZGVyciJOChtDb21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBW1vZGVsGAIgASgLMhAuc2ltbGFiLnYxLk1vZGVsIiIKEEdldEJ1bmRsZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIisKC0J1bmRsZUNodW5rEg4KBnNoYTI1NhgBIAEoCRIMCgRkYXRhGAIgASgMIkEKE1B1dEFydGlmYWN0c1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEZGF0YRgDIAEoDCIlChRQdXRBcnRpZmFjdHNSZXNwb25zZRINCgVuYW1lcxgBIAMoCSImChZSZXBvcnRQcm9ncmVzc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgidgoOU3R1ZHlQb2ludFNwZWMSKwoKcGFyYW1ldGVycxgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgCIAEoBBISCgpibG9ja19zaXplGAMgASgDEhUKDXNhbXBsZXNfdG90YWwYBCABKAMi8QEKEkNyZWF0ZVN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEiIKBHNwZWMYAyABKAsyFC5zaW1sYWIudjEuU3R1ZHlTcGVjEg0KBW1vZGVsGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAUSEwoLY29kZV9zaGEyNTYYBiABKAkSFgoOcHJpbWFyeV9vdXRwdXQYByABKAkSDQoFc3dlcHQYCCADKAkSMgoGcG9pbnRzGAkgAygLMiIuc2ltbGFiLmpvYnN0b3JlLnYxLlN0dWR5UG9pbnRTcGVjIkcKE0NyZWF0ZVN0dWR5UmVzcG9uc2USHwoFc3R1ZHkYASABKAsyEC5zaW1sYWIudjEuU3R1ZHkSDwoHY3JlYXRlZBgCIAEoCCIyCg9HZXRTdHVkeVJlcXVlc3QSDQoFb3duZXIYASABKAkSEAoIc3R1ZHlfaWQYAiABKAkiUQoSTGlzdFN0dWRpZXNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiwKBXF1ZXJ5GAIgASgLMh0uc2ltbGFiLnYxLkxpc3RTdHVkaWVzUmVxdWVzdCKMAQoWTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIwCgVxdWVyeRgCIAEoCzIhLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXF1ZXN0EjEKDWNoYW5nZWRfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjUKEkNhbmNlbFN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRIQCghzdHVkeV9pZBgCIAEoCSJVChRDb21wYXJlUG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIuCgVxdWVyeRgCIAEoCzIfLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVxdWVzdCI2ChBTdHVkeVF1ZXVlZEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJMp0YCg9Kb2JTdG9yZVNlcnZpY2USWAoJQ3JlYXRlSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlcXVlc3QaJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2USWwoKQ3JlYXRlSm9icxIlLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JzUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JzUmVzcG9uc2USOwoGR2V0Sm9iEiEuc2ltbGFiLmpvYnN0b3JlLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkwKCExpc3RKb2JzEiMuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkEKCUNhbmNlbEpvYhIkLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJfChJHZXRQcm9ncmVzc0hpc3RvcnkSLS5zaW1sYWIuam9ic3RvcmUudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSVQoLTGlzdFByZXNldHMSJi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USRgoKU2F2ZVByZXNldBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSWAoMRGVsZXRlUHJlc2V0Eicuc2ltbGFiLmpvYnN0b3JlLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2USYQoPQ3JlYXRlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USXgoOTGlzdFNoYXJlTGlua3MSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USUwoPUmV2b2tlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEnAKEVJlc29sdmVTaGFyZVRva2VuEiwuc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5SZXNvbHZlU2hhcmVUb2tlblJlc3BvbnNlEl4KC0NyZWF0ZVN0dWR5EiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVN0dWR5UmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVTdHVkeVJlc3BvbnNlEkEKCEdldFN0dWR5EiMuc2ltbGFiLmpvYnN0b3JlLnYxLkdldFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJVCgtMaXN0U3R1ZGllcxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U3R1ZGllc1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXNwb25zZRJhCg9MaXN0U3R1ZHlQb2ludHMSKi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBoiLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXNwb25zZRJHCgtDYW5jZWxTdHVkeRImLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxTdHVkeVJlcXVlc3QaEC5zaW1sYWIudjEuU3R1ZHkSWwoNQ29tcGFyZVBvaW50cxIoLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wYXJlUG9pbnRzUmVxdWVzdBogLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVzcG9uc2USQQoIR2V0TW9kZWwSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0TW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsElIKCkxpc3RNb2RlbHMSJS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEmcKEUxpc3RNb2RlbFZlcnNpb25zEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBokLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlEnAKEUJlZ2luUmVnaXN0cmF0aW9uEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlElkKFFJlZ2lzdGVyQnVpbHRpbk1vZGVsEi8uc2ltbGFiLmpvYnN0b3JlLnYxLlJlZ2lzdGVyQnVpbHRpbk1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJFCgtSZXBvcnRTdGF0ZRImLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRTdGF0ZVJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEmcKDkxpc3RBY3RpdmVKb2JzEikuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVxdWVzdBoqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0QWN0aXZlSm9ic1Jlc3BvbnNlElsKClN0YXJ0U2hhcmQSJS5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlcXVlc3QaJi5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlc3BvbnNlEmEKDFJlcG9ydEJsb2NrcxInLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRCbG9ja3NSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1Jlc3BvbnNlEl4KC0ZpbmlzaFNoYXJkEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5GaW5pc2hTaGFyZFJlc3BvbnNlEkUKC0NvbXBsZXRlSm9iEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBsZXRlSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISPQoHRmFpbEpvYhIiLnNpbWxhYi5qb2JzdG9yZS52MS5GYWlsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOUmVwb3J0UHJvZ3Jlc3MSKS5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFByb2dyZXNzUmVzcG9uc2USVwoUQ29tcGxldGVSZWdpc3RyYXRpb24SLy5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVSZWdpc3RyYXRpb25SZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJUCglHZXRCdW5kbGUSJC5zaW1sYWIuam9ic3RvcmUudjEuR2V0QnVuZGxlUmVxdWVzdBofLnNpbWxhYi5qb2JzdG9yZS52MS5CdW5kbGVDaHVuazABEmMKDFB1dEFydGlmYWN0cxInLnNpbWxhYi5qb2JzdG9yZS52MS5QdXRBcnRpZmFjdHNSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1Jlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_simlab_v1_simulation, file_simlab_v1_stats]);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateJobRequest
@@ -146,6 +146,111 @@ export const CreateJobResponseSchema: GenMessage<CreateJobResponse> = /*@__PURE_
   messageDesc(file_simlab_jobstore_v1_jobstore, 1);
 
 /**
+ * @generated from message simlab.jobstore.v1.CreateJobsRequest
+ */
+export type CreateJobsRequest = Message<"simlab.jobstore.v1.CreateJobsRequest"> & {
+  /**
+   * @generated from field: repeated simlab.jobstore.v1.CreateJobRequest jobs = 1;
+   */
+  jobs: CreateJobRequest[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobsRequest.
+ * Use `create(CreateJobsRequestSchema)` to create a new message.
+ */
+export const CreateJobsRequestSchema: GenMessage<CreateJobsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 2);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateJobsResponse
+ */
+export type CreateJobsResponse = Message<"simlab.jobstore.v1.CreateJobsResponse"> & {
+  /**
+   * One per request, in their order.
+   *
+   * @generated from field: repeated simlab.jobstore.v1.CreateJobResult results = 1;
+   */
+  results: CreateJobResult[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobsResponse.
+ * Use `create(CreateJobsResponseSchema)` to create a new message.
+ */
+export const CreateJobsResponseSchema: GenMessage<CreateJobsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 3);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateJobResult
+ */
+export type CreateJobResult = Message<"simlab.jobstore.v1.CreateJobResult"> & {
+  /**
+   * @generated from oneof simlab.jobstore.v1.CreateJobResult.result
+   */
+  result: {
+    /**
+     * @generated from field: simlab.jobstore.v1.CreateJobResponse created = 1;
+     */
+    value: CreateJobResponse;
+    case: "created";
+  } | {
+    /**
+     * @generated from field: simlab.jobstore.v1.Refusal refused = 2;
+     */
+    value: Refusal;
+    case: "refused";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobResult.
+ * Use `create(CreateJobResultSchema)` to create a new message.
+ */
+export const CreateJobResultSchema: GenMessage<CreateJobResult> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 4);
+
+/**
+ * What a call refused with, as its status would say it.
+ *
+ * @generated from message simlab.jobstore.v1.Refusal
+ */
+export type Refusal = Message<"simlab.jobstore.v1.Refusal"> & {
+  /**
+   * The status code's name: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The request field at fault, if any.
+   *
+   * @generated from field: string field = 3;
+   */
+  field: string;
+
+  /**
+   * The quota reached (its setting), if any.
+   *
+   * @generated from field: string quota = 4;
+   */
+  quota: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.Refusal.
+ * Use `create(RefusalSchema)` to create a new message.
+ */
+export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 5);
+
+/**
  * @generated from message simlab.jobstore.v1.GetJobRequest
  */
 export type GetJobRequest = Message<"simlab.jobstore.v1.GetJobRequest"> & {
@@ -167,7 +272,7 @@ export type GetJobRequest = Message<"simlab.jobstore.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 2);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 6);
 
 /**
  * @generated from message simlab.jobstore.v1.GetProgressHistoryRequest
@@ -191,7 +296,7 @@ export type GetProgressHistoryRequest = Message<"simlab.jobstore.v1.GetProgressH
  * Use `create(GetProgressHistoryRequestSchema)` to create a new message.
  */
 export const GetProgressHistoryRequestSchema: GenMessage<GetProgressHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 3);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 7);
 
 /**
  * @generated from message simlab.jobstore.v1.ListJobsRequest
@@ -213,7 +318,7 @@ export type ListJobsRequest = Message<"simlab.jobstore.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 4);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 8);
 
 /**
  * @generated from message simlab.jobstore.v1.CancelJobRequest
@@ -235,7 +340,7 @@ export type CancelJobRequest = Message<"simlab.jobstore.v1.CancelJobRequest"> & 
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 5);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 9);
 
 /**
  * @generated from message simlab.jobstore.v1.ListPresetsRequest
@@ -257,7 +362,7 @@ export type ListPresetsRequest = Message<"simlab.jobstore.v1.ListPresetsRequest"
  * Use `create(ListPresetsRequestSchema)` to create a new message.
  */
 export const ListPresetsRequestSchema: GenMessage<ListPresetsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 6);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 10);
 
 /**
  * @generated from message simlab.jobstore.v1.SavePresetRequest
@@ -279,7 +384,7 @@ export type SavePresetRequest = Message<"simlab.jobstore.v1.SavePresetRequest"> 
  * Use `create(SavePresetRequestSchema)` to create a new message.
  */
 export const SavePresetRequestSchema: GenMessage<SavePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 7);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 11);
 
 /**
  * @generated from message simlab.jobstore.v1.DeletePresetRequest
@@ -301,7 +406,7 @@ export type DeletePresetRequest = Message<"simlab.jobstore.v1.DeletePresetReques
  * Use `create(DeletePresetRequestSchema)` to create a new message.
  */
 export const DeletePresetRequestSchema: GenMessage<DeletePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 8);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 12);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportStateRequest
@@ -335,7 +440,7 @@ export type ReportStateRequest = Message<"simlab.jobstore.v1.ReportStateRequest"
  * Use `create(ReportStateRequestSchema)` to create a new message.
  */
 export const ReportStateRequestSchema: GenMessage<ReportStateRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 9);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 13);
 
 /**
  * @generated from message simlab.jobstore.v1.ListActiveJobsRequest
@@ -359,7 +464,7 @@ export type ListActiveJobsRequest = Message<"simlab.jobstore.v1.ListActiveJobsRe
  * Use `create(ListActiveJobsRequestSchema)` to create a new message.
  */
 export const ListActiveJobsRequestSchema: GenMessage<ListActiveJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 10);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 14);
 
 /**
  * @generated from message simlab.jobstore.v1.ListActiveJobsResponse
@@ -376,7 +481,7 @@ export type ListActiveJobsResponse = Message<"simlab.jobstore.v1.ListActiveJobsR
  * Use `create(ListActiveJobsResponseSchema)` to create a new message.
  */
 export const ListActiveJobsResponseSchema: GenMessage<ListActiveJobsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 11);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 15);
 
 /**
  * @generated from message simlab.jobstore.v1.StartShardRequest
@@ -405,7 +510,7 @@ export type StartShardRequest = Message<"simlab.jobstore.v1.StartShardRequest"> 
  * Use `create(StartShardRequestSchema)` to create a new message.
  */
 export const StartShardRequestSchema: GenMessage<StartShardRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 12);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 16);
 
 /**
  * @generated from message simlab.jobstore.v1.StartShardResponse
@@ -443,7 +548,7 @@ export type StartShardResponse = Message<"simlab.jobstore.v1.StartShardResponse"
  * Use `create(StartShardResponseSchema)` to create a new message.
  */
 export const StartShardResponseSchema: GenMessage<StartShardResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 13);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 17);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportBlocksRequest
@@ -470,7 +575,7 @@ export type ReportBlocksRequest = Message<"simlab.jobstore.v1.ReportBlocksReques
  * Use `create(ReportBlocksRequestSchema)` to create a new message.
  */
 export const ReportBlocksRequestSchema: GenMessage<ReportBlocksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 14);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 18);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportBlocksResponse
@@ -496,7 +601,7 @@ export type ReportBlocksResponse = Message<"simlab.jobstore.v1.ReportBlocksRespo
  * Use `create(ReportBlocksResponseSchema)` to create a new message.
  */
 export const ReportBlocksResponseSchema: GenMessage<ReportBlocksResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 15);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 19);
 
 /**
  * @generated from message simlab.jobstore.v1.FinishShardRequest
@@ -518,7 +623,7 @@ export type FinishShardRequest = Message<"simlab.jobstore.v1.FinishShardRequest"
  * Use `create(FinishShardRequestSchema)` to create a new message.
  */
 export const FinishShardRequestSchema: GenMessage<FinishShardRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 16);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 20);
 
 /**
  * @generated from message simlab.jobstore.v1.FinishShardResponse
@@ -548,7 +653,7 @@ export type FinishShardResponse = Message<"simlab.jobstore.v1.FinishShardRespons
  * Use `create(FinishShardResponseSchema)` to create a new message.
  */
 export const FinishShardResponseSchema: GenMessage<FinishShardResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 17);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 21);
 
 /**
  * @generated from message simlab.jobstore.v1.CompleteJobRequest
@@ -570,7 +675,7 @@ export type CompleteJobRequest = Message<"simlab.jobstore.v1.CompleteJobRequest"
  * Use `create(CompleteJobRequestSchema)` to create a new message.
  */
 export const CompleteJobRequestSchema: GenMessage<CompleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 18);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 22);
 
 /**
  * @generated from message simlab.jobstore.v1.FailJobRequest
@@ -597,7 +702,7 @@ export type FailJobRequest = Message<"simlab.jobstore.v1.FailJobRequest"> & {
  * Use `create(FailJobRequestSchema)` to create a new message.
  */
 export const FailJobRequestSchema: GenMessage<FailJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 19);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 23);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateShareLinkRequest
@@ -633,7 +738,7 @@ export type CreateShareLinkRequest = Message<"simlab.jobstore.v1.CreateShareLink
  * Use `create(CreateShareLinkRequestSchema)` to create a new message.
  */
 export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 20);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 24);
 
 /**
  * @generated from message simlab.jobstore.v1.ListShareLinksRequest
@@ -662,7 +767,7 @@ export type ListShareLinksRequest = Message<"simlab.jobstore.v1.ListShareLinksRe
  * Use `create(ListShareLinksRequestSchema)` to create a new message.
  */
 export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 21);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 25);
 
 /**
  * @generated from message simlab.jobstore.v1.RevokeShareLinkRequest
@@ -684,7 +789,7 @@ export type RevokeShareLinkRequest = Message<"simlab.jobstore.v1.RevokeShareLink
  * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 22);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 26);
 
 /**
  * @generated from message simlab.jobstore.v1.ResolveShareTokenRequest
@@ -701,7 +806,7 @@ export type ResolveShareTokenRequest = Message<"simlab.jobstore.v1.ResolveShareT
  * Use `create(ResolveShareTokenRequestSchema)` to create a new message.
  */
 export const ResolveShareTokenRequestSchema: GenMessage<ResolveShareTokenRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 23);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 27);
 
 /**
  * @generated from message simlab.jobstore.v1.ResolveShareTokenResponse
@@ -730,7 +835,7 @@ export type ResolveShareTokenResponse = Message<"simlab.jobstore.v1.ResolveShare
  * Use `create(ResolveShareTokenResponseSchema)` to create a new message.
  */
 export const ResolveShareTokenResponseSchema: GenMessage<ResolveShareTokenResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 24);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 28);
 
 /**
  * @generated from message simlab.jobstore.v1.GetModelRequest
@@ -761,7 +866,7 @@ export type GetModelRequest = Message<"simlab.jobstore.v1.GetModelRequest"> & {
  * Use `create(GetModelRequestSchema)` to create a new message.
  */
 export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 25);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 29);
 
 /**
  * @generated from message simlab.jobstore.v1.ListModelsRequest
@@ -778,7 +883,7 @@ export type ListModelsRequest = Message<"simlab.jobstore.v1.ListModelsRequest"> 
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 26);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 30);
 
 /**
  * @generated from message simlab.jobstore.v1.ListModelVersionsRequest
@@ -800,7 +905,7 @@ export type ListModelVersionsRequest = Message<"simlab.jobstore.v1.ListModelVers
  * Use `create(ListModelVersionsRequestSchema)` to create a new message.
  */
 export const ListModelVersionsRequestSchema: GenMessage<ListModelVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 27);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 31);
 
 /**
  * @generated from message simlab.jobstore.v1.BeginRegistrationRequest
@@ -854,7 +959,7 @@ export type BeginRegistrationRequest = Message<"simlab.jobstore.v1.BeginRegistra
  * Use `create(BeginRegistrationRequestSchema)` to create a new message.
  */
 export const BeginRegistrationRequestSchema: GenMessage<BeginRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 28);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 32);
 
 /**
  * @generated from message simlab.jobstore.v1.BeginRegistrationResponse
@@ -880,7 +985,7 @@ export type BeginRegistrationResponse = Message<"simlab.jobstore.v1.BeginRegistr
  * Use `create(BeginRegistrationResponseSchema)` to create a new message.
  */
 export const BeginRegistrationResponseSchema: GenMessage<BeginRegistrationResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 29);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 33);
 
 /**
  * @generated from message simlab.jobstore.v1.RegisterBuiltinModelRequest
@@ -900,7 +1005,7 @@ export type RegisterBuiltinModelRequest = Message<"simlab.jobstore.v1.RegisterBu
  * Use `create(RegisterBuiltinModelRequestSchema)` to create a new message.
  */
 export const RegisterBuiltinModelRequestSchema: GenMessage<RegisterBuiltinModelRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 30);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 34);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportProgressRequest
@@ -944,7 +1049,7 @@ export type ReportProgressRequest = Message<"simlab.jobstore.v1.ReportProgressRe
  * Use `create(ReportProgressRequestSchema)` to create a new message.
  */
 export const ReportProgressRequestSchema: GenMessage<ReportProgressRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 31);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 35);
 
 /**
  * @generated from message simlab.jobstore.v1.CompleteRegistrationRequest
@@ -970,7 +1075,7 @@ export type CompleteRegistrationRequest = Message<"simlab.jobstore.v1.CompleteRe
  * Use `create(CompleteRegistrationRequestSchema)` to create a new message.
  */
 export const CompleteRegistrationRequestSchema: GenMessage<CompleteRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 32);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 36);
 
 /**
  * @generated from message simlab.jobstore.v1.GetBundleRequest
@@ -987,7 +1092,7 @@ export type GetBundleRequest = Message<"simlab.jobstore.v1.GetBundleRequest"> & 
  * Use `create(GetBundleRequestSchema)` to create a new message.
  */
 export const GetBundleRequestSchema: GenMessage<GetBundleRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 33);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 37);
 
 /**
  * @generated from message simlab.jobstore.v1.BundleChunk
@@ -1011,7 +1116,7 @@ export type BundleChunk = Message<"simlab.jobstore.v1.BundleChunk"> & {
  * Use `create(BundleChunkSchema)` to create a new message.
  */
 export const BundleChunkSchema: GenMessage<BundleChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 34);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 38);
 
 /**
  * @generated from message simlab.jobstore.v1.PutArtifactsRequest
@@ -1042,7 +1147,7 @@ export type PutArtifactsRequest = Message<"simlab.jobstore.v1.PutArtifactsReques
  * Use `create(PutArtifactsRequestSchema)` to create a new message.
  */
 export const PutArtifactsRequestSchema: GenMessage<PutArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 35);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 39);
 
 /**
  * @generated from message simlab.jobstore.v1.PutArtifactsResponse
@@ -1061,7 +1166,7 @@ export type PutArtifactsResponse = Message<"simlab.jobstore.v1.PutArtifactsRespo
  * Use `create(PutArtifactsResponseSchema)` to create a new message.
  */
 export const PutArtifactsResponseSchema: GenMessage<PutArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 36);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 40);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportProgressResponse
@@ -1080,7 +1185,7 @@ export type ReportProgressResponse = Message<"simlab.jobstore.v1.ReportProgressR
  * Use `create(ReportProgressResponseSchema)` to create a new message.
  */
 export const ReportProgressResponseSchema: GenMessage<ReportProgressResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 37);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 41);
 
 /**
  * One point as the gateway expanded and checked it.
@@ -1114,7 +1219,7 @@ export type StudyPointSpec = Message<"simlab.jobstore.v1.StudyPointSpec"> & {
  * Use `create(StudyPointSpecSchema)` to create a new message.
  */
 export const StudyPointSpecSchema: GenMessage<StudyPointSpec> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 38);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 42);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateStudyRequest
@@ -1177,7 +1282,7 @@ export type CreateStudyRequest = Message<"simlab.jobstore.v1.CreateStudyRequest"
  * Use `create(CreateStudyRequestSchema)` to create a new message.
  */
 export const CreateStudyRequestSchema: GenMessage<CreateStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 39);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 43);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateStudyResponse
@@ -1199,7 +1304,7 @@ export type CreateStudyResponse = Message<"simlab.jobstore.v1.CreateStudyRespons
  * Use `create(CreateStudyResponseSchema)` to create a new message.
  */
 export const CreateStudyResponseSchema: GenMessage<CreateStudyResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 40);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 44);
 
 /**
  * @generated from message simlab.jobstore.v1.GetStudyRequest
@@ -1223,7 +1328,7 @@ export type GetStudyRequest = Message<"simlab.jobstore.v1.GetStudyRequest"> & {
  * Use `create(GetStudyRequestSchema)` to create a new message.
  */
 export const GetStudyRequestSchema: GenMessage<GetStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 41);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 45);
 
 /**
  * @generated from message simlab.jobstore.v1.ListStudiesRequest
@@ -1245,7 +1350,7 @@ export type ListStudiesRequest = Message<"simlab.jobstore.v1.ListStudiesRequest"
  * Use `create(ListStudiesRequestSchema)` to create a new message.
  */
 export const ListStudiesRequestSchema: GenMessage<ListStudiesRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 42);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 46);
 
 /**
  * @generated from message simlab.jobstore.v1.ListStudyPointsRequest
@@ -1276,7 +1381,7 @@ export type ListStudyPointsRequest = Message<"simlab.jobstore.v1.ListStudyPoints
  * Use `create(ListStudyPointsRequestSchema)` to create a new message.
  */
 export const ListStudyPointsRequestSchema: GenMessage<ListStudyPointsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 43);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 47);
 
 /**
  * @generated from message simlab.jobstore.v1.CancelStudyRequest
@@ -1298,7 +1403,7 @@ export type CancelStudyRequest = Message<"simlab.jobstore.v1.CancelStudyRequest"
  * Use `create(CancelStudyRequestSchema)` to create a new message.
  */
 export const CancelStudyRequestSchema: GenMessage<CancelStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 44);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 48);
 
 /**
  * @generated from message simlab.jobstore.v1.ComparePointsRequest
@@ -1322,7 +1427,7 @@ export type ComparePointsRequest = Message<"simlab.jobstore.v1.ComparePointsRequ
  * Use `create(ComparePointsRequestSchema)` to create a new message.
  */
 export const ComparePointsRequestSchema: GenMessage<ComparePointsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 45);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 49);
 
 /**
  * Published on simlab.studies.<study_id>.queued when a study's points were queued: the
@@ -1347,7 +1452,7 @@ export type StudyQueuedEvent = Message<"simlab.jobstore.v1.StudyQueuedEvent"> & 
  * Use `create(StudyQueuedEventSchema)` to create a new message.
  */
 export const StudyQueuedEventSchema: GenMessage<StudyQueuedEvent> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 46);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 50);
 
 /**
  * @generated from service simlab.jobstore.v1.JobStoreService
@@ -1362,6 +1467,18 @@ export const JobStoreService: GenService<{
     methodKind: "unary";
     input: typeof CreateJobRequestSchema;
     output: typeof CreateJobResponseSchema;
+  },
+  /**
+   * Several CreateJob at once (a gateway's concurrent submissions, in one call): each is
+   * answered in order as CreateJob would answer it, a refusal in its own result. One that
+   * fails for a reason worth retrying (the database away) fails the whole call instead.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.CreateJobs
+   */
+  createJobs: {
+    methodKind: "unary";
+    input: typeof CreateJobsRequestSchema;
+    output: typeof CreateJobsResponseSchema;
   },
   /**
    * @generated from rpc simlab.jobstore.v1.JobStoreService.GetJob

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from simlab_jobstore.adapters.coalesce import Coalescer
+from simlab.common.coalesce import Coalescer
 
 
 def test_concurrent_requests_share_a_batch_and_get_their_own_result() -> None:
