@@ -19,6 +19,9 @@ from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.studies import StudyPlan
 from simlab_gateway.core.submission import JobPlan
 
+# CreateJobs calls at once (see JobStoreClient._creates).
+CREATE_CALLS_IN_FLIGHT = 4
+
 
 class JobStoreClient(ServiceJobStoreClient):
     """The gateway's port core.ports.JobStore, plus the share-token lookup core.auth needs."""
@@ -27,9 +30,10 @@ class JobStoreClient(ServiceJobStoreClient):
         super().__init__(target, service_token, retry_for_s=retry_for_s)
         # Concurrent submissions that have a request_id go to the job store together, in one
         # CreateJobs call: one call's cost instead of one each. Their request_ids make the
-        # call safe to retry as a whole.
+        # call safe to retry as a whole. Calls overlap, so that this process prepares a batch
+        # while the job store writes another.
         self._creates: Coalescer[store_pb.CreateJobRequest, store_pb.CreateJobResult] = Coalescer(
-            self._create_jobs
+            self._create_jobs, max_in_flight=CREATE_CALLS_IN_FLIGHT
         )
 
     async def create_job(self, owner: str, request_id: str, plan: JobPlan) -> tuple[pb.Job, bool]:
