@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -145,17 +146,21 @@ class Jobs:
 
     async def _create_runs(self, runs: list[NewRun]) -> list[Created]:
         """Creates new runs (not top-ups) together: the result cache looked up once per owner,
-        the active-jobs quota counted once per owner, and the jobs inserted with their events
-        in one statement. Batches are written one at a time, so the quota holds exactly in one
-        job store (several may pass it by the batches they have in flight)."""
-        jobs = await self._with_cached_results(runs)
+        the active-jobs quota counted once per owner (the lookups at once, each on its own
+        connection), and the jobs inserted with their events in one statement. Batches are
+        written one at a time, so the quota holds exactly in one job store (several may pass
+        it by the batches they have in flight)."""
+        jobs, refused, held = await asyncio.gather(
+            self._with_cached_results(runs),
+            self._outdated(runs),
+            self._active_jobs({run.job.owner for run in runs}),
+        )
+        # Cache hits hold nothing: only the queued need room.
+        queued = [
+            i for i, job in enumerate(jobs) if i not in refused and job.state is JobState.QUEUED
+        ]
         async with self.db.session() as db:
-            refused = await _outdated(db, runs)
-            # Cache hits hold nothing: only the queued need room.
-            queued = [
-                i for i, job in enumerate(jobs) if i not in refused and job.state is JobState.QUEUED
-            ]
-            quota = await self._refused_by_quota(db, [jobs[i] for i in queued])
+            quota = await self._refused_by_quota(db, [jobs[i] for i in queued], held)
             refused.update((queued[k], error) for k, error in quota.items())
             admitted = [
                 (job, db.events.job(job, EventKind.STATE))
@@ -199,8 +204,11 @@ class Jobs:
             async with self.db.session() as db:
                 inserted = await db.insert_jobs([(job, db.events.job(job, EventKind.STATE))])
             return job if inserted else None
+        if refused := await self._outdated([run]):
+            raise refused[0]
+        held = await self._active_jobs({job.owner})
         async with self.db.session() as db:
-            if refused := await _outdated(db, [run]) or await self._refused_by_quota(db, [job]):
+            if refused := await self._refused_by_quota(db, [job], held):
                 raise refused[0]
         return await self._insert_extension(job, extended)
 
@@ -259,21 +267,25 @@ class Jobs:
             )
         return job
 
-    async def _refused_by_quota(self, db: Session, jobs: Sequence[Job]) -> dict[int, SimlabError]:
-        """Which of these new queued jobs (by index) the active-jobs quota refuses, in order;
-        studies' points have their own. A resubmission needs no room: it gets its job back as
-        always. Only an owner that the batch would take past the quota costs a second query."""
-        if not jobs:
-            return {}
-        owners = sorted({job.owner for job in jobs})
-        rows = await db.fetch_all(
-            # Counted up to the quota: a full owner costs no more than the quota's rows.
-            "SELECT owner, (SELECT count(*) FROM (SELECT FROM jobs WHERE jobs.owner = o.owner"
-            f" AND {_ACTIVE} AND study_id IS NULL LIMIT %s) AS active) AS held"
-            " FROM unnest(%s::text[]) AS o(owner)",
-            (self.quotas.active_jobs, owners),
-        )
-        held = {row["owner"]: row["held"] for row in rows}
+    async def _active_jobs(self, owners: Collection[str]) -> dict[str, int]:
+        """Each owner's active jobs (studies' points have their own quota), counted up to the
+        quota: a full owner costs no more than the quota's rows."""
+        async with self.db.session() as db:
+            rows = await db.fetch_all(
+                "SELECT owner, (SELECT count(*) FROM (SELECT FROM jobs WHERE jobs.owner = o.owner"
+                f" AND {_ACTIVE} AND study_id IS NULL LIMIT %s) AS active) AS held"
+                " FROM unnest(%s::text[]) AS o(owner)",
+                (self.quotas.active_jobs, list(owners)),
+            )
+        return {row["owner"]: row["held"] for row in rows}
+
+    async def _refused_by_quota(
+        self, db: Session, jobs: Sequence[Job], held: Mapping[str, int]
+    ) -> dict[int, SimlabError]:
+        """Which of these new queued jobs (by index) the active-jobs quota refuses, in order,
+        their owners holding `held` (_active_jobs). A resubmission needs no room: it gets its
+        job back as always. Only an owner that the batch would take past the quota costs a
+        query."""
         wanted = Counter(job.owner for job in jobs)
         if all(held[owner] + count <= self.quotas.active_jobs for owner, count in wanted.items()):
             return {}
@@ -285,6 +297,31 @@ class Jobs:
         )
         known = {(row["owner"], row["request_id"]) for row in rows}
         return self.quotas.refused_jobs(held, [(job.owner, job.request_id) for job in jobs], known)
+
+    async def _outdated(self, runs: Sequence[NewRun]) -> dict[int, SimlabError]:
+        """Which runs (by index) asked for their model's latest version and were planned with one
+        that is no longer the latest their owner sees: one query for every (owner, model)."""
+        asked = {(run.job.owner, run.job.model) for run in runs if run.latest}
+        if not asked:
+            return {}
+        async with self.db.session() as db:
+            rows = await db.fetch_all(
+                "SELECT viewer, name, (SELECT max(version) FROM models"
+                f" WHERE models.name = asked.name AND {visible_to('asked.viewer')}) AS latest"
+                " FROM unnest(%s::text[], %s::text[]) AS asked(viewer, name)",
+                ([owner for owner, _ in asked], [name for _, name in asked]),
+            )
+        latest = {(row["viewer"], row["name"]): row["latest"] for row in rows}
+        outdated: dict[int, SimlabError] = {}
+        for index, run in enumerate(runs):
+            newest = latest.get((run.job.owner, run.job.model))
+            if run.latest and newest != run.job.model_version:
+                outdated[index] = invalid(
+                    "latest",
+                    f"{run.job.model}@v{run.job.model_version} is not the latest version of"
+                    f" {run.job.model} (v{newest}): resolve the model again",
+                )
+        return outdated
 
     async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, RegisteredCode]:
         """The spec with its version's code, and what the registry says of that code: a
@@ -409,28 +446,3 @@ class Jobs:
                     (values,),
                 )
         return [job_from_row(row) for row in rows]
-
-
-async def _outdated(db: Session, runs: Sequence[NewRun]) -> dict[int, SimlabError]:
-    """Which runs (by index) asked for their model's latest version and were planned with one
-    that is no longer the latest their owner sees: one query for every (owner, model)."""
-    asked = {(run.job.owner, run.job.model) for run in runs if run.latest}
-    if not asked:
-        return {}
-    rows = await db.fetch_all(
-        "SELECT viewer, name, (SELECT max(version) FROM models WHERE models.name = asked.name"
-        f" AND {visible_to('asked.viewer')}) AS latest"
-        " FROM unnest(%s::text[], %s::text[]) AS asked(viewer, name)",
-        ([owner for owner, _ in asked], [name for _, name in asked]),
-    )
-    latest = {(row["viewer"], row["name"]): row["latest"] for row in rows}
-    outdated: dict[int, SimlabError] = {}
-    for index, run in enumerate(runs):
-        newest = latest.get((run.job.owner, run.job.model))
-        if run.latest and newest != run.job.model_version:
-            outdated[index] = invalid(
-                "latest",
-                f"{run.job.model}@v{run.job.model_version} is not the latest version of"
-                f" {run.job.model} (v{newest}): resolve the model again",
-            )
-    return outdated
