@@ -2,11 +2,13 @@
 its number, the ceiling measured in the same run, the ratio and the target) and the same rows
 in a JSON file. `make bench-quick` is the same with small sizes, a smoke run of a minute or
 two that `make test` runs so that the benchmarks never rot; its numbers are reported, not
-asserted. `--only submit,watchers` runs some sections (`--help` lists them)."""
+asserted. `--only submit,watchers` runs some sections (`--help` lists them); `--profile DIR`
+records where their time goes (bench.profile)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,7 @@ from bench import (
     models,
     objectstore,
     precision,
+    profile,
     scaleout,
     study,
     submit,
@@ -87,6 +90,12 @@ def main() -> None:
         "--only", default=",".join(SECTIONS), help=f"comma-separated, of: {', '.join(SECTIONS)}"
     )
     parser.add_argument("--json", type=Path, help="where the rows go (default test-output/)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy flame graphs of every service and CPU per call by process, into DIR",
+    )
     args = parser.parse_args()
     if args.quick:
         args.submits, args.clients, args.events, args.watchers = 300, 8, 30, 100
@@ -109,10 +118,16 @@ def main() -> None:
         # A loaded machine starts Python services slowly.
         stack.start(timeout=300)
         try:
-            for name in (n for n in SECTIONS if n in chosen):
-                heading, section = SECTIONS[name]
-                print(f"\n== {heading}", flush=True)
-                rows += section(stack, args)
+            with (
+                profile.profiling(stack, args.profile) if args.profile else contextlib.nullcontext()
+            ) as profiler:
+                for name in (n for n in SECTIONS if n in chosen):
+                    heading, section = SECTIONS[name]
+                    print(f"\n== {heading}", flush=True)
+                    with profile.phase(name):
+                        rows += section(stack, args)
+                if profiler is not None:
+                    print(f"\n{profiler.table()}written to {profiler.write()}")
         finally:
             stack.stop()
     print()

@@ -18,6 +18,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench import profile
 from bench.report import Row
 from bench.stats import latency_line, percentile
 from simlab.devstack.stack import Stack
@@ -74,15 +75,18 @@ async def _client(target: str, token: str, call: Call, count: int, latencies: li
             latencies.append(time.perf_counter() - started)
 
 
-async def _load(target: str, token: str, call: Call, total: int, clients: int) -> Load:
+async def _load(name: str, target: str, token: str, call: Call, total: int, clients: int) -> Load:
     # Warm the connections and the pools first; the measured run starts after.
     await asyncio.gather(*(_client(target, token, call, 5, []) for _ in range(clients)))
     latencies: list[float] = []
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(_client(target, token, call, total // clients, latencies) for _ in range(clients))
-    )
-    return Load(len(latencies), time.perf_counter() - started, latencies)
+    each = total // clients
+    with profile.phase(name, each * clients):
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(_client(target, token, call, each, latencies) for _ in range(clients))
+        )
+        seconds = time.perf_counter() - started
+    return Load(len(latencies), seconds, latencies)
 
 
 def measure(stack: Stack, total: int, clients: int) -> dict[str, Load]:
@@ -90,7 +94,7 @@ def measure(stack: Stack, total: int, clients: int) -> dict[str, Load]:
     target = stack.url.removeprefix("http://")
     stack.stop_service("runner")
     return {
-        name: asyncio.run(_load(target, stack.token, call, total, clients))
+        name: asyncio.run(_load(name, target, stack.token, call, total, clients))
         for name, call in (
             ("Health/Check", _health),
             ("ListModels", _list_models),
@@ -109,7 +113,7 @@ def run(stack: Stack, total: int, clients: int) -> list[Row]:
     return [
         Row("gateway Health/Check (framework only)", ceiling.rate, "calls/s"),
         Row(
-            "ListModels (no database)",
+            "ListModels (one job-store call)",
             loads["ListModels"].rate,
             "calls/s",
             ceiling.rate,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from simlab.bundle import from_source
-from simlab.common.errors import Code, SimlabError, not_found
+from simlab.common.errors import Code, SimlabError, invalid, not_found
 from simlab.core.stats import Moments, Stats
 from simlab.models.base import Model, Output, Param
 from simlab.transport.models import schema_from_proto
@@ -98,6 +98,11 @@ class FakeJobStore:
 
     async def create_job(self, owner: str, request_id: str, plan: JobPlan) -> tuple[pb.Job, bool]:
         self.calls.append("create_job")
+        # As the job store: a run of the latest version is refused once a later one is seen.
+        if plan.latest and plan.model_version != max(
+            model.version for model in self._visible(owner, plan.model)
+        ):
+            raise invalid("latest", f"{plan.model}@v{plan.model_version} is not the latest")
         self.plans.append((owner, plan))
         job = pb.Job(job_id=f"job{len(self.plans)}", model=plan.model, shards=plan.shards)
         return self.add(owner, job), True

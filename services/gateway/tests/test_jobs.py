@@ -84,6 +84,36 @@ def test_a_users_version_runs_in_its_recorded_block_size_or_fewer() -> None:
     assert refusal(submit(Principal("bob"), submission(model="mine"))).field == "model"
 
 
+def test_the_latest_version_is_looked_up_once_and_again_once_a_later_one_came() -> None:
+    store = store_with_toy()
+    submit = jobs(store).submit
+    for request_id in ("r1", "r2"):
+        asyncio.run(submit(ALICE, submission(request_id=request_id)))
+    assert store.calls.count("get_model") == 1
+    store.add_model(toy_version(3, code_sha256="3" * 64, block_size=250))
+    asyncio.run(submit(ALICE, submission(request_id="r3")))
+    asyncio.run(submit(ALICE, submission(model="toy@v2", request_id="r4")))
+    runs = [(plan.model_version, plan.latest) for _, plan in store.plans]
+    assert runs == [(2, True), (2, True), (3, True), (2, False)]
+    assert store.calls.count("get_model") == 3
+
+
+def test_a_submission_an_older_version_refuses_is_checked_against_the_latest() -> None:
+    store = store_with_toy()
+    mine = toy_version(1, name="mine", owner="alice", builtin=False, public=False, block_size=400)
+    store.add_model(mine)
+    submit = jobs(store).submit
+    asyncio.run(submit(ALICE, submission(model="mine", shards=1)))
+    # v2 is a script: it takes arguments, which v1 (a blocks model) refuses.
+    store.add_model(pb.Model(name="mine", version=2, owner="alice", kind=pb.MODEL_KIND_SCRIPT))
+    script = submission(model="mine", shards=1, args=("--plot",), request_id="r2")
+    asyncio.run(submit(ALICE, script))
+    assert [plan.model_version for _, plan in store.plans] == [1, 2]
+    # A version named explicitly is what it is.
+    bad = submission(model="mine@v1", shards=1, args=("--plot",), request_id="r3")
+    assert refusal(submit(ALICE, bad)).field == "args"
+
+
 def test_a_script_runs_with_its_arguments() -> None:
     store = store_with_toy()
     store.add_model(pb.Model(name="fit", version=1, owner="alice", kind=pb.MODEL_KIND_SCRIPT))

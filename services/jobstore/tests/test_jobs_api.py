@@ -85,6 +85,34 @@ def test_concurrent_submissions_of_one_request_id_make_one_job(client: Client) -
     assert len({response.job.job_id for response in responses}) == 1
 
 
+def test_create_jobs_answers_each_as_create_job_would_in_order(client: Client) -> None:
+    def request(request_id: str, **fields: Any) -> store_pb.CreateJobRequest:
+        parameters = struct_pb2.Struct()
+        parameters.update({"samples": 1000})
+        job = {"model": "pi", "shards": 2, "primary_output": "estimate", "block_size": 250}
+        return store_pb.CreateJobRequest(
+            owner="ana",
+            request_id=request_id,
+            parameters=parameters,
+            samples_total=1000,
+            **{**job, **fields},
+        )
+
+    batch = [request("a"), request("b", shards=0), request("a"), request("a", seed=9)]
+    results = client.call("CreateJobs", store_pb.CreateJobsRequest(jobs=batch)).results
+    assert [result.WhichOneof("result") for result in results] == [
+        "created",
+        "refused",
+        "created",
+        "refused",
+    ]
+    first, bad, again, other = results
+    assert first.created.created and not again.created.created
+    assert again.created.job.job_id == first.created.job.job_id
+    assert (bad.refused.code, bad.refused.field) == ("INVALID_ARGUMENT", "shards")
+    assert other.refused.code == "ALREADY_EXISTS"
+
+
 def test_an_empty_request_id_always_makes_a_new_job(client: Client) -> None:
     assert client.create().job_id != client.create().job_id
 

@@ -5,6 +5,7 @@ freeing one (a job ends, a preset is deleted, a link revoked) makes room again."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -48,6 +49,47 @@ def test_active_jobs_are_bounded_per_user_until_one_ends(client: Client) -> None
     client.call("CancelJob", store_pb.CancelJobRequest(owner="ana", job_id=first.job_id))
     client.report_state(first.job_id, pb.JOB_STATE_CANCELLED)
     client.create(owner="ana", request_id="r3")
+
+
+def test_concurrent_submissions_take_exactly_the_room_left(client: Client) -> None:
+    client.create(owner="ana", request_id="held")
+
+    def submit(request_id: str) -> str | grpc.StatusCode:
+        try:
+            return client.create_response(owner="ana", request_id=request_id).job.request_id
+        except grpc.RpcError as error:
+            return error.code()
+
+    # One room is left; six submissions of one request_id (one job) and six of others race.
+    request_ids = ["same"] * 6 + [f"other-{i}" for i in range(6)]
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = dict(zip(range(12), pool.map(submit, request_ids), strict=True))
+    winners = {outcome for outcome in outcomes.values() if isinstance(outcome, str)}
+    assert len(winners) == 1
+    (winner,) = winners
+    for i, request_id in enumerate(request_ids):
+        expected = winner if request_id == winner else grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert outcomes[i] == expected, (request_id, outcomes)
+
+
+def test_a_batch_past_the_quota_is_refused_item_by_item_naming_it(client: Client) -> None:
+    jobs = [
+        store_pb.CreateJobRequest(
+            owner="ana",
+            request_id=f"r{i}",
+            model="pi",
+            shards=1,
+            primary_output="estimate",
+            block_size=250,
+            samples_total=1000,
+        )
+        for i in range(3)
+    ]
+    results = client.call("CreateJobs", store_pb.CreateJobsRequest(jobs=jobs)).results
+    assert [result.WhichOneof("result") for result in results] == ["created", "created", "refused"]
+    refused = results[2].refused
+    assert refused.code == "RESOURCE_EXHAUSTED"
+    assert refused.quota and "at most 2 active jobs per user" in refused.message
 
 
 def save(client: Client, name: str, owner: str = "ana") -> pb.Preset:

@@ -374,3 +374,29 @@ def test_owners_racing_for_a_new_name_leave_it_to_one(client: Client) -> None:
         winners = [owner for owner in pool.map(push, [f"user{i}" for i in range(8)]) if owner]
     assert len(winners) == 1
     assert client.register(winners[0], "contested", sha("again")).owner == winners[0]
+
+
+def test_a_run_of_the_latest_version_is_refused_once_a_later_one_is_visible(
+    client: Client,
+) -> None:
+    first = register_builtin(client, builtin("latest_pi", "pi v1"))
+    client.create(model="latest_pi", model_version=first.version, latest=True)
+    second = register_builtin(client, builtin("latest_pi", "pi v2"))
+    assert second.version == first.version + 1
+    code, details = status_of(
+        lambda: client.create(model="latest_pi", model_version=first.version, latest=True)
+    )
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith("latest: ") and f"(v{second.version})" in details
+    # A version asked for by number stays runnable; the latest is.
+    client.create(model="latest_pi", model_version=first.version)
+    client.create(model="latest_pi", model_version=second.version, latest=True)
+    # Another user's private version is not the latest anyone else sees.
+    private = client.register("ana", "private_fit", sha("fit v1"), public=False)
+    client.create(owner="ana", model="private_fit", model_version=private.version, latest=True)
+    code, _ = status_of(
+        lambda: client.create(
+            owner="bob", model="private_fit", model_version=private.version, latest=True
+        )
+    )
+    assert code is grpc.StatusCode.INVALID_ARGUMENT

@@ -8,6 +8,8 @@ import asyncio
 from datetime import datetime
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
+from simlab.common.coalesce import Coalescer
+from simlab.common.errors import Code, SimlabError
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.precision import precision_to_proto
 from simlab.transport.structs import dict_to_struct
@@ -17,9 +19,22 @@ from simlab_gateway.core.ports import Registration
 from simlab_gateway.core.studies import StudyPlan
 from simlab_gateway.core.submission import JobPlan
 
+# CreateJobs calls at once (see JobStoreClient._creates).
+CREATE_CALLS_IN_FLIGHT = 4
+
 
 class JobStoreClient(ServiceJobStoreClient):
     """The gateway's port core.ports.JobStore, plus the share-token lookup core.auth needs."""
+
+    def __init__(self, target: str, service_token: str, *, retry_for_s: float) -> None:
+        super().__init__(target, service_token, retry_for_s=retry_for_s)
+        # Concurrent submissions that have a request_id go to the job store together, in one
+        # CreateJobs call: one call's cost instead of one each. Their request_ids make the
+        # call safe to retry as a whole. Calls overlap, so that this process prepares a batch
+        # while the job store writes another.
+        self._creates: Coalescer[store_pb.CreateJobRequest, store_pb.CreateJobResult] = Coalescer(
+            self._create_jobs, max_in_flight=CREATE_CALLS_IN_FLIGHT
+        )
 
     async def create_job(self, owner: str, request_id: str, plan: JobPlan) -> tuple[pb.Job, bool]:
         request = store_pb.CreateJobRequest(
@@ -38,9 +53,25 @@ class JobStoreClient(ServiceJobStoreClient):
             precision=None if plan.precision is None else precision_to_proto(plan.precision),
             no_cache=plan.no_cache,
             extends=plan.extends,
+            latest=plan.latest,
         )
-        created = await self._call(self.stub.CreateJob, request, idempotent=bool(request_id))
-        return created.job, created.created
+        if not request_id:
+            # Never retried: a second attempt could make a second job.
+            created = await self._call(self.stub.CreateJob, request, idempotent=False)
+            return created.job, created.created
+        result = await self._creates.submit(request)
+        if result.HasField("refused"):
+            refused = result.refused
+            raise SimlabError(
+                Code[refused.code], refused.message, refused.field or None, refused.quota or None
+            )
+        return result.created.job, result.created.created
+
+    async def _create_jobs(
+        self, requests: list[store_pb.CreateJobRequest]
+    ) -> list[store_pb.CreateJobResult]:
+        response = await self._call(self.stub.CreateJobs, store_pb.CreateJobsRequest(jobs=requests))
+        return list(response.results)
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(

@@ -54,6 +54,15 @@ class Jobs:
 
     async def submit(self, caller: Principal, submission: Submission) -> pb.SubmitJobResponse:
         owner = caller.owner_for("SubmitJob")
+        known = self.models.known_runnable(owner, submission.model)
+        if known is not None:
+            try:
+                return await self._submit(owner, known, submission)
+            except SimlabError as error:
+                # Refused against what may be an older version than the latest (a version
+                # pushed since): not the final word. Nothing was stored.
+                if not known.latest or error.code is not Code.INVALID_ARGUMENT:
+                    raise
         runnable = await self.models.runnable(owner, submission.model)
         return await self._submit(owner, runnable, submission)
 

@@ -28,6 +28,8 @@ from simlab_gateway.core.watch import TERMINAL, JobFeeds
 
 log = logging.getLogger("gateway")
 
+# Resolved model references kept per owner (then forgotten all at once).
+MAX_KNOWN_RUNNABLES = 10_000
 _REF = re.compile(rf"({NAME_PATTERN})(?:@v([1-9][0-9]{{0,8}}))?")
 
 
@@ -86,6 +88,8 @@ class Models:
         self.builtins = builtins
         self.read_schema = read_schema
         self.rules = rules
+        # (owner, reference) -> what it resolved to last (see `known_runnable`).
+        self._known: dict[tuple[str, str], Runnable] = {}
 
     async def seed(self) -> None:
         """Registers each built-in model's current code (a new version only if it changed)."""
@@ -131,7 +135,18 @@ class Models:
             # The form's field, whether the model is absent or another user's private one.
             raise invalid("model", f"unknown model {ref!r}") from None
         schema = None if found.kind == pb.MODEL_KIND_SCRIPT else self._schema(found)
-        return Runnable(found.name, found.version, found.code_sha256, schema)
+        runnable = Runnable(found.name, found.version, found.code_sha256, schema, version == 0)
+        if len(self._known) >= MAX_KNOWN_RUNNABLES:
+            self._known.clear()
+        self._known[(owner, ref)] = runnable
+        return runnable
+
+    def known_runnable(self, owner: str, ref: str) -> Runnable | None:
+        """What `ref` resolved to for `owner` last, without asking the job store. A version
+        never changes, nor stops being visible to whom it was; the one thing that may be out of
+        date is which version is the latest: a run of it says so (Runnable.latest) and the job
+        store refuses it if a later one came since."""
+        return self._known.get((owner, ref))
 
     async def push(self, caller: Principal, push: Push) -> tuple[pb.Model, bool]:
         """The registered version and whether this push created it (False: the code is the

@@ -46,6 +46,9 @@ class JobPlan:
     no_cache: bool = False
     # A top-up of this finished run: its blocks that are the same in this one are reused.
     extends: str = ""
+    # Asked for the model's latest version: the job store refuses the plan if model_version no
+    # longer is (CreateJobRequest.latest).
+    latest: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Runnable:
     # What validates the parameters and decides the block size; None: a script, whose
     # parameters are any JSON object.
     schema: Model | None
+    # Resolved as the model's latest version (a reference without @vN).
+    latest: bool = False
 
 
 def check_values(value: Any, field: str = "parameters", depth: int = 0) -> None:
@@ -158,6 +163,7 @@ def plan_job(
             code_sha256=runnable.code_sha256,
             args=tuple(args),
             no_cache=no_cache,
+            latest=runnable.latest,
         )
     if args:
         raise invalid("args", f"only a script takes arguments; {runnable.name} runs in blocks")
@@ -183,4 +189,5 @@ def plan_job(
         precision=None if precision is None else precision_from_proto(precision),
         no_cache=no_cache,
         extends=extends,
+        latest=runnable.latest,
     )

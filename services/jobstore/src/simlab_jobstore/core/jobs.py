@@ -74,6 +74,9 @@ class JobSpec:
     # A point of a study: the study and the point's index in it ("": a job of no study).
     study_id: str = ""
     study_point: int = 0
+    # Asked for the model's latest version: model_version must still be the latest the owner
+    # sees when the job is created.
+    latest: bool = False
 
     def validate(self, *, script: bool = False) -> None:
         """A script runs in one process and has no blocks: its block size, sample count and

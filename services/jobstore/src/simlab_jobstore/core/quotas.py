@@ -3,9 +3,10 @@ with RESOURCE_EXHAUSTED naming the quota, its limit and the setting that raises 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from simlab.common.errors import exhausted
+from simlab.common.errors import SimlabError, exhausted
 
 ACTIVE_JOBS_SETTING = "SIMLAB_JOBSTORE_MAX_ACTIVE_JOBS_PER_USER"
 ACTIVE_STUDY_POINTS_SETTING = "SIMLAB_JOBSTORE_MAX_ACTIVE_STUDY_POINTS_PER_USER"
@@ -31,6 +32,31 @@ class Quotas:
                 ACTIVE_JOBS_SETTING,
                 "wait for some to finish or cancel some",
             )
+
+    def refused_jobs(
+        self,
+        held: Mapping[str, int],
+        new: Sequence[tuple[str, str]],
+        known: Collection[tuple[str, str]],
+    ) -> dict[int, SimlabError]:
+        """Which new jobs, (owner, request_id) in order, the active-jobs quota refuses (by
+        index), their owners holding `held` active jobs. A request_id in `known` (it names a
+        job already), or seen earlier among `new`, is a resubmission: it needs no room."""
+        held = dict(held)
+        resubmitted = set(known)
+        refused: dict[int, SimlabError] = {}
+        for index, (owner, request_id) in enumerate(new):
+            if (owner, request_id) in resubmitted:
+                continue
+            try:
+                self.check_active_jobs(held[owner])
+            except SimlabError as error:
+                refused[index] = error
+                continue
+            held[owner] += 1
+            if request_id:
+                resubmitted.add((owner, request_id))
+        return refused
 
     def check_active_study_points(self, held: int, adding: int) -> None:
         """A study's points are refused all together when they do not all fit."""

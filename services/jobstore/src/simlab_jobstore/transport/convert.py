@@ -83,6 +83,13 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
         else None,
         no_cache=request.no_cache,
         extends=request.extends,
+        latest=request.latest,
+    )
+
+
+def refusal_to_pb(error: SimlabError) -> store_pb.Refusal:
+    return store_pb.Refusal(
+        code=error.code.name, message=error.message, field=error.field, quota=error.quota
     )
 
 

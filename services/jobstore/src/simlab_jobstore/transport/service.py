@@ -20,7 +20,7 @@ from simlab.common.errors import Code, SimlabError, invalid
 from simlab.common.tokens import WorkerClaims
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
-from simlab.transport.errors import to_grpc_status
+from simlab.transport.errors import is_refusal, to_grpc_status
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
@@ -148,6 +148,25 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
     ) -> store_pb.CreateJobResponse:
         job, created = await self.store.create_job(convert.spec_from_pb(request))
         return store_pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+
+    @rpc()
+    async def CreateJobs(
+        self, request: store_pb.CreateJobsRequest, context: grpc.aio.ServicerContext
+    ) -> store_pb.CreateJobsResponse:
+        # All at once: the store writes concurrent creations together.
+        results = await asyncio.gather(*(self._create_one(job) for job in request.jobs))
+        return store_pb.CreateJobsResponse(results=results)
+
+    async def _create_one(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResult:
+        """One CreateJob of a CreateJobs call; a failure worth retrying fails the call."""
+        try:
+            job, created = await self.store.create_job(convert.spec_from_pb(request))
+        except SimlabError as error:
+            if not is_refusal(error):
+                raise
+            return store_pb.CreateJobResult(refused=convert.refusal_to_pb(error))
+        answer = store_pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+        return store_pb.CreateJobResult(created=answer)
 
     @rpc()
     async def GetJob(

@@ -21,6 +21,9 @@ class JobStoreService(Protocol):
     async def create_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def create_jobs(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
     async def get_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
@@ -135,6 +138,16 @@ class JobStoreServiceASGIApplication(ConnectASGIApplication[JobStoreService]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.create_job,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CreateJobs": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CreateJobs",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.create_jobs,
                 ),
                 "/simlab.jobstore.v1.JobStoreService/GetJob": Endpoint.unary(
                     method=MethodInfo(
@@ -493,6 +506,26 @@ class JobStoreServiceClient(ConnectClient):
                 service_name="simlab.jobstore.v1.JobStoreService",
                 input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest,
                 output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    async def create_jobs(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateJobs",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,
@@ -1163,6 +1196,8 @@ class JobStoreServiceClient(ConnectClient):
 class JobStoreServiceSync(Protocol):
     def create_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def create_jobs(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest, ctx: RequestContext) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def get_job(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.Job:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def list_jobs(self, request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.ListJobsRequest, ctx: RequestContext) -> simlab_dot_v1_dot_simulation__pb2.ListJobsResponse:
@@ -1244,6 +1279,16 @@ class JobStoreServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.create_job,
+                ),
+                "/simlab.jobstore.v1.JobStoreService/CreateJobs": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CreateJobs",
+                        service_name="simlab.jobstore.v1.JobStoreService",
+                        input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+                        output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.create_jobs,
                 ),
                 "/simlab.jobstore.v1.JobStoreService/GetJob": EndpointSync.unary(
                     method=MethodInfo(
@@ -1602,6 +1647,26 @@ class JobStoreServiceClientSync(ConnectClientSync):
                 service_name="simlab.jobstore.v1.JobStoreService",
                 input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest,
                 output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def create_jobs(
+        self,
+        request: simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CreateJobs",
+                service_name="simlab.jobstore.v1.JobStoreService",
+                input=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest,
+                output=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total", "model_version", "code_sha256", "args", "precision", "no_cache", "extends")
+    __slots__ = ("owner", "request_id", "model", "parameters", "seed", "shards", "primary_output", "block_size", "samples_total", "model_version", "code_sha256", "args", "precision", "no_cache", "extends", "latest")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class CreateJobRequest(_message.Message):
     PRECISION_FIELD_NUMBER: _ClassVar[int]
     NO_CACHE_FIELD_NUMBER: _ClassVar[int]
     EXTENDS_FIELD_NUMBER: _ClassVar[int]
+    LATEST_FIELD_NUMBER: _ClassVar[int]
     owner: str
     request_id: str
     model: str
@@ -44,7 +45,8 @@ class CreateJobRequest(_message.Message):
     precision: _simulation_pb2.Precision
     no_cache: bool
     extends: str
-    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., precision: _Optional[_Union[_simulation_pb2.Precision, _Mapping]] = ..., no_cache: _Optional[bool] = ..., extends: _Optional[str] = ...) -> None: ...
+    latest: bool
+    def __init__(self, owner: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seed: _Optional[int] = ..., shards: _Optional[int] = ..., primary_output: _Optional[str] = ..., block_size: _Optional[int] = ..., samples_total: _Optional[int] = ..., model_version: _Optional[int] = ..., code_sha256: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., precision: _Optional[_Union[_simulation_pb2.Precision, _Mapping]] = ..., no_cache: _Optional[bool] = ..., extends: _Optional[str] = ..., latest: _Optional[bool] = ...) -> None: ...
 
 class CreateJobResponse(_message.Message):
     __slots__ = ("job", "created")
@@ -53,6 +55,38 @@ class CreateJobResponse(_message.Message):
     job: _simulation_pb2.Job
     created: bool
     def __init__(self, job: _Optional[_Union[_simulation_pb2.Job, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class CreateJobsRequest(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[CreateJobRequest]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[CreateJobRequest, _Mapping]]] = ...) -> None: ...
+
+class CreateJobsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CreateJobResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CreateJobResult, _Mapping]]] = ...) -> None: ...
+
+class CreateJobResult(_message.Message):
+    __slots__ = ("created", "refused")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    created: CreateJobResponse
+    refused: Refusal
+    def __init__(self, created: _Optional[_Union[CreateJobResponse, _Mapping]] = ..., refused: _Optional[_Union[Refusal, _Mapping]] = ...) -> None: ...
+
+class Refusal(_message.Message):
+    __slots__ = ("code", "message", "field", "quota")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    field: str
+    quota: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ..., quota: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("owner", "job_id")

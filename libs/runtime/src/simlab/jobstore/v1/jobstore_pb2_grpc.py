@@ -40,6 +40,11 @@ class JobStoreServiceStub:
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
                 response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
                 _registered_method=True)
+        self.CreateJobs = channel.unary_unary(
+                '/simlab.jobstore.v1.JobStoreService/CreateJobs',
+                request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest.SerializeToString,
+                response_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/simlab.jobstore.v1.JobStoreService/GetJob',
                 request_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest.SerializeToString,
@@ -212,6 +217,15 @@ class JobStoreServiceServicer:
 
     def CreateJob(self, request, context):
         """---- gateway (on behalf of an owner) ----
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateJobs(self, request, context):
+        """Several CreateJob at once (a gateway's concurrent submissions, in one call): each is
+        answered in order as CreateJob would answer it, a refusal in its own result. One that
+        fails for a reason worth retrying (the database away) fails the whole call instead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -448,6 +462,11 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.FromString,
                     response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.SerializeToString,
             ),
+            'CreateJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJobs,
+                    request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest.FromString,
+                    response_serializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse.SerializeToString,
+            ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
                     request_deserializer=simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.GetJobRequest.FromString,
@@ -641,6 +660,33 @@ class JobStoreService:
             '/simlab.jobstore.v1.JobStoreService/CreateJob',
             simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobRequest.SerializeToString,
             simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/simlab.jobstore.v1.JobStoreService/CreateJobs',
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsRequest.SerializeToString,
+            simlab_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 import uuid
-from collections.abc import Collection, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg import sql
 
+from simlab.common.coalesce import Coalescer
 from simlab.common.errors import Code, SimlabError, invalid
 
 from ...core import jobs as core
 from ...core import targets
-from ...core.events import EncodedEvent, EventKind
+from ...core.events import EventKind
 from ...core.jobs import Job, JobError, JobSpec, ProgressPoint
 from ...core.listing import Cursor
 from ...core.models import ModelKind, model_not_found
 from ...core.quotas import Quotas
 from ...core.states import NOT_TERMINAL, TERMINAL, JobState
-from ..coalesce import Coalescer
-from .rows import JOB_COLUMNS, block_moments, job_from_row
-from .session import Database, now
+from .rows import JOB_COLUMNS, block_moments, job_from_row, visible_to
+from .session import Database, Session, now
 
-NewJob = tuple[Job, EncodedEvent]
+# Jobs neither succeeded, failed nor cancelled: the predicate of the index jobs_owner_active.
+_ACTIVE = "state NOT IN (" + ", ".join(f"'{state.value}'" for state in TERMINAL) + ")"
 # Registered versions whose kind and code a process keeps in memory.
 MAX_KNOWN_VERSIONS = 10_000
 
@@ -62,6 +65,29 @@ class RegisteredCode:
 UNREGISTERED = RegisteredCode(ModelKind.BLOCKS, "")
 
 
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create (not a top-up), as create_job hands it to the batch writer."""
+
+    job: Job
+    # The result cache may answer it (no_cache not asked).
+    cacheable: bool
+    # The code is built-in or public: anyone's finished run may answer it, not only the owner's.
+    shared: bool
+    # Its model version must still be the latest the owner sees (JobSpec.latest).
+    latest: bool = False
+
+    @property
+    def fingerprint(self) -> str | None:
+        """What the cache is looked up by; None: it is not."""
+        return self.job.fingerprint if self.cacheable else None
+
+
+# What the batch writer gives each run: its job, created; None when its request_id names a job
+# already (nothing written); or why it was refused.
+Created = Job | SimlabError | None
+
+
 def new_run(spec: JobSpec, code: RegisteredCode, job_id: str, at: datetime) -> Job:
     """The queued job `spec` (validated) asks for: its seed drawn when it asked for none, its
     fingerprint for the result cache."""
@@ -73,7 +99,7 @@ def new_run(spec: JobSpec, code: RegisteredCode, job_id: str, at: datetime) -> J
 class Jobs:
     db: Database
     quotas: Quotas
-    _inserts: Coalescer[NewJob, bool]  # of _insert_jobs
+    _new_runs: Coalescer[NewRun, Created]  # of _create_runs
     _versions: dict[tuple[str, int], RegisteredCode]  # of _registered
 
     # ---- on behalf of an owner --------------------------------------------------------------
@@ -82,27 +108,23 @@ class Jobs:
         """(job, created): a resubmitted request_id gives back its job with created=False. A
         run whose fingerprint matches a finished run that the owner may reuse is created
         SUCCEEDED with that run's result (unless no_cache); a top-up (extends) starts with
-        the blocks it shares with the run it extends."""
+        the blocks it shares with the run it extends. Concurrent runs (not top-ups) are
+        created together, in batches (_create_runs)."""
         spec, code = await self._with_registered_code(spec)
         spec.validate(script=code.kind is ModelKind.SCRIPT)
-        job = new_run(spec, code, new_id(), now())
-        # Checked even when the cache answers: a top-up of a run it may not extend is refused.
-        extended = await self._extension_source(spec) if spec.extends else None
-        if extended is not None:
-            job = dataclasses.replace(job, extends=extended.job_id)
-        source = None
-        if job.fingerprint is not None and not spec.no_cache:
-            found = await self._cached_results([job.fingerprint], spec.owner, code.shared)
-            source = found.get(job.fingerprint)
-        if source is not None:
-            job = targets.reuse(job, source, job.created_at)
+        run = NewRun(
+            new_run(spec, code, new_id(), now()),
+            cacheable=not spec.no_cache,
+            shared=code.shared,
+            latest=spec.latest,
+        )
+        if spec.extends:
+            inserted = await self._create_extension(spec, run)
         else:
-            await self._check_active_jobs(spec)
-        if extended is not None and source is None:
-            inserted = await self._insert_extension(job, extended)
-        else:
-            created = await self._inserts.submit((job, self.db.events.job(job, EventKind.STATE)))
-            inserted = job if created else None
+            created = await self._new_runs.submit(run)
+            if isinstance(created, SimlabError):
+                raise created
+            inserted = created
         if inserted is not None:
             return inserted, True
         async with self.db.session() as db:
@@ -121,6 +143,74 @@ class Jobs:
                 field="request_id",
             )
         return existing, False
+
+    async def _create_runs(self, runs: list[NewRun]) -> list[Created]:
+        """Creates new runs (not top-ups) together: the result cache looked up once per owner,
+        the active-jobs quota counted once per owner (the lookups at once, each on its own
+        connection), and the jobs inserted with their events in one statement. Batches are
+        written one at a time, so the quota holds exactly in one job store (several may pass
+        it by the batches they have in flight)."""
+        jobs, refused, held = await asyncio.gather(
+            self._with_cached_results(runs),
+            self._outdated(runs),
+            self._active_jobs({run.job.owner for run in runs}),
+        )
+        # Cache hits hold nothing: only the queued need room.
+        queued = [
+            i for i, job in enumerate(jobs) if i not in refused and job.state is JobState.QUEUED
+        ]
+        async with self.db.session() as db:
+            quota = await self._refused_by_quota(db, [jobs[i] for i in queued], held)
+            refused.update((queued[k], error) for k, error in quota.items())
+            admitted = [
+                (job, db.events.job(job, EventKind.STATE))
+                for i, job in enumerate(jobs)
+                if i not in refused
+            ]
+            inserted = await db.insert_jobs(admitted) if admitted else set()
+        return [
+            refused.get(i, job if job.job_id in inserted else None) for i, job in enumerate(jobs)
+        ]
+
+    async def _with_cached_results(self, runs: Sequence[NewRun]) -> list[Job]:
+        """Each run's job, a cache hit where a finished run may answer it: one lookup for
+        each owner (and visibility of the code) among the runs."""
+        wanted: dict[tuple[str, bool], set[str]] = defaultdict(set)
+        for run in runs:
+            if run.fingerprint is not None:
+                wanted[(run.job.owner, run.shared)].add(run.fingerprint)
+        found = {
+            key: await self._cached_results(fingerprints, *key)
+            for key, fingerprints in wanted.items()
+        }
+        jobs = []
+        for run in runs:
+            source = None
+            if run.fingerprint is not None:
+                source = found[(run.job.owner, run.shared)].get(run.fingerprint)
+            jobs.append(
+                run.job if source is None else targets.reuse(run.job, source, run.job.created_at)
+            )
+        return jobs
+
+    async def _create_extension(self, spec: JobSpec, run: NewRun) -> Job | None:
+        """A top-up: the job inserted (None when its request_id names a job already)."""
+        # Checked even when the cache answers: a top-up of a run it may not extend is refused.
+        extended = await self._extension_source(spec)
+        job = dataclasses.replace(run.job, extends=extended.job_id)
+        (job,) = await self._with_cached_results([dataclasses.replace(run, job=job)])
+        if job.state is not JobState.QUEUED:
+            # A cache hit: it needs none of the blocks of the run it extends.
+            async with self.db.session() as db:
+                inserted = await db.insert_jobs([(job, db.events.job(job, EventKind.STATE))])
+            return job if inserted else None
+        if refused := await self._outdated([run]):
+            raise refused[0]
+        held = await self._active_jobs({job.owner})
+        async with self.db.session() as db:
+            if refused := await self._refused_by_quota(db, [job], held):
+                raise refused[0]
+        return await self._insert_extension(job, extended)
 
     async def _cached_results(
         self, fingerprints: Collection[str], owner: str, shared: bool
@@ -177,27 +267,61 @@ class Jobs:
             )
         return job
 
-    async def _check_active_jobs(self, spec: JobSpec) -> None:
-        """Refuses a new job past the owner's active-jobs quota (studies' points have their
-        own); a resubmission gets its job back as always. Concurrent submissions may pass the
-        limit by as many as are in flight (the count and the batched insert are not one
-        transaction)."""
-        terminal = [state.value for state in TERMINAL]
+    async def _active_jobs(self, owners: Collection[str]) -> dict[str, int]:
+        """Each owner's active jobs (studies' points have their own quota), counted up to the
+        quota: a full owner costs no more than the quota's rows."""
         async with self.db.session() as db:
-            active = await db.count(
-                "SELECT count(*) FROM jobs WHERE owner = %s AND state <> ALL(%s)"
-                " AND study_id IS NULL",
-                (spec.owner, terminal),
+            rows = await db.fetch_all(
+                "SELECT owner, (SELECT count(*) FROM (SELECT FROM jobs WHERE jobs.owner = o.owner"
+                f" AND {_ACTIVE} AND study_id IS NULL LIMIT %s) AS active) AS held"
+                " FROM unnest(%s::text[]) AS o(owner)",
+                (self.quotas.active_jobs, list(owners)),
             )
-            if active < self.quotas.active_jobs or (
-                spec.request_id
-                and await db.count(
-                    "SELECT count(*) FROM jobs WHERE owner = %s AND request_id = %s",
-                    (spec.owner, spec.request_id),
+        return {row["owner"]: row["held"] for row in rows}
+
+    async def _refused_by_quota(
+        self, db: Session, jobs: Sequence[Job], held: Mapping[str, int]
+    ) -> dict[int, SimlabError]:
+        """Which of these new queued jobs (by index) the active-jobs quota refuses, in order,
+        their owners holding `held` (_active_jobs). A resubmission needs no room: it gets its
+        job back as always. Only an owner that the batch would take past the quota costs a
+        query."""
+        wanted = Counter(job.owner for job in jobs)
+        if all(held[owner] + count <= self.quotas.active_jobs for owner, count in wanted.items()):
+            return {}
+        named = [(job.owner, job.request_id) for job in jobs if job.request_id]
+        rows = await db.fetch_all(
+            "SELECT owner, request_id FROM jobs WHERE request_id <> '' AND (owner, request_id)"
+            " IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            ([owner for owner, _ in named], [request_id for _, request_id in named]),
+        )
+        known = {(row["owner"], row["request_id"]) for row in rows}
+        return self.quotas.refused_jobs(held, [(job.owner, job.request_id) for job in jobs], known)
+
+    async def _outdated(self, runs: Sequence[NewRun]) -> dict[int, SimlabError]:
+        """Which runs (by index) asked for their model's latest version and were planned with one
+        that is no longer the latest their owner sees: one query for every (owner, model)."""
+        asked = {(run.job.owner, run.job.model) for run in runs if run.latest}
+        if not asked:
+            return {}
+        async with self.db.session() as db:
+            rows = await db.fetch_all(
+                "SELECT viewer, name, (SELECT max(version) FROM models"
+                f" WHERE models.name = asked.name AND {visible_to('asked.viewer')}) AS latest"
+                " FROM unnest(%s::text[], %s::text[]) AS asked(viewer, name)",
+                ([owner for owner, _ in asked], [name for _, name in asked]),
+            )
+        latest = {(row["viewer"], row["name"]): row["latest"] for row in rows}
+        outdated: dict[int, SimlabError] = {}
+        for index, run in enumerate(runs):
+            newest = latest.get((run.job.owner, run.job.model))
+            if run.latest and newest != run.job.model_version:
+                outdated[index] = invalid(
+                    "latest",
+                    f"{run.job.model}@v{run.job.model_version} is not the latest version of"
+                    f" {run.job.model} (v{newest}): resolve the model again",
                 )
-            ):
-                return
-        self.quotas.check_active_jobs(active)
+        return outdated
 
     async def _with_registered_code(self, spec: JobSpec) -> tuple[JobSpec, RegisteredCode]:
         """The spec with its version's code, and what the registry says of that code: a
@@ -232,13 +356,6 @@ class Jobs:
                 ModelKind(row["kind"]), row["code_sha256"], row["runtime"], row["shared"]
             )
         return self._versions[key]
-
-    async def _insert_jobs(self, batch: list[NewJob]) -> list[bool]:
-        """Inserts new jobs with their events in one statement (one round trip, one commit);
-        False for a job whose owner's request_id already names a job (nothing written)."""
-        async with self.db.session() as db:
-            inserted = await db.insert_jobs(batch)
-        return [job.job_id in inserted for job, _ in batch]
 
     async def get_job(self, job_id: str, owner: str = "") -> Job:
         async with self.db.session() as db:

@@ -21,12 +21,10 @@ from ...core.models import (
     new_version,
 )
 from .jobs import new_id
-from .rows import JOB_COLUMNS, MODEL_COLUMNS, job_from_row, model_from_row
+from .rows import JOB_COLUMNS, MODEL_COLUMNS, job_from_row, model_from_row, visible_to
 from .session import Database, Session, now
 
-# Built-in and public versions are visible to everyone, the others to their owner; an empty
-# owner (an internal caller) sees every version.
-_VISIBLE = "(%(owner)s = '' OR builtin OR public OR owner = %(owner)s)"
+_VISIBLE = visible_to("%(owner)s")
 
 
 class Models:

@@ -32,6 +32,15 @@ MODEL_COLUMNS = """name, version, owner, public, builtin, kind, code_sha256, cod
     registration_job"""
 
 # A link shares a job or a study: the other is "".
+
+
+def visible_to(viewer: str) -> str:
+    """The condition on a models row that the version is visible to `viewer` (SQL: a
+    placeholder or a column): built-in and public versions are visible to everyone, the others
+    to their owner; an empty viewer (an internal caller) sees every version."""
+    return f"({viewer} = '' OR builtin OR public OR owner = {viewer})"
+
+
 SHARE_COLUMNS = """link_id, owner, coalesce(job_id, '') AS job_id, created_at, expires_at,
     revoked_at, coalesce(study_id, '') AS study_id"""
 

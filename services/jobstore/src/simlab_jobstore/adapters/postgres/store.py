@@ -7,10 +7,11 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from simlab.common.coalesce import Coalescer
+
 from ...core.events import EventEncoder
 from ...core.quotas import Quotas
 from ...core.studies import DEFAULT_MAX_POINTS
-from ..coalesce import Coalescer
 from .models import Models
 from .presets import Presets
 from .session import Database
@@ -34,5 +35,5 @@ class PostgresJobStore(Studies, Shards, Models, Presets, Shares):
         self.db = Database(pool, on_commit, events)
         self.quotas = quotas or Quotas()
         self.max_study_points = max_study_points
-        self._inserts = Coalescer(self._insert_jobs)
+        self._new_runs = Coalescer(self._create_runs)
         self._versions = {}

@@ -21,7 +21,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file simlab/jobstore/v1/jobstore.proto.
  */
 export const file_simlab_jobstore_v1_jobstore: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLYAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJIkEKEUNyZWF0ZUpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISDwoHY3JlYXRlZBgCIAEoCCIuCg1HZXRKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSI6ChlHZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJLCg9MaXN0Sm9ic1JlcXVlc3QSDQoFb3duZXIYASABKAkSKQoFcXVlcnkYAiABKAsyGi5zaW1sYWIudjEuTGlzdEpvYnNSZXF1ZXN0IjEKEENhbmNlbEpvYlJlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJIjIKEkxpc3RQcmVzZXRzUmVxdWVzdBINCgVvd25lchgBIAEoCRINCgVtb2RlbBgCIAEoCSJFChFTYXZlUHJlc2V0UmVxdWVzdBINCgVvd25lchgBIAEoCRIhCgZwcmVzZXQYAiABKAsyES5zaW1sYWIudjEuUHJlc2V0IjIKE0RlbGV0ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSJ8ChJSZXBvcnRTdGF0ZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEg4KBnJlYXNvbhgDIAEoCRIiCgVlcnJvchgEIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciJOChVMaXN0QWN0aXZlSm9ic1JlcXVlc3QSIwoGc3RhdGVzGAEgAygOMhMuc2ltbGFiLnYxLkpvYlN0YXRlEhAKCHN0dWR5X2lkGAIgASgJIjYKFkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USHAoEam9icxgBIAMoCzIOLnNpbWxhYi52MS5Kb2IiQwoRU3RhcnRTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEg8KB3J1bnRpbWUYAyABKAkiaAoSU3RhcnRTaGFyZFJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISEwoLZG9uZV9ibG9ja3MYAiADKAMSDAoEc3RvcBgDIAEoCBISCgpzdG9wX2Jsb2NrGAQgASgDIlsKE1JlcG9ydEJsb2Nrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEiUKBmJsb2NrcxgDIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzIjgKFFJlcG9ydEJsb2Nrc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgSEgoKc3RvcF9ibG9jaxgCIAEoAyIzChJGaW5pc2hTaGFyZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFImsKE0ZpbmlzaFNoYXJkUmVzcG9uc2USEAoIZmluYWxpemUYASABKAgSJQoGYmxvY2tzGAIgAygLMhUuc2ltbGFiLnYxLkJsb2NrU3RhdHMSGwoDam9iGAMgASgLMg4uc2ltbGFiLnYxLkpvYiJOChJDb21wbGV0ZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEigKB3N1bW1hcnkYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IlMKDkZhaWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIiCgVlcnJvchgDIAEoCzITLnNpbWxhYi52MS5Kb2JFcnJvciJeChZDcmVhdGVTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgEIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoAyJIChVMaXN0U2hhcmVMaW5rc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCHN0dWR5X2lkGAMgASgJIjgKFlJldm9rZVNoYXJlTGlua1JlcXVlc3QSDQoFb3duZXIYASABKAkSDwoHbGlua19pZBgCIAEoCSIpChhSZXNvbHZlU2hhcmVUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiTAoZUmVzb2x2ZVNoYXJlVG9rZW5SZXNwb25zZRINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEAoIc3R1ZHlfaWQYAyABKAkiPwoPR2V0TW9kZWxSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHdmVyc2lvbhgDIAEoBSIiChFMaXN0TW9kZWxzUmVxdWVzdBINCgVvd25lchgBIAEoCSI3ChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFb3duZXIYASABKAkSDAoEbmFtZRgCIAEoCSKhAQoYQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGcHVibGljGAMgASgIEhMKC2NvZGVfc2hhMjU2GAQgASgJEhEKCWNvZGVfc2l6ZRgFIAEoAxINCgVlbnRyeRgGIAEoCRINCgVmaWxlcxgHIAMoCRISCgpyZXF1ZXN0X2lkGAggASgJIlwKGUJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USGwoDam9iGAEgASgLMg4uc2ltbGFiLnYxLkpvYhIiCghleGlzdGluZxgCIAEoCzIQLnNpbWxhYi52MS5Nb2RlbCI+ChtSZWdpc3RlckJ1aWx0aW5Nb2RlbFJlcXVlc3QSHwoFbW9kZWwYASABKAsyEC5zaW1sYWIudjEuTW9kZWwilwEKFVJlcG9ydFByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSDAoEZG9uZRgDIAEoARINCgV0b3RhbBgEIAEoARIVCghlc3RpbWF0ZRgFIAEoAUgAiAEBEhMKBnN0ZGVychgGIAEoAUgBiAEBQgsKCV9lc3RpbWF0ZUIJCgdfc3RkZXJyIk4KG0NvbXBsZXRlUmVnaXN0cmF0aW9uUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHwoFbW9kZWwYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiIgoQR2V0QnVuZGxlUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiKwoLQnVuZGxlQ2h1bmsSDgoGc2hhMjU2GAEgASgJEgwKBGRhdGEYAiABKAwiQQoTUHV0QXJ0aWZhY3RzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMIiUKFFB1dEFydGlmYWN0c1Jlc3BvbnNlEg0KBW5hbWVzGAEgAygJIiYKFlJlcG9ydFByb2dyZXNzUmVzcG9uc2USDAoEc3RvcBgBIAEoCCJ2Cg5TdHVkeVBvaW50U3BlYxIrCgpwYXJhbWV0ZXJzGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIMCgRzZWVkGAIgASgEEhIKCmJsb2NrX3NpemUYAyABKAMSFQoNc2FtcGxlc190b3RhbBgEIAEoAyLxAQoSQ3JlYXRlU3R1ZHlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSIgoEc3BlYxgDIAEoCzIULnNpbWxhYi52MS5TdHVkeVNwZWMSDQoFbW9kZWwYBCABKAkSFQoNbW9kZWxfdmVyc2lvbhgFIAEoBRITCgtjb2RlX3NoYTI1NhgGIAEoCRIWCg5wcmltYXJ5X291dHB1dBgHIAEoCRINCgVzd2VwdBgIIAMoCRIyCgZwb2ludHMYCSADKAsyIi5zaW1sYWIuam9ic3RvcmUudjEuU3R1ZHlQb2ludFNwZWMiRwoTQ3JlYXRlU3R1ZHlSZXNwb25zZRIfCgVzdHVkeRgBIAEoCzIQLnNpbWxhYi52MS5TdHVkeRIPCgdjcmVhdGVkGAIgASgIIjIKD0dldFN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRIQCghzdHVkeV9pZBgCIAEoCSJRChJMaXN0U3R1ZGllc1JlcXVlc3QSDQoFb3duZXIYASABKAkSLAoFcXVlcnkYAiABKAsyHS5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXF1ZXN0IowBChZMaXN0U3R1ZHlQb2ludHNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEjAKBXF1ZXJ5GAIgASgLMiEuc2ltbGFiLnYxLkxpc3RTdHVkeVBvaW50c1JlcXVlc3QSMQoNY2hhbmdlZF9zaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNQoSQ2FuY2VsU3R1ZHlSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJIlUKFENvbXBhcmVQb2ludHNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEi4KBXF1ZXJ5GAIgASgLMh8uc2ltbGFiLnYxLkNvbXBhcmVQb2ludHNSZXF1ZXN0IjYKEFN0dWR5UXVldWVkRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEAoIc3R1ZHlfaWQYAiABKAkywBcKD0pvYlN0b3JlU2VydmljZRJYCglDcmVhdGVKb2ISJC5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVxdWVzdBolLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXNwb25zZRI7CgZHZXRKb2ISIS5zaW1sYWIuam9ic3RvcmUudjEuR2V0Sm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISTAoITGlzdEpvYnMSIy5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEpvYnNSZXF1ZXN0Ghsuc2ltbGFiLnYxLkxpc3RKb2JzUmVzcG9uc2USQQoJQ2FuY2VsSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNhbmNlbEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEl8KEkdldFByb2dyZXNzSGlzdG9yeRItLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRQcm9ncmVzc0hpc3RvcnlSZXF1ZXN0Ghouc2ltbGFiLnYxLlByb2dyZXNzSGlzdG9yeRJVCgtMaXN0UHJlc2V0cxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0UHJlc2V0c1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFByZXNldHNSZXNwb25zZRJGCgpTYXZlUHJlc2V0EiUuc2ltbGFiLmpvYnN0b3JlLnYxLlNhdmVQcmVzZXRSZXF1ZXN0GhEuc2ltbGFiLnYxLlByZXNldBJYCgxEZWxldGVQcmVzZXQSJy5zaW1sYWIuam9ic3RvcmUudjEuRGVsZXRlUHJlc2V0UmVxdWVzdBofLnNpbWxhYi52MS5EZWxldGVQcmVzZXRSZXNwb25zZRJhCg9DcmVhdGVTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBoiLnNpbWxhYi52MS5DcmVhdGVTaGFyZUxpbmtSZXNwb25zZRJeCg5MaXN0U2hhcmVMaW5rcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U2hhcmVMaW5rc1JlcXVlc3QaIS5zaW1sYWIudjEuTGlzdFNoYXJlTGlua3NSZXNwb25zZRJTCg9SZXZva2VTaGFyZUxpbmsSKi5zaW1sYWIuam9ic3RvcmUudjEuUmV2b2tlU2hhcmVMaW5rUmVxdWVzdBoULnNpbWxhYi52MS5TaGFyZUxpbmsScAoRUmVzb2x2ZVNoYXJlVG9rZW4SLC5zaW1sYWIuam9ic3RvcmUudjEuUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USXgoLQ3JlYXRlU3R1ZHkSJi5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlU3R1ZHlSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVN0dWR5UmVzcG9uc2USQQoIR2V0U3R1ZHkSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0U3R1ZHlSZXF1ZXN0GhAuc2ltbGFiLnYxLlN0dWR5ElUKC0xpc3RTdHVkaWVzEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RTdHVkaWVzUmVxdWVzdBoeLnNpbWxhYi52MS5MaXN0U3R1ZGllc1Jlc3BvbnNlEmEKD0xpc3RTdHVkeVBvaW50cxIqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U3R1ZHlQb2ludHNSZXF1ZXN0GiIuc2ltbGFiLnYxLkxpc3RTdHVkeVBvaW50c1Jlc3BvbnNlEkcKC0NhbmNlbFN0dWR5EiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNhbmNlbFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJbCg1Db21wYXJlUG9pbnRzEiguc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBhcmVQb2ludHNSZXF1ZXN0GiAuc2ltbGFiLnYxLkNvbXBhcmVQb2ludHNSZXNwb25zZRJBCghHZXRNb2RlbBIjLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRNb2RlbFJlcXVlc3QaEC5zaW1sYWIudjEuTW9kZWwSUgoKTGlzdE1vZGVscxIlLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnNpbWxhYi52MS5MaXN0TW9kZWxzUmVzcG9uc2USZwoRTGlzdE1vZGVsVmVyc2lvbnMSLC5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0GiQuc2ltbGFiLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2UScAoRQmVnaW5SZWdpc3RyYXRpb24SLC5zaW1sYWIuam9ic3RvcmUudjEuQmVnaW5SZWdpc3RyYXRpb25SZXF1ZXN0Gi0uc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVzcG9uc2USWQoUUmVnaXN0ZXJCdWlsdGluTW9kZWwSLy5zaW1sYWIuam9ic3RvcmUudjEuUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsEkUKC1JlcG9ydFN0YXRlEiYuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFN0YXRlUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOTGlzdEFjdGl2ZUpvYnMSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVzcG9uc2USWwoKU3RhcnRTaGFyZBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5TdGFydFNoYXJkUmVzcG9uc2USYQoMUmVwb3J0QmxvY2tzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0QmxvY2tzUmVzcG9uc2USXgoLRmluaXNoU2hhcmQSJi5zaW1sYWIuam9ic3RvcmUudjEuRmluaXNoU2hhcmRSZXF1ZXN0Gicuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVzcG9uc2USRQoLQ29tcGxldGVKb2ISJi5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhI9CgdGYWlsSm9iEiIuc2ltbGFiLmpvYnN0b3JlLnYxLkZhaWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJnCg5SZXBvcnRQcm9ncmVzcxIpLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRQcm9ncmVzc1JlcXVlc3QaKi5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXNwb25zZRJXChRDb21wbGV0ZVJlZ2lzdHJhdGlvbhIvLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QaDi5zaW1sYWIudjEuSm9iElQKCUdldEJ1bmRsZRIkLnNpbWxhYi5qb2JzdG9yZS52MS5HZXRCdW5kbGVSZXF1ZXN0Gh8uc2ltbGFiLmpvYnN0b3JlLnYxLkJ1bmRsZUNodW5rMAESYwoMUHV0QXJ0aWZhY3RzEicuc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1JlcXVlc3QaKC5zaW1sYWIuam9ic3RvcmUudjEuUHV0QXJ0aWZhY3RzUmVzcG9uc2UoAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_simlab_v1_simulation, file_simlab_v1_stats]);
+  fileDesc("CiFzaW1sYWIvam9ic3RvcmUvdjEvam9ic3RvcmUucHJvdG8SEnNpbWxhYi5qb2JzdG9yZS52MSLoAgoQQ3JlYXRlSm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBHNlZWQYBSABKAQSDgoGc2hhcmRzGAYgASgFEhYKDnByaW1hcnlfb3V0cHV0GAcgASgJEhIKCmJsb2NrX3NpemUYCCABKAMSFQoNc2FtcGxlc190b3RhbBgJIAEoAxIVCg1tb2RlbF92ZXJzaW9uGAogASgFEhMKC2NvZGVfc2hhMjU2GAsgASgJEgwKBGFyZ3MYDCADKAkSJwoJcHJlY2lzaW9uGA0gASgLMhQuc2ltbGFiLnYxLlByZWNpc2lvbhIQCghub19jYWNoZRgOIAEoCBIPCgdleHRlbmRzGA8gASgJEg4KBmxhdGVzdBgQIAEoCCJBChFDcmVhdGVKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEg8KB2NyZWF0ZWQYAiABKAgiRwoRQ3JlYXRlSm9ic1JlcXVlc3QSMgoEam9icxgBIAMoCzIkLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JSZXF1ZXN0IkoKEkNyZWF0ZUpvYnNSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlc3VsdCKFAQoPQ3JlYXRlSm9iUmVzdWx0EjgKB2NyZWF0ZWQYASABKAsyJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2VIABIuCgdyZWZ1c2VkGAIgASgLMhsuc2ltbGFiLmpvYnN0b3JlLnYxLlJlZnVzYWxIAEIICgZyZXN1bHQiRgoHUmVmdXNhbBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFZmllbGQYAyABKAkSDQoFcXVvdGEYBCABKAkiLgoNR2V0Sm9iUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiOgoZR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiSwoPTGlzdEpvYnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEikKBXF1ZXJ5GAIgASgLMhouc2ltbGFiLnYxLkxpc3RKb2JzUmVxdWVzdCIxChBDYW5jZWxKb2JSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIyChJMaXN0UHJlc2V0c1JlcXVlc3QSDQoFb3duZXIYASABKAkSDQoFbW9kZWwYAiABKAkiRQoRU2F2ZVByZXNldFJlcXVlc3QSDQoFb3duZXIYASABKAkSIQoGcHJlc2V0GAIgASgLMhEuc2ltbGFiLnYxLlByZXNldCIyChNEZWxldGVQcmVzZXRSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkifAoSUmVwb3J0U3RhdGVSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAyABKAkSIgoFZXJyb3IYBCABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiTgoVTGlzdEFjdGl2ZUpvYnNSZXF1ZXN0EiMKBnN0YXRlcxgBIAMoDjITLnNpbWxhYi52MS5Kb2JTdGF0ZRIQCghzdHVkeV9pZBgCIAEoCSI2ChZMaXN0QWN0aXZlSm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi5zaW1sYWIudjEuSm9iIkMKEVN0YXJ0U2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIPCgdydW50aW1lGAMgASgJImgKElN0YXJ0U2hhcmRSZXNwb25zZRIbCgNqb2IYASABKAsyDi5zaW1sYWIudjEuSm9iEhMKC2RvbmVfYmxvY2tzGAIgAygDEgwKBHN0b3AYAyABKAgSEgoKc3RvcF9ibG9jaxgEIAEoAyJbChNSZXBvcnRCbG9ja3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBRIlCgZibG9ja3MYAyADKAsyFS5zaW1sYWIudjEuQmxvY2tTdGF0cyI4ChRSZXBvcnRCbG9ja3NSZXNwb25zZRIMCgRzdG9wGAEgASgIEhIKCnN0b3BfYmxvY2sYAiABKAMiMwoSRmluaXNoU2hhcmRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRINCgVzaGFyZBgCIAEoBSJrChNGaW5pc2hTaGFyZFJlc3BvbnNlEhAKCGZpbmFsaXplGAEgASgIEiUKBmJsb2NrcxgCIAMoCzIVLnNpbWxhYi52MS5CbG9ja1N0YXRzEhsKA2pvYhgDIAEoCzIOLnNpbWxhYi52MS5Kb2IiTgoSQ29tcGxldGVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIoCgdzdW1tYXJ5GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJTCg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDQoFc2hhcmQYAiABKAUSIgoFZXJyb3IYAyABKAsyEy5zaW1sYWIudjEuSm9iRXJyb3IiXgoWQ3JlYXRlU2hhcmVMaW5rUmVxdWVzdBINCgVvd25lchgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEAoIc3R1ZHlfaWQYBCABKAkSEwoLdHRsX3NlY29uZHMYAyABKAMiSAoVTGlzdFNoYXJlTGlua3NSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIQCghzdHVkeV9pZBgDIAEoCSI4ChZSZXZva2VTaGFyZUxpbmtSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEg8KB2xpbmtfaWQYAiABKAkiKQoYUmVzb2x2ZVNoYXJlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkwKGVJlc29sdmVTaGFyZVRva2VuUmVzcG9uc2USDQoFb3duZXIYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCHN0dWR5X2lkGAMgASgJIj8KD0dldE1vZGVsUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAUiIgoRTGlzdE1vZGVsc1JlcXVlc3QSDQoFb3duZXIYASABKAkiNwoYTGlzdE1vZGVsVmVyc2lvbnNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEgwKBG5hbWUYAiABKAkioQEKGEJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnB1YmxpYxgDIAEoCBITCgtjb2RlX3NoYTI1NhgEIAEoCRIRCgljb2RlX3NpemUYBSABKAMSDQoFZW50cnkYBiABKAkSDQoFZmlsZXMYByADKAkSEgoKcmVxdWVzdF9pZBgIIAEoCSJcChlCZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnNpbWxhYi52MS5Kb2ISIgoIZXhpc3RpbmcYAiABKAsyEC5zaW1sYWIudjEuTW9kZWwiPgobUmVnaXN0ZXJCdWlsdGluTW9kZWxSZXF1ZXN0Eh8KBW1vZGVsGAEgASgLMhAuc2ltbGFiLnYxLk1vZGVsIpcBChVSZXBvcnRQcm9ncmVzc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg0KBXNoYXJkGAIgASgFEgwKBGRvbmUYAyABKAESDQoFdG90YWwYBCABKAESFQoIZXN0aW1hdGUYBSABKAFIAIgBARITCgZzdGRlcnIYBiABKAFIAYgBAUILCglfZXN0aW1hdGVCCQoHX3N0ZGVyciJOChtDb21wbGV0ZVJlZ2lzdHJhdGlvblJlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBW1vZGVsGAIgASgLMhAuc2ltbGFiLnYxLk1vZGVsIiIKEEdldEJ1bmRsZVJlcXVlc3QSDgoGam9iX2lkGAEgASgJIisKC0J1bmRsZUNodW5rEg4KBnNoYTI1NhgBIAEoCRIMCgRkYXRhGAIgASgMIkEKE1B1dEFydGlmYWN0c1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEZGF0YRgDIAEoDCIlChRQdXRBcnRpZmFjdHNSZXNwb25zZRINCgVuYW1lcxgBIAMoCSImChZSZXBvcnRQcm9ncmVzc1Jlc3BvbnNlEgwKBHN0b3AYASABKAgidgoOU3R1ZHlQb2ludFNwZWMSKwoKcGFyYW1ldGVycxgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDAoEc2VlZBgCIAEoBBISCgpibG9ja19zaXplGAMgASgDEhUKDXNhbXBsZXNfdG90YWwYBCABKAMi8QEKEkNyZWF0ZVN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEiIKBHNwZWMYAyABKAsyFC5zaW1sYWIudjEuU3R1ZHlTcGVjEg0KBW1vZGVsGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAUSEwoLY29kZV9zaGEyNTYYBiABKAkSFgoOcHJpbWFyeV9vdXRwdXQYByABKAkSDQoFc3dlcHQYCCADKAkSMgoGcG9pbnRzGAkgAygLMiIuc2ltbGFiLmpvYnN0b3JlLnYxLlN0dWR5UG9pbnRTcGVjIkcKE0NyZWF0ZVN0dWR5UmVzcG9uc2USHwoFc3R1ZHkYASABKAsyEC5zaW1sYWIudjEuU3R1ZHkSDwoHY3JlYXRlZBgCIAEoCCIyCg9HZXRTdHVkeVJlcXVlc3QSDQoFb3duZXIYASABKAkSEAoIc3R1ZHlfaWQYAiABKAkiUQoSTGlzdFN0dWRpZXNSZXF1ZXN0Eg0KBW93bmVyGAEgASgJEiwKBXF1ZXJ5GAIgASgLMh0uc2ltbGFiLnYxLkxpc3RTdHVkaWVzUmVxdWVzdCKMAQoWTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIwCgVxdWVyeRgCIAEoCzIhLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXF1ZXN0EjEKDWNoYW5nZWRfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjUKEkNhbmNlbFN0dWR5UmVxdWVzdBINCgVvd25lchgBIAEoCRIQCghzdHVkeV9pZBgCIAEoCSJVChRDb21wYXJlUG9pbnRzUmVxdWVzdBINCgVvd25lchgBIAEoCRIuCgVxdWVyeRgCIAEoCzIfLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVxdWVzdCI2ChBTdHVkeVF1ZXVlZEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEhAKCHN0dWR5X2lkGAIgASgJMp0YCg9Kb2JTdG9yZVNlcnZpY2USWAoJQ3JlYXRlSm9iEiQuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZUpvYlJlcXVlc3QaJS5zaW1sYWIuam9ic3RvcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2USWwoKQ3JlYXRlSm9icxIlLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JzUmVxdWVzdBomLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVKb2JzUmVzcG9uc2USOwoGR2V0Sm9iEiEuc2ltbGFiLmpvYnN0b3JlLnYxLkdldEpvYlJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEkwKCExpc3RKb2JzEiMuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RKb2JzUmVxdWVzdBobLnNpbWxhYi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkEKCUNhbmNlbEpvYhIkLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxKb2JSZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJfChJHZXRQcm9ncmVzc0hpc3RvcnkSLS5zaW1sYWIuam9ic3RvcmUudjEuR2V0UHJvZ3Jlc3NIaXN0b3J5UmVxdWVzdBoaLnNpbWxhYi52MS5Qcm9ncmVzc0hpc3RvcnkSVQoLTGlzdFByZXNldHMSJi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFByZXNldHNSZXF1ZXN0Gh4uc2ltbGFiLnYxLkxpc3RQcmVzZXRzUmVzcG9uc2USRgoKU2F2ZVByZXNldBIlLnNpbWxhYi5qb2JzdG9yZS52MS5TYXZlUHJlc2V0UmVxdWVzdBoRLnNpbWxhYi52MS5QcmVzZXQSWAoMRGVsZXRlUHJlc2V0Eicuc2ltbGFiLmpvYnN0b3JlLnYxLkRlbGV0ZVByZXNldFJlcXVlc3QaHy5zaW1sYWIudjEuRGVsZXRlUHJlc2V0UmVzcG9uc2USYQoPQ3JlYXRlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVNoYXJlTGlua1JlcXVlc3QaIi5zaW1sYWIudjEuQ3JlYXRlU2hhcmVMaW5rUmVzcG9uc2USXgoOTGlzdFNoYXJlTGlua3MSKS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFNoYXJlTGlua3NSZXF1ZXN0GiEuc2ltbGFiLnYxLkxpc3RTaGFyZUxpbmtzUmVzcG9uc2USUwoPUmV2b2tlU2hhcmVMaW5rEiouc2ltbGFiLmpvYnN0b3JlLnYxLlJldm9rZVNoYXJlTGlua1JlcXVlc3QaFC5zaW1sYWIudjEuU2hhcmVMaW5rEnAKEVJlc29sdmVTaGFyZVRva2VuEiwuc2ltbGFiLmpvYnN0b3JlLnYxLlJlc29sdmVTaGFyZVRva2VuUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5SZXNvbHZlU2hhcmVUb2tlblJlc3BvbnNlEl4KC0NyZWF0ZVN0dWR5EiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNyZWF0ZVN0dWR5UmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5DcmVhdGVTdHVkeVJlc3BvbnNlEkEKCEdldFN0dWR5EiMuc2ltbGFiLmpvYnN0b3JlLnYxLkdldFN0dWR5UmVxdWVzdBoQLnNpbWxhYi52MS5TdHVkeRJVCgtMaXN0U3R1ZGllcxImLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0U3R1ZGllc1JlcXVlc3QaHi5zaW1sYWIudjEuTGlzdFN0dWRpZXNSZXNwb25zZRJhCg9MaXN0U3R1ZHlQb2ludHMSKi5zaW1sYWIuam9ic3RvcmUudjEuTGlzdFN0dWR5UG9pbnRzUmVxdWVzdBoiLnNpbWxhYi52MS5MaXN0U3R1ZHlQb2ludHNSZXNwb25zZRJHCgtDYW5jZWxTdHVkeRImLnNpbWxhYi5qb2JzdG9yZS52MS5DYW5jZWxTdHVkeVJlcXVlc3QaEC5zaW1sYWIudjEuU3R1ZHkSWwoNQ29tcGFyZVBvaW50cxIoLnNpbWxhYi5qb2JzdG9yZS52MS5Db21wYXJlUG9pbnRzUmVxdWVzdBogLnNpbWxhYi52MS5Db21wYXJlUG9pbnRzUmVzcG9uc2USQQoIR2V0TW9kZWwSIy5zaW1sYWIuam9ic3RvcmUudjEuR2V0TW9kZWxSZXF1ZXN0GhAuc2ltbGFiLnYxLk1vZGVsElIKCkxpc3RNb2RlbHMSJS5zaW1sYWIuam9ic3RvcmUudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5zaW1sYWIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEmcKEUxpc3RNb2RlbFZlcnNpb25zEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBokLnNpbWxhYi52MS5MaXN0TW9kZWxWZXJzaW9uc1Jlc3BvbnNlEnAKEUJlZ2luUmVnaXN0cmF0aW9uEiwuc2ltbGFiLmpvYnN0b3JlLnYxLkJlZ2luUmVnaXN0cmF0aW9uUmVxdWVzdBotLnNpbWxhYi5qb2JzdG9yZS52MS5CZWdpblJlZ2lzdHJhdGlvblJlc3BvbnNlElkKFFJlZ2lzdGVyQnVpbHRpbk1vZGVsEi8uc2ltbGFiLmpvYnN0b3JlLnYxLlJlZ2lzdGVyQnVpbHRpbk1vZGVsUmVxdWVzdBoQLnNpbWxhYi52MS5Nb2RlbBJFCgtSZXBvcnRTdGF0ZRImLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRTdGF0ZVJlcXVlc3QaDi5zaW1sYWIudjEuSm9iEmcKDkxpc3RBY3RpdmVKb2JzEikuc2ltbGFiLmpvYnN0b3JlLnYxLkxpc3RBY3RpdmVKb2JzUmVxdWVzdBoqLnNpbWxhYi5qb2JzdG9yZS52MS5MaXN0QWN0aXZlSm9ic1Jlc3BvbnNlElsKClN0YXJ0U2hhcmQSJS5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlcXVlc3QaJi5zaW1sYWIuam9ic3RvcmUudjEuU3RhcnRTaGFyZFJlc3BvbnNlEmEKDFJlcG9ydEJsb2NrcxInLnNpbWxhYi5qb2JzdG9yZS52MS5SZXBvcnRCbG9ja3NSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydEJsb2Nrc1Jlc3BvbnNlEl4KC0ZpbmlzaFNoYXJkEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkZpbmlzaFNoYXJkUmVxdWVzdBonLnNpbWxhYi5qb2JzdG9yZS52MS5GaW5pc2hTaGFyZFJlc3BvbnNlEkUKC0NvbXBsZXRlSm9iEiYuc2ltbGFiLmpvYnN0b3JlLnYxLkNvbXBsZXRlSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISPQoHRmFpbEpvYhIiLnNpbWxhYi5qb2JzdG9yZS52MS5GYWlsSm9iUmVxdWVzdBoOLnNpbWxhYi52MS5Kb2ISZwoOUmVwb3J0UHJvZ3Jlc3MSKS5zaW1sYWIuam9ic3RvcmUudjEuUmVwb3J0UHJvZ3Jlc3NSZXF1ZXN0Giouc2ltbGFiLmpvYnN0b3JlLnYxLlJlcG9ydFByb2dyZXNzUmVzcG9uc2USVwoUQ29tcGxldGVSZWdpc3RyYXRpb24SLy5zaW1sYWIuam9ic3RvcmUudjEuQ29tcGxldGVSZWdpc3RyYXRpb25SZXF1ZXN0Gg4uc2ltbGFiLnYxLkpvYhJUCglHZXRCdW5kbGUSJC5zaW1sYWIuam9ic3RvcmUudjEuR2V0QnVuZGxlUmVxdWVzdBofLnNpbWxhYi5qb2JzdG9yZS52MS5CdW5kbGVDaHVuazABEmMKDFB1dEFydGlmYWN0cxInLnNpbWxhYi5qb2JzdG9yZS52MS5QdXRBcnRpZmFjdHNSZXF1ZXN0Giguc2ltbGFiLmpvYnN0b3JlLnYxLlB1dEFydGlmYWN0c1Jlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_simlab_v1_simulation, file_simlab_v1_stats]);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateJobRequest
@@ -104,6 +104,16 @@ export type CreateJobRequest = Message<"simlab.jobstore.v1.CreateJobRequest"> & 
    * @generated from field: string extends = 15;
    */
   extends: string;
+
+  /**
+   * The caller asked for the model's latest version and planned the run with model_version:
+   * refused (INVALID_ARGUMENT on `latest`) when a later version is visible to the owner by
+   * the time the job is created. A gateway may then resolve a latest version from what it
+   * knows and still never run an older one than a plain lookup would.
+   *
+   * @generated from field: bool latest = 16;
+   */
+  latest: boolean;
 };
 
 /**
@@ -136,6 +146,111 @@ export const CreateJobResponseSchema: GenMessage<CreateJobResponse> = /*@__PURE_
   messageDesc(file_simlab_jobstore_v1_jobstore, 1);
 
 /**
+ * @generated from message simlab.jobstore.v1.CreateJobsRequest
+ */
+export type CreateJobsRequest = Message<"simlab.jobstore.v1.CreateJobsRequest"> & {
+  /**
+   * @generated from field: repeated simlab.jobstore.v1.CreateJobRequest jobs = 1;
+   */
+  jobs: CreateJobRequest[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobsRequest.
+ * Use `create(CreateJobsRequestSchema)` to create a new message.
+ */
+export const CreateJobsRequestSchema: GenMessage<CreateJobsRequest> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 2);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateJobsResponse
+ */
+export type CreateJobsResponse = Message<"simlab.jobstore.v1.CreateJobsResponse"> & {
+  /**
+   * One per request, in their order.
+   *
+   * @generated from field: repeated simlab.jobstore.v1.CreateJobResult results = 1;
+   */
+  results: CreateJobResult[];
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobsResponse.
+ * Use `create(CreateJobsResponseSchema)` to create a new message.
+ */
+export const CreateJobsResponseSchema: GenMessage<CreateJobsResponse> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 3);
+
+/**
+ * @generated from message simlab.jobstore.v1.CreateJobResult
+ */
+export type CreateJobResult = Message<"simlab.jobstore.v1.CreateJobResult"> & {
+  /**
+   * @generated from oneof simlab.jobstore.v1.CreateJobResult.result
+   */
+  result: {
+    /**
+     * @generated from field: simlab.jobstore.v1.CreateJobResponse created = 1;
+     */
+    value: CreateJobResponse;
+    case: "created";
+  } | {
+    /**
+     * @generated from field: simlab.jobstore.v1.Refusal refused = 2;
+     */
+    value: Refusal;
+    case: "refused";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.CreateJobResult.
+ * Use `create(CreateJobResultSchema)` to create a new message.
+ */
+export const CreateJobResultSchema: GenMessage<CreateJobResult> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 4);
+
+/**
+ * What a call refused with, as its status would say it.
+ *
+ * @generated from message simlab.jobstore.v1.Refusal
+ */
+export type Refusal = Message<"simlab.jobstore.v1.Refusal"> & {
+  /**
+   * The status code's name: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The request field at fault, if any.
+   *
+   * @generated from field: string field = 3;
+   */
+  field: string;
+
+  /**
+   * The quota reached (its setting), if any.
+   *
+   * @generated from field: string quota = 4;
+   */
+  quota: string;
+};
+
+/**
+ * Describes the message simlab.jobstore.v1.Refusal.
+ * Use `create(RefusalSchema)` to create a new message.
+ */
+export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
+  messageDesc(file_simlab_jobstore_v1_jobstore, 5);
+
+/**
  * @generated from message simlab.jobstore.v1.GetJobRequest
  */
 export type GetJobRequest = Message<"simlab.jobstore.v1.GetJobRequest"> & {
@@ -157,7 +272,7 @@ export type GetJobRequest = Message<"simlab.jobstore.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 2);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 6);
 
 /**
  * @generated from message simlab.jobstore.v1.GetProgressHistoryRequest
@@ -181,7 +296,7 @@ export type GetProgressHistoryRequest = Message<"simlab.jobstore.v1.GetProgressH
  * Use `create(GetProgressHistoryRequestSchema)` to create a new message.
  */
 export const GetProgressHistoryRequestSchema: GenMessage<GetProgressHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 3);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 7);
 
 /**
  * @generated from message simlab.jobstore.v1.ListJobsRequest
@@ -203,7 +318,7 @@ export type ListJobsRequest = Message<"simlab.jobstore.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 4);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 8);
 
 /**
  * @generated from message simlab.jobstore.v1.CancelJobRequest
@@ -225,7 +340,7 @@ export type CancelJobRequest = Message<"simlab.jobstore.v1.CancelJobRequest"> & 
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 5);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 9);
 
 /**
  * @generated from message simlab.jobstore.v1.ListPresetsRequest
@@ -247,7 +362,7 @@ export type ListPresetsRequest = Message<"simlab.jobstore.v1.ListPresetsRequest"
  * Use `create(ListPresetsRequestSchema)` to create a new message.
  */
 export const ListPresetsRequestSchema: GenMessage<ListPresetsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 6);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 10);
 
 /**
  * @generated from message simlab.jobstore.v1.SavePresetRequest
@@ -269,7 +384,7 @@ export type SavePresetRequest = Message<"simlab.jobstore.v1.SavePresetRequest"> 
  * Use `create(SavePresetRequestSchema)` to create a new message.
  */
 export const SavePresetRequestSchema: GenMessage<SavePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 7);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 11);
 
 /**
  * @generated from message simlab.jobstore.v1.DeletePresetRequest
@@ -291,7 +406,7 @@ export type DeletePresetRequest = Message<"simlab.jobstore.v1.DeletePresetReques
  * Use `create(DeletePresetRequestSchema)` to create a new message.
  */
 export const DeletePresetRequestSchema: GenMessage<DeletePresetRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 8);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 12);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportStateRequest
@@ -325,7 +440,7 @@ export type ReportStateRequest = Message<"simlab.jobstore.v1.ReportStateRequest"
  * Use `create(ReportStateRequestSchema)` to create a new message.
  */
 export const ReportStateRequestSchema: GenMessage<ReportStateRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 9);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 13);
 
 /**
  * @generated from message simlab.jobstore.v1.ListActiveJobsRequest
@@ -349,7 +464,7 @@ export type ListActiveJobsRequest = Message<"simlab.jobstore.v1.ListActiveJobsRe
  * Use `create(ListActiveJobsRequestSchema)` to create a new message.
  */
 export const ListActiveJobsRequestSchema: GenMessage<ListActiveJobsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 10);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 14);
 
 /**
  * @generated from message simlab.jobstore.v1.ListActiveJobsResponse
@@ -366,7 +481,7 @@ export type ListActiveJobsResponse = Message<"simlab.jobstore.v1.ListActiveJobsR
  * Use `create(ListActiveJobsResponseSchema)` to create a new message.
  */
 export const ListActiveJobsResponseSchema: GenMessage<ListActiveJobsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 11);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 15);
 
 /**
  * @generated from message simlab.jobstore.v1.StartShardRequest
@@ -395,7 +510,7 @@ export type StartShardRequest = Message<"simlab.jobstore.v1.StartShardRequest"> 
  * Use `create(StartShardRequestSchema)` to create a new message.
  */
 export const StartShardRequestSchema: GenMessage<StartShardRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 12);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 16);
 
 /**
  * @generated from message simlab.jobstore.v1.StartShardResponse
@@ -433,7 +548,7 @@ export type StartShardResponse = Message<"simlab.jobstore.v1.StartShardResponse"
  * Use `create(StartShardResponseSchema)` to create a new message.
  */
 export const StartShardResponseSchema: GenMessage<StartShardResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 13);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 17);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportBlocksRequest
@@ -460,7 +575,7 @@ export type ReportBlocksRequest = Message<"simlab.jobstore.v1.ReportBlocksReques
  * Use `create(ReportBlocksRequestSchema)` to create a new message.
  */
 export const ReportBlocksRequestSchema: GenMessage<ReportBlocksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 14);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 18);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportBlocksResponse
@@ -486,7 +601,7 @@ export type ReportBlocksResponse = Message<"simlab.jobstore.v1.ReportBlocksRespo
  * Use `create(ReportBlocksResponseSchema)` to create a new message.
  */
 export const ReportBlocksResponseSchema: GenMessage<ReportBlocksResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 15);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 19);
 
 /**
  * @generated from message simlab.jobstore.v1.FinishShardRequest
@@ -508,7 +623,7 @@ export type FinishShardRequest = Message<"simlab.jobstore.v1.FinishShardRequest"
  * Use `create(FinishShardRequestSchema)` to create a new message.
  */
 export const FinishShardRequestSchema: GenMessage<FinishShardRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 16);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 20);
 
 /**
  * @generated from message simlab.jobstore.v1.FinishShardResponse
@@ -538,7 +653,7 @@ export type FinishShardResponse = Message<"simlab.jobstore.v1.FinishShardRespons
  * Use `create(FinishShardResponseSchema)` to create a new message.
  */
 export const FinishShardResponseSchema: GenMessage<FinishShardResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 17);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 21);
 
 /**
  * @generated from message simlab.jobstore.v1.CompleteJobRequest
@@ -560,7 +675,7 @@ export type CompleteJobRequest = Message<"simlab.jobstore.v1.CompleteJobRequest"
  * Use `create(CompleteJobRequestSchema)` to create a new message.
  */
 export const CompleteJobRequestSchema: GenMessage<CompleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 18);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 22);
 
 /**
  * @generated from message simlab.jobstore.v1.FailJobRequest
@@ -587,7 +702,7 @@ export type FailJobRequest = Message<"simlab.jobstore.v1.FailJobRequest"> & {
  * Use `create(FailJobRequestSchema)` to create a new message.
  */
 export const FailJobRequestSchema: GenMessage<FailJobRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 19);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 23);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateShareLinkRequest
@@ -623,7 +738,7 @@ export type CreateShareLinkRequest = Message<"simlab.jobstore.v1.CreateShareLink
  * Use `create(CreateShareLinkRequestSchema)` to create a new message.
  */
 export const CreateShareLinkRequestSchema: GenMessage<CreateShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 20);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 24);
 
 /**
  * @generated from message simlab.jobstore.v1.ListShareLinksRequest
@@ -652,7 +767,7 @@ export type ListShareLinksRequest = Message<"simlab.jobstore.v1.ListShareLinksRe
  * Use `create(ListShareLinksRequestSchema)` to create a new message.
  */
 export const ListShareLinksRequestSchema: GenMessage<ListShareLinksRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 21);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 25);
 
 /**
  * @generated from message simlab.jobstore.v1.RevokeShareLinkRequest
@@ -674,7 +789,7 @@ export type RevokeShareLinkRequest = Message<"simlab.jobstore.v1.RevokeShareLink
  * Use `create(RevokeShareLinkRequestSchema)` to create a new message.
  */
 export const RevokeShareLinkRequestSchema: GenMessage<RevokeShareLinkRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 22);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 26);
 
 /**
  * @generated from message simlab.jobstore.v1.ResolveShareTokenRequest
@@ -691,7 +806,7 @@ export type ResolveShareTokenRequest = Message<"simlab.jobstore.v1.ResolveShareT
  * Use `create(ResolveShareTokenRequestSchema)` to create a new message.
  */
 export const ResolveShareTokenRequestSchema: GenMessage<ResolveShareTokenRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 23);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 27);
 
 /**
  * @generated from message simlab.jobstore.v1.ResolveShareTokenResponse
@@ -720,7 +835,7 @@ export type ResolveShareTokenResponse = Message<"simlab.jobstore.v1.ResolveShare
  * Use `create(ResolveShareTokenResponseSchema)` to create a new message.
  */
 export const ResolveShareTokenResponseSchema: GenMessage<ResolveShareTokenResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 24);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 28);
 
 /**
  * @generated from message simlab.jobstore.v1.GetModelRequest
@@ -751,7 +866,7 @@ export type GetModelRequest = Message<"simlab.jobstore.v1.GetModelRequest"> & {
  * Use `create(GetModelRequestSchema)` to create a new message.
  */
 export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 25);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 29);
 
 /**
  * @generated from message simlab.jobstore.v1.ListModelsRequest
@@ -768,7 +883,7 @@ export type ListModelsRequest = Message<"simlab.jobstore.v1.ListModelsRequest"> 
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 26);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 30);
 
 /**
  * @generated from message simlab.jobstore.v1.ListModelVersionsRequest
@@ -790,7 +905,7 @@ export type ListModelVersionsRequest = Message<"simlab.jobstore.v1.ListModelVers
  * Use `create(ListModelVersionsRequestSchema)` to create a new message.
  */
 export const ListModelVersionsRequestSchema: GenMessage<ListModelVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 27);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 31);
 
 /**
  * @generated from message simlab.jobstore.v1.BeginRegistrationRequest
@@ -844,7 +959,7 @@ export type BeginRegistrationRequest = Message<"simlab.jobstore.v1.BeginRegistra
  * Use `create(BeginRegistrationRequestSchema)` to create a new message.
  */
 export const BeginRegistrationRequestSchema: GenMessage<BeginRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 28);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 32);
 
 /**
  * @generated from message simlab.jobstore.v1.BeginRegistrationResponse
@@ -870,7 +985,7 @@ export type BeginRegistrationResponse = Message<"simlab.jobstore.v1.BeginRegistr
  * Use `create(BeginRegistrationResponseSchema)` to create a new message.
  */
 export const BeginRegistrationResponseSchema: GenMessage<BeginRegistrationResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 29);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 33);
 
 /**
  * @generated from message simlab.jobstore.v1.RegisterBuiltinModelRequest
@@ -890,7 +1005,7 @@ export type RegisterBuiltinModelRequest = Message<"simlab.jobstore.v1.RegisterBu
  * Use `create(RegisterBuiltinModelRequestSchema)` to create a new message.
  */
 export const RegisterBuiltinModelRequestSchema: GenMessage<RegisterBuiltinModelRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 30);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 34);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportProgressRequest
@@ -934,7 +1049,7 @@ export type ReportProgressRequest = Message<"simlab.jobstore.v1.ReportProgressRe
  * Use `create(ReportProgressRequestSchema)` to create a new message.
  */
 export const ReportProgressRequestSchema: GenMessage<ReportProgressRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 31);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 35);
 
 /**
  * @generated from message simlab.jobstore.v1.CompleteRegistrationRequest
@@ -960,7 +1075,7 @@ export type CompleteRegistrationRequest = Message<"simlab.jobstore.v1.CompleteRe
  * Use `create(CompleteRegistrationRequestSchema)` to create a new message.
  */
 export const CompleteRegistrationRequestSchema: GenMessage<CompleteRegistrationRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 32);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 36);
 
 /**
  * @generated from message simlab.jobstore.v1.GetBundleRequest
@@ -977,7 +1092,7 @@ export type GetBundleRequest = Message<"simlab.jobstore.v1.GetBundleRequest"> & 
  * Use `create(GetBundleRequestSchema)` to create a new message.
  */
 export const GetBundleRequestSchema: GenMessage<GetBundleRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 33);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 37);
 
 /**
  * @generated from message simlab.jobstore.v1.BundleChunk
@@ -1001,7 +1116,7 @@ export type BundleChunk = Message<"simlab.jobstore.v1.BundleChunk"> & {
  * Use `create(BundleChunkSchema)` to create a new message.
  */
 export const BundleChunkSchema: GenMessage<BundleChunk> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 34);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 38);
 
 /**
  * @generated from message simlab.jobstore.v1.PutArtifactsRequest
@@ -1032,7 +1147,7 @@ export type PutArtifactsRequest = Message<"simlab.jobstore.v1.PutArtifactsReques
  * Use `create(PutArtifactsRequestSchema)` to create a new message.
  */
 export const PutArtifactsRequestSchema: GenMessage<PutArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 35);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 39);
 
 /**
  * @generated from message simlab.jobstore.v1.PutArtifactsResponse
@@ -1051,7 +1166,7 @@ export type PutArtifactsResponse = Message<"simlab.jobstore.v1.PutArtifactsRespo
  * Use `create(PutArtifactsResponseSchema)` to create a new message.
  */
 export const PutArtifactsResponseSchema: GenMessage<PutArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 36);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 40);
 
 /**
  * @generated from message simlab.jobstore.v1.ReportProgressResponse
@@ -1070,7 +1185,7 @@ export type ReportProgressResponse = Message<"simlab.jobstore.v1.ReportProgressR
  * Use `create(ReportProgressResponseSchema)` to create a new message.
  */
 export const ReportProgressResponseSchema: GenMessage<ReportProgressResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 37);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 41);
 
 /**
  * One point as the gateway expanded and checked it.
@@ -1104,7 +1219,7 @@ export type StudyPointSpec = Message<"simlab.jobstore.v1.StudyPointSpec"> & {
  * Use `create(StudyPointSpecSchema)` to create a new message.
  */
 export const StudyPointSpecSchema: GenMessage<StudyPointSpec> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 38);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 42);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateStudyRequest
@@ -1167,7 +1282,7 @@ export type CreateStudyRequest = Message<"simlab.jobstore.v1.CreateStudyRequest"
  * Use `create(CreateStudyRequestSchema)` to create a new message.
  */
 export const CreateStudyRequestSchema: GenMessage<CreateStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 39);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 43);
 
 /**
  * @generated from message simlab.jobstore.v1.CreateStudyResponse
@@ -1189,7 +1304,7 @@ export type CreateStudyResponse = Message<"simlab.jobstore.v1.CreateStudyRespons
  * Use `create(CreateStudyResponseSchema)` to create a new message.
  */
 export const CreateStudyResponseSchema: GenMessage<CreateStudyResponse> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 40);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 44);
 
 /**
  * @generated from message simlab.jobstore.v1.GetStudyRequest
@@ -1213,7 +1328,7 @@ export type GetStudyRequest = Message<"simlab.jobstore.v1.GetStudyRequest"> & {
  * Use `create(GetStudyRequestSchema)` to create a new message.
  */
 export const GetStudyRequestSchema: GenMessage<GetStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 41);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 45);
 
 /**
  * @generated from message simlab.jobstore.v1.ListStudiesRequest
@@ -1235,7 +1350,7 @@ export type ListStudiesRequest = Message<"simlab.jobstore.v1.ListStudiesRequest"
  * Use `create(ListStudiesRequestSchema)` to create a new message.
  */
 export const ListStudiesRequestSchema: GenMessage<ListStudiesRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 42);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 46);
 
 /**
  * @generated from message simlab.jobstore.v1.ListStudyPointsRequest
@@ -1266,7 +1381,7 @@ export type ListStudyPointsRequest = Message<"simlab.jobstore.v1.ListStudyPoints
  * Use `create(ListStudyPointsRequestSchema)` to create a new message.
  */
 export const ListStudyPointsRequestSchema: GenMessage<ListStudyPointsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 43);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 47);
 
 /**
  * @generated from message simlab.jobstore.v1.CancelStudyRequest
@@ -1288,7 +1403,7 @@ export type CancelStudyRequest = Message<"simlab.jobstore.v1.CancelStudyRequest"
  * Use `create(CancelStudyRequestSchema)` to create a new message.
  */
 export const CancelStudyRequestSchema: GenMessage<CancelStudyRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 44);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 48);
 
 /**
  * @generated from message simlab.jobstore.v1.ComparePointsRequest
@@ -1312,7 +1427,7 @@ export type ComparePointsRequest = Message<"simlab.jobstore.v1.ComparePointsRequ
  * Use `create(ComparePointsRequestSchema)` to create a new message.
  */
 export const ComparePointsRequestSchema: GenMessage<ComparePointsRequest> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 45);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 49);
 
 /**
  * Published on simlab.studies.<study_id>.queued when a study's points were queued: the
@@ -1337,7 +1452,7 @@ export type StudyQueuedEvent = Message<"simlab.jobstore.v1.StudyQueuedEvent"> & 
  * Use `create(StudyQueuedEventSchema)` to create a new message.
  */
 export const StudyQueuedEventSchema: GenMessage<StudyQueuedEvent> = /*@__PURE__*/
-  messageDesc(file_simlab_jobstore_v1_jobstore, 46);
+  messageDesc(file_simlab_jobstore_v1_jobstore, 50);
 
 /**
  * @generated from service simlab.jobstore.v1.JobStoreService
@@ -1352,6 +1467,18 @@ export const JobStoreService: GenService<{
     methodKind: "unary";
     input: typeof CreateJobRequestSchema;
     output: typeof CreateJobResponseSchema;
+  },
+  /**
+   * Several CreateJob at once (a gateway's concurrent submissions, in one call): each is
+   * answered in order as CreateJob would answer it, a refusal in its own result. One that
+   * fails for a reason worth retrying (the database away) fails the whole call instead.
+   *
+   * @generated from rpc simlab.jobstore.v1.JobStoreService.CreateJobs
+   */
+  createJobs: {
+    methodKind: "unary";
+    input: typeof CreateJobsRequestSchema;
+    output: typeof CreateJobsResponseSchema;
   },
   /**
    * @generated from rpc simlab.jobstore.v1.JobStoreService.GetJob

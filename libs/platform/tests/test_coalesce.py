@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from simlab_jobstore.adapters.coalesce import Coalescer
+from simlab.common.coalesce import Coalescer
 
 
 def test_concurrent_requests_share_a_batch_and_get_their_own_result() -> None:
@@ -83,3 +83,32 @@ def test_every_request_is_answered(max_batch: int) -> None:
         return list(await asyncio.gather(*(coalescer.submit(i) for i in range(7))))
 
     assert asyncio.run(scenario()) == list(range(7))
+
+
+def test_max_in_flight_batches_overlap_and_no_more() -> None:
+    in_flight = 0
+    most = 0
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        batches.append(items)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return items
+
+    async def scenario() -> list[int]:
+        coalescer = Coalescer(write, max_in_flight=2)
+        first = asyncio.create_task(coalescer.submit(0))
+        await asyncio.sleep(0.001)  # [0] is being written
+        second = asyncio.create_task(coalescer.submit(1))
+        await asyncio.sleep(0.001)  # so is [1], by a second writer
+        rest = await asyncio.gather(*(coalescer.submit(i) for i in range(2, 6)))
+        return [await first, await second, *rest]
+
+    assert asyncio.run(scenario()) == list(range(6))
+    # Two writes at once, never three: the rest waited for either.
+    assert most == 2
+    assert batches == [[0], [1], [2, 3, 4, 5]]

@@ -1,6 +1,8 @@
-"""Coalesces concurrent requests into batches: while one batch is being written, new requests
+"""Coalesces concurrent requests into batches: while a batch is being written, new requests
 queue up and go together in the next. Under load many round trips and commits become one;
-a lone request waits for at most the batch already in flight."""
+a lone request waits for at most the batch already in flight. By default one batch is written
+at a time; `max_in_flight` lets more overlap (a batch prepared while another is answered),
+where batches need not follow one another."""
 
 from __future__ import annotations
 
@@ -14,18 +16,22 @@ Result = TypeVar("Result")
 
 class Coalescer(Generic[Item, Result]):
     def __init__(
-        self, write: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 500
+        self,
+        write: Callable[[list[Item]], Awaitable[list[Result]]],
+        max_batch: int = 500,
+        max_in_flight: int = 1,
     ) -> None:
         self._write = write
         self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_all())
+        if len(self._writers) < self._max_in_flight:
+            self._writers.add(asyncio.create_task(self._write_all()))
         return await future
 
     async def _write_all(self) -> None:
@@ -49,4 +55,7 @@ class Coalescer(Generic[Item, Result]):
                 future.cancel()
             raise
         finally:
-            self._writer = None
+            # At once, not in a done callback: a request queued from now on needs a new writer.
+            task = asyncio.current_task()
+            assert task is not None
+            self._writers.discard(task)
