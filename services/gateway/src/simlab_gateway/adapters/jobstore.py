@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
+
+import grpc
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.common.coalesce import Coalescer
@@ -70,8 +73,39 @@ class JobStoreClient(ServiceJobStoreClient):
     async def _create_jobs(
         self, requests: list[store_pb.CreateJobRequest]
     ) -> list[store_pb.CreateJobResult]:
-        response = await self._call(self.stub.CreateJobs, store_pb.CreateJobsRequest(jobs=requests))
+        response = await self._call(
+            self._create_jobs_if_known, store_pb.CreateJobsRequest(jobs=requests)
+        )
+        if response is None:
+            # A job store older than CreateJobs (an upgrade rolling out): one CreateJob each,
+            # as before it. Each has a request_id, so each is safe to retry.
+            return list(await asyncio.gather(*(self._create_one(r) for r in requests)))
         return list(response.results)
+
+    async def _create_jobs_if_known(
+        self, request: store_pb.CreateJobsRequest, **call: Any
+    ) -> store_pb.CreateJobsResponse | None:
+        """CreateJobs' answer, or None from a job store that does not have it."""
+        try:
+            response: store_pb.CreateJobsResponse = await self.stub.CreateJobs(request, **call)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise
+        return response
+
+    async def _create_one(self, request: store_pb.CreateJobRequest) -> store_pb.CreateJobResult:
+        try:
+            created = await self._call(self.stub.CreateJob, request)
+        except SimlabError as error:
+            refused = store_pb.Refusal(
+                code=error.code.name,
+                message=error.message,
+                field=error.field or "",
+                quota=error.quota or "",
+            )
+            return store_pb.CreateJobResult(refused=refused)
+        return store_pb.CreateJobResult(created=created)
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:
         return await self._call(
