@@ -31,8 +31,9 @@ from hypercorn.protocol.h2 import H2Protocol
 # beyond the limit, HTTP/2 clients queue new calls until one ends.
 CALLS_BESIDES_STREAMS = 1000
 # Streams the send loop serves before it writes what they sent, when more keep coming: bounds
-# the first one's wait and what one write holds (a WatchJob event is a few hundred bytes).
-FRAMES_PER_WRITE = 64
+# the first one's wait and what one write holds: 32 WatchJob events are ~15 KiB, 32 frames of a
+# download (16 KiB each, h2's largest) 512 KiB.
+FRAMES_PER_WRITE = 32
 
 
 class RoundRobin:
