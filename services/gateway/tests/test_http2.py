@@ -1,7 +1,8 @@
 """The HTTP server's HTTP/2 connections, against a real hypercorn with a raw HTTP/2 client: one
 connection carries more than 1,000 open streams, each of which gets its answer; what many
 streams send at once leaves in a few socket writes, each stream's bytes whole and in order;
-the streams with something to send take turns."""
+a stream held by flow control sends the rest as its window opens; the streams with something
+to send take turns."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import priority
 import pytest
 from hypercorn.asyncio import serve
@@ -40,12 +42,21 @@ async def open_stream_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
 
 
 async def received(
-    port: int, streams: int, within_s: float, until: Callable[[dict[int, bytes]], bool]
+    port: int,
+    streams: int,
+    within_s: float,
+    until: Callable[[dict[int, bytes]], bool],
+    window: int | None = None,
 ) -> dict[int, bytes]:
     """Opens `streams` requests on one HTTP/2 connection and reads until `until` holds for
-    what each stream has received (or `within_s` passes): stream id -> its bytes."""
+    what each stream has received (or `within_s` passes): stream id -> its bytes. `window`:
+    each stream's flow-control window, opened again as its bytes are read."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    if window is not None:
+        conn.local_settings = h2.settings.Settings(
+            client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
+        )
     conn.initiate_connection()
     writer.write(conn.data_to_send())
     bodies: dict[int, bytes] = {}
@@ -164,6 +175,31 @@ def test_what_many_streams_send_at_once_leaves_in_a_few_writes(
     # The loop writes every FRAMES_PER_WRITE streams served, and once more when it has
     # served them all; the client's window updates add a few.
     assert len(writes) <= 2 * frames // FRAMES_PER_WRITE + 10, len(writes)
+
+
+def test_a_stream_held_by_flow_control_sends_the_rest_as_its_window_opens() -> None:
+    """Each stream's window is far smaller than what it sends: the rest goes out, in order,
+    as the client's window updates come in."""
+    streams, size = 20, 5000
+    payload = bytes(range(256)) * (size // 256) + b"end"
+
+    async def large_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    def complete(got: dict[int, bytes]) -> bool:
+        return len(got) == streams and all(len(body) == len(payload) for body in got.values())
+
+    async def scenario() -> dict[int, bytes]:
+        async with serving(large_app, streams) as port:
+            return await received(port, streams, 30, complete, window=256)
+
+    bodies = asyncio.run(scenario())
+    assert len(bodies) == streams and all(body == payload for body in bodies.values())
 
 
 def test_streams_with_something_to_send_take_turns() -> None:

@@ -16,7 +16,10 @@ adapted here:
   limit lets in (the gateway's own per-user limit, below that, answers RESOURCE_EXHAUSTED).
 - It wrote to the socket after every frame: 1,000 writes per change, and as many reads for
   the client. Here the send loop serves every stream that has data, then writes their frames
-  at once (every `FRAMES_PER_WRITE` streams while more keep coming)."""
+  at once (every `FRAMES_PER_WRITE` streams while more keep coming).
+- Each flow-control window update (a gRPC client sends one every few messages it reads) put its
+  stream in the send loop's turn, whether or not it had anything left to send. Here only one
+  with something left to send is put back."""
 
 from __future__ import annotations
 
@@ -131,6 +134,16 @@ class _GatewayH2(H2Protocol):
                 if served == FRAMES_PER_WRITE:
                     served = 0
                     await self._flush()
+
+    async def _window_updated(self, stream_id: int | None) -> None:
+        # More window matters only to a stream that has something left to send (or its end):
+        # any other is put in turn by its next send.
+        updated = self.stream_buffers.keys() if not stream_id else [stream_id]
+        for each in updated:
+            buffer = self.stream_buffers.get(each)
+            if buffer is not None and (buffer.buffer or buffer.complete):
+                self.priority.unblock(each)
+        await self.has_data.set()
 
     async def _flush(self) -> None:
         # Anything else (headers, trailers, window updates, the loop's own writes) is
