@@ -17,9 +17,11 @@ adapted here:
 - It wrote to the socket after every frame: 1,000 writes per change, and as many reads for
   the client. Here the send loop serves every stream that has data, then writes their frames
   at once (every `FRAMES_PER_WRITE` streams while more keep coming).
-- Each flow-control window update (a gRPC client sends one every few messages it reads) put its
-  stream in the send loop's turn, whether or not it had anything left to send. Here only one
-  with something left to send is put back."""
+- A stream stayed in the send loop's turn until a visit found it had nothing left, and each
+  flow-control window update (a gRPC client sends one every few messages it reads) put its
+  stream back in turn, whether or not it had anything to send: most visits were for nothing.
+  Here a stream leaves the turn as soon as it has sent all it had, and only one with something
+  left to send is put back."""
 
 from __future__ import annotations
 
@@ -130,6 +132,9 @@ class _GatewayH2(H2Protocol):
                     await self._send_data(stream_id)
                 finally:
                     self._deferring_writes = False
+                if stream_id in self.stream_buffers and not self._has_more(stream_id):
+                    # It sent all it had: out of turn now, not after one more visit for nothing.
+                    self.priority.block(stream_id)
                 served += 1
                 if served == FRAMES_PER_WRITE:
                     served = 0
@@ -140,10 +145,14 @@ class _GatewayH2(H2Protocol):
         # any other is put in turn by its next send.
         updated = self.stream_buffers.keys() if not stream_id else [stream_id]
         for each in updated:
-            buffer = self.stream_buffers.get(each)
-            if buffer is not None and (buffer.buffer or buffer.complete):
+            if self._has_more(each):
                 self.priority.unblock(each)
         await self.has_data.set()
+
+    def _has_more(self, stream_id: int) -> bool:
+        """Whether the stream has data or its end left to send."""
+        buffer = self.stream_buffers.get(stream_id)
+        return buffer is not None and (bool(buffer.buffer) or buffer.complete)
 
     async def _flush(self) -> None:
         # Anything else (headers, trailers, window updates, the loop's own writes) is
