@@ -1,8 +1,8 @@
 """The HTTP server's HTTP/2 connections, against a real hypercorn with a raw HTTP/2 client: one
 connection carries more than 1,000 open streams, each of which gets its answer; what many
 streams send at once leaves in a few socket writes, each stream's bytes whole and in order;
-a stream held by flow control sends the rest as its window opens; the streams with something
-to send take turns."""
+a stream held by flow control sends the rest as its window opens, and one whose sender waits
+for room in its buffer gets it; the streams with something to send take turns."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from simlab_gateway.transport.http2 import (
 
 REQUEST = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "test")]
 STREAMS = 1200
+DEFAULT_WINDOW = 65535
 
 
 async def open_stream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -58,6 +59,9 @@ async def received(
             client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
         )
     conn.initiate_connection()
+    if window is not None and window > DEFAULT_WINDOW:
+        # The connection's window too, which starts at the default.
+        conn.increment_flow_control_window(window - DEFAULT_WINDOW)
     writer.write(conn.data_to_send())
     bodies: dict[int, bytes] = {}
     loop = asyncio.get_running_loop()
@@ -200,6 +204,32 @@ def test_a_stream_held_by_flow_control_sends_the_rest_as_its_window_opens() -> N
 
     bodies = asyncio.run(scenario())
     assert len(bodies) == streams and all(body == payload for body in bodies.values())
+
+
+def test_pieces_larger_than_a_streams_buffer_arrive_whole_one_after_another() -> None:
+    """A download's chunks, each as large as what hypercorn buffers per stream (two frames):
+    the sender waits for room after each and gets it once the loop has sent them, though the
+    last frame sent was a full one."""
+    streams, pieces, size = 2, 5, 2 * 16384
+    piece = bytes(range(256)) * (size // 256)
+
+    async def download_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(pieces):
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def complete(got: dict[int, bytes]) -> bool:
+        return len(got) == streams and all(len(body) == pieces * size for body in got.values())
+
+    async def scenario() -> dict[int, bytes]:
+        async with serving(download_app, streams) as port:
+            return await received(port, streams, 20, complete, window=4 * 1024 * 1024)
+
+    bodies = asyncio.run(scenario())
+    assert len(bodies) == streams and all(body == piece * pieces for body in bodies.values())
 
 
 def test_streams_with_something_to_send_take_turns() -> None:

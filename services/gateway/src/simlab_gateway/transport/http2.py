@@ -30,7 +30,7 @@ from typing import Any
 import hypercorn.protocol
 import priority
 from hypercorn.config import Config
-from hypercorn.protocol.h2 import H2Protocol
+from hypercorn.protocol.h2 import BUFFER_LOW_WATER, H2Protocol
 
 # Concurrent calls a connection may carry besides a user's streams (unary calls, downloads):
 # beyond the limit, HTTP/2 clients queue new calls until one ends.
@@ -127,13 +127,15 @@ class _GatewayH2(H2Protocol):
                 await self.has_data.wait()
                 await self.has_data.clear()
             else:
+                buffer = self.stream_buffers.get(stream_id)
+                buffered = len(buffer.buffer) if buffer is not None else 0
                 self._deferring_writes = True
                 try:
                     await self._send_data(stream_id)
                 finally:
                     self._deferring_writes = False
-                if stream_id in self.stream_buffers and not self._has_more(stream_id):
-                    # It sent all it had: out of turn now, not after one more visit for nothing.
+                if self._sent_all_and_released(stream_id, buffered):
+                    # Out of turn now, not after one more visit that finds nothing.
                     self.priority.block(stream_id)
                 served += 1
                 if served == FRAMES_PER_WRITE:
@@ -148,6 +150,19 @@ class _GatewayH2(H2Protocol):
             if self._has_more(each):
                 self.priority.unblock(each)
         await self.has_data.set()
+
+    def _sent_all_and_released(self, stream_id: int, buffered: int) -> bool:
+        """Whether the stream, which held `buffered` bytes, has just sent them all, and the
+        sender waiting for room in its buffer (if any) was let go: a buffer lets it go on a
+        send smaller than BUFFER_LOW_WATER only, so after a full frame the visit that finds
+        nothing is what lets it go."""
+        buffer = self.stream_buffers.get(stream_id)
+        return (
+            buffer is not None
+            and not buffer.buffer
+            and not buffer.complete
+            and buffered < BUFFER_LOW_WATER
+        )
 
     def _has_more(self, stream_id: int) -> bool:
         """Whether the stream has data or its end left to send."""
