@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 
 from bench.events import shard_0_metadata
+from bench.load import cpu_seconds
 from bench.report import Row
 from bench.stats import latency_line, percentile
 from simlab.client import Client
@@ -39,6 +40,8 @@ class Outcome:
     seen: dict[int, list[float]] = field(default_factory=dict)
     sent: dict[int, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Each part of the stack's CPU milliseconds per change, over the changes (not the start).
+    cpu_ms_per_change: dict[str, float] = field(default_factory=dict)
 
     def latencies(self) -> list[float]:
         return [t - self.sent[n] for n, times in self.seen.items() for t in times]
@@ -69,6 +72,9 @@ class Outcome:
             lines.append(f"errors: {len(self.errors)}, e.g. {self.errors[0]}")
         if delivered:
             lines.append(latency_line("state change -> every watcher", self.latencies()))
+        if self.cpu_ms_per_change:
+            parts = ", ".join(f"{name} {ms:.1f}" for name, ms in self.cpu_ms_per_change.items())
+            lines.append(f"CPU ms per change: {parts}")
         return lines
 
 
@@ -181,6 +187,7 @@ async def measure(
                 break
         outcome.first_events_s = time.perf_counter() - started
         if outcome.first_events + len(outcome.errors) == watchers:
+            cpu_before = cpu_seconds(stack)
             for block in range(changes):
                 stats = stats_pb2.BlockStats(block=block, samples=BLOCK_SIZE)
                 stats.moments["estimate"].CopyFrom(
@@ -196,6 +203,11 @@ async def measure(
                     await asyncio.wait_for(progressed[block + 1].wait(), change_timeout_s)
                 except TimeoutError:
                     break
+            cpu_after = cpu_seconds(stack)
+            outcome.cpu_ms_per_change = {
+                name: (cpu_after[name] - cpu_before[name]) * 1000 / len(outcome.sent)
+                for name in ("gateway", "jobstore", "nats-server", "postgresql", "bench")
+            }
     finally:
         for task in tasks:
             task.cancel()

@@ -1,5 +1,5 @@
 """The plain-HTTP side, called as ASGI with fake ports: Connect's status for each error, the
-download's headers, the web UI's fallbacks, and the API services mounted by path."""
+download's headers, the web UI's fallbacks, and the API services called by path."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from connectrpc.code import Code as ConnectCode
-from starlette.applications import Starlette
 
 from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models, fake_studies
 from simlab.bundle import Bundle
@@ -26,6 +25,7 @@ from simlab_gateway.core.downloads import Artifacts
 from simlab_gateway.core.sessions import COOKIE, Sessions
 from simlab_gateway.transport.http import (
     HTTP_STATUS,
+    ServicesFirst,
     content_disposition,
     gateway_app,
     http_status,
@@ -50,14 +50,17 @@ class FakeService:
 
     path: str
     paths: list[str] = field(default_factory=list)
+    # The scope and send of each call, as the service was given them.
+    calls: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.paths.append(scope["path"])
+        self.calls.append((scope, send))
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"rpc"})
 
 
-def call(app: Starlette, method: str, path: str, query: str = "", **headers: str) -> Reply:
+def call(app: ServicesFirst, method: str, path: str, query: str = "", **headers: str) -> Reply:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -95,7 +98,7 @@ def app(
     web_dir: Path | None = None,
     services: tuple[FakeService, ...] = (),
     sessions: Sessions | None = SESSIONS,
-) -> Starlette:
+) -> ServicesFirst:
     if store is None:
         store = FakeJobStore()
         store.add("alice", pb.Job(job_id="job1"))
@@ -284,6 +287,27 @@ def test_services_are_called_by_their_path() -> None:
     reply = call(gateway, "POST", "/simlab.v1.SimulationService/GetJob")
     assert (reply.status, reply.body) == (200, b"rpc")
     assert service.paths == ["/simlab.v1.SimulationService/GetJob"]
+
+
+def test_a_call_reaches_its_service_with_the_servers_own_scope_and_send() -> None:
+    """Nothing between the server and a service: each message a stream sends goes straight
+    out (Starlette's middlewares wrapped each one)."""
+    service = FakeService("/simlab.v1.SimulationService")
+    gateway = app(services=(service,))
+    scope = {"type": "http", "method": "POST", "path": "/simlab.v1.SimulationService/WatchJob"}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        pass
+
+    asyncio.run(gateway(scope, receive, send))
+    [(seen_scope, seen_send)] = service.calls
+    assert seen_scope is scope and seen_send is send
+    # A path deeper than a method's is still the service's to answer, through Starlette.
+    reply = call(gateway, "POST", "/simlab.v1.SimulationService/GetJob/more")
+    assert reply.status == 200 and service.paths[-1] == "/simlab.v1.SimulationService/GetJob/more"
 
 
 def test_the_web_ui_with_client_side_routes_and_cached_gzipped_assets(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from google.protobuf import json_format
+
 from services.gateway.tests.fakes import FakeJobStore, asgi_post, fake_api, toy_version
 from services.gateway.tests.test_study_use_cases import store_with_study
 from simlab.common.errors import Code, SimlabError
@@ -192,6 +194,46 @@ def test_a_study_is_watched_over_the_api_as_a_server_stream() -> None:
     assert (flags, end & 0b10, trailer) == (0, 0b10, {})
     assert event["snapshot"] and [p.get("index", 0) for p in event["points"]] == [0, 1, 2]
     assert event["study"]["state"] == "STUDY_STATE_SUCCEEDED"
+
+
+def envelopes(body: bytes) -> list[tuple[int, bytes]]:
+    """A streamed body's envelopes: (flags, payload) each."""
+    found = []
+    while body:
+        flags, size = body[0], int.from_bytes(body[1:5], "big")
+        found.append((flags, body[5 : 5 + size]))
+        body = body[5 + size :]
+    return found
+
+
+def test_a_job_is_watched_over_the_api_in_each_protocol() -> None:
+    """WatchJob over Connect (binary and JSON) and gRPC-Web: the snapshot of an ended job, then
+    the end of the stream; a malformed job id ends it with INVALID_ARGUMENT."""
+    store = FakeJobStore()
+    job = store.add("alice", pb.Job(job_id="job1", seq=4, state=pb.JOB_STATE_SUCCEEDED))
+    snapshot = pb.JobEvent(job_id="job1", seq=4, kind=pb.EVENT_KIND_SNAPSHOT, job=job)
+    protocols = {
+        "application/connect+proto": (0b10, lambda m: m.SerializeToString()),
+        "application/connect+json": (0b10, lambda m: json_format.MessageToJson(m).encode()),
+        "application/grpc-web+proto": (0x80, lambda m: m.SerializeToString()),
+    }
+    for content_type, (end_flag, encode) in protocols.items():
+        headers = {"content-type": content_type, "authorization": "Bearer alice-token"}
+        payload = encode(pb.WatchJobRequest(job_id="job1"))
+        answer = asgi_post(
+            api(store), "WatchJob", b"\0" + len(payload).to_bytes(4, "big") + payload, headers
+        )
+        [(flags, event), (end, trailer)] = envelopes(answer.body)
+        assert (answer.status, flags, end & end_flag) == (200, 0, end_flag), content_type
+        assert event == encode(snapshot), content_type
+
+        payload = encode(pb.WatchJobRequest(job_id="Not/A/Job"))
+        answer = asgi_post(
+            api(store), "WatchJob", b"\0" + len(payload).to_bytes(4, "big") + payload, headers
+        )
+        [(end, trailer)] = envelopes(answer.body)
+        assert end & end_flag and b"job_id" in trailer, (content_type, trailer)
+        assert b"invalid_argument" in trailer or b"grpc-status: 3" in trailer, trailer
 
 
 def test_a_study_share_token_reads_its_points_runs_over_the_api_and_no_other_run() -> None:

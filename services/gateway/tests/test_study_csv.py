@@ -8,7 +8,6 @@ import io
 from statistics import NormalDist
 
 import pytest
-from starlette.applications import Starlette
 
 from services.gateway.tests.fakes import FakeJobStore, FakeObjects, fake_models, fake_studies
 from services.gateway.tests.test_http import call
@@ -21,7 +20,7 @@ from simlab_gateway.core.auth import Authenticator, Principal
 from simlab_gateway.core.bundles import BundleStore
 from simlab_gateway.core.code import CodeDownloads
 from simlab_gateway.core.downloads import Artifacts
-from simlab_gateway.transport.http import gateway_app
+from simlab_gateway.transport.http import ServicesFirst, gateway_app
 
 Z95 = NormalDist().inv_cdf(0.975)
 SHARES = {SHARE_TOKEN_PREFIX + "one": "study1", SHARE_TOKEN_PREFIX + "two": "study2"}
@@ -94,7 +93,7 @@ async def resolve(token: str) -> Principal:
     return Principal("alice", shared_study=SHARES[token])
 
 
-def app(store: FakeJobStore) -> Starlette:
+def app(store: FakeJobStore) -> ServicesFirst:
     objects = FakeObjects()
     models = fake_models(store, objects)
     code = CodeDownloads(store, BundleStore(objects), models)

@@ -34,25 +34,31 @@ class Watcher:
         self._events: deque[pb.JobEvent] = deque()
         self._lagged = False
         self._failure: SimlabError | None = None
-        self._ready = asyncio.Event()
+        # What `next` waits on when nothing is queued: a bare future, the least a wake-up
+        # costs (each change wakes every watcher).
+        self._waiting: asyncio.Future[None] | None = None
 
     def offer(self, event: pb.JobEvent) -> None:
         """Never waits: a full queue is dropped and the watcher told it lags."""
         if len(self._events) >= self.capacity:
             self.missed()
         self._events.append(event)
-        self._ready.set()
+        self._wake()
 
     def missed(self) -> None:
         """Events may have been lost here: what is queued is dropped (a snapshot read after
         this covers it) and the watcher told it lags."""
         self._events.clear()
         self._lagged = True
-        self._ready.set()
+        self._wake()
 
     def fail(self, error: SimlabError) -> None:
         self._failure = error
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
 
     async def next(self) -> pb.JobEvent | None:
         """The next event; None when events were dropped: read a snapshot, then go on (what
@@ -65,8 +71,11 @@ class Watcher:
                 return self._events.popleft()
             if self._failure is not None:
                 raise self._failure
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiting
+            finally:
+                self._waiting = None
 
 
 @dataclass

@@ -45,7 +45,7 @@ class JobFeeds:
         until the job ends."""
         owner = await caller.owner_for_job("WatchJob", check_job_id(job_id), self.snapshots.get)
         with self.limits.hold(caller):
-            async with contextlib.aclosing(self._events(owner, job_id, after_seq)) as events:
+            async with self._events(owner, job_id, after_seq) as events:
                 async for event in events:
                     yield event
 
@@ -53,18 +53,23 @@ class JobFeeds:
         """The job once it has ended, read as the platform (a registration job is not its
         owner's to read)."""
         job = pb.Job()
-        async with contextlib.aclosing(self._events("", job_id, after_seq=0)) as events:
+        async with self._events("", job_id, after_seq=0) as events:
             async for event in events:
                 job = event.job
         return job
 
-    async def _events(self, owner: str, job_id: str, after_seq: int) -> AsyncGenerator[pb.JobEvent]:
+    @contextlib.asynccontextmanager
+    async def _events(
+        self, owner: str, job_id: str, after_seq: int
+    ) -> AsyncIterator[AsyncIterator[pb.JobEvent]]:
+        """The job's events (see `_newer`) while the block runs. Handed over, not re-yielded:
+        with 1,000 watchers every generator between an event and the wire costs each change
+        1,000 more steps."""
         async with (
             self.hub.watch(job_id) as watcher,
             contextlib.aclosing(self._newer(owner, job_id, after_seq, watcher)) as newer,
         ):
-            async for event in newer:
-                yield event
+            yield newer
 
     async def _newer(
         self, owner: str, job_id: str, last: int, watcher: Watcher, read: pb.Job | None = None
