@@ -12,9 +12,10 @@ import grpc
 
 from simlab.adapters.jobstore_client import ServiceJobStoreClient
 from simlab.common.coalesce import Coalescer
-from simlab.common.errors import Code, SimlabError
+from simlab.common.errors import SimlabError
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.transport.precision import precision_to_proto
+from simlab.transport.refusals import refusal_from_pb, refusal_to_pb
 from simlab.transport.structs import dict_to_struct
 from simlab.v1 import simulation_pb2 as pb
 from simlab_gateway.core.auth import Principal
@@ -64,10 +65,7 @@ class JobStoreClient(ServiceJobStoreClient):
             return created.job, created.created
         result = await self._creates.submit(request)
         if result.HasField("refused"):
-            refused = result.refused
-            raise SimlabError(
-                Code[refused.code], refused.message, refused.field or None, refused.quota or None
-            )
+            raise refusal_from_pb(result.refused)
         return result.created.job, result.created.created
 
     async def _create_jobs(
@@ -98,13 +96,7 @@ class JobStoreClient(ServiceJobStoreClient):
         try:
             created = await self._call(self.stub.CreateJob, request)
         except SimlabError as error:
-            refused = store_pb.Refusal(
-                code=error.code.name,
-                message=error.message,
-                field=error.field or "",
-                quota=error.quota or "",
-            )
-            return store_pb.CreateJobResult(refused=refused)
+            return store_pb.CreateJobResult(refused=refusal_to_pb(error))
         return store_pb.CreateJobResult(created=created)
 
     async def get_job(self, owner: str, job_id: str) -> pb.Job:

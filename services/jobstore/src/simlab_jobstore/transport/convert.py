@@ -87,12 +87,6 @@ def spec_from_pb(request: store_pb.CreateJobRequest) -> JobSpec:
     )
 
 
-def refusal_to_pb(error: SimlabError) -> store_pb.Refusal:
-    return store_pb.Refusal(
-        code=error.code.name, message=error.message, field=error.field, quota=error.quota
-    )
-
-
 def stop_info_to_pb(stop: StopInfo) -> pb.StopInfo:
     return pb.StopInfo(
         reason=stop_reason_to_proto(stop.reason),

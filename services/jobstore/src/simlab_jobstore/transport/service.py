@@ -21,6 +21,7 @@ from simlab.common.tokens import WorkerClaims
 from simlab.jobstore.v1 import jobstore_pb2 as store_pb
 from simlab.jobstore.v1 import jobstore_pb2_grpc
 from simlab.transport.errors import is_refusal, to_grpc_status
+from simlab.transport.refusals import refusal_to_pb
 from simlab.v1 import simulation_pb2 as pb
 from simlab.v1 import stats_pb2
 
@@ -164,7 +165,7 @@ class JobStoreService(jobstore_pb2_grpc.JobStoreServiceServicer):
         except SimlabError as error:
             if not is_refusal(error):
                 raise
-            return store_pb.CreateJobResult(refused=convert.refusal_to_pb(error))
+            return store_pb.CreateJobResult(refused=refusal_to_pb(error))
         answer = store_pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
         return store_pb.CreateJobResult(created=answer)
 
