@@ -16,6 +16,7 @@ from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health_pb2
 
 from bench.report import Row
+from bench.submit import against_ceiling
 from simlab.devstack.stack import Stack
 from simlab.v1 import simulation_pb2
 
@@ -93,25 +94,9 @@ def run(stack: Stack, total: int, clients: int) -> list[Row]:
             f"ghz {name:<13} {report['count']} calls, {float(report['rps']):,.0f}/s, "
             f"p99 {p99_ms(report):.1f} ms"
         )
-    health_rate, submit_rate = float(health["rps"]), float(submit["rps"])
-    return [
-        Row("ghz: Health/Check (framework only)", health_rate, "calls/s"),
-        Row(
-            f"ghz: SubmitJob, {clients} clients",
-            submit_rate,
-            "submits/s",
-            health_rate,
-            "ghz Health/Check",
-            ">= 1,000/s and >= 50 %",
-            submit_rate >= 1000 and submit_rate >= 0.5 * health_rate,
-        ),
-        Row(
-            f"ghz: SubmitJob p99, {clients} clients",
-            p99_ms(submit),
-            "ms",
-            p99_ms(health),
-            "ghz Health/Check p99",
-            "<= 50 ms",
-            p99_ms(submit) <= 50,
-        ),
-    ]
+    return against_ceiling(
+        "ghz: ",
+        clients,
+        (float(health["rps"]), p99_ms(health)),
+        (float(submit["rps"]), p99_ms(submit)),
+    )
