@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from bench.report import Row
 from simlab.client import Client
@@ -25,19 +28,28 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+def bare_loop(
+    block: Callable[[np.random.Generator, int], object], total: int, size: int, seed: int
+) -> float:
+    """Samples/s of `block(rng, n)` called in a plain loop over a run's blocks, with the
+    worker's random streams, under the allocator policy the worker runs its blocks with, so
+    that a ratio to it measures the worker's overhead rather than glibc's (process-wide: the
+    rest of the bench keeps it)."""
+    keep_freed_memory()
+    started = time.perf_counter()
+    for index in range(blocks_total(total, size)):
+        block(block_rng(seed, index), block_samples(index, total, size))
+    return total / (time.perf_counter() - started)
+
+
 def bare(model_name: str, given: dict[str, Any], seed: int) -> float:
     """Samples/s of the model's simulate() in a plain loop over the same blocks."""
-    # Under the allocator policy the worker runs its blocks with, so that the ratio measures
-    # the worker's overhead rather than glibc's (process-wide: the rest of the bench keeps it).
-    keep_freed_memory()
     model = catalogue()[model_name]
     params = validate(model, given)
     total = int(params[model.sample_param.name])
-    size = model.block_size(params)
-    started = time.perf_counter()
-    for block in range(blocks_total(total, size)):
-        model.simulate(params, block_rng(seed, block), block_samples(block, total, size))
-    return total / (time.perf_counter() - started)
+    return bare_loop(
+        lambda rng, n: model.simulate(params, rng, n), total, model.block_size(params), seed
+    )
 
 
 def in_worker(

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.models import in_worker
+from bench.models import bare_loop, in_worker
 from bench.report import Row
 from simlab.client import Client
-from simlab.core.blocks import block_rng, block_samples, blocks_total
 from simlab.core.stats import Histogram, Moments
 from simlab.devstack.stack import Stack
 from simlab.usercode.function_form import HISTOGRAM_BINS
 from simlab.v1 import simulation_pb2 as pb
-from simlab_worker.adapters.memory import keep_freed_memory
 
 MODEL = '''
 """Terminal value of a geometric Brownian motion (a European call's payoff, discounted)."""
@@ -78,16 +76,6 @@ def _job_id(stdout: str) -> str:
     return str(json.loads(stdout)["job_id"])
 
 
-def bare_rate(simulate: object, samples: int, block: int, seed: int) -> float:
-    # Under the worker's allocator policy, as bench.models.bare runs.
-    keep_freed_memory()
-    fn = simulate  # the user's function, called exactly as the worker calls it
-    started = time.perf_counter()
-    for i in range(blocks_total(samples, block)):
-        np.asarray(fn(block_rng(seed, i), block_samples(i, samples, block)))  # type: ignore[operator]
-    return samples / (time.perf_counter() - started)
-
-
 def statistics_cost(simulate: object, block: int) -> tuple[float, float, float]:
     """Seconds per block (best of 20) of the user's function, and of the statistics the
     platform keeps of its primary output (moments; a histogram over a fixed range, as
@@ -135,7 +123,14 @@ def run(stack: Stack, quick: bool = False) -> list[Row]:
 
         namespace: dict[str, object] = {}
         exec(compile(MODEL, str(path), "exec"), namespace)
-        reference = bare_rate(namespace["simulate"], samples, 200_000, seed=1)
+        simulate = namespace["simulate"]
+        # The user's function, called exactly as the worker calls it.
+        reference = bare_loop(
+            lambda rng, n: np.asarray(simulate(rng, n)),  # type: ignore[operator]
+            samples,
+            200_000,
+            seed=1,
+        )
         rate, _ = in_worker(client, "gbm_call", {"samples": samples}, seed=1)
         print(
             f"user model gbm_call  bare {reference:>14,.0f}/s   worker {rate:>14,.0f}/s "
